@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "LightScope",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lightscope", targets: ["lightscope"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Thin C shims: a modulemap and a header each, no logic.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+
+        // Pure: configuration, watchdog policy, counters, status text. No I/O.
+        .target(name: "LightScopeCore"),
+        // libpcap handles and the non-blocking poll loop that feeds them.
+        .target(name: "LightScopeCapture", dependencies: ["LightScopeCore", "CPcap"]),
+        // sd_notify, journald-friendly logging, signals.
+        .target(name: "LightScopeSystemd", dependencies: ["LightScopeCore", "CSystemd"]),
+        // The runner: composes capture loops and the watchdog supervisor.
+        .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd"]),
+        .executableTarget(name: "lightscope", dependencies: [
+            "LightScopeDaemon",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "LightScopeCoreTests", dependencies: ["LightScopeCore"]),
+        .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture"]),
+        .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd"]),
+        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeCore"]),
+    ]
+)

@@ -1,0 +1,5 @@
+#ifndef LIGHTSCOPE_CSYSTEMD_H
+#define LIGHTSCOPE_CSYSTEMD_H
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+#endif

@@ -1,0 +1,150 @@
+import CPcap
+import LightScopeCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The packet loop of one interface: poll() with a bounded timeout, drain the ring, beat.
+///
+/// It never blocks for longer than `wakeInterval`: on Linux libpcap's read timeout only
+/// starts after the first packet, so a quiet interface could otherwise block forever and
+/// the heartbeat would lie. Shutdown comes through a pipe in the poll set (libpcap's
+/// own wake-up fd is closed in non-blocking mode), so a stop is never missed.
+public final class CaptureLoop: @unchecked Sendable {
+    public let interfaceName: String
+    public let interfaceIndex: UInt32
+    public let heartbeat: Heartbeat
+    public let counters: InterfaceCounters
+    private let handle: PcapHandle
+    private let consumer: PacketConsumer
+    private let wakeInterval: Duration
+    /// A pipe in the poll set: a byte on it ends the loop.
+    private let stopPipe: (read: Int32, write: Int32)
+    private let thread = DedicatedThread()
+    private let outcomeStore = Mutex<Outcome?>(nil)
+    // Touched only on the loop's thread while a dispatch runs.
+    private var packetsInDispatch: UInt64 = 0
+    private var bytesInDispatch: UInt64 = 0
+
+    /// Bounds the drain per wake-up, so a flood cannot keep the loop from beating
+    /// and checking for shutdown (each dispatch call handles at most one ring block).
+    static let maximumDispatchesPerWake = 64
+
+    /// Why a loop ended.
+    public enum Outcome: Equatable, Sendable {
+        case stopped
+        case interfaceGone(String)
+        case failed(String)
+    }
+
+    public init(interface: NetworkInterface, handle: PcapHandle, consumer: PacketConsumer,
+                counters: InterfaceCounters, wakeInterval: Duration) {
+        self.interfaceName = interface.name
+        self.interfaceIndex = interface.index
+        self.handle = handle
+        self.consumer = consumer
+        self.counters = counters
+        self.wakeInterval = wakeInterval
+        self.heartbeat = Heartbeat(loopName: "packet loop \(interface.name)")
+        var ends: [Int32] = [-1, -1]
+        precondition(pipe(&ends) == 0, "pipe failed: errno \(errno)")
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        self.stopPipe = (ends[0], ends[1])
+    }
+
+    deinit {
+        Glibc.close(stopPipe.read)
+        Glibc.close(stopPipe.write)
+    }
+
+    public func start() {
+        thread.start(name: "ls-\(interfaceName)") { [self] in
+            let outcome = run()
+            handle.close()
+            counters.handleClosed()
+            outcomeStore.withLock { $0 = outcome }
+        }
+    }
+
+    /// Why the loop ended, or nil while it runs.
+    public var outcome: Outcome? { outcomeStore.withLock { $0 } }
+
+    /// Asks the loop to end and waits for it; false if it did not end in time (hung).
+    public func stop(timeout: Duration) -> Bool {
+        var byte: UInt8 = 1
+        _ = write(stopPipe.write, &byte, 1)
+        return thread.join(timeout: timeout)
+    }
+
+    private func run() -> Outcome {
+        let timeoutMilliseconds = Int32(max(1, wakeInterval.milliseconds))
+        var descriptors = [
+            pollfd(fd: handle.selectableFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0),
+        ]
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        heartbeat.beat()
+        while true {
+            let ready = poll(&descriptors, 2, timeoutMilliseconds)
+            let now = MonotonicClock.nowNanos()
+            heartbeat.beat(now: now)
+            if ready < 0, errno != EINTR { return .failed("poll: errno \(errno)") }
+            if descriptors[1].revents != 0 { break }
+            if FaultInjection.isPacketLoopHangRequested { hangForever() }
+
+            for _ in 0..<Self.maximumDispatchesPerWake {
+                let dispatched: Int
+                do {
+                    dispatched = try handle.dispatch(context: context, callback: Self.onPacket)
+                } catch {
+                    return NetworkInterfaces.index(of: interfaceName) == interfaceIndex
+                        ? .failed(error.message) : .interfaceGone(error.message)
+                }
+                flushDispatchCounts()
+                heartbeat.beat()
+                if dispatched == 0 { break }
+            }
+            if descriptors[0].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0,
+               NetworkInterfaces.index(of: interfaceName) != interfaceIndex {
+                return .interfaceGone("\(interfaceName) disappeared")
+            }
+            if let drops = handle.droppedPackets() { counters.setHandleDrops(drops) }
+            consumer.tick(monotonicNanos: now, wallClockNanos: WallClock.nowNanos())
+        }
+        consumer.flush(wallClockNanos: WallClock.nowNanos())
+        return .stopped
+    }
+
+    private func flushDispatchCounts() {
+        guard packetsInDispatch > 0 else { return }
+        counters.addPackets(packetsInDispatch, bytes: bytesInDispatch)
+        packetsInDispatch = 0
+        bytesInDispatch = 0
+    }
+
+    private static let onPacket: pcap_handler = { context, header, bytes in
+        guard let context, let header, let bytes else { return }
+        let loop = Unmanaged<CaptureLoop>.fromOpaque(UnsafeRawPointer(context)).takeUnretainedValue()
+        let captured = Int(header.pointee.caplen)
+        let wireLength = Int(header.pointee.len)
+        loop.packetsInDispatch &+= 1
+        loop.bytesInDispatch &+= UInt64(wireLength)
+        let timestamp = UInt64(header.pointee.ts.tv_sec) &* 1_000_000_000 &+ UInt64(header.pointee.ts.tv_usec) &* 1000
+        loop.consumer.consume(bytes: UnsafeRawBufferPointer(start: bytes, count: captured),
+                              wireLength: wireLength, timestampNanos: timestamp, linkType: loop.handle.linkType)
+    }
+
+    /// Fault injection: block inside packet processing, beating no more.
+    private func hangForever() -> Never {
+        while true { sleep(3600) }
+    }
+}
+
+public enum WallClock {
+    public static func nowNanos() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LightScopeCore
+import Synchronization
+
+/// A named POSIX thread for a loop that blocks in poll(). Loops must never run on the
+/// cooperative pool: a blocked pool thread would starve unrelated work.
+public final class DedicatedThread: @unchecked Sendable {
+    // Written once by `start`, read by `join`, both on the runner thread.
+    private var thread: pthread_t?
+    private let finished = Atomic<Bool>(false)
+
+    private final class Body {
+        let name: String
+        let work: () -> Void
+        init(name: String, work: @escaping () -> Void) { self.name = name; self.work = work }
+    }
+
+    public init() {}
+
+    public func start(name: String, _ work: @escaping () -> Void) {
+        let body = Unmanaged.passRetained(Body(name: name) { [self] in
+            work()
+            self.finished.store(true, ordering: .releasing)
+        }).toOpaque()
+        var handle = pthread_t()
+        let result = pthread_create(&handle, nil, { context in
+            let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
+            body.work()
+            return nil
+        }, body)
+        precondition(result == 0, "pthread_create failed: \(result)")
+        thread = handle
+    }
+
+    /// Waits for the thread to end. Returns false if it is still running after `timeout`
+    /// (a hung loop); the thread is then left behind, never killed mid-flight.
+    public func join(timeout: Duration) -> Bool {
+        guard let handle = thread else { return true }
+        let deadline = MonotonicClock.nowNanos() + UInt64(timeout.nanoseconds)
+        while !finished.load(ordering: .acquiring) {
+            if MonotonicClock.nowNanos() >= deadline { return false }
+            usleep(10_000)
+        }
+        pthread_join(handle, nil)
+        thread = nil
+        return true
+    }
+}

@@ -1,0 +1,43 @@
+import LightScopeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The host's interfaces as the kernel sees them right now.
+public struct NetworkInterface: Equatable, Sendable {
+    public var name: String
+    public var index: UInt32
+    public var isUp: Bool
+    public var isLoopback: Bool
+    public var hasAddress: Bool
+
+    /// What LightScope captures on when no interface is named.
+    public var isCaptureCandidate: Bool { isUp && !isLoopback && hasAddress }
+}
+
+public enum NetworkInterfaces {
+    public static func current() -> [NetworkInterface] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
+        defer { freeifaddrs(list) }
+        var byName: [String: NetworkInterface] = [:]
+        var order: [String] = []
+        for entry in sequence(first: first, next: { $0.pointee.ifa_next }) {
+            let name = String(cString: entry.pointee.ifa_name)
+            let flags = Int32(bitPattern: entry.pointee.ifa_flags)
+            let family = entry.pointee.ifa_addr.map { Int32($0.pointee.sa_family) } ?? -1
+            if byName[name] == nil {
+                order.append(name)
+                byName[name] = NetworkInterface(name: name, index: if_nametoindex(name),
+                                                isUp: flags & Int32(IFF_UP) != 0,
+                                                isLoopback: flags & Int32(IFF_LOOPBACK) != 0,
+                                                hasAddress: false)
+            }
+            if family == AF_INET || family == AF_INET6 { byName[name]!.hasAddress = true }
+        }
+        return order.compactMap { byName[$0] }
+    }
+
+    /// The kernel's index for `name`, 0 when there is no such interface.
+    public static func index(of name: String) -> UInt32 { if_nametoindex(name) }
+}

@@ -1,0 +1,11 @@
+/// What a capture loop hands its packets to. One consumer per loop, called only from
+/// that loop's thread, so it needs no locks.
+public protocol PacketConsumer: AnyObject {
+    /// One captured packet. `bytes` is only valid during the call (it points into the
+    /// kernel ring): copy nothing you do not need.
+    func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32)
+    /// Called on every wake-up, packets or not, so timers run on a quiet network.
+    func tick(monotonicNanos: UInt64, wallClockNanos: UInt64)
+    /// The loop is closing its handle: report or persist whatever is pending.
+    func flush(wallClockNanos: UInt64)
+}

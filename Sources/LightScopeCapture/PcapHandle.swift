@@ -1,0 +1,128 @@
+import CPcap
+import LightScopeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One activated, non-blocking libpcap handle with the detection filter applied.
+/// Owned by exactly one capture loop; libpcap handles are not thread-safe.
+public final class PcapHandle {
+    public let interfaceName: String
+    public let linkType: Int32
+    /// Poll this for POLLIN, then drain with `dispatch`.
+    public let selectableFD: Int32
+    /// Set when the filter could not be compiled for this link type and capture runs unfiltered.
+    public let filterWarning: String?
+    private var handle: OpaquePointer?
+
+    public struct Options: Sendable {
+        public var snaplenBytes: Int
+        public var bufferSizeBytes: Int
+        /// libpcap's own read timeout: must be non-zero (0 means "wait forever" on Linux).
+        /// The loop never relies on it; it polls with its own bounded timeout.
+        public var readTimeoutMilliseconds: Int32 = 100
+
+        public init(snaplenBytes: Int, bufferSizeBytes: Int) {
+            self.snaplenBytes = snaplenBytes
+            self.bufferSizeBytes = bufferSizeBytes
+        }
+    }
+
+    public enum OpenError: Error, Equatable, Sendable {
+        case noSuchInterface(String)
+        case permissionDenied(String)
+        case interfaceDown(String)
+        case failed(String)
+
+        public var message: String {
+            switch self {
+            case .noSuchInterface(let detail), .permissionDenied(let detail), .interfaceDown(let detail), .failed(let detail):
+                detail
+            }
+        }
+    }
+
+    public init(interfaceName: String, options: Options) throws(OpenError) {
+        self.interfaceName = interfaceName
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let created = pcap_create(interfaceName, &errorBuffer) else {
+            throw .failed("pcap_create(\(interfaceName)): \(String(pcapError: errorBuffer))")
+        }
+        pcap_set_snaplen(created, Int32(options.snaplenBytes))
+        pcap_set_promisc(created, 0)
+        pcap_set_timeout(created, options.readTimeoutMilliseconds)
+        pcap_set_buffer_size(created, Int32(options.bufferSizeBytes))
+        let activation = pcap_activate(created)
+        if activation < 0 {
+            let detail = String(cString: pcap_geterr(created))
+            pcap_close(created)
+            switch activation {
+            case PCAP_ERROR_NO_SUCH_DEVICE: throw .noSuchInterface(detail)
+            case PCAP_ERROR_PERM_DENIED: throw .permissionDenied(detail)
+            case PCAP_ERROR_IFACE_NOT_UP: throw .interfaceDown(detail)
+            default: throw .failed(detail.isEmpty ? "pcap_activate returned \(activation)" : detail)
+            }
+        }
+        linkType = pcap_datalink(created)
+        filterWarning = Self.applyFilter(created, linkType: linkType)
+        guard pcap_setnonblock(created, 1, &errorBuffer) == 0 else {
+            let detail = String(pcapError: errorBuffer)
+            pcap_close(created)
+            throw .failed("pcap_setnonblock(\(interfaceName)): \(detail)")
+        }
+        selectableFD = pcap_get_selectable_fd(created)
+        guard selectableFD >= 0 else {
+            pcap_close(created)
+            throw .failed("\(interfaceName) has no selectable file descriptor")
+        }
+        handle = created
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if let open = handle { pcap_close(open) }
+        handle = nil
+    }
+
+    /// Processes the packets already in the ring (never waits). Returns the number of
+    /// packets handed to `callback`, or throws libpcap's error (for example, the interface
+    /// went down or disappeared).
+    public func dispatch(context: UnsafeMutableRawPointer, callback: pcap_handler) throws(OpenError) -> Int {
+        guard let open = handle else { return 0 }
+        let count = pcap_dispatch(open, -1, callback, context.assumingMemoryBound(to: UInt8.self))
+        if count >= 0 { return Int(count) }
+        let detail = String(cString: pcap_geterr(open))
+        switch count {
+        case PCAP_ERROR_IFACE_NOT_UP: throw .interfaceDown(detail)
+        default: throw .failed(detail)
+        }
+    }
+
+    /// The kernel's drop counts for this handle since it opened: (ps_drop, ps_ifdrop).
+    public func droppedPackets() -> UInt64? {
+        guard let open = handle else { return nil }
+        var stats = pcap_stat()
+        guard pcap_stats(open, &stats) == 0 else { return nil }
+        return UInt64(stats.ps_drop) + UInt64(stats.ps_ifdrop)
+    }
+
+    private static func applyFilter(_ handle: OpaquePointer, linkType: Int32) -> String? {
+        let candidates = linkType == DLT_EN10MB ? [CaptureFilter.withVLAN, CaptureFilter.untagged] : [CaptureFilter.untagged]
+        for expression in candidates {
+            var program = bpf_program()
+            guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else { continue }
+            defer { pcap_freecode(&program) }
+            if pcap_setfilter(handle, &program) == 0 { return nil }
+        }
+        return "the detection filter does not compile for link type \(linkType) (\(String(cString: pcap_geterr(handle)))); capturing unfiltered"
+    }
+}
+
+extension String {
+    /// libpcap's PCAP_ERRBUF_SIZE message, up to its terminating NUL.
+    init(pcapError buffer: [CChar]) {
+        let bytes = buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
+        self = String(decoding: bytes, as: UTF8.self)
+    }
+}

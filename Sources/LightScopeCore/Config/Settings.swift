@@ -1,0 +1,62 @@
+/// Every option LightScope has, with its default: the one named home of each
+/// threshold and interval. The config file maps onto these 1:1 (see `ConfigFile`),
+/// section by section.
+public struct Settings: Equatable, Sendable {
+    public var capture = Capture()
+    public var watchdog = Watchdog()
+    public var log = Log()
+
+    public init() {}
+
+    public struct Capture: Equatable, Sendable {
+        /// Interfaces to capture on. Empty: every up, non-loopback interface with an address.
+        public var interfaces: [String] = []
+        /// Bytes kept of each packet: enough for link, IP (with extension headers) and TCP
+        /// headers, and for the headers quoted inside ICMP errors. Payload is never kept.
+        public var snaplenBytes: Int = 256
+        /// Kernel ring size per interface; larger rides out bursts without drops.
+        public var bufferSizeMiB: Int = 4
+        /// How often the set of interfaces is re-read, to pick up new ones and reopen returning ones.
+        public var interfaceRescanInterval: Duration = .seconds(5)
+        public init() {}
+    }
+
+    public struct Watchdog: Equatable, Sendable {
+        /// Time between WATCHDOG=1 pings. nil: half of systemd's WATCHDOG_USEC.
+        /// When set, it must be below the watchdog timeout.
+        public var pingInterval: Duration?
+        /// A loop that has not beaten for this long is declared stalled. nil: the watchdog timeout
+        /// (or `fallbackStallLimit` when systemd's watchdog is off).
+        public var stallLimit: Duration?
+        /// How often STATUS= (and the status line) is refreshed.
+        public var statusInterval: Duration = .seconds(5)
+        public init() {}
+    }
+
+    public struct Log: Equatable, Sendable {
+        public var level: LogLevel = .info
+        public init() {}
+    }
+}
+
+/// syslog priorities, so the journal files every line at its real level.
+public enum LogLevel: Int, Comparable, Sendable, CaseIterable {
+    case error = 3, warning = 4, notice = 5, info = 6, debug = 7
+
+    public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue > rhs.rawValue }
+
+    public var name: String {
+        switch self {
+        case .error: "error"
+        case .warning: "warning"
+        case .notice: "notice"
+        case .info: "info"
+        case .debug: "debug"
+        }
+    }
+
+    public init?(name: String) {
+        guard let level = LogLevel.allCases.first(where: { $0.name == name.lowercased() }) else { return nil }
+        self = level
+    }
+}

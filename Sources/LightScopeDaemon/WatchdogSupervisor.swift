@@ -1,0 +1,52 @@
+import LightScopeCore
+import LightScopeSystemd
+
+/// Carries out `WatchdogPolicy`'s decisions: pings systemd, logs stalls, asks for a restart.
+/// Runs in the runner loop, so a hung runner silences the pings by construction.
+struct WatchdogSupervisor {
+    let timing: WatchdogTiming
+    private var policy: WatchdogPolicy
+    private let notifier: SystemdNotifier
+    private(set) var lastPingWallNanos: UInt64?
+    private(set) var stallStatus: String?
+
+    init(timing: WatchdogTiming, notifier: SystemdNotifier, nowNanos: UInt64 = MonotonicClock.nowNanos()) {
+        self.timing = timing
+        self.notifier = notifier
+        self.policy = WatchdogPolicy(pingIntervalNanos: UInt64(timing.pingInterval.nanoseconds),
+                                     stallLimitNanos: UInt64(timing.stallLimit.nanoseconds),
+                                     startNanos: nowNanos)
+    }
+
+    var isSystemdWatching: Bool { timing.systemdTimeout != nil }
+
+    mutating func check(heartbeats: [Heartbeat], nowNanos: UInt64 = MonotonicClock.nowNanos()) {
+        for action in policy.evaluate(nowNanos: nowNanos, pulses: heartbeats.map(\.pulse)) {
+            switch action {
+            case .ping:
+                guard isSystemdWatching else { continue }
+                if notifier.watchdogPing() {
+                    Log.debug("Sent watchdog notification to systemd")
+                } else {
+                    Log.warning("Could not send the watchdog notification to systemd (NOTIFY_SOCKET unreachable)")
+                }
+            case .withhold(let notBeaten):
+                Log.warning("Watchdog notification withheld: \(notBeaten.joined(separator: ", ")) made no progress since the last one")
+            case .stalled(let loopName, let silentNanos):
+                let status = StatusText.stalled(loopName: loopName, silentForNanos: silentNanos)
+                stallStatus = status
+                let limit = DurationText.format(timing.stallLimit)
+                if isSystemdWatching {
+                    Log.error("Watchdog: \(loopName) has made no progress for \(StatusText.formatSeconds(silentNanos)) (stall limit \(limit)); no more watchdog notifications, requesting an immediate restart with WATCHDOG=trigger")
+                    notifier.watchdogTrigger(status: status)
+                } else {
+                    Log.error("Watchdog: \(loopName) has made no progress for \(StatusText.formatSeconds(silentNanos)) (stall limit \(limit)); not supervised by systemd, so nothing restarts it: restart lightscope")
+                    notifier.status(status)
+                }
+            case .recovered(let loopName):
+                Log.notice("Watchdog: \(loopName) is making progress again")
+                stallStatus = nil
+            }
+        }
+    }
+}

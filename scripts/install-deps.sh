@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing LightScope needs on Debian 12.
+# Idempotent: apt-get only runs when something is missing.
+set -euo pipefail
+
+packages=(
+    # build and runtime
+    libpcap-dev libsystemd-dev pkg-config
+    # tests: namespaces and veth, real scanners and capture tools, a real systemd
+    iproute2 procps util-linux python3 tcpdump nmap systemd-container
+    # packaging and its checks
+    dpkg-dev fakeroot lintian
+)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "Installing: ${missing[*]}"
+    [ "$(id -u)" = 0 ] || { echo "error: installing packages needs root: run this with sudo" >&2; exit 1; }
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v swift >/dev/null 2>&1 && [ ! -x /opt/swift/usr/bin/swift ]; then
+    echo "error: no Swift toolchain: install Swift 6 (swift.org) so that 'swift' is on PATH or in /opt/swift" >&2
+    exit 1
+fi
