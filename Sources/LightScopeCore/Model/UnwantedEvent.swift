@@ -1,0 +1,63 @@
+/// Why inbound traffic was judged unwanted.
+public enum Verdict: String, CaseIterable, Sendable, Codable {
+    /// A TCP SYN answered by RST, or a UDP datagram answered by ICMP port unreachable.
+    case closed
+    /// A TCP SYN that got no answer within `synAnswerTimeout`.
+    case unanswered
+    /// One source probed many ports of one host (see the scan thresholds).
+    case portscan
+    /// One source probed one port on many local addresses.
+    case addrscan
+}
+
+public enum TransportProtocol: String, Sendable, Codable {
+    case tcp, udp
+}
+
+/// One unwanted-traffic event: the stable record that every sink writes.
+/// Field names on the wire (JSON, journal, store) are the `CodingKeys` below.
+public struct UnwantedEvent: Equatable, Sendable {
+    /// Capture timestamp of the packet that decided the verdict, nanoseconds since the epoch.
+    public var timeNanos: UInt64
+    public var interface: String
+    public var proto: TransportProtocol
+    public var source: IPAddress
+    /// nil for scan events, which span many source ports.
+    public var sourcePort: UInt16?
+    /// nil for `addrscan`, which spans many local addresses.
+    public var destination: IPAddress?
+    /// nil for `portscan`, which spans many ports.
+    public var destinationPort: UInt16?
+    public var verdict: Verdict
+    /// Packets from the source that this event covers.
+    public var packets: UInt32
+    /// IP TTL (IPv6 hop limit) of the probe as it arrived.
+    public var ttl: UInt8?
+    public var tcpWindow: UInt16?
+    /// The probe's TCP options in order, e.g. `M1460,S,T,N,W7` (see `TCPOptionsFingerprint`).
+    public var tcpOptions: String?
+    /// `portscan`: distinct ports probed in the window.
+    public var ports: Int?
+    /// `addrscan`: distinct local addresses probed in the window.
+    public var addresses: Int?
+
+    public init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
+                destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
+                ttl: UInt8? = nil, tcpWindow: UInt16? = nil, tcpOptions: String? = nil,
+                ports: Int? = nil, addresses: Int? = nil) {
+        self.timeNanos = timeNanos
+        self.interface = interface
+        self.proto = proto
+        self.source = source
+        self.sourcePort = sourcePort
+        self.destination = destination
+        self.destinationPort = destinationPort
+        self.verdict = verdict
+        self.packets = packets
+        self.ttl = ttl
+        self.tcpWindow = tcpWindow
+        self.tcpOptions = tcpOptions
+        self.ports = ports
+        self.addresses = addresses
+    }
+}
