@@ -28,9 +28,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Real test parts shared by the test targets: a notify socket, namespaces, the daemon process.
+        .target(name: "LightScopeTestSupport", path: "Tests/LightScopeTestSupport"),
         .testTarget(name: "LightScopeCoreTests", dependencies: ["LightScopeCore"]),
-        .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture"]),
-        .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd"]),
-        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeCore"]),
+        .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeTestSupport"]),
     ]
 )

@@ -11,6 +11,14 @@ public struct NetworkInterface: Equatable, Sendable {
     public var isLoopback: Bool
     public var hasAddress: Bool
 
+    public init(name: String, index: UInt32, isUp: Bool, isLoopback: Bool, hasAddress: Bool) {
+        self.name = name
+        self.index = index
+        self.isUp = isUp
+        self.isLoopback = isLoopback
+        self.hasAddress = hasAddress
+    }
+
     /// What LightScope captures on when no interface is named.
     public var isCaptureCandidate: Bool { isUp && !isLoopback && hasAddress }
 }

@@ -1,0 +1,48 @@
+import LightScopeCore
+import XCTest
+
+final class IPAddressTests: XCTestCase {
+    func testIPv4RoundTrip() {
+        let address = IPAddress("192.0.2.33")
+        XCTAssertEqual(address?.description, "192.0.2.33")
+        XCTAssertEqual(address?.ipv4Value, 0xC000_0221)
+        XCTAssertEqual(address, IPAddress(bytes: [192, 0, 2, 33]))
+        XCTAssertNil(IPAddress("192.0.2"))
+        XCTAssertNil(IPAddress("192.0.2.256"))
+        XCTAssertNil(IPAddress("1.2.3.4.5"))
+    }
+
+    func testIPv6TextFollowsRFC5952() {
+        XCTAssertEqual(IPAddress("2001:db8::1")?.description, "2001:db8::1")
+        XCTAssertEqual(IPAddress("2001:0db8:0:0:1:0:0:1")?.description, "2001:db8::1:0:0:1")
+        XCTAssertEqual(IPAddress("::")?.description, "::")
+        XCTAssertEqual(IPAddress("::1")?.description, "::1")
+        XCTAssertEqual(IPAddress("fe80::")?.description, "fe80::")
+        XCTAssertEqual(IPAddress("64:ff9b::192.0.2.33")?.description, "64:ff9b::c000:221")
+        XCTAssertNil(IPAddress("2001:db8::1::2"))
+        XCTAssertNil(IPAddress("12345::"))
+        XCTAssertNil(IPAddress("1:2:3:4:5:6:7:8:9"))
+        XCTAssertFalse(IPAddress("2001:db8::1")!.isIPv4)
+    }
+
+    func testBytesRoundTrip() {
+        let address = IPAddress("2001:db8:1:2:3:4:5:6")!
+        XCTAssertEqual(IPAddress(bytes: address.bytes), address)
+        XCTAssertEqual(address.bytes.count, 16)
+    }
+
+    func testPrefixes() {
+        let v4 = IPPrefix("192.0.2.0/24")!
+        XCTAssertTrue(v4.contains(IPAddress("192.0.2.200")!))
+        XCTAssertFalse(v4.contains(IPAddress("192.0.3.1")!))
+        XCTAssertFalse(v4.contains(IPAddress("2001:db8::1")!))
+        let v6 = IPPrefix("2001:db8::/32")!
+        XCTAssertTrue(v6.contains(IPAddress("2001:db8:ffff::1")!))
+        XCTAssertFalse(v6.contains(IPAddress("2001:db9::1")!))
+        XCTAssertTrue(IPPrefix("0.0.0.0/0")!.contains(IPAddress("8.8.8.8")!))
+        XCTAssertTrue(IPPrefix("2001:db8::1/128")!.contains(IPAddress("2001:db8::1")!))
+        XCTAssertTrue(IPPrefix("2001:db8::/100")!.contains(IPAddress("2001:db8::fff")!))
+        XCTAssertNil(IPPrefix("192.0.2.0/33"))
+        XCTAssertEqual(IPPrefix("192.0.2.1")?.length, 32)
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import LightScopeTestSupport
+import XCTest
+
+/// Starts the real daemon the way systemd would: NOTIFY_SOCKET pointing at a real socket,
+/// WATCHDOG_USEC set, a config file, inside a test namespace.
+struct DaemonHarness {
+    let daemon: DaemonProcess
+    let listener: NotifyListener
+    let configFile: URL
+
+    init(lab: NamespaceLab?, listenerKind: NotifyListener.Kind = .path, watchdogMicroseconds: Int? = 2_000_000,
+         config: String = "[watchdog]\nstatus_interval = 200ms\n", arguments: [String]? = nil,
+         faultInjection: Bool = false, asUser: String? = nil) throws {
+        listener = try NotifyListener(kind: listenerKind)
+        configFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("lightscope-\(UUID().uuidString).conf")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        chmod(configFile.path, 0o644)
+        var environment = ["NOTIFY_SOCKET": listener.address]
+        if let watchdogMicroseconds { environment["WATCHDOG_USEC"] = String(watchdogMicroseconds) }
+        if faultInjection { environment["LIGHTSCOPE_FAULT_INJECTION"] = "1" }
+        let interfaceArguments = lab.map { ["--interface", $0.hostInterface] } ?? []
+        daemon = try DaemonProcess(arguments: ["run", "--config", configFile.path, "--log-level", "debug"] + (arguments ?? interfaceArguments),
+                                   namespace: lab?.host, environment: environment, asUser: asUser)
+    }
+
+    /// Reads notifications until READY=1; fails the test if none comes.
+    @discardableResult
+    func waitForReady(file: StaticString = #filePath, line: UInt = #line) -> [NotifyMessage] {
+        let (messages, ready) = listener.wait(timeout: 10) { $0.has("READY", "1") }
+        XCTAssertNotNil(ready, "no READY=1; got \(messages); log:\n\(daemon.log)", file: file, line: line)
+        return messages
+    }
+
+    func rewriteConfig(_ text: String) throws {
+        try text.write(to: configFile, atomically: true, encoding: .utf8)
+        chmod(configFile.path, 0o644)
+    }
+
+    func cleanUp() {
+        if daemon.isRunning {
+            daemon.signal(SIGKILL)
+            _ = daemon.waitForExit(timeout: 5)
+        }
+        try? FileManager.default.removeItem(at: configFile)
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real AF_UNIX datagram socket standing in for systemd's notify socket: it receives
+/// exactly what the daemon sends, so tests assert the protocol, not a mock's idea of it.
+public final class NotifyListener {
+    /// The value for NOTIFY_SOCKET: a path, or `@name` for the abstract namespace.
+    public let address: String
+    private let fd: Int32
+    private let path: String?
+
+    public enum Kind { case path, abstract }
+
+    public init(kind: Kind) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
+        let name = "lightscope-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        var socketAddress = sockaddr_un()
+        socketAddress.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes: [UInt8]
+        switch kind {
+        case .path:
+            let file = NSTemporaryDirectory() + name + ".sock"
+            unlink(file)
+            path = file
+            address = file
+            pathBytes = Array(file.utf8)
+        case .abstract:
+            path = nil
+            address = "@" + name
+            pathBytes = [0] + Array(name.utf8)
+        }
+        let length = withUnsafeMutableBytes(of: &socketAddress.sun_path) { buffer -> Int in
+            buffer.copyBytes(from: pathBytes)
+            return pathBytes.count
+        }
+        let addressLength = socklen_t(MemoryLayout<sa_family_t>.size + length + (kind == .path ? 1 : 0))
+        let bound = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, addressLength) }
+        }
+        guard bound == 0 else { throw TestFailure("bind \(address): errno \(errno)") }
+        if let path { chmod(path, 0o777) }
+    }
+
+    deinit {
+        close(fd)
+        if let path { unlink(path) }
+    }
+
+    /// One datagram, or nil if none arrives within `timeout` seconds.
+    public func receive(timeout: Double) -> String? {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, Int32(timeout * 1000)) > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
+    }
+
+    /// Every datagram received until `seconds` have passed.
+    public func collect(for seconds: Double) -> [NotifyMessage] {
+        let deadline = Date().addingTimeInterval(seconds)
+        var messages: [NotifyMessage] = []
+        while case let remaining = deadline.timeIntervalSinceNow, remaining > 0 {
+            if let text = receive(timeout: remaining) { messages.append(NotifyMessage(text: text, receivedAt: Date())) }
+        }
+        return messages
+    }
+
+    /// Reads datagrams until one satisfies `match`; returns everything read, the match last.
+    public func wait(timeout: Double, for match: (NotifyMessage) -> Bool) -> (all: [NotifyMessage], match: NotifyMessage?) {
+        let deadline = Date().addingTimeInterval(timeout)
+        var messages: [NotifyMessage] = []
+        while case let remaining = deadline.timeIntervalSinceNow, remaining > 0 {
+            guard let text = receive(timeout: remaining) else { break }
+            let message = NotifyMessage(text: text, receivedAt: Date())
+            messages.append(message)
+            if match(message) { return (messages, message) }
+        }
+        return (messages, nil)
+    }
+}
+
+/// One sd_notify datagram, split into its assignments.
+public struct NotifyMessage: CustomStringConvertible {
+    public let text: String
+    public let receivedAt: Date
+
+    public var assignments: [String: String] {
+        var result: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            result[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return result
+    }
+
+    public func has(_ key: String, _ value: String? = nil) -> Bool {
+        guard let actual = assignments[key] else { return false }
+        return value == nil || actual == value
+    }
+
+    public var description: String { text.replacingOccurrences(of: "\n", with: " | ") }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
