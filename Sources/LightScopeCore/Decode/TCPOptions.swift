@@ -42,7 +42,7 @@ public struct TCPOptions: Sendable {
             cursor.copyBytes(into: UnsafeMutableRawBufferPointer(rebasing: storage[0..<available]))
         }
         rawCount = copied ? UInt8(available) : 0
-        isIncomplete = available < declaredLength
+        isIncomplete = !copied || available < declaredLength
         // Parse into locals: the walk reads `raw` while these are written.
         var mss: UInt16?
         var windowScale: UInt8?
