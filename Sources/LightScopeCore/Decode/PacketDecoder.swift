@@ -1,0 +1,39 @@
+/// Turns one captured frame into a `DecodedPacket`, or names why it cannot. Pure: no I/O, no
+/// allocation, no Foundation, so the capture loop can call it per packet and tests can feed
+/// it bytes. Each layer lives in its own file and reads only through `ByteCursor`.
+public enum PacketDecoder {
+    /// - Parameters:
+    ///   - bytes: the captured bytes (up to snaplen); only read during the call.
+    ///   - linkType: the handle's `pcap_datalink` value (see `LinkType`).
+    /// - Throws: the first reason the packet could not be decoded. A transport header cut
+    ///   short in a first fragment is not a rejection: the packet decodes as `.other`.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, linkType: Int32) throws(DecodeRejection) -> DecodedPacket {
+        guard !bytes.isEmpty else { throw .empty }
+        var cursor = ByteCursor(bytes)
+        let link = try LinkLayer.decode(&cursor, linkType: linkType)
+        let network = switch link.network {
+        case .ipv4: try IPv4.decode(&cursor)
+        case .ipv6: try IPv6.decode(&cursor)
+        }
+        return DecodedPacket(source: network.source, destination: network.destination, isIPv6: network.isIPv6,
+                             ttl: network.ttl, outerVLAN: link.outerVLAN, innerVLAN: link.innerVLAN,
+                             fragment: network.fragment, transport: try transport(&cursor, network))
+    }
+
+    private static func transport(_ cursor: inout ByteCursor, _ network: NetworkHeader) throws(DecodeRejection) -> Transport {
+        let protocolNumber = network.protocolNumber
+        guard network.fragment != .subsequent else { return .other(protocolNumber: protocolNumber) }
+        do throws(DecodeRejection) {
+            switch protocolNumber {
+            case IPProtocolNumber.tcp: return .tcp(try TCP.decode(&cursor))
+            case IPProtocolNumber.udp: return .udp(try UDP.decode(&cursor))
+            case IPProtocolNumber.icmp: return try ICMP.decode(&cursor, isIPv6: false)
+            case IPProtocolNumber.icmpv6: return try ICMP.decode(&cursor, isIPv6: true)
+            default: return .other(protocolNumber: protocolNumber)
+            }
+        } catch where network.fragment == .first && error.isTruncation {
+            // A first fragment may legitimately end before its transport header does.
+            return .other(protocolNumber: protocolNumber)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// The TCP control bits of header byte 13 (RFC 9293, ECN bits from RFC 3168).
+public struct TCPFlags: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt8
+
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    // Computed rather than stored statics, so a use in another module folds to a constant
+    // instead of calling a global accessor per packet.
+    @inlinable public static var fin: TCPFlags { TCPFlags(rawValue: 0x01) }
+    @inlinable public static var syn: TCPFlags { TCPFlags(rawValue: 0x02) }
+    @inlinable public static var rst: TCPFlags { TCPFlags(rawValue: 0x04) }
+    @inlinable public static var psh: TCPFlags { TCPFlags(rawValue: 0x08) }
+    @inlinable public static var ack: TCPFlags { TCPFlags(rawValue: 0x10) }
+    @inlinable public static var urg: TCPFlags { TCPFlags(rawValue: 0x20) }
+    @inlinable public static var ece: TCPFlags { TCPFlags(rawValue: 0x40) }
+    @inlinable public static var cwr: TCPFlags { TCPFlags(rawValue: 0x80) }
+}
+
+/// The TCP fields the detectors use: who, which control bits, and the window and options
+/// that fingerprint the sender's stack.
+public struct TCPSegment: Equatable, Sendable {
+    public var sourcePort: UInt16
+    public var destinationPort: UInt16
+    public var sequence: UInt32
+    public var acknowledgement: UInt32
+    /// Header length in bytes (data offset times four).
+    public var headerLength: UInt8
+    public var flags: TCPFlags
+    public var window: UInt16
+    public var options: TCPOptions
+
+    public init(sourcePort: UInt16, destinationPort: UInt16, sequence: UInt32, acknowledgement: UInt32,
+                headerLength: UInt8 = 20, flags: TCPFlags, window: UInt16, options: TCPOptions = TCPOptions()) {
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+        self.sequence = sequence
+        self.acknowledgement = acknowledgement
+        self.headerLength = headerLength
+        self.flags = flags
+        self.window = window
+        self.options = options
+    }
+
+    /// A connection attempt: SYN without ACK. The probe every TCP detector starts from.
+    @inlinable public var isConnectionAttempt: Bool {
+        flags.contains(.syn) && !flags.contains(.ack)
+    }
+}
+
+/// The TCP header (RFC 9293). Options are parsed, never trusted: a bad option length ends
+/// option parsing but not the packet, because the ports and flags are still good.
+enum TCP {
+    static func decode(_ cursor: inout ByteCursor) throws(DecodeRejection) -> TCPSegment {
+        guard let sourcePort = cursor.readUInt16(),
+              let destinationPort = cursor.readUInt16(),
+              let sequence = cursor.readUInt32(),
+              let acknowledgement = cursor.readUInt32(),
+              let dataOffset = cursor.readUInt8(),
+              let flags = cursor.readUInt8(),
+              let window = cursor.readUInt16(),
+              cursor.skip(4) // checksum, urgent pointer
+        else { throw .truncatedTCPHeader }
+        let headerLength = Int(dataOffset >> 4) * 4
+        guard headerLength >= 20 else { throw .badTCPDataOffset }
+        let options = TCPOptions(parsing: &cursor, declaredLength: headerLength - 20)
+        return TCPSegment(sourcePort: sourcePort, destinationPort: destinationPort, sequence: sequence,
+                          acknowledgement: acknowledgement, headerLength: UInt8(headerLength),
+                          flags: TCPFlags(rawValue: flags), window: window, options: options)
+    }
+}

@@ -1,0 +1,128 @@
+/// A TCP timestamp option (RFC 7323).
+public struct TCPTimestamp: Equatable, Sendable {
+    public var value: UInt32
+    public var echo: UInt32
+
+    public init(value: UInt32, echo: UInt32) {
+        self.value = value
+        self.echo = echo
+    }
+}
+
+/// TCP options: the common ones parsed, plus the raw option bytes (at most 40) held inline so
+/// the fingerprint can be built later, after the capture buffer is gone, without a heap copy.
+public struct TCPOptions: Sendable {
+    public var mss: UInt16?
+    public var windowScale: UInt8?
+    public var sackPermitted: Bool = false
+    public var timestamp: TCPTimestamp?
+    /// Parsing stopped before the declared option space ended: a malformed option length, or
+    /// a capture that cut the header short. The fields above hold what came before.
+    public var isIncomplete: Bool = false
+
+    static let capacity = 40
+    /// The option bytes as captured, zero-filled past `rawCount`. A tuple, not an array, so a
+    /// `TCPOptions` lives entirely inline.
+    private var raw: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+    private var rawCount: UInt8 = 0
+
+    /// No options at all.
+    public init() {}
+
+    /// Builds options from raw bytes (at most 40 are kept), as a packet would carry them.
+    public init(bytes: UnsafeRawBufferPointer) {
+        var cursor = ByteCursor(bytes)
+        self.init(parsing: &cursor, declaredLength: bytes.count)
+    }
+
+    /// Copies what was captured of the `declaredLength` option bytes, then parses the copy.
+    init(parsing cursor: inout ByteCursor, declaredLength: Int) {
+        let available = min(declaredLength, cursor.remaining, Self.capacity)
+        let copied = withUnsafeMutableBytes(of: &raw) { storage in
+            cursor.copyBytes(into: UnsafeMutableRawBufferPointer(rebasing: storage[0..<available]))
+        }
+        rawCount = copied ? UInt8(available) : 0
+        isIncomplete = !copied || available < declaredLength
+        // Parse into locals: the walk reads `raw` while these are written.
+        var mss: UInt16?
+        var windowScale: UInt8?
+        var sackPermitted = false
+        var timestamp: TCPTimestamp?
+        let wellFormed = withRawBytes { bytes in
+            TCPOptionWalker.walk(bytes) { kind, value in
+                switch kind {
+                case TCPOptionKind.maximumSegmentSize where value.remaining == 2:
+                    mss = value.readUInt16()
+                case TCPOptionKind.windowScale where value.remaining == 1:
+                    windowScale = value.readUInt8()
+                case TCPOptionKind.sackPermitted where value.remaining == 0:
+                    sackPermitted = true
+                case TCPOptionKind.timestamp where value.remaining == 8:
+                    if let stamp = value.readUInt32(), let echo = value.readUInt32() {
+                        timestamp = TCPTimestamp(value: stamp, echo: echo)
+                    }
+                default:
+                    break
+                }
+            }
+        }
+        self.mss = mss
+        self.windowScale = windowScale
+        self.sackPermitted = sackPermitted
+        self.timestamp = timestamp
+        if !wellFormed { isIncomplete = true }
+    }
+
+    /// The option bytes as captured, in order, for a caller that wants more than the parsed fields.
+    public func withRawBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        let count = Int(rawCount)
+        return try withUnsafeBytes(of: raw) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+
+    /// The options in order as compact text, e.g. `M1460,S,T,N,W7`, built on demand (it
+    /// allocates, so only for packets that become events). See `TCPOptionsFingerprint`.
+    public var fingerprint: String {
+        TCPOptionsFingerprint.text(of: self)
+    }
+}
+
+extension TCPOptions: Equatable {
+    public static func == (lhs: TCPOptions, rhs: TCPOptions) -> Bool {
+        lhs.mss == rhs.mss && lhs.windowScale == rhs.windowScale && lhs.sackPermitted == rhs.sackPermitted
+            && lhs.timestamp == rhs.timestamp && lhs.isIncomplete == rhs.isIncomplete
+            && lhs.rawCount == rhs.rawCount && lhs.raw == rhs.raw
+    }
+}
+
+/// Option kinds from the IANA TCP parameters registry that the decoder understands.
+enum TCPOptionKind {
+    static let endOfList: UInt8 = 0
+    static let noOperation: UInt8 = 1
+    static let maximumSegmentSize: UInt8 = 2
+    static let windowScale: UInt8 = 3
+    static let sackPermitted: UInt8 = 4
+    static let timestamp: UInt8 = 8
+}
+
+/// The one walk over option TLVs, shared by parsing and fingerprinting so they cannot disagree.
+enum TCPOptionWalker {
+    /// Calls `visit` with each option's kind and a cursor over its value (empty for EOL and NOP),
+    /// stopping after EOL. Returns false when an option's length is below 2 or runs past the end.
+    static func walk(_ bytes: UnsafeRawBufferPointer, _ visit: (UInt8, inout ByteCursor) -> Void) -> Bool {
+        var cursor = ByteCursor(bytes)
+        while let kind = cursor.readUInt8() {
+            switch kind {
+            case TCPOptionKind.endOfList, TCPOptionKind.noOperation:
+                var empty = ByteCursor(UnsafeRawBufferPointer(start: nil, count: 0))
+                visit(kind, &empty)
+                if kind == TCPOptionKind.endOfList { return true }
+            default:
+                guard let length = cursor.readUInt8(), length >= 2, var value = cursor.take(Int(length) - 2) else {
+                    return false
+                }
+                visit(kind, &value)
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,90 @@
+import LightScopeCore
+import XCTest
+
+final class IPv6DecodeTests: XCTestCase {
+    private let syn = PacketBuilder.tcp(51000, 443, flags: 0x02)
+
+    private func ipv6(nextHeader: UInt8, payloadLength: UInt16? = nil, _ payload: [UInt8]) -> [UInt8] {
+        PacketBuilder.ipv6("2001:db8::1", "2001:db8:ffff::2", hopLimit: 57, nextHeader: nextHeader,
+                           payloadLength: payloadLength, payload)
+    }
+
+    func testPlainTCP() {
+        let packet = decoded(ipv6(nextHeader: 6, syn), linkType: LinkType.raw)
+        XCTAssertEqual(packet?.source, IPAddress("2001:db8::1"))
+        XCTAssertEqual(packet?.destination, IPAddress("2001:db8:ffff::2"))
+        XCTAssertEqual(packet?.ttl, 57)
+        XCTAssertEqual(packet?.isIPv6, true)
+        XCTAssertEqual(packet?.tcp?.destinationPort, 443)
+    }
+
+    func testIPv4MappedAddressesInAnIPv6HeaderStayIPv6() {
+        let packet = decoded(PacketBuilder.ipv6("::ffff:192.0.2.1", "2001:db8::2", nextHeader: 6, syn), linkType: LinkType.raw)
+        XCTAssertEqual(packet?.isIPv6, true)
+    }
+
+    func testChainOfEveryWalkedHeader() {
+        let chain = PacketBuilder.optionsHeader(next: 43, lengthUnits: 1)      // hop-by-hop, 16 bytes
+            + PacketBuilder.optionsHeader(next: 51)                             // routing, 8 bytes
+            + PacketBuilder.authenticationHeader(next: 60)                      // AH, 12 bytes
+            + PacketBuilder.optionsHeader(next: 44, lengthUnits: 2)             // destination options, 24 bytes
+            + PacketBuilder.fragmentHeader(next: 6, offset: 0, more: true)
+        let packet = decoded(ipv6(nextHeader: 0, chain + syn), linkType: LinkType.raw)
+        XCTAssertEqual(packet?.tcp?.sourcePort, 51000)
+        XCTAssertEqual(packet?.fragment, .first)
+    }
+
+    func testAtomicFragmentIsUnfragmented() {
+        let packet = decoded(ipv6(nextHeader: 44, PacketBuilder.fragmentHeader(next: 6, offset: 0, more: false) + syn),
+                             linkType: LinkType.raw)
+        XCTAssertEqual(packet?.fragment, .unfragmented)
+        XCTAssertEqual(packet?.tcp?.destinationPort, 443)
+    }
+
+    func testLaterFragmentIsNetworkOnly() {
+        let packet = decoded(ipv6(nextHeader: 44, PacketBuilder.fragmentHeader(next: 17, offset: 185, more: true) + syn),
+                             linkType: LinkType.raw)
+        XCTAssertEqual(packet?.fragment, .subsequent)
+        XCTAssertEqual(packet?.transport, .other(protocolNumber: 17))
+    }
+
+    func testTinyFirstFragmentIsNetworkOnly() {
+        let packet = decoded(ipv6(nextHeader: 44, PacketBuilder.fragmentHeader(next: 6, offset: 0, more: true) + syn.prefix(4)),
+                             linkType: LinkType.raw)
+        XCTAssertEqual(packet?.transport, .other(protocolNumber: 6))
+    }
+
+    func testESPAndNoNextHeaderStopTheWalk() {
+        XCTAssertEqual(decoded(ipv6(nextHeader: 50, [0, 0, 1, 0, 0, 0, 0, 1]), linkType: LinkType.raw)?.transport,
+                       .other(protocolNumber: 50))
+        let noNext = PacketBuilder.optionsHeader(next: 59)
+        XCTAssertEqual(decoded(ipv6(nextHeader: 60, noNext), linkType: LinkType.raw)?.transport,
+                       .other(protocolNumber: 59))
+    }
+
+    func testChainLengthIsBounded() {
+        let eight = (0..<8).flatMap { _ in PacketBuilder.optionsHeader(next: 60) }
+        let atLimit = (0..<7).flatMap { _ in PacketBuilder.optionsHeader(next: 60) } + PacketBuilder.optionsHeader(next: 6)
+        XCTAssertEqual(decoded(ipv6(nextHeader: 60, atLimit + syn), linkType: LinkType.raw)?.tcp?.destinationPort, 443)
+        XCTAssertEqual(rejection(ipv6(nextHeader: 60, eight + syn), linkType: LinkType.raw), .ipv6ExtensionChainTooLong)
+    }
+
+    func testTruncatedExtensionHeader() {
+        let hopByHop = PacketBuilder.optionsHeader(next: 6, lengthUnits: 4) // 40 bytes
+        XCTAssertEqual(rejection(ipv6(nextHeader: 0, Array(hopByHop.prefix(20))), linkType: LinkType.raw),
+                       .truncatedIPv6ExtensionHeader)
+        // Captured whole, but longer than the declared payload.
+        XCTAssertEqual(rejection(ipv6(nextHeader: 0, payloadLength: 16, hopByHop + syn), linkType: LinkType.raw),
+                       .truncatedIPv6ExtensionHeader)
+    }
+
+    func testPayloadLengthBoundsTheTransport() {
+        XCTAssertEqual(rejection(ipv6(nextHeader: 6, payloadLength: 12, syn), linkType: LinkType.raw), .truncatedTCPHeader)
+        // Zero is a jumbogram: the capture decides.
+        XCTAssertEqual(decoded(ipv6(nextHeader: 6, payloadLength: 0, syn), linkType: LinkType.raw)?.tcp?.destinationPort, 443)
+    }
+
+    func testTruncatedFixedHeader() {
+        XCTAssertEqual(rejection(Array(ipv6(nextHeader: 6, syn).prefix(39)), linkType: LinkType.raw), .truncatedIPv6Header)
+    }
+}
