@@ -29,8 +29,8 @@ let package = Package(
         ]),
 
         // Real test parts shared by the test targets: a notify socket, namespaces, the daemon process.
-        .target(name: "LightScopeTestSupport", path: "Tests/LightScopeTestSupport"),
-        .testTarget(name: "LightScopeCoreTests", dependencies: ["LightScopeCore"]),
+        .target(name: "LightScopeTestSupport", dependencies: ["LightScopeCore"], path: "Tests/LightScopeTestSupport"),
+        .testTarget(name: "LightScopeCoreTests", dependencies: ["LightScopeCore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeTestSupport"]),

@@ -46,6 +46,32 @@ public enum NetworkInterfaces {
         return order.compactMap { byName[$0] }
     }
 
+    /// Every IPv4 and IPv6 address of this host (loopback included): what "local" means
+    /// to detection.
+    public static func addresses() -> Set<IPAddress> {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
+        defer { freeifaddrs(list) }
+        var result: Set<IPAddress> = []
+        for entry in sequence(first: first, next: { $0.pointee.ifa_next }) {
+            guard let address = entry.pointee.ifa_addr else { continue }
+            switch Int32(address.pointee.sa_family) {
+            case AF_INET:
+                _ = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    result.insert(IPAddress(ipv4: UInt32(bigEndian: $0.pointee.sin_addr.s_addr)))
+                }
+            case AF_INET6:
+                address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    let bytes = withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) }
+                    if let parsed = IPAddress(bytes: bytes) { result.insert(parsed) }
+                }
+            default:
+                break
+            }
+        }
+        return result
+    }
+
     /// The kernel's index for `name`, 0 when there is no such interface.
     public static func index(of name: String) -> UInt32 { if_nametoindex(name) }
 }

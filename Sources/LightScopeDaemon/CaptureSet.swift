@@ -11,11 +11,11 @@ final class CaptureSet {
     /// The last open problem logged per interface, so a persisting problem is logged once.
     private var reportedProblems: [String: String] = [:]
     private(set) var waitingFor: [String] = []
-    private let makeConsumer: (String) -> PacketConsumer
+    private let makeConsumer: (String, InterfaceCounters) -> PacketConsumer
 
     static let stopTimeout: Duration = .seconds(3)
 
-    init(makeConsumer: @escaping (String) -> PacketConsumer) {
+    init(makeConsumer: @escaping (String, InterfaceCounters) -> PacketConsumer) {
         self.makeConsumer = makeConsumer
     }
 
@@ -85,7 +85,7 @@ final class CaptureSet {
             if let warning = handle.filterWarning { Log.warning("\(interface.name): \(warning)") }
             let interfaceCounters = counters[interface.name] ?? InterfaceCounters(interfaceName: interface.name)
             counters[interface.name] = interfaceCounters
-            let loop = CaptureLoop(interface: interface, handle: handle, consumer: makeConsumer(interface.name),
+            let loop = CaptureLoop(interface: interface, handle: handle, consumer: makeConsumer(interface.name, interfaceCounters),
                                    counters: interfaceCounters, wakeInterval: wakeInterval)
             loop.start()
             loops[interface.name] = loop

@@ -13,7 +13,12 @@ public final class Runner {
     private let notifier = SystemdNotifier()
     private let heartbeat = Heartbeat(loopName: "runner loop")
     private var settings = Settings()
-    private var captures: CaptureSet
+    private var captures: CaptureSet!
+    /// The detection pipeline of each open capture, to hand it host facts.
+    private var consumers: [String: DetectionConsumer] = [:]
+    private var hostFacts = DetectionConsumer.HostFacts()
+    private var nextListeningRefreshNanos: UInt64 = 0
+    private let sink: EventSink
     private var supervisor: WatchdogSupervisor!
     private var status = StatusReporter()
     private var nextRescanNanos: UInt64 = 0
@@ -25,7 +30,13 @@ public final class Runner {
 
     public init(options: RunOptions) {
         self.options = options
-        self.captures = CaptureSet(makeConsumer: { _ in DiscardingConsumer() })
+        self.sink = LoggingEventSink()
+        self.captures = CaptureSet(makeConsumer: { [unowned self] name, counters in
+            let consumer = DetectionConsumer(interface: name, settings: settings.detection, facts: hostFacts,
+                                             counters: counters, sink: sink)
+            consumers[name] = consumer
+            return consumer
+        })
     }
 
     /// Runs until SIGTERM/SIGINT; returns the process exit status.
@@ -55,6 +66,7 @@ public final class Runner {
         let timing = try makeTiming(settings)
         try requireNamedInterfacesExist(settings.capture.interfaces)
         notifier.extendTimeout(by: Self.startupExtension)
+        refreshHostFacts(listening: true)
         try captures.reconcile(settings: settings.capture, wakeInterval: timing.loopWake)
         supervisor = WatchdogSupervisor(timing: timing, notifier: notifier)
         let text = status.refresh(captures: captures)
@@ -68,6 +80,9 @@ public final class Runner {
 
     private func tick() {
         let now = MonotonicClock.nowNanos()
+        if now >= nextRescanNanos || now >= nextListeningRefreshNanos {
+            refreshHostFacts(listening: now >= nextListeningRefreshNanos)
+        }
         if now >= nextRescanNanos {
             do {
                 try captures.reconcile(settings: settings.capture, wakeInterval: supervisor.timing.loopWake)
@@ -117,7 +132,8 @@ public final class Runner {
             let newSettings = try loadSettings()
             let timing = try makeTiming(newSettings)
             try requireNamedInterfacesExist(newSettings.capture.interfaces)
-            let captureChanged = newSettings.capture != settings.capture || timing.loopWake != supervisor.timing.loopWake
+            let captureChanged = newSettings.capture != settings.capture || newSettings.detection != settings.detection
+                || timing.loopWake != supervisor.timing.loopWake
             settings = newSettings
             Log.level = settings.log.level
             if timing != supervisor.timing {
@@ -146,6 +162,28 @@ public final class Runner {
         }
         Log.info("Stopped cleanly: \(totals.packets) packets seen, \(totals.unwanted) unwanted, \(totals.drops) dropped")
         return ExitCode.success.rawValue
+    }
+
+    /// Re-reads the host's addresses (every rescan) and listening ports (every
+    /// `listeningRefreshInterval`) and hands what changed to every detection pipeline.
+    private func refreshHostFacts(listening refreshListening: Bool) {
+        var update = DetectionConsumer.HostFacts()
+        let addresses = HostFactsReader.addresses()
+        if addresses != hostFacts.addresses {
+            hostFacts.addresses = addresses
+            update.addresses = addresses
+        }
+        if refreshListening {
+            let listening = HostFactsReader.listeningPorts()
+            if listening != hostFacts.listening {
+                hostFacts.listening = listening
+                update.listening = listening
+            }
+            nextListeningRefreshNanos = MonotonicClock.nowNanos() + UInt64(settings.detection.listeningRefreshInterval.nanoseconds)
+        }
+        guard update.addresses != nil || update.listening != nil else { return }
+        consumers = consumers.filter { captures.capturing.contains($0.key) }
+        for consumer in consumers.values { consumer.post(update) }
     }
 
     private func waitForSignalOrTimeout() {
@@ -197,9 +235,3 @@ extension DaemonError {
     var message: String { description }
 }
 
-/// The end of the pipeline until detection consumes packets: counting happens in the loop.
-final class DiscardingConsumer: PacketConsumer {
-    func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {}
-    func tick(monotonicNanos: UInt64, wallClockNanos: UInt64) {}
-    func flush(wallClockNanos: UInt64) {}
-}

@@ -12,7 +12,7 @@ struct LightScopeCommand: ParsableCommand {
         abstract: "Network telescope for the closed ports of a live server.",
         discussion: "Run it as lightscope.service under systemd; see 'man lightscope' and the README.",
         version: LightScopeVersion.current,
-        subcommands: [RunCommand.self]
+        subcommands: [RunCommand.self, ReplayCommand.self]
     )
 }
 
@@ -56,4 +56,60 @@ struct RunCommand: ParsableCommand {
         let status = Runner(options: options).run()
         if status != 0 { throw ExitCode(status) }
     }
+}
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run the detection engine over a capture file.",
+        discussion: """
+        Deterministic: driven by the capture's timestamps; probes still pending at the end of the \
+        file are resolved as if time ran on. Without --local, addresses that answer connection \
+        attempts (SYN-ACK or RST) are taken as local.
+        """
+    )
+
+    @Argument(help: ArgumentHelp("A pcap or pcapng file.", valueName: "file"))
+    var file: String
+
+    @Flag(help: "Print one JSON event per line instead of the summary.")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("A local address prefix of the captured host, IPv4 or IPv6 (repeatable).", valueName: "cidr"))
+    var local: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Config file for the [detection] thresholds.", valueName: "file"))
+    var config: String?
+
+    func validate() throws {
+        if let bad = local.first(where: { IPPrefix($0) == nil }) {
+            throw ValidationError("'\(bad)' is not an address prefix; use e.g. 192.0.2.0/24 or 2001:db8::/32")
+        }
+    }
+
+    func run() throws {
+        let settings: Settings
+        do {
+            settings = try ConfigLoader.load(RunOptions(configPath: config, interfaces: [], logLevel: nil, faultInjectionEnabled: false))
+        } catch {
+            printError(error.description)
+            throw ExitCode(LightScopeCore.ExitCode.config.rawValue)
+        }
+        let replay = Replay(path: file, json: json, local: local.compactMap(IPPrefix.init), settings: settings.detection)
+        do {
+            let summary = try replay.run { print($0) }
+            if let damage = summary.damage {
+                printError("error: \(file) is damaged (\(damage)); the \(summary.packets) packets before the damage were processed")
+                throw ExitCode.failure
+            }
+        } catch let error as DaemonError {
+            printError("error: \(error.message)")
+            throw ExitCode(error.exitCode.rawValue)
+        }
+    }
+}
+
+func printError(_ text: String) {
+    var line = Array((text + "\n").utf8)
+    _ = write(STDERR_FILENO, &line, line.count)
 }

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeTestSupport
 import XCTest
 
 /// The decoder's promise that no input can crash it, and that a truncated packet yields either

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeTestSupport
 import XCTest
 
 final class IPv6DecodeTests: XCTestCase {

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeTestSupport
 import XCTest
 
 final class TCPDecodeTests: XCTestCase {

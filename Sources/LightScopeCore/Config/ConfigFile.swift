@@ -88,6 +88,16 @@ public enum ConfigFile {
             "stall_limit": optionalDuration(in: .milliseconds(200) ... .seconds(86400)) { $0.watchdog.stallLimit = $1 },
             "status_interval": duration(in: .milliseconds(100) ... .seconds(3600)) { $0.watchdog.statusInterval = $1 },
         ],
+        "detection": [
+            "syn_answer_timeout": duration(in: .milliseconds(100) ... .seconds(600)) { $0.detection.synAnswerTimeout = $1 },
+            "grace": duration(in: .seconds(0) ... .seconds(86400)) { $0.detection.grace = $1 },
+            "portscan_ports": integer(in: 2...65535) { $0.detection.portscanPorts = $1 },
+            "portscan_window": duration(in: .seconds(1) ... .seconds(86400)) { $0.detection.portscanWindow = $1 },
+            "addrscan_addresses": integer(in: 2...65535) { $0.detection.addrscanAddresses = $1 },
+            "addrscan_window": duration(in: .seconds(1) ... .seconds(86400)) { $0.detection.addrscanWindow = $1 },
+            "memory_budget_mib": integer(in: 4...65536) { $0.detection.memoryBudgetMiB = $1 },
+            "listening_refresh_interval": duration(in: .seconds(1) ... .seconds(3600)) { $0.detection.listeningRefreshInterval = $1 },
+        ],
         "log": [
             "level": { settings, value in
                 guard let level = LogLevel(name: value) else {

@@ -4,6 +4,7 @@
 public struct Settings: Equatable, Sendable {
     public var capture = Capture()
     public var watchdog = Watchdog()
+    public var detection = Detection()
     public var log = Log()
 
     public init() {}
@@ -30,6 +31,28 @@ public struct Settings: Equatable, Sendable {
         public var stallLimit: Duration?
         /// How often STATUS= (and the status line) is refreshed.
         public var statusInterval: Duration = .seconds(5)
+        public init() {}
+    }
+
+    /// What counts as unwanted, and how much state detection may hold. Zeek-style policy:
+    /// named thresholds, apart from the mechanism that counts.
+    public struct Detection: Equatable, Sendable {
+        /// A SYN with no SYN-ACK or RST after this long is `unanswered`.
+        public var synAnswerTimeout: Duration = .seconds(10)
+        /// Probes from a remote that had a connection to the same local port within this
+        /// period are late packets of that connection, not unwanted.
+        public var grace: Duration = .seconds(20 * 60)
+        /// Distinct ports of one host probed by one source within `portscanWindow`: a `portscan`.
+        public var portscanPorts: Int = 15
+        public var portscanWindow: Duration = .seconds(5 * 60)
+        /// Distinct local addresses probed on one port by one source within `addrscanWindow`: an `addrscan`.
+        public var addrscanAddresses: Int = 25
+        public var addrscanWindow: Duration = .seconds(5 * 60)
+        /// Upper bound for detection state (pending probes, recent connections, scan sources)
+        /// per capture loop; the oldest entries are evicted, and counted, beyond it.
+        public var memoryBudgetMiB: Int = 64
+        /// How often the listening sockets (/proc/net/tcp, tcp6, udp, udp6) are re-read.
+        public var listeningRefreshInterval: Duration = .seconds(30)
         public init() {}
     }
 

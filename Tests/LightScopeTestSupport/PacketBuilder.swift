@@ -1,17 +1,16 @@
-@testable import LightScopeCore
-import XCTest
+import LightScopeCore
 
 /// Builds packets byte by byte, layer by layer, so decoder tests state exactly what is on
 /// the wire. Checksums are left zero: the decoder does not verify them.
-enum PacketBuilder {
-    static let etherTypeIPv4: UInt16 = 0x0800
-    static let etherTypeIPv6: UInt16 = 0x86DD
+public enum PacketBuilder {
+    public static let etherTypeIPv4: UInt16 = 0x0800
+    public static let etherTypeIPv6: UInt16 = 0x86DD
 
-    static func be16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
-    static func be32(_ value: UInt32) -> [UInt8] { be16(UInt16(value >> 16)) + be16(UInt16(value & 0xFFFF)) }
+    public static func be16(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xFF)] }
+    public static func be32(_ value: UInt32) -> [UInt8] { be16(UInt16(value >> 16)) + be16(UInt16(value & 0xFFFF)) }
 
     /// 4 bytes for IPv4 text, 16 for IPv6 text (IPv4-mapped text stays 16 bytes in an IPv6 header).
-    static func address(_ text: String, sixteenBytes: Bool = false) -> [UInt8] {
+    public static func address(_ text: String, sixteenBytes: Bool = false) -> [UInt8] {
         guard let parsed = IPAddress(text) else { preconditionFailure("bad test address \(text)") }
         return parsed.isIPv4 && !sixteenBytes ? Array(parsed.bytes[12...]) : parsed.bytes
     }
@@ -19,21 +18,21 @@ enum PacketBuilder {
     // MARK: Link layers
 
     /// Ethernet II; each tag is a TPID (0x8100, 0x88a8) and a VLAN ID, outermost first.
-    static func ethernet(_ etherType: UInt16, tags: [(tpid: UInt16, id: UInt16)] = [], _ payload: [UInt8]) -> [UInt8] {
+    public static func ethernet(_ etherType: UInt16, tags: [(tpid: UInt16, id: UInt16)] = [], _ payload: [UInt8]) -> [UInt8] {
         var frame: [UInt8] = [0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02]
         for tag in tags { frame += be16(tag.tpid) + be16(0x2000 | tag.id) } // priority 1, to prove it is masked off
         return frame + be16(etherType) + payload
     }
 
-    static func linuxCooked(_ protocolType: UInt16, hardwareType: UInt16 = 1, _ payload: [UInt8]) -> [UInt8] {
+    public static func linuxCooked(_ protocolType: UInt16, hardwareType: UInt16 = 1, _ payload: [UInt8]) -> [UInt8] {
         be16(0) + be16(hardwareType) + be16(6) + [2, 0, 0, 0, 0, 1, 0, 0] + be16(protocolType) + payload
     }
 
-    static func linuxCookedV2(_ protocolType: UInt16, hardwareType: UInt16 = 1, _ payload: [UInt8]) -> [UInt8] {
+    public static func linuxCookedV2(_ protocolType: UInt16, hardwareType: UInt16 = 1, _ payload: [UInt8]) -> [UInt8] {
         be16(protocolType) + be16(0) + be32(3) + be16(hardwareType) + [0, 6] + [2, 0, 0, 0, 0, 1, 0, 0] + payload
     }
 
-    static func null(family: UInt32, bigEndian: Bool = false, _ payload: [UInt8]) -> [UInt8] {
+    public static func null(family: UInt32, bigEndian: Bool = false, _ payload: [UInt8]) -> [UInt8] {
         (bigEndian ? be32(family) : be32(family.byteSwapped)) + payload
     }
 
@@ -41,7 +40,7 @@ enum PacketBuilder {
 
     /// IPv4; `options` must be a multiple of 4 bytes. `totalLength` and `headerWords` override
     /// the computed fields to build malformed headers.
-    static func ipv4(_ source: String, _ destination: String, ttl: UInt8 = 64, protocolNumber: UInt8,
+    public static func ipv4(_ source: String, _ destination: String, ttl: UInt8 = 64, protocolNumber: UInt8,
                      options: [UInt8] = [], flagsAndOffset: UInt16 = 0x4000, totalLength: UInt16? = nil,
                      headerWords: UInt8? = nil, _ payload: [UInt8]) -> [UInt8] {
         precondition(options.count % 4 == 0)
@@ -51,32 +50,32 @@ enum PacketBuilder {
             + [ttl, protocolNumber] + be16(0) + address(source) + address(destination) + options + payload
     }
 
-    static func ipv6(_ source: String, _ destination: String, hopLimit: UInt8 = 64, nextHeader: UInt8,
+    public static func ipv6(_ source: String, _ destination: String, hopLimit: UInt8 = 64, nextHeader: UInt8,
                      payloadLength: UInt16? = nil, _ payload: [UInt8]) -> [UInt8] {
         [0x60, 0, 0, 0] + be16(payloadLength ?? UInt16(payload.count)) + [nextHeader, hopLimit]
             + address(source, sixteenBytes: true) + address(destination, sixteenBytes: true) + payload
     }
 
     /// Hop-by-hop, routing or destination options: `(lengthUnits + 1) * 8` bytes, padded with PadN.
-    static func optionsHeader(next: UInt8, lengthUnits: UInt8 = 0) -> [UInt8] {
+    public static func optionsHeader(next: UInt8, lengthUnits: UInt8 = 0) -> [UInt8] {
         let padding = Int(lengthUnits) * 8 + 6
         return [next, lengthUnits, 1, UInt8(padding - 2)] + [UInt8](repeating: 0, count: padding - 2)
     }
 
     /// Fragment header; `offset` in 8-octet units.
-    static func fragmentHeader(next: UInt8, offset: UInt16, more: Bool) -> [UInt8] {
+    public static func fragmentHeader(next: UInt8, offset: UInt16, more: Bool) -> [UInt8] {
         [next, 0] + be16(offset << 3 | (more ? 1 : 0)) + be32(0xCAFE)
     }
 
     /// A 12-byte authentication header (payload length 1: (1 + 2) * 4 octets).
-    static func authenticationHeader(next: UInt8) -> [UInt8] {
+    public static func authenticationHeader(next: UInt8) -> [UInt8] {
         [next, 1, 0, 0] + be32(0x100) + be32(1)
     }
 
     // MARK: Transport layers
 
     /// TCP; `options` must be a multiple of 4 bytes unless `dataOffsetWords` overrides the header length.
-    static func tcp(_ sourcePort: UInt16, _ destinationPort: UInt16, sequence: UInt32 = 0x0102_0304,
+    public static func tcp(_ sourcePort: UInt16, _ destinationPort: UInt16, sequence: UInt32 = 0x0102_0304,
                     acknowledgement: UInt32 = 0, flags: UInt8 = 0x02, window: UInt16 = 64240,
                     options: [UInt8] = [], dataOffsetWords: UInt8? = nil, payload: [UInt8] = []) -> [UInt8] {
         precondition(dataOffsetWords != nil || options.count % 4 == 0)
@@ -85,49 +84,20 @@ enum PacketBuilder {
             + [words << 4, flags] + be16(window) + be16(0) + be16(0) + options + payload
     }
 
-    static func udp(_ sourcePort: UInt16, _ destinationPort: UInt16, payload: [UInt8] = []) -> [UInt8] {
+    public static func udp(_ sourcePort: UInt16, _ destinationPort: UInt16, payload: [UInt8] = []) -> [UInt8] {
         be16(sourcePort) + be16(destinationPort) + be16(UInt16(8 + payload.count)) + be16(0) + payload
     }
 
-    static func icmp(type: UInt8, code: UInt8, _ body: [UInt8] = []) -> [UInt8] {
+    public static func icmp(type: UInt8, code: UInt8, _ body: [UInt8] = []) -> [UInt8] {
         [type, code, 0, 0, 0, 0, 0, 0] + body
     }
 
-    static func icmpUnreachable(code: UInt8, quoting quoted: [UInt8]) -> [UInt8] {
+    public static func icmpUnreachable(code: UInt8, quoting quoted: [UInt8]) -> [UInt8] {
         icmp(type: 3, code: code, quoted)
     }
 
-    static func icmpv6Unreachable(code: UInt8, quoting quoted: [UInt8]) -> [UInt8] {
+    public static func icmpv6Unreachable(code: UInt8, quoting quoted: [UInt8]) -> [UInt8] {
         icmp(type: 1, code: code, quoted)
     }
 }
 
-/// Decodes test bytes into a `Result`, so tests can compare rejections as values.
-func decode(_ bytes: [UInt8], linkType: Int32 = LinkType.ethernet) -> Result<DecodedPacket, DecodeRejection> {
-    bytes.withUnsafeBytes { buffer in
-        Result { () throws(DecodeRejection) -> DecodedPacket in try PacketDecoder.decode(buffer, linkType: linkType) }
-    }
-}
-
-/// The decoded packet, or a test failure naming the rejection.
-func decoded(_ bytes: [UInt8], linkType: Int32 = LinkType.ethernet,
-             file: StaticString = #filePath, line: UInt = #line) -> DecodedPacket? {
-    switch decode(bytes, linkType: linkType) {
-    case .success(let packet):
-        return packet
-    case .failure(let reason):
-        XCTFail("rejected as \(reason.name)", file: file, line: line)
-        return nil
-    }
-}
-
-func rejection(_ bytes: [UInt8], linkType: Int32 = LinkType.ethernet) -> DecodeRejection? {
-    if case .failure(let reason) = decode(bytes, linkType: linkType) { return reason }
-    return nil
-}
-
-extension DecodedPacket {
-    var tcp: TCPSegment? { if case .tcp(let segment) = transport { segment } else { nil } }
-    var udp: UDPDatagram? { if case .udp(let datagram) = transport { datagram } else { nil } }
-    var unreachable: ICMPUnreachable? { if case .icmpUnreachable(let message) = transport { message } else { nil } }
-}

@@ -1,0 +1,225 @@
+/// Turns decoded packets into unwanted-traffic events: the telescope itself.
+///
+/// Pure and single-threaded (one engine per capture loop): packets and time come in,
+/// events go out through `emit`. Verdicts for inbound traffic to a local address:
+/// - TCP SYN answered by RST: `closed`;
+/// - TCP SYN with no answer within `synAnswerTimeout`: `unanswered`, unless the port
+///   listens (the service may be slow) — timers, not only packets, drive this;
+/// - TCP SYN answered by SYN-ACK: fine, and the port is known open;
+/// - UDP answered by ICMP/ICMPv6 port unreachable: `closed`;
+/// - anything from a remote that had a connection to the same local port within `grace`
+///   is a late packet of that connection, not unwanted.
+/// Every failed attempt also feeds the `ScanTracker` (`portscan`, `addrscan`).
+public final class DetectionEngine {
+    public let interface: String
+    private let settings: Settings.Detection
+    private let synAnswerTimeoutNanos: UInt64
+    private let graceNanos: UInt64
+    public private(set) var localAddresses: LocalAddresses
+    private var listening = ListeningPorts()
+    /// TCP ports seen answering with SYN-ACK.
+    private var answeredPorts = Set<UInt16>()
+    private var pending: ExpiringTable<ProbeKey, PendingProbe>
+    private var connections: ExpiringTable<ConnectionKey, Bool>
+    private var scans: ScanTracker
+    private var lastAdvanceNanos: UInt64 = 0
+    public private(set) var counters = DetectionCounters()
+
+    /// Time between timer runs driven by packet timestamps (timers also run on every `advance`).
+    static let packetDrivenAdvanceNanos: UInt64 = 100_000_000
+
+    static let pendingEntryBytes = tableEntryBytes(key: ProbeKey.self, value: PendingProbe.self)
+    static let connectionEntryBytes = tableEntryBytes(key: ConnectionKey.self, value: Bool.self)
+
+    public init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses,
+                capacities: DetectionCapacities? = nil) {
+        self.interface = interface
+        self.settings = settings
+        self.localAddresses = localAddresses
+        synAnswerTimeoutNanos = UInt64(settings.synAnswerTimeout.nanoseconds)
+        graceNanos = UInt64(settings.grace.nanoseconds)
+        let limits = capacities ?? DetectionCapacities(settings: settings)
+        pending = ExpiringTable(capacity: limits.pendingProbes)
+        connections = ExpiringTable(capacity: limits.recentConnections)
+        scans = ScanTracker(portscanPorts: settings.portscanPorts, addrscanAddresses: settings.addrscanAddresses,
+                            window: max(settings.portscanWindow, settings.addrscanWindow), capacity: limits.scanSources)
+    }
+
+    public func updateListeningPorts(_ ports: ListeningPorts) { listening = ports }
+    public func updateLocalAddresses(_ addresses: Set<IPAddress>) { localAddresses.replace(addresses: addresses) }
+
+    public var state: DetectionState {
+        DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans.trackedSources,
+                       evictions: pending.evictions &+ connections.evictions &+ scans.evictions)
+    }
+
+    public func process(_ packet: DecodedPacket, timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        if timeNanos &- lastAdvanceNanos >= Self.packetDrivenAdvanceNanos, timeNanos > lastAdvanceNanos {
+            advance(toNanos: timeNanos, emit: emit)
+        }
+        switch packet.transport {
+        case .tcp(let segment):
+            let flags = segment.flags
+            if flags.contains(.syn) {
+                if flags.contains(.ack) {
+                    answered(byOpen: packet, segment, timeNanos: timeNanos)
+                } else if !flags.contains(.rst) {
+                    inboundSYN(packet, segment, timeNanos: timeNanos)
+                }
+            } else if flags.contains(.rst) {
+                answered(byReset: packet, segment, timeNanos: timeNanos, emit: emit)
+            }
+        case .icmpUnreachable(let unreachable):
+            portUnreachable(packet, unreachable, timeNanos: timeNanos, emit: emit)
+        case .udp, .icmp, .other:
+            break
+        }
+    }
+
+    /// Runs the timers: pending SYNs past `synAnswerTimeout` become `unanswered`, old
+    /// connections and scan windows are forgotten.
+    public func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        lastAdvanceNanos = nowNanos
+        if nowNanos > synAnswerTimeoutNanos {
+            let cutoff = nowNanos - synAnswerTimeoutNanos
+            var expired: [(ProbeKey, PendingProbe)] = []
+            pending.expire(touchedAtOrBefore: cutoff) { expired.append(($0, $1)) }
+            for (key, probe) in expired { unanswered(key, probe, emit: emit) }
+        }
+        if nowNanos > graceNanos {
+            connections.expire(touchedAtOrBefore: nowNanos - graceNanos) { _, _ in }
+        }
+        scans.expire(nowNanos: nowNanos)
+    }
+
+    /// The end of a capture file, or shutdown: every probe still waiting for an answer is
+    /// resolved as if time ran on, so nothing pending is silently dropped.
+    public func finish(emit: (UnwantedEvent) -> Void) {
+        var remaining: [(ProbeKey, PendingProbe)] = []
+        pending.drain { remaining.append(($0, $1)) }
+        for (key, probe) in remaining { unanswered(key, probe, emit: emit) }
+    }
+
+    // MARK: - Packets
+
+    private func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
+        guard localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
+        counters.probes &+= 1
+        let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
+        // A retransmitted SYN adds to the probe; its timeout still runs from the first one.
+        if pending.modify(key, nowNanos: timeNanos, refresh: false, { $0.packets &+= 1 }) { return }
+        pending.upsert(key, PendingProbe(firstSeenNanos: timeNanos, packets: 1, ttl: packet.ttl, window: segment.window,
+                                         options: segment.options), nowNanos: timeNanos)
+    }
+
+    private func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
+        let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
+        let probe = pending.removeValue(forKey: key)
+        guard probe != nil || localAddresses.contains(packet.source) else { return }
+        guard localAddresses.acceptAnswer(from: packet.source) else { return }
+        answeredPorts.insert(segment.sourcePort)
+        connections.upsert(ConnectionKey(remote: packet.destination, localPort: segment.sourcePort), true, nowNanos: timeNanos)
+    }
+
+    private func answered(byReset packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
+        guard pending[key] != nil, localAddresses.acceptAnswer(from: packet.source),
+              let probe = pending.removeValue(forKey: key) else { return }
+        guard !isLateConnectionPacket(remote: key.remote, localPort: key.localPort) else { return }
+        report(.closed, key: key, probe: probe, emit: emit)
+    }
+
+    private func portUnreachable(_ packet: DecodedPacket, _ unreachable: ICMPUnreachable, timeNanos: UInt64,
+                                 emit: (UnwantedEvent) -> Void) {
+        guard unreachable.isPortUnreachable, let quoted = unreachable.quoted, quoted.protocolNumber == IPProtocolNumber.udp,
+              let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
+              !localAddresses.contains(quoted.source), localAddresses.acceptAnswer(from: packet.source) else { return }
+        counters.probes &+= 1
+        let event = UnwantedEvent(timeNanos: timeNanos, interface: interface, proto: .udp, source: quoted.source,
+                                  sourcePort: remotePort, destination: quoted.destination, destinationPort: localPort,
+                                  verdict: .closed, packets: 1, ttl: quoted.ttl)
+        counters.count(.closed)
+        emit(event)
+        recordFailure(source: quoted.source, destination: quoted.destination, port: localPort, proto: .udp,
+                      timeNanos: timeNanos, emit: emit)
+    }
+
+    // MARK: - Verdicts
+
+    private func unanswered(_ key: ProbeKey, _ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+        // A listening port that did not answer in time is busy, not closed.
+        if listening.tcp.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
+        if isLateConnectionPacket(remote: key.remote, localPort: key.localPort) { return }
+        // Learning local addresses from answers: only a destination known to be local is ours.
+        guard localAddresses.contains(key.local) else { return }
+        report(.unanswered, key: key, probe: probe, emit: emit)
+    }
+
+    private func report(_ verdict: Verdict, key: ProbeKey, probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+        counters.count(verdict)
+        emit(UnwantedEvent(timeNanos: probe.firstSeenNanos, interface: interface, proto: .tcp, source: key.remote,
+                           sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
+                           verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
+                           tcpOptions: probe.options.fingerprint))
+        recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
+                      timeNanos: probe.firstSeenNanos, emit: emit)
+    }
+
+    private func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
+                               timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        scans.record(source: source, destination: destination, port: port, nowNanos: timeNanos) { crossing in
+            counters.count(crossing.verdict)
+            emit(UnwantedEvent(timeNanos: timeNanos, interface: interface, proto: proto, source: crossing.source,
+                               sourcePort: nil, destination: crossing.destination, destinationPort: crossing.destinationPort,
+                               verdict: crossing.verdict, packets: crossing.attempts,
+                               ports: crossing.verdict == .portscan ? crossing.count : nil,
+                               addresses: crossing.verdict == .addrscan ? crossing.count : nil))
+        }
+    }
+
+    private func isLateConnectionPacket(remote: IPAddress, localPort: UInt16) -> Bool {
+        connections[ConnectionKey(remote: remote, localPort: localPort)] != nil
+    }
+}
+
+/// One inbound connection attempt, from the remote's point of view.
+struct ProbeKey: Hashable {
+    var remote: IPAddress
+    var remotePort: UInt16
+    var local: IPAddress
+    var localPort: UInt16
+}
+
+/// A remote that had a real connection to a local port.
+struct ConnectionKey: Hashable {
+    var remote: IPAddress
+    var localPort: UInt16
+}
+
+/// A SYN waiting for its answer, with what the event will need of it.
+struct PendingProbe {
+    var firstSeenNanos: UInt64
+    var packets: UInt32
+    var ttl: UInt8
+    var window: UInt16
+    var options: TCPOptions
+}
+
+/// Sizes of the detection tables right now.
+public struct DetectionState: Equatable, Sendable {
+    public var pendingProbes: Int
+    public var recentConnections: Int
+    public var scanSources: Int
+    /// Entries pushed out by the capacity limits (memory budget), summed over the tables.
+    public var evictions: UInt64
+}
+
+public struct DetectionCounters: Equatable, Sendable {
+    /// Inbound connection attempts to local addresses (TCP SYNs, UDP probes seen through ICMP).
+    public var probes: UInt64 = 0
+    public var eventsByVerdict: [Verdict: UInt64] = [:]
+
+    mutating func count(_ verdict: Verdict) { eventsByVerdict[verdict, default: 0] &+= 1 }
+
+    public var events: UInt64 { eventsByVerdict.values.reduce(0, &+) }
+}

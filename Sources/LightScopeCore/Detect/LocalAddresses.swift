@@ -1,0 +1,55 @@
+/// Which addresses are "this host", the key to telling inbound probes from everything else.
+///
+/// Live, the daemon fills it from the host's interfaces and refreshes it when they change.
+/// In replay, a capture may come from another host: its addresses come from `--local`
+/// prefixes, or, with none given, are learned from the traffic itself: whoever answers a SYN
+/// (with SYN-ACK or RST) or sends an ICMP port unreachable is local.
+public struct LocalAddresses: Sendable {
+    public private(set) var exact: Set<IPAddress>
+    public private(set) var prefixes: [IPPrefix]
+    public let learnsFromAnswers: Bool
+
+    public init(addresses: Set<IPAddress> = [], prefixes: [IPPrefix] = []) {
+        self.exact = addresses
+        self.prefixes = prefixes
+        self.learnsFromAnswers = false
+    }
+
+    /// Starts empty and takes every address that answers a connection attempt as local.
+    public static func learnedFromAnswers() -> LocalAddresses {
+        LocalAddresses(learning: true)
+    }
+
+    private init(learning: Bool) {
+        exact = []
+        prefixes = []
+        learnsFromAnswers = learning
+    }
+
+    @inlinable
+    public func contains(_ address: IPAddress) -> Bool {
+        if exact.contains(address) { return true }
+        for prefix in prefixes where prefix.contains(address) { return true }
+        return false
+    }
+
+    /// Whether a SYN to `destination` from `source` may be a probe worth tracking.
+    @inlinable
+    public func mayBeInbound(source: IPAddress, destination: IPAddress) -> Bool {
+        if learnsFromAnswers { return !contains(source) }
+        return contains(destination) && !contains(source)
+    }
+
+    /// Whether `address`, answering a probe, speaks for this host; learns it if learning.
+    public mutating func acceptAnswer(from address: IPAddress) -> Bool {
+        if contains(address) { return true }
+        guard learnsFromAnswers else { return false }
+        exact.insert(address)
+        return true
+    }
+
+    /// The host's interface addresses changed (live mode).
+    public mutating func replace(addresses: Set<IPAddress>) {
+        exact = addresses
+    }
+}

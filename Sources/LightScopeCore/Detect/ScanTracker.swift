@@ -1,0 +1,102 @@
+/// Per-source scan counting, in the spirit of Zeek's scan policy: failed connection
+/// attempts (closed or unanswered probes) are counted per source in a window; many ports
+/// on one host is a port scan, one port on many local addresses an address scan.
+/// Each is reported once per source per window, with its count.
+///
+/// Windows are tumbling, starting at a source's first failed attempt (Zeek's SumStats
+/// epochs work the same way). Memory is bounded twice: the table of sources has a capacity
+/// with oldest-first eviction, and each source keeps at most `maximumTargetsPerSource`
+/// distinct (address, port) pairs.
+public struct ScanTracker {
+    public let portscanPorts: Int
+    public let addrscanAddresses: Int
+    public let windowNanos: UInt64
+    private var sources: ExpiringTable<IPAddress, SourceActivity>
+
+    /// Distinct targets kept per source: enough to cross either threshold, and a bound
+    /// on what one scanner costs.
+    public var maximumTargetsPerSource: Int {
+        Self.maximumTargets(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses)
+    }
+
+    public static func maximumTargets(portscanPorts: Int, addrscanAddresses: Int) -> Int {
+        2 * max(portscanPorts, addrscanAddresses)
+    }
+
+    /// Memory of one source at its target cap: the table entry plus its heap-allocated set.
+    static func entryBytes(targets: Int) -> Int {
+        let setStorage = 64 + (MemoryLayout<Target>.stride * 4 / 3 + 1) * targets * 2
+        return tableEntryBytes(key: IPAddress.self, value: SourceActivity.self) + setStorage
+    }
+
+    public struct Crossing: Equatable, Sendable {
+        public var verdict: Verdict
+        public var source: IPAddress
+        /// The probed host (portscan) or nil (addrscan).
+        public var destination: IPAddress?
+        /// The probed port (addrscan) or nil (portscan).
+        public var destinationPort: UInt16?
+        public var count: Int
+        /// Failed attempts from this source in the window so far.
+        public var attempts: UInt32
+    }
+
+    struct Target: Hashable {
+        var address: IPAddress
+        var port: UInt16
+    }
+
+    struct SourceActivity {
+        var windowStartNanos: UInt64
+        var targets: Set<Target> = []
+        var attempts: UInt32 = 0
+        var reportedPortscan = false
+        var reportedAddrscan = false
+    }
+
+    public init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, capacity: Int) {
+        self.portscanPorts = portscanPorts
+        self.addrscanAddresses = addrscanAddresses
+        self.windowNanos = UInt64(window.nanoseconds)
+        sources = ExpiringTable(capacity: capacity)
+    }
+
+    public var trackedSources: Int { sources.count }
+    public var evictions: UInt64 { sources.evictions }
+
+    /// Counts one failed attempt; returns a scan that this attempt made cross a threshold.
+    public mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
+                                _ crossed: (Crossing) -> Void) {
+        var activity = sources[source] ?? SourceActivity(windowStartNanos: nowNanos)
+        if nowNanos &- activity.windowStartNanos > windowNanos {
+            activity = SourceActivity(windowStartNanos: nowNanos)
+        }
+        activity.attempts &+= 1
+        let target = Target(address: destination, port: port)
+        if activity.targets.count < maximumTargetsPerSource, activity.targets.insert(target).inserted {
+            if !activity.reportedPortscan {
+                let ports = activity.targets.lazy.filter { $0.address == destination }.count
+                if ports >= portscanPorts {
+                    activity.reportedPortscan = true
+                    crossed(Crossing(verdict: .portscan, source: source, destination: destination, destinationPort: nil,
+                                     count: ports, attempts: activity.attempts))
+                }
+            }
+            if !activity.reportedAddrscan {
+                let addresses = activity.targets.lazy.filter { $0.port == port }.count
+                if addresses >= addrscanAddresses {
+                    activity.reportedAddrscan = true
+                    crossed(Crossing(verdict: .addrscan, source: source, destination: nil, destinationPort: port,
+                                     count: addresses, attempts: activity.attempts))
+                }
+            }
+        }
+        sources.upsert(source, activity, nowNanos: nowNanos)
+    }
+
+    /// Forgets sources whose last attempt is older than the window.
+    public mutating func expire(nowNanos: UInt64) {
+        guard nowNanos > windowNanos else { return }
+        sources.expire(touchedAtOrBefore: nowNanos - windowNanos) { _, _ in }
+    }
+}

@@ -1,0 +1,71 @@
+import LightScopeCapture
+import LightScopeCore
+import Synchronization
+
+/// The pipeline behind one capture loop: decode -> detect -> sink, on the loop's thread.
+/// Host facts (addresses, listening ports) arrive from the runner through a mailbox and are
+/// applied on the next tick, so the engine itself needs no locks.
+final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
+    private let engine: DetectionEngine
+    private let counters: InterfaceCounters
+    private let sink: EventSink
+    private let mailbox = Mutex<HostFacts?>(nil)
+    private var rejections = [UInt64](repeating: 0, count: DecodeRejection.allCases.count)
+    private let publishedState = Mutex<DetectionState?>(nil)
+
+    /// What the runner learns about the host, for every loop's engine.
+    struct HostFacts: Sendable {
+        var addresses: Set<IPAddress>?
+        var listening: ListeningPorts?
+    }
+
+    init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink) {
+        engine = DetectionEngine(interface: interface, settings: settings,
+                                 localAddresses: LocalAddresses(addresses: facts.addresses ?? []))
+        if let listening = facts.listening { engine.updateListeningPorts(listening) }
+        self.counters = counters
+        self.sink = sink
+    }
+
+    /// Called by the runner thread; applied by the loop thread on its next tick.
+    func post(_ facts: HostFacts) {
+        mailbox.withLock { pending in
+            var merged = pending ?? HostFacts()
+            if let addresses = facts.addresses { merged.addresses = addresses }
+            if let listening = facts.listening { merged.listening = listening }
+            pending = merged
+        }
+    }
+
+    /// The engine's table sizes as of its last tick (read by the runner for status).
+    var state: DetectionState? { publishedState.withLock { $0 } }
+
+    func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
+        do {
+            let packet = try PacketDecoder.decode(bytes, linkType: linkType)
+            engine.process(packet, timeNanos: timestampNanos, emit: emit)
+        } catch {
+            rejections[error.rawValue] &+= 1
+        }
+    }
+
+    func tick(monotonicNanos: UInt64, wallClockNanos: UInt64) {
+        if let facts = mailbox.withLock({ pending -> HostFacts? in defer { pending = nil }; return pending }) {
+            if let addresses = facts.addresses { engine.updateLocalAddresses(addresses) }
+            if let listening = facts.listening { engine.updateListeningPorts(listening) }
+        }
+        engine.advance(toNanos: wallClockNanos, emit: emit)
+        let state = engine.state
+        publishedState.withLock { $0 = state }
+    }
+
+    func flush(wallClockNanos: UInt64) {
+        engine.advance(toNanos: wallClockNanos, emit: emit)
+        engine.finish(emit: emit)
+    }
+
+    private func emit(_ event: UnwantedEvent) {
+        if event.verdict == .closed || event.verdict == .unanswered { counters.addUnwanted(1) }
+        sink.submit(event)
+    }
+}
