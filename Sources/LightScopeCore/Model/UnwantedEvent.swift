@@ -15,7 +15,7 @@ public enum TransportProtocol: String, Sendable, Codable {
 }
 
 /// One unwanted-traffic event: the stable record that every sink writes.
-/// Field names on the wire (JSON, journal, store) are the `CodingKeys` below.
+/// Field names on the wire (JSON, journal, store) are `EventField`; the sinks write it as an `EventRecord`.
 public struct UnwantedEvent: Equatable, Sendable {
     /// Capture timestamp of the packet that decided the verdict, nanoseconds since the epoch.
     public var timeNanos: UInt64

@@ -1,0 +1,17 @@
+/// The stable names of an event's fields: JSON keys, store columns and (upper-cased, with a
+/// `LIGHTSCOPE_` prefix) journal fields all come from here, so the sinks cannot drift apart.
+public enum EventField: String, CaseIterable, Sendable {
+    /// Capture timestamp: RFC 3339 text in JSON and the journal, integer nanoseconds in the
+    /// store's `time_ns` column (an integer sorts and compares cheaply in an index).
+    case time
+    case interface, proto, src, sport, dst, dport, verdict, packets, ttl, window
+    case tcpOptions = "tcp_options"
+    /// `portscan`: distinct ports probed.
+    case ports
+    /// `addrscan`: distinct local addresses probed.
+    case addresses
+
+    public var journalName: String { "LIGHTSCOPE_" + rawValue.uppercased() }
+
+    public var storeColumn: String { self == .time ? "time_ns" : rawValue }
+}
