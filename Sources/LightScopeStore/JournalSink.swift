@@ -1,0 +1,64 @@
+import CSystemd
+import LightScopeCore
+import LightScopeSystemd
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes each event to the systemd journal as one entry: the greppable line as MESSAGE plus
+/// structured `LIGHTSCOPE_*` fields (see `JournalFields`), or, when no journal is reachable
+/// (not under systemd, in a container), the same line to stderr through `Log.notice`.
+///
+/// Uses `sd_journal_sendv`, whose iovecs Swift can build; the variadic `sd_journal_send`
+/// cannot be called from Swift.
+public final class JournalSink: Sendable {
+    public enum Destination: Sendable, Equatable {
+        case journal
+        case standardError
+    }
+
+    public let destination: Destination
+
+    public init(destination: Destination = JournalSink.detectDestination()) {
+        self.destination = destination
+    }
+
+    /// journald's native socket; `sd_journal_sendv` writes there.
+    public static let socketPath = "/run/systemd/journal/socket"
+
+    public static func detectDestination() -> Destination {
+        access(socketPath, W_OK) == 0 ? .journal : .standardError
+    }
+
+    /// Returns false when the journal refused the entry; the line then went to stderr instead.
+    @discardableResult
+    public func send(_ record: EventRecord) -> Bool {
+        let fields = JournalFields.fields(for: record)
+        if destination == .journal {
+            let result = Self.withIOVecs(fields) { iovecs in
+                sd_journal_sendv(iovecs.baseAddress, Int32(iovecs.count))
+            }
+            if result >= 0 { return true }
+        }
+        Log.notice(EventLine.text(record))
+        return destination == .standardError
+    }
+
+    /// Lays `fields` out in one buffer and hands `body` one iovec per field, valid only inside
+    /// `body`. Pure apart from the memory, so tests can check exactly what journald would get.
+    public static func withIOVecs<Result>(_ fields: [String], _ body: (UnsafeBufferPointer<iovec>) -> Result) -> Result {
+        var bytes: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for field in fields {
+            let start = bytes.count
+            bytes.append(contentsOf: field.utf8)
+            ranges.append(start..<bytes.count)
+        }
+        return bytes.withUnsafeMutableBytes { buffer in
+            let iovecs = ranges.map { range in
+                iovec(iov_base: buffer.baseAddress.map { $0 + range.lowerBound }, iov_len: range.count)
+            }
+            return iovecs.withUnsafeBufferPointer(body)
+        }
+    }
+}
