@@ -26,8 +26,23 @@ public final class JournalSink: Sendable {
     /// journald's native socket; `sd_journal_sendv` writes there.
     public static let socketPath = "/run/systemd/journal/socket"
 
+    /// `.journal` only when journald really listens: a socket file left behind by a stopped
+    /// journald refuses the connection, and then events go to stderr instead of nowhere.
     public static func detectDestination() -> Destination {
-        access(socketPath, W_OK) == 0 ? .journal : .standardError
+        let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return .standardError }
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { path in
+            for (index, byte) in socketPath.utf8.enumerated() { path[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return connected == 0 ? .journal : .standardError
     }
 
     /// Returns false when the journal refused the entry; the line then went to stderr instead.

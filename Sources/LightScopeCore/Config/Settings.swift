@@ -41,7 +41,7 @@ public struct Settings: Equatable, Sendable {
 
     /// The local event store (`events.sqlite` in the state directory) and what it may keep.
     public struct Store: Equatable, Sendable {
-        /// Events older than this are deleted. Applied every `EventStore.retentionInterval`,
+        /// Events older than this are deleted. Applied every `EventWriter.retentionInterval` (5 min),
         /// not per insert, so the delete never sits on the hot path.
         public var retentionDays: Int = 90
         /// The store never keeps more events than this; the oldest go first. At roughly 200 bytes
