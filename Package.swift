@@ -9,11 +9,13 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Thin C shims: a modulemap and a header each, no logic.
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Pure: configuration, watchdog policy, counters, status text. No I/O.
         .target(name: "LightScopeCore"),
@@ -21,6 +23,11 @@ let package = Package(
         .target(name: "LightScopeCapture", dependencies: ["LightScopeCore", "CPcap"]),
         // sd_notify, journald-friendly logging, signals.
         .target(name: "LightScopeSystemd", dependencies: ["LightScopeCore", "CSystemd"]),
+        // Event sinks: the SQLite store, the journal, anonymisation, and the writer thread feeding them.
+        .target(name: "LightScopeStore", dependencies: [
+            "LightScopeCore", "LightScopeSystemd", "CSQLite", "CSystemd",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The runner: composes capture loops and the watchdog supervisor.
         .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd"]),
         .executableTarget(name: "lightscope", dependencies: [
@@ -33,6 +40,7 @@ let package = Package(
         .testTarget(name: "LightScopeCoreTests", dependencies: ["LightScopeCore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeTestSupport"]),
     ]
 )

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     # build and runtime
-    libpcap-dev libsystemd-dev pkg-config
+    libpcap-dev libsystemd-dev libsqlite3-dev pkg-config
     # tests: namespaces and veth, real scanners and capture tools, a real systemd
     iproute2 procps util-linux python3 tcpdump nmap systemd-container
     # packaging and its checks

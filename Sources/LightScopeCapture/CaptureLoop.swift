@@ -140,11 +140,3 @@ public final class CaptureLoop: @unchecked Sendable {
         while true { sleep(3600) }
     }
 }
-
-public enum WallClock {
-    public static func nowNanos() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-    }
-}

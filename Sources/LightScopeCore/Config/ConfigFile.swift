@@ -107,6 +107,17 @@ public enum ConfigFile {
                 return nil
             },
         ],
+        "store": [
+            "retention_days": integer(in: 1...36500) { $0.store.retentionDays = $1 },
+            "max_events": integer(in: 1000...1_000_000_000) { $0.store.maxEvents = $1 },
+            "anonymise": { settings, value in
+                guard let mode = AddressAnonymisation(rawValue: value) else {
+                    return "'\(value)' is not an anonymisation mode; use none, dst (local addresses) or both (also the senders)"
+                }
+                settings.store.anonymise = mode
+                return nil
+            },
+        ],
     ]
 
     private static func integer(in range: ClosedRange<Int>, _ set: @escaping @Sendable (inout Settings, Int) -> Void) -> Apply {

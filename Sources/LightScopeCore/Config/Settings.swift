@@ -6,6 +6,7 @@ public struct Settings: Equatable, Sendable {
     public var watchdog = Watchdog()
     public var detection = Detection()
     public var log = Log()
+    public var store = Store()
 
     public init() {}
 
@@ -60,6 +61,30 @@ public struct Settings: Equatable, Sendable {
         public var level: LogLevel = .info
         public init() {}
     }
+
+    /// The local event store (`events.sqlite` in the state directory) and what it may keep.
+    public struct Store: Equatable, Sendable {
+        /// Events older than this are deleted. Applied every `EventWriter.retentionInterval` (5 min),
+        /// not per insert, so the delete never sits on the hot path.
+        public var retentionDays: Int = 90
+        /// The store never keeps more events than this; the oldest go first. At roughly 200 bytes
+        /// per event with its indexes, the default bounds the file near 200 MB even under a flood.
+        public var maxEvents: Int = 1_000_000
+        /// Which addresses are replaced by keyed pseudonyms in every sink (store, journal, JSON).
+        public var anonymise: AddressAnonymisation = .off
+        public init() {}
+    }
+}
+
+/// Which event addresses are written as HMAC pseudonyms instead of in the clear.
+/// Config names: `none`, `dst` (the local, monitored addresses), `both` (also the senders).
+public enum AddressAnonymisation: String, CaseIterable, Sendable {
+    case off = "none"
+    case destination = "dst"
+    case sourceAndDestination = "both"
+
+    public var anonymisesSource: Bool { self == .sourceAndDestination }
+    public var anonymisesDestination: Bool { self != .off }
 }
 
 /// syslog priorities, so the journal files every line at its real level.

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import LightScopeCore
 import Synchronization
 
 /// A named POSIX thread for a loop that blocks in poll(). Loops must never run on the

@@ -1,0 +1,29 @@
+/// The one-line, greppable summary of an event that the journal's MESSAGE (or stderr) shows:
+///
+///     unwanted tcp 203.0.113.7:51234 -> 192.0.2.1:23 closed (1 packet, ttl 54)
+///     unwanted tcp [2001:db8::7] -> 192.0.2.1 portscan (40 ports, 52 packets, ttl 54)
+///     unwanted udp 203.0.113.7 -> *:161 addrscan (12 addresses, 12 packets)
+///
+/// It always starts with `unwanted <proto> <src>`, so `grep 'unwanted tcp 203.0.113.7'` finds a
+/// source; IPv6 addresses are bracketed only when a port follows, as in URLs.
+public enum EventLine {
+    public static func text(_ record: EventRecord) -> String {
+        var details: [String] = []
+        if let ports = record.ports { details.append(plural(ports, "port")) }
+        if let addresses = record.addresses { details.append(plural(addresses, "address", "addresses")) }
+        details.append(plural(Int(record.packets), "packet"))
+        if let ttl = record.ttl { details.append("ttl \(ttl)") }
+        return "unwanted \(record.proto.rawValue) \(endpoint(record.source, record.sourcePort)) -> "
+            + "\(endpoint(record.destination ?? "*", record.destinationPort)) \(record.verdict.rawValue) "
+            + "(\(details.joined(separator: ", ")))"
+    }
+
+    private static func endpoint(_ address: String, _ port: UInt16?) -> String {
+        guard let port else { return address }
+        return address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
+
+    private static func plural(_ count: Int, _ singular: String, _ pluralForm: String? = nil) -> String {
+        "\(count) \(count == 1 ? singular : pluralForm ?? singular + "s")"
+    }
+}

@@ -1,0 +1,49 @@
+import Crypto
+import LightScopeCore
+
+/// Replaces addresses by stable keyed pseudonyms before any sink sees them.
+///
+/// A pseudonym is `anon4-` (IPv4) or `anon6-` (IPv6) followed by the first 16 hex digits
+/// (64 bits) of HMAC-SHA256(key, address bytes), the 4 bytes of an IPv4 address or the 16 of an
+/// IPv6 one: `anon4-3f2a9c0d11e4b7a5`. The same address always gets the same pseudonym under
+/// one key, so counts and "top sources" still work; without the key, pseudonyms cannot be
+/// reversed or recomputed by trying every IPv4 address, which a plain hash would allow.
+public struct AddressAnonymiser: Sendable {
+    public let mode: AddressAnonymisation
+    /// Raw bytes rather than a `SymmetricKey`, which is not `Sendable`; the HMAC copies it anyway.
+    private let key: [UInt8]?
+
+    /// `key` is required unless `mode` is `.off`.
+    public init(mode: AddressAnonymisation, key: [UInt8]?) {
+        precondition(mode == .off || key?.count == AnonymisationKey.byteCount, "anonymisation needs a \(AnonymisationKey.byteCount)-byte key")
+        self.mode = mode
+        self.key = mode == .off ? nil : key
+    }
+
+    /// Loads (or creates) the key in the state directory, but only when `mode` needs one,
+    /// so a store without anonymisation never writes a key file.
+    public static func load(mode: AddressAnonymisation, stateDirectory: String) throws(StoreError) -> AddressAnonymiser {
+        guard mode != .off else { return AddressAnonymiser(mode: .off, key: nil) }
+        return AddressAnonymiser(mode: mode, key: try AnonymisationKey.loadOrCreate(directory: stateDirectory))
+    }
+
+    public static let disabled = AddressAnonymiser(mode: .off, key: nil)
+
+    public func pseudonym(for address: IPAddress) -> String {
+        guard let key else { return address.description }
+        let bytes = address.isIPv4 ? Array(address.bytes.suffix(4)) : address.bytes
+        let code = HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: key))
+        var text = address.isIPv4 ? "anon4-" : "anon6-"
+        for byte in code.prefix(8) {
+            text += String(byte >> 4, radix: 16) + String(byte & 0xF, radix: 16)
+        }
+        return text
+    }
+
+    /// The event as every sink writes it, with the configured addresses pseudonymised.
+    public func record(for event: UnwantedEvent) -> EventRecord {
+        let source = mode.anonymisesSource ? pseudonym(for: event.source) : event.source.description
+        let destination = mode.anonymisesDestination ? event.destination.map(pseudonym(for:)) : event.destination?.description
+        return EventRecord(event, source: source, destination: destination)
+    }
+}

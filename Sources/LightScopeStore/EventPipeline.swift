@@ -1,0 +1,147 @@
+import LightScopeCore
+import LightScopeSystemd
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Carries events from the capture threads to the sinks: `submit` never blocks (a bounded
+/// queue, drops counted when full), and ONE dedicated writer thread drains the queue at least
+/// once per `commitInterval`, writing each batch in one transaction, so a SIGKILL loses at most
+/// about a second of events and SIGTERM (`stop`) loses none.
+///
+/// The writer beats `heartbeat` on every wake-up, so the runner's watchdog supervises it like a
+/// packet loop. A dedicated pthread rather than a Swift concurrency task, because the writer
+/// blocks in poll(2) and SQLite's fsyncs, which must never occupy the cooperative pool.
+public final class EventPipeline: @unchecked Sendable {
+    public typealias LogFunction = @Sendable (LogLevel, String) -> Void
+
+    /// The longest a submitted event waits before it is committed (plus the write itself).
+    public static let commitInterval: Duration = .seconds(1)
+    /// About a second of a heavy scan flood; beyond it the writer is behind and events are dropped.
+    public static let defaultQueueCapacity = 65_536
+
+    public let heartbeat = Heartbeat(loopName: "event writer")
+    public let counters = EventCounters()
+    public let databasePath: String
+    private let queue: EventQueue
+    /// A byte on it wakes the writer early: on stop, or when the queue is half full.
+    private let wakePipe: (read: Int32, write: Int32)
+    private let stopRequested = Atomic<Bool>(false)
+    private let pendingConfiguration = Mutex<(Settings.Store, AddressAnonymiser)?>(nil)
+    private let thread = DedicatedThread()
+    // Touched only on the writer thread once started.
+    private let writer: EventWriter
+
+    /// - Parameters:
+    ///   - stateDirectory: from `StateDirectory.resolve`; must exist (the store file is created).
+    ///   - anonymiser: from `AddressAnonymiser.load(mode:stateDirectory:)`.
+    ///   - journal: nil sends no event lines anywhere (tests); by default the journal or stderr.
+    ///   - log: where store errors and notices go; `Log` by default.
+    public init(stateDirectory: String, settings: Settings.Store, anonymiser: AddressAnonymiser,
+                journal: JournalSink? = JournalSink(), queueCapacity: Int = EventPipeline.defaultQueueCapacity,
+                log: @escaping LogFunction = EventPipeline.systemLog) {
+        databasePath = stateDirectory + "/" + EventStore.fileName
+        queue = EventQueue(capacity: queueCapacity)
+        writer = EventWriter(databasePath: databasePath, settings: settings, anonymiser: anonymiser,
+                             journal: journal, counters: counters, log: log)
+        var ends: [Int32] = [-1, -1]
+        precondition(pipe(&ends) == 0, "pipe failed: errno \(errno)")
+        for end in ends {
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+        }
+        wakePipe = (ends[0], ends[1])
+    }
+
+    deinit {
+        close(wakePipe.read)
+        close(wakePipe.write)
+    }
+
+    public static let systemLog: LogFunction = { level, message in
+        switch level {
+        case .error: Log.error(message)
+        case .warning: Log.warning(message)
+        case .notice: Log.notice(message)
+        case .info: Log.info(message)
+        case .debug: Log.debug(message)
+        }
+    }
+
+    public func start() {
+        thread.start(name: "ls-events") { [self] in run() }
+    }
+
+    /// Hands an event to the writer without blocking; false (and `queueDrops` counted) when the
+    /// queue is full or the pipeline is stopping. Safe from any thread.
+    @discardableResult
+    public func submit(_ event: UnwantedEvent) -> Bool {
+        guard !stopRequested.load(ordering: .relaxed) else {
+            counters.addQueueDrop()
+            return false
+        }
+        switch queue.push(event) {
+        case .accepted(let queued):
+            if queued == queue.capacity / 2 { wake() }
+            return true
+        case .full:
+            counters.addQueueDrop()
+            return false
+        }
+    }
+
+    /// New `[store]` settings (on reload); the writer takes them before its next batch.
+    public func reconfigure(settings: Settings.Store, anonymiser: AddressAnonymiser) {
+        pendingConfiguration.withLock { $0 = (settings, anonymiser) }
+    }
+
+    /// Events waiting for the writer.
+    public var queuedEvents: Int { queue.count }
+
+    /// Writes everything queued, commits, closes the store and ends the writer. Stop the capture
+    /// loops first: events submitted after this call are dropped. False if the writer did not
+    /// end within `timeout` (a hung disk); it is then left behind, never killed mid-transaction.
+    public func stop(timeout: Duration) -> Bool {
+        stopRequested.store(true, ordering: .releasing)
+        wake()
+        return thread.join(timeout: timeout)
+    }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakePipe.write, &byte, 1)
+    }
+
+    private func run() {
+        let timeoutMilliseconds = Int32(Self.commitInterval.milliseconds)
+        var descriptor = pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)
+        var batch: [UnwantedEvent] = []
+        batch.reserveCapacity(queue.capacity)
+        var discard = [UInt8](repeating: 0, count: 64)
+        heartbeat.beat()
+        while true {
+            _ = poll(&descriptor, 1, timeoutMilliseconds)
+            while read(wakePipe.read, &discard, discard.count) > 0 {}
+            let stopping = stopRequested.load(ordering: .acquiring)
+            let now = MonotonicClock.nowNanos()
+            heartbeat.beat(now: now)
+            if let (settings, anonymiser) = pendingConfiguration.withLock({ configuration in
+                defer { configuration = nil }
+                return configuration
+            }) {
+                writer.reconfigure(settings: settings, anonymiser: anonymiser)
+            }
+            repeat {
+                queue.drain(into: &batch)
+                writer.write(batch, monotonicNanos: now)
+                batch.removeAll(keepingCapacity: true)
+            } while stopping && queue.count > 0
+            writer.applyRetentionIfDue(wallClockNanos: WallClock.nowNanos(), monotonicNanos: MonotonicClock.nowNanos()) {
+                heartbeat.beat()
+            }
+            if stopping { break }
+        }
+        writer.close()
+    }
+}

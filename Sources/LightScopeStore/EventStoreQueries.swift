@@ -1,0 +1,101 @@
+import LightScopeCore
+
+/// The readers behind the CLI's queries: plain functions returning values, no cursors to manage.
+extension EventStore {
+    /// The newest `limit` events captured at or after `sinceNanos` (optionally of one verdict),
+    /// returned oldest first, as a log tail reads.
+    public func events(since sinceNanos: UInt64, verdict: Verdict? = nil, limit: Int = 100) throws(StoreError) -> [EventRecord] {
+        let columns = EventField.allCases.map(\.storeColumn).joined(separator: ", ")
+        let filter = verdict == nil ? "" : " AND verdict = ?3"
+        let sql = """
+            SELECT \(columns) FROM (SELECT id, \(columns) FROM events WHERE time_ns >= ?1\(filter)
+                ORDER BY time_ns DESC, id DESC LIMIT ?2) ORDER BY time_ns, id
+            """
+        var values: [SQLiteValue] = [.integer(Int64(clamping: sinceNanos)), .integer(Int64(limit))]
+        if let verdict { values.append(.text(verdict.rawValue)) }
+        return try query(sql, values) { row in
+            func text(_ field: EventField) -> String? { row.value(at: column(field)).text }
+            func number<Number: FixedWidthInteger>(_ field: EventField) -> Number? {
+                row.value(at: column(field)).integer.flatMap { Number(exactly: $0) }
+            }
+            guard let time: UInt64 = number(.time), let interface = text(.interface),
+                  let proto = text(.proto).flatMap(TransportProtocol.init(rawValue:)), let source = text(.src),
+                  let verdict = text(.verdict).flatMap(Verdict.init(rawValue:)), let packets: UInt32 = number(.packets)
+            else { return nil }
+            return EventRecord(timeNanos: time, interface: interface, proto: proto, source: source, sourcePort: number(.sport),
+                               destination: text(.dst), destinationPort: number(.dport), verdict: verdict, packets: packets,
+                               ttl: number(.ttl), tcpWindow: number(.window), tcpOptions: text(.tcpOptions),
+                               ports: number(.ports), addresses: number(.addresses))
+        }
+    }
+
+    /// How many events of each verdict were captured at or after `sinceNanos`; absent verdicts are 0.
+    public func countsByVerdict(since sinceNanos: UInt64) throws(StoreError) -> [Verdict: Int] {
+        var counts = Dictionary(uniqueKeysWithValues: Verdict.allCases.map { ($0, 0) })
+        let rows: [(Verdict, Int)] = try query(
+            "SELECT verdict, count(*) FROM events WHERE time_ns >= ?1 GROUP BY verdict",
+            [.integer(Int64(clamping: sinceNanos))]) { row in
+            guard let verdict = row.value(at: 0).text.flatMap(Verdict.init(rawValue:)),
+                  let count = row.value(at: 1).integer else { return nil }
+            return (verdict, Int(count))
+        }
+        for (verdict, count) in rows { counts[verdict] = count }
+        return counts
+    }
+
+    public struct SourceCount: Equatable, Sendable {
+        /// An address, or a pseudonym when sources are anonymised.
+        public var source: String
+        public var events: Int
+        public var packets: Int
+    }
+
+    /// The sources with the most events since `sinceNanos`, most first.
+    public func topSources(since sinceNanos: UInt64, limit: Int = 10) throws(StoreError) -> [SourceCount] {
+        try query("""
+            SELECT src, count(*) AS n, sum(packets) FROM events WHERE time_ns >= ?1
+                GROUP BY src ORDER BY n DESC, src LIMIT ?2
+            """, [.integer(Int64(clamping: sinceNanos)), .integer(Int64(limit))]) { row in
+            guard let source = row.value(at: 0).text, let events = row.value(at: 1).integer,
+                  let packets = row.value(at: 2).integer else { return nil }
+            return SourceCount(source: source, events: Int(events), packets: Int(packets))
+        }
+    }
+
+    public struct PortCount: Equatable, Sendable {
+        public var proto: TransportProtocol
+        public var port: UInt16
+        public var events: Int
+    }
+
+    /// The destination ports with the most events since `sinceNanos`, most first.
+    /// Events without a single port (portscans) are not counted.
+    public func topPorts(since sinceNanos: UInt64, limit: Int = 10) throws(StoreError) -> [PortCount] {
+        try query("""
+            SELECT proto, dport, count(*) AS n FROM events WHERE time_ns >= ?1 AND dport IS NOT NULL
+                GROUP BY proto, dport ORDER BY n DESC, proto, dport LIMIT ?2
+            """, [.integer(Int64(clamping: sinceNanos)), .integer(Int64(limit))]) { row in
+            guard let proto = row.value(at: 0).text.flatMap(TransportProtocol.init(rawValue:)),
+                  let port = row.value(at: 1).integer.flatMap(UInt16.init(exactly:)),
+                  let events = row.value(at: 2).integer else { return nil }
+            return PortCount(proto: proto, port: port, events: Int(events))
+        }
+    }
+
+    /// Every event in the store.
+    public func count() throws(StoreError) -> Int {
+        try query("SELECT count(*) FROM events", []) { $0.value(at: 0).integer.map(Int.init) }.first ?? 0
+    }
+
+    private func column(_ field: EventField) -> Int32 {
+        Int32(EventField.allCases.firstIndex(of: field)!)
+    }
+
+    private func query<Row>(_ sql: String, _ values: [SQLiteValue], _ read: (SQLiteStatement) -> Row?) throws(StoreError) -> [Row] {
+        do {
+            return try connection.prepare(sql).rows(values, read)
+        } catch {
+            throw StoreError(error, path: path)
+        }
+    }
+}

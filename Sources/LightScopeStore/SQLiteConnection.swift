@@ -1,0 +1,142 @@
+import CSQLite
+
+/// One SQLite connection, used from one thread at a time. It exists so that the rest of the
+/// store speaks Swift (throwing calls, optional values) and the C API stays in this file.
+final class SQLiteConnection {
+    let path: String
+    private let handle: OpaquePointer
+
+    init(path: String, readOnly: Bool) throws(SQLiteError) {
+        self.path = path
+        var handle: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &handle, flags, nil)
+        guard code == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+            sqlite3_close_v2(handle)
+            throw SQLiteError(code: code, message: message)
+        }
+        self.handle = handle
+        sqlite3_extended_result_codes(handle, 1)
+        // A reader (the CLI) and the writer may briefly overlap on a checkpoint.
+        sqlite3_busy_timeout(handle, 5000)
+    }
+
+    deinit {
+        // close_v2 defers the close until every statement is finalized, so order does not matter.
+        sqlite3_close_v2(handle)
+    }
+
+    func execute(_ sql: String) throws(SQLiteError) {
+        let code = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard code == SQLITE_OK else { throw lastError(code) }
+    }
+
+    func prepare(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard code == SQLITE_OK, let statement else { throw lastError(code) }
+        return SQLiteStatement(statement, connection: self)
+    }
+
+    /// The first column of the first row, for PRAGMAs and counts.
+    func scalar(_ sql: String) throws(SQLiteError) -> SQLiteValue {
+        let statement = try prepare(sql)
+        guard try statement.step() else { return .null }
+        return statement.value(at: 0)
+    }
+
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    func lastError(_ code: Int32) -> SQLiteError {
+        SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)))
+    }
+}
+
+enum SQLiteValue: Equatable {
+    case integer(Int64)
+    case text(String)
+    case null
+
+    var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
+    var text: String? { if case .text(let value) = self { value } else { nil } }
+}
+
+/// A prepared statement: bound, stepped, reset and reused, so the hot insert is parsed once.
+final class SQLiteStatement {
+    private let handle: OpaquePointer
+    private let connection: SQLiteConnection
+
+    fileprivate init(_ handle: OpaquePointer, connection: SQLiteConnection) {
+        self.handle = handle
+        self.connection = connection
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// `index` is 1-based, as in SQL's `?1`.
+    func bind(_ value: SQLiteValue, at index: Int32) throws(SQLiteError) {
+        let code: Int32
+        switch value {
+        case .integer(let number): code = sqlite3_bind_int64(handle, index, number)
+        case .text(let text): code = sqlite3_bind_text(handle, index, text, -1, Self.transient)
+        case .null: code = sqlite3_bind_null(handle, index)
+        }
+        guard code == SQLITE_OK else { throw connection.lastError(code) }
+    }
+
+    func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
+        for (offset, value) in values.enumerated() { try bind(value, at: Int32(offset + 1)) }
+    }
+
+    /// True while there is a row to read; false when the statement is done.
+    func step() throws(SQLiteError) -> Bool {
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        case let code: throw connection.lastError(code)
+        }
+    }
+
+    /// Runs a statement that returns no rows, then readies it for the next use.
+    func run(_ values: [SQLiteValue] = []) throws(SQLiteError) {
+        defer { reset() }
+        try bind(values)
+        while try step() {}
+    }
+
+    /// Steps through every row, then readies the statement for the next use.
+    func rows<Row>(_ values: [SQLiteValue] = [], _ read: (SQLiteStatement) -> Row?) throws(SQLiteError) -> [Row] {
+        defer { reset() }
+        try bind(values)
+        var rows: [Row] = []
+        while try step() {
+            if let row = read(self) { rows.append(row) }
+        }
+        return rows
+    }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    func value(at column: Int32) -> SQLiteValue {
+        switch sqlite3_column_type(handle, column) {
+        case SQLITE_INTEGER: .integer(sqlite3_column_int64(handle, column))
+        case SQLITE_NULL: .null
+        default: .text(String(cString: sqlite3_column_text(handle, column)))
+        }
+    }
+
+    /// SQLITE_TRANSIENT is a C macro (a cast of -1) that Swift cannot import: SQLite copies the text.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+}
+
+/// A failed SQLite call: its extended result code and SQLite's own words.
+struct SQLiteError: Error {
+    var code: Int32
+    var message: String
+
+    var primaryCode: Int32 { code & 0xFF }
+}
