@@ -29,7 +29,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The runner: composes capture loops and the watchdog supervisor.
-        .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd"]),
+        .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd", "LightScopeStore"]),
         .executableTarget(name: "lightscope", dependencies: [
             "LightScopeDaemon",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -41,6 +41,6 @@ let package = Package(
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),
-        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeStore", "LightScopeTestSupport"]),
     ]
 )

@@ -11,7 +11,14 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let sink: EventSink
     private let mailbox = Mutex<HostFacts?>(nil)
     private var rejections = [UInt64](repeating: 0, count: DecodeRejection.allCases.count)
-    private let publishedState = Mutex<DetectionState?>(nil)
+    private let publishedState = Mutex<Published?>(nil)
+
+    /// What the runner reads for status and metrics, refreshed on every tick.
+    struct Published: Sendable {
+        var detection: DetectionState
+        /// Packets rejected as malformed (non-IP traffic is not counted).
+        var malformed: UInt64
+    }
 
     /// What the runner learns about the host, for every loop's engine.
     struct HostFacts: Sendable {
@@ -37,8 +44,8 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         }
     }
 
-    /// The engine's table sizes as of its last tick (read by the runner for status).
-    var state: DetectionState? { publishedState.withLock { $0 } }
+    /// The engine's table sizes and the decoder's rejections as of the last tick.
+    var published: Published? { publishedState.withLock { $0 } }
 
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
         do {
@@ -55,8 +62,10 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
         }
         engine.advance(toNanos: wallClockNanos, emit: emit)
-        let state = engine.state
-        publishedState.withLock { $0 = state }
+        var malformed: UInt64 = 0
+        for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
+        let latest = Published(detection: engine.state, malformed: malformed)
+        publishedState.withLock { $0 = latest }
     }
 
     func flush(wallClockNanos: UInt64) {

@@ -12,11 +12,15 @@ public struct RunOptions: Sendable {
     public var logLevel: LogLevel?
     /// Read from the environment at start-up; see `FaultInjection`.
     public var faultInjectionEnabled: Bool
+    /// `--state-dir`; see `StateDirectory.resolve`.
+    public var stateDirectory: String?
 
-    public init(configPath: String?, interfaces: [String], logLevel: LogLevel?, faultInjectionEnabled: Bool) {
+    public init(configPath: String?, interfaces: [String], logLevel: LogLevel?, faultInjectionEnabled: Bool,
+                stateDirectory: String? = nil) {
         self.configPath = configPath
         self.interfaces = interfaces
         self.logLevel = logLevel
         self.faultInjectionEnabled = faultInjectionEnabled
+        self.stateDirectory = stateDirectory
     }
 }

@@ -1,5 +1,6 @@
 import LightScopeCapture
 import LightScopeCore
+import LightScopeStore
 import LightScopeSystemd
 #if canImport(Glibc)
 import Glibc
@@ -7,33 +8,40 @@ import Glibc
 
 /// The runner (supervisor) loop of `lightscope run`: start-up, the systemd protocol,
 /// signals, reload, interface rescans, the watchdog and shutdown all live here, apart
-/// from the packet loops whose heartbeats it watches.
+/// from the loops whose heartbeats it watches (packet loops, event writer, metrics).
 public final class Runner {
     private let options: RunOptions
     private let notifier = SystemdNotifier()
     private let heartbeat = Heartbeat(loopName: "runner loop")
+    private let environment: [String: String]
     private var settings = Settings()
     private var captures: CaptureSet!
     /// The detection pipeline of each open capture, to hand it host facts.
     private var consumers: [String: DetectionConsumer] = [:]
     private var hostFacts = DetectionConsumer.HostFacts()
-    private var nextListeningRefreshNanos: UInt64 = 0
-    private let sink: EventSink
     private var supervisor: WatchdogSupervisor!
     private var status = StatusReporter()
+    private var pipeline: EventPipeline?
+    private var tally: EventTally?
+    private var metrics: MetricsServer?
+    private var statusFile: StatusFile?
+    private let startedAtNanos = WallClock.nowNanos()
     private var nextRescanNanos: UInt64 = 0
     private var nextStatusNanos: UInt64 = 0
+    private var nextListeningRefreshNanos: UInt64 = 0
     private var stopRequested = false
 
-    /// A slow start-up step (opening large capture rings) gets this much more time.
+    /// A slow start-up step (opening the store, large capture rings) gets this much more time.
     static let startupExtension: Duration = .seconds(30)
+    /// How long the event writer may take to commit what is queued at stop.
+    static let pipelineStopTimeout: Duration = .seconds(20)
 
-    public init(options: RunOptions) {
+    public init(options: RunOptions, environment: [String: String]) {
         self.options = options
-        self.sink = LoggingEventSink()
+        self.environment = environment
         self.captures = CaptureSet(makeConsumer: { [unowned self] name, counters in
             let consumer = DetectionConsumer(interface: name, settings: settings.detection, facts: hostFacts,
-                                             counters: counters, sink: sink)
+                                             counters: counters, sink: tally!)
             consumers[name] = consumer
             return consumer
         })
@@ -48,6 +56,7 @@ public final class Runner {
             Log.error(error.message)
             notifier.status(error.message)
             captures.closeAll()
+            _ = pipeline?.stop(timeout: Self.pipelineStopTimeout)
             return error.exitCode.rawValue
         }
         while !stopRequested {
@@ -66,16 +75,52 @@ public final class Runner {
         let timing = try makeTiming(settings)
         try requireNamedInterfacesExist(settings.capture.interfaces)
         notifier.extendTimeout(by: Self.startupExtension)
+        try startEventPipeline(wakeInterval: timing.loopWake)
+        supervisor = WatchdogSupervisor(timing: timing, notifier: notifier)
+        try startMetrics(settings.metrics.listen, wakeInterval: timing.loopWake)
         refreshHostFacts(listening: true)
         try captures.reconcile(settings: settings.capture, wakeInterval: timing.loopWake)
-        supervisor = WatchdogSupervisor(timing: timing, notifier: notifier)
         let text = status.refresh(captures: captures)
-        Log.info("LightScope started: \(describe(timing)); \(text)")
+        Log.info("LightScope \(LightScopeVersion.current) started: \(describe(timing)); state in \(stateDirectory); \(text)")
         if options.faultInjectionEnabled {
             Log.warning("Fault injection is on (\(FaultInjection.environmentVariable)=1): SIGUSR1 hangs the packet loops, SIGUSR2 the runner loop")
         }
         notifier.ready(status: text)
+        publishSnapshot(statusText: text)
         scheduleNext()
+    }
+
+    private var stateDirectory: String {
+        StateDirectory.resolve(explicit: options.stateDirectory, environment: environment)
+    }
+
+    private func startEventPipeline(wakeInterval: Duration) throws(DaemonError) {
+        let directory = stateDirectory
+        try ensureDirectory(directory)
+        let anonymiser = try loadAnonymiser(settings.store, directory: directory)
+        let pipeline = EventPipeline(stateDirectory: directory, settings: settings.store, anonymiser: anonymiser,
+                                     wakeInterval: wakeInterval)
+        pipeline.start()
+        self.pipeline = pipeline
+        tally = EventTally(downstream: pipeline)
+        statusFile = StatusFile(directory: RuntimeDirectory.resolve(stateDirectory: directory, environment: environment))
+    }
+
+    private func startMetrics(_ endpoint: MetricsEndpoint?, wakeInterval: Duration) throws(DaemonError) {
+        if let running = metrics {
+            guard running.endpoint != endpoint else { return }
+            _ = running.stop(timeout: CaptureSet.stopTimeout)
+            metrics = nil
+        }
+        guard let endpoint else { return }
+        let server = try MetricsServer(endpoint: endpoint, wakeInterval: wakeInterval)
+        server.start()
+        metrics = server
+        Log.info("Serving Prometheus metrics on http://\(endpoint)/metrics")
+    }
+
+    private var heartbeats: [Heartbeat] {
+        [heartbeat] + captures.heartbeats + [pipeline?.heartbeat, metrics?.heartbeat].compactMap { $0 }
     }
 
     private func tick() {
@@ -95,11 +140,12 @@ public final class Runner {
             }
             nextRescanNanos = now + UInt64(settings.capture.interfaceRescanInterval.nanoseconds)
         }
-        supervisor.check(heartbeats: [heartbeat] + captures.heartbeats, nowNanos: now)
+        supervisor.check(heartbeats: heartbeats, nowNanos: now)
         if now >= nextStatusNanos {
             let text = supervisor.stallStatus ?? status.refresh(captures: captures, nowNanos: now)
             notifier.status(text)
             Log.debug("Status: \(text)")
+            publishSnapshot(statusText: text)
             nextStatusNanos = now + UInt64(settings.watchdog.statusInterval.nanoseconds)
         }
     }
@@ -132,12 +178,18 @@ public final class Runner {
             let newSettings = try loadSettings()
             let timing = try makeTiming(newSettings)
             try requireNamedInterfacesExist(newSettings.capture.interfaces)
+            let anonymiser = try loadAnonymiser(newSettings.store, directory: stateDirectory)
             let captureChanged = newSettings.capture != settings.capture || newSettings.detection != settings.detection
                 || timing.loopWake != supervisor.timing.loopWake
+            try startMetrics(newSettings.metrics.listen, wakeInterval: timing.loopWake)
             settings = newSettings
             Log.level = settings.log.level
+            pipeline?.reconfigure(settings: settings.store, anonymiser: anonymiser)
+            pipeline?.setWakeInterval(timing.loopWake)
             if timing != supervisor.timing {
+                let previous = supervisor!
                 supervisor = WatchdogSupervisor(timing: timing, notifier: notifier)
+                supervisor.carryCounters(from: previous)
             }
             if captureChanged {
                 captures.closeAll()
@@ -154,15 +206,23 @@ public final class Runner {
     private func shutdown() -> Int32 {
         notifier.stopping(status: "Stopping: closing captures and flushing pending data")
         Log.info("Stopping: closing captures and flushing pending data")
+        // Captures first: their flush reports pending probes into the pipeline, which then commits.
         let hung = captures.closeAll()
+        let committed = pipeline?.stop(timeout: Self.pipelineStopTimeout) ?? true
+        _ = metrics?.stop(timeout: CaptureSet.stopTimeout)
+        statusFile?.remove()
         let totals = StatusText.sum(captures.counterSnapshots)
-        if !hung.isEmpty {
-            Log.error("Stopped with hung packet loops: \(hung.joined(separator: ", "))")
+        if !hung.isEmpty || !committed {
+            let what = (hung.map { "packet loop \($0)" } + (committed ? [] : ["event writer"])).joined(separator: ", ")
+            Log.error("Stopped with hung loops: \(what)")
             return ExitCode.failure.rawValue
         }
-        Log.info("Stopped cleanly: \(totals.packets) packets seen, \(totals.unwanted) unwanted, \(totals.drops) dropped")
+        let stored = pipeline?.counters.snapshot
+        Log.info("Stopped cleanly: \(totals.packets) packets seen, \(totals.unwanted) unwanted, \(totals.drops) dropped; \(stored?.eventsWritten ?? 0) events stored, \(stored?.eventsLost ?? 0) lost")
         return ExitCode.success.rawValue
     }
+
+    // MARK: - Host facts and status
 
     /// Re-reads the host's addresses (every rescan) and listening ports (every
     /// `listeningRefreshInterval`) and hands what changed to every detection pipeline.
@@ -186,6 +246,16 @@ public final class Runner {
         for consumer in consumers.values { consumer.post(update) }
     }
 
+    private func publishSnapshot(statusText: String) {
+        let snapshot = SnapshotBuilder.build(
+            startedAtNanos: startedAtNanos, statusText: statusText, captures: captures, packetsPerSecond: status.packetsPerSecond,
+            consumers: consumers, heartbeats: heartbeats, supervisor: supervisor, tally: tally, pipeline: pipeline)
+        statusFile?.write(snapshot)
+        metrics?.publish(snapshot)
+    }
+
+    // MARK: - Helpers
+
     private func waitForSignalOrTimeout() {
         let wake = supervisor?.timing.loopWake ?? WatchdogTiming.maximumLoopWake
         var descriptor = pollfd(fd: SignalPipe.readEnd, events: Int16(POLLIN), revents: 0)
@@ -203,6 +273,23 @@ public final class Runner {
             return try ConfigLoader.load(options)
         } catch {
             throw DaemonError(error.description, exitCode: .config)
+        }
+    }
+
+    private func loadAnonymiser(_ store: Settings.Store, directory: String) throws(DaemonError) -> AddressAnonymiser {
+        do {
+            return try AddressAnonymiser.load(mode: store.anonymise, stateDirectory: directory)
+        } catch {
+            throw DaemonError(error.message, exitCode: .config)
+        }
+    }
+
+    private func ensureDirectory(_ path: String) throws(DaemonError) {
+        var status = stat()
+        if stat(path, &status) == 0 { return }
+        guard mkdir(path, 0o750) == 0 || errno == EEXIST else {
+            throw DaemonError("Cannot create the state directory \(path) (\(String(cString: strerror(errno)))): create it, or choose another with --state-dir",
+                              exitCode: .config)
         }
     }
 
@@ -234,4 +321,3 @@ public final class Runner {
 extension DaemonError {
     var message: String { description }
 }
-

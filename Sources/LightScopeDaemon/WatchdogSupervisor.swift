@@ -8,6 +8,8 @@ struct WatchdogSupervisor {
     private var policy: WatchdogPolicy
     private let notifier: SystemdNotifier
     private(set) var lastPingWallNanos: UInt64?
+    private(set) var pingsSent: UInt64 = 0
+    private(set) var stallsDetected: UInt64 = 0
     private(set) var stallStatus: String?
 
     init(timing: WatchdogTiming, notifier: SystemdNotifier, nowNanos: UInt64 = MonotonicClock.nowNanos()) {
@@ -19,6 +21,14 @@ struct WatchdogSupervisor {
     }
 
     var isSystemdWatching: Bool { timing.systemdTimeout != nil }
+    var stalledLoops: Set<String> { policy.stalledLoops }
+
+    /// Keeps the counters when the timing changes on reload.
+    mutating func carryCounters(from previous: WatchdogSupervisor) {
+        pingsSent = previous.pingsSent
+        stallsDetected = previous.stallsDetected
+        lastPingWallNanos = previous.lastPingWallNanos
+    }
 
     mutating func check(heartbeats: [Heartbeat], nowNanos: UInt64 = MonotonicClock.nowNanos()) {
         for action in policy.evaluate(nowNanos: nowNanos, pulses: heartbeats.map(\.pulse)) {
@@ -26,6 +36,8 @@ struct WatchdogSupervisor {
             case .ping:
                 guard isSystemdWatching else { continue }
                 if notifier.watchdogPing() {
+                    pingsSent += 1
+                    lastPingWallNanos = WallClock.nowNanos()
                     Log.debug("Sent watchdog notification to systemd")
                 } else {
                     Log.warning("Could not send the watchdog notification to systemd (NOTIFY_SOCKET unreachable)")
@@ -35,6 +47,7 @@ struct WatchdogSupervisor {
             case .stalled(let loopName, let silentNanos):
                 let status = StatusText.stalled(loopName: loopName, silentForNanos: silentNanos)
                 stallStatus = status
+                stallsDetected += 1
                 let limit = DurationText.format(timing.stallLimit)
                 if isSystemdWatching {
                     Log.error("Watchdog: \(loopName) has made no progress for \(StatusText.formatSeconds(silentNanos)) (stall limit \(limit)); no more watchdog notifications, requesting an immediate restart with WATCHDOG=trigger")

@@ -30,6 +30,9 @@ public final class EventPipeline: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let pendingConfiguration = Mutex<(Settings.Store, AddressAnonymiser)?>(nil)
     private let thread = DedicatedThread()
+    /// How long the writer sleeps between drains: the commit interval, or less when the
+    /// watchdog needs every loop to beat more often (a quarter of its ping interval).
+    private let wakeIntervalMilliseconds: Atomic<Int64>
     // Touched only on the writer thread once started.
     private let writer: EventWriter
 
@@ -40,7 +43,9 @@ public final class EventPipeline: @unchecked Sendable {
     ///   - log: where store errors and notices go; `Log` by default.
     public init(stateDirectory: String, settings: Settings.Store, anonymiser: AddressAnonymiser,
                 journal: JournalSink? = JournalSink(), queueCapacity: Int = EventPipeline.defaultQueueCapacity,
+                wakeInterval: Duration = EventPipeline.commitInterval,
                 log: @escaping LogFunction = EventPipeline.systemLog) {
+        wakeIntervalMilliseconds = Atomic(Self.clampedWakeMilliseconds(wakeInterval))
         databasePath = stateDirectory + "/" + EventStore.fileName
         queue = EventQueue(capacity: queueCapacity)
         writer = EventWriter(databasePath: databasePath, settings: settings, anonymiser: anonymiser,
@@ -108,20 +113,29 @@ public final class EventPipeline: @unchecked Sendable {
         return thread.join(timeout: timeout)
     }
 
+    /// The watchdog's timing changed (reload): wake at least this often from now on.
+    public func setWakeInterval(_ interval: Duration) {
+        wakeIntervalMilliseconds.store(Self.clampedWakeMilliseconds(interval), ordering: .relaxed)
+        wake()
+    }
+
+    private static func clampedWakeMilliseconds(_ interval: Duration) -> Int64 {
+        max(1, min(interval, commitInterval).milliseconds)
+    }
+
     private func wake() {
         var byte: UInt8 = 1
         _ = write(wakePipe.write, &byte, 1)
     }
 
     private func run() {
-        let timeoutMilliseconds = Int32(Self.commitInterval.milliseconds)
         var descriptor = pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)
         var batch: [UnwantedEvent] = []
         batch.reserveCapacity(queue.capacity)
         var discard = [UInt8](repeating: 0, count: 64)
         heartbeat.beat()
         while true {
-            _ = poll(&descriptor, 1, timeoutMilliseconds)
+            _ = poll(&descriptor, 1, Int32(wakeIntervalMilliseconds.load(ordering: .relaxed)))
             while read(wakePipe.read, &discard, discard.count) > 0 {}
             let stopping = stopRequested.load(ordering: .acquiring)
             let now = MonotonicClock.nowNanos()

@@ -37,6 +37,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Log level: error, warning, notice, info or debug; overrides [log] level.", valueName: "level"))
     var logLevel: String?
 
+    @Option(name: .long, help: ArgumentHelp("State directory (event store, keys); default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"))
+    var stateDir: String?
+
     func validate() throws {
         if let logLevel, LogLevel(name: logLevel) == nil {
             throw ValidationError("'\(logLevel)' is not a log level; use one of \(LogLevel.allCases.map(\.name).joined(separator: ", "))")
@@ -51,9 +54,10 @@ struct RunCommand: ParsableCommand {
             configPath: config,
             interfaces: interface,
             logLevel: logLevel.flatMap(LogLevel.init(name:)),
-            faultInjectionEnabled: getenv(FaultInjection.environmentVariable).map { String(cString: $0) == "1" } ?? false
+            faultInjectionEnabled: getenv(FaultInjection.environmentVariable).map { String(cString: $0) == "1" } ?? false,
+            stateDirectory: stateDir
         )
-        let status = Runner(options: options).run()
+        let status = Runner(options: options, environment: ProcessEnvironment.current).run()
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -8,6 +8,8 @@ struct DaemonHarness {
     let daemon: DaemonProcess
     let listener: NotifyListener
     let configFile: URL
+    /// A state directory of this test's own, never the system's /var/lib/lightscope.
+    let stateDirectory: String
 
     init(lab: NamespaceLab?, listenerKind: NotifyListener.Kind = .path, watchdogMicroseconds: Int? = 2_000_000,
          config: String = "[watchdog]\nstatus_interval = 200ms\n", arguments: [String]? = nil,
@@ -16,11 +18,14 @@ struct DaemonHarness {
         configFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("lightscope-\(UUID().uuidString).conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
         chmod(configFile.path, 0o644)
+        stateDirectory = NSTemporaryDirectory() + "lightscope-state-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        chmod(stateDirectory, 0o777)
         var environment = ["NOTIFY_SOCKET": listener.address]
         if let watchdogMicroseconds { environment["WATCHDOG_USEC"] = String(watchdogMicroseconds) }
         if faultInjection { environment["LIGHTSCOPE_FAULT_INJECTION"] = "1" }
         let interfaceArguments = lab.map { ["--interface", $0.hostInterface] } ?? []
-        daemon = try DaemonProcess(arguments: ["run", "--config", configFile.path, "--log-level", "debug"] + (arguments ?? interfaceArguments),
+        daemon = try DaemonProcess(arguments: ["run", "--config", configFile.path, "--log-level", "debug", "--state-dir", stateDirectory] + (arguments ?? interfaceArguments),
                                    namespace: lab?.host, environment: environment, asUser: asUser)
     }
 
@@ -43,5 +48,6 @@ struct DaemonHarness {
             _ = daemon.waitForExit(timeout: 5)
         }
         try? FileManager.default.removeItem(at: configFile)
+        try? FileManager.default.removeItem(atPath: stateDirectory)
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import LightScopeCore
+import LightScopeStore
 import LightScopeTestSupport
 import XCTest
 
@@ -29,13 +31,15 @@ final class LiveDetectionTests: XCTestCase {
         // Events are flushed on stop at the latest.
         harness.daemon.signal(SIGTERM)
         XCTAssertEqual(harness.daemon.waitForExit(timeout: 10), 0, harness.daemon.log)
-        let lines = harness.daemon.log.split(separator: "\n").filter { $0.contains("unwanted ") }
-        let closed = lines.filter { $0.contains("\(lab.peerIPv4) -> \(lab.hostIPv4):") && $0.contains(" closed ") }
-        XCTAssertEqual(closed.count, 21, lines.joined(separator: "\n"))
-        for port in 20...40 {
-            XCTAssertTrue(closed.contains { $0.contains("\(lab.hostIPv4):\(port) closed") }, "no closed event for port \(port)")
-        }
-        XCTAssertFalse(lines.contains { $0.contains(":\(openPort) ") }, "the open port must get no event:\n\(lines.joined(separator: "\n"))")
-        XCTAssertEqual(lines.filter { $0.contains(" portscan ") && $0.contains(lab.peerIPv4) }.count, 1, lines.joined(separator: "\n"))
+        // Every event reached the local store, committed before the exit.
+        let events = try EventStore(directory: harness.stateDirectory, readOnly: true).events(since: 0, limit: 10_000)
+        let listing = events.map { EventLine.text($0) }.joined(separator: "\n")
+        let closed = events.filter { $0.source == lab.peerIPv4 && $0.destination == lab.hostIPv4 && $0.verdict == .closed }
+        XCTAssertEqual(Set(closed.compactMap(\.destinationPort)), Set((20...40).map { UInt16($0) }), listing)
+        XCTAssertEqual(closed.count, 21, listing)
+        XCTAssertFalse(events.contains { $0.destinationPort == UInt16(openPort) }, "the open port must get no event:\n\(listing)")
+        XCTAssertEqual(events.filter { $0.verdict == .portscan && $0.source == lab.peerIPv4 }.map(\.ports), [15], listing)
+        // And one greppable line per event reached the log (the journal's stand-in outside systemd).
+        XCTAssertTrue(harness.daemon.log.contains("unwanted tcp \(lab.peerIPv4):"), harness.daemon.log)
     }
 }

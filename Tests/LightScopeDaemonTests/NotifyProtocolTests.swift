@@ -54,9 +54,12 @@ final class NotifyProtocolTests: XCTestCase {
     func testWithoutNotifySocketItRunsInATerminal() throws {
         let lab = try NamespaceLab()
         defer { lab.destroy() }
-        let daemon = try DaemonProcess(arguments: ["run", "--config", "/dev/null", "--interface", lab.hostInterface], namespace: lab.host)
-        XCTAssertTrue(daemon.waitForLog("LightScope started", timeout: 10), daemon.log)
-        XCTAssertTrue(daemon.log.contains("systemd watchdog off"))
+        let stateDirectory = NSTemporaryDirectory() + "lightscope-state-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
+        let daemon = try DaemonProcess(arguments: ["run", "--config", "/dev/null", "--interface", lab.hostInterface, "--state-dir", stateDirectory],
+                                       namespace: lab.host)
+        XCTAssertTrue(daemon.waitForLog("started: systemd watchdog off", timeout: 10), daemon.log)
+        XCTAssertTrue(daemon.log.contains("lightscope: info: "), "plain level names outside the journal")
         daemon.signal(SIGTERM)
         XCTAssertEqual(daemon.waitForExit(timeout: 10), 0, daemon.log)
     }

@@ -1,6 +1,7 @@
 import Glibc
 import LightScopeCore
 @testable import LightScopeStore
+import LightScopeTestSupport
 import XCTest
 
 /// A real full disk: a 256 KiB tmpfs holding the store, filled to the last byte.
@@ -14,7 +15,7 @@ final class FullDiskTests: XCTestCase {
         guard mount("tmpfs", directory.path, "tmpfs", 0, "size=256k,mode=0700") == 0 else {
             let reason = String(cString: strerror(errno))
             directory.remove()
-            throw XCTSkip("cannot mount a tmpfs (\(reason)): the full-disk test needs root")
+            throw TestFailure("cannot mount a tmpfs (\(reason)): the full-disk test needs root")
         }
         mounted = true
     }
@@ -58,7 +59,7 @@ final class FullDiskTests: XCTestCase {
     /// Writes to `path` until the file system says ENOSPC.
     private func fillUp(_ path: String) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard descriptor >= 0 else { throw XCTSkip("cannot create the filler file") }
+        guard descriptor >= 0 else { throw TestFailure("cannot create the filler file") }
         defer { close(descriptor) }
         let chunk = [UInt8](repeating: 0xAB, count: 4096)
         var small = [UInt8](repeating: 0xAB, count: 1)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LightScopeCore
+import LightScopeTestSupport
 import XCTest
 
 /// A fresh directory under /tmp for one test, removed with everything in it afterwards.
@@ -9,7 +10,7 @@ final class TemporaryDirectory {
 
     init() throws {
         var template = Array("/tmp/lightscope-store-XXXXXX".utf8CString)
-        guard let created = mkdtemp(&template) else { throw XCTSkip("mkdtemp failed: errno \(errno)") }
+        guard let created = mkdtemp(&template) else { throw TestFailure("mkdtemp failed: errno \(errno)") }
         path = String(cString: created)
     }
 

@@ -98,6 +98,16 @@ public enum ConfigFile {
             "memory_budget_mib": integer(in: 4...65536) { $0.detection.memoryBudgetMiB = $1 },
             "listening_refresh_interval": duration(in: .seconds(1) ... .seconds(3600)) { $0.detection.listeningRefreshInterval = $1 },
         ],
+        "metrics": [
+            "listen": { settings, value in
+                if value.isEmpty || value == "off" { settings.metrics.listen = nil; return nil }
+                guard let endpoint = MetricsEndpoint(value) else {
+                    return "'\(value)' is not an address:port, like 127.0.0.1:9870 or [::1]:9870 (empty or off: no metrics)"
+                }
+                settings.metrics.listen = endpoint
+                return nil
+            },
+        ],
         "log": [
             "level": { settings, value in
                 guard let level = LogLevel(name: value) else {

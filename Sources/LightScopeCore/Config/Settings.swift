@@ -5,6 +5,7 @@ public struct Settings: Equatable, Sendable {
     public var capture = Capture()
     public var watchdog = Watchdog()
     public var detection = Detection()
+    public var metrics = Metrics()
     public var log = Log()
     public var store = Store()
 
@@ -54,6 +55,13 @@ public struct Settings: Equatable, Sendable {
         public var memoryBudgetMiB: Int = 64
         /// How often the listening sockets (/proc/net/tcp, tcp6, udp, udp6) are re-read.
         public var listeningRefreshInterval: Duration = .seconds(30)
+        public init() {}
+    }
+
+    public struct Metrics: Equatable, Sendable {
+        /// Where to serve Prometheus metrics (`GET /metrics`); nil: off. Opt-in, and meant
+        /// for a loopback address: the figures describe the host's exposure.
+        public var listen: MetricsEndpoint?
         public init() {}
     }
 

@@ -1,5 +1,7 @@
 /// Where detection hands its events: the journal, the local store, replay's output.
 /// Called from capture threads; implementations must not block them.
 public protocol EventSink: AnyObject, Sendable {
-    func submit(_ event: UnwantedEvent)
+    /// False when the event could not be accepted (and was counted as dropped).
+    @discardableResult
+    func submit(_ event: UnwantedEvent) -> Bool
 }

@@ -1,0 +1,128 @@
+/// The running daemon's live state at one moment: what `lightscope status` shows, what the
+/// status file holds (JSON) and what the Prometheus endpoint serves. Built by the runner
+/// every status interval; pure data.
+public struct DaemonSnapshot: Codable, Equatable, Sendable {
+    public var version: String
+    public var pid: Int32
+    public var startedAtNanos: UInt64
+    public var updatedAtNanos: UInt64
+    /// The STATUS= text.
+    public var status: String
+    public var interfaces: [Interface]
+    public var loops: [Loop]
+    public var watchdog: Watchdog
+    public var events: Events
+    public var detection: Detection
+    public var store: Store?
+
+    public struct Interface: Codable, Equatable, Sendable {
+        public var name: String
+        public var capturing: Bool
+        public var packets: UInt64
+        public var bytes: UInt64
+        public var packetsPerSecond: UInt64
+        public var drops: UInt64
+        public var unwanted: UInt64
+        /// Packets the decoder turned away as malformed (not counting non-IP traffic).
+        public var malformed: UInt64
+
+        public init(name: String, capturing: Bool, packets: UInt64, bytes: UInt64, packetsPerSecond: UInt64,
+                    drops: UInt64, unwanted: UInt64, malformed: UInt64) {
+            self.name = name
+            self.capturing = capturing
+            self.packets = packets
+            self.bytes = bytes
+            self.packetsPerSecond = packetsPerSecond
+            self.drops = drops
+            self.unwanted = unwanted
+            self.malformed = malformed
+        }
+    }
+
+    public struct Loop: Codable, Equatable, Sendable {
+        public var name: String
+        public var heartbeatAgeNanos: UInt64
+        public var stalled: Bool
+
+        public init(name: String, heartbeatAgeNanos: UInt64, stalled: Bool) {
+            self.name = name
+            self.heartbeatAgeNanos = heartbeatAgeNanos
+            self.stalled = stalled
+        }
+    }
+
+    public struct Watchdog: Codable, Equatable, Sendable {
+        /// systemd's WatchdogSec in nanoseconds, nil when systemd is not watching.
+        public var timeoutNanos: UInt64?
+        public var pingIntervalNanos: UInt64
+        public var stallLimitNanos: UInt64
+        public var pingsSent: UInt64
+        /// Wall-clock time of the last WATCHDOG=1.
+        public var lastPingAtNanos: UInt64?
+        public var stallsDetected: UInt64
+
+        public init(timeoutNanos: UInt64?, pingIntervalNanos: UInt64, stallLimitNanos: UInt64, pingsSent: UInt64,
+                    lastPingAtNanos: UInt64?, stallsDetected: UInt64) {
+            self.timeoutNanos = timeoutNanos
+            self.pingIntervalNanos = pingIntervalNanos
+            self.stallLimitNanos = stallLimitNanos
+            self.pingsSent = pingsSent
+            self.lastPingAtNanos = lastPingAtNanos
+            self.stallsDetected = stallsDetected
+        }
+    }
+
+    public struct Events: Codable, Equatable, Sendable {
+        /// Since start, by verdict name.
+        public var byVerdict: [String: UInt64]
+        public var lastHour: UInt64
+
+        public init(byVerdict: [String: UInt64], lastHour: UInt64) {
+            self.byVerdict = byVerdict
+            self.lastHour = lastHour
+        }
+    }
+
+    public struct Detection: Codable, Equatable, Sendable {
+        public var pendingProbes: UInt64
+        public var scanSources: UInt64
+        public var evictions: UInt64
+
+        public init(pendingProbes: UInt64, scanSources: UInt64, evictions: UInt64) {
+            self.pendingProbes = pendingProbes
+            self.scanSources = scanSources
+            self.evictions = evictions
+        }
+    }
+
+    public struct Store: Codable, Equatable, Sendable {
+        public var path: String
+        public var sizeBytes: UInt64
+        public var eventsWritten: UInt64
+        public var eventsLost: UInt64
+        public var errors: UInt64
+
+        public init(path: String, sizeBytes: UInt64, eventsWritten: UInt64, eventsLost: UInt64, errors: UInt64) {
+            self.path = path
+            self.sizeBytes = sizeBytes
+            self.eventsWritten = eventsWritten
+            self.eventsLost = eventsLost
+            self.errors = errors
+        }
+    }
+
+    public init(version: String, pid: Int32, startedAtNanos: UInt64, updatedAtNanos: UInt64, status: String,
+                interfaces: [Interface], loops: [Loop], watchdog: Watchdog, events: Events, detection: Detection, store: Store?) {
+        self.version = version
+        self.pid = pid
+        self.startedAtNanos = startedAtNanos
+        self.updatedAtNanos = updatedAtNanos
+        self.status = status
+        self.interfaces = interfaces
+        self.loops = loops
+        self.watchdog = watchdog
+        self.events = events
+        self.detection = detection
+        self.store = store
+    }
+}
