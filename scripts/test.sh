@@ -17,7 +17,7 @@ deb_new=$(LIGHTSCOPE_VERSION="$(dpkg-deb -f "$deb" Version)+systest1" packaging/
 
 echo "== lintian $deb"
 # Errors and warnings fail the build; overrides live in packaging/lintian-overrides with reasons.
-lintian --fail-on error,warning --info "$deb"
+lintian --fail-on error,warning --display-info "$deb"
 
 echo "== system tests under systemd"
 LIGHTSCOPE_DEB=$deb LIGHTSCOPE_DEB_NEW=$deb_new Tests/system/run.sh
