@@ -8,8 +8,8 @@ packages=(
     libpcap-dev libsystemd-dev libsqlite3-dev pkg-config
     # tests: namespaces and veth, real scanners and capture tools, a real systemd
     iproute2 procps util-linux python3 tcpdump nmap systemd-container
-    # packaging and its checks
-    dpkg-dev fakeroot lintian
+    # packaging and its checks (the system tests install the .deb: adduser, man-db)
+    dpkg-dev fakeroot lintian adduser man-db
 )
 missing=()
 for package in "${packages[@]}"; do

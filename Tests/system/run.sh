@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# System tests of the Debian package under a real systemd (Debian 12's v252),
+# in a throw-away container (Tests/system/container.sh) with its own network.
+#
+#   sudo Tests/system/run.sh
+#
+# Uses LIGHTSCOPE_DEB (the package under test) and LIGHTSCOPE_DEB_NEW (a higher
+# version of it, for the upgrade); builds both with packaging/build-deb.sh when unset.
+# One function per scenario; prints PASS/FAIL per scenario and, last,
+# "N passed, M failed". Exits non-zero if any scenario failed. The container is
+# always torn down (trap). Test traffic stays inside the container: 192.0.2.0/24
+# (TEST-NET-1) on a veth pair whose far end sits in a namespace of its own.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+[ "$(id -u)" = 0 ] || { echo "error: the system tests boot a container: run them as root" >&2; exit 1; }
+command -v systemd-nspawn >/dev/null || { echo "error: systemd-nspawn missing: apt-get install systemd-container (scripts/install-deps.sh)" >&2; exit 1; }
+
+. Tests/system/container.sh
+
+# Timings the tests set through drop-ins, to keep the run short.
+FAST_WATCHDOG_SEC=3
+FAST_RESTART_SEC=1
+EDITED_WATCHDOG_SEC=7
+CONF=/etc/lightscope/lightscope.conf
+DROPIN_DIR=/etc/systemd/system/lightscope.service.d
+CAPTURE_IF=ls0
+HOST_ADDR=192.0.2.1
+PEER_ADDR=192.0.2.2
+
+# --- the packages -----------------------------------------------------------------
+if [ -z "${LIGHTSCOPE_DEB:-}" ]; then
+    echo "== building the package (packaging/build-deb.sh)"
+    LIGHTSCOPE_DEB=$(packaging/build-deb.sh | tail -n1) || exit 1
+fi
+OLD_VERSION=$(dpkg-deb -f "$LIGHTSCOPE_DEB" Version)
+if [ -z "${LIGHTSCOPE_DEB_NEW:-}" ]; then
+    echo "== building a newer version for the upgrade test"
+    LIGHTSCOPE_DEB_NEW=$(LIGHTSCOPE_VERSION="$OLD_VERSION+systest1" packaging/build-deb.sh | tail -n1) || exit 1
+fi
+NEW_VERSION=$(dpkg-deb -f "$LIGHTSCOPE_DEB_NEW" Version)
+dpkg --compare-versions "$NEW_VERSION" gt "$OLD_VERSION" || { echo "error: $NEW_VERSION is not newer than $OLD_VERSION" >&2; exit 1; }
+
+# --- helpers ------------------------------------------------------------------------
+X() { ct_exec "$@"; }
+prop() { X systemctl show -P "$1" lightscope.service; }
+now() { date +%s.%N; }
+seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# wait_until SECONDS CMD...: poll CMD every 0.2 s until it succeeds.
+wait_until() {
+    local deadline=$(( $(date +%s) + $1 )); shift
+    until "$@"; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+# expect DESCRIPTION CMD...: run CMD; on failure say what was expected.
+expect() {
+    local what=$1; shift
+    "$@" && return 0
+    echo "    expected: $what"
+    return 1
+}
+
+# The journal position now, so a scenario reads only the lines it caused.
+cursor() { X journalctl -q -n 1 -o cat --show-cursor | sed -n 's/^-- cursor: //p'; }
+# journal_since CURSOR: the unit's lines after CURSOR ("" for all of them).
+journal_since() { X journalctl -q --no-pager -o cat -u lightscope.service ${1:+--after-cursor="$1"}; }
+# grep without -q: it reads all input, so journalctl never dies of SIGPIPE (pipefail would see that).
+journal_has() { journal_since "$1" | grep -- "$2" >/dev/null; }
+# err_journal_has TEXT: TEXT is in what `journalctl -u lightscope -p err` shows (errors only).
+# The whole journal: journalctl 252 with -p and --after-cursor together missed lines here.
+err_journal_has() { X journalctl -q --no-pager -o cat -u lightscope.service -p err | grep -- "$1" >/dev/null; }
+
+is_running() { [ "$(prop ActiveState)" = active ] && [ "$(prop SubState)" = running ]; }
+# restarted OLD_PID OLD_NRESTARTS: systemd restarted it on its own, and it is up again.
+restarted() {
+    [ "$(prop NRestarts)" -gt "$2" ] && is_running && [ "$(prop MainPID)" != "$1" ] && [ "$(prop MainPID)" != 0 ]
+}
+# A manual (re)start; reset-failed first so the tests' own restarts do not use up StartLimitBurst.
+restart_service() {
+    X systemctl reset-failed lightscope.service
+    X systemctl restart lightscope.service
+}
+set_dropin() { # set_dropin NAME CONTENT: what `systemctl edit` does, then daemon-reload
+    X mkdir -p "$DROPIN_DIR"
+    printf '%s\n' "$2" | X tee "$DROPIN_DIR/$1.conf" >/dev/null
+    X systemctl daemon-reload
+}
+remove_dropin() { X rm -f "$DROPIN_DIR/$1.conf"; X systemctl daemon-reload; }
+
+# A TCP connection attempt from the peer namespace to a closed port: a SYN and a RST on ls0.
+probe_closed_port() {
+    X ip netns exec peer timeout 1 bash -c "echo > /dev/tcp/$HOST_ADDR/9" 2>/dev/null || true
+}
+status_shows_packets() {
+    probe_closed_port
+    prop StatusText | grep -E "^Processing packets: [1-9][0-9]* seen, .*interfaces .*$CAPTURE_IF" >/dev/null
+}
+
+# --- scenarios ----------------------------------------------------------------------
+
+scenario_install_starts_hardened_service() {
+    X dpkg -i "/share/$(basename "$LIGHTSCOPE_DEB")" > "$CT_STATE/dpkg-install.log" 2>&1 \
+        || { cat "$CT_STATE/dpkg-install.log"; echo "    expected: dpkg -i to succeed"; return 1; }
+    expect "the service active after dpkg -i" wait_until 15 is_running || return 1
+    expect "enabled after install (is-enabled: $(prop UnitFileState))" [ "$(prop UnitFileState)" = enabled ] || return 1
+    expect "WatchdogUSec=30s from the shipped unit, got $(prop WatchdogUSec)" [ "$(prop WatchdogUSec)" = 30s ] || return 1
+    local pid user caps
+    pid=$(prop MainPID)
+    user=$(X ps -o user= -p "$pid" | tr -d ' ')
+    echo "    main PID $pid runs as '$user'"
+    expect "the daemon to run as user lightscope" [ "$user" = lightscope ] || return 1
+    expect "no uid 0 (real, effective, saved, fs) in /proc/$pid/status" \
+        X awk '/^Uid:/ { for (i = 2; i <= 5; i++) if ($i == 0) bad = 1 } END { exit bad }' "/proc/$pid/status" || return 1
+    # CAP_NET_RAW is bit 13: the only capability the daemon holds.
+    caps=$(X sed -n 's/^CapEff:\t//p' "/proc/$pid/status")
+    echo "    effective capabilities: $caps"
+    expect "CapEff = CAP_NET_RAW only (0000000000002000)" [ "$caps" = 0000000000002000 ] || return 1
+    expect "journal: start-up lines" wait_until 5 journal_has "" "LightScope started: watchdog 30s" || return 1
+    expect "journal: capture opened on $CAPTURE_IF" journal_has "" "Capturing on $CAPTURE_IF" || return 1
+    expect "StatusText with live figures (packets seen on $CAPTURE_IF)" wait_until 20 status_shows_packets || return 1
+    echo "    StatusText=$(prop StatusText)"
+    expect "/var/lib/lightscope owned by lightscope" [ "$(X stat -c %U /var/lib/lightscope)" = lightscope ] || return 1
+}
+
+EXPOSURE=unknown
+scenario_security_exposure() {
+    local report
+    report=$(X systemd-analyze security --no-pager lightscope.service 2>&1)
+    printf '%s\n' "$report" | grep -v '✓' | sed 's/^/    /'
+    EXPOSURE=$(printf '%s\n' "$report" | sed -n 's/.*Overall exposure level for lightscope.service: \([0-9.]*\).*/\1/p')
+    echo "    exposure: $EXPOSURE"
+    expect "an exposure figure" [ -n "$EXPOSURE" ] || return 1
+    expect "exposure <= 1.5" awk -v e="$EXPOSURE" 'BEGIN { exit !(e <= 1.5) }'
+}
+
+# Not a scenario: short watchdog and restart delays for the ones that follow.
+use_fast_timings() {
+    set_dropin 10-systest-fast "$(printf '[Service]\nWatchdogSec=%s\nRestartSec=%s' "$FAST_WATCHDOG_SEC" "$FAST_RESTART_SEC")"
+    restart_service && wait_until 15 is_running && [ "$(prop WatchdogUSec)" = "${FAST_WATCHDOG_SEC}s" ]
+}
+
+scenario_reload_keeps_pid() {
+    local pid c
+    pid=$(prop MainPID); c=$(cursor)
+    # What an admin does to see the pings: [log] level = debug, then reload.
+    X sed -i 's/^#level = info$/level = debug/' "$CONF"
+    expect "the conffile edited to level = debug" X grep -q '^level = debug$' "$CONF" || return 1
+    expect "systemctl reload to succeed" X systemctl reload lightscope.service || return 1
+    expect "still active after reload" is_running || return 1
+    expect "same main PID after reload ($pid, now $(prop MainPID))" [ "$(prop MainPID)" = "$pid" ] || return 1
+    expect "journal: reload logged" wait_until 5 journal_has "$c" "Reloading configuration (SIGHUP)" || return 1
+    expect "journal: new configuration in force" journal_has "$c" "Configuration reloaded" || return 1
+    expect "journal: debug watchdog pings after the reload" \
+        wait_until $((FAST_WATCHDOG_SEC * 2)) journal_has "$c" "Sent watchdog notification to systemd" || return 1
+}
+
+scenario_idle_service_not_restarted() {
+    local pid n c intervals=10 observe pings
+    pid=$(prop MainPID); n=$(prop NRestarts); c=$(cursor)
+    observe=$((FAST_WATCHDOG_SEC * intervals + 2))
+    echo "    watching an idle service for ${observe}s (WatchdogSec=${FAST_WATCHDOG_SEC}s, $intervals intervals)"
+    sleep "$observe"
+    pings=$(journal_since "$c" | grep -c "Sent watchdog notification to systemd")
+    echo "    NRestarts $n -> $(prop NRestarts), $pings watchdog pings logged"
+    expect "NRestarts unchanged" [ "$(prop NRestarts)" = "$n" ] || return 1
+    expect "same main PID" [ "$(prop MainPID)" = "$pid" ] || return 1
+    expect "still running" is_running || return 1
+    # One ping every WatchdogSec/2: at least one per interval even with scheduling slack.
+    expect "at least $intervals pings in $intervals intervals" [ "$pings" -ge "$intervals" ] || return 1
+    expect "no watchdog timeout in the journal" eval "! journal_has '$c' 'Watchdog timeout'"
+}
+
+scenario_sigstop_watchdog_restart() {
+    local pid n c t0 elapsed limit
+    pid=$(prop MainPID); n=$(prop NRestarts); c=$(cursor)
+    limit=$((FAST_WATCHDOG_SEC + FAST_RESTART_SEC + 5))
+    t0=$(now)
+    X systemctl kill -s SIGSTOP --kill-whom=main lightscope.service
+    expect "restarted by systemd within ${limit}s" wait_until "$limit" restarted "$pid" "$n"
+    local ok=$?
+    elapsed=$(seconds_since "$t0")
+    echo "    frozen PID $pid -> new PID $(prop MainPID), NRestarts $n -> $(prop NRestarts), after ${elapsed}s"
+    [ $ok = 0 ] || return 1
+    expect "journal: Watchdog timeout" journal_has "$c" "Watchdog timeout" || return 1
+    expect "journal: killed with SIGABRT" journal_has "$c" "SIGABRT" || return 1
+    journal_since "$c" | grep -E "Watchdog timeout|SIGABRT|restart counter" | sed 's/^/    journal: /'
+}
+
+scenario_hung_packet_loop_restart() {
+    set_dropin 20-systest-fault "$(printf '[Service]\nEnvironment=LIGHTSCOPE_FAULT_INJECTION=1')"
+    restart_service && wait_until 15 is_running || { echo "    expected: a restart with fault injection on"; return 1; }
+    local pid n c limit
+    pid=$(prop MainPID); n=$(prop NRestarts); c=$(cursor)
+    expect "journal: fault injection on" wait_until 5 journal_has "" "Fault injection is on" || return 1
+    # The stall limit is WatchdogSec; then WATCHDOG=trigger, SIGABRT and RestartSec.
+    limit=$((FAST_WATCHDOG_SEC + FAST_RESTART_SEC + 5))
+    X systemctl kill -s SIGUSR1 --kill-whom=main lightscope.service
+    expect "restarted by systemd within ${limit}s" wait_until "$limit" restarted "$pid" "$n" || return 1
+    journal_since "$c" | grep -E "packet loop|Watchdog|SIGABRT" | sed 's/^/    journal: /'
+    expect "journal: the stalled loop named (packet loop $CAPTURE_IF)" \
+        journal_has "$c" "Watchdog: packet loop $CAPTURE_IF has made no progress" || return 1
+    expect "that line at priority err" err_journal_has "Watchdog: packet loop $CAPTURE_IF has made no progress" || return 1
+    remove_dropin 20-systest-fault
+    restart_service && wait_until 15 is_running
+}
+
+scenario_stop_is_clean() {
+    local c
+    c=$(cursor)
+    expect "systemctl stop to succeed" X systemctl stop lightscope.service || return 1
+    echo "    ActiveState=$(prop ActiveState) Result=$(prop Result) ExecMainStatus=$(prop ExecMainStatus)"
+    expect "inactive after stop" [ "$(prop ActiveState)" = inactive ] || return 1
+    expect "Result=success" [ "$(prop Result)" = success ] || return 1
+    expect "exit status 0" [ "$(prop ExecMainStatus)" = 0 ] || return 1
+    expect "journal: stopped cleanly" journal_has "$c" "Stopped cleanly" || return 1
+    expect "no SIGKILL in the journal" eval "! journal_has '$c' SIGKILL" || return 1
+    expect "no lightscope process left" eval "! X pgrep -x lightscope >/dev/null" || return 1
+    X systemctl start lightscope.service && wait_until 15 is_running
+}
+
+scenario_broken_config_fails_without_loop() {
+    X cp -p "$CONF" /root/lightscope.conf.systest
+    broken_config_checks
+    local result=$?
+    # Put the good file back whatever happened, so later scenarios start from a working service.
+    X cp -p /root/lightscope.conf.systest "$CONF"
+    X rm -f /root/lightscope.conf.systest
+    restart_service && wait_until 15 is_running || { echo "    expected: running again with the good config"; return 1; }
+    return $result
+}
+broken_config_checks() {
+    local c line
+    # The bad value goes on the second line after the current end of the file.
+    line=$(( $(X sh -c "wc -l < $CONF") + 2 ))
+    printf '[watchdog]\nping_interval = soon\n' | X tee -a "$CONF" >/dev/null
+    c=$(cursor)
+    X systemctl reset-failed lightscope.service
+    X systemctl restart lightscope.service 2>/dev/null && { echo "    expected: the restart to fail"; return 1; }
+    expect "failed state" wait_until 10 eval '[ "$(prop ActiveState)" = failed ]' || return 1
+    echo "    Result=$(prop Result) ExecMainStatus=$(prop ExecMainStatus)"
+    expect "exit status 78" [ "$(prop ExecMainStatus)" = 78 ] || return 1
+    journal_since "$c" | grep "invalid config" | sed 's/^/    journal: /'
+    expect "journal: 'invalid config $CONF line $line'" journal_has "$c" "invalid config $CONF line $line" || return 1
+    expect "that line at priority err" err_journal_has "invalid config $CONF line $line" || return 1
+    # No restart loop: still failed, NRestarts 0, well after RestartSec.
+    sleep $((FAST_RESTART_SEC + 2))
+    expect "still failed, no automatic restart (NRestarts=$(prop NRestarts))" \
+        eval '[ "$(prop ActiveState)" = failed ] && [ "$(prop NRestarts)" = 0 ]' || return 1
+    expect "exactly one start attempt in the journal" \
+        [ "$(journal_since "$c" | grep -c 'invalid config')" = 1 ] || return 1
+}
+
+scenario_edit_watchdogsec() {
+    local c
+    c=$(cursor)
+    # systemctl edit lightscope writes exactly this file, then reloads systemd.
+    set_dropin override "$(printf '[Service]\nWatchdogSec=%s' "$EDITED_WATCHDOG_SEC")"
+    restart_service && wait_until 15 is_running || { echo "    expected: running after the restart"; return 1; }
+    echo "    WatchdogUSec=$(prop WatchdogUSec)"
+    expect "WatchdogUSec=${EDITED_WATCHDOG_SEC}s" [ "$(prop WatchdogUSec)" = "${EDITED_WATCHDOG_SEC}s" ] || return 1
+    expect "the daemon uses it" wait_until 5 journal_has "$c" "watchdog ${EDITED_WATCHDOG_SEC}s" || return 1
+    remove_dropin override
+    restart_service && wait_until 15 is_running && [ "$(prop WatchdogUSec)" = "${FAST_WATCHDOG_SEC}s" ]
+}
+
+scenario_upgrade_keeps_config_and_state() {
+    local pid
+    X sh -c "echo '# edited by the system test' >> $CONF"
+    X sh -c 'echo "key material $$" > /var/lib/lightscope/systest.key && chown lightscope:lightscope /var/lib/lightscope/systest.key && chmod 600 /var/lib/lightscope/systest.key'
+    local key_before
+    key_before=$(X cat /var/lib/lightscope/systest.key)
+    pid=$(prop MainPID)
+    X dpkg -i "/share/$(basename "$LIGHTSCOPE_DEB_NEW")" > "$CT_STATE/dpkg-upgrade.log" 2>&1 \
+        || { cat "$CT_STATE/dpkg-upgrade.log"; echo "    expected: the upgrade to succeed"; return 1; }
+    echo "    $(X dpkg-query -W -f '${Package} ${Version}' lightscope) installed over $OLD_VERSION"
+    expect "version $NEW_VERSION installed" [ "$(X dpkg-query -W -f '${Version}' lightscope)" = "$NEW_VERSION" ] || return 1
+    expect "running after the upgrade" wait_until 15 is_running || return 1
+    expect "restarted by the upgrade (PID $pid -> $(prop MainPID))" [ "$(prop MainPID)" != "$pid" ] || return 1
+    expect "config edits kept" X grep -q '^# edited by the system test$' "$CONF" || return 1
+    expect "level = debug kept" X grep -q '^level = debug$' "$CONF" || return 1
+    expect "no .dpkg-dist/.dpkg-new conffile left" eval "! X ls $CONF.dpkg-dist $CONF.dpkg-new >/dev/null 2>&1" || return 1
+    expect "state in /var/lib/lightscope kept" [ "$(X cat /var/lib/lightscope/systest.key)" = "$key_before" ] || return 1
+    expect "still enabled" [ "$(prop UnitFileState)" = enabled ] || return 1
+}
+
+scenario_remove_then_purge() {
+    X dpkg -r lightscope > "$CT_STATE/dpkg-remove.log" 2>&1 \
+        || { cat "$CT_STATE/dpkg-remove.log"; echo "    expected: dpkg -r to succeed"; return 1; }
+    echo "    after remove: ActiveState=$(prop ActiveState), is-enabled=$(X systemctl is-enabled lightscope.service 2>&1)"
+    expect "no lightscope process after remove" eval "! X pgrep -x lightscope >/dev/null" || return 1
+    expect "not active after remove" [ "$(prop ActiveState)" != active ] || return 1
+    expect "not enabled after remove" eval '[ "$(X systemctl is-enabled lightscope.service 2>/dev/null)" != enabled ]' || return 1
+    expect "the binary gone" eval "! X test -e /usr/sbin/lightscope" || return 1
+    expect "the conffile kept after remove" X test -f "$CONF" || return 1
+    X dpkg --purge lightscope > "$CT_STATE/dpkg-purge.log" 2>&1 \
+        || { cat "$CT_STATE/dpkg-purge.log"; echo "    expected: dpkg --purge to succeed"; return 1; }
+    expect "no lightscope process after purge" eval "! X pgrep -x lightscope >/dev/null" || return 1
+    expect "the conffile and /etc/lightscope gone" eval "! X test -e /etc/lightscope" || return 1
+    expect "/var/lib/lightscope gone" eval "! X test -e /var/lib/lightscope" || return 1
+    expect "user lightscope gone" eval "! X getent passwd lightscope >/dev/null" || return 1
+    expect "group lightscope gone" eval "! X getent group lightscope >/dev/null" || return 1
+    local status
+    status=$(X dpkg-query -W -f '${db:Status-Status}' lightscope 2>/dev/null || true)
+    expect "the package not installed (status '$status')" eval '[ -z "$status" ] || [ "$status" = not-installed ]' || return 1
+    expect "not masked after purge" eval "! X test -L /etc/systemd/system/lightscope.service" || return 1
+}
+
+# --- the run ------------------------------------------------------------------------
+passed=0; failed=0
+run() {
+    local name=$1 t0
+    t0=$(now)
+    echo "--- $name"
+    if "$name"; then
+        passed=$((passed + 1)); echo "PASS $name ($(seconds_since "$t0")s)"
+    else
+        failed=$((failed + 1)); echo "FAIL $name ($(seconds_since "$t0")s)"
+        echo "    last journal lines of lightscope.service:"
+        X journalctl -q --no-pager -o short-monotonic -u lightscope.service -n 25 2>/dev/null | sed 's/^/    | /'
+    fi
+}
+
+cleanup() {
+    ct_down
+    rm -rf "$CT_STATE"
+    rmdir /var/lib/lightscope-systest 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+t_start=$(now)
+mkdir -p "$CT_STATE/share"
+cp "$LIGHTSCOPE_DEB" "$LIGHTSCOPE_DEB_NEW" "$CT_STATE/share/"
+echo "== booting a systemd container ($CT_NAME)"
+ct_up systemd.mask=postgresql.service systemd.mask=postgresql@15-main.service || { echo "0 passed, 1 failed"; exit 1; }
+# The image's Docker-style policy-rc.d makes dpkg refuse to start services (only the overlay changes).
+X rm -f /usr/sbin/policy-rc.d
+# A veth pair: ls0 (192.0.2.1) in the container's namespace, its peer in namespace "peer".
+X ip link add "$CAPTURE_IF" type veth peer name ls1
+X ip netns add peer
+X ip link set ls1 netns peer
+X ip addr add "$HOST_ADDR/24" dev "$CAPTURE_IF"
+X ip link set "$CAPTURE_IF" up
+X ip netns exec peer ip addr add "$PEER_ADDR/24" dev ls1
+X ip netns exec peer ip link set ls1 up
+
+run scenario_install_starts_hardened_service
+run scenario_security_exposure
+echo "--- (short timings: drop-in WatchdogSec=${FAST_WATCHDOG_SEC}s RestartSec=${FAST_RESTART_SEC}s)"
+use_fast_timings || echo "    warning: could not switch to short timings"
+run scenario_reload_keeps_pid
+run scenario_idle_service_not_restarted
+run scenario_sigstop_watchdog_restart
+run scenario_hung_packet_loop_restart
+run scenario_stop_is_clean
+run scenario_broken_config_fails_without_loop
+run scenario_edit_watchdogsec
+run scenario_upgrade_keeps_config_and_state
+run scenario_remove_then_purge
+
+echo "systemd-analyze security exposure: $EXPOSURE; system tests took $(seconds_since "$t_start")s"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
