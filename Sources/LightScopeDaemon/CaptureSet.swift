@@ -92,7 +92,7 @@ final class CaptureSet {
             reportedProblems[interface.name] = nil
             Log.info("Capturing on \(interface.name) (link type \(handle.linkType), snaplen \(settings.snaplenBytes), buffer \(settings.bufferSizeMiB) MiB)")
         } catch .permissionDenied(let detail) {
-            throw DaemonError("No permission to capture on \(interface.name) (\(detail)): run lightscope as root or grant it CAP_NET_RAW and CAP_NET_ADMIN (the packaged unit does this with AmbientCapabilities=)",
+            throw DaemonError("No permission to capture on \(interface.name) (\(detail)): run lightscope as root or grant it CAP_NET_RAW (the packaged unit does this with AmbientCapabilities=CAP_NET_RAW)",
                               exitCode: .noPermission)
         } catch {
             let problem = error.message
