@@ -88,12 +88,14 @@ final class MetricsServer: @unchecked Sendable {
         } else {
             response = Self.http(status: "405 Method Not Allowed", contentType: "text/plain", body: "GET /metrics\n")
         }
-        var bytes = Array(response.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let sent = send(client, &bytes[offset], bytes.count - offset, Int32(MSG_NOSIGNAL))
-            guard sent > 0 else { return }
-            offset += sent
+        let bytes = Array(response.utf8)
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let sent = send(client, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+                guard sent > 0 else { return }
+                offset += sent
+            }
         }
     }
 

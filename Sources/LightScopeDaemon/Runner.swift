@@ -25,6 +25,10 @@ public final class Runner {
     private var tally: EventTally?
     private var metrics: MetricsServer?
     private var statusFile: StatusFile?
+    private var history = RunHistory()
+    private var historyFile: RunHistoryFile?
+    /// `Recovered after watchdog timeout (...)` when the previous run did not stop cleanly.
+    private var recoveryLine: String?
     private let startedAtNanos = WallClock.nowNanos()
     private var nextRescanNanos: UInt64 = 0
     private var nextStatusNanos: UInt64 = 0
@@ -55,6 +59,7 @@ public final class Runner {
         } catch {
             Log.error(error.message)
             notifier.status(error.message)
+            endHistory(.failed, detail: error.message)
             captures.closeAll()
             _ = pipeline?.stop(timeout: Self.pipelineStopTimeout)
             return error.exitCode.rawValue
@@ -70,6 +75,7 @@ public final class Runner {
     }
 
     private func start() throws(DaemonError) {
+        try beginHistory()
         settings = try loadSettings()
         Log.level = settings.log.level
         let timing = try makeTiming(settings)
@@ -85,9 +91,34 @@ public final class Runner {
         if options.faultInjectionEnabled {
             Log.warning("Fault injection is on (\(FaultInjection.environmentVariable)=1): SIGUSR1 hangs the packet loops, SIGUSR2 the runner loop")
         }
-        notifier.ready(status: text)
+        if let recoveryLine { Log.warning(recoveryLine) }
+        notifier.ready(status: recoveryLine.map { "\($0); \(text)" } ?? text)
+        // The first ping right after READY=1 confirms to systemd that the (re)start worked.
+        supervisor.check(heartbeats: heartbeats)
         publishSnapshot(statusText: text)
         scheduleNext()
+    }
+
+    /// Opens this run's entry in the run history, learning how the previous run ended.
+    private func beginHistory() throws(DaemonError) {
+        try ensureDirectory(stateDirectory)
+        let file = RunHistoryFile(stateDirectory: stateDirectory)
+        history = file.load()
+        history.begin(pid: getpid(), atNanos: startedAtNanos)
+        recoveryLine = history.recoveryLine(atNanos: startedAtNanos)
+        historyFile = file
+        saveHistory()
+    }
+
+    private func endHistory(_ ending: RunHistory.Ending, detail: String? = nil) {
+        history.endCurrent(ending, atNanos: WallClock.nowNanos(), detail: detail)
+        saveHistory()
+    }
+
+    private func saveHistory() {
+        if let problem = historyFile?.save(history) {
+            Log.warning("Run history not saved (\(problem)); restarts will not be explained")
+        }
     }
 
     private var stateDirectory: String {
@@ -141,6 +172,10 @@ public final class Runner {
             nextRescanNanos = now + UInt64(settings.capture.interfaceRescanInterval.nanoseconds)
         }
         supervisor.check(heartbeats: heartbeats, nowNanos: now)
+        for stall in supervisor.takeNewStalls() {
+            history.noteCurrent(detail: stall)
+            saveHistory()
+        }
         if now >= nextStatusNanos {
             let text = supervisor.stallStatus ?? status.refresh(captures: captures, nowNanos: now)
             notifier.status(text)
@@ -215,9 +250,11 @@ public final class Runner {
         if !hung.isEmpty || !committed {
             let what = (hung.map { "packet loop \($0)" } + (committed ? [] : ["event writer"])).joined(separator: ", ")
             Log.error("Stopped with hung loops: \(what)")
+            endHistory(.failed, detail: "hung at stop: \(what)")
             return ExitCode.failure.rawValue
         }
         let stored = pipeline?.counters.snapshot
+        endHistory(.clean)
         Log.info("Stopped cleanly: \(totals.packets) packets seen, \(totals.unwanted) unwanted, \(totals.drops) dropped; \(stored?.eventsWritten ?? 0) events stored, \(stored?.eventsLost ?? 0) lost")
         return ExitCode.success.rawValue
     }
@@ -249,7 +286,8 @@ public final class Runner {
     private func publishSnapshot(statusText: String) {
         let snapshot = SnapshotBuilder.build(
             startedAtNanos: startedAtNanos, statusText: statusText, captures: captures, packetsPerSecond: status.packetsPerSecond,
-            consumers: consumers, heartbeats: heartbeats, supervisor: supervisor, tally: tally, pipeline: pipeline)
+            consumers: consumers, heartbeats: heartbeats, supervisor: supervisor, tally: tally, pipeline: pipeline,
+            restarts: DaemonSnapshot.Restarts(history: history))
         statusFile?.write(snapshot)
         metrics?.publish(snapshot)
     }

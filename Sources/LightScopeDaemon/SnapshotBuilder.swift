@@ -8,7 +8,7 @@ import Glibc
 enum SnapshotBuilder {
     static func build(startedAtNanos: UInt64, statusText: String, captures: CaptureSet, packetsPerSecond: [String: UInt64],
                       consumers: [String: DetectionConsumer], heartbeats: [Heartbeat], supervisor: WatchdogSupervisor,
-                      tally: EventTally?, pipeline: EventPipeline?) -> DaemonSnapshot {
+                      tally: EventTally?, pipeline: EventPipeline?, restarts: DaemonSnapshot.Restarts) -> DaemonSnapshot {
         let now = WallClock.nowNanos()
         let monotonicNow = MonotonicClock.nowNanos()
         let capturing = Set(captures.capturing)
@@ -46,7 +46,7 @@ enum SnapshotBuilder {
             detection: DaemonSnapshot.Detection(pendingProbes: UInt64(detection.reduce(0) { $0 + $1.pendingProbes }),
                                                 scanSources: UInt64(detection.reduce(0) { $0 + $1.scanSources }),
                                                 evictions: detection.reduce(0) { $0 &+ $1.evictions }),
-            store: store)
+            store: store, restarts: restarts)
     }
 
     static func fileSize(_ path: String) -> UInt64 {

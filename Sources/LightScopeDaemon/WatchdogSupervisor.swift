@@ -11,6 +11,8 @@ struct WatchdogSupervisor {
     private(set) var pingsSent: UInt64 = 0
     private(set) var stallsDetected: UInt64 = 0
     private(set) var stallStatus: String?
+    /// Stalls found since the last `takeNewStalls()`, described for the run history.
+    private var newStalls: [String] = []
 
     init(timing: WatchdogTiming, notifier: SystemdNotifier, nowNanos: UInt64 = MonotonicClock.nowNanos()) {
         self.timing = timing
@@ -22,6 +24,11 @@ struct WatchdogSupervisor {
 
     var isSystemdWatching: Bool { timing.systemdTimeout != nil }
     var stalledLoops: Set<String> { policy.stalledLoops }
+
+    mutating func takeNewStalls() -> [String] {
+        defer { newStalls.removeAll() }
+        return newStalls
+    }
 
     /// Keeps the counters when the timing changes on reload.
     mutating func carryCounters(from previous: WatchdogSupervisor) {
@@ -48,6 +55,7 @@ struct WatchdogSupervisor {
                 let status = StatusText.stalled(loopName: loopName, silentForNanos: silentNanos)
                 stallStatus = status
                 stallsDetected += 1
+                newStalls.append("\(loopName) stalled for \(StatusText.formatSeconds(silentNanos))")
                 let limit = DurationText.format(timing.stallLimit)
                 if isSystemdWatching {
                     Log.error("Watchdog: \(loopName) has made no progress for \(StatusText.formatSeconds(silentNanos)) (stall limit \(limit)); no more watchdog notifications, requesting an immediate restart with WATCHDOG=trigger")

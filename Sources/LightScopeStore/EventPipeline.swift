@@ -66,6 +66,7 @@ public final class EventPipeline: @unchecked Sendable {
 
     public static let systemLog: LogFunction = { level, message in
         switch level {
+        case .critical: Log.critical(message)
         case .error: Log.error(message)
         case .warning: Log.warning(message)
         case .notice: Log.notice(message)

@@ -59,6 +59,14 @@ public final class JournalSink: Sendable {
         return destination == .standardError
     }
 
+    /// Sends one journal entry made of `fields` (`KEY=value`, MESSAGE may span lines);
+    /// false when no journald took it.
+    @discardableResult
+    public static func send(fields: [String]) -> Bool {
+        guard detectDestination() == .journal else { return false }
+        return withIOVecs(fields) { sd_journal_sendv($0.baseAddress, Int32($0.count)) } >= 0
+    }
+
     /// Lays `fields` out in one buffer and hands `body` one iovec per field, valid only inside
     /// `body`. Pure apart from the memory, so tests can check exactly what journald would get.
     public static func withIOVecs<Result>(_ fields: [String], _ body: (UnsafeBufferPointer<iovec>) -> Result) -> Result {

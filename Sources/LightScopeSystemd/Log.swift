@@ -20,6 +20,7 @@ public enum Log {
 
     public static func isEnabled(_ level: LogLevel) -> Bool { level.rawValue <= threshold.load(ordering: .relaxed) }
 
+    public static func critical(_ message: @autoclosure () -> String) { write(.critical, message) }
     public static func error(_ message: @autoclosure () -> String) { write(.error, message) }
     public static func warning(_ message: @autoclosure () -> String) { write(.warning, message) }
     public static func notice(_ message: @autoclosure () -> String) { write(.notice, message) }

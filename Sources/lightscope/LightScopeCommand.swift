@@ -12,7 +12,7 @@ struct LightScopeCommand: ParsableCommand {
         abstract: "Network telescope for the closed ports of a live server.",
         discussion: "Run it as lightscope.service under systemd; see 'man lightscope' and the README.",
         version: LightScopeVersion.current,
-        subcommands: [RunCommand.self, ReplayCommand.self]
+        subcommands: [RunCommand.self, StatusCommand.self, ReplayCommand.self, RecordExitCommand.self, AlertCommand.self]
     )
 }
 

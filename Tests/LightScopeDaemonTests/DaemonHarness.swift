@@ -13,12 +13,12 @@ struct DaemonHarness {
 
     init(lab: NamespaceLab?, listenerKind: NotifyListener.Kind = .path, watchdogMicroseconds: Int? = 2_000_000,
          config: String = "[watchdog]\nstatus_interval = 200ms\n", arguments: [String]? = nil,
-         faultInjection: Bool = false, asUser: String? = nil) throws {
+         faultInjection: Bool = false, asUser: String? = nil, stateDirectory reused: String? = nil) throws {
         listener = try NotifyListener(kind: listenerKind)
         configFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("lightscope-\(UUID().uuidString).conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
         chmod(configFile.path, 0o644)
-        stateDirectory = NSTemporaryDirectory() + "lightscope-state-\(UUID().uuidString)"
+        stateDirectory = reused ?? NSTemporaryDirectory() + "lightscope-state-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         chmod(stateDirectory, 0o777)
         var environment = ["NOTIFY_SOCKET": listener.address]

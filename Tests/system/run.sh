@@ -335,7 +335,7 @@ t_start=$(now)
 mkdir -p "$CT_STATE/share"
 cp "$LIGHTSCOPE_DEB" "$LIGHTSCOPE_DEB_NEW" "$CT_STATE/share/"
 echo "== booting a systemd container ($CT_NAME)"
-ct_up systemd.mask=postgresql.service systemd.mask=postgresql@15-main.service || { echo "0 passed, 1 failed"; exit 1; }
+ct_up systemd.mask=postgresql.service systemd.mask=postgresql@15-main.service systemd.mask=prometheus.service systemd.mask=prometheus-node-exporter.service || { echo "0 passed, 1 failed"; exit 1; }
 # The image's Docker-style policy-rc.d makes dpkg refuse to start services (only the overlay changes).
 X rm -f /usr/sbin/policy-rc.d
 # A veth pair: ls0 (192.0.2.1) in the container's namespace, its peer in namespace "peer".

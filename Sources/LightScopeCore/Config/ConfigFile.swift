@@ -108,6 +108,12 @@ public enum ConfigFile {
                 return nil
             },
         ],
+        "alert": [
+            "command": { settings, value in
+                settings.alert.command = value.isEmpty ? nil : value
+                return nil
+            },
+        ],
         "log": [
             "level": { settings, value in
                 guard let level = LogLevel(name: value) else {

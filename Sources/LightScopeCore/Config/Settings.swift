@@ -6,6 +6,7 @@ public struct Settings: Equatable, Sendable {
     public var watchdog = Watchdog()
     public var detection = Detection()
     public var metrics = Metrics()
+    public var alert = Alert()
     public var log = Log()
     public var store = Store()
 
@@ -65,6 +66,14 @@ public struct Settings: Equatable, Sendable {
         public init() {}
     }
 
+    /// What `lightscope-alert@.service` does when lightscope.service fails for good.
+    public struct Alert: Equatable, Sendable {
+        /// A shell command run with the alert text on its standard input (and LIGHTSCOPE_UNIT,
+        /// LIGHTSCOPE_RESULT in its environment); nil: only the journal entry. Off by default.
+        public var command: String?
+        public init() {}
+    }
+
     public struct Log: Equatable, Sendable {
         public var level: LogLevel = .info
         public init() {}
@@ -97,12 +106,13 @@ public enum AddressAnonymisation: String, CaseIterable, Sendable {
 
 /// syslog priorities, so the journal files every line at its real level.
 public enum LogLevel: Int, Comparable, Sendable, CaseIterable {
-    case error = 3, warning = 4, notice = 5, info = 6, debug = 7
+    case critical = 2, error = 3, warning = 4, notice = 5, info = 6, debug = 7
 
     public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool { lhs.rawValue > rhs.rawValue }
 
     public var name: String {
         switch self {
+        case .critical: "critical"
         case .error: "error"
         case .warning: "warning"
         case .notice: "notice"

@@ -14,6 +14,7 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
     public var events: Events
     public var detection: Detection
     public var store: Store?
+    public var restarts: Restarts
 
     public struct Interface: Codable, Equatable, Sendable {
         public var name: String
@@ -95,6 +96,32 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         }
     }
 
+    /// From the run history in the state directory, as it was when this run started.
+    public struct Restarts: Codable, Equatable, Sendable {
+        /// Runs in the kept history (last 50) by how they ended, other than clean stops.
+        public var byEnding: [String: UInt64]
+        /// When the previous unclean run ended (the restart that started this run).
+        public var lastRestartAtNanos: UInt64?
+        /// How the previous run ended, if not cleanly.
+        public var lastReason: String?
+
+        public init(byEnding: [String: UInt64], lastRestartAtNanos: UInt64?, lastReason: String?) {
+            self.byEnding = byEnding
+            self.lastRestartAtNanos = lastRestartAtNanos
+            self.lastReason = lastReason
+        }
+
+        public init(history: RunHistory) {
+            var counts: [String: UInt64] = [:]
+            for ending in RunHistory.Ending.allCases where ending != .clean {
+                counts[ending.rawValue] = UInt64(history.count(of: ending))
+            }
+            let previous = history.previousRun.flatMap { $0.ending == .clean ? nil : $0 }
+            self.init(byEnding: counts, lastRestartAtNanos: previous.map { $0.endedAtNanos ?? $0.startedAtNanos },
+                      lastReason: previous?.ending?.phrase)
+        }
+    }
+
     public struct Store: Codable, Equatable, Sendable {
         public var path: String
         public var sizeBytes: UInt64
@@ -112,7 +139,8 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
     }
 
     public init(version: String, pid: Int32, startedAtNanos: UInt64, updatedAtNanos: UInt64, status: String,
-                interfaces: [Interface], loops: [Loop], watchdog: Watchdog, events: Events, detection: Detection, store: Store?) {
+                interfaces: [Interface], loops: [Loop], watchdog: Watchdog, events: Events, detection: Detection, store: Store?,
+                restarts: Restarts) {
         self.version = version
         self.pid = pid
         self.startedAtNanos = startedAtNanos
@@ -124,5 +152,6 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         self.events = events
         self.detection = detection
         self.store = store
+        self.restarts = restarts
     }
 }

@@ -2,9 +2,9 @@
 import Glibc
 #endif
 
-enum ProcessEnvironment {
+public enum ProcessEnvironment {
     /// The process environment as a dictionary (no Foundation needed).
-    static var current: [String: String] {
+    public static var current: [String: String] {
         var result: [String: String] = [:]
         var entry = environ
         while let pointer = entry.pointee {

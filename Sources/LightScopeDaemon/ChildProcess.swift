@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a helper program (systemctl, journalctl, the admin's alert command) with
+/// posix_spawn: no Foundation, no shell unless asked for.
+enum ChildProcess {
+    /// Runs `arguments[0]` with the rest as its arguments, feeds `input` (small: it is written
+    /// before the output is read) and returns the exit status and standard output.
+    static func run(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil) -> (status: Int32, output: String) {
+        var inputPipe: [Int32] = [-1, -1], outputPipe: [Int32] = [-1, -1]
+        guard pipe(&inputPipe) == 0, pipe(&outputPipe) == 0 else { return (127, "") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, inputPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        for fd in inputPipe + outputPipe { posix_spawn_file_actions_addclose(&actions, fd) }
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let envStrings = (environment ?? [:]).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envStrings.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = environment == nil
+            ? posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+            : posix_spawn(&pid, arguments[0], &actions, nil, argv, envStrings)
+        close(inputPipe[0])
+        close(outputPipe[1])
+        guard spawned == 0 else {
+            close(inputPipe[1])
+            close(outputPipe[0])
+            return (127, "")
+        }
+        if let input {
+            Array(input.utf8).withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = write(inputPipe[1], buffer.baseAddress! + offset, buffer.count - offset)
+                    if written <= 0 { break }
+                    offset += written
+                }
+            }
+        }
+        close(inputPipe[1])
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(outputPipe[0], &buffer, buffer.count)
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            output.append(contentsOf: buffer[0..<count])
+        }
+        close(outputPipe[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let exited = status & 0x7F == 0
+        return (exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F), String(decoding: output, as: UTF8.self))
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import LightScopeCore
+import LightScopeDaemon
+
+/// The unit's ExecStopPost= step: systemd passes how the run ended in the environment.
+struct RecordExitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record-exit",
+        abstract: "Record how the last run ended (run by the unit's ExecStopPost=).",
+        discussion: "Reads $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS, as systemd sets them for ExecStopPost=, into the run history.",
+        shouldDisplay: false
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The daemon's state directory.", valueName: "dir"))
+    var stateDir: String?
+
+    func run() throws {
+        let environment = ProcessEnvironment.current
+        let file = RunHistoryFile(stateDirectory: StateDirectory.resolve(explicit: stateDir, environment: environment))
+        var history = file.load()
+        history.recordExit(serviceResult: environment["SERVICE_RESULT"], exitCode: environment["EXIT_CODE"],
+                           exitStatus: environment["EXIT_STATUS"], atNanos: WallClock.nowNanos())
+        if let problem = file.save(history) {
+            printError("lightscope record-exit: \(problem)")
+            throw ExitCode.failure
+        }
+        if let last = history.runs.last, let ending = last.ending, ending != .clean {
+            printError("lightscope run (pid \(last.pid)) ended: \(ending.phrase)\(last.detail.map { " (\($0))" } ?? "")")
+        }
+    }
+}
