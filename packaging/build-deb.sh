@@ -43,6 +43,7 @@ echo "== staging $stage"
 install -D -m 0755 "$binary" "$stage/usr/sbin/lightscope"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$stage/usr/sbin/lightscope"
 install -D -m 0644 packaging/lightscope.service "$stage/lib/systemd/system/lightscope.service"
+install -D -m 0644 packaging/lightscope-alert@.service "$stage/lib/systemd/system/lightscope-alert@.service"
 install -D -m 0644 packaging/lightscope.conf "$stage/etc/lightscope/lightscope.conf"
 doc=$stage/usr/share/doc/lightscope
 install -D -m 0644 packaging/debian/copyright "$doc/copyright"

@@ -31,6 +31,11 @@ public enum ConfigLoader {
         return settings
     }
 
+    /// The file's text, or nil if it cannot be read.
+    public static func readText(_ path: String) -> String? {
+        try? readFile(path).get()
+    }
+
     private static func readFile(_ path: String) -> Result<String, SystemError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(SystemError(errorNumber: errno)) }

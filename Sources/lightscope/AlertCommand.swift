@@ -21,10 +21,10 @@ struct AlertCommand: ParsableCommand {
     var config: String?
 
     func run() throws {
-        // A broken config must not silence the alert about it: fall back to no command.
-        let settings = (try? ConfigLoader.load(RunOptions(configPath: config, interfaces: [], logLevel: nil, faultInjectionEnabled: false)))
-            ?? Settings()
-        let status = FailureAlert.run(unit: unit, command: settings.alert.command)
+        // A broken config (maybe the very reason for the failure) must not silence the alert.
+        let path = config ?? RunOptions.defaultConfigPath
+        let command = ConfigLoader.readText(path).flatMap(ConfigFile.alertCommand(in:))
+        let status = FailureAlert.run(unit: unit, command: command)
         if status != 0 { throw ExitCode(status) }
     }
 }

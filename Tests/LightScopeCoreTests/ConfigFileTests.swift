@@ -74,4 +74,12 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertEqual(DurationText.format(.milliseconds(1500)), "1500ms")
         XCTAssertEqual(DurationText.format(.seconds(30)), "30s")
     }
+
+    func testAlertCommandIsFoundEvenInABrokenFile() {
+        let text = "[watchdog]\nping_interval = soon\n[alert]\ncommand = logger -t x \"failed\"  # say it\n[log]\nlevel = loud\n"
+        XCTAssertThrowsError(try ConfigFile.parse(text, source: "x"))
+        XCTAssertEqual(ConfigFile.alertCommand(in: text), "logger -t x \"failed\"")
+        XCTAssertNil(ConfigFile.alertCommand(in: "[alert]\n#command = mail root\n"))
+        XCTAssertEqual(try ConfigFile.parse("[alert]\ncommand = mail root\n", source: "x").alert.command, "mail root")
+    }
 }

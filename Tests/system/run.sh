@@ -118,7 +118,7 @@ scenario_install_starts_hardened_service() {
     caps=$(X sed -n 's/^CapEff:\t//p' "/proc/$pid/status")
     echo "    effective capabilities: $caps"
     expect "CapEff = CAP_NET_RAW only (0000000000002000)" [ "$caps" = 0000000000002000 ] || return 1
-    expect "journal: start-up lines" wait_until 5 journal_has "" "LightScope started: watchdog 30s" || return 1
+    expect "journal: start-up lines" wait_until 5 journal_has "" "started: watchdog 30s" || return 1
     expect "journal: capture opened on $CAPTURE_IF" journal_has "" "Capturing on $CAPTURE_IF" || return 1
     expect "StatusText with live figures (packets seen on $CAPTURE_IF)" wait_until 20 status_shows_packets || return 1
     echo "    StatusText=$(prop StatusText)"
@@ -186,7 +186,55 @@ scenario_sigstop_watchdog_restart() {
     [ $ok = 0 ] || return 1
     expect "journal: Watchdog timeout" journal_has "$c" "Watchdog timeout" || return 1
     expect "journal: killed with SIGABRT" journal_has "$c" "SIGABRT" || return 1
-    journal_since "$c" | grep -E "Watchdog timeout|SIGABRT|restart counter" | sed 's/^/    journal: /'
+    journal_since "$c" | grep -E "Watchdog timeout|SIGABRT|restart counter|Recovered" | sed 's/^/    journal: /'
+    # The new run explains the restart, and the history keeps it.
+    expect "journal: 'Recovered after watchdog timeout'" wait_until 5 journal_has "$c" "Recovered after watchdog timeout" || return 1
+    expect "lightscope status lists the watchdog timeout" eval "X lightscope status | grep -q 'watchdog timeout'" || return 1
+}
+
+scenario_crash_is_explained() {
+    local pid n c limit
+    pid=$(prop MainPID); n=$(prop NRestarts); c=$(cursor)
+    limit=$((FAST_RESTART_SEC + 10))
+    X systemctl kill -s SIGSEGV --kill-whom=main lightscope.service
+    expect "restarted by systemd within ${limit}s" wait_until "$limit" restarted "$pid" "$n" || return 1
+    expect "journal: 'Recovered after crash: crashed with SIGSEGV'" \
+        wait_until 5 journal_has "$c" "Recovered after crash: crashed with SIGSEGV" || return 1
+    journal_since "$c" | grep "Recovered" | sed 's/^/    journal: /'
+    expect "StatusText says it recovered, or already shows live figures" \
+        eval "prop StatusText | grep -Eq 'Recovered after crash|Processing packets'" || return 1
+    local status
+    status=$(X lightscope status --json)
+    expect "status --json: the previous run ended in a crash" \
+        eval "printf '%s' \"\$status\" | python3 -c 'import json,sys; r=json.load(sys.stdin)[\"recent_runs\"]; sys.exit(0 if r[1][\"ending\"] == \"crash\" else 1)'" || return 1
+}
+
+scenario_start_limit_hit_alerts() {
+    X cp -p "$CONF" /root/lightscope.conf.systest
+    start_limit_checks
+    local result=$?
+    X cp -p /root/lightscope.conf.systest "$CONF"
+    X rm -f /root/lightscope.conf.systest
+    remove_dropin 30-systest-no-prevent
+    restart_service && wait_until 15 is_running || { echo "    expected: running again with the good config"; return 1; }
+    return $result
+}
+start_limit_checks() {
+    local c
+    # Let the config error restart (as any failure would) so the start limit is what ends it.
+    set_dropin 30-systest-no-prevent "$(printf '[Service]\nRestartPreventExitStatus=')"
+    printf '[alert]\ncommand = logger -t lightscope-systest "alert ran for $LIGHTSCOPE_UNIT ($LIGHTSCOPE_RESULT), $(wc -l) lines"\n[watchdog]\nping_interval = soon\n' \
+        | X tee -a "$CONF" >/dev/null
+    c=$(cursor)
+    X systemctl reset-failed lightscope.service
+    X systemctl restart lightscope.service 2>/dev/null
+    expect "failed with Result=start-limit-hit" wait_until 30 eval '[ "$(prop ActiveState)" = failed ] && [ "$(prop Result)" = start-limit-hit ]' || return 1
+    echo "    Result=$(prop Result) NRestarts=$(prop NRestarts)"
+    expect "the alert unit ran: a crit entry" wait_until 10 eval \
+        "X journalctl -q --no-pager -o cat -p crit -u 'lightscope-alert@lightscope.service.service' | grep -q 'lightscope.service failed for good (result: start-limit-hit'" || return 1
+    X journalctl -q --no-pager -o cat -p crit -u 'lightscope-alert@lightscope.service.service' | head -3 | sed 's/^/    alert: /'
+    expect "the admin's alert command ran with the unit and result" wait_until 10 eval \
+        "X journalctl -q --no-pager -o cat -t lightscope-systest | grep -q 'alert ran for lightscope.service (start-limit-hit)'" || return 1
 }
 
 scenario_hung_packet_loop_restart() {
@@ -354,9 +402,11 @@ use_fast_timings || echo "    warning: could not switch to short timings"
 run scenario_reload_keeps_pid
 run scenario_idle_service_not_restarted
 run scenario_sigstop_watchdog_restart
+run scenario_crash_is_explained
 run scenario_hung_packet_loop_restart
 run scenario_stop_is_clean
 run scenario_broken_config_fails_without_loop
+run scenario_start_limit_hit_alerts
 run scenario_edit_watchdogsec
 run scenario_upgrade_keeps_config_and_state
 run scenario_remove_then_purge

@@ -44,6 +44,23 @@ public enum ConfigFile {
         return settings
     }
 
+    /// Just `[alert] command` from a file that may be broken elsewhere: the alert about a
+    /// failed service must not be silenced by the very config error that failed it.
+    public static func alertCommand(in text: String) -> String? {
+        var section = ""
+        for rawLine in text.split(separator: "\n") {
+            let line = stripComment(String(rawLine)).trimmedSpaces
+            if line.hasPrefix("["), line.hasSuffix("]") {
+                section = String(line.dropFirst().dropLast()).trimmedSpaces
+            } else if section == "alert", let equals = line.firstIndex(of: "="),
+                      String(line[..<equals]).trimmedSpaces == "command" {
+                let value = String(line[line.index(after: equals)...]).trimmedSpaces
+                return value.isEmpty ? nil : value
+            }
+        }
+        return nil
+    }
+
     /// Cross-field checks that no single line can see.
     public static func validate(_ settings: Settings) -> String? {
         if let ping = settings.watchdog.pingInterval, let stall = settings.watchdog.stallLimit, stall <= ping {
