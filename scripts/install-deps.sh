@@ -10,8 +10,8 @@ packages=(
     iproute2 procps util-linux python3 tcpdump nmap systemd-container
     # packaging and its checks (the system tests install the .deb: adduser, man-db)
     dpkg-dev fakeroot lintian adduser man-db
-    # promtool checks the Prometheus exposition format
-    prometheus
+    # promtool checks the Prometheus exposition format; jq runs the README's journal example
+    prometheus jq
 )
 missing=()
 for package in "${packages[@]}"; do

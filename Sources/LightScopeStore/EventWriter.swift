@@ -26,6 +26,10 @@ final class EventWriter {
     /// Events lost since the store last worked; non-nil while it is failing.
     private var lostWhileFailing: Int?
     private var nextRetentionNanos: UInt64 = 0
+    /// Event lines the journal may take; a flood beyond it is summarised, not sent line by line.
+    private var journalBudget: LineBudget
+    private var lastFloodSummaryNanos: UInt64 = 0
+    static let floodSummaryInterval: Duration = .seconds(10)
 
     init(databasePath: String, settings: Settings.Store, anonymiser: AddressAnonymiser, journal: JournalSink?,
          counters: EventCounters, log: @escaping LogFunction) {
@@ -35,11 +39,19 @@ final class EventWriter {
         self.journal = journal
         self.counters = counters
         self.log = log
+        journalBudget = Self.journalBudget(settings)
+    }
+
+    private static func journalBudget(_ settings: Settings.Store) -> LineBudget {
+        LineBudget(ratePerSecond: settings.journalEventsPerSecond, burst: settings.journalEventsPerSecond * 4)
     }
 
     func reconfigure(settings: Settings.Store, anonymiser: AddressAnonymiser) {
         if settings.retentionDays < self.settings.retentionDays || settings.maxEvents < self.settings.maxEvents {
             nextRetentionNanos = 0
+        }
+        if settings.journalEventsPerSecond != self.settings.journalEventsPerSecond {
+            journalBudget = Self.journalBudget(settings)
         }
         self.settings = settings
         self.anonymiser = anonymiser
@@ -57,7 +69,16 @@ final class EventWriter {
             failed(error, lostEvents: records.count, monotonicNanos: monotonicNanos)
         }
         if let journal {
-            for record in records { journal.send(record) }
+            let now = WallClock.nowNanos()
+            let suppressedBefore = journalBudget.suppressed
+            for record in records where journalBudget.take(atNanos: now) { journal.send(record) }
+            // Say what was left out when the flood eases, and every `floodSummaryInterval` during it.
+            if journalBudget.suppressed > 0,
+               journalBudget.suppressed == suppressedBefore || now &- lastFloodSummaryNanos >= UInt64(Self.floodSummaryInterval.nanoseconds) {
+                lastFloodSummaryNanos = now
+                let left = journalBudget.takeSuppressed()
+                log(.notice, "\(left) more unwanted-traffic events were not sent to the journal (over [store] journal_events_per_second = \(settings.journalEventsPerSecond)); all of them are in the store: lightscope events")
+            }
         }
     }
 

@@ -38,7 +38,7 @@ final class StoreSettingsTests: XCTestCase {
             XCTAssertEqual((error as! ConfigError).line, 2)
         }
         XCTAssertThrowsError(try ConfigFile.parse("[store]\nretention = 5", source: "t.conf")) { error in
-            XCTAssertTrue((error as! ConfigError).problem.contains("known keys: anonymise, max_events, retention_days"))
+            XCTAssertTrue((error as! ConfigError).problem.contains("known keys: anonymise, journal_events_per_second, max_events, retention_days"))
         }
     }
 }

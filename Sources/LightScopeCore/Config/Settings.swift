@@ -89,6 +89,10 @@ public struct Settings: Equatable, Sendable {
         public var maxEvents: Int = 1_000_000
         /// Which addresses are replaced by keyed pseudonyms in every sink (store, journal, JSON).
         public var anonymise: AddressAnonymisation = .off
+        /// Event lines sent to the journal per second (bursts of four times as many); beyond
+        /// it a flood is summarised, so journald's own rate limit never swallows the
+        /// daemon's watchdog and error lines. The store keeps every event regardless.
+        public var journalEventsPerSecond: Int = 50
         public init() {}
     }
 }
