@@ -46,7 +46,7 @@ struct BlocklistCommand: ParsableCommand {
             throw ExitCode.failure
         }
         let blocklist = Blocklist(sources: sources.map(\.source))
-        let summary = "\(blocklist.ipv4.count) IPv4 and \(blocklist.ipv6.count) IPv6 sources with at least \(minEvents) events in the last \(since)"
+        let summary = "\(blocklist.ipv4.count) IPv4 and \(blocklist.ipv6.count) IPv6 sources with at least \(minEvents) event\(minEvents == 1 ? "" : "s") in the last \(since)"
         if !blocklist.skipped.isEmpty {
             printError("skipped \(blocklist.skipped.count) anonymised sources: pseudonyms cannot be blocked (set [store] anonymise to none or dst to block senders)")
         }
