@@ -118,7 +118,7 @@ scenario_install_starts_hardened_service() {
     caps=$(X sed -n 's/^CapEff:\t//p' "/proc/$pid/status")
     echo "    effective capabilities: $caps"
     expect "CapEff = CAP_NET_RAW only (0000000000002000)" [ "$caps" = 0000000000002000 ] || return 1
-    expect "journal: start-up lines" wait_until 5 journal_has "" "LightScope started: watchdog 30s" || return 1
+    expect "journal: start-up lines" wait_until 5 journal_has "" "LightScope .* started: watchdog 30s" || return 1
     expect "journal: capture opened on $CAPTURE_IF" journal_has "" "Capturing on $CAPTURE_IF" || return 1
     expect "StatusText with live figures (packets seen on $CAPTURE_IF)" wait_until 20 status_shows_packets || return 1
     echo "    StatusText=$(prop StatusText)"
