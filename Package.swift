@@ -31,7 +31,7 @@ let package = Package(
         // The runner: composes capture loops and the watchdog supervisor.
         .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd", "LightScopeStore"]),
         .executableTarget(name: "lightscope", dependencies: [
-            "LightScopeDaemon",
+            "LightScopeDaemon", "LightScopeStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -42,5 +42,7 @@ let package = Package(
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeStore", "LightScopeTestSupport"]),
+        // The operator commands (events, top, blocklist, doctor) through the real binary.
+        .testTarget(name: "LightScopeCLITests", dependencies: ["LightScopeCore", "LightScopeStore", "LightScopeTestSupport"]),
     ]
 )

@@ -8,6 +8,8 @@ packages=(
     libpcap-dev libsystemd-dev libsqlite3-dev pkg-config
     # tests: namespaces and veth, real scanners and capture tools, a real systemd
     iproute2 procps util-linux python3 tcpdump nmap systemd-container
+    # tests: the blocklist output goes through the real firewall tools (in a namespace)
+    nftables ipset
     # packaging and its checks (the system tests install the .deb: adduser, man-db)
     dpkg-dev fakeroot lintian adduser man-db
     # promtool checks the Prometheus exposition format; jq runs the README's journal example

@@ -4,12 +4,14 @@ import Glibc
 
 /// Runs a helper program (systemctl, journalctl, the admin's alert command) with
 /// posix_spawn: no Foundation, no shell unless asked for.
-enum ChildProcess {
+public enum ChildProcess {
     /// Runs `arguments[0]` with the rest as its arguments, feeds `input` (small: it is written
-    /// before the output is read) and returns the exit status and standard output.
-    static func run(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil) -> (status: Int32, output: String) {
+    /// before the output is read) and returns the exit status and standard output (stderr goes
+    /// to /dev/null); nil when the program could not be started.
+    public static func run(_ arguments: [String], environment: [String: String]? = nil,
+                           input: String? = nil) -> (status: Int32, output: String)? {
         var inputPipe: [Int32] = [-1, -1], outputPipe: [Int32] = [-1, -1]
-        guard pipe(&inputPipe) == 0, pipe(&outputPipe) == 0 else { return (127, "") }
+        guard pipe(&inputPipe) == 0, pipe(&outputPipe) == 0 else { return nil }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -30,7 +32,7 @@ enum ChildProcess {
         guard spawned == 0 else {
             close(inputPipe[1])
             close(outputPipe[0])
-            return (127, "")
+            return nil
         }
         if let input {
             Array(input.utf8).withUnsafeBytes { buffer in
@@ -56,5 +58,12 @@ enum ChildProcess {
         while waitpid(pid, &status, 0) < 0, errno == EINTR {}
         let exited = status & 0x7F == 0
         return (exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F), String(decoding: output, as: UTF8.self))
+    }
+
+    /// The first executable `name` on PATH (or in the usual system directories).
+    public static func find(_ name: String) -> String? {
+        let path = ProcessEnvironment.current["PATH"] ?? ""
+        let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+        return directories.map { "\($0)/\(name)" }.first { access($0, X_OK) == 0 }
     }
 }

@@ -13,9 +13,9 @@ public enum FailureAlert {
     public static let quotedLines = 20
 
     public static func run(unit: String, command: String?) -> Int32 {
-        let result = firstLine(ChildProcess.run(["/bin/systemctl", "show", "-P", "Result", unit]).output)
-        let restarts = firstLine(ChildProcess.run(["/bin/systemctl", "show", "-P", "NRestarts", unit]).output)
-        let lastLines = ChildProcess.run(["/bin/journalctl", "-u", unit, "-n", String(quotedLines), "--no-pager", "-o", "short-iso"]).output
+        let result = firstLine(ChildProcess.run(["/bin/systemctl", "show", "-P", "Result", unit])?.output ?? "")
+        let restarts = firstLine(ChildProcess.run(["/bin/systemctl", "show", "-P", "NRestarts", unit])?.output ?? "")
+        let lastLines = ChildProcess.run(["/bin/journalctl", "-u", unit, "-n", String(quotedLines), "--no-pager", "-o", "short-iso"])?.output ?? ""
         let summary = "\(unit) failed for good (result: \(result.isEmpty ? "unknown" : result), restarts: \(restarts.isEmpty ? "?" : restarts)); "
             + "it will not be restarted until someone runs 'systemctl reset-failed \(unit)' and starts it. Its last log lines:\n\(lastLines)"
         // One entry with the quoted lines inside, at priority crit: journalctl -p crit finds it.
@@ -26,7 +26,7 @@ public enum FailureAlert {
         var environment = ProcessEnvironment.current
         environment["LIGHTSCOPE_UNIT"] = unit
         environment["LIGHTSCOPE_RESULT"] = result
-        let status = ChildProcess.run(["/bin/sh", "-c", command], environment: environment, input: summary).status
+        let status = ChildProcess.run(["/bin/sh", "-c", command], environment: environment, input: summary)?.status ?? 127
         if status != 0 {
             Log.error("The alert command '\(command)' exited with status \(status); fix [alert] command in the config")
             return 1

@@ -10,9 +10,13 @@ struct LightScopeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lightscope",
         abstract: "Network telescope for the closed ports of a live server.",
-        discussion: "Run it as lightscope.service under systemd; see 'man lightscope' and the README.",
+        discussion: """
+        Run the daemon as lightscope.service under systemd. The operator commands read its local \
+        event store (events, top, blocklist) or check its set-up (doctor). See 'man lightscope' and the README.
+        """,
         version: LightScopeVersion.current,
-        subcommands: [RunCommand.self, StatusCommand.self, ReplayCommand.self, RecordExitCommand.self, AlertCommand.self]
+        subcommands: [RunCommand.self, StatusCommand.self, EventsCommand.self, TopCommand.self, BlocklistCommand.self,
+                      DoctorCommand.self, ReplayCommand.self, RecordExitCommand.self, AlertCommand.self]
     )
 }
 

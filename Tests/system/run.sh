@@ -127,7 +127,7 @@ scenario_install_starts_hardened_service() {
     caps=$(X sed -n 's/^CapEff:\t//p' "/proc/$pid/status")
     echo "    effective capabilities: $caps"
     expect "CapEff = CAP_NET_RAW only (0000000000002000)" [ "$caps" = 0000000000002000 ] || return 1
-    expect "journal: start-up lines" wait_until 5 journal_has "" "started: watchdog 30s" || return 1
+    expect "journal: start-up lines" wait_until 5 journal_has "" "LightScope .* started: watchdog 30s" || return 1
     expect "journal: capture opened on $CAPTURE_IF" journal_has "" "Capturing on $CAPTURE_IF" || return 1
     expect "StatusText with live figures (packets seen on $CAPTURE_IF)" wait_until 20 status_shows_packets || return 1
     echo "    StatusText=$(prop StatusText)"
@@ -140,6 +140,37 @@ scenario_install_starts_hardened_service() {
         "X journalctl -q --no-pager -o json MESSAGE_ID=$id | grep -F '\"LIGHTSCOPE_VERDICT\":\"closed\"' | grep -F '\"LIGHTSCOPE_SRC\":\"$PEER_ADDR\"' >/dev/null" || return 1
     expect "the event committed to /var/lib/lightscope/events.sqlite" wait_until 5 store_has_closed_probe || return 1
     expect "/var/lib/lightscope owned by lightscope" [ "$(X stat -c %U /var/lib/lightscope)" = lightscope ] || return 1
+}
+
+# doctor_passes: run `lightscope doctor` in the container; its output stays in $DOCTOR_OUT.
+DOCTOR_OUT=""
+doctor_passes() { DOCTOR_OUT=$(X lightscope doctor 2>&1); }
+scenario_doctor_all_pass_then_names_the_fault() {
+    expect "lightscope doctor to pass every check" wait_until 10 doctor_passes
+    local ok=$?
+    printf '%s\n' "$DOCTOR_OUT" | sed 's/^/    doctor: /'
+    [ $ok = 0 ] || return 1
+    expect "the unit line with WatchdogSec=30s" \
+        eval 'printf "%s\n" "$DOCTOR_OUT" | grep -Fx "PASS unit: Type=notify, WatchdogSec=30s, NotifyAccess=main" >/dev/null' || return 1
+    expect "8 PASS lines" [ "$(printf '%s\n' "$DOCTOR_OUT" | grep -c '^PASS ')" = 8 ] || return 1
+
+    # The fault the watchdog design warns about: a drop-in that turns the watchdog off.
+    set_dropin 05-systest-nowatchdog "$(printf '[Service]\nWatchdogSec=0')"
+    restart_service && wait_until 15 is_running || { echo "    expected: running with WatchdogSec=0"; return 1; }
+    doctor_passes && { echo "    expected: doctor to fail with WatchdogSec=0"; return 1; }
+    printf '%s\n' "$DOCTOR_OUT" | grep '^FAIL' | sed 's/^/    doctor: /'
+    expect "FAIL unit: ... WatchdogSec=0s ... the watchdog is off" \
+        eval 'printf "%s\n" "$DOCTOR_OUT" | grep "^FAIL unit: Type=notify, WatchdogSec=0s, NotifyAccess=main: the watchdog is off.*-> fix: " >/dev/null' || return 1
+    remove_dropin 05-systest-nowatchdog
+    restart_service && wait_until 15 is_running || { echo "    expected: running again without the drop-in"; return 1; }
+
+    # A stopped service.
+    X systemctl stop lightscope.service
+    doctor_passes && { echo "    expected: doctor to fail while the service is stopped"; return 1; }
+    printf '%s\n' "$DOCTOR_OUT" | grep '^FAIL' | sed 's/^/    doctor: /'
+    expect "FAIL service: ... not running" \
+        eval 'printf "%s\n" "$DOCTOR_OUT" | grep "^FAIL service: lightscope.service is not running (ActiveState=inactive" >/dev/null' || return 1
+    X systemctl start lightscope.service && wait_until 15 is_running && wait_until 10 doctor_passes
 }
 
 EXPOSURE=unknown
@@ -434,6 +465,7 @@ X ip netns exec peer ip addr add "$PEER_ADDR/24" dev ls1
 X ip netns exec peer ip link set ls1 up
 
 run scenario_install_starts_hardened_service
+run scenario_doctor_all_pass_then_names_the_fault
 run scenario_security_exposure
 echo "--- (short timings: drop-in WatchdogSec=${FAST_WATCHDOG_SEC}s RestartSec=${FAST_RESTART_SEC}s)"
 use_fast_timings || echo "    warning: could not switch to short timings"

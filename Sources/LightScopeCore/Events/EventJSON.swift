@@ -71,7 +71,8 @@ public enum EventJSON {
             addresses: try number(.addresses, as: Int.self))
     }
 
-    static func appendQuoted(_ text: String, to line: inout String) {
+    /// A JSON string literal of `text`, for the other one-line JSON the CLI prints.
+    public static func appendQuoted(_ text: String, to line: inout String) {
         line += "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -1,0 +1,92 @@
+/// The addresses of scanning sources as a firewall reads them: a plain list, an `nft -f`
+/// ruleset or an `ipset restore` script.
+///
+/// Every format replaces what a previous run loaded, so running the same command again (from
+/// cron, say) converges instead of piling up rules. Pseudonyms (`anon4-…`, `anon6-…`) name no
+/// address a firewall could match; they and anything else that is not an address are
+/// returned in `skipped` for the caller to report.
+public struct Blocklist: Equatable, Sendable {
+    public enum Format: String, CaseIterable, Sendable {
+        case plain, nft, ipset
+    }
+
+    /// The nftables table (family `inet`) and the ipset names the output manages.
+    public static let nftTable = "lightscope"
+    public static let ipsetIPv4 = "lightscope-v4"
+    public static let ipsetIPv6 = "lightscope-v6"
+
+    public private(set) var ipv4: [IPAddress] = []
+    public private(set) var ipv6: [IPAddress] = []
+    /// Sources that cannot be blocked: pseudonyms and text that is no address.
+    public private(set) var skipped: [String] = []
+
+    /// Sorts and de-duplicates, so the same store gives byte-identical output.
+    public init(sources: [String]) {
+        var seen = Set<IPAddress>()
+        for source in sources {
+            guard let address = IPAddress(source) else {
+                skipped.append(source)
+                continue
+            }
+            guard seen.insert(address).inserted else { continue }
+            if address.isIPv4 { ipv4.append(address) } else { ipv6.append(address) }
+        }
+        ipv4.sort()
+        ipv6.sort()
+    }
+
+    public var isEmpty: Bool { ipv4.isEmpty && ipv6.isEmpty }
+
+    /// `header` becomes comment lines (nft, ipset), e.g. how the list was chosen; plain output
+    /// is addresses only, one per line, for other tools to read.
+    public func render(_ format: Format, header: [String] = []) -> String {
+        switch format {
+        case .plain: return (ipv4 + ipv6).map { "\($0)\n" }.joined()
+        case .nft: return nftRuleset(header: header)
+        case .ipset: return ipsetScript(header: header)
+        }
+    }
+
+    /// `table` then `delete table` first: the delete never fails on a first run, and the
+    /// whole file is one nft transaction, so the old rules stay until the new ones are in.
+    private func nftRuleset(header: [String]) -> String {
+        var lines = ["#!/usr/sbin/nft -f"] + header.map { "# \($0)" }
+        lines += ["table inet \(Self.nftTable)", "delete table inet \(Self.nftTable)", "table inet \(Self.nftTable) {"]
+        for (name, type, addresses) in [("blocked_v4", "ipv4_addr", ipv4), ("blocked_v6", "ipv6_addr", ipv6)] {
+            lines += ["\tset \(name) {", "\t\ttype \(type)"]
+            // nft rejects `elements = { }`: an empty set is declared without the line.
+            if !addresses.isEmpty {
+                lines.append("\t\telements = {")
+                lines += addresses.enumerated().map { index, address in
+                    "\t\t\t\(address)" + (index == addresses.count - 1 ? "" : ",")
+                }
+                lines.append("\t\t}")
+            }
+            lines.append("\t}")
+        }
+        lines += [
+            "\tchain input {",
+            // Before the usual filter chains (priority 0), so an accept there cannot let a source back in.
+            "\t\ttype filter hook input priority filter - 10; policy accept;",
+            "\t\tip saddr @blocked_v4 drop",
+            "\t\tip6 saddr @blocked_v6 drop",
+            "\t}",
+            "}",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `-exist` makes create and add idempotent; `flush` drops what the previous run added.
+    private func ipsetScript(header: [String]) -> String {
+        var lines = header.map { "# \($0)" }
+        lines += [
+            "create \(Self.ipsetIPv4) hash:ip family inet -exist",
+            "create \(Self.ipsetIPv6) hash:ip family inet6 -exist",
+            "flush \(Self.ipsetIPv4)",
+            "flush \(Self.ipsetIPv6)",
+        ]
+        lines += ipv4.map { "add \(Self.ipsetIPv4) \($0) -exist" }
+        lines += ipv6.map { "add \(Self.ipsetIPv6) \($0) -exist" }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import LightScopeCore
+import LightScopeDaemon
+import LightScopeStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The options every store-reading command shares, and the read-only opening of the store.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("State directory holding events.sqlite; default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"))
+    var stateDir: String?
+
+    var directory: String { StateDirectory.resolve(explicit: stateDir, environment: ProcessEnvironment.current) }
+
+    /// Opens the store read-only; a missing or unreadable store ends the command with a line that says why.
+    func open() throws -> EventStore {
+        let path = directory + "/" + EventStore.fileName
+        var facts = stat()
+        if stat(path, &facts) != 0 {
+            let reason = errno
+            if reason == ENOENT {
+                printError("error: no event store at \(path): the daemon creates it when it first starts (systemctl start lightscope); for another state directory use --state-dir")
+            } else {
+                printError("error: cannot read the event store \(path): \(String(cString: strerror(reason))); run this as root (sudo), the store belongs to the lightscope user")
+            }
+            throw ExitCode.failure
+        }
+        do {
+            return try EventStore(path: path, readOnly: true)
+        } catch {
+            printError("error: \(error.message)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// A `--since` window: a duration back from now, parsed as the config file's durations are.
+struct SinceWindow {
+    let text: String
+    let duration: Duration
+
+    init?(_ text: String) {
+        guard let duration = DurationText.parse(text), duration > .zero else { return nil }
+        self.text = text
+        self.duration = duration
+    }
+
+    static func validate(_ text: String) throws {
+        guard SinceWindow(text) != nil else {
+            throw ValidationError("'\(text)' is not a duration; use e.g. 30m, 1h, 24h or 7d")
+        }
+    }
+
+    /// Nanoseconds since the epoch at the start of the window.
+    var startNanos: UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nowNanos = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        let back = UInt64(clamping: duration.nanoseconds)
+        return nowNanos > back ? nowNanos - back : 0
+    }
+}
