@@ -34,6 +34,8 @@ let package = Package(
             "LightScopeDaemon", "LightScopeStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Benchmark only: writes the reproducible capture files bench/run.sh measures with.
+        .executableTarget(name: "lightscope-pcapgen", path: "bench/pcapgen"),
 
         // Real test parts shared by the test targets: a notify socket, namespaces, the daemon process.
         .target(name: "LightScopeTestSupport", dependencies: ["LightScopeCore"], path: "Tests/LightScopeTestSupport"),

@@ -7,33 +7,66 @@
 /// known kind with the wrong length, and a final `?` when parsing stopped early (malformed
 /// length or truncated capture).
 enum TCPOptionsFingerprint {
+    /// Written byte by byte into a stack buffer and turned into one `String` at the end: a
+    /// typical fingerprint fits a small string, so an event costs no allocation for it.
+    /// The longest possible text (40 one-byte options, or 20 two-byte `K<kind>` tokens, plus
+    /// `,?`) stays well inside the buffer.
     static func text(of options: TCPOptions) -> String {
-        var tokens: [String] = []
-        _ = options.withRawBytes { bytes in
-            TCPOptionWalker.walk(bytes) { kind, value in
-                tokens.append(token(kind: kind, value: &value))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 160) { buffer in
+            var writer = Writer(buffer: buffer)
+            _ = options.withRawBytes { bytes in
+                TCPOptionWalker.walk(bytes) { kind, value in
+                    writer.separate()
+                    token(kind: kind, value: &value, into: &writer)
+                }
             }
+            if options.isIncomplete {
+                writer.separate()
+                writer.append(UInt8(ascii: "?"))
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[0..<writer.count]), as: UTF8.self)
         }
-        if options.isIncomplete { tokens.append("?") }
-        return tokens.joined(separator: ",")
     }
 
-    private static func token(kind: UInt8, value: inout ByteCursor) -> String {
+    private static func token(kind: UInt8, value: inout ByteCursor, into writer: inout Writer) {
         switch kind {
         case TCPOptionKind.endOfList:
-            return "E"
+            writer.append(UInt8(ascii: "E"))
         case TCPOptionKind.noOperation:
-            return "N"
+            writer.append(UInt8(ascii: "N"))
         case TCPOptionKind.maximumSegmentSize where value.remaining == 2:
-            return "M\(value.readUInt16() ?? 0)"
+            writer.append(UInt8(ascii: "M"))
+            writer.appendDecimal(UInt(value.readUInt16() ?? 0))
         case TCPOptionKind.windowScale where value.remaining == 1:
-            return "W\(value.readUInt8() ?? 0)"
+            writer.append(UInt8(ascii: "W"))
+            writer.appendDecimal(UInt(value.readUInt8() ?? 0))
         case TCPOptionKind.sackPermitted where value.remaining == 0:
-            return "S"
+            writer.append(UInt8(ascii: "S"))
         case TCPOptionKind.timestamp where value.remaining == 8:
-            return "T"
+            writer.append(UInt8(ascii: "T"))
         default:
-            return "K\(kind)"
+            writer.append(UInt8(ascii: "K"))
+            writer.appendDecimal(UInt(kind))
+        }
+    }
+
+    private struct Writer {
+        let buffer: UnsafeMutableBufferPointer<UInt8>
+        var count = 0
+
+        mutating func append(_ byte: UInt8) {
+            buffer[count] = byte
+            count += 1
+        }
+
+        /// A comma before every token but the first.
+        mutating func separate() {
+            if count > 0 { append(UInt8(ascii: ",")) }
+        }
+
+        mutating func appendDecimal(_ value: UInt) {
+            if value >= 10 { appendDecimal(value / 10) }
+            append(UInt8(ascii: "0") + UInt8(value % 10))
         }
     }
 }

@@ -16,9 +16,10 @@ public final class DetectionEngine {
     private let synAnswerTimeoutNanos: UInt64
     private let graceNanos: UInt64
     public private(set) var localAddresses: LocalAddresses
-    private var listening = ListeningPorts()
+    /// The host's listening TCP ports (from `ListeningPorts`).
+    private var listeningTCP = PortSet()
     /// TCP ports seen answering with SYN-ACK.
-    private var answeredPorts = Set<UInt16>()
+    private var answeredPorts = PortSet()
     private var pending: ExpiringTable<ProbeKey, PendingProbe>
     private var connections: ExpiringTable<ConnectionKey, Bool>
     private var scans: ScanTracker
@@ -45,7 +46,7 @@ public final class DetectionEngine {
                             window: max(settings.portscanWindow, settings.addrscanWindow), capacity: limits.scanSources)
     }
 
-    public func updateListeningPorts(_ ports: ListeningPorts) { listening = ports }
+    public func updateListeningPorts(_ ports: ListeningPorts) { listeningTCP = PortSet(ports.tcp) }
     public func updateLocalAddresses(_ addresses: Set<IPAddress>) { localAddresses.replace(addresses: addresses) }
 
     public var state: DetectionState {
@@ -148,7 +149,7 @@ public final class DetectionEngine {
 
     private func unanswered(_ key: ProbeKey, _ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
         // A listening port that did not answer in time is busy, not closed.
-        if listening.tcp.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
+        if listeningTCP.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
         if isLateConnectionPacket(remote: key.remote, localPort: key.localPort) { return }
         // Learning local addresses from answers: only a destination known to be local is ours.
         guard localAddresses.contains(key.local) else { return }
@@ -217,9 +218,17 @@ public struct DetectionState: Equatable, Sendable {
 public struct DetectionCounters: Equatable, Sendable {
     /// Inbound connection attempts to local addresses (TCP SYNs, UDP probes seen through ICMP).
     public var probes: UInt64 = 0
-    public var eventsByVerdict: [Verdict: UInt64] = [:]
+    /// Indexed by `Verdict.caseIndex`: counted once per event, so no hashing.
+    private var eventCounts = [UInt64](repeating: 0, count: Verdict.allCases.count)
 
-    mutating func count(_ verdict: Verdict) { eventsByVerdict[verdict, default: 0] &+= 1 }
+    mutating func count(_ verdict: Verdict) { eventCounts[verdict.caseIndex] &+= 1 }
 
-    public var events: UInt64 { eventsByVerdict.values.reduce(0, &+) }
+    /// The verdicts seen so far, with their counts.
+    public var eventsByVerdict: [Verdict: UInt64] {
+        var counts: [Verdict: UInt64] = [:]
+        for verdict in Verdict.allCases where eventCounts[verdict.caseIndex] > 0 { counts[verdict] = eventCounts[verdict.caseIndex] }
+        return counts
+    }
+
+    public var events: UInt64 { eventCounts.reduce(0, &+) }
 }

@@ -37,19 +37,23 @@ public struct ExpiringTable<Key: Hashable, Value> {
     /// Inserts or replaces `key` and marks it touched at `nowNanos`. If the table is full the
     /// oldest entry is evicted first and handed to `evicted`.
     public mutating func upsert(_ key: Key, _ value: Value, nowNanos: UInt64, evicted: (Key, Value) -> Void = { _, _ in }) {
-        if entries[key] == nil { makeRoom(evicted: evicted) }
+        // Only a full table needs the extra lookup: one hash per upsert otherwise.
+        if entries.count >= capacity, entries[key] == nil { makeRoom(evicted: evicted) }
         touch(key, value: value, nowNanos: nowNanos)
     }
 
-    /// Changes a present value in place; `refresh` also moves it to the young end.
+    /// Changes a present value in place (one lookup, and no copy of a value that holds
+    /// heap storage); `refresh` also moves it to the young end.
     @discardableResult
     public mutating func modify(_ key: Key, nowNanos: UInt64, refresh: Bool, _ change: (inout Value) -> Void) -> Bool {
-        guard var entry = entries[key] else { return false }
-        change(&entry.value)
+        guard let index = entries.index(forKey: key) else { return false }
+        change(&entries.values[index].value)
         if refresh {
-            touch(key, value: entry.value, nowNanos: nowNanos)
-        } else {
-            entries[key] = entry
+            nextGeneration &+= 1
+            if ring.isFull { compactRing() }
+            entries.values[index].generation = nextGeneration
+            entries.values[index].touchedNanos = nowNanos
+            ring.pushBack(RingRecord(key: key, generation: nextGeneration))
         }
         return true
     }

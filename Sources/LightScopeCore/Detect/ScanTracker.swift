@@ -67,13 +67,34 @@ public struct ScanTracker {
     /// Counts one failed attempt; returns a scan that this attempt made cross a threshold.
     public mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                                 _ crossed: (Crossing) -> Void) {
-        var activity = sources[source] ?? SourceActivity(windowStartNanos: nowNanos)
-        if nowNanos &- activity.windowStartNanos > windowNanos {
-            activity = SourceActivity(windowStartNanos: nowNanos)
+        // In place when the source is known, so its target set is never copied.
+        let limits = Limits(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: windowNanos,
+                            maximumTargets: maximumTargetsPerSource)
+        let known = sources.modify(source, nowNanos: nowNanos, refresh: true) { activity in
+            limits.count(&activity, source: source, destination: destination, port: port, nowNanos: nowNanos, crossed)
         }
-        activity.attempts &+= 1
-        let target = Target(address: destination, port: port)
-        if activity.targets.count < maximumTargetsPerSource, activity.targets.insert(target).inserted {
+        guard !known else { return }
+        var activity = SourceActivity(windowStartNanos: nowNanos)
+        limits.count(&activity, source: source, destination: destination, port: port, nowNanos: nowNanos, crossed)
+        sources.upsert(source, activity, nowNanos: nowNanos)
+    }
+
+    /// The thresholds as a value apart from the table, so counting can run while the table
+    /// is being modified.
+    private struct Limits {
+        var portscanPorts: Int
+        var addrscanAddresses: Int
+        var windowNanos: UInt64
+        var maximumTargets: Int
+
+        func count(_ activity: inout SourceActivity, source: IPAddress, destination: IPAddress, port: UInt16,
+                   nowNanos: UInt64, _ crossed: (Crossing) -> Void) {
+            if nowNanos &- activity.windowStartNanos > windowNanos {
+                activity = SourceActivity(windowStartNanos: nowNanos)
+            }
+            activity.attempts &+= 1
+            let target = Target(address: destination, port: port)
+            guard activity.targets.count < maximumTargets, activity.targets.insert(target).inserted else { return }
             if !activity.reportedPortscan {
                 let ports = activity.targets.lazy.filter { $0.address == destination }.count
                 if ports >= portscanPorts {
@@ -91,7 +112,6 @@ public struct ScanTracker {
                 }
             }
         }
-        sources.upsert(source, activity, nowNanos: nowNanos)
     }
 
     /// Forgets sources whose last attempt is older than the window.

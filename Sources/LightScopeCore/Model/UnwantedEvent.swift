@@ -14,6 +14,30 @@ public enum TransportProtocol: String, Sendable, Codable {
     case tcp, udp
 }
 
+// The standard library's default for a `String`-backed enum hashes the raw string; these
+// count every event in dictionaries, so they hash their case instead.
+extension Verdict {
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(caseIndex)
+    }
+
+    /// The position in `allCases`, for counters kept in arrays.
+    public var caseIndex: Int {
+        switch self {
+        case .closed: 0
+        case .unanswered: 1
+        case .portscan: 2
+        case .addrscan: 3
+        }
+    }
+}
+
+extension TransportProtocol {
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self == .tcp)
+    }
+}
+
 /// One unwanted-traffic event: the stable record that every sink writes.
 /// Field names on the wire (JSON, journal, store) are `EventField`; the sinks write it as an `EventRecord`.
 public struct UnwantedEvent: Equatable, Sendable {

@@ -1,0 +1,252 @@
+#!/bin/bash
+# LightScope's benchmark: offline replay against the libpcap limit, live capture against
+# tcpdump, the idle and flood footprint, and the watchdog's hang-to-running time.
+#
+#   sudo bench/run.sh [--quick] [--skip-watchdog]
+#
+# Installs what it needs (Debian packages), builds a release binary, runs every part and
+# prints one Markdown table, also written to bench/results/latest.md. All live traffic
+# stays inside two network namespaces it creates (and deletes on exit); every send is
+# bounded in packets. The machines are shared and noisy: read the ratios, not the absolutes.
+set -euo pipefail
+
+QUICK=0
+WATCHDOG=1
+for argument in "$@"; do
+    case "$argument" in
+        --quick) QUICK=1 ;;
+        --skip-watchdog) WATCHDOG=0 ;;
+        *) echo "usage: sudo bench/run.sh [--quick] [--skip-watchdog]" >&2; exit 2 ;;
+    esac
+done
+[ "$(id -u)" = 0 ] || { echo "bench/run.sh needs root (network namespaces, capture); run it with sudo" >&2; exit 1; }
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+DATA="$BENCH/data"
+RESULTS="$BENCH/results"
+mkdir -p "$DATA" "$RESULTS" "$BENCH/bin"
+export PATH="/opt/swift/usr/bin:$PATH"
+
+if [ "$QUICK" = 1 ]; then
+    OFFLINE_PACKETS=500000; RUNS=2; LIVE_SECONDS=2; LIVE_RATES="20000 100000 max"
+    IDLE_SECONDS=12; FLOOD_SOURCES=1000000
+else
+    OFFLINE_PACKETS=3000000; RUNS=3; LIVE_SECONDS=4; LIVE_RATES="10000 50000 100000 200000 max"
+    IDLE_SECONDS=60; FLOOD_SOURCES=1000000
+fi
+
+log() { echo "== $*" >&2; }
+
+# --- Set-up -------------------------------------------------------------------------
+install_packages() {
+    local needed=() package
+    for package in tcpdump tcpreplay valgrind gcc libpcap-dev libsystemd-dev iproute2 python3 systemd-container; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || needed+=("$package")
+    done
+    if [ ${#needed[@]} -gt 0 ]; then
+        log "installing ${needed[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${needed[@]}" >/dev/null
+    fi
+    command -v swift >/dev/null || { echo "needs a Swift 6 toolchain on PATH or in /opt/swift" >&2; exit 1; }
+}
+
+build() {
+    log "building release binaries"
+    (cd "$ROOT" && swift build -c release --product lightscope >/dev/null && swift build -c release --product lightscope-pcapgen >/dev/null)
+    LIGHTSCOPE="$ROOT/.build/release/lightscope"
+    PCAPGEN="$ROOT/.build/release/lightscope-pcapgen"
+    gcc -O2 -Wall -o "$BENCH/bin/pcap_count" "$BENCH/pcap_count.c" -lpcap
+}
+
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { python3 -c "print(f'{$2 - $1:.6f}')"; }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+rate() { python3 -c "print(f'{$1 / $2:,.0f}')"; }
+
+TABLE=()
+row() { local line="|" cell; for cell in "$@"; do line+=" $cell |"; done; TABLE+=("$line"); }
+
+# --- 1. Offline ---------------------------------------------------------------------
+offline() {
+    local pcap="$DATA/mixed-$OFFLINE_PACKETS.pcap"
+    [ -s "$pcap" ] || "$PCAPGEN" mixed --packets "$OFFLINE_PACKETS" --seed 5 "$pcap" >&2
+    cat "$pcap" > /dev/null # page cache: every tool reads from memory
+    local best_count=999 best_replay=999 best_tcpdump=999 run start seconds
+    for run in $(seq 1 "$RUNS"); do
+        seconds=$("$BENCH/bin/pcap_count" "$pcap" | awk '{print $2}')
+        best_count=$(python3 -c "print(min($best_count, $seconds))")
+        start=$(now); "$LIGHTSCOPE" replay "$pcap" > "$DATA/replay.out"; seconds=$(elapsed "$start" "$(now)")
+        best_replay=$(python3 -c "print(min($best_replay, $seconds))")
+        start=$(now); tcpdump -r "$pcap" -w /dev/null 2>/dev/null; seconds=$(elapsed "$start" "$(now)")
+        best_tcpdump=$(python3 -c "print(min($best_tcpdump, $seconds))")
+    done
+    TABLE+=("" "### Offline: $OFFLINE_PACKETS packets (generated, seed 5), best of $RUNS runs" ""
+            "| reader | seconds | packets/s | ratio to pcap_loop |" "|---|---:|---:|---:|")
+    row "bare C pcap_loop (count only)" "$best_count" "$(rate "$OFFLINE_PACKETS" "$best_count")" "1.00"
+    row "\`lightscope replay\` (full detection)" "$best_replay" "$(rate "$OFFLINE_PACKETS" "$best_replay")" "$(ratio "$best_count" "$best_replay")"
+    row "\`tcpdump -r FILE -w /dev/null\`" "$best_tcpdump" "$(rate "$OFFLINE_PACKETS" "$best_tcpdump")" "$(ratio "$best_count" "$best_tcpdump")"
+    TABLE+=("" "Replay found: $(sed -n 3p "$DATA/replay.out")")
+}
+
+# --- Namespaces ---------------------------------------------------------------------
+NS_CAPTURE=lsbench-capture
+NS_SENDER=lsbench-sender
+cleanup() {
+    for pid in ${CLEANUP_PIDS:-}; do kill "$pid" 2>/dev/null || true; done
+    ip netns del "$NS_CAPTURE" 2>/dev/null || true
+    ip netns del "$NS_SENDER" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+make_namespaces() {
+    cleanup
+    ip netns add "$NS_CAPTURE"
+    ip netns add "$NS_SENDER"
+    ip link add lsb0 netns "$NS_CAPTURE" type veth peer name lsb1 netns "$NS_SENDER"
+    ip -n "$NS_CAPTURE" addr add 192.0.2.1/24 dev lsb0
+    ip -n "$NS_SENDER" addr add 192.0.2.2/24 dev lsb1
+    ip -n "$NS_CAPTURE" link set lsb0 up
+    ip -n "$NS_SENDER" link set lsb1 up
+    ip -n "$NS_CAPTURE" link set lo up
+    CAPTURE_MAC=$(ip netns exec "$NS_CAPTURE" cat /sys/class/net/lsb0/address)
+}
+
+# LightScope's own BPF expression (CaptureFilter.withVLAN), so tcpdump keeps the same packets.
+lightscope_filter() {
+    python3 - "$ROOT/Sources/LightScopeCapture/CaptureFilter.swift" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+block = text[text.index("untagged = ["):text.index("].joined")]
+untagged = " or ".join(re.findall(r'"(.*)",', block))
+print(f"({untagged}) or (vlan and (({untagged}) or (vlan and ({untagged}))))")
+EOF
+}
+
+# Starts LightScope on lsb0; sets DAEMON_PID, logs to $1.
+start_lightscope() {
+    local logfile=$1; shift
+    # `ip netns exec` and `env` exec: $! is LightScope's own PID.
+    ip netns exec "$NS_CAPTURE" env "$@" "$LIGHTSCOPE" run --interface lsb0 --config "$DATA/bench.conf" > "$logfile" 2>&1 &
+    DAEMON_PID=$!
+    CLEANUP_PIDS="${CLEANUP_PIDS:-} $DAEMON_PID"
+    for _ in $(seq 1 100); do grep -q "LightScope started" "$logfile" && return 0; sleep 0.1; done
+    echo "LightScope did not start; its log:" >&2; cat "$logfile" >&2; exit 1
+}
+
+stop_lightscope() {
+    kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true
+}
+
+# "Stopped cleanly: N packets seen, U unwanted, D dropped" -> "N D"
+lightscope_counts() {
+    sed -n 's/.*Stopped cleanly: \([0-9]*\) packets seen, [0-9]* unwanted, \([0-9]*\) dropped.*/\1 \2/p' "$1" | tail -1
+}
+
+# --- 2. Live ------------------------------------------------------------------------
+live() {
+    local filter flood packets label send_args sent achieved lightscope tcpdump_log captured dropped_k dropped_i
+    filter=$(lightscope_filter)
+    printf '[log]\nlevel = info\n' > "$DATA/bench.conf"
+    TABLE+=("" "### Live: SYNs offered on a veth pair for ${LIVE_SECONDS} s per rate, LightScope and tcpdump (same filter, snaplen 256, 4 MiB buffer) capturing together" ""
+            "| offered rate (pps) | sent | achieved pps | LightScope seen | LightScope dropped | tcpdump captured | tcpdump dropped |"
+            "|---:|---:|---:|---:|---:|---:|---:|")
+    for label in $LIVE_RATES; do
+        if [ "$label" = max ]; then packets=$((LIVE_SECONDS * 1000000)); send_args="--topspeed"
+        else packets=$((LIVE_SECONDS * label)); send_args="--pps=$label"; fi
+        [ "$packets" -gt 3000000 ] && packets=3000000
+        flood="$DATA/live-$packets.pcap"
+        [ -s "$flood" ] || "$PCAPGEN" flood --packets "$packets" --sources 65536 --target 192.0.2.1 \
+            --dst-mac "$CAPTURE_MAC" --seed 7 "$flood" >&2
+        start_lightscope "$DATA/live-lightscope.log"
+        tcpdump_log="$DATA/live-tcpdump.log"
+        ip netns exec "$NS_CAPTURE" tcpdump -i lsb0 -n -s 256 -B 4096 -w /dev/null "$filter" > "$tcpdump_log" 2>&1 &
+        local tcpdump_pid=$!
+        CLEANUP_PIDS="$CLEANUP_PIDS $tcpdump_pid"
+        for _ in $(seq 1 50); do grep -q "listening on" "$tcpdump_log" && break; sleep 0.1; done
+        ip netns exec "$NS_SENDER" tcpreplay -q -i lsb1 $send_args "$flood" > "$DATA/tcpreplay.log" 2>&1
+        sent=$(sed -n 's/.*Actual: \([0-9]*\) packets.*/\1/p' "$DATA/tcpreplay.log")
+        achieved=$(sed -n 's/.*Rated: .* \([0-9.]*\) pps.*/\1/p' "$DATA/tcpreplay.log" | cut -d. -f1)
+        sleep 1
+        kill -INT "$tcpdump_pid"; wait "$tcpdump_pid" || true
+        stop_lightscope
+        lightscope=$(lightscope_counts "$DATA/live-lightscope.log")
+        captured=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$tcpdump_log")
+        dropped_k=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$tcpdump_log")
+        dropped_i=$(sed -n 's/^\([0-9]*\) packets dropped by interface.*/\1/p' "$tcpdump_log")
+        row "$label" "$sent" "$achieved" "${lightscope% *}" "${lightscope#* }" "$captured" "$((dropped_k + ${dropped_i:-0}))"
+        log "live $label: sent $sent, lightscope $lightscope, tcpdump $captured captured, $dropped_k+${dropped_i:-0} dropped"
+    done
+}
+
+# --- 3. Footprint -------------------------------------------------------------------
+# CPU ticks (utime+stime) and context switches (all threads) of a process.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {sum += $2} END {print sum}'; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+mib() { python3 -c "print(f'{$1 / 1024:.1f}')"; }
+
+footprint() {
+    local hz ticks0 ticks1 switches0 switches1 start seconds idle_rss flood packets ticks2 sent
+    hz=$(getconf CLK_TCK)
+    printf '[log]\nlevel = info\n[detection]\nmemory_budget_mib = 64\n' > "$DATA/bench.conf"
+    start_lightscope "$DATA/footprint.log"
+    sleep 2
+    ticks0=$(cpu_ticks "$DAEMON_PID"); switches0=$(switches "$DAEMON_PID"); start=$(now)
+    sleep "$IDLE_SECONDS"
+    ticks1=$(cpu_ticks "$DAEMON_PID"); switches1=$(switches "$DAEMON_PID"); seconds=$(elapsed "$start" "$(now)")
+    idle_rss=$(rss_kib "$DAEMON_PID")
+    TABLE+=("" "### Footprint: LightScope on the veth, idle for $IDLE_SECONDS s, then a SYN flood from $FLOOD_SOURCES sources" ""
+            "| measure | value | target |" "|---|---:|---|")
+    row "idle CPU" "$(python3 -c "print(f'{($ticks1 - $ticks0) / $hz / $seconds * 100:.3f} % of a core')")" "< 0.1 %"
+    row "idle wake-ups (context switches, all threads)" "$(python3 -c "print(f'{($switches1 - $switches0) / $seconds:.1f} /s')")" ""
+    row "idle RSS" "$(mib "$idle_rss") MiB" "< 30 MB"
+
+    packets=$FLOOD_SOURCES
+    flood="$DATA/flood-$FLOOD_SOURCES.pcap"
+    [ -s "$flood" ] || "$PCAPGEN" flood --packets "$packets" --sources "$FLOOD_SOURCES" --target 192.0.2.1 \
+        --dst-mac "$CAPTURE_MAC" --seed 9 "$flood" >&2
+    ticks0=$(cpu_ticks "$DAEMON_PID"); start=$(now)
+    sent=$(ip netns exec "$NS_SENDER" tcpreplay -q -i lsb1 --topspeed "$flood" 2>&1 | sed -n 's/.*Actual: \([0-9]*\) packets.*/\1/p')
+    ticks1=$(cpu_ticks "$DAEMON_PID"); seconds=$(elapsed "$start" "$(now)")
+    # The pending probes time out (synAnswerTimeout, 10 s) after the flood: count that work too.
+    sleep 12
+    ticks2=$(cpu_ticks "$DAEMON_PID")
+    row "flood: sent at top speed" "$sent packets in $(python3 -c "print(f'{$seconds:.1f}')") s" ""
+    row "flood CPU while sending" "$(python3 -c "print(f'{($ticks1 - $ticks0) / $hz / $seconds * 100:.0f} % of a core')")" ""
+    row "flood CPU incl. the 12 s after (timeouts, events)" "$(python3 -c "print(f'{($ticks2 - $ticks0) / $hz:.2f} s')")" ""
+    row "flood peak RSS (VmHWM)" "$(mib "$(hwm_kib "$DAEMON_PID")") MiB" "idle RSS + 64 MiB budget = $(python3 -c "print(f'{$idle_rss / 1024 + 64:.0f}')") MiB"
+    stop_lightscope
+    local counts; counts=$(lightscope_counts "$DATA/footprint.log")
+    row "flood: LightScope seen / dropped" "${counts% *} / ${counts#* }" ""
+    rm -f "$DATA/footprint.log"
+}
+
+# --- Main ---------------------------------------------------------------------------
+install_packages
+build
+MACHINE="$(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+log "offline"
+offline
+make_namespaces
+log "live"
+live
+log "footprint"
+footprint
+cleanup
+if [ "$WATCHDOG" = 1 ]; then
+    log "watchdog (real systemd in a container)"
+    WATCHDOG_ROWS=$("$BENCH/watchdog.sh" $([ "$QUICK" = 1 ] && echo --quick))
+    TABLE+=("" "### Watchdog: hang to running again, real systemd 252 in a container" ""
+            "| hang | WatchdogSec | RestartSec | seconds to running again | limit (W + R + 2 s) |" "|---|---:|---:|---:|---:|")
+    while IFS= read -r line; do TABLE+=("$line"); done <<< "$WATCHDOG_ROWS"
+fi
+
+{
+    echo "## LightScope benchmark, $(date -u +%Y-%m-%d) $([ "$QUICK" = 1 ] && echo "(--quick)")"
+    echo
+    echo "Machine: $MACHINE; commit $(git -C "$ROOT" rev-parse --short HEAD)."
+    printf '%s\n' "${TABLE[@]}"
+} | tee "$RESULTS/latest.md"
