@@ -1,8 +1,8 @@
 #!/bin/bash
 # The watchdog part of bench/run.sh: boots a throw-away real systemd 252 in a container
-# (bench/systemd-box, adapted from the team's recipe), runs the release binary as a
-# Type=notify service there, hangs it and times how long until systemd has it running
-# again. Prints Markdown table rows on stdout; progress on stderr.
+# (the system tests' Tests/system/container.sh), runs the release binary as a Type=notify
+# service there with the packaged unit's watchdog settings, hangs it and times how long
+# until systemd has it running again. Prints Markdown table rows on stdout; progress on stderr.
 #
 #   sudo bench/watchdog.sh [--quick]     (--quick: only the short WatchdogSec)
 #
@@ -11,17 +11,17 @@
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH")
-BOX="$BENCH/systemd-box"
-export NAME=lsbench STATE=/var/lib/lsbench
-X="$BOX/ct-exec.sh"
+CT_NAME=lsbench CT_STATE=/var/lib/lightscope-bench
+. "$ROOT/Tests/system/container.sh"
+X=ct_exec
 CONFIGS="5:1 30:10" # WatchdogSec:RestartSec; 30/10 is the packaged unit's
 [ "${1:-}" = --quick ] && CONFIGS="5:1"
 
-mkdir -p "$STATE/share"
+mkdir -p "$CT_STATE/share"
 # The container sees the host's root as it was at boot: hand it this build explicitly.
-cp "$ROOT/.build/release/lightscope" "$STATE/share/lightscope"
-"$BOX/ct-up.sh" systemd.mask=postgresql.service systemd.mask=postgresql@15-main.service >&2
-trap '"$BOX/ct-down.sh" >&2' EXIT
+cp "$ROOT/.build/release/lightscope" "$CT_STATE/share/lightscope"
+ct_up systemd.mask=postgresql.service systemd.mask=postgresql@15-main.service systemd.mask=prometheus.service >&2
+trap 'ct_down >&2; rm -rf "$CT_STATE"' EXIT
 $X ip link add lsw0 type veth peer name lsw1
 $X ip addr add 192.0.2.1/24 dev lsw0
 $X ip link set lsw0 up
@@ -39,8 +39,10 @@ NotifyAccess=main
 WatchdogSec=$1
 Restart=always
 RestartSec=$2
-Environment=LIGHTSCOPE_FAULT_INJECTION=1 ${3:-}
-ExecStart=/share/lightscope run --interface lsw0
+# As the packaged unit (packaging/lightscope.service): no Swift backtracer, a short abort timeout.
+Environment=LIGHTSCOPE_FAULT_INJECTION=1 SWIFT_BACKTRACE=enable=no
+TimeoutAbortSec=5s
+ExecStart=/share/lightscope run --interface lsw0 --state-dir /var/lib/lightscope-bench
 EOF
     $X systemctl daemon-reload
     $X systemctl restart lightscope-bench
@@ -72,11 +74,5 @@ for config in $CONFIGS; do
     sleep 1
     echo "watchdog: WatchdogSec=$watchdog RestartSec=$restart, packet-loop hang" >&2
     echo "| packet loop hung (fault injection, SIGUSR1) | $watchdog | $restart | $(time_to_running "$limit" USR1) | $limit |"
-    # The Swift runtime's backtracer handles the watchdog's SIGABRT; after a SIGSTOP it has
-    # been seen to leave the process alive (systemd then waits TimeoutAbortSec, 90 s, and
-    # kills it). The same hang with the backtracer off, for comparison:
-    install_unit "$watchdog" "$restart" SWIFT_BACKTRACE=enable=no
-    echo "watchdog: WatchdogSec=$watchdog RestartSec=$restart, SIGSTOP, SWIFT_BACKTRACE=enable=no" >&2
-    echo "| SIGSTOP, unit with SWIFT_BACKTRACE=enable=no | $watchdog | $restart | $(time_to_running "$limit" STOP) | $limit |"
 done
 $X systemctl stop lightscope-bench
