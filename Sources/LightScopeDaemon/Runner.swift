@@ -18,21 +18,17 @@ public final class Runner {
     private var captures: CaptureSet!
     /// The detection pipeline of each open capture, to hand it host facts.
     private var consumers: [String: DetectionConsumer] = [:]
-    private var hostFacts = DetectionConsumer.HostFacts()
+    private var hostFacts = HostFactsFeed()
     private var supervisor: WatchdogSupervisor!
     private var status = StatusReporter()
     private var pipeline: EventPipeline?
     private var tally: EventTally?
     private var metrics: MetricsServer?
     private var statusFile: StatusFile?
-    private var history = RunHistory()
-    private var historyFile: RunHistoryFile?
-    /// `Recovered after watchdog timeout (...)` when the previous run did not stop cleanly.
-    private var recoveryLine: String?
+    private var thisRun = RunRecorder()
     private let startedAtNanos = WallClock.nowNanos()
     private var nextRescanNanos: UInt64 = 0
     private var nextStatusNanos: UInt64 = 0
-    private var nextListeningRefreshNanos: UInt64 = 0
     private var stopRequested = false
 
     /// A slow start-up step (opening the store, large capture rings) gets this much more time.
@@ -44,7 +40,7 @@ public final class Runner {
         self.options = options
         self.environment = environment
         self.captures = CaptureSet(makeConsumer: { [unowned self] name, counters in
-            let consumer = DetectionConsumer(interface: name, settings: settings.detection, facts: hostFacts,
+            let consumer = DetectionConsumer(interface: name, settings: settings.detection, facts: hostFacts.current,
                                              counters: counters, sink: tally!)
             consumers[name] = consumer
             return consumer
@@ -59,7 +55,7 @@ public final class Runner {
         } catch {
             Log.error(error.message)
             notifier.status(error.message)
-            endHistory(.failed, detail: error.message)
+            thisRun.end(.failed, detail: error.message)
             captures.closeAll()
             _ = pipeline?.stop(timeout: Self.pipelineStopTimeout)
             return error.exitCode.rawValue
@@ -75,11 +71,12 @@ public final class Runner {
     }
 
     private func start() throws(DaemonError) {
-        try beginHistory()
-        settings = try loadSettings()
+        try StartupChecks.ensureDirectory(stateDirectory)
+        thisRun.begin(stateDirectory: stateDirectory, pid: getpid(), atNanos: startedAtNanos)
+        settings = try StartupChecks.loadSettings(options)
         Log.level = settings.log.level
-        let timing = try makeTiming(settings)
-        try requireNamedInterfacesExist(settings.capture.interfaces)
+        let timing = try StartupChecks.watchdogTiming(settings)
+        try StartupChecks.requireNamedInterfacesExist(settings.capture.interfaces)
         notifier.extendTimeout(by: Self.startupExtension)
         try startEventPipeline(wakeInterval: timing.loopWake)
         supervisor = WatchdogSupervisor(timing: timing, notifier: notifier)
@@ -91,34 +88,12 @@ public final class Runner {
         if options.faultInjectionEnabled {
             Log.warning("Fault injection is on (\(FaultInjection.environmentVariable)=1): SIGUSR1 hangs the packet loops, SIGUSR2 the runner loop")
         }
-        if let recoveryLine { Log.warning(recoveryLine) }
-        notifier.ready(status: recoveryLine.map { "\($0); \(text)" } ?? text)
+        if let recoveryLine = thisRun.recoveryLine { Log.warning(recoveryLine) }
+        notifier.ready(status: thisRun.recoveryLine.map { "\($0); \(text)" } ?? text)
         // The first ping right after READY=1 confirms to systemd that the (re)start worked.
         supervisor.check(heartbeats: heartbeats)
         publishSnapshot(statusText: text)
         scheduleNext()
-    }
-
-    /// Opens this run's entry in the run history, learning how the previous run ended.
-    private func beginHistory() throws(DaemonError) {
-        try ensureDirectory(stateDirectory)
-        let file = RunHistoryFile(stateDirectory: stateDirectory)
-        history = file.load()
-        history.begin(pid: getpid(), atNanos: startedAtNanos)
-        recoveryLine = history.recoveryLine(atNanos: startedAtNanos)
-        historyFile = file
-        saveHistory()
-    }
-
-    private func endHistory(_ ending: RunHistory.Ending, detail: String? = nil) {
-        history.endCurrent(ending, atNanos: WallClock.nowNanos(), detail: detail)
-        saveHistory()
-    }
-
-    private func saveHistory() {
-        if let problem = historyFile?.save(history) {
-            Log.warning("Run history not saved (\(problem)); restarts will not be explained")
-        }
     }
 
     private var stateDirectory: String {
@@ -127,8 +102,7 @@ public final class Runner {
 
     private func startEventPipeline(wakeInterval: Duration) throws(DaemonError) {
         let directory = stateDirectory
-        try ensureDirectory(directory)
-        let anonymiser = try loadAnonymiser(settings.store, directory: directory)
+        let anonymiser = try StartupChecks.anonymiser(settings.store, directory: directory)
         let pipeline = EventPipeline(stateDirectory: directory, settings: settings.store, anonymiser: anonymiser,
                                      wakeInterval: wakeInterval)
         pipeline.start()
@@ -156,8 +130,8 @@ public final class Runner {
 
     private func tick() {
         let now = MonotonicClock.nowNanos()
-        if now >= nextRescanNanos || now >= nextListeningRefreshNanos {
-            refreshHostFacts(listening: now >= nextListeningRefreshNanos)
+        if now >= nextRescanNanos || hostFacts.isListeningRefreshDue(nowNanos: now) {
+            refreshHostFacts(listening: hostFacts.isListeningRefreshDue(nowNanos: now))
         }
         if now >= nextRescanNanos {
             do {
@@ -172,10 +146,7 @@ public final class Runner {
             nextRescanNanos = now + UInt64(settings.capture.interfaceRescanInterval.nanoseconds)
         }
         supervisor.check(heartbeats: heartbeats, nowNanos: now)
-        for stall in supervisor.takeNewStalls() {
-            history.noteCurrent(detail: stall)
-            saveHistory()
-        }
+        for stall in supervisor.takeNewStalls() { thisRun.note(stall) }
         if now >= nextStatusNanos {
             let text = supervisor.stallStatus ?? status.refresh(captures: captures, nowNanos: now)
             notifier.status(text)
@@ -210,10 +181,10 @@ public final class Runner {
         notifier.reloading()
         Log.info("Reloading configuration (SIGHUP)")
         do {
-            let newSettings = try loadSettings()
-            let timing = try makeTiming(newSettings)
-            try requireNamedInterfacesExist(newSettings.capture.interfaces)
-            let anonymiser = try loadAnonymiser(newSettings.store, directory: stateDirectory)
+            let newSettings = try StartupChecks.loadSettings(options)
+            let timing = try StartupChecks.watchdogTiming(newSettings)
+            try StartupChecks.requireNamedInterfacesExist(newSettings.capture.interfaces)
+            let anonymiser = try StartupChecks.anonymiser(newSettings.store, directory: stateDirectory)
             let captureChanged = newSettings.capture != settings.capture || newSettings.detection != settings.detection
                 || timing.loopWake != supervisor.timing.loopWake
             try startMetrics(newSettings.metrics.listen, wakeInterval: timing.loopWake)
@@ -250,35 +221,21 @@ public final class Runner {
         if !hung.isEmpty || !committed {
             let what = (hung.map { "packet loop \($0)" } + (committed ? [] : ["event writer"])).joined(separator: ", ")
             Log.error("Stopped with hung loops: \(what)")
-            endHistory(.failed, detail: "hung at stop: \(what)")
+            thisRun.end(.failed, detail: "hung at stop: \(what)")
             return ExitCode.failure.rawValue
         }
         let stored = pipeline?.counters.snapshot
-        endHistory(.clean)
+        thisRun.end(.clean)
         Log.info("Stopped cleanly: \(totals.packets) packets seen, \(totals.unwanted) unwanted, \(totals.drops) dropped; \(stored?.eventsWritten ?? 0) events stored, \(stored?.eventsLost ?? 0) lost")
         return ExitCode.success.rawValue
     }
 
     // MARK: - Host facts and status
 
-    /// Re-reads the host's addresses (every rescan) and listening ports (every
-    /// `listeningRefreshInterval`) and hands what changed to every detection pipeline.
-    private func refreshHostFacts(listening refreshListening: Bool) {
-        var update = DetectionConsumer.HostFacts()
-        let addresses = HostFactsReader.addresses()
-        if addresses != hostFacts.addresses {
-            hostFacts.addresses = addresses
-            update.addresses = addresses
-        }
-        if refreshListening {
-            let listening = HostFactsReader.listeningPorts()
-            if listening != hostFacts.listening {
-                hostFacts.listening = listening
-                update.listening = listening
-            }
-            nextListeningRefreshNanos = MonotonicClock.nowNanos() + UInt64(settings.detection.listeningRefreshInterval.nanoseconds)
-        }
-        guard update.addresses != nil || update.listening != nil else { return }
+    /// Hands what changed about the host to every detection pipeline.
+    private func refreshHostFacts(listening: Bool) {
+        guard let update = hostFacts.refresh(listening: listening, listeningInterval: settings.detection.listeningRefreshInterval)
+        else { return }
         consumers = consumers.filter { captures.capturing.contains($0.key) }
         for consumer in consumers.values { consumer.post(update) }
     }
@@ -287,7 +244,7 @@ public final class Runner {
         let snapshot = SnapshotBuilder.build(
             startedAtNanos: startedAtNanos, statusText: statusText, captures: captures, packetsPerSecond: status.packetsPerSecond,
             consumers: consumers, heartbeats: heartbeats, supervisor: supervisor, tally: tally, pipeline: pipeline,
-            restarts: DaemonSnapshot.Restarts(history: history))
+            restarts: thisRun.restarts)
         statusFile?.write(snapshot)
         metrics?.publish(snapshot)
     }
@@ -304,48 +261,6 @@ public final class Runner {
         let now = MonotonicClock.nowNanos()
         nextRescanNanos = now + UInt64(settings.capture.interfaceRescanInterval.nanoseconds)
         nextStatusNanos = now + UInt64(settings.watchdog.statusInterval.nanoseconds)
-    }
-
-    private func loadSettings() throws(DaemonError) -> Settings {
-        do {
-            return try ConfigLoader.load(options)
-        } catch {
-            throw DaemonError(error.description, exitCode: .config)
-        }
-    }
-
-    private func loadAnonymiser(_ store: Settings.Store, directory: String) throws(DaemonError) -> AddressAnonymiser {
-        do {
-            return try AddressAnonymiser.load(mode: store.anonymise, stateDirectory: directory)
-        } catch {
-            throw DaemonError(error.message, exitCode: .config)
-        }
-    }
-
-    private func ensureDirectory(_ path: String) throws(DaemonError) {
-        var status = stat()
-        if stat(path, &status) == 0 { return }
-        guard mkdir(path, 0o750) == 0 || errno == EEXIST else {
-            throw DaemonError("Cannot create the state directory \(path) (\(String(cString: strerror(errno)))): create it, or choose another with --state-dir",
-                              exitCode: .config)
-        }
-    }
-
-    private func makeTiming(_ settings: Settings) throws(DaemonError) -> WatchdogTiming {
-        do {
-            return try WatchdogTiming(systemdTimeout: SystemdNotifier.watchdogTimeout(), settings: settings.watchdog)
-        } catch {
-            throw DaemonError(error.description, exitCode: .config)
-        }
-    }
-
-    private func requireNamedInterfacesExist(_ names: [String]) throws(DaemonError) {
-        let missing = names.filter { NetworkInterfaces.index(of: $0) == 0 }
-        guard missing.isEmpty else {
-            let known = NetworkInterfaces.current().map(\.name).joined(separator: ", ")
-            throw DaemonError("No such network interface: \(missing.joined(separator: ", ")) (this host has: \(known)); fix --interface or [capture] interfaces in the config",
-                              exitCode: .config)
-        }
     }
 
     private func describe(_ timing: WatchdogTiming) -> String {

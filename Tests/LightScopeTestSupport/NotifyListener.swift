@@ -5,11 +5,20 @@ import Glibc
 
 /// A real AF_UNIX datagram socket standing in for systemd's notify socket: it receives
 /// exactly what the daemon sends, so tests assert the protocol, not a mock's idea of it.
-public final class NotifyListener {
+///
+/// Like systemd, it reads continuously (on a thread of its own): sd_notify blocks when the
+/// socket's queue is full (net.unix.max_dgram_qlen, 10 datagrams), and a test that pauses
+/// reading must not freeze the daemon it is watching.
+public final class NotifyListener: @unchecked Sendable {
     /// The value for NOTIFY_SOCKET: a path, or `@name` for the abstract namespace.
     public let address: String
     private let fd: Int32
     private let path: String?
+    private let received = NSCondition()
+    // Guarded by `received`.
+    private var queue: [NotifyMessage] = []
+    private var closing = false
+    private var reader: Thread?
 
     public enum Kind { case path, abstract }
 
@@ -42,21 +51,52 @@ public final class NotifyListener {
         }
         guard bound == 0 else { throw TestFailure("bind \(address): errno \(errno)") }
         if let path { chmod(path, 0o777) }
+        let thread = Thread { [unowned self] in self.readUntilClosed() }
+        reader = thread
+        thread.start()
     }
 
     deinit {
+        received.lock()
+        closing = true
+        received.unlock()
+        while reader?.isFinished == false { usleep(10_000) }
         close(fd)
         if let path { unlink(path) }
     }
 
+    private func readUntilClosed() {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            received.lock()
+            let stop = closing
+            received.unlock()
+            if stop { return }
+            guard poll(&descriptor, 1, 50) > 0 else { continue }
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { continue }
+            received.lock()
+            queue.append(NotifyMessage(text: String(decoding: buffer[0..<count], as: UTF8.self), receivedAt: Date()))
+            received.signal()
+            received.unlock()
+        }
+    }
+
     /// One datagram, or nil if none arrives within `timeout` seconds.
     public func receive(timeout: Double) -> String? {
-        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&descriptor, 1, Int32(timeout * 1000)) > 0 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        let count = recv(fd, &buffer, buffer.count, 0)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[0..<count], as: UTF8.self)
+        receiveMessage(timeout: timeout)?.text
+    }
+
+    /// One datagram with the time it arrived, or nil if none arrives within `timeout` seconds.
+    public func receiveMessage(timeout: Double) -> NotifyMessage? {
+        let deadline = Date().addingTimeInterval(timeout)
+        received.lock()
+        defer { received.unlock() }
+        while queue.isEmpty {
+            guard received.wait(until: deadline) else { return nil }
+        }
+        return queue.removeFirst()
     }
 
     /// Every datagram received until `seconds` have passed.
@@ -64,7 +104,7 @@ public final class NotifyListener {
         let deadline = Date().addingTimeInterval(seconds)
         var messages: [NotifyMessage] = []
         while case let remaining = deadline.timeIntervalSinceNow, remaining > 0 {
-            if let text = receive(timeout: remaining) { messages.append(NotifyMessage(text: text, receivedAt: Date())) }
+            if let message = receiveMessage(timeout: remaining) { messages.append(message) }
         }
         return messages
     }
@@ -74,8 +114,7 @@ public final class NotifyListener {
         let deadline = Date().addingTimeInterval(timeout)
         var messages: [NotifyMessage] = []
         while case let remaining = deadline.timeIntervalSinceNow, remaining > 0 {
-            guard let text = receive(timeout: remaining) else { break }
-            let message = NotifyMessage(text: text, receivedAt: Date())
+            guard let message = receiveMessage(timeout: remaining) else { break }
             messages.append(message)
             if match(message) { return (messages, message) }
         }

@@ -1,0 +1,30 @@
+import LightScopeCore
+
+/// What detection must know about the host, re-read by the runner: the addresses on every
+/// interface rescan, the listening ports every `listeningRefreshInterval`. Only what changed
+/// is handed on, so the detection pipelines rarely see an update.
+struct HostFactsFeed {
+    private(set) var current = DetectionConsumer.HostFacts()
+    private var nextListeningRefreshNanos: UInt64 = 0
+
+    func isListeningRefreshDue(nowNanos: UInt64) -> Bool { nowNanos >= nextListeningRefreshNanos }
+
+    /// Re-reads the facts; returns the changes, or nil when nothing changed.
+    mutating func refresh(listening refreshListening: Bool, listeningInterval: Duration) -> DetectionConsumer.HostFacts? {
+        var update = DetectionConsumer.HostFacts()
+        let addresses = HostFactsReader.addresses()
+        if addresses != current.addresses {
+            current.addresses = addresses
+            update.addresses = addresses
+        }
+        if refreshListening {
+            let listening = HostFactsReader.listeningPorts()
+            if listening != current.listening {
+                current.listening = listening
+                update.listening = listening
+            }
+            nextListeningRefreshNanos = MonotonicClock.nowNanos() + UInt64(listeningInterval.nanoseconds)
+        }
+        return update.addresses != nil || update.listening != nil ? update : nil
+    }
+}
