@@ -130,7 +130,7 @@ public final class CaptureLoop: @unchecked Sendable {
         let wireLength = Int(header.pointee.len)
         loop.packetsInDispatch &+= 1
         loop.bytesInDispatch &+= UInt64(wireLength)
-        let timestamp = UInt64(header.pointee.ts.tv_sec) &* 1_000_000_000 &+ UInt64(header.pointee.ts.tv_usec) &* 1000
+        let timestamp = PacketTimestamp.nanoseconds(header.pointee.ts)
         loop.consumer.consume(bytes: UnsafeRawBufferPointer(start: bytes, count: captured),
                               wireLength: wireLength, timestampNanos: timestamp, linkType: loop.handle.linkType)
     }
