@@ -10,7 +10,8 @@ import XCTest
 ///
 /// What must hold throughout: the daemon does not crash, WATCHDOG=1 keeps coming within
 /// WatchdogSec and WATCHDOG=trigger never does, its resident memory stays within the
-/// detection budget plus a baseline (below), the detection tables stay within the
+/// detection budget plus a baseline (below; not checked under a sanitizer, whose own memory
+/// dwarfs it, as scripts/test-sanitizers.sh says with LIGHTSCOPE_SANITIZER), the detection tables stay within the
 /// capacities the budget gives them, and its packet counter is honest against the kernel's
 /// own counters of the veth.
 final class HostileTrafficTests: XCTestCase {
@@ -118,8 +119,11 @@ final class HostileTrafficTests: XCTestCase {
             } else {
                 XCTAssertGreaterThan(seen, 0, report)
             }
-            XCTAssertLessThanOrEqual(peakKiB, limitKiB,
+            // AddressSanitizer's quarantine and ThreadSanitizer's shadow memory dwarf any budget.
+            if ProcessInfo.processInfo.environment["LIGHTSCOPE_SANITIZER"] == nil {
+                XCTAssertLessThanOrEqual(peakKiB, limitKiB,
                                      "\(phase.name): resident memory \(peakKiB) KiB exceeds the budget (\(Self.budgetMiB) MiB) plus the baseline (\(baselineKiB) KiB at start + \(Self.allowanceKiB - Self.budgetMiB * 1024) KiB allowance)")
+            }
         }
         print("resident memory: \(baselineKiB) KiB at start, \(peakKiB) KiB at peak, limit \(limitKiB) KiB")
 
@@ -177,15 +181,21 @@ final class HostileTrafficTests: XCTestCase {
         return (numbers.reduce(0, +), output)
     }
 
-    /// Waits until the traffic has been processed (a status interval after the loops' last
-    /// wake-up), then returns the figures of a STATUS= sent after that.
+    /// Waits until the daemon has worked through what the ring holds: the figures of STATUS=
+    /// unchanged for a second (a sanitized build may need many seconds after a flood).
     private func settledStatus(_ recorder: NotifyRecorder) throws -> StatusFigures {
-        usleep(1_500_000)
-        let from = recorder.messages.count
-        guard let message = recorder.wait(after: from, timeout: 3, for: { $0.assignments["STATUS"].flatMap(StatusFigures.init) != nil }),
-              let figures = message.assignments["STATUS"].flatMap(StatusFigures.init) else {
-            throw TestFailure("no STATUS= with packet figures; last: \(recorder.lastStatus ?? "none")")
+        let deadline = Date().addingTimeInterval(60)
+        var previous: StatusFigures?
+        while Date() < deadline {
+            usleep(1_000_000)
+            let latest = recorder.messages.last { $0.assignments["STATUS"].flatMap(StatusFigures.init) != nil }
+            guard let figures = latest?.assignments["STATUS"].flatMap(StatusFigures.init),
+                  Date().timeIntervalSince(latest!.receivedAt) < 1 else {
+                throw TestFailure("no recent STATUS= with packet figures; last: \(recorder.lastStatus ?? "none")")
+            }
+            if figures == previous { return figures }
+            previous = figures
         }
-        return figures
+        throw TestFailure("the packet figures never settled; last: \(recorder.lastStatus ?? "none")")
     }
 }
