@@ -9,7 +9,7 @@
 # The seed corpus is written by the fuzz binary itself (Fuzz/FuzzSeeds.swift) on every run.
 # A crash leaves its input in .build-fuzz/artifacts/ and fails the run; replay it with
 # `.build-fuzz/fuzz_decode_detect FILE`, then make it a regression test in
-# Tests/LightScopeCoreTests/FuzzRegressionTests.swift (bytes inlined) and fix the cause.
+# Tests/LightScopeCoreTests (its bytes inlined) and fix the cause.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=60
