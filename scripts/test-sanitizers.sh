@@ -34,7 +34,7 @@ check_reports asan
 
 echo "== ThreadSanitizer"
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
-LIGHTSCOPE_SANITIZER=thread TSAN_OPTIONS=log_path=$logs/tsan:halt_on_error=0 \
+LIGHTSCOPE_SANITIZER=thread TSAN_OPTIONS=log_path=$logs/tsan:halt_on_error=0:suppressions=$PWD/scripts/tsan-suppressions.txt \
     swift test --skip-build --sanitize=thread --scratch-path .build-tsan
 check_reports tsan
 
