@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests and the live tests in network namespaces
-# (swift test, as root), then the Debian package: build it, lintian, and the
-# system tests under a real systemd (Tests/system/run.sh).
+# (swift test, as root), the same under AddressSanitizer and ThreadSanitizer plus a
+# short fuzz run (scripts/test-sanitizers.sh), then the Debian package: build it,
+# lintian, and the system tests under a real systemd (Tests/system/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -9,6 +10,8 @@ scripts/install-deps.sh
 [ "$(id -u)" = 0 ] || { echo "error: the tests create network namespaces and a systemd container: run them as root (sudo)" >&2; exit 1; }
 swift build --build-tests
 swift test --skip-build
+
+scripts/test-sanitizers.sh
 
 echo "== Debian package"
 deb=$(packaging/build-deb.sh | tail -n1)

@@ -27,8 +27,11 @@ public final class CaptureLoop: @unchecked Sendable {
     private var packetsInDispatch: UInt64 = 0
     private var bytesInDispatch: UInt64 = 0
 
-    /// Bounds the drain per wake-up, so a flood cannot keep the loop from beating
-    /// and checking for shutdown (each dispatch call handles at most one ring block).
+    /// Packets per pcap_dispatch call; the loop beats after each call. Unbounded, one call
+    /// kept draining ring blocks as fast as a flood refilled them, the loop stopped beating
+    /// and the watchdog restarted a daemon that was merely busy.
+    public static let maximumPacketsPerDispatch = 1024
+    /// Bounds the drain per wake-up, so a flood cannot keep the loop from checking for shutdown.
     static let maximumDispatchesPerWake = 64
 
     /// Why a loop ended.
@@ -96,7 +99,8 @@ public final class CaptureLoop: @unchecked Sendable {
             for _ in 0..<Self.maximumDispatchesPerWake {
                 let dispatched: Int
                 do {
-                    dispatched = try handle.dispatch(context: context, callback: Self.onPacket)
+                    dispatched = try handle.dispatch(context: context, callback: Self.onPacket,
+                                                     maximumPackets: Self.maximumPacketsPerDispatch)
                 } catch {
                     return NetworkInterfaces.index(of: interfaceName) == interfaceIndex
                         ? .failed(error.message) : .interfaceGone(error.message)
@@ -130,7 +134,7 @@ public final class CaptureLoop: @unchecked Sendable {
         let wireLength = Int(header.pointee.len)
         loop.packetsInDispatch &+= 1
         loop.bytesInDispatch &+= UInt64(wireLength)
-        let timestamp = UInt64(header.pointee.ts.tv_sec) &* 1_000_000_000 &+ UInt64(header.pointee.ts.tv_usec) &* 1000
+        let timestamp = PacketTimestamp.nanoseconds(header.pointee.ts)
         loop.consumer.consume(bytes: UnsafeRawBufferPointer(start: bytes, count: captured),
                               wireLength: wireLength, timestampNanos: timestamp, linkType: loop.handle.linkType)
     }

@@ -36,7 +36,7 @@ public final class PcapFileReader {
                     let count = pcap_dispatch(handle, 4096, { context, header, bytes in
                         guard let context, let header, let bytes else { return }
                         let box = UnsafeMutableRawPointer(context).assumingMemoryBound(to: VisitorBox.self)
-                        let timestamp = UInt64(header.pointee.ts.tv_sec) &* 1_000_000_000 &+ UInt64(header.pointee.ts.tv_usec) &* 1000
+                        let timestamp = PacketTimestamp.nanoseconds(header.pointee.ts)
                         box.pointee.visit(UnsafeRawBufferPointer(start: bytes, count: Int(header.pointee.caplen)),
                                           Int(header.pointee.len), timestamp)
                     }, UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt8.self))

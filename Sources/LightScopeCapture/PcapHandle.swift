@@ -85,12 +85,16 @@ public final class PcapHandle {
         handle = nil
     }
 
-    /// Processes the packets already in the ring (never waits). Returns the number of
-    /// packets handed to `callback`, or throws libpcap's error (for example, the interface
-    /// went down or disappeared).
-    public func dispatch(context: UnsafeMutableRawPointer, callback: pcap_handler) throws(OpenError) -> Int {
+    /// Processes up to `maximumPackets` of the packets already in the ring (never waits).
+    /// Returns the number of packets handed to `callback`, or throws libpcap's error (for
+    /// example, the interface went down or disappeared).
+    ///
+    /// The bound matters: asked for "all" (-1), libpcap's TPACKET_V3 reader moves on to the
+    /// next ring block for as long as the kernel has one ready, so under a flood faster than
+    /// the callback a single call need never return.
+    public func dispatch(context: UnsafeMutableRawPointer, callback: pcap_handler, maximumPackets: Int) throws(OpenError) -> Int {
         guard let open = handle else { return 0 }
-        let count = pcap_dispatch(open, -1, callback, context.assumingMemoryBound(to: UInt8.self))
+        let count = pcap_dispatch(open, Int32(clamping: max(1, maximumPackets)), callback, context.assumingMemoryBound(to: UInt8.self))
         if count >= 0 { return Int(count) }
         let detail = String(cString: pcap_geterr(open))
         switch count {

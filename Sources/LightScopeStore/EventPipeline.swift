@@ -7,7 +7,8 @@ import Glibc
 
 /// Carries events from the capture threads to the sinks: `submit` never blocks (a bounded
 /// queue, drops counted when full), and ONE dedicated writer thread drains the queue at least
-/// once per `commitInterval`, writing each batch in one transaction, so a SIGKILL loses at most
+/// once per `commitInterval`, writing each batch in transactions of at most
+/// `maximumEventsPerTransaction` events, so a SIGKILL loses at most
 /// about a second of events and SIGTERM (`stop`) loses none.
 ///
 /// The writer beats `heartbeat` on every wake-up, so the runner's watchdog supervises it like a
@@ -20,6 +21,10 @@ public final class EventPipeline: @unchecked Sendable {
     public static let commitInterval: Duration = .seconds(1)
     /// About a second of a heavy scan flood; beyond it the writer is behind and events are dropped.
     public static let defaultQueueCapacity = 65_536
+    /// Events per transaction; the writer beats between transactions. A full queue in one
+    /// transaction took longer than the stall limit on a slow store during a flood, and the
+    /// watchdog restarted a daemon that was only busy.
+    public static let maximumEventsPerTransaction = 4096
 
     public let heartbeat = Heartbeat(loopName: "event writer")
     public let counters = EventCounters()
@@ -149,7 +154,10 @@ public final class EventPipeline: @unchecked Sendable {
             }
             repeat {
                 queue.drain(into: &batch)
-                writer.write(batch, monotonicNanos: now)
+                for start in stride(from: 0, to: batch.count, by: Self.maximumEventsPerTransaction) {
+                    writer.write(batch[start..<min(start + Self.maximumEventsPerTransaction, batch.count)], monotonicNanos: now)
+                    heartbeat.beat()
+                }
                 batch.removeAll(keepingCapacity: true)
             } while stopping && queue.count > 0
             writer.applyRetentionIfDue(wallClockNanos: WallClock.nowNanos(), monotonicNanos: MonotonicClock.nowNanos()) {

@@ -57,7 +57,7 @@ final class EventWriter {
         self.anonymiser = anonymiser
     }
 
-    func write(_ events: [UnwantedEvent], monotonicNanos: UInt64) {
+    func write(_ events: some Collection<UnwantedEvent>, monotonicNanos: UInt64) {
         guard !events.isEmpty else { return }
         let records = events.map(anonymiser.record(for:))
         do {

@@ -1,3 +1,4 @@
+import CPcap
 import LightScopeCapture
 import LightScopeCore
 import LightScopeTestSupport
@@ -49,6 +50,32 @@ final class CaptureLoopTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(packets.count, 2 * attempts)
         XCTAssertEqual(counters.snapshot.packets, UInt64(packets.count))
         XCTAssertTrue(packets.allSatisfy { $0.length <= 128 }, "snaplen keeps headers only")
+    }
+
+    /// Under a flood the ring holds more than one call may take: a call must stop at its
+    /// bound (the packet loop beats between calls) instead of draining block after block.
+    func testOneDispatchHandsOverAtMostItsBound() throws {
+        try requireRoot()
+        let loopback = try XCTUnwrap(NetworkInterfaces.current().first { $0.isLoopback })
+        let handle = try PcapHandle(interfaceName: loopback.name, options: .init(snaplenBytes: 128, bufferSizeBytes: 4 << 20))
+        defer { handle.close() }
+        let bound = 256
+        for _ in 0..<(2 * bound) { connectToClosedLoopbackPort() }
+        usleep(500_000) // let the kernel retire the ring blocks (libpcap's read timeout)
+        var handed = 0
+        var total = 0
+        let count: pcap_handler = { context, _, _ in
+            context?.withMemoryRebound(to: Int.self, capacity: 1) { $0.pointee += 1 }
+        }
+        let first = try withUnsafeMutablePointer(to: &handed) {
+            try handle.dispatch(context: UnsafeMutableRawPointer($0), callback: count, maximumPackets: bound)
+        }
+        XCTAssertEqual(first, bound, "\(2 * bound) SYN+RST pairs were waiting")
+        XCTAssertEqual(handed, bound)
+        while try withUnsafeMutablePointer(to: &total, {
+            try handle.dispatch(context: UnsafeMutableRawPointer($0), callback: count, maximumPackets: bound)
+        }) > 0 {}
+        XCTAssertGreaterThanOrEqual(handed + total, 4 * bound - 8, "the rest is still there for the next calls")
     }
 
     func testOpeningAMissingInterfaceSaysSo() {

@@ -18,6 +18,16 @@ final class BadInputTests: XCTestCase {
         XCTAssertNil(harness.listener.receive(timeout: 0.2).flatMap { $0.contains("READY=1") ? $0 : nil })
     }
 
+    /// Found by ConfigFuzzTests: a duration beyond Int64 nanoseconds trapped the daemon.
+    func testAHugeDurationExitsWithItsLineNumberNotACrash() throws {
+        let lab = try NamespaceLab()
+        defer { lab.destroy() }
+        let harness = try DaemonHarness(lab: lab, config: "[watchdog]\nstatus_interval = 200ms\n[capture]\ninterface_rescan_interval = 1e300\n")
+        defer { harness.cleanUp() }
+        XCTAssertEqual(harness.daemon.waitForExit(timeout: 10), 78, harness.daemon.log)
+        XCTAssertTrue(harness.daemon.log.contains("line 4: interface_rescan_interval: '1e300' must be a duration"), harness.daemon.log)
+    }
+
     func testInvalidConfigExitsWithItsLineNumber() throws {
         let lab = try NamespaceLab()
         defer { lab.destroy() }

@@ -10,17 +10,22 @@ struct DaemonHarness {
     let configFile: URL
     /// A state directory of this test's own, never the system's /var/lib/lightscope.
     let stateDirectory: String
+    /// Whether `cleanUp` removes the state directory (not when the test brought its own).
+    private let ownsStateDirectory: Bool
 
     init(lab: NamespaceLab?, listenerKind: NotifyListener.Kind = .path, watchdogMicroseconds: Int? = 2_000_000,
          config: String = "[watchdog]\nstatus_interval = 200ms\n", arguments: [String]? = nil,
-         faultInjection: Bool = false, asUser: String? = nil, stateDirectory reused: String? = nil) throws {
+         faultInjection: Bool = false, asUser: String? = nil, stateDirectory explicitStateDirectory: String? = nil) throws {
         listener = try NotifyListener(kind: listenerKind)
         configFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("lightscope-\(UUID().uuidString).conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
         chmod(configFile.path, 0o644)
-        stateDirectory = reused ?? NSTemporaryDirectory() + "lightscope-state-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        chmod(stateDirectory, 0o777)
+        ownsStateDirectory = explicitStateDirectory == nil
+        stateDirectory = explicitStateDirectory ?? NSTemporaryDirectory() + "lightscope-state-\(UUID().uuidString)"
+        if ownsStateDirectory {
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+            chmod(stateDirectory, 0o777)
+        }
         var environment = ["NOTIFY_SOCKET": listener.address]
         if let watchdogMicroseconds { environment["WATCHDOG_USEC"] = String(watchdogMicroseconds) }
         if faultInjection { environment["LIGHTSCOPE_FAULT_INJECTION"] = "1" }
@@ -48,6 +53,6 @@ struct DaemonHarness {
             _ = daemon.waitForExit(timeout: 5)
         }
         try? FileManager.default.removeItem(at: configFile)
-        try? FileManager.default.removeItem(atPath: stateDirectory)
+        if ownsStateDirectory { try? FileManager.default.removeItem(atPath: stateDirectory) }
     }
 }

@@ -103,6 +103,22 @@ final class ReplayTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(result.output.split(separator: "\n").count, 20, "events before the damage still come out")
     }
 
+    /// A pcap record's seconds field is a signed 32-bit number: 0xFFFFFFFF reads as -1, which
+    /// trapped the timestamp conversion. Such packets are processed as of the epoch.
+    func testNegativeTimestampsInACraftedFileDoNotCrash() throws {
+        var writer = PcapWriter()
+        writer.add(tcp(scanner, 40000, host, 22, flags: 0x02), timeNanos: 0xFFFF_FFFF * second)
+        writer.add(tcp(host, 22, scanner, 40000, flags: 0x14), timeNanos: 0xFFFF_FFFF * second + 999_999_000)
+        let file = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("negative-\(UUID().uuidString).pcap")
+        try writer.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try replay([file.path, "--json", "--local", "192.0.2.0/24"])
+        XCTAssertEqual(result.status, 0, result.errors)
+        let records = try result.output.split(separator: "\n").map { try EventJSON.decode(String($0)) }
+        XCTAssertEqual(records.map(\.verdict), [.closed], result.output)
+        XCTAssertEqual(records.first?.timeNanos, 0, "clamped to the epoch")
+    }
+
     func testAMissingFileIsAClearError() throws {
         let result = try replay(["/nonexistent/capture.pcap"])
         XCTAssertEqual(result.status, 1)

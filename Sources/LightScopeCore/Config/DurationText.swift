@@ -9,11 +9,18 @@ public enum DurationText {
         ]
         for unit in units where trimmed.hasSuffix(unit.suffix) {
             let number = String(trimmed.dropLast(unit.suffix.count)).trimmedSpaces
-            guard let value = Double(number), value >= 0, value.isFinite else { return nil }
-            return .nanoseconds(Int64(value * unit.nanoseconds))
+            guard let value = Double(number) else { return nil }
+            return duration(nanoseconds: value * unit.nanoseconds)
         }
-        guard let seconds = Double(trimmed), seconds >= 0, seconds.isFinite else { return nil }
-        return .nanoseconds(Int64(seconds * 1e9))
+        guard let seconds = Double(trimmed) else { return nil }
+        return duration(nanoseconds: seconds * 1e9)
+    }
+
+    /// nil for negative, NaN, infinite, or more nanoseconds than Int64 holds (about 292
+    /// years): converting those would trap, and no setting wants them.
+    private static func duration(nanoseconds: Double) -> Duration? {
+        guard nanoseconds >= 0, nanoseconds < Double(Int64.max) else { return nil }
+        return .nanoseconds(Int64(nanoseconds))
     }
 
     public static func format(_ duration: Duration) -> String {

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target over decoding and detection (Fuzz/fuzz_decode_detect.swift)
+# into .build-fuzz/fuzz_decode_detect, with AddressSanitizer, optimised (-O) as the daemon is.
+# LightScopeCore is pure Swift with no dependencies, so plain swiftc suffices: it is compiled
+# as its own module (instrumented for coverage), then the harness, the seeds and the tests'
+# PacketBuilder are linked against it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+out=.build-fuzz
+mkdir -p "$out"
+flags=(-sanitize=fuzzer,address -parse-as-library -O -g)
+
+mapfile -t core < <(find Sources/LightScopeCore -name '*.swift' | sort)
+# Rebuilt only when a source is newer than the library: the harness alone builds in seconds.
+if [ ! -f "$out/libLightScopeCore.a" ] || [ -n "$(find Sources/LightScopeCore -name '*.swift' -newer "$out/libLightScopeCore.a")" ]; then
+    swiftc "${flags[@]}" -module-name LightScopeCore -emit-module -emit-module-path "$out/LightScopeCore.swiftmodule" \
+    -emit-library -static -o "$out/libLightScopeCore.a" "${core[@]}"
+fi
+swiftc "${flags[@]}" -module-name FuzzDecodeDetect -I "$out" -L "$out" -lLightScopeCore \
+    Fuzz/fuzz_decode_detect.swift Fuzz/FuzzSeeds.swift Tests/LightScopeTestSupport/PacketBuilder.swift \
+    -o "$out/fuzz_decode_detect"
+echo "$out/fuzz_decode_detect"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer (with LeakSanitizer) and ThreadSanitizer, then a short
+# fuzz run. Called by scripts/test.sh; runs alone too (as root, like the suite itself).
+#
+# Each sanitizer builds into its own scratch path (.build-asan, .build-tsan). The daemon tests
+# start the lightscope binary from that scratch path, so the daemon runs sanitized as well.
+# Every report, from the test process or from a daemon it started, goes to a file under
+# .build-sanitizer-logs; any report fails this script, even when no test noticed it (a race in
+# a daemon whose exit status a test did not check, say). LIGHTSCOPE_SANITIZER tells the tests
+# which one runs (HostileTrafficTests then skips its resident-memory bound).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/env.sh
+fuzz_seconds=${LIGHTSCOPE_FUZZ_SECONDS:-60}
+logs=$PWD/.build-sanitizer-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+
+check_reports() {
+    local name=$1
+    if compgen -G "$logs/$name.*" >/dev/null; then
+        echo "error: $name reported problems:" >&2
+        cat "$logs/$name".* >&2
+        exit 1
+    fi
+}
+
+echo "== AddressSanitizer"
+swift build --build-tests --sanitize=address --scratch-path .build-asan
+LIGHTSCOPE_SANITIZER=address ASAN_OPTIONS=log_path=$logs/asan:detect_leaks=1 \
+LSAN_OPTIONS=suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0 \
+    swift test --skip-build --sanitize=address --scratch-path .build-asan
+check_reports asan
+
+echo "== ThreadSanitizer"
+swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+LIGHTSCOPE_SANITIZER=thread TSAN_OPTIONS=log_path=$logs/tsan:halt_on_error=0:suppressions=$PWD/scripts/tsan-suppressions.txt \
+    swift test --skip-build --sanitize=thread --scratch-path .build-tsan
+check_reports tsan
+
+echo "== Fuzzing decode and detect for ${fuzz_seconds}s"
+Fuzz/run.sh --seconds "$fuzz_seconds"
