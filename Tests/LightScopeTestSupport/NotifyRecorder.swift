@@ -1,10 +1,7 @@
 import Foundation
 
-/// Drains a `NotifyListener` on a thread of its own for as long as a test runs.
-///
-/// A test that blocks (a flood, a long shell command) would otherwise stop reading the
-/// notify socket, and with `net.unix.max_dgram_qlen` at 10 the daemon's sd_notify would
-/// block behind the full queue: the test, not the daemon, would then stall the watchdog.
+/// Keeps every message a `NotifyListener` receives, for tests that look back over the whole
+/// conversation (`messages`, `wait(after:)`) instead of consuming it message by message.
 public final class NotifyRecorder: @unchecked Sendable {
     private let listener: NotifyListener
     private let lock = NSLock()
@@ -17,8 +14,7 @@ public final class NotifyRecorder: @unchecked Sendable {
         self.listener = listener
         let thread = Thread { [self] in
             while !isStopping {
-                if let text = self.listener.receive(timeout: 0.05) {
-                    let message = NotifyMessage(text: text, receivedAt: Date())
+                if let message = self.listener.receiveMessage(timeout: 0.05) {
                     lock.withLock { received.append(message) }
                 }
             }
