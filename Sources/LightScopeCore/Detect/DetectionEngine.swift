@@ -217,7 +217,7 @@ struct DetectionCore {
         emit(UnwantedEvent(timeNanos: probe.firstSeenNanos, interface: interface, proto: .tcp, source: key.remote,
                            sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
                            verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
-                           tcpOptions: probe.options.fingerprint))
+                           parsedOptions: probe.options))
         recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
                       timeNanos: probe.firstSeenNanos, emit: emit)
     }
