@@ -51,13 +51,18 @@ public struct Replay {
 }
 
 /// What a replay found: verdict counts, top sources and ports.
+///
+/// Updated on every event, so the tallies are arrays and a `FastHashTable` (`AddressCounts`),
+/// not dictionaries: an event costs no SipHash and no allocation here.
 public struct ReplaySummary: Sendable {
     public var packets: UInt64 = 0
     public var undecodable: UInt64 = 0
     public var probes: UInt64 = 0
-    public var events: [Verdict: UInt64] = [:]
-    public var sources: [IPAddress: UInt64] = [:]
-    public var ports: [PortKey: UInt64] = [:]
+    /// Indexed by `Verdict.caseIndex`.
+    private var eventCounts = [UInt64](repeating: 0, count: Verdict.allCases.count)
+    private var sourceCounts = AddressCounts()
+    /// Indexed by `portIndex(proto:port:)`: TCP ports, then UDP ports.
+    private var portCounts = [UInt64](repeating: 0, count: 2 * 65536)
     /// libpcap's description of a corrupt or truncated file, if the file ended badly.
     public var damage: String?
     public var localAddresses = 0
@@ -69,11 +74,38 @@ public struct ReplaySummary: Sendable {
 
     static let topCount = 10
 
+    /// Events by verdict (verdicts with no event are left out).
+    public var events: [Verdict: UInt64] {
+        var events: [Verdict: UInt64] = [:]
+        for verdict in Verdict.allCases where eventCounts[verdict.caseIndex] > 0 { events[verdict] = eventCounts[verdict.caseIndex] }
+        return events
+    }
+
+    /// `closed` and `unanswered` events by source.
+    public var sources: [IPAddress: UInt64] {
+        var sources: [IPAddress: UInt64] = [:]
+        sourceCounts.forEach { sources[$0] = $1 }
+        return sources
+    }
+
+    /// `closed` and `unanswered` events by destination port.
+    public var ports: [PortKey: UInt64] {
+        var ports: [PortKey: UInt64] = [:]
+        for (index, count) in portCounts.enumerated() where count > 0 {
+            ports[PortKey(proto: index < 65536 ? .tcp : .udp, port: UInt16(truncatingIfNeeded: index))] = count
+        }
+        return ports
+    }
+
+    private static func portIndex(proto: TransportProtocol, port: UInt16) -> Int {
+        (proto == .tcp ? 0 : 65536) + Int(port)
+    }
+
     mutating func add(_ event: UnwantedEvent) {
-        events[event.verdict, default: 0] += 1
+        eventCounts[event.verdict.caseIndex] &+= 1
         guard event.verdict == .closed || event.verdict == .unanswered else { return }
-        sources[event.source, default: 0] += 1
-        if let port = event.destinationPort { ports[PortKey(proto: event.proto, port: port), default: 0] += 1 }
+        sourceCounts.increment(event.source)
+        if let port = event.destinationPort { portCounts[Self.portIndex(proto: event.proto, port: port)] &+= 1 }
     }
 
     func report(path: String, learnedLocal: Bool) -> String {
@@ -81,19 +113,44 @@ public struct ReplaySummary: Sendable {
         if learnedLocal {
             lines.append("Local addresses learned from answers: \(localAddresses) (give --local CIDR to name them)")
         }
-        lines.append("Unwanted events: " + Verdict.allCases.map { "\($0.rawValue) \(events[$0] ?? 0)" }.joined(separator: ", "))
+        lines.append("Unwanted events: " + Verdict.allCases.map { "\($0.rawValue) \(eventCounts[$0.caseIndex])" }.joined(separator: ", "))
         lines.append("Top sources:")
-        for (source, count) in Self.top(sources) { lines.append("  \(source)  \(count)") }
+        var topSources = Top<IPAddress>(limit: Self.topCount)
+        sourceCounts.forEach { topSources.offer($0, $1) }
+        for (source, count) in topSources.entries { lines.append("  \(source)  \(count)") }
         lines.append("Top ports:")
-        for (key, count) in Self.top(ports) { lines.append("  \(key.port)/\(key.proto.rawValue)  \(count)") }
+        var topPorts = Top<PortKey>(limit: Self.topCount)
+        for (index, count) in portCounts.enumerated() where count > 0 {
+            topPorts.offer(PortKey(proto: index < 65536 ? .tcp : .udp, port: UInt16(truncatingIfNeeded: index)), count)
+        }
+        for (key, count) in topPorts.entries { lines.append("  \(key.port)/\(key.proto.rawValue)  \(count)") }
         if let damage { lines.append("Warning: the file ended badly (\(damage)); everything before that was processed") }
         return lines.joined(separator: "\n")
     }
 
-    /// Highest counts first; ties in key order, so the output is deterministic.
-    static func top<Key: Hashable & Comparable>(_ counts: [Key: UInt64]) -> [(Key, UInt64)] {
-        counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(topCount).map { ($0.key, $0.value) }
+    /// The `limit` highest counts seen, highest first, ties in key order so the output is
+    /// deterministic, kept while offering every key once: no sort of all keys.
+    struct Top<Key: Comparable> {
+        let limit: Int
+        private(set) var entries: [(Key, UInt64)] = []
+
+        init(limit: Int) { self.limit = limit }
+
+        static func ranksBefore(_ lhs: (Key, UInt64), _ rhs: (Key, UInt64)) -> Bool {
+            lhs.1 != rhs.1 ? lhs.1 > rhs.1 : lhs.0 < rhs.0
+        }
+
+        mutating func offer(_ key: Key, _ count: UInt64) {
+            let candidate = (key, count)
+            if entries.count == limit {
+                guard let last = entries.last, Self.ranksBefore(candidate, last) else { return }
+                entries.removeLast()
+            }
+            let position = entries.firstIndex { Self.ranksBefore(candidate, $0) } ?? entries.count
+            entries.insert(candidate, at: position)
+        }
     }
+
 }
 
 extension ReplaySummary.PortKey: Comparable {

@@ -10,30 +10,86 @@
 /// - anything from a remote that had a connection to the same local port within `grace`
 ///   is a late packet of that connection, not unwanted.
 /// Every failed attempt also feeds the `ScanTracker` (`portscan`, `addrscan`).
+///
+/// The class is a thin shell over `DetectionCore`, a struct it owns through a pointer: a
+/// class's stored properties get a dynamic exclusivity check on every access (several per
+/// packet), a pointee gets none. The engine is single-threaded by contract, and the core's
+/// own accesses are checked statically.
 public final class DetectionEngine {
-    public let interface: String
+    private let storage: UnsafeMutablePointer<DetectionCore>
+    private var core: DetectionCore {
+        unsafeAddress { UnsafePointer(storage) }
+        unsafeMutableAddress { storage }
+    }
+
+    /// Time between timer runs driven by packet timestamps (timers also run on every `advance`).
+    static var packetDrivenAdvanceNanos: UInt64 { DetectionCore.packetDrivenAdvanceNanos }
+
+    typealias PendingTable = DetectionCore.PendingTable
+    typealias ConnectionTable = DetectionCore.ConnectionTable
+
+    public init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses,
+                capacities: DetectionCapacities? = nil) {
+        storage = .allocate(capacity: 1)
+        storage.initialize(to: DetectionCore(interface: interface, settings: settings, localAddresses: localAddresses,
+                                             capacities: capacities))
+    }
+
+    deinit {
+        storage.deinitialize(count: 1)
+        storage.deallocate()
+    }
+
+    public var interface: String { core.interface }
+    public var localAddresses: LocalAddresses { core.localAddresses }
+    public var counters: DetectionCounters { core.counters }
+    public var state: DetectionState { core.state }
+
+    public func updateListeningPorts(_ ports: ListeningPorts) { core.updateListeningPorts(ports) }
+    public func updateLocalAddresses(_ addresses: Set<IPAddress>) { core.updateLocalAddresses(addresses) }
+
+    public func process(_ packet: DecodedPacket, timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        core.process(packet, timeNanos: timeNanos, emit: emit)
+    }
+
+    /// Runs the timers: pending SYNs past `synAnswerTimeout` become `unanswered`, old
+    /// connections and scan windows are forgotten.
+    public func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        core.advance(toNanos: nowNanos, emit: emit)
+    }
+
+    /// The end of a capture file, or shutdown: every probe still waiting for an answer is
+    /// resolved as if time ran on, so nothing pending is silently dropped.
+    public func finish(emit: (UnwantedEvent) -> Void) {
+        core.finish(emit: emit)
+    }
+}
+
+/// The engine's state and logic (see `DetectionEngine`).
+struct DetectionCore {
+    let interface: String
     private let settings: Settings.Detection
     private let synAnswerTimeoutNanos: UInt64
     private let graceNanos: UInt64
-    public private(set) var localAddresses: LocalAddresses
+    private(set) var localAddresses: LocalAddresses
     /// The host's listening TCP ports (from `ListeningPorts`).
     private var listeningTCP = PortSet()
     /// TCP ports seen answering with SYN-ACK.
     private var answeredPorts = PortSet()
-    private var pending: ExpiringTable<ProbeKey, PendingProbe>
-    private var connections: ExpiringTable<ConnectionKey, Bool>
+    private var pending: PendingTable
+    private var connections: ConnectionTable
     private var scans: ScanTracker
     private var lastAdvanceNanos: UInt64 = 0
-    public private(set) var counters = DetectionCounters()
+    private(set) var counters = DetectionCounters()
 
     /// Time between timer runs driven by packet timestamps (timers also run on every `advance`).
     static let packetDrivenAdvanceNanos: UInt64 = 100_000_000
 
-    static let pendingEntryBytes = tableEntryBytes(key: ProbeKey.self, value: PendingProbe.self)
-    static let connectionEntryBytes = tableEntryBytes(key: ConnectionKey.self, value: Bool.self)
+    typealias PendingTable = ExpiringTable<ProbeKey, PendingProbe>
+    typealias ConnectionTable = ExpiringTable<ConnectionKey, Bool>
 
-    public init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses,
-                capacities: DetectionCapacities? = nil) {
+    init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses,
+         capacities: DetectionCapacities? = nil) {
         self.interface = interface
         self.settings = settings
         self.localAddresses = localAddresses
@@ -46,15 +102,15 @@ public final class DetectionEngine {
                             window: max(settings.portscanWindow, settings.addrscanWindow), capacity: limits.scanSources)
     }
 
-    public func updateListeningPorts(_ ports: ListeningPorts) { listeningTCP = PortSet(ports.tcp) }
-    public func updateLocalAddresses(_ addresses: Set<IPAddress>) { localAddresses.replace(addresses: addresses) }
+    mutating func updateListeningPorts(_ ports: ListeningPorts) { listeningTCP = PortSet(ports.tcp) }
+    mutating func updateLocalAddresses(_ addresses: Set<IPAddress>) { localAddresses.replace(addresses: addresses) }
 
-    public var state: DetectionState {
+    var state: DetectionState {
         DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans.trackedSources,
                        evictions: pending.evictions &+ connections.evictions &+ scans.evictions)
     }
 
-    public func process(_ packet: DecodedPacket, timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+    mutating func process(_ packet: DecodedPacket, timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
         if timeNanos &- lastAdvanceNanos >= Self.packetDrivenAdvanceNanos, timeNanos > lastAdvanceNanos {
             advance(toNanos: timeNanos, emit: emit)
         }
@@ -79,7 +135,7 @@ public final class DetectionEngine {
 
     /// Runs the timers: pending SYNs past `synAnswerTimeout` become `unanswered`, old
     /// connections and scan windows are forgotten.
-    public func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+    mutating func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
         lastAdvanceNanos = nowNanos
         if nowNanos > synAnswerTimeoutNanos {
             let cutoff = nowNanos - synAnswerTimeoutNanos
@@ -95,7 +151,7 @@ public final class DetectionEngine {
 
     /// The end of a capture file, or shutdown: every probe still waiting for an answer is
     /// resolved as if time ran on, so nothing pending is silently dropped.
-    public func finish(emit: (UnwantedEvent) -> Void) {
+    mutating func finish(emit: (UnwantedEvent) -> Void) {
         var remaining: [(ProbeKey, PendingProbe)] = []
         pending.drain { remaining.append(($0, $1)) }
         for (key, probe) in remaining { unanswered(key, probe, emit: emit) }
@@ -103,7 +159,7 @@ public final class DetectionEngine {
 
     // MARK: - Packets
 
-    private func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
+    private mutating func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
         guard localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
         counters.probes &+= 1
         let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
@@ -113,7 +169,7 @@ public final class DetectionEngine {
                                          options: segment.options), nowNanos: timeNanos)
     }
 
-    private func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
+    private mutating func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
         let probe = pending.removeValue(forKey: key)
         guard probe != nil || localAddresses.contains(packet.source) else { return }
@@ -122,7 +178,7 @@ public final class DetectionEngine {
         connections.upsert(ConnectionKey(remote: packet.destination, localPort: segment.sourcePort), true, nowNanos: timeNanos)
     }
 
-    private func answered(byReset packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+    private mutating func answered(byReset packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
         guard pending[key] != nil, localAddresses.acceptAnswer(from: packet.source),
               let probe = pending.removeValue(forKey: key) else { return }
@@ -130,7 +186,7 @@ public final class DetectionEngine {
         report(.closed, key: key, probe: probe, emit: emit)
     }
 
-    private func portUnreachable(_ packet: DecodedPacket, _ unreachable: ICMPUnreachable, timeNanos: UInt64,
+    private mutating func portUnreachable(_ packet: DecodedPacket, _ unreachable: ICMPUnreachable, timeNanos: UInt64,
                                  emit: (UnwantedEvent) -> Void) {
         guard unreachable.isPortUnreachable, let quoted = unreachable.quoted, quoted.protocolNumber == IPProtocolNumber.udp,
               let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
@@ -147,7 +203,7 @@ public final class DetectionEngine {
 
     // MARK: - Verdicts
 
-    private func unanswered(_ key: ProbeKey, _ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+    private mutating func unanswered(_ key: ProbeKey, _ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
         // A listening port that did not answer in time is busy, not closed.
         if listeningTCP.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
         if isLateConnectionPacket(remote: key.remote, localPort: key.localPort) { return }
@@ -156,26 +212,36 @@ public final class DetectionEngine {
         report(.unanswered, key: key, probe: probe, emit: emit)
     }
 
-    private func report(_ verdict: Verdict, key: ProbeKey, probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+    private mutating func report(_ verdict: Verdict, key: ProbeKey, probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
         counters.count(verdict)
         emit(UnwantedEvent(timeNanos: probe.firstSeenNanos, interface: interface, proto: .tcp, source: key.remote,
                            sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
                            verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
-                           tcpOptions: probe.options.fingerprint))
+                           parsedOptions: probe.options))
         recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
                       timeNanos: probe.firstSeenNanos, emit: emit)
     }
 
-    private func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
+    private mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
                                timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        // Crossings are collected, then reported: the closure may not touch `self` while
+        // `scans` is being changed. One attempt crosses at most both thresholds.
+        var crossings: (ScanTracker.Crossing?, ScanTracker.Crossing?) = (nil, nil)
         scans.record(source: source, destination: destination, port: port, nowNanos: timeNanos) { crossing in
-            counters.count(crossing.verdict)
-            emit(UnwantedEvent(timeNanos: timeNanos, interface: interface, proto: proto, source: crossing.source,
-                               sourcePort: nil, destination: crossing.destination, destinationPort: crossing.destinationPort,
-                               verdict: crossing.verdict, packets: crossing.attempts,
-                               ports: crossing.verdict == .portscan ? crossing.count : nil,
-                               addresses: crossing.verdict == .addrscan ? crossing.count : nil))
+            if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
         }
+        if let crossing = crossings.0 { reportScan(crossing, proto: proto, timeNanos: timeNanos, emit: emit) }
+        if let crossing = crossings.1 { reportScan(crossing, proto: proto, timeNanos: timeNanos, emit: emit) }
+    }
+
+    private mutating func reportScan(_ crossing: ScanTracker.Crossing, proto: TransportProtocol, timeNanos: UInt64,
+                                     emit: (UnwantedEvent) -> Void) {
+        counters.count(crossing.verdict)
+        emit(UnwantedEvent(timeNanos: timeNanos, interface: interface, proto: proto, source: crossing.source,
+                           sourcePort: nil, destination: crossing.destination, destinationPort: crossing.destinationPort,
+                           verdict: crossing.verdict, packets: crossing.attempts,
+                           ports: crossing.verdict == .portscan ? crossing.count : nil,
+                           addresses: crossing.verdict == .addrscan ? crossing.count : nil))
     }
 
     private func isLateConnectionPacket(remote: IPAddress, localPort: UInt16) -> Bool {
@@ -184,17 +250,27 @@ public final class DetectionEngine {
 }
 
 /// One inbound connection attempt, from the remote's point of view.
-struct ProbeKey: Hashable {
+struct ProbeKey: Hashable, FastHashKey {
     var remote: IPAddress
     var remotePort: UInt16
     var local: IPAddress
     var localPort: UInt16
+
+    @inline(__always)
+    func hash(seed: FastHashSeed) -> UInt64 {
+        seed.hash(remote.high, remote.low, local.high, local.low, UInt64(remotePort) << 16 | UInt64(localPort))
+    }
 }
 
 /// A remote that had a real connection to a local port.
-struct ConnectionKey: Hashable {
+struct ConnectionKey: Hashable, FastHashKey {
     var remote: IPAddress
     var localPort: UInt16
+
+    @inline(__always)
+    func hash(seed: FastHashSeed) -> UInt64 {
+        seed.hash(remote.high, remote.low, UInt64(localPort))
+    }
 }
 
 /// A SYN waiting for its answer, with what the event will need of it.

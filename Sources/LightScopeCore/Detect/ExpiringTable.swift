@@ -6,9 +6,12 @@
 /// been touched again (its generation no longer matches, and it is skipped). That gives
 /// amortised O(1) expiry by age and O(1) eviction of the oldest entry when full, with no
 /// per-entry timers and no scans.
-public struct ExpiringTable<Key: Hashable, Value> {
+///
+/// Storage is a `FastHashTable` (seeded, open addressing) sized for `capacity`, not a
+/// `Dictionary`: a packet costs a few table operations, and SipHash was most of their cost.
+public struct ExpiringTable<Key: FastHashKey, Value> {
     public let capacity: Int
-    private var entries: [Key: Entry] = [:]
+    private var entries: FastHashTable<Key, Entry>
     private var ring: Ring
     private var nextGeneration: UInt64 = 0
     /// Entries pushed out by the capacity limit before their time (a flood, or a budget too small).
@@ -20,11 +23,38 @@ public struct ExpiringTable<Key: Hashable, Value> {
         var touchedNanos: UInt64
     }
 
+    /// Memory of the table at `capacity` entries, at worst: the largest bucket array (a power
+    /// of two, load factor at most 3/4), the full ring (`2 * capacity` records), plus
+    /// `extraBytesPerEntry` that each value owns elsewhere.
+    static func bytes(capacity: Int, extraBytesPerEntry: Int = 0) -> Int {
+        FastHashTable<Key, Entry>.bytes(forMaximumCount: capacity)
+            + 2 * capacity * MemoryLayout<RingRecord?>.stride + capacity * extraBytesPerEntry
+    }
+
+    /// The largest capacity whose worst case (`bytes(capacity:extraBytesPerEntry:)`) fits in
+    /// `budget` bytes; at least 12.
+    static func capacity(fittingIn budget: Int, extraBytesPerEntry: Int = 0) -> Int {
+        let perEntry = 2 * MemoryLayout<RingRecord?>.stride + extraBytesPerEntry
+        var best = 12
+        var buckets = 16
+        // Each bucket array size holds up to 3/4 of its buckets; what it leaves of the budget
+        // pays for the ring and the values' own memory. A larger array leaves less.
+        while true {
+            let arrayBytes = buckets * FastHashTable<Key, Entry>.slotStride
+            guard arrayBytes < budget else { break }
+            let fit = min(buckets / 4 * 3, (budget - arrayBytes) / perEntry)
+            best = max(best, fit)
+            guard fit == buckets / 4 * 3 else { break }
+            buckets *= 2
+        }
+        return best
+    }
+
     public init(capacity: Int) {
         precondition(capacity > 0)
         self.capacity = capacity
         ring = Ring(capacity: capacity * 2)
-        entries.reserveCapacity(min(capacity, 4096))
+        entries = FastHashTable(maximumCount: capacity)
     }
 
     public var count: Int { entries.count }
@@ -38,21 +68,25 @@ public struct ExpiringTable<Key: Hashable, Value> {
     /// oldest entry is evicted first and handed to `evicted`.
     public mutating func upsert(_ key: Key, _ value: Value, nowNanos: UInt64, evicted: (Key, Value) -> Void = { _, _ in }) {
         // Only a full table needs the extra lookup: one hash per upsert otherwise.
-        if entries.count >= capacity, entries[key] == nil { makeRoom(evicted: evicted) }
-        touch(key, value: value, nowNanos: nowNanos)
+        if entries.count >= capacity, entries.index(of: key) == nil { makeRoom(evicted: evicted) }
+        nextGeneration &+= 1
+        if ring.isFull { compactRing() }
+        entries.updateValue(Entry(value: value, generation: nextGeneration, touchedNanos: nowNanos), forKey: key)
+        ring.pushBack(RingRecord(key: key, generation: nextGeneration))
     }
 
     /// Changes a present value in place (one lookup, and no copy of a value that holds
     /// heap storage); `refresh` also moves it to the young end.
     @discardableResult
     public mutating func modify(_ key: Key, nowNanos: UInt64, refresh: Bool, _ change: (inout Value) -> Void) -> Bool {
-        guard let index = entries.index(forKey: key) else { return false }
-        change(&entries.values[index].value)
+        guard let index = entries.index(of: key) else { return false }
+        change(&entries[valueAt: index].value)
         if refresh {
             nextGeneration &+= 1
+            entries[valueAt: index].generation = nextGeneration
+            entries[valueAt: index].touchedNanos = nowNanos
+            // Compacting keeps live records only, and this entry's old record is stale now.
             if ring.isFull { compactRing() }
-            entries.values[index].generation = nextGeneration
-            entries.values[index].touchedNanos = nowNanos
             ring.pushBack(RingRecord(key: key, generation: nextGeneration))
         }
         return true
@@ -66,13 +100,13 @@ public struct ExpiringTable<Key: Hashable, Value> {
     /// Removes, oldest first, every entry last touched at or before `cutoffNanos`.
     public mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, _ expired: (Key, Value) -> Void) {
         while let front = ring.front {
-            guard let entry = entries[front.key], entry.generation == front.generation else {
+            guard let index = entries.index(of: front.key), entries[valueAt: index].generation == front.generation else {
                 ring.popFront()
                 continue
             }
-            guard entry.touchedNanos <= cutoffNanos else { return }
+            guard entries[valueAt: index].touchedNanos <= cutoffNanos else { return }
             ring.popFront()
-            entries[front.key] = nil
+            let entry = entries.remove(at: index)
             expired(front.key, entry.value)
         }
     }
@@ -83,18 +117,11 @@ public struct ExpiringTable<Key: Hashable, Value> {
         entries.removeAll()
     }
 
-    private mutating func touch(_ key: Key, value: Value, nowNanos: UInt64) {
-        nextGeneration &+= 1
-        if ring.isFull { compactRing() }
-        entries[key] = Entry(value: value, generation: nextGeneration, touchedNanos: nowNanos)
-        ring.pushBack(RingRecord(key: key, generation: nextGeneration))
-    }
-
     private mutating func makeRoom(evicted: (Key, Value) -> Void) {
         while entries.count >= capacity, let front = ring.front {
             ring.popFront()
-            if let entry = entries[front.key], entry.generation == front.generation {
-                entries[front.key] = nil
+            if let index = entries.index(of: front.key), entries[valueAt: index].generation == front.generation {
+                let entry = entries.remove(at: index)
                 evictions &+= 1
                 evicted(front.key, entry.value)
             }
@@ -106,7 +133,7 @@ public struct ExpiringTable<Key: Hashable, Value> {
         var compacted = Ring(capacity: ring.capacity)
         while let record = ring.front {
             ring.popFront()
-            if let entry = entries[record.key], entry.generation == record.generation {
+            if let index = entries.index(of: record.key), entries[valueAt: index].generation == record.generation {
                 compacted.pushBack(record)
             }
         }
@@ -135,7 +162,8 @@ public struct ExpiringTable<Key: Hashable, Value> {
 
         mutating func pushBack(_ record: RingRecord) {
             precondition(count < capacity)
-            let index = (head + count) % capacity
+            var index = head &+ count
+            if index >= capacity { index &-= capacity }
             if index == storage.count { storage.append(record) } else { storage[index] = record }
             count += 1
         }
@@ -143,7 +171,8 @@ public struct ExpiringTable<Key: Hashable, Value> {
         mutating func popFront() {
             guard count > 0 else { return }
             storage[head] = nil
-            head = (head + 1) % capacity
+            head &+= 1
+            if head == capacity { head = 0 }
             count -= 1
         }
     }

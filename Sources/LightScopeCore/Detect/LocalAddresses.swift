@@ -4,15 +4,31 @@
 /// In replay, a capture may come from another host: its addresses come from `--local`
 /// prefixes, or, with none given, are learned from the traffic itself: whoever answers a SYN
 /// (with SYN-ACK or RST) or sends an ICMP port unreachable is local.
+///
+/// Asked several times per packet, so the exact addresses live in a `FastHashTable`, not a
+/// `Set` (SipHash).
 public struct LocalAddresses: Sendable {
-    public private(set) var exact: Set<IPAddress>
+    private var exactTable = Self.table(of: [])
     public private(set) var prefixes: [IPPrefix]
     public let learnsFromAnswers: Bool
 
     public init(addresses: Set<IPAddress> = [], prefixes: [IPPrefix] = []) {
-        self.exact = addresses
+        exactTable = Self.table(of: addresses)
         self.prefixes = prefixes
         self.learnsFromAnswers = false
+    }
+
+    /// The exact (not prefix) local addresses.
+    public var exact: Set<IPAddress> {
+        var addresses = Set<IPAddress>()
+        exactTable.forEach { address, _ in addresses.insert(address) }
+        return addresses
+    }
+
+    private static func table(of addresses: Set<IPAddress>) -> FastHashTable<IPAddress, Void> {
+        var table = FastHashTable<IPAddress, Void>(maximumCount: Int.max / 8)
+        for address in addresses { table.updateValue((), forKey: address) }
+        return table
     }
 
     /// Starts empty and takes every address that answers a connection attempt as local.
@@ -21,20 +37,17 @@ public struct LocalAddresses: Sendable {
     }
 
     private init(learning: Bool) {
-        exact = []
         prefixes = []
         learnsFromAnswers = learning
     }
 
-    @inlinable
     public func contains(_ address: IPAddress) -> Bool {
-        if exact.contains(address) { return true }
+        if exactTable.index(of: address) != nil { return true }
         for prefix in prefixes where prefix.contains(address) { return true }
         return false
     }
 
     /// Whether a SYN to `destination` from `source` may be a probe worth tracking.
-    @inlinable
     public func mayBeInbound(source: IPAddress, destination: IPAddress) -> Bool {
         if learnsFromAnswers { return !contains(source) }
         return contains(destination) && !contains(source)
@@ -44,12 +57,12 @@ public struct LocalAddresses: Sendable {
     public mutating func acceptAnswer(from address: IPAddress) -> Bool {
         if contains(address) { return true }
         guard learnsFromAnswers else { return false }
-        exact.insert(address)
+        exactTable.updateValue((), forKey: address)
         return true
     }
 
     /// The host's interface addresses changed (live mode).
     public mutating func replace(addresses: Set<IPAddress>) {
-        exact = addresses
+        exactTable = Self.table(of: addresses)
     }
 }

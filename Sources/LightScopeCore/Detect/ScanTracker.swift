@@ -23,10 +23,13 @@ public struct ScanTracker {
         2 * max(portscanPorts, addrscanAddresses)
     }
 
-    /// Memory of one source at its target cap: the table entry plus its heap-allocated set.
-    static func entryBytes(targets: Int) -> Int {
-        let setStorage = 64 + (MemoryLayout<Target>.stride * 4 / 3 + 1) * targets * 2
-        return tableEntryBytes(key: IPAddress.self, value: SourceActivity.self) + setStorage
+    /// The most sources whose worst case (table, ring, and each source's targets at the
+    /// cap) fits in `budget` bytes. A source's first target lives in its table entry; the
+    /// rest in an array that may have grown to twice what it holds, plus its header and
+    /// malloc's overhead.
+    static func capacity(fittingIn budget: Int, targetsPerSource: Int) -> Int {
+        let spilled = 48 + 2 * MemoryLayout<Target>.stride * max(0, targetsPerSource - 1)
+        return ExpiringTable<IPAddress, SourceActivity>.capacity(fittingIn: budget, extraBytesPerEntry: spilled)
     }
 
     public struct Crossing: Equatable, Sendable {
@@ -48,10 +51,15 @@ public struct ScanTracker {
 
     struct SourceActivity {
         var windowStartNanos: UInt64
-        var targets: Set<Target> = []
         var attempts: UInt32 = 0
         var reportedPortscan = false
         var reportedAddrscan = false
+        /// Distinct targets in the window, in arrival order: the first inline (most sources
+        /// fail once, and then cost no allocation), the rest in `more`.
+        var first: Target?
+        var more: [Target] = []
+
+        var targetCount: Int { first == nil ? 0 : 1 + more.count }
     }
 
     public init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, capacity: Int) {
@@ -93,10 +101,32 @@ public struct ScanTracker {
                 activity = SourceActivity(windowStartNanos: nowNanos)
             }
             activity.attempts &+= 1
+            guard activity.targetCount < maximumTargets else { return }
+            // One pass over the targets: is this one new, and how many share its host or port
+            // (itself included)?
             let target = Target(address: destination, port: port)
-            guard activity.targets.count < maximumTargets, activity.targets.insert(target).inserted else { return }
+            var ports = 1
+            var addresses = 1
+            if let first = activity.first {
+                if first.address == destination {
+                    if first.port == port { return }
+                    ports += 1
+                } else if first.port == port {
+                    addresses += 1
+                }
+                for known in activity.more {
+                    if known.address == destination {
+                        if known.port == port { return }
+                        ports += 1
+                    } else if known.port == port {
+                        addresses += 1
+                    }
+                }
+                activity.more.append(target)
+            } else {
+                activity.first = target
+            }
             if !activity.reportedPortscan {
-                let ports = activity.targets.lazy.filter { $0.address == destination }.count
                 if ports >= portscanPorts {
                     activity.reportedPortscan = true
                     crossed(Crossing(verdict: .portscan, source: source, destination: destination, destinationPort: nil,
@@ -104,7 +134,6 @@ public struct ScanTracker {
                 }
             }
             if !activity.reportedAddrscan {
-                let addresses = activity.targets.lazy.filter { $0.port == port }.count
                 if addresses >= addrscanAddresses {
                     activity.reportedAddrscan = true
                     crossed(Crossing(verdict: .addrscan, source: source, destination: nil, destinationPort: port,

@@ -59,7 +59,19 @@ public struct UnwantedEvent: Equatable, Sendable {
     public var ttl: UInt8?
     public var tcpWindow: UInt16?
     /// The probe's TCP options in order, e.g. `M1460,S,T,N,W7` (see `TCPOptionsFingerprint`).
-    public var tcpOptions: String?
+    /// Built when read: detection carries the parsed options, so an event that no sink
+    /// prints (replay's summary) never pays for the text.
+    public var tcpOptions: String? {
+        get {
+            switch tcpOptionsStorage {
+            case .none: nil
+            case .parsed(let options): options.fingerprint
+            case .text(let text): text
+            }
+        }
+        set { tcpOptionsStorage = newValue.map(TCPOptionsStorage.text) ?? .none }
+    }
+    private var tcpOptionsStorage: TCPOptionsStorage
     /// `portscan`: distinct ports probed in the window.
     public var ports: Int?
     /// `addrscan`: distinct local addresses probed in the window.
@@ -80,8 +92,33 @@ public struct UnwantedEvent: Equatable, Sendable {
         self.packets = packets
         self.ttl = ttl
         self.tcpWindow = tcpWindow
-        self.tcpOptions = tcpOptions
+        self.tcpOptionsStorage = tcpOptions.map(TCPOptionsStorage.text) ?? .none
         self.ports = ports
         self.addresses = addresses
+    }
+
+    /// An event with the probe's parsed TCP options, for detection (see `tcpOptions`).
+    init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
+         destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
+         ttl: UInt8?, tcpWindow: UInt16?, parsedOptions: TCPOptions) {
+        self.init(timeNanos: timeNanos, interface: interface, proto: proto, source: source, sourcePort: sourcePort,
+                  destination: destination, destinationPort: destinationPort, verdict: verdict, packets: packets,
+                  ttl: ttl, tcpWindow: tcpWindow)
+        tcpOptionsStorage = .parsed(parsedOptions)
+    }
+
+    private enum TCPOptionsStorage: Sendable {
+        case none
+        case parsed(TCPOptions)
+        case text(String)
+    }
+
+    /// Field by field, with the TCP options compared as the text every sink writes.
+    public static func == (lhs: UnwantedEvent, rhs: UnwantedEvent) -> Bool {
+        lhs.timeNanos == rhs.timeNanos && lhs.interface == rhs.interface && lhs.proto == rhs.proto
+            && lhs.source == rhs.source && lhs.sourcePort == rhs.sourcePort && lhs.destination == rhs.destination
+            && lhs.destinationPort == rhs.destinationPort && lhs.verdict == rhs.verdict && lhs.packets == rhs.packets
+            && lhs.ttl == rhs.ttl && lhs.tcpWindow == rhs.tcpWindow && lhs.tcpOptions == rhs.tcpOptions
+            && lhs.ports == rhs.ports && lhs.addresses == rhs.addresses
     }
 }
