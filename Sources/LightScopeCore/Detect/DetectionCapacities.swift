@@ -8,9 +8,12 @@ public struct DetectionCapacities: Equatable, Sendable {
     public var scanSources: Int
 
     /// Shares of the budget: pending probes carry the flood, scan sources the scanners.
-    static let pendingShare = 0.40
+    /// Counted at their worst case (power-of-two bucket arrays, full rings), pending probes
+    /// need the larger share to hold as many as before; a scan source costs less than it did
+    /// (no Set), so its smaller share still holds more sources.
+    static let pendingShare = 0.50
     static let connectionShare = 0.15
-    static let sourceShare = 0.45
+    static let sourceShare = 0.35
 
     public init(pendingProbes: Int, recentConnections: Int, scanSources: Int) {
         self.pendingProbes = pendingProbes
