@@ -20,7 +20,7 @@ public final class CaptureLoop: @unchecked Sendable {
     private let consumer: PacketConsumer
     private let wakeInterval: Duration
     /// A pipe in the poll set: a byte on it ends the loop.
-    private let stopPipe: (read: Int32, write: Int32)
+    private let stopPipe = WakePipe()
     private let thread = DedicatedThread()
     private let outcomeStore = Mutex<Outcome?>(nil)
     // Touched only on the loop's thread while a dispatch runs.
@@ -50,15 +50,6 @@ public final class CaptureLoop: @unchecked Sendable {
         self.counters = counters
         self.wakeInterval = wakeInterval
         self.heartbeat = Heartbeat(loopName: "packet loop \(interface.name)")
-        var ends: [Int32] = [-1, -1]
-        precondition(pipe(&ends) == 0, "pipe failed: errno \(errno)")
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        self.stopPipe = (ends[0], ends[1])
-    }
-
-    deinit {
-        Glibc.close(stopPipe.read)
-        Glibc.close(stopPipe.write)
     }
 
     public func start() {
@@ -75,8 +66,7 @@ public final class CaptureLoop: @unchecked Sendable {
 
     /// Asks the loop to end and waits for it; false if it did not end in time (hung).
     public func stop(timeout: Duration) -> Bool {
-        var byte: UInt8 = 1
-        _ = write(stopPipe.write, &byte, 1)
+        stopPipe.wake()
         return thread.join(timeout: timeout)
     }
 
@@ -84,7 +74,7 @@ public final class CaptureLoop: @unchecked Sendable {
         let timeoutMilliseconds = Int32(max(1, wakeInterval.milliseconds))
         var descriptors = [
             pollfd(fd: handle.selectableFD, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: stopPipe.readEnd, events: Int16(POLLIN), revents: 0),
         ]
         let context = Unmanaged.passUnretained(self).toOpaque()
         heartbeat.beat()

@@ -36,24 +36,10 @@ public enum ConfigLoader {
         try? readFile(path).get()
     }
 
+    /// Config files are small; anything bigger is not one.
+    static let maximumConfigBytes = 1 << 20
+
     private static func readFile(_ path: String) -> Result<String, SystemError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return .failure(SystemError(errorNumber: errno)) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fd, &chunk, chunk.count)
-            if count < 0 { if errno == EINTR { continue }; return .failure(SystemError(errorNumber: errno)) }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-            if bytes.count > 1 << 20 { return .failure(SystemError(errorNumber: EFBIG)) }
-        }
-        return .success(String(decoding: bytes, as: UTF8.self))
+        FileText.read(path, maximumBytes: maximumConfigBytes)
     }
-}
-
-
-struct SystemError: Error {
-    var errorNumber: Int32
 }

@@ -16,25 +16,13 @@ enum HostFactsReader {
     static func listeningPorts() -> ListeningPorts {
         var ports = ListeningPorts()
         for table in procNetTables {
-            guard let text = readSmallFile(table.path) else { continue }
+            guard let text = try? FileText.read(table.path, maximumBytes: maximumProcNetBytes).get() else { continue }
             let found = ListeningPorts.parseProcNet(text, isTCP: table.isTCP)
             if table.isTCP { ports.tcp.formUnion(found) } else { ports.udp.formUnion(found) }
         }
         return ports
     }
 
-    private static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while bytes.count < 16 << 20 {
-            let count = read(fd, &chunk, chunk.count)
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    /// /proc/net/tcp of a busy server: about 150 bytes a socket.
+    static let maximumProcNetBytes = 64 << 20
 }

@@ -13,7 +13,7 @@ final class MetricsServer: @unchecked Sendable {
     let endpoint: MetricsEndpoint
     let heartbeat = Heartbeat(loopName: "metrics loop")
     private let listenFD: Int32
-    private let stopPipe: (read: Int32, write: Int32)
+    private let stopPipe = WakePipe()
     private let snapshot = Mutex<DaemonSnapshot?>(nil)
     private let thread = DedicatedThread()
     private let wakeInterval: Duration
@@ -25,16 +25,10 @@ final class MetricsServer: @unchecked Sendable {
         self.endpoint = endpoint
         self.wakeInterval = wakeInterval
         listenFD = try Self.listen(on: endpoint)
-        var ends: [Int32] = [-1, -1]
-        precondition(pipe(&ends) == 0, "pipe failed: errno \(errno)")
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        stopPipe = (ends[0], ends[1])
     }
 
     deinit {
         close(listenFD)
-        close(stopPipe.read)
-        close(stopPipe.write)
     }
 
     func publish(_ latest: DaemonSnapshot) { snapshot.withLock { $0 = latest } }
@@ -44,14 +38,13 @@ final class MetricsServer: @unchecked Sendable {
     }
 
     func stop(timeout: Duration) -> Bool {
-        var byte: UInt8 = 1
-        _ = write(stopPipe.write, &byte, 1)
+        stopPipe.wake()
         return thread.join(timeout: timeout)
     }
 
     private func serve() {
         var descriptors = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
-                           pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0)]
+                           pollfd(fd: stopPipe.readEnd, events: Int16(POLLIN), revents: 0)]
         while true {
             _ = poll(&descriptors, 2, Int32(max(1, wakeInterval.milliseconds)))
             heartbeat.beat()

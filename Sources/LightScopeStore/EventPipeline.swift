@@ -31,7 +31,7 @@ public final class EventPipeline: @unchecked Sendable {
     public let databasePath: String
     private let queue: EventQueue
     /// A byte on it wakes the writer early: on stop, or when the queue is half full.
-    private let wakePipe: (read: Int32, write: Int32)
+    private let wakePipe = WakePipe()
     private let stopRequested = Atomic<Bool>(false)
     private let pendingConfiguration = Mutex<(Settings.Store, AddressAnonymiser)?>(nil)
     private let thread = DedicatedThread()
@@ -55,18 +55,6 @@ public final class EventPipeline: @unchecked Sendable {
         queue = EventQueue(capacity: queueCapacity)
         writer = EventWriter(databasePath: databasePath, settings: settings, anonymiser: anonymiser,
                              journal: journal, counters: counters, log: log)
-        var ends: [Int32] = [-1, -1]
-        precondition(pipe(&ends) == 0, "pipe failed: errno \(errno)")
-        for end in ends {
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
-        }
-        wakePipe = (ends[0], ends[1])
-    }
-
-    deinit {
-        close(wakePipe.read)
-        close(wakePipe.write)
     }
 
     public static let systemLog: LogFunction = { level, message in
@@ -130,19 +118,17 @@ public final class EventPipeline: @unchecked Sendable {
     }
 
     private func wake() {
-        var byte: UInt8 = 1
-        _ = write(wakePipe.write, &byte, 1)
+        wakePipe.wake()
     }
 
     private func run() {
-        var descriptor = pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)
+        var descriptor = pollfd(fd: wakePipe.readEnd, events: Int16(POLLIN), revents: 0)
         var batch: [UnwantedEvent] = []
         batch.reserveCapacity(queue.capacity)
-        var discard = [UInt8](repeating: 0, count: 64)
         heartbeat.beat()
         while true {
             _ = poll(&descriptor, 1, Int32(wakeIntervalMilliseconds.load(ordering: .relaxed)))
-            while read(wakePipe.read, &discard, discard.count) > 0 {}
+            wakePipe.drain()
             let stopping = stopRequested.load(ordering: .acquiring)
             let now = MonotonicClock.nowNanos()
             heartbeat.beat(now: now)

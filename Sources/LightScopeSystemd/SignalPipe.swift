@@ -1,3 +1,4 @@
+import LightScopeCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -7,6 +8,8 @@ import Glibc
 /// happens in the runner loop, not in a handler. The handler only does an
 /// async-signal-safe write(2), whichever thread the kernel picked.
 public enum SignalPipe {
+    /// Kept for the life of the process; its ends are copied below for the handler.
+    nonisolated(unsafe) private static var pipe: WakePipe?
     nonisolated(unsafe) private static var writeEnd: Int32 = -1
     /// The read end; poll it for POLLIN, then `drain()`.
     nonisolated(unsafe) public private(set) static var readEnd: Int32 = -1
@@ -16,14 +19,10 @@ public enum SignalPipe {
     /// Installs the handlers. Call once, before any thread is started.
     public static func install() {
         guard readEnd < 0 else { return }
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { fatalError("pipe failed: errno \(errno)") }
-        for end in ends {
-            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-        }
-        readEnd = ends[0]
-        writeEnd = ends[1]
+        let created = WakePipe()
+        pipe = created
+        readEnd = created.readEnd
+        writeEnd = created.writeEnd
         for signalNumber in handled {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { signalNumber in
