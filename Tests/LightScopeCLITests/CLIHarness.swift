@@ -24,14 +24,23 @@ func lightscope(_ arguments: [String]) throws -> CLIResult {
     process.standardError = errors
     try process.run()
     // Read both pipes at once, so a full stderr pipe never blocks the child.
-    nonisolated(unsafe) var errorData = Data()
-    let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
+    // The semaphore orders the reader thread's write before the read below (polling
+    // Thread.isFinished is no synchronisation, and ThreadSanitizer rightly reported it).
+    let errorBox = ErrorDataBox(), readerDone = DispatchSemaphore(value: 0)
+    let reader = Thread {
+        errorBox.data = errors.fileHandleForReading.readDataToEndOfFile()
+        readerDone.signal()
+    }
     reader.start()
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    while !reader.isFinished { usleep(1000) }
+    readerDone.wait()
     return CLIResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                     errors: String(decoding: errorData, as: UTF8.self))
+                     errors: String(decoding: errorBox.data, as: UTF8.self))
+}
+
+private final class ErrorDataBox: @unchecked Sendable {
+    var data = Data()
 }
 
 /// A temporary state directory with an event store the test fills through `EventStore`.

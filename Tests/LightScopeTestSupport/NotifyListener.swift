@@ -19,6 +19,8 @@ public final class NotifyListener: @unchecked Sendable {
     private var queue: [NotifyMessage] = []
     private var closing = false
     private var reader: Thread?
+    /// Signalled when the reader thread returns (a happens-before edge, unlike Thread.isFinished).
+    private let readerDone = DispatchSemaphore(value: 0)
 
     public enum Kind { case path, abstract }
 
@@ -60,7 +62,7 @@ public final class NotifyListener: @unchecked Sendable {
         received.lock()
         closing = true
         received.unlock()
-        while reader?.isFinished == false { usleep(10_000) }
+        if reader != nil { readerDone.wait() }
         close(fd)
         if let path { unlink(path) }
     }
@@ -72,7 +74,10 @@ public final class NotifyListener: @unchecked Sendable {
             received.lock()
             let stop = closing
             received.unlock()
-            if stop { return }
+            if stop {
+                readerDone.signal()
+                return
+            }
             guard poll(&descriptor, 1, 50) > 0 else { continue }
             let count = recv(fd, &buffer, buffer.count, 0)
             guard count > 0 else { continue }
