@@ -47,6 +47,46 @@ public final class PcapFileReader {
         }
     }
 
+    /// Batches between the reading thread and the caller: enough for the reader to run
+    /// ahead while the caller works through one.
+    static let batchesInFlight = 4
+
+    /// Like `forEachPacket`, with libpcap's reading (file I/O, record parsing, one copy of
+    /// each packet into a `PacketBatch`) on a thread of its own, a few batches ahead of
+    /// `visit`. On a machine with a spare core the two overlap. `visit` is still called on
+    /// the calling thread, once per packet, in file order, so results do not change.
+    public func forEachPacketReadingAhead(_ visit: PacketVisitor) -> String? {
+        let full = HandoffQueue<PacketBatch>(capacity: Self.batchesInFlight)
+        let empty = HandoffQueue<PacketBatch>(capacity: Self.batchesInFlight)
+        for _ in 0..<Self.batchesInFlight { empty.put(PacketBatch()) }
+        let outcome = ReadOutcome()
+        let thread = DedicatedThread()
+        thread.start(name: "lightscope-read") { [self] in
+            // Only this thread touches the handle until `full` is closed.
+            guard var batch = empty.take() else { return full.close() }
+            let damage = forEachPacket { bytes, wireLength, timestamp in
+                if batch.append(bytes, wireLength: wireLength, timestampNanos: timestamp) { return }
+                full.put(batch)
+                batch = empty.take() ?? PacketBatch()
+                _ = batch.append(bytes, wireLength: wireLength, timestampNanos: timestamp) // an empty batch always has room
+            }
+            if !batch.isEmpty { full.put(batch) }
+            outcome.damage = damage // published by the queue's lock: `close` below, `take` on the caller's side
+            full.close()
+        }
+        while let batch = full.take() {
+            batch.forEach(visit)
+            batch.removeAll()
+            empty.put(batch)
+        }
+        thread.join()
+        return outcome.damage
+    }
+
+    private final class ReadOutcome: @unchecked Sendable {
+        var damage: String?
+    }
+
     private struct VisitorBox {
         var visit: PacketVisitor
     }

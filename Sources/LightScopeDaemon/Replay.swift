@@ -30,7 +30,7 @@ public struct Replay {
             if json { write(EventJSON.encode(EventRecord(event))) }
         }
         var lastTimestamp: UInt64 = 0
-        let damage = reader.forEachPacket { bytes, _, timestamp in
+        let damage = reader.forEachPacketReadingAhead { bytes, _, timestamp in
             summary.packets += 1
             lastTimestamp = max(lastTimestamp, timestamp)
             do {

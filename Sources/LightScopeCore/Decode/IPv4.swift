@@ -3,6 +3,7 @@
 enum IPv4 {
     /// Parses the header and leaves the cursor at the payload, limited to the total length so
     /// Ethernet padding or a quoted packet's missing tail is never read as payload.
+    @inline(__always)
     static func decode(_ cursor: inout ByteCursor) throws(DecodeRejection) -> NetworkHeader {
         guard let versionAndLength = cursor.readUInt8() else { throw .truncatedIPv4Header }
         guard versionAndLength >> 4 == 4 else { throw .badIPVersion }

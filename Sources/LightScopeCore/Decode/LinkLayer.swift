@@ -45,6 +45,7 @@ enum LinkLayer {
     /// ARPHRD_NETLINK: cooked captures of netlink carry a netlink family, not an EtherType.
     static let arphrdNetlink: UInt16 = 824
 
+    @inline(__always)
     static func decode(_ cursor: inout ByteCursor, linkType: Int32) throws(DecodeRejection) -> LinkHeader {
         switch linkType {
         case LinkType.ethernet:

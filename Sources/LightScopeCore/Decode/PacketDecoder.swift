@@ -20,6 +20,7 @@ public enum PacketDecoder {
                              fragment: network.fragment, transport: try transport(&cursor, network))
     }
 
+    @inline(__always)
     private static func transport(_ cursor: inout ByteCursor, _ network: NetworkHeader) throws(DecodeRejection) -> Transport {
         let protocolNumber = network.protocolNumber
         guard network.fragment != .subsequent else { return .other(protocolNumber: protocolNumber) }

@@ -50,6 +50,7 @@ public struct TCPSegment: Equatable, Sendable {
 /// The TCP header (RFC 9293). Options are parsed, never trusted: a bad option length ends
 /// option parsing but not the packet, because the ports and flags are still good.
 enum TCP {
+    @inline(__always)
     static func decode(_ cursor: inout ByteCursor) throws(DecodeRejection) -> TCPSegment {
         guard let sourcePort = cursor.readUInt16(),
               let destinationPort = cursor.readUInt16(),

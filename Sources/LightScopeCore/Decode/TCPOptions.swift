@@ -9,22 +9,18 @@ public struct TCPTimestamp: Equatable, Sendable {
     }
 }
 
-/// TCP options: the common ones parsed, plus the raw option bytes (at most 40) held inline so
-/// the fingerprint can be built later, after the capture buffer is gone, without a heap copy.
+/// TCP options: the raw option bytes (at most 40) held inline, so the fingerprint can be
+/// built later, after the capture buffer is gone, without a heap copy. The common options
+/// are parsed when asked for, not per packet: most packets' options are never looked at
+/// (only a SYN that becomes an event is), and a copy is cheaper than a walk.
 public struct TCPOptions: Sendable {
-    public var mss: UInt16?
-    public var windowScale: UInt8?
-    public var sackPermitted: Bool = false
-    public var timestamp: TCPTimestamp?
-    /// Parsing stopped before the declared option space ended: a malformed option length, or
-    /// a capture that cut the header short. The fields above hold what came before.
-    public var isIncomplete: Bool = false
-
     static let capacity = 40
     /// The option bytes as captured, zero-filled past `rawCount`. A tuple, not an array, so a
     /// `TCPOptions` lives entirely inline.
     private var raw: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
     private var rawCount: UInt8 = 0
+    /// Fewer bytes were kept than the header declared (a short capture, or over 40).
+    private var cutShort = false
 
     /// No options at all.
     public init() {}
@@ -35,42 +31,58 @@ public struct TCPOptions: Sendable {
         self.init(parsing: &cursor, declaredLength: bytes.count)
     }
 
-    /// Copies what was captured of the `declaredLength` option bytes, then parses the copy.
+    /// Copies what was captured of the `declaredLength` option bytes.
     init(parsing cursor: inout ByteCursor, declaredLength: Int) {
         let available = min(declaredLength, cursor.remaining, Self.capacity)
+        guard available > 0 else {
+            cutShort = declaredLength > 0
+            return
+        }
         let copied = withUnsafeMutableBytes(of: &raw) { storage in
             cursor.copyBytes(into: UnsafeMutableRawBufferPointer(rebasing: storage[0..<available]))
         }
         rawCount = copied ? UInt8(available) : 0
-        isIncomplete = !copied || available < declaredLength
-        // Parse into locals: the walk reads `raw` while these are written.
+        cutShort = !copied || available < declaredLength
+    }
+
+    public var mss: UInt16? { parsed.mss }
+    public var windowScale: UInt8? { parsed.windowScale }
+    public var sackPermitted: Bool { parsed.sackPermitted }
+    public var timestamp: TCPTimestamp? { parsed.timestamp }
+    /// Parsing stopped before the declared option space ended: a malformed option length, or
+    /// a capture that cut the header short. The parsed fields hold what came before.
+    public var isIncomplete: Bool { cutShort || !parsed.wellFormed }
+
+    private struct Parsed {
         var mss: UInt16?
         var windowScale: UInt8?
         var sackPermitted = false
         var timestamp: TCPTimestamp?
-        let wellFormed = withRawBytes { bytes in
+        var wellFormed = true
+    }
+
+    /// One walk over the kept bytes.
+    private var parsed: Parsed {
+        var result = Parsed()
+        result.wellFormed = withRawBytes { bytes in
             TCPOptionWalker.walk(bytes) { kind, value in
                 switch kind {
                 case TCPOptionKind.maximumSegmentSize where value.remaining == 2:
-                    mss = value.readUInt16()
+                    result.mss = value.readUInt16()
                 case TCPOptionKind.windowScale where value.remaining == 1:
-                    windowScale = value.readUInt8()
+                    result.windowScale = value.readUInt8()
                 case TCPOptionKind.sackPermitted where value.remaining == 0:
-                    sackPermitted = true
+                    result.sackPermitted = true
                 case TCPOptionKind.timestamp where value.remaining == 8:
                     if let stamp = value.readUInt32(), let echo = value.readUInt32() {
-                        timestamp = TCPTimestamp(value: stamp, echo: echo)
+                        result.timestamp = TCPTimestamp(value: stamp, echo: echo)
                     }
                 default:
                     break
                 }
             }
         }
-        self.mss = mss
-        self.windowScale = windowScale
-        self.sackPermitted = sackPermitted
-        self.timestamp = timestamp
-        if !wellFormed { isIncomplete = true }
+        return result
     }
 
     /// The option bytes as captured, in order, for a caller that wants more than the parsed fields.
@@ -87,10 +99,9 @@ public struct TCPOptions: Sendable {
 }
 
 extension TCPOptions: Equatable {
+    /// The parsed fields follow from the bytes, so the bytes are what is compared.
     public static func == (lhs: TCPOptions, rhs: TCPOptions) -> Bool {
-        lhs.mss == rhs.mss && lhs.windowScale == rhs.windowScale && lhs.sackPermitted == rhs.sackPermitted
-            && lhs.timestamp == rhs.timestamp && lhs.isIncomplete == rhs.isIncomplete
-            && lhs.rawCount == rhs.rawCount && lhs.raw == rhs.raw
+        lhs.rawCount == rhs.rawCount && lhs.cutShort == rhs.cutShort && lhs.raw == rhs.raw
     }
 }
 

@@ -250,11 +250,21 @@ struct DetectionCore {
 }
 
 /// One inbound connection attempt, from the remote's point of view.
+///
+/// The addresses come first so the ports pack together (40 bytes, not 48): the key is
+/// stored in every pending probe's table slot and ring record.
 struct ProbeKey: Hashable, FastHashKey {
     var remote: IPAddress
-    var remotePort: UInt16
     var local: IPAddress
+    var remotePort: UInt16
     var localPort: UInt16
+
+    init(remote: IPAddress, remotePort: UInt16, local: IPAddress, localPort: UInt16) {
+        self.remote = remote
+        self.local = local
+        self.remotePort = remotePort
+        self.localPort = localPort
+    }
 
     @inline(__always)
     func hash(seed: FastHashSeed) -> UInt64 {

@@ -28,13 +28,13 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
     /// `extraBytesPerEntry` that each value owns elsewhere.
     static func bytes(capacity: Int, extraBytesPerEntry: Int = 0) -> Int {
         FastHashTable<Key, Entry>.bytes(forMaximumCount: capacity)
-            + 2 * capacity * MemoryLayout<RingRecord?>.stride + capacity * extraBytesPerEntry
+            + 2 * capacity * MemoryLayout<RingRecord>.stride + capacity * extraBytesPerEntry
     }
 
     /// The largest capacity whose worst case (`bytes(capacity:extraBytesPerEntry:)`) fits in
     /// `budget` bytes; at least 12.
     static func capacity(fittingIn budget: Int, extraBytesPerEntry: Int = 0) -> Int {
-        let perEntry = 2 * MemoryLayout<RingRecord?>.stride + extraBytesPerEntry
+        let perEntry = 2 * MemoryLayout<RingRecord>.stride + extraBytesPerEntry
         var best = 12
         var buckets = 16
         // Each bucket array size holds up to 3/4 of its buckets; what it leaves of the budget
@@ -145,16 +145,20 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
         var generation: UInt64
     }
 
-    /// A fixed-size FIFO of ring records.
+    /// A fixed-size FIFO of ring records. Popped records are left in place until overwritten
+    /// (the keys are plain values), so the ring is a plain array, not one of optionals.
     struct Ring {
         let capacity: Int
-        private var storage: [RingRecord?]
+        private var storage: [RingRecord]
         private var head = 0
         private(set) var count = 0
 
         init(capacity: Int) {
             self.capacity = capacity
+            // Reserved, not filled: pages become resident as records reach them, and the
+            // ring never regrows (and copies itself) under a flood.
             storage = []
+            storage.reserveCapacity(capacity)
         }
 
         var isFull: Bool { count == capacity }
@@ -170,7 +174,6 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
 
         mutating func popFront() {
             guard count > 0 else { return }
-            storage[head] = nil
             head &+= 1
             if head == capacity { head = 0 }
             count -= 1

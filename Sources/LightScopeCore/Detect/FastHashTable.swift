@@ -65,19 +65,28 @@ extension IPAddress: FastHashKey {
 /// tombstones), keyed by `FastHashKey`'s seeded hash: what the detection tables use instead
 /// of `Dictionary`, whose SipHash costs more than everything else a packet does.
 ///
+/// Laid out for the cache, because the detection tables outgrow it under a scan or a flood
+/// and a miss costs more than the rest of a packet's work:
+/// - each key lives next to its value in one slot, so a lookup that finds its key touches
+///   one slot, not a key array and then a value array;
+/// - a separate array of one control byte per bucket (0 for empty, else `0x80` | seven bits
+///   of the hash) is what a probe sequence reads first; a slot is only read when its tag
+///   matches, so a miss or a collision usually costs a byte, not a slot.
+///
 /// The bucket count is a power of two, doubled as the table fills and never beyond the
 /// smallest power of two that holds `maximumCount` at a load factor of 3/4; inserting more
 /// than `maximumCount` keys is a programming error (callers evict first). Each table has its
-/// own random `FastHashSeed` (see there for why that matters to an attacker).
+/// own random `FastHashSeed` (see there for why that matters to an attacker). The storage
+/// is copy-on-write, like the standard collections.
 struct FastHashTable<Key: FastHashKey, Value> {
-    /// Keys and values in parallel arrays, so a probe sequence reads keys only and never
-    /// copies a value out to compare a key.
-    private var keys: [Key?]
-    private var values: [Value?]
-    private var mask: Int
+    private var storage: Storage
     private let seed: FastHashSeed
     let maximumCount: Int
-    private(set) var count = 0
+
+    struct Slot {
+        var key: Key
+        var value: Value
+    }
 
     /// Bucket count when first made; the table doubles from there.
     static var initialBuckets: Int { 1024 }
@@ -89,8 +98,8 @@ struct FastHashTable<Key: FastHashKey, Value> {
         return buckets
     }
 
-    /// Bytes per bucket.
-    static var slotStride: Int { MemoryLayout<Key?>.stride + MemoryLayout<Value?>.stride }
+    /// Bytes per bucket: its slot and its control byte.
+    static var slotStride: Int { MemoryLayout<Slot>.stride + 1 }
 
     /// Memory of the largest bucket arrays: what `maximumCount` keys cost at worst.
     static func bytes(forMaximumCount maximumCount: Int) -> Int {
@@ -101,75 +110,84 @@ struct FastHashTable<Key: FastHashKey, Value> {
         precondition(maximumCount > 0)
         self.maximumCount = maximumCount
         self.seed = seed
-        let buckets = min(Self.initialBuckets, Self.buckets(forMaximumCount: maximumCount))
-        keys = Array(repeating: nil, count: buckets)
-        values = Array(repeating: nil, count: buckets)
-        mask = buckets - 1
+        storage = Storage(buckets: min(Self.initialBuckets, Self.buckets(forMaximumCount: maximumCount)))
     }
 
-    var isEmpty: Bool { count == 0 }
+    var count: Int { storage.count }
+    var isEmpty: Bool { storage.count == 0 }
     /// Current bucket count (grows by doubling).
-    var bucketCount: Int { mask + 1 }
+    var bucketCount: Int { storage.mask + 1 }
+
+    /// The table's hash of `key`: its home bucket comes from the low bits, its tag from the top seven.
+    @inline(__always)
+    private func hash(_ key: Key) -> UInt64 { key.hash(seed: seed) }
 
     @inline(__always)
-    private func home(_ key: Key) -> Int {
-        Int(truncatingIfNeeded: key.hash(seed: seed)) & mask
-    }
+    private static func tag(_ hash: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: hash >> 57) | 0x80 }
 
     /// The slot holding `key`, if present.
     @inline(__always)
     func index(of key: Key) -> Int? {
-        var index = home(key)
-        while let candidate = keys[index] {
-            if candidate == key { return index }
-            index = (index &+ 1) & mask
+        let hash = hash(key)
+        let tag = Self.tag(hash)
+        let storage = storage
+        var index = Int(truncatingIfNeeded: hash) & storage.mask
+        while true {
+            let control = storage.control[index]
+            if control == 0 { return nil }
+            if control == tag, storage.slots[index].key == key { return index }
+            index = (index &+ 1) & storage.mask
         }
-        return nil
     }
 
     subscript(key: Key) -> Value? {
         guard let index = index(of: key) else { return nil }
-        return values[index]
+        return storage.slots[index].value
     }
 
     /// The value in an occupied slot, changed in place.
     subscript(valueAt index: Int) -> Value {
-        get { values[index]! }
-        _modify { yield &values[index]! }
+        get {
+            storage.checkOccupied(index)
+            return storage.slots[index].value
+        }
+        _modify {
+            storage.checkOccupied(index)
+            makeUnique()
+            yield &storage.slots[index].value
+        }
     }
 
     /// The key in an occupied slot.
-    func key(at index: Int) -> Key { keys[index]! }
+    func key(at index: Int) -> Key {
+        storage.checkOccupied(index)
+        return storage.slots[index].key
+    }
 
     /// Inserts `key` or replaces its value; returns its slot.
     @discardableResult
     mutating func updateValue(_ value: Value, forKey key: Key) -> Int {
-        var index = home(key)
-        while let candidate = keys[index] {
-            if candidate == key {
-                values[index] = value
+        makeUnique()
+        let hash = hash(key)
+        let tag = Self.tag(hash)
+        var index = Int(truncatingIfNeeded: hash) & storage.mask
+        while true {
+            let control = storage.control[index]
+            if control == 0 { break }
+            if control == tag, storage.slots[index].key == key {
+                storage.slots[index].value = value
                 return index
             }
-            index = (index &+ 1) & mask
+            index = (index &+ 1) & storage.mask
         }
-        precondition(count < maximumCount, "FastHashTable over its maximum count")
-        if (count + 1) * 4 > bucketCount * 3 {
+        precondition(storage.count < maximumCount, "FastHashTable over its maximum count")
+        if (storage.count + 1) * 4 > bucketCount * 3 {
             grow()
-            return insertNew(key, value)
+            return storage.insertNew(Slot(key: key, value: value), hash: hash)
         }
-        keys[index] = key
-        values[index] = value
-        count += 1
-        return index
-    }
-
-    /// Inserts a key known to be absent.
-    private mutating func insertNew(_ key: Key, _ value: Value) -> Int {
-        var index = home(key)
-        while keys[index] != nil { index = (index &+ 1) & mask }
-        keys[index] = key
-        values[index] = value
-        count += 1
+        storage.control[index] = tag
+        (storage.slots + index).initialize(to: Slot(key: key, value: value))
+        storage.count += 1
         return index
     }
 
@@ -183,18 +201,22 @@ struct FastHashTable<Key: FastHashKey, Value> {
     /// need tombstones.
     @discardableResult
     mutating func remove(at index: Int) -> Value {
-        keys[index] = nil
-        let removed = values[index].take()!
-        count -= 1
+        storage.checkOccupied(index)
+        makeUnique()
+        let storage = storage
+        let mask = storage.mask
+        let removed = (storage.slots + index).move().value
+        storage.control[index] = 0
+        storage.count -= 1
         var hole = index
         var next = (index &+ 1) & mask
-        while let key = keys[next] {
-            let wanted = home(key)
+        while storage.control[next] != 0 {
+            let wanted = Int(truncatingIfNeeded: hash(storage.slots[next].key)) & mask
             // Move the entry at `next` into the hole unless its home lies cyclically in (hole, next].
             if (next &- wanted) & mask >= (next &- hole) & mask {
-                keys[hole] = key
-                keys[next] = nil
-                values[hole] = values[next].take()
+                (storage.slots + hole).moveInitialize(from: storage.slots + next, count: 1)
+                storage.control[hole] = storage.control[next]
+                storage.control[next] = 0
                 hole = next
             }
             next = (next &+ 1) & mask
@@ -203,29 +225,79 @@ struct FastHashTable<Key: FastHashKey, Value> {
     }
 
     mutating func removeAll() {
-        let buckets = min(Self.initialBuckets, Self.buckets(forMaximumCount: maximumCount))
-        keys = Array(repeating: nil, count: buckets)
-        values = Array(repeating: nil, count: buckets)
-        mask = buckets - 1
-        count = 0
+        storage = Storage(buckets: min(Self.initialBuckets, Self.buckets(forMaximumCount: maximumCount)))
     }
 
     /// Every key and value, in bucket order (no particular order).
     func forEach(_ body: (Key, Value) throws -> Void) rethrows {
-        for index in keys.indices {
-            if let key = keys[index] { try body(key, values[index]!) }
+        let storage = storage
+        for index in 0...storage.mask where storage.control[index] != 0 {
+            try body(storage.slots[index].key, storage.slots[index].value)
         }
     }
 
+    @inline(__always)
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    }
+
     private mutating func grow() {
-        let oldKeys = keys
-        let oldValues = values
-        keys = Array(repeating: nil, count: oldKeys.count * 2)
-        values = Array(repeating: nil, count: oldKeys.count * 2)
-        mask = keys.count - 1
-        count = 0
-        for index in oldKeys.indices {
-            if let key = oldKeys[index] { _ = insertNew(key, oldValues[index]!) }
+        let old = storage
+        let bigger = Storage(buckets: 2 * (old.mask + 1))
+        for index in 0...old.mask where old.control[index] != 0 {
+            // `makeUnique` ran first, so the old storage is ours to move out of.
+            old.control[index] = 0
+            let slot = (old.slots + index).move()
+            _ = bigger.insertNew(slot, hash: hash(slot.key))
+        }
+        old.count = 0
+        storage = bigger
+    }
+
+    /// The buckets: control bytes and slots, allocated once per size. A slot is initialised
+    /// exactly when its control byte is non-zero.
+    final class Storage: @unchecked Sendable {
+        let mask: Int
+        var count = 0
+        let control: UnsafeMutablePointer<UInt8>
+        let slots: UnsafeMutablePointer<Slot>
+
+        init(buckets: Int) {
+            mask = buckets - 1
+            control = .allocate(capacity: buckets)
+            control.initialize(repeating: 0, count: buckets)
+            slots = .allocate(capacity: buckets)
+        }
+
+        deinit {
+            for index in 0...mask where control[index] != 0 { (slots + index).deinitialize(count: 1) }
+            control.deallocate()
+            slots.deallocate()
+        }
+
+        /// Traps unless `index` is a bucket holding a slot: the one guard in front of every
+        /// access by index, since the slots are raw memory.
+        @inline(__always)
+        func checkOccupied(_ index: Int) {
+            precondition(index >= 0 && index <= mask && control[index] != 0, "FastHashTable: no entry in slot \(index)")
+        }
+
+        /// Inserts a key known to be absent, with room known to be there.
+        func insertNew(_ slot: Slot, hash: UInt64) -> Int {
+            var index = Int(truncatingIfNeeded: hash) & mask
+            while control[index] != 0 { index = (index &+ 1) & mask }
+            control[index] = FastHashTable.tag(hash)
+            (slots + index).initialize(to: slot)
+            count += 1
+            return index
+        }
+
+        func copy() -> Storage {
+            let copy = Storage(buckets: mask + 1)
+            copy.control.update(from: control, count: mask + 1)
+            for index in 0...mask where control[index] != 0 { (copy.slots + index).initialize(to: slots[index]) }
+            copy.count = count
+            return copy
         }
     }
 }

@@ -78,9 +78,15 @@ public struct ScanTracker {
         // In place when the source is known, so its target set is never copied.
         let limits = Limits(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: windowNanos,
                             maximumTargets: maximumTargetsPerSource)
-        let known = sources.modify(source, nowNanos: nowNanos, refresh: true) { activity in
-            limits.count(&activity, source: source, destination: destination, port: port, nowNanos: nowNanos, crossed)
+        // A source's entry ages from the start of its window, not from its last attempt: a
+        // window is over `windowNanos` after it started whatever came since, so only a new
+        // window moves the entry to the young end (one ring record per source and window,
+        // not one per attempt).
+        var restarted = false
+        let known = sources.modify(source, nowNanos: nowNanos, refresh: false) { activity in
+            restarted = limits.count(&activity, source: source, destination: destination, port: port, nowNanos: nowNanos, crossed)
         }
+        if restarted { sources.modify(source, nowNanos: nowNanos, refresh: true) { _ in } }
         guard !known else { return }
         var activity = SourceActivity(windowStartNanos: nowNanos)
         limits.count(&activity, source: source, destination: destination, port: port, nowNanos: nowNanos, crossed)
@@ -95,13 +101,17 @@ public struct ScanTracker {
         var windowNanos: UInt64
         var maximumTargets: Int
 
+        /// Counts the attempt; returns whether it started a new window.
+        @discardableResult
         func count(_ activity: inout SourceActivity, source: IPAddress, destination: IPAddress, port: UInt16,
-                   nowNanos: UInt64, _ crossed: (Crossing) -> Void) {
+                   nowNanos: UInt64, _ crossed: (Crossing) -> Void) -> Bool {
+            var restarted = false
             if nowNanos &- activity.windowStartNanos > windowNanos {
                 activity = SourceActivity(windowStartNanos: nowNanos)
+                restarted = true
             }
             activity.attempts &+= 1
-            guard activity.targetCount < maximumTargets else { return }
+            guard activity.targetCount < maximumTargets else { return restarted }
             // One pass over the targets: is this one new, and how many share its host or port
             // (itself included)?
             let target = Target(address: destination, port: port)
@@ -109,14 +119,14 @@ public struct ScanTracker {
             var addresses = 1
             if let first = activity.first {
                 if first.address == destination {
-                    if first.port == port { return }
+                    if first.port == port { return restarted }
                     ports += 1
                 } else if first.port == port {
                     addresses += 1
                 }
                 for known in activity.more {
                     if known.address == destination {
-                        if known.port == port { return }
+                        if known.port == port { return restarted }
                         ports += 1
                     } else if known.port == port {
                         addresses += 1
@@ -140,12 +150,14 @@ public struct ScanTracker {
                                      count: addresses, attempts: activity.attempts))
                 }
             }
+            return restarted
         }
     }
 
-    /// Forgets sources whose last attempt is older than the window.
+    /// Forgets sources whose window is over: started more than `windowNanos` ago (the same
+    /// test that starts a new window on the next attempt, so forgetting changes no verdict).
     public mutating func expire(nowNanos: UInt64) {
         guard nowNanos > windowNanos else { return }
-        sources.expire(touchedAtOrBefore: nowNanos - windowNanos) { _, _ in }
+        sources.expire(touchedAtOrBefore: nowNanos - windowNanos - 1) { _, _ in }
     }
 }

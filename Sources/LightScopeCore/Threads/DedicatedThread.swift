@@ -33,6 +33,14 @@ public final class DedicatedThread: @unchecked Sendable {
         thread = handle
     }
 
+    /// Waits for the thread to end, however long that takes: for work known to be finishing
+    /// (it has said so through a queue), where a polling `join(timeout:)` would only add delay.
+    public func join() {
+        guard let handle = thread else { return }
+        pthread_join(handle, nil)
+        thread = nil
+    }
+
     /// Waits for the thread to end. Returns false if it is still running after `timeout`
     /// (a hung loop); the thread is then left behind, never killed mid-flight.
     public func join(timeout: Duration) -> Bool {

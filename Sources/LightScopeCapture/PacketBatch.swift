@@ -1,0 +1,57 @@
+/// Captured packets copied out of libpcap's buffer into one flat block, so a run of them can
+/// be handed to another thread (libpcap's own buffer is only valid during its callback).
+/// Reused: the consumer empties it and hands it back.
+final class PacketBatch: @unchecked Sendable {
+    /// Bytes of packet data per batch: above the largest snapshot length libpcap allows
+    /// (262,144), so any one packet fits an empty batch.
+    static let byteCapacity = 1 << 20
+    /// Packets per batch, whatever their size.
+    static let packetCapacity = 8192
+
+    struct Record {
+        var offset: Int
+        var capturedLength: Int
+        var wireLength: Int
+        var timestampNanos: UInt64
+    }
+
+    private let bytes = UnsafeMutableRawPointer.allocate(byteCount: PacketBatch.byteCapacity, alignment: 16)
+    private(set) var records: [Record] = []
+    private var used = 0
+
+    init() {
+        records.reserveCapacity(Self.packetCapacity)
+    }
+
+    deinit {
+        bytes.deallocate()
+    }
+
+    var isEmpty: Bool { records.isEmpty }
+
+    /// Copies one packet in; false when it does not fit (hand the batch on and retry with an
+    /// empty one, which always has room).
+    func append(_ packet: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64) -> Bool {
+        guard records.count < Self.packetCapacity, packet.count <= Self.byteCapacity - used else { return false }
+        if let source = packet.baseAddress, packet.count > 0 {
+            (bytes + used).copyMemory(from: source, byteCount: packet.count)
+        }
+        records.append(Record(offset: used, capturedLength: packet.count, wireLength: wireLength, timestampNanos: timestampNanos))
+        // Each packet starts 8-byte aligned, as in libpcap's own buffers.
+        used = min(Self.byteCapacity, (used + packet.count + 7) & ~7)
+        return true
+    }
+
+    /// Calls `visit` for each packet in order.
+    func forEach(_ visit: PcapFileReader.PacketVisitor) {
+        for record in records {
+            visit(UnsafeRawBufferPointer(start: bytes + record.offset, count: record.capturedLength),
+                  record.wireLength, record.timestampNanos)
+        }
+    }
+
+    func removeAll() {
+        records.removeAll(keepingCapacity: true)
+        used = 0
+    }
+}
