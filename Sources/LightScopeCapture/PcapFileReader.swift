@@ -63,23 +63,25 @@ public final class PcapFileReader {
         let thread = DedicatedThread()
         thread.start(name: "lightscope-read") { [self] in
             // Only this thread touches the handle until `full` is closed.
-            guard var batch = empty.take() else { return full.close() }
+            var batch = empty.take()! // filled above
             let damage = forEachPacket { bytes, wireLength, timestamp in
                 if batch.append(bytes, wireLength: wireLength, timestampNanos: timestamp) { return }
                 full.put(batch)
-                batch = empty.take() ?? PacketBatch()
+                batch = empty.take()! // the caller hands every batch back until `full` is closed
                 _ = batch.append(bytes, wireLength: wireLength, timestampNanos: timestamp) // an empty batch always has room
             }
             if !batch.isEmpty { full.put(batch) }
             outcome.damage = damage // published by the queue's lock: `close` below, `take` on the caller's side
             full.close()
         }
-        while let batch = full.take() {
+        while var batch = full.take() {
             batch.forEach(visit)
             batch.removeAll()
             empty.put(batch)
         }
         thread.join()
+        empty.close()
+        while let batch = empty.take() { batch.deallocate() }
         return outcome.damage
     }
 

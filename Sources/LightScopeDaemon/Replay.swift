@@ -24,30 +24,43 @@ public struct Replay {
         let reader = try PcapFileReader(path: path)
         let localAddresses = local.isEmpty ? LocalAddresses.learnedFromAnswers() : LocalAddresses(prefixes: local)
         let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses)
-        var summary = ReplaySummary()
+        // The per-packet state behind a pointer, as `DetectionEngine` keeps its own: captured
+        // `var`s that a closure changes get a dynamic exclusivity check on every access, and
+        // the packet loop makes several per packet.
+        let state = UnsafeMutablePointer<ReplayProgress>.allocate(capacity: 1)
+        state.initialize(to: ReplayProgress())
+        defer { state.deinitialize(count: 1); state.deallocate() }
+        let json = json
         func emit(_ event: UnwantedEvent) {
-            summary.add(event)
+            state.pointee.summary.add(event)
             if json { write(EventJSON.encode(EventRecord(event))) }
         }
-        var lastTimestamp: UInt64 = 0
+        let linkType = reader.linkType
         let damage = reader.forEachPacketReadingAhead { bytes, _, timestamp in
-            summary.packets += 1
-            lastTimestamp = max(lastTimestamp, timestamp)
+            state.pointee.summary.packets &+= 1
+            if timestamp > state.pointee.lastTimestamp { state.pointee.lastTimestamp = timestamp }
             do {
-                engine.process(try PacketDecoder.decode(bytes, linkType: reader.linkType), timeNanos: timestamp, emit: emit)
+                engine.process(try PacketDecoder.decode(bytes, linkType: linkType), timeNanos: timestamp, emit: emit)
             } catch {
-                summary.undecodable += 1
+                state.pointee.summary.undecodable &+= 1
             }
         }
         // Pending probes are resolved as if time ran on past the last packet.
-        engine.advance(toNanos: lastTimestamp, emit: emit)
+        engine.advance(toNanos: state.pointee.lastTimestamp, emit: emit)
         engine.finish(emit: emit)
+        var summary = state.pointee.summary
         summary.probes = engine.counters.probes
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
         if !json { write(summary.report(path: path, learnedLocal: local.isEmpty)) }
         return summary
     }
+}
+
+/// What the packet loop of a replay updates as it goes.
+struct ReplayProgress {
+    var summary = ReplaySummary()
+    var lastTimestamp: UInt64 = 0
 }
 
 /// What a replay found: verdict counts, top sources and ports.
