@@ -17,8 +17,11 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
+        // One static inline function: the cache-prefetch hint Swift cannot spell.
+        .target(name: "CPrefetch"),
+
         // Pure: configuration, watchdog policy, counters, status text. No I/O.
-        .target(name: "LightScopeCore"),
+        .target(name: "LightScopeCore", dependencies: ["CPrefetch"]),
         // libpcap handles and the non-blocking poll loop that feeds them.
         .target(name: "LightScopeCapture", dependencies: ["LightScopeCore", "CPcap"]),
         // sd_notify, journald-friendly logging, signals.

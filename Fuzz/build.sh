@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer target over decoding and detection (Fuzz/fuzz_decode_detect.swift)
 # into .build-fuzz/fuzz_decode_detect, with AddressSanitizer, optimised (-O) as the daemon is.
-# LightScopeCore is pure Swift with no dependencies, so plain swiftc suffices: it is compiled
+# LightScopeCore is pure Swift whose one dependency is a header (Sources/CPrefetch, a
+# prefetch hint), so plain swiftc suffices: it is compiled
 # as its own module (instrumented for coverage), then the harness, the seeds and the tests'
 # PacketBuilder are linked against it.
 set -euo pipefail
@@ -9,11 +10,11 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 out=.build-fuzz
 mkdir -p "$out"
-flags=(-sanitize=fuzzer,address -parse-as-library -O -g)
+flags=(-sanitize=fuzzer,address -parse-as-library -O -g -I Sources/CPrefetch/include)
 
 mapfile -t core < <(find Sources/LightScopeCore -name '*.swift' | sort)
 # Rebuilt only when a source is newer than the library: the harness alone builds in seconds.
-if [ ! -f "$out/libLightScopeCore.a" ] || [ -n "$(find Sources/LightScopeCore -name '*.swift' -newer "$out/libLightScopeCore.a")" ]; then
+if [ ! -f "$out/libLightScopeCore.a" ] || [ -n "$(find Sources/LightScopeCore Sources/CPrefetch -newer "$out/libLightScopeCore.a")" ]; then
     swiftc "${flags[@]}" -module-name LightScopeCore -emit-module -emit-module-path "$out/LightScopeCore.swiftmodule" \
     -emit-library -static -o "$out/libLightScopeCore.a" "${core[@]}"
 fi

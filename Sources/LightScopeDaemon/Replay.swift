@@ -29,7 +29,11 @@ public struct Replay {
         // the packet loop makes several per packet.
         let state = UnsafeMutablePointer<ReplayProgress>.allocate(capacity: 1)
         state.initialize(to: ReplayProgress())
-        defer { state.deinitialize(count: 1); state.deallocate() }
+        defer {
+            state.pointee.lookahead.deallocate()
+            state.deinitialize(count: 1)
+            state.deallocate()
+        }
         let json = json
         func emit(_ event: UnwantedEvent) {
             state.pointee.summary.add(event)
@@ -40,11 +44,16 @@ public struct Replay {
             state.pointee.summary.packets &+= 1
             if timestamp > state.pointee.lastTimestamp { state.pointee.lastTimestamp = timestamp }
             do {
-                engine.process(try PacketDecoder.decode(bytes, linkType: linkType), timeNanos: timestamp, emit: emit)
+                let packet = try PacketDecoder.decode(bytes, linkType: linkType)
+                engine.prefetch(packet)
+                if let (due, time) = state.pointee.lookahead.push(packet, timeNanos: timestamp) {
+                    engine.process(due, timeNanos: time, emit: emit)
+                }
             } catch {
                 state.pointee.summary.undecodable &+= 1
             }
         }
+        while let (due, time) = state.pointee.lookahead.pop() { engine.process(due, timeNanos: time, emit: emit) }
         // Pending probes are resolved as if time ran on past the last packet.
         engine.advance(toNanos: state.pointee.lastTimestamp, emit: emit)
         engine.finish(emit: emit)
@@ -61,6 +70,50 @@ public struct Replay {
 struct ReplayProgress {
     var summary = ReplaySummary()
     var lastTimestamp: UInt64 = 0
+    var lookahead = PacketLookahead()
+}
+
+/// The last few decoded packets, held back in order so that `DetectionEngine.prefetch` can
+/// start each one's table lookups a few packets before `process` makes them: the tables
+/// outgrow the cache under a scan, and overlapping the misses of several packets is what
+/// holding them back buys. Packets still reach the engine one by one, in file order.
+///
+/// A ring in raw memory (no optionals, no array bounds or uniqueness checks: this runs per
+/// packet), so its owner calls `deallocate` when done.
+struct PacketLookahead {
+    /// A power of two.
+    static let depth = 8
+    private let slots = UnsafeMutablePointer<(DecodedPacket, UInt64)>.allocate(capacity: PacketLookahead.depth)
+    private var head = 0
+    private var count = 0
+
+    /// Holds `packet` back; once `depth` are held, returns the oldest, now due.
+    mutating func push(_ packet: DecodedPacket, timeNanos: UInt64) -> (DecodedPacket, UInt64)? {
+        if count == Self.depth {
+            let due = (slots + head).move()
+            (slots + head).initialize(to: (packet, timeNanos))
+            head = (head + 1) & (Self.depth - 1)
+            return due
+        }
+        (slots + ((head + count) & (Self.depth - 1))).initialize(to: (packet, timeNanos))
+        count += 1
+        return nil
+    }
+
+    /// The oldest packet held back, at the end of the file.
+    mutating func pop() -> (DecodedPacket, UInt64)? {
+        guard count > 0 else { return nil }
+        let due = (slots + head).move()
+        head = (head + 1) & (Self.depth - 1)
+        count -= 1
+        return due
+    }
+
+    /// Drops whatever is still held and frees the ring.
+    mutating func deallocate() {
+        while pop() != nil {}
+        slots.deallocate()
+    }
 }
 
 /// What a replay found: verdict counts, top sources and ports.

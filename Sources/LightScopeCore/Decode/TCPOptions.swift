@@ -32,6 +32,7 @@ public struct TCPOptions: Sendable {
     }
 
     /// Copies what was captured of the `declaredLength` option bytes.
+    @inline(__always)
     init(parsing cursor: inout ByteCursor, declaredLength: Int) {
         let available = min(declaredLength, cursor.remaining, Self.capacity)
         guard available > 0 else {

@@ -52,6 +52,14 @@ public final class DetectionEngine {
         core.process(packet, timeNanos: timeNanos, emit: emit)
     }
 
+    /// A hint that `packet` will be processed soon: starts loading the table entries it
+    /// will look up, so that several packets' cache misses overlap instead of each stalling
+    /// in turn. Changes no state and no verdict; a caller that knows a few packets ahead
+    /// (replay, which reads a whole file) calls it for each some packets before `process`.
+    public func prefetch(_ packet: DecodedPacket) {
+        core.prefetch(packet)
+    }
+
     /// Runs the timers: pending SYNs past `synAnswerTimeout` become `unanswered`, old
     /// connections and scan windows are forgotten.
     public func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
@@ -84,6 +92,8 @@ struct DetectionCore {
 
     /// Time between timer runs driven by packet timestamps (timers also run on every `advance`).
     static let packetDrivenAdvanceNanos: UInt64 = 100_000_000
+    /// How many expired probes ahead `advance` starts the next lookups.
+    static let expiryPrefetchDistance = 8
 
     typealias PendingTable = ExpiringTable<ProbeKey, PendingProbe>
     typealias ConnectionTable = ExpiringTable<ConnectionKey, Bool>
@@ -133,6 +143,25 @@ struct DetectionCore {
         }
     }
 
+    /// The lookups `process` will make for `packet`, started early (see `DetectionEngine.prefetch`).
+    /// `mutating` though it changes nothing: called through the engine's pointer, a
+    /// non-mutating call would copy the whole core (and retain every table) first.
+    mutating func prefetch(_ packet: DecodedPacket) {
+        guard case .tcp(let segment) = packet.transport else { return }
+        let flags = segment.flags
+        if flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst) {
+            pending.prefetch(ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination,
+                                      localPort: segment.destinationPort))
+        } else if flags.contains(.rst) || flags.contains(.syn) {
+            // An answer (RST or SYN-ACK) from the local side: its probe, the connection
+            // check, and for a RST the scan count of the remote it closes on.
+            pending.prefetch(ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source,
+                                      localPort: segment.sourcePort))
+            connections.prefetch(ConnectionKey(remote: packet.destination, localPort: segment.sourcePort))
+            if flags.contains(.rst) { scans.prefetch(source: packet.destination) }
+        }
+    }
+
     /// Runs the timers: pending SYNs past `synAnswerTimeout` become `unanswered`, old
     /// connections and scan windows are forgotten.
     mutating func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
@@ -141,7 +170,15 @@ struct DetectionCore {
             let cutoff = nowNanos - synAnswerTimeoutNanos
             var expired: [(ProbeKey, PendingProbe)] = []
             pending.expire(touchedAtOrBefore: cutoff) { expired.append(($0, $1)) }
-            for (key, probe) in expired { unanswered(key, probe, emit: emit) }
+            for index in expired.indices {
+                // The lookups of a probe a few places on start now (see `prefetch(_:)`).
+                if index + Self.expiryPrefetchDistance < expired.count {
+                    let ahead = expired[index + Self.expiryPrefetchDistance].0
+                    connections.prefetch(ConnectionKey(remote: ahead.remote, localPort: ahead.localPort))
+                    scans.prefetch(source: ahead.remote)
+                }
+                unanswered(expired[index].0, expired[index].1, emit: emit)
+            }
         }
         if nowNanos > graceNanos {
             connections.expire(touchedAtOrBefore: nowNanos - graceNanos) { _, _ in }

@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// A hash table with a hard capacity and oldest-first expiry, for detection state that an
 /// attacker can make grow (one entry per spoofed source or probe).
 ///
@@ -60,6 +62,16 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
     public var count: Int { entries.count }
     public var isEmpty: Bool { entries.isEmpty }
 
+    /// Starts loading where a lookup of `key` will read (see `FastHashTable.prefetch`).
+    @inline(__always)
+    public func prefetch(_ key: Key) {
+        entries.prefetch(key)
+    }
+
+    /// How far ahead of the ring's front `expire` prefetches: enough records for their
+    /// loads to overlap, few enough that they are still in cache when reached.
+    static var expiryPrefetchDistance: Int { 8 }
+
     public subscript(key: Key) -> Value? {
         entries[key]?.value
     }
@@ -100,6 +112,7 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
     /// Removes, oldest first, every entry last touched at or before `cutoffNanos`.
     public mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, _ expired: (Key, Value) -> Void) {
         while let front = ring.front {
+            if let ahead = ring.record(at: Self.expiryPrefetchDistance) { entries.prefetch(ahead.key) }
             guard let index = entries.index(of: front.key), entries[valueAt: index].generation == front.generation else {
                 ring.popFront()
                 continue
@@ -164,12 +177,28 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
         var isFull: Bool { count == capacity }
         var front: RingRecord? { count == 0 ? nil : storage[head] }
 
+        /// The record `offset` places behind the front, if there is one.
+        func record(at offset: Int) -> RingRecord? {
+            guard offset < count else { return nil }
+            var index = head &+ offset
+            if index >= capacity { index &-= capacity }
+            return storage[index]
+        }
+
+        /// Records ahead of the back that `pushBack` asks the cache for: the ring is larger
+        /// than the cache, so each write lands on a cold line, and a write that waits for its
+        /// line stalls the packet behind it.
+        static var writePrefetchDistance: Int { 16 }
+
         mutating func pushBack(_ record: RingRecord) {
             precondition(count < capacity)
             var index = head &+ count
             if index >= capacity { index &-= capacity }
             if index == storage.count { storage.append(record) } else { storage[index] = record }
             count += 1
+            // A hint only: past the end of the reserved storage it is simply wasted.
+            let ahead = min(index &+ Self.writePrefetchDistance, capacity &- 1)
+            storage.withUnsafeBufferPointer { lightscope_prefetch_for_write($0.baseAddress.map { $0 + ahead }) }
         }
 
         mutating func popFront() {

@@ -72,6 +72,12 @@ public struct ScanTracker {
     public var trackedSources: Int { sources.count }
     public var evictions: UInt64 { sources.evictions }
 
+    /// Starts loading `source`'s entry (see `FastHashTable.prefetch`).
+    @inline(__always)
+    func prefetch(source: IPAddress) {
+        sources.prefetch(source)
+    }
+
     /// Counts one failed attempt; returns a scan that this attempt made cross a threshold.
     public mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                                 _ crossed: (Crossing) -> Void) {

@@ -1,0 +1,16 @@
+#ifndef LIGHTSCOPE_CPREFETCH_H
+#define LIGHTSCOPE_CPREFETCH_H
+
+/* A hint to start loading the cache line at `address` now, because it will be read soon.
+   Never faults, never changes memory: any address is allowed, even one past an array.
+   Swift has no spelling for it, so this one line of C is the whole module. */
+static inline void lightscope_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
+/* The same, for a line that is about to be written. */
+static inline void lightscope_prefetch_for_write(const void *address) {
+    __builtin_prefetch(address, 1, 3);
+}
+
+#endif
