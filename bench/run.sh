@@ -2,7 +2,8 @@
 # LightScope's benchmark: offline replay against the libpcap limit, live capture against
 # tcpdump, the idle and flood footprint, and the watchdog's hang-to-running time.
 #
-#   sudo bench/run.sh [--quick] [--skip-watchdog]
+#   sudo bench/run.sh [--quick] [--skip-watchdog] [--only offline|live|footprint|watchdog]
+#   sudo LIGHTSCOPE=/usr/bin/lightscope bench/run.sh --only footprint   # the installed .deb's binary
 #
 # Installs what it needs (Debian packages), builds a release binary, runs every part and
 # prints one Markdown table, also written to bench/results/latest.md. All live traffic
@@ -11,14 +12,20 @@
 set -euo pipefail
 
 QUICK=0
-WATCHDOG=1
-for argument in "$@"; do
-    case "$argument" in
+PARTS="offline live footprint watchdog"
+usage() { echo "usage: sudo bench/run.sh [--quick] [--skip-watchdog] [--only offline|live|footprint|watchdog]" >&2; exit 2; }
+while (($#)); do
+    case "$1" in
         --quick) QUICK=1 ;;
-        --skip-watchdog) WATCHDOG=0 ;;
-        *) echo "usage: sudo bench/run.sh [--quick] [--skip-watchdog]" >&2; exit 2 ;;
+        --skip-watchdog) PARTS="${PARTS/watchdog/}" ;;
+        --only) [ $# -ge 2 ] || usage
+                case "$2" in offline|live|footprint|watchdog) PARTS="$2" ;; *) usage ;; esac
+                shift ;;
+        *) usage ;;
     esac
+    shift
 done
+wanted() { [[ " $PARTS " == *" $1 "* ]]; }
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh needs root (network namespaces, capture); run it with sudo" >&2; exit 1; }
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -55,7 +62,9 @@ install_packages() {
 build() {
     log "building release binaries"
     (cd "$ROOT" && swift build -c release --product lightscope >/dev/null && swift build -c release --product lightscope-pcapgen >/dev/null)
-    LIGHTSCOPE="$ROOT/.build/release/lightscope"
+    # LIGHTSCOPE names another binary to measure (the packaged one is statically linked
+    # against the Swift runtime, so its RSS differs from this development build's).
+    LIGHTSCOPE="${LIGHTSCOPE:-$ROOT/.build/release/lightscope}"
     PCAPGEN="$ROOT/.build/release/lightscope-pcapgen"
     gcc -O2 -Wall -o "$BENCH/bin/pcap_count" "$BENCH/pcap_count.c" -lpcap
 }
@@ -128,10 +137,13 @@ EOF
 start_lightscope() {
     local logfile=$1; shift
     # `ip netns exec` and `env` exec: $! is LightScope's own PID.
-    ip netns exec "$NS_CAPTURE" env "$@" "$LIGHTSCOPE" run --interface lsb0 --config "$DATA/bench.conf" > "$logfile" 2>&1 &
+    # A state directory of its own: the host's /var/lib/lightscope is not the benchmark's.
+    rm -rf "$DATA/state"
+    ip netns exec "$NS_CAPTURE" env "$@" "$LIGHTSCOPE" run --interface lsb0 --config "$DATA/bench.conf" \
+        --state-dir "$DATA/state" > "$logfile" 2>&1 &
     DAEMON_PID=$!
     CLEANUP_PIDS="${CLEANUP_PIDS:-} $DAEMON_PID"
-    for _ in $(seq 1 100); do grep -q "LightScope started" "$logfile" && return 0; sleep 0.1; done
+    for _ in $(seq 1 100); do grep -Eq "LightScope [^ ]+ started" "$logfile" && return 0; sleep 0.1; done
     echo "LightScope did not start; its log:" >&2; cat "$logfile" >&2; exit 1
 }
 
@@ -228,15 +240,12 @@ footprint() {
 install_packages
 build
 MACHINE="$(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-log "offline"
-offline
-make_namespaces
-log "live"
-live
-log "footprint"
-footprint
+if wanted offline; then log "offline"; offline; fi
+if wanted live || wanted footprint; then make_namespaces; fi
+if wanted live; then log "live"; live; fi
+if wanted footprint; then log "footprint"; footprint; fi
 cleanup
-if [ "$WATCHDOG" = 1 ]; then
+if wanted watchdog; then
     log "watchdog (real systemd in a container)"
     WATCHDOG_ROWS=$("$BENCH/watchdog.sh" $([ "$QUICK" = 1 ] && echo --quick))
     TABLE+=("" "### Watchdog: hang to running again, real systemd 252 in a container" ""
@@ -247,6 +256,6 @@ fi
 {
     echo "## LightScope benchmark, $(date -u +%Y-%m-%d) $([ "$QUICK" = 1 ] && echo "(--quick)")"
     echo
-    echo "Machine: $MACHINE; commit $(git -C "$ROOT" rev-parse --short HEAD)."
+    echo "Machine: $MACHINE; commit $(git -C "$ROOT" rev-parse --short HEAD); binary $LIGHTSCOPE."
     printf '%s\n' "${TABLE[@]}"
 } | tee "$RESULTS/latest.md"

@@ -48,9 +48,17 @@ final class FastHashTableTests: XCTestCase {
         XCTAssertEqual(table.count, keys.count)
     }
 
+    func testASmallEnoughTableGetsItsLargestBucketArrayAtOnce() {
+        var table = FastHashTable<IPAddress, Int>(maximumCount: 10_000)
+        XCTAssertEqual(table.bucketCount, 16384, "never grows, so never holds two arrays at once")
+        for index in 0..<10_000 { table.updateValue(index, forKey: IPAddress(ipv4: UInt32(index))) }
+        XCTAssertEqual(table.bucketCount, 16384)
+        XCTAssertEqual(table[IPAddress(ipv4: 9999)], 9999)
+    }
+
     func testGrowsByDoublingUpToItsMaximumAtThreeQuartersLoad() {
         let maximum = 10_000
-        var table = FastHashTable<IPAddress, Int>(maximumCount: maximum)
+        var table = FastHashTable<IPAddress, Int>(maximumCount: maximum, preallocatedBucketLimit: 0)
         XCTAssertEqual(table.bucketCount, 1024)
         for index in 0..<maximum { table.updateValue(index, forKey: IPAddress(ipv4: UInt32(index))) }
         XCTAssertEqual(table.count, maximum)

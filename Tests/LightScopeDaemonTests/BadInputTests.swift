@@ -41,7 +41,12 @@ final class BadInputTests: XCTestCase {
     func testMissingConfigFileNamedOnTheCommandLine() throws {
         let lab = try NamespaceLab()
         defer { lab.destroy() }
-        let daemon = try DaemonProcess(arguments: ["run", "--config", "/nonexistent/lightscope.conf", "--interface", lab.hostInterface],
+        // Its own state directory: a daemon that fails still records the run, and this host's
+        // /var/lib/lightscope is not the test's to write.
+        let stateDirectory = NSTemporaryDirectory() + "lightscope-state-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: stateDirectory) }
+        let daemon = try DaemonProcess(arguments: ["run", "--config", "/nonexistent/lightscope.conf", "--interface", lab.hostInterface,
+                                                   "--state-dir", stateDirectory],
                                        namespace: lab.host)
         XCTAssertEqual(daemon.waitForExit(timeout: 10), 78, daemon.log)
         XCTAssertTrue(daemon.log.contains("cannot read it (No such file or directory)"), daemon.log)

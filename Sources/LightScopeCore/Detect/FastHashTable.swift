@@ -1,4 +1,7 @@
 import CPrefetch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A key for `FastHashTable`: hashes its 64-bit words with the table's secret `FastHashSeed`.
 ///
@@ -90,8 +93,17 @@ struct FastHashTable<Key: FastHashKey, Value> {
         var value: Value
     }
 
-    /// Bucket count when first made; the table doubles from there.
+    /// Bucket count when first made if the table may grow; it doubles from there.
     static var initialBuckets: Int { 1024 }
+
+    /// Tables whose largest bucket array has at most this many buckets get it at once and
+    /// never grow (the detection tables, sized from the memory budget). Growing keeps the
+    /// old and new arrays alive together, half again the table's memory at the peak, which
+    /// a budget cannot allow for; and an array made at once costs nothing until used: its
+    /// control bytes come zeroed from calloc and its slots uninitialised from malloc, so the
+    /// kernel commits their pages only as entries land on them. Above this (tables bounded
+    /// only by what they are fed, such as replay's per-source tallies) the table grows.
+    static var preallocatedBucketLimit: Int { 1 << 22 }
 
     /// Buckets that `maximumCount` keys need at a load factor of at most 3/4.
     static func buckets(forMaximumCount maximumCount: Int) -> Int {
@@ -108,11 +120,19 @@ struct FastHashTable<Key: FastHashKey, Value> {
         buckets(forMaximumCount: maximumCount) * slotStride
     }
 
-    init(maximumCount: Int, seed: FastHashSeed = .random()) {
+    init(maximumCount: Int, seed: FastHashSeed = .random(), preallocatedBucketLimit: Int = Self.preallocatedBucketLimit) {
         precondition(maximumCount > 0)
         self.maximumCount = maximumCount
         self.seed = seed
-        storage = Storage(buckets: min(Self.initialBuckets, Self.buckets(forMaximumCount: maximumCount)))
+        self.preallocatedBucketLimit = preallocatedBucketLimit
+        storage = Storage(buckets: Self.firstBucketCount(maximumCount: maximumCount, preallocatedBucketLimit: preallocatedBucketLimit))
+    }
+
+    private let preallocatedBucketLimit: Int
+
+    private static func firstBucketCount(maximumCount: Int, preallocatedBucketLimit: Int) -> Int {
+        let largest = buckets(forMaximumCount: maximumCount)
+        return largest <= preallocatedBucketLimit ? largest : min(initialBuckets, largest)
     }
 
     var count: Int { storage.count }
@@ -238,7 +258,7 @@ struct FastHashTable<Key: FastHashKey, Value> {
     }
 
     mutating func removeAll() {
-        storage = Storage(buckets: min(Self.initialBuckets, Self.buckets(forMaximumCount: maximumCount)))
+        storage = Storage(buckets: Self.firstBucketCount(maximumCount: maximumCount, preallocatedBucketLimit: preallocatedBucketLimit))
     }
 
     /// Every key and value, in bucket order (no particular order).
@@ -277,14 +297,18 @@ struct FastHashTable<Key: FastHashKey, Value> {
 
         init(buckets: Int) {
             mask = buckets - 1
-            control = .allocate(capacity: buckets)
-            control.initialize(repeating: 0, count: buckets)
+            // calloc, not allocate-and-fill: a large zeroed block comes straight from mmap,
+            // and its pages stay uncommitted until a key lands on them.
+            guard let zeroed = calloc(buckets, 1) else {
+                fatalError("FastHashTable: out of memory for \(buckets) buckets")
+            }
+            control = zeroed.bindMemory(to: UInt8.self, capacity: buckets)
             slots = .allocate(capacity: buckets)
         }
 
         deinit {
             for index in 0...mask where control[index] != 0 { (slots + index).deinitialize(count: 1) }
-            control.deallocate()
+            free(control)
             slots.deallocate()
         }
 
