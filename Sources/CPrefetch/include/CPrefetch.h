@@ -8,9 +8,4 @@ static inline void lightscope_prefetch(const void *address) {
     __builtin_prefetch(address, 0, 3);
 }
 
-/* The same, for a line that is about to be written. */
-static inline void lightscope_prefetch_for_write(const void *address) {
-    __builtin_prefetch(address, 1, 3);
-}
-
 #endif

@@ -92,8 +92,6 @@ struct DetectionCore {
 
     /// Time between timer runs driven by packet timestamps (timers also run on every `advance`).
     static let packetDrivenAdvanceNanos: UInt64 = 100_000_000
-    /// How many expired probes ahead `advance` starts the next lookups.
-    static let expiryPrefetchDistance = 8
 
     typealias PendingTable = ExpiringTable<ProbeKey, PendingProbe>
     typealias ConnectionTable = ExpiringTable<ConnectionKey, Bool>
@@ -172,8 +170,8 @@ struct DetectionCore {
             pending.expire(touchedAtOrBefore: cutoff) { expired.append(($0, $1)) }
             for index in expired.indices {
                 // The lookups of a probe a few places on start now (see `prefetch(_:)`).
-                if index + Self.expiryPrefetchDistance < expired.count {
-                    let ahead = expired[index + Self.expiryPrefetchDistance].0
+                if index + PendingTable.expiryPrefetchDistance < expired.count {
+                    let ahead = expired[index + PendingTable.expiryPrefetchDistance].0
                     connections.prefetch(ConnectionKey(remote: ahead.remote, localPort: ahead.localPort))
                     scans.prefetch(source: ahead.remote)
                 }

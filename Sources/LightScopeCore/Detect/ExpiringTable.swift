@@ -1,5 +1,3 @@
-import CPrefetch
-
 /// A hash table with a hard capacity and oldest-first expiry, for detection state that an
 /// attacker can make grow (one entry per spoofed source or probe).
 ///
@@ -68,8 +66,9 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
         entries.prefetch(key)
     }
 
-    /// How far ahead of the ring's front `expire` prefetches: enough records for their
-    /// loads to overlap, few enough that they are still in cache when reached.
+    /// How far ahead of the ring's front `expire` prefetches (and its callers, walking what
+    /// it expired): enough records for their loads to overlap, few enough that they are
+    /// still in cache when reached.
     static var expiryPrefetchDistance: Int { 8 }
 
     public subscript(key: Key) -> Value? {
@@ -185,20 +184,12 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
             return storage[index]
         }
 
-        /// Records ahead of the back that `pushBack` asks the cache for: the ring is larger
-        /// than the cache, so each write lands on a cold line, and a write that waits for its
-        /// line stalls the packet behind it.
-        static var writePrefetchDistance: Int { 16 }
-
         mutating func pushBack(_ record: RingRecord) {
             precondition(count < capacity)
             var index = head &+ count
             if index >= capacity { index &-= capacity }
             if index == storage.count { storage.append(record) } else { storage[index] = record }
             count += 1
-            // A hint only: past the end of the reserved storage it is simply wasted.
-            let ahead = min(index &+ Self.writePrefetchDistance, capacity &- 1)
-            storage.withUnsafeBufferPointer { lightscope_prefetch_for_write($0.baseAddress.map { $0 + ahead }) }
         }
 
         mutating func popFront() {
