@@ -3,7 +3,7 @@
 # tcpdump, the idle and flood footprint, and the watchdog's hang-to-running time.
 #
 #   sudo bench/run.sh [--quick] [--skip-watchdog] [--only offline|live|footprint|watchdog]
-#   sudo LIGHTSCOPE=/usr/bin/lightscope bench/run.sh --only footprint   # the installed .deb's binary
+#   sudo LIGHTSCOPE=/usr/sbin/lightscope bench/run.sh --only footprint   # the installed .deb's binary
 #
 # Installs what it needs (Debian packages), builds a release binary, runs every part and
 # prints one Markdown table, also written to bench/results/latest.md. All live traffic
@@ -65,6 +65,7 @@ build() {
     # LIGHTSCOPE names another binary to measure (the packaged one is statically linked
     # against the Swift runtime, so its RSS differs from this development build's).
     LIGHTSCOPE="${LIGHTSCOPE:-$ROOT/.build/release/lightscope}"
+    [ -x "$LIGHTSCOPE" ] || { echo "bench/run.sh: LIGHTSCOPE=$LIGHTSCOPE is not an executable file (the .deb installs /usr/sbin/lightscope)" >&2; exit 1; }
     PCAPGEN="$ROOT/.build/release/lightscope-pcapgen"
     gcc -O2 -Wall -o "$BENCH/bin/pcap_count" "$BENCH/pcap_count.c" -lpcap
 }
@@ -193,26 +194,27 @@ live() {
 }
 
 # --- 3. Footprint -------------------------------------------------------------------
-# CPU ticks (utime+stime) and context switches (all threads) of a process.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU time in nanoseconds, all threads, from the scheduler's own accounting: utime+stime
+# count whole 10 ms ticks, too coarse for an idle minute (one tick is 0.017 % of a core).
+cpu_nanos() { cat /proc/"$1"/task/*/schedstat | awk '{sum += $1} END {printf "%d\n", sum}'; }
+# Context switches, voluntary and not, all threads.
 switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {sum += $2} END {print sum}'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 mib() { python3 -c "print(f'{$1 / 1024:.1f}')"; }
 
 footprint() {
-    local hz ticks0 ticks1 switches0 switches1 start seconds idle_rss flood packets ticks2 sent
-    hz=$(getconf CLK_TCK)
+    local ticks0 ticks1 switches0 switches1 start seconds idle_rss flood packets ticks2 sent
     printf '[log]\nlevel = info\n[detection]\nmemory_budget_mib = 64\n' > "$DATA/bench.conf"
     start_lightscope "$DATA/footprint.log"
     sleep 2
-    ticks0=$(cpu_ticks "$DAEMON_PID"); switches0=$(switches "$DAEMON_PID"); start=$(now)
+    ticks0=$(cpu_nanos "$DAEMON_PID"); switches0=$(switches "$DAEMON_PID"); start=$(now)
     sleep "$IDLE_SECONDS"
-    ticks1=$(cpu_ticks "$DAEMON_PID"); switches1=$(switches "$DAEMON_PID"); seconds=$(elapsed "$start" "$(now)")
+    ticks1=$(cpu_nanos "$DAEMON_PID"); switches1=$(switches "$DAEMON_PID"); seconds=$(elapsed "$start" "$(now)")
     idle_rss=$(rss_kib "$DAEMON_PID")
     TABLE+=("" "### Footprint: LightScope on the veth, idle for $IDLE_SECONDS s, then a SYN flood from $FLOOD_SOURCES sources" ""
             "| measure | value | target |" "|---|---:|---|")
-    row "idle CPU" "$(python3 -c "print(f'{($ticks1 - $ticks0) / $hz / $seconds * 100:.3f} % of a core')")" "< 0.1 %"
+    row "idle CPU" "$(python3 -c "print(f'{($ticks1 - $ticks0) / 1e9 / $seconds * 100:.3f} % of a core')")" "< 0.1 %"
     row "idle wake-ups (context switches, all threads)" "$(python3 -c "print(f'{($switches1 - $switches0) / $seconds:.1f} /s')")" ""
     row "idle RSS" "$(mib "$idle_rss") MiB" "< 30 MB"
 
@@ -220,15 +222,15 @@ footprint() {
     flood="$DATA/flood-$FLOOD_SOURCES.pcap"
     [ -s "$flood" ] || "$PCAPGEN" flood --packets "$packets" --sources "$FLOOD_SOURCES" --target 192.0.2.1 \
         --dst-mac "$CAPTURE_MAC" --seed 9 "$flood" >&2
-    ticks0=$(cpu_ticks "$DAEMON_PID"); start=$(now)
+    ticks0=$(cpu_nanos "$DAEMON_PID"); start=$(now)
     sent=$(ip netns exec "$NS_SENDER" tcpreplay -q -i lsb1 --topspeed "$flood" 2>&1 | sed -n 's/.*Actual: \([0-9]*\) packets.*/\1/p')
-    ticks1=$(cpu_ticks "$DAEMON_PID"); seconds=$(elapsed "$start" "$(now)")
+    ticks1=$(cpu_nanos "$DAEMON_PID"); seconds=$(elapsed "$start" "$(now)")
     # The pending probes time out (synAnswerTimeout, 10 s) after the flood: count that work too.
     sleep 12
-    ticks2=$(cpu_ticks "$DAEMON_PID")
+    ticks2=$(cpu_nanos "$DAEMON_PID")
     row "flood: sent at top speed" "$sent packets in $(python3 -c "print(f'{$seconds:.1f}')") s" ""
-    row "flood CPU while sending" "$(python3 -c "print(f'{($ticks1 - $ticks0) / $hz / $seconds * 100:.0f} % of a core')")" ""
-    row "flood CPU incl. the 12 s after (timeouts, events)" "$(python3 -c "print(f'{($ticks2 - $ticks0) / $hz:.2f} s')")" ""
+    row "flood CPU while sending" "$(python3 -c "print(f'{($ticks1 - $ticks0) / 1e9 / $seconds * 100:.0f} % of a core')")" ""
+    row "flood CPU incl. the 12 s after (timeouts, events)" "$(python3 -c "print(f'{($ticks2 - $ticks0) / 1e9:.2f} s')")" ""
     row "flood peak RSS (VmHWM)" "$(mib "$(hwm_kib "$DAEMON_PID")") MiB" "idle RSS + 64 MiB budget = $(python3 -c "print(f'{$idle_rss / 1024 + 64:.0f}')") MiB"
     stop_lightscope
     local counts; counts=$(lightscope_counts "$DATA/footprint.log")

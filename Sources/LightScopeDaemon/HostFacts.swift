@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// Reads what detection needs to know about this host: its addresses, and the ports its
-/// sockets listen on (from /proc/net, which shows the process's own network namespace).
+/// sockets listen on (from netlink sock_diag, or /proc/net where that is unavailable; both
+/// show the process's own network namespace).
 enum HostFactsReader {
     static let procNetTables: [(path: String, isTCP: Bool)] = [
         ("/proc/net/tcp", true), ("/proc/net/tcp6", true), ("/proc/net/udp", false), ("/proc/net/udp6", false),
@@ -14,6 +15,10 @@ enum HostFactsReader {
     static func addresses() -> Set<IPAddress> { NetworkInterfaces.addresses() }
 
     static func listeningPorts() -> ListeningPorts {
+        ListeningSocketsNetlink.listeningPorts() ?? listeningPortsFromProcNet()
+    }
+
+    static func listeningPortsFromProcNet() -> ListeningPorts {
         var ports = ListeningPorts()
         for table in procNetTables {
             guard let text = try? FileText.read(table.path, maximumBytes: maximumProcNetBytes).get() else { continue }

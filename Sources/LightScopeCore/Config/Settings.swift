@@ -54,7 +54,7 @@ public struct Settings: Equatable, Sendable {
         /// Upper bound for detection state (pending probes, recent connections, scan sources)
         /// per capture loop; the oldest entries are evicted, and counted, beyond it.
         public var memoryBudgetMiB: Int = 64
-        /// How often the listening sockets (/proc/net/tcp, tcp6, udp, udp6) are re-read.
+        /// How often the listening sockets are re-read (netlink sock_diag, or /proc/net/{tcp,tcp6,udp,udp6}).
         public var listeningRefreshInterval: Duration = .seconds(30)
         public init() {}
     }

@@ -1,4 +1,5 @@
-/// The host's listening sockets, read from /proc/net/{tcp,tcp6,udp,udp6}: a probe of one
+/// The host's listening sockets, asked of the kernel over netlink (`SockDiag`) or read from
+/// /proc/net/{tcp,tcp6,udp,udp6} where that is unavailable: a probe of one
 /// of these ports that goes unanswered is not "unanswered" (the service may just be slow).
 public struct ListeningPorts: Equatable, Sendable {
     public var tcp: Set<UInt16> = []
