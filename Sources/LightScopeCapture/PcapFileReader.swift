@@ -70,7 +70,8 @@ public final class PcapFileReader {
                 batch = empty.take()! // the caller hands every batch back until `full` is closed
                 _ = batch.append(bytes, wireLength: wireLength, timestampNanos: timestamp) // an empty batch always has room
             }
-            if !batch.isEmpty { full.put(batch) }
+            // An empty last batch goes nowhere else, so it is freed here, not leaked.
+            if batch.isEmpty { batch.deallocate() } else { full.put(batch) }
             outcome.damage = damage // published by the queue's lock: `close` below, `take` on the caller's side
             full.close()
         }
