@@ -22,26 +22,40 @@ public struct Replay {
     /// readable in it has been processed.
     public func run(write: (String) -> Void) throws(DaemonError) -> ReplaySummary {
         let reader = try PcapFileReader(path: path)
+        return withoutActuallyEscaping(write) { write in replay(reader, write: write) }
+    }
+
+    /// Events per batch handed to the tally thread, and batches at once (see `OffloadedConsumer`).
+    static let eventBatchSize = 4096
+    static let eventBatchesInFlight = 4
+
+    /// `write` only escapes to the tally thread, which has ended when this returns.
+    private func replay(_ reader: PcapFileReader, write: @escaping (String) -> Void) -> ReplaySummary {
         let localAddresses = local.isEmpty ? LocalAddresses.learnedFromAnswers() : LocalAddresses(prefixes: local)
         let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses)
+        // Events are tallied (and written as JSON) on a thread of their own: the tallies'
+        // table of sources is as large as the detection tables, and its cache misses need
+        // not stall detection. One consumer, so the JSON lines keep their order.
+        let tally = ReplayTally()
+        let json = json
         // The per-packet state behind a pointer, as `DetectionEngine` keeps its own: captured
         // `var`s that a closure changes get a dynamic exclusivity check on every access, and
         // the packet loop makes several per packet.
         let state = UnsafeMutablePointer<ReplayProgress>.allocate(capacity: 1)
-        state.initialize(to: ReplayProgress())
+        state.initialize(to: ReplayProgress(events: OffloadedConsumer(
+            name: "lightscope-tally", batchSize: Self.eventBatchSize, batchesInFlight: Self.eventBatchesInFlight) { event in
+                tally.summary.add(event)
+                if json { write(EventJSON.encode(EventRecord(event))) }
+            }))
         defer {
             state.pointee.lookahead.deallocate()
             state.deinitialize(count: 1)
             state.deallocate()
         }
-        let json = json
-        func emit(_ event: UnwantedEvent) {
-            state.pointee.summary.add(event)
-            if json { write(EventJSON.encode(EventRecord(event))) }
-        }
+        func emit(_ event: UnwantedEvent) { state.pointee.events.send(event) }
         let linkType = reader.linkType
         let damage = reader.forEachPacketReadingAhead { bytes, _, timestamp in
-            state.pointee.summary.packets &+= 1
+            state.pointee.packets &+= 1
             if timestamp > state.pointee.lastTimestamp { state.pointee.lastTimestamp = timestamp }
             do {
                 let packet = try PacketDecoder.decode(bytes, linkType: linkType)
@@ -50,14 +64,17 @@ public struct Replay {
                     engine.process(due, timeNanos: time, emit: emit)
                 }
             } catch {
-                state.pointee.summary.undecodable &+= 1
+                state.pointee.undecodable &+= 1
             }
         }
         while let (due, time) = state.pointee.lookahead.pop() { engine.process(due, timeNanos: time, emit: emit) }
         // Pending probes are resolved as if time ran on past the last packet.
         engine.advance(toNanos: state.pointee.lastTimestamp, emit: emit)
         engine.finish(emit: emit)
-        var summary = state.pointee.summary
+        state.pointee.events.finish()
+        var summary = tally.summary
+        summary.packets = state.pointee.packets
+        summary.undecodable = state.pointee.undecodable
         summary.probes = engine.counters.probes
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
@@ -66,11 +83,18 @@ public struct Replay {
     }
 }
 
+/// The summary the tally thread builds: that thread's alone until `OffloadedConsumer.finish`.
+private final class ReplayTally: @unchecked Sendable {
+    var summary = ReplaySummary()
+}
+
 /// What the packet loop of a replay updates as it goes.
 struct ReplayProgress {
-    var summary = ReplaySummary()
+    var packets: UInt64 = 0
+    var undecodable: UInt64 = 0
     var lastTimestamp: UInt64 = 0
     var lookahead = PacketLookahead()
+    var events: OffloadedConsumer<UnwantedEvent>
 }
 
 /// What a replay found: verdict counts, top sources and ports.

@@ -14,7 +14,9 @@ public final class HandoffQueue<Item>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     // Guarded by `mutex`.
-    private var items: [Item] = []
+    // Optional so that `take` moves an item out instead of copying it: a taken array or
+    // buffer must not stay referenced here, or its new owner's next change would copy it.
+    private var items: [Item?] = []
     private var head = 0
     private var closed = false
 
@@ -35,7 +37,7 @@ public final class HandoffQueue<Item>: @unchecked Sendable {
     /// Appends `item`, waiting while the queue is full. Returns false (and drops the item)
     /// once the queue is closed.
     @discardableResult
-    public func put(_ item: Item) -> Bool {
+    public func put(_ item: consuming Item) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while !closed && items.count - head >= capacity { pthread_cond_wait(changed, mutex) }
@@ -51,7 +53,7 @@ public final class HandoffQueue<Item>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         while !closed && items.count == head { pthread_cond_wait(changed, mutex) }
         guard items.count > head else { return nil }
-        let item = items[head]
+        let item = items[head].take()!
         head += 1
         if head == items.count {
             items.removeAll(keepingCapacity: true)
