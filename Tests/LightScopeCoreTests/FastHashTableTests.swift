@@ -48,17 +48,9 @@ final class FastHashTableTests: XCTestCase {
         XCTAssertEqual(table.count, keys.count)
     }
 
-    func testASmallEnoughTableGetsItsLargestBucketArrayAtOnce() {
-        var table = FastHashTable<IPAddress, Int>(maximumCount: 10_000)
-        XCTAssertEqual(table.bucketCount, 16384, "never grows, so never holds two arrays at once")
-        for index in 0..<10_000 { table.updateValue(index, forKey: IPAddress(ipv4: UInt32(index))) }
-        XCTAssertEqual(table.bucketCount, 16384)
-        XCTAssertEqual(table[IPAddress(ipv4: 9999)], 9999)
-    }
-
     func testGrowsByDoublingUpToItsMaximumAtThreeQuartersLoad() {
         let maximum = 10_000
-        var table = FastHashTable<IPAddress, Int>(maximumCount: maximum, preallocatedBucketLimit: 0)
+        var table = FastHashTable<IPAddress, Int>(maximumCount: maximum)
         XCTAssertEqual(table.bucketCount, 1024)
         for index in 0..<maximum { table.updateValue(index, forKey: IPAddress(ipv4: UInt32(index))) }
         XCTAssertEqual(table.count, maximum)
@@ -157,6 +149,94 @@ final class ExpiringTableTests: XCTestCase {
         XCTAssertEqual(expired, [2, 3, 0], "key 0 last touched at 998, key 1 at 999")
         XCTAssertEqual(table[IPAddress(ipv4: 1)], 1)
         XCTAssertEqual(table.count, 1)
+    }
+
+    /// Random operations against a plain model (an array in touch order): the same values,
+    /// the same expiry and eviction order, through many ring compactions.
+    func testRandomOperationsMatchASimpleModel() {
+        struct Model {
+            var entries: [(key: UInt32, value: Int, touched: UInt64)] = [] // oldest first
+            func position(_ key: UInt32) -> Int? { entries.firstIndex { $0.key == key } }
+        }
+        for seed in UInt64(1)...20 {
+            var random = SplitMix64(seed: seed)
+            let capacity = Int.random(in: 1...24, using: &random)
+            var table = ExpiringTable<IPAddress, Int>(capacity: capacity)
+            var model = Model()
+            var now: UInt64 = 0
+            for step in 0..<3000 {
+                now += UInt64.random(in: 0...3, using: &random)
+                let key = UInt32.random(in: 0..<40, using: &random)
+                let address = IPAddress(ipv4: key)
+                switch Int.random(in: 0..<100, using: &random) {
+                case 0..<40:
+                    var evicted: [Int] = []
+                    table.upsert(address, step, nowNanos: now) { _, value in evicted.append(value) }
+                    var expectedEvicted: [Int] = []
+                    if let position = model.position(key) {
+                        model.entries.remove(at: position)
+                    } else if model.entries.count >= capacity {
+                        expectedEvicted.append(model.entries.removeFirst().value)
+                    }
+                    model.entries.append((key, step, now))
+                    XCTAssertEqual(evicted, expectedEvicted, "seed \(seed) step \(step)")
+                case 40..<60:
+                    let refresh = Bool.random(using: &random)
+                    let changed = table.modify(address, nowNanos: now, refresh: refresh) { $0 += 1_000_000 }
+                    if let position = model.position(key) {
+                        var entry = model.entries[position]
+                        entry.value += 1_000_000
+                        if refresh {
+                            entry.touched = now
+                            model.entries.remove(at: position)
+                            model.entries.append(entry)
+                        } else {
+                            model.entries[position] = entry
+                        }
+                        XCTAssertTrue(changed)
+                    } else {
+                        XCTAssertFalse(changed)
+                    }
+                case 60..<80:
+                    let removed = table.removeValue(forKey: address)
+                    let expected = model.position(key).map { model.entries.remove(at: $0).value }
+                    XCTAssertEqual(removed, expected, "seed \(seed) step \(step)")
+                case 80..<95:
+                    XCTAssertEqual(table[address], model.position(key).map { model.entries[$0].value })
+                default:
+                    let cutoff = now &- UInt64.random(in: 0...20, using: &random)
+                    var expired: [Int] = []
+                    table.expire(touchedAtOrBefore: cutoff) { _, value in expired.append(value) }
+                    // Expiry stops at the first entry touched after the cutoff.
+                    let stop = model.entries.firstIndex { $0.touched > cutoff } ?? model.entries.count
+                    XCTAssertEqual(expired, model.entries[..<stop].map(\.value), "seed \(seed) step \(step)")
+                    model.entries.removeFirst(stop)
+                }
+                XCTAssertEqual(table.count, model.entries.count)
+            }
+            var drained: [Int] = []
+            table.drain { _, value in drained.append(value) }
+            XCTAssertEqual(drained, model.entries.map(\.value))
+            XCTAssertTrue(table.isEmpty)
+        }
+    }
+
+    /// A copy is a separate table: changing one leaves the other as it was.
+    func testACopyIsIndependent() {
+        var original = ExpiringTable<IPAddress, Int>(capacity: 8)
+        for index in 0..<6 { original.upsert(IPAddress(ipv4: UInt32(index)), index, nowNanos: UInt64(index)) }
+        original.removeValue(forKey: IPAddress(ipv4: 2))
+        var copy = original
+        copy.upsert(IPAddress(ipv4: 9), 9, nowNanos: 10)
+        copy.modify(IPAddress(ipv4: 0), nowNanos: 11, refresh: true) { $0 = 100 }
+        XCTAssertEqual(original[IPAddress(ipv4: 0)], 0)
+        XCTAssertNil(original[IPAddress(ipv4: 9)])
+        var fromOriginal: [Int] = []
+        original.drain { _, value in fromOriginal.append(value) }
+        var fromCopy: [Int] = []
+        copy.drain { _, value in fromCopy.append(value) }
+        XCTAssertEqual(fromOriginal, [0, 1, 3, 4, 5])
+        XCTAssertEqual(fromCopy, [1, 3, 4, 5, 9, 100])
     }
 
     func testCapacityFromABudgetCountsTheWorstCase() {

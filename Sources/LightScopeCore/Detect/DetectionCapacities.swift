@@ -1,5 +1,5 @@
 /// How many entries each detection table may hold, derived from the memory budget and the
-/// tables' real sizes (bucket arrays at their largest, full expiry rings, scan targets), so
+/// tables' real sizes (indexes, full rings of dead and live records, scan targets), so
 /// that the worst case (every table full, every scan source at its target cap) stays within
 /// `memoryBudgetMiB`.
 public struct DetectionCapacities: Equatable, Sendable {
@@ -8,9 +8,8 @@ public struct DetectionCapacities: Equatable, Sendable {
     public var scanSources: Int
 
     /// Shares of the budget: pending probes carry the flood, scan sources the scanners.
-    /// Counted at their worst case (power-of-two bucket arrays, full rings), pending probes
-    /// need the larger share to hold as many as before; a scan source costs less than it did
-    /// (no Set), so its smaller share still holds more sources.
+    /// Counted at their worst case (every ring full), a pending probe costs the most, so it
+    /// gets the largest share.
     static let pendingShare = 0.50
     static let connectionShare = 0.15
     static let sourceShare = 0.35

@@ -1,51 +1,60 @@
 /// A hash table with a hard capacity and oldest-first expiry, for detection state that an
 /// attacker can make grow (one entry per spoofed source or probe).
 ///
-/// Every insert or refresh appends `(key, generation)` to a FIFO ring; the ring's front is
-/// always the least recently touched live entry or a stale record of one that has since
-/// been touched again (its generation no longer matches, and it is skipped). That gives
-/// amortised O(1) expiry by age and O(1) eviction of the oldest entry when full, with no
-/// per-entry timers and no scans.
+/// The entries themselves live in a ring, in the order they were last touched: an insert or
+/// a refresh appends the entry at the young end (a refresh leaves a dead record behind), so
+/// the front is always the oldest live entry or a dead record to skip. That gives amortised
+/// O(1) expiry by age and O(1) eviction of the oldest entry when full, with no per-entry
+/// timers and no scans. A small hash index (`EntryIndex`) maps each key to its ring slot.
 ///
-/// Storage is a `FastHashTable` (seeded, open addressing) sized for `capacity`, not a
-/// `Dictionary`: a packet costs a few table operations, and SipHash was most of their cost.
+/// Laid out for the cache, because these tables outgrow it under a scan or a flood:
+/// - the index is 8 bytes per bucket and holds no keys, so it is a fraction of the table
+///   and mostly stays cached; looking up an absent key (most lookups: a new probe, a remote
+///   with no recent connection) reads the index only;
+/// - entries are written one after another at the ring's young end and read one after
+///   another from its old end as they expire: sequential memory traffic, not random slots.
+///
+/// The ring has room for `2 * capacity` records, live and dead; when it fills, the live ones
+/// are moved together in order (amortised O(1): at least half the ring was dead).
+/// Storage is copy-on-write, like the standard collections.
 public struct ExpiringTable<Key: FastHashKey, Value> {
     public let capacity: Int
-    private var entries: FastHashTable<Key, Entry>
-    private var ring: Ring
-    private var nextGeneration: UInt64 = 0
+    private var storage: Storage
     /// Entries pushed out by the capacity limit before their time (a flood, or a budget too small).
     public private(set) var evictions: UInt64 = 0
 
-    struct Entry {
-        var value: Value
-        var generation: UInt64
+    struct Record {
+        var key: Key
         var touchedNanos: UInt64
+        /// nil: a dead record (its entry was removed, or moved to the young end).
+        var value: Value?
     }
 
-    /// Memory of the table at `capacity` entries, at worst: the largest bucket array (a power
-    /// of two, load factor at most 3/4), the full ring (`2 * capacity` records), plus
+    /// Ring records per entry of capacity: live entries plus the dead records between them.
+    static var ringRecordsPerEntry: Int { 2 }
+
+    /// Memory of the table at `capacity` entries, at worst: the index, the full ring, plus
     /// `extraBytesPerEntry` that each value owns elsewhere.
     static func bytes(capacity: Int, extraBytesPerEntry: Int = 0) -> Int {
-        FastHashTable<Key, Entry>.bytes(forMaximumCount: capacity)
-            + 2 * capacity * MemoryLayout<RingRecord>.stride + capacity * extraBytesPerEntry
+        EntryIndex.bytes(forMaximumCount: capacity) + ringRecordsPerEntry * capacity * MemoryLayout<Record>.stride
+            + capacity * extraBytesPerEntry
     }
 
     /// The largest capacity whose worst case (`bytes(capacity:extraBytesPerEntry:)`) fits in
     /// `budget` bytes; at least 12.
     static func capacity(fittingIn budget: Int, extraBytesPerEntry: Int = 0) -> Int {
-        let perEntry = 2 * MemoryLayout<RingRecord>.stride + extraBytesPerEntry
+        let perEntry = ringRecordsPerEntry * MemoryLayout<Record>.stride + extraBytesPerEntry
         var best = 12
-        var buckets = 16
-        // Each bucket array size holds up to 3/4 of its buckets; what it leaves of the budget
-        // pays for the ring and the values' own memory. A larger array leaves less.
+        var maximumCount = 16
+        // Each index size holds up to its maximum count; what it leaves of the budget pays
+        // for the ring and the values' own memory.
         while true {
-            let arrayBytes = buckets * FastHashTable<Key, Entry>.slotStride
-            guard arrayBytes < budget else { break }
-            let fit = min(buckets / 4 * 3, (budget - arrayBytes) / perEntry)
+            let indexBytes = EntryIndex.bytes(forMaximumCount: maximumCount)
+            guard indexBytes < budget else { break }
+            let fit = min(maximumCount, (budget - indexBytes) / perEntry)
             best = max(best, fit)
-            guard fit == buckets / 4 * 3 else { break }
-            buckets *= 2
+            guard fit == maximumCount else { break }
+            maximumCount *= 2
         }
         return best
     }
@@ -53,150 +62,252 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
     public init(capacity: Int) {
         precondition(capacity > 0)
         self.capacity = capacity
-        ring = Ring(capacity: capacity * 2)
-        entries = FastHashTable(maximumCount: capacity)
+        storage = Storage(capacity: capacity, ringCapacity: Self.ringRecordsPerEntry * capacity, seed: .random())
     }
 
-    public var count: Int { entries.count }
-    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { storage.liveCount }
+    public var isEmpty: Bool { storage.liveCount == 0 }
 
-    /// Starts loading where a lookup of `key` will read (see `FastHashTable.prefetch`).
+    /// Starts loading the index bucket where a lookup of `key` begins, so that a lookup a
+    /// little later finds it in cache: for callers that know their next keys ahead (see
+    /// `DetectionEngine.prefetch`). Changes nothing.
     @inline(__always)
     public func prefetch(_ key: Key) {
-        entries.prefetch(key)
+        storage.index.prefetch(hash: storage.hash(key))
     }
 
-    /// How far ahead of the ring's front `expire` prefetches (and its callers, walking what
-    /// it expired): enough records for their loads to overlap, few enough that they are
+    /// How far ahead of the ring's front `expire`'s callers prefetch what they will look up
+    /// for each expired entry: enough for the loads to overlap, few enough that they are
     /// still in cache when reached.
     static var expiryPrefetchDistance: Int { 8 }
 
     public subscript(key: Key) -> Value? {
-        entries[key]?.value
+        guard let found = storage.find(key) else { return nil }
+        return storage.records[found.slot].value
     }
 
     /// Inserts or replaces `key` and marks it touched at `nowNanos`. If the table is full the
     /// oldest entry is evicted first and handed to `evicted`.
     public mutating func upsert(_ key: Key, _ value: Value, nowNanos: UInt64, evicted: (Key, Value) -> Void = { _, _ in }) {
-        // Only a full table needs the extra lookup: one hash per upsert otherwise.
-        if entries.count >= capacity, entries.index(of: key) == nil { makeRoom(evicted: evicted) }
-        nextGeneration &+= 1
-        if ring.isFull { compactRing() }
-        entries.updateValue(Entry(value: value, generation: nextGeneration, touchedNanos: nowNanos), forKey: key)
-        ring.pushBack(RingRecord(key: key, generation: nextGeneration))
+        makeUnique()
+        if let found = storage.find(key) {
+            storage.records[found.slot].value = value
+            refresh(found, nowNanos: nowNanos)
+            return
+        }
+        if storage.liveCount >= capacity { makeRoom(evicted: evicted) }
+        if storage.ringIsFull { storage.compact() }
+        storage.append(Record(key: key, touchedNanos: nowNanos, value: value), hash: storage.hash(key))
     }
 
     /// Changes a present value in place (one lookup, and no copy of a value that holds
-    /// heap storage); `refresh` also moves it to the young end.
+    /// heap storage); `refresh` also marks it touched at `nowNanos` and moves it to the
+    /// young end.
     @discardableResult
     public mutating func modify(_ key: Key, nowNanos: UInt64, refresh: Bool, _ change: (inout Value) -> Void) -> Bool {
-        guard let index = entries.index(of: key) else { return false }
-        change(&entries[valueAt: index].value)
-        if refresh {
-            nextGeneration &+= 1
-            entries[valueAt: index].generation = nextGeneration
-            entries[valueAt: index].touchedNanos = nowNanos
-            // Compacting keeps live records only, and this entry's old record is stale now.
-            if ring.isFull { compactRing() }
-            ring.pushBack(RingRecord(key: key, generation: nextGeneration))
-        }
+        makeUnique()
+        guard let found = storage.find(key) else { return false }
+        change(&storage.records[found.slot].value!)
+        if refresh { self.refresh(found, nowNanos: nowNanos) }
         return true
     }
 
     @discardableResult
     public mutating func removeValue(forKey key: Key) -> Value? {
-        entries.removeValue(forKey: key)?.value
+        makeUnique()
+        guard let found = storage.find(key) else { return nil }
+        return storage.remove(found)
     }
 
     /// Removes, oldest first, every entry last touched at or before `cutoffNanos`.
     public mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, _ expired: (Key, Value) -> Void) {
-        while let front = ring.front {
-            if let ahead = ring.record(at: Self.expiryPrefetchDistance) { entries.prefetch(ahead.key) }
-            guard let index = entries.index(of: front.key), entries[valueAt: index].generation == front.generation else {
-                ring.popFront()
+        makeUnique()
+        while let front = storage.front {
+            guard storage.records[front].value != nil else {
+                storage.popDeadFront()
                 continue
             }
-            guard entries[valueAt: index].touchedNanos <= cutoffNanos else { return }
-            ring.popFront()
-            let entry = entries.remove(at: index)
-            expired(front.key, entry.value)
+            guard storage.records[front].touchedNanos <= cutoffNanos else { return }
+            let key = storage.records[front].key
+            let value = storage.remove(Found(bucket: storage.bucket(ofSlot: front, key: key), slot: front))
+            expired(key, value)
         }
     }
 
     /// Removes everything, oldest first.
     public mutating func drain(_ each: (Key, Value) -> Void) {
         expire(touchedAtOrBefore: .max, each)
-        entries.removeAll()
+    }
+
+    /// Moves a found entry to the young end, touched at `nowNanos`.
+    private mutating func refresh(_ found: Found, nowNanos: UInt64) {
+        guard !storage.isNewest(found.slot) else {
+            storage.records[found.slot].touchedNanos = nowNanos
+            return
+        }
+        var found = found
+        if storage.ringIsFull {
+            storage.compact()
+            found.slot = storage.index.slot(inBucket: found.bucket)
+        }
+        storage.moveToYoungEnd(found, nowNanos: nowNanos)
     }
 
     private mutating func makeRoom(evicted: (Key, Value) -> Void) {
-        while entries.count >= capacity, let front = ring.front {
-            ring.popFront()
-            if let index = entries.index(of: front.key), entries[valueAt: index].generation == front.generation {
-                let entry = entries.remove(at: index)
-                evictions &+= 1
-                evicted(front.key, entry.value)
+        while storage.liveCount >= capacity, let front = storage.front {
+            guard storage.records[front].value != nil else {
+                storage.popDeadFront()
+                continue
             }
+            let key = storage.records[front].key
+            let value = storage.remove(Found(bucket: storage.bucket(ofSlot: front, key: key), slot: front))
+            evictions &+= 1
+            evicted(key, value)
         }
     }
 
-    /// Drops stale records so the ring has room; live records keep their order.
-    private mutating func compactRing() {
-        var compacted = Ring(capacity: ring.capacity)
-        while let record = ring.front {
-            ring.popFront()
-            if let index = entries.index(of: record.key), entries[valueAt: index].generation == record.generation {
-                compacted.pushBack(record)
-            }
-        }
-        ring = compacted
+    @inline(__always)
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
     }
 
-    struct RingRecord {
-        var key: Key
-        var generation: UInt64
+    /// Where a present key is: its index bucket and its ring slot.
+    struct Found {
+        var bucket: Int
+        var slot: Int
     }
 
-    /// A fixed-size FIFO of ring records. Popped records are left in place until overwritten
-    /// (the keys are plain values), so the ring is a plain array, not one of optionals.
-    struct Ring {
-        let capacity: Int
-        private var storage: [RingRecord]
+    /// The ring of records and the index over it, in raw memory. Records from `head` for
+    /// `used` slots (wrapping) are initialised, live or dead; the rest are not.
+    final class Storage: @unchecked Sendable {
+        let seed: FastHashSeed
+        let ringCapacity: Int
+        let records: UnsafeMutablePointer<Record>
+        var index: EntryIndex
         private var head = 0
-        private(set) var count = 0
+        private var used = 0
+        private(set) var liveCount = 0
 
-        init(capacity: Int) {
-            self.capacity = capacity
-            // Reserved, not filled: pages become resident as records reach them, and the
-            // ring never regrows (and copies itself) under a flood.
-            storage = []
-            storage.reserveCapacity(capacity)
+        init(capacity: Int, ringCapacity: Int, seed: FastHashSeed) {
+            self.seed = seed
+            self.ringCapacity = ringCapacity
+            // Uninitialised, so the kernel commits pages only as the ring reaches them.
+            records = .allocate(capacity: ringCapacity)
+            index = EntryIndex(maximumCount: capacity)
         }
 
-        var isFull: Bool { count == capacity }
-        var front: RingRecord? { count == 0 ? nil : storage[head] }
-
-        /// The record `offset` places behind the front, if there is one.
-        func record(at offset: Int) -> RingRecord? {
-            guard offset < count else { return nil }
-            var index = head &+ offset
-            if index >= capacity { index &-= capacity }
-            return storage[index]
+        deinit {
+            while used > 0 { popFront() }
+            records.deallocate()
+            index.deallocate()
         }
 
-        mutating func pushBack(_ record: RingRecord) {
-            precondition(count < capacity)
-            var index = head &+ count
-            if index >= capacity { index &-= capacity }
-            if index == storage.count { storage.append(record) } else { storage[index] = record }
-            count += 1
+        func copy() -> Storage {
+            let copy = Storage(capacity: index.maximumCount, ringCapacity: ringCapacity, seed: seed)
+            var slot = head
+            for _ in 0..<used {
+                let record = records[slot]
+                if record.value != nil { copy.append(record, hash: hash(record.key)) }
+                slot = next(slot)
+            }
+            return copy
         }
 
-        mutating func popFront() {
-            guard count > 0 else { return }
-            head &+= 1
-            if head == capacity { head = 0 }
-            count -= 1
+        @inline(__always)
+        func hash(_ key: Key) -> UInt64 { key.hash(seed: seed) }
+
+        var ringIsFull: Bool { used == ringCapacity }
+        /// The oldest record's slot, live or dead.
+        var front: Int? { used == 0 ? nil : head }
+
+        @inline(__always)
+        private func next(_ slot: Int) -> Int {
+            slot &+ 1 == ringCapacity ? 0 : slot &+ 1
+        }
+
+        @inline(__always)
+        func isNewest(_ slot: Int) -> Bool {
+            var newest = head &+ used &- 1
+            if newest >= ringCapacity { newest &-= ringCapacity }
+            return slot == newest
+        }
+
+        @inline(__always)
+        func find(_ key: Key) -> Found? {
+            let hash = hash(key)
+            return index.find(hash: hash) { records[$0].key == key }.map { Found(bucket: $0.bucket, slot: $0.slot) }
+        }
+
+        /// The bucket that points at `slot`, which holds a live record of `key`.
+        func bucket(ofSlot slot: Int, key: Key) -> Int {
+            index.bucket(ofSlot: slot, hash: hash(key))
+        }
+
+        /// Appends a live record at the young end and indexes it; the ring must have room
+        /// and the key must be absent.
+        func append(_ record: Record, hash: UInt64) {
+            precondition(used < ringCapacity, "ExpiringTable: ring full")
+            var slot = head &+ used
+            if slot >= ringCapacity { slot &-= ringCapacity }
+            (records + slot).initialize(to: record)
+            used += 1
+            liveCount += 1
+            index.insert(slot: slot, hash: hash)
+        }
+
+        /// Takes a live entry out: unindexed, its record left dead.
+        func remove(_ found: Found) -> Value {
+            index.remove(bucket: found.bucket)
+            liveCount -= 1
+            let value = records[found.slot].value.take()!
+            if found.slot == head { popDeadFront() }
+            return value
+        }
+
+        /// Moves a live entry's record to the young end; the ring must have room.
+        func moveToYoungEnd(_ found: Found, nowNanos: UInt64) {
+            precondition(used < ringCapacity, "ExpiringTable: ring full")
+            let value = records[found.slot].value.take()
+            var slot = head &+ used
+            if slot >= ringCapacity { slot &-= ringCapacity }
+            (records + slot).initialize(to: Record(key: records[found.slot].key, touchedNanos: nowNanos, value: value))
+            used += 1
+            index.setSlot(slot, inBucket: found.bucket)
+            if found.slot == head { popDeadFront() }
+        }
+
+        /// Drops the front record, which must be dead.
+        func popDeadFront() {
+            precondition(used > 0 && records[head].value == nil, "ExpiringTable: front record is live")
+            popFront()
+        }
+
+        private func popFront() {
+            (records + head).deinitialize(count: 1)
+            head = next(head)
+            used -= 1
+        }
+
+        /// Moves the live records together at the old end, in order, dropping the dead ones.
+        func compact() {
+            var target = head
+            var source = head
+            for _ in 0..<used {
+                if records[source].value == nil {
+                    (records + source).deinitialize(count: 1)
+                } else {
+                    if source != target {
+                        // Targets trail sources, so no live record is overwritten, and no
+                        // other bucket points at `source` yet.
+                        let bucket = index.bucket(ofSlot: source, hash: hash(records[source].key))
+                        (records + target).moveInitialize(from: records + source, count: 1)
+                        index.setSlot(target, inBucket: bucket)
+                    }
+                    target = next(target)
+                }
+                source = next(source)
+            }
+            used = liveCount
         }
     }
 }

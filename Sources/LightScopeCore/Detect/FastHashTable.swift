@@ -1,4 +1,3 @@
-import CPrefetch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,11 +66,12 @@ extension IPAddress: FastHashKey {
 }
 
 /// An open-addressing hash table with linear probing and backward-shift deletion (no
-/// tombstones), keyed by `FastHashKey`'s seeded hash: what the detection tables use instead
-/// of `Dictionary`, whose SipHash costs more than everything else a packet does.
+/// tombstones), keyed by `FastHashKey`'s seeded hash: what per-packet and per-event lookups
+/// (local addresses, replay's tallies) use instead of `Dictionary`, whose SipHash costs more
+/// than everything else a packet does. (The detection tables, which expire, are
+/// `ExpiringTable`s over an `EntryIndex` with the same hash.)
 ///
-/// Laid out for the cache, because the detection tables outgrow it under a scan or a flood
-/// and a miss costs more than the rest of a packet's work:
+/// Laid out for the cache, because a miss costs more than the rest of a packet's work:
 /// - each key lives next to its value in one slot, so a lookup that finds its key touches
 ///   one slot, not a key array and then a value array;
 /// - a separate array of one control byte per bucket (0 for empty, else `0x80` | seven bits
@@ -93,17 +93,8 @@ struct FastHashTable<Key: FastHashKey, Value> {
         var value: Value
     }
 
-    /// Bucket count when first made if the table may grow; it doubles from there.
+    /// Bucket count when first made (or fewer, if `maximumCount` needs fewer); it doubles from there.
     static var initialBuckets: Int { 1024 }
-
-    /// Tables whose largest bucket array has at most this many buckets get it at once and
-    /// never grow (the detection tables, sized from the memory budget). Growing keeps the
-    /// old and new arrays alive together, half again the table's memory at the peak, which
-    /// a budget cannot allow for; and an array made at once costs nothing until used: its
-    /// control bytes come zeroed from calloc and its slots uninitialised from malloc, so the
-    /// kernel commits their pages only as entries land on them. Above this (tables bounded
-    /// only by what they are fed, such as replay's per-source tallies) the table grows.
-    static var preallocatedBucketLimit: Int { 1 << 22 }
 
     /// Buckets that `maximumCount` keys need at a load factor of at most 3/4.
     static func buckets(forMaximumCount maximumCount: Int) -> Int {
@@ -112,27 +103,15 @@ struct FastHashTable<Key: FastHashKey, Value> {
         return buckets
     }
 
-    /// Bytes per bucket: its slot and its control byte.
-    static var slotStride: Int { MemoryLayout<Slot>.stride + 1 }
-
-    /// Memory of the largest bucket arrays: what `maximumCount` keys cost at worst.
-    static func bytes(forMaximumCount maximumCount: Int) -> Int {
-        buckets(forMaximumCount: maximumCount) * slotStride
-    }
-
-    init(maximumCount: Int, seed: FastHashSeed = .random(), preallocatedBucketLimit: Int = Self.preallocatedBucketLimit) {
+    init(maximumCount: Int, seed: FastHashSeed = .random()) {
         precondition(maximumCount > 0)
         self.maximumCount = maximumCount
         self.seed = seed
-        self.preallocatedBucketLimit = preallocatedBucketLimit
-        storage = Storage(buckets: Self.firstBucketCount(maximumCount: maximumCount, preallocatedBucketLimit: preallocatedBucketLimit))
+        storage = Storage(buckets: Self.firstBucketCount(maximumCount: maximumCount))
     }
 
-    private let preallocatedBucketLimit: Int
-
-    private static func firstBucketCount(maximumCount: Int, preallocatedBucketLimit: Int) -> Int {
-        let largest = buckets(forMaximumCount: maximumCount)
-        return largest <= preallocatedBucketLimit ? largest : min(initialBuckets, largest)
+    private static func firstBucketCount(maximumCount: Int) -> Int {
+        min(initialBuckets, buckets(forMaximumCount: maximumCount))
     }
 
     var count: Int { storage.count }
@@ -160,17 +139,6 @@ struct FastHashTable<Key: FastHashKey, Value> {
             if control == tag, storage.slots[index].key == key { return index }
             index = (index &+ 1) & storage.mask
         }
-    }
-
-    /// Starts loading the control byte and slot where a lookup of `key` begins, so that a
-    /// lookup a little later finds them in cache: for callers that know their next keys
-    /// ahead (see `DetectionEngine.prefetch`). Changes nothing.
-    @inline(__always)
-    func prefetch(_ key: Key) {
-        let storage = storage
-        let index = Int(truncatingIfNeeded: hash(key)) & storage.mask
-        lightscope_prefetch(storage.control + index)
-        lightscope_prefetch(storage.slots + index)
     }
 
     subscript(key: Key) -> Value? {
@@ -258,7 +226,7 @@ struct FastHashTable<Key: FastHashKey, Value> {
     }
 
     mutating func removeAll() {
-        storage = Storage(buckets: Self.firstBucketCount(maximumCount: maximumCount, preallocatedBucketLimit: preallocatedBucketLimit))
+        storage = Storage(buckets: Self.firstBucketCount(maximumCount: maximumCount))
     }
 
     /// Every key and value, in bucket order (no particular order).

@@ -72,7 +72,7 @@ public struct ScanTracker {
     public var trackedSources: Int { sources.count }
     public var evictions: UInt64 { sources.evictions }
 
-    /// Starts loading `source`'s entry (see `FastHashTable.prefetch`).
+    /// Starts loading `source`'s entry (see `ExpiringTable.prefetch`).
     @inline(__always)
     func prefetch(source: IPAddress) {
         sources.prefetch(source)
