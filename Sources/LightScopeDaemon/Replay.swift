@@ -53,21 +53,32 @@ public struct Replay {
             state.deallocate()
         }
         func emit(_ event: UnwantedEvent) { state.pointee.events.send(event) }
+        func handle(_ entry: PacketLookahead.Entry) {
+            if let packet = entry.packet {
+                engine.process(packet, timeNanos: entry.timeNanos, emit: emit)
+            } else {
+                engine.passOver(timeNanos: entry.timeNanos, emit: emit)
+            }
+        }
         let linkType = reader.linkType
+        let triage = PacketTriage(linkType: linkType)
         let damage = reader.forEachPacketReadingAhead { bytes, _, timestamp in
             state.pointee.packets &+= 1
             if timestamp > state.pointee.lastTimestamp { state.pointee.lastTimestamp = timestamp }
-            do {
-                let packet = try PacketDecoder.decode(bytes, linkType: linkType)
-                engine.prefetch(packet)
-                if let (due, time) = state.pointee.lookahead.push(packet, timeNanos: timestamp) {
-                    engine.process(due, timeNanos: time, emit: emit)
+            // Established TCP (most of a real capture) needs no decoding: only its time counts.
+            var packet: DecodedPacket?
+            if !triage.isEstablishedTCP(bytes) {
+                do {
+                    packet = try PacketDecoder.decode(bytes, linkType: linkType)
+                } catch {
+                    state.pointee.undecodable &+= 1
+                    return
                 }
-            } catch {
-                state.pointee.undecodable &+= 1
+                engine.prefetch(packet!)
             }
+            if let due = state.pointee.lookahead.push(packet, timeNanos: timestamp) { handle(due) }
         }
-        while let (due, time) = state.pointee.lookahead.pop() { engine.process(due, timeNanos: time, emit: emit) }
+        while let due = state.pointee.lookahead.pop() { handle(due) }
         // Pending probes are resolved as if time ran on past the last packet.
         engine.advance(toNanos: state.pointee.lastTimestamp, emit: emit)
         engine.finish(emit: emit)

@@ -52,6 +52,12 @@ public final class DetectionEngine {
         core.process(packet, timeNanos: timeNanos, emit: emit)
     }
 
+    /// A packet that detection has no use for (`PacketTriage` said so, without decoding it):
+    /// its time still drives the timers, exactly as `process` of the decoded packet would.
+    public func passOver(timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        core.passOver(timeNanos: timeNanos, emit: emit)
+    }
+
     /// A hint that `packet` will be processed soon: starts loading the table entries it
     /// will look up, so that several packets' cache misses overlap instead of each stalling
     /// in turn. Changes no state and no verdict; a caller that knows a few packets ahead
@@ -119,9 +125,7 @@ struct DetectionCore {
     }
 
     mutating func process(_ packet: DecodedPacket, timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
-        if timeNanos &- lastAdvanceNanos >= Self.packetDrivenAdvanceNanos, timeNanos > lastAdvanceNanos {
-            advance(toNanos: timeNanos, emit: emit)
-        }
+        passOver(timeNanos: timeNanos, emit: emit)
         switch packet.transport {
         case .tcp(let segment):
             let flags = segment.flags
@@ -138,6 +142,15 @@ struct DetectionCore {
             portUnreachable(packet, unreachable, timeNanos: timeNanos, emit: emit)
         case .udp, .icmp, .other:
             break
+        }
+    }
+
+    /// What `process` does for every packet before looking at it: runs the timers when the
+    /// packet's time says they are due.
+    @inline(__always)
+    mutating func passOver(timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        if timeNanos &- lastAdvanceNanos >= Self.packetDrivenAdvanceNanos, timeNanos > lastAdvanceNanos {
+            advance(toNanos: timeNanos, emit: emit)
         }
     }
 

@@ -1,0 +1,76 @@
+/// A glance at a frame before decoding it, for the commonest packet detection has no use for:
+/// an unfragmented TCP segment with neither SYN nor RST, the established traffic that makes up
+/// most of what a busy host carries (and what the live capture's kernel filter already drops,
+/// see `CaptureFilter`). A few loads at fixed offsets instead of a full decode, for callers
+/// that see unfiltered packets (replay of a full capture).
+///
+/// Its one promise, which the tests hold it to on random and mutated frames: when it answers
+/// true, `PacketDecoder.decode` succeeds on the same bytes and gives a TCP segment with neither
+/// SYN nor RST, which `DetectionEngine.process` passes over. When unsure (VLAN tags, IP
+/// options it would have to trust, IPv6 extension headers, other link types) it answers false
+/// and the packet is decoded as usual.
+public struct PacketTriage: Sendable {
+    /// Where the IP header starts; nil: a link type the triage leaves to the decoder.
+    private let networkOffset: Int?
+    /// The IP version the link layer announces (from the EtherType, or the link type itself);
+    /// nil: the header's own version nibble decides, as for raw IP.
+    private let linkVersion: UInt8?
+    private let isEthernet: Bool
+
+    /// For one capture's link type (`pcap_datalink`), worked out once, not per packet.
+    public init(linkType: Int32) {
+        isEthernet = linkType == LinkType.ethernet
+        switch linkType {
+        case LinkType.ethernet: (networkOffset, linkVersion) = (14, nil)
+        case LinkType.raw, LinkType.rawOpenBSD, LinkType.rawFile: (networkOffset, linkVersion) = (0, nil)
+        case LinkType.ipv4: (networkOffset, linkVersion) = (0, 4)
+        case LinkType.ipv6: (networkOffset, linkVersion) = (0, 6)
+        default: (networkOffset, linkVersion) = (nil, nil)
+        }
+    }
+
+    @inline(__always)
+    public func isEstablishedTCP(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let networkOffset, bytes.count >= networkOffset + 40 else { return false }
+        var expectedVersion = linkVersion
+        if isEthernet {
+            switch Self.readUInt16(bytes, 12) {
+            case LinkLayer.etherTypeIPv4: expectedVersion = 4
+            case LinkLayer.etherTypeIPv6: expectedVersion = 6
+            default: return false
+            }
+        }
+        let version = bytes[networkOffset] >> 4
+        guard expectedVersion == nil || expectedVersion == version else { return false }
+        let transportOffset: Int
+        if version == 4 {
+            transportOffset = networkOffset + Int(bytes[networkOffset] & 0x0F) * 4
+            guard transportOffset - networkOffset >= 20, bytes.count >= transportOffset + 20 else { return false }
+            let totalLength = Int(Self.readUInt16(bytes, networkOffset + 2))
+            let flagsAndOffset = Self.readUInt16(bytes, networkOffset + 6)
+            // Not a fragment (more-fragments clear, offset zero), TCP, and a declared length
+            // (zero: trust the capture) that holds the whole TCP header.
+            guard flagsAndOffset & 0x3FFF == 0, bytes[networkOffset + 9] == IPProtocolNumber.tcp,
+                  totalLength == 0 || totalLength >= transportOffset - networkOffset + 20 else { return false }
+        } else if version == 6 {
+            transportOffset = networkOffset + 40
+            guard bytes.count >= transportOffset + 20 else { return false }
+            let payloadLength = Self.readUInt16(bytes, networkOffset + 4)
+            // TCP straight after the fixed header (no extension headers), and a payload
+            // length (zero: a jumbogram, trust the capture) that holds the TCP header.
+            guard bytes[networkOffset + 6] == IPProtocolNumber.tcp, payloadLength == 0 || payloadLength >= 20 else {
+                return false
+            }
+        } else {
+            return false
+        }
+        let dataOffset = bytes[transportOffset + 12] >> 4
+        let flags = TCPFlags(rawValue: bytes[transportOffset + 13])
+        return dataOffset >= 5 && !flags.contains(.syn) && !flags.contains(.rst)
+    }
+
+    @inline(__always)
+    private static func readUInt16(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt16 {
+        UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+}
