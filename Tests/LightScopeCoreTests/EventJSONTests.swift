@@ -1,11 +1,12 @@
 import LightScopeCore
+import LightScopeTestSupport
 import XCTest
 
 final class EventJSONTests: XCTestCase {
     static let closed = EventRecord(UnwantedEvent(
         timeNanos: 1_795_989_366_123_456_000, interface: "eth0", proto: .tcp,
         source: IPAddress("203.0.113.7")!, sourcePort: 51234, destination: IPAddress("192.0.2.1")!, destinationPort: 23,
-        verdict: .closed, packets: 1, ttl: 54, tcpWindow: 64240, tcpOptions: "M1460,S,T,N,W7"))
+        verdict: .closed, packets: 1, ttl: 54, tcpWindow: 64240, options: PacketBuilder.linuxSYNOptions))
 
     func testWritesTheStableFieldNamesInOrder() {
         XCTAssertEqual(EventJSON.encode(Self.closed), """

@@ -31,7 +31,7 @@ enum Sample {
             timeNanos: timeNanos ?? baseNanos + UInt64(index) * 1_000_000, interface: "eth0", proto: index % 5 == 0 ? .udp : .tcp,
             source: IPAddress(ipv4: 0xCB00_7100 | UInt32(index % 200)), sourcePort: verdict == .portscan ? nil : 40000 + UInt16(index % 1000),
             destination: verdict == .addrscan ? nil : IPAddress("192.0.2.1")!, destinationPort: verdict == .portscan ? nil : 22 + UInt16(index % 3),
-            verdict: verdict, packets: UInt32(1 + index % 7), ttl: 54, tcpWindow: 64240, tcpOptions: "M1460,S,T,N,W7",
+            verdict: verdict, packets: UInt32(1 + index % 7), ttl: 54, tcpWindow: 64240, options: PacketBuilder.linuxSYNOptions,
             ports: verdict == .portscan ? 40 : nil, addresses: verdict == .addrscan ? 12 : nil)
     }
 }

@@ -84,6 +84,11 @@ public enum PacketBuilder {
             + [words << 4, flags] + be16(window) + be16(0) + be16(0) + options + payload
     }
 
+    /// The options of a Linux SYN: MSS 1460, SACK permitted, timestamps, NOP, window scale 7
+    /// (fingerprint `M1460,S,T,N,W7`).
+    public static let linuxSYNOptionBytes: [UInt8] = [2, 4, 0x05, 0xB4, 4, 2, 8, 10, 0, 0, 0x30, 0x39, 0, 0, 0, 0, 1, 3, 3, 7]
+    public static var linuxSYNOptions: TCPOptions { linuxSYNOptionBytes.withUnsafeBytes { TCPOptions(bytes: $0) } }
+
     public static func udp(_ sourcePort: UInt16, _ destinationPort: UInt16, payload: [UInt8] = []) -> [UInt8] {
         be16(sourcePort) + be16(destinationPort) + be16(UInt16(8 + payload.count)) + be16(0) + payload
     }

@@ -199,11 +199,3 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
         return "invalid config \(place): \(problem). Fix the file and run 'systemctl reload lightscope' (or restart it)"
     }
 }
-
-public enum InterfaceName {
-    /// Linux allows up to 15 bytes, no '/', no whitespace, not "." or "..".
-    public static func isValid(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 15 && name != "." && name != ".."
-            && !name.contains(where: { $0 == "/" || $0 == " " || $0 == "\t" || $0 == ":" })
-    }
-}

@@ -82,6 +82,8 @@ public final class DetectionEngine {
 /// The engine's state and logic (see `DetectionEngine`).
 struct DetectionCore {
     let interface: String
+    /// `interface` as events carry it, made once.
+    private let interfaceName: InterfaceName
     private let settings: Settings.Detection
     private let synAnswerTimeoutNanos: UInt64
     private let graceNanos: UInt64
@@ -105,6 +107,7 @@ struct DetectionCore {
     init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses,
          capacities: DetectionCapacities? = nil) {
         self.interface = interface
+        interfaceName = InterfaceName(interface)
         self.settings = settings
         self.localAddresses = localAddresses
         synAnswerTimeoutNanos = UInt64(settings.synAnswerTimeout.nanoseconds)
@@ -240,7 +243,7 @@ struct DetectionCore {
               let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
               !localAddresses.contains(quoted.source), localAddresses.acceptAnswer(from: packet.source) else { return }
         counters.probes &+= 1
-        let event = UnwantedEvent(timeNanos: timeNanos, interface: interface, proto: .udp, source: quoted.source,
+        let event = UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .udp, source: quoted.source,
                                   sourcePort: remotePort, destination: quoted.destination, destinationPort: localPort,
                                   verdict: .closed, packets: 1, ttl: quoted.ttl)
         counters.count(.closed)
@@ -262,10 +265,10 @@ struct DetectionCore {
 
     private mutating func report(_ verdict: Verdict, key: ProbeKey, probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
         counters.count(verdict)
-        emit(UnwantedEvent(timeNanos: probe.firstSeenNanos, interface: interface, proto: .tcp, source: key.remote,
+        emit(UnwantedEvent(timeNanos: probe.firstSeenNanos, interface: interfaceName, proto: .tcp, source: key.remote,
                            sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
                            verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
-                           parsedOptions: probe.options))
+                           options: probe.options))
         recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
                       timeNanos: probe.firstSeenNanos, emit: emit)
     }
@@ -285,7 +288,7 @@ struct DetectionCore {
     private mutating func reportScan(_ crossing: ScanTracker.Crossing, proto: TransportProtocol, timeNanos: UInt64,
                                      emit: (UnwantedEvent) -> Void) {
         counters.count(crossing.verdict)
-        emit(UnwantedEvent(timeNanos: timeNanos, interface: interface, proto: proto, source: crossing.source,
+        emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: proto, source: crossing.source,
                            sourcePort: nil, destination: crossing.destination, destinationPort: crossing.destinationPort,
                            verdict: crossing.verdict, packets: crossing.attempts,
                            ports: crossing.verdict == .portscan ? crossing.count : nil,

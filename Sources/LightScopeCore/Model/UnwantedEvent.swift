@@ -40,10 +40,14 @@ extension TransportProtocol {
 
 /// One unwanted-traffic event: the stable record that every sink writes.
 /// Field names on the wire (JSON, journal, store) are `EventField`; the sinks write it as an `EventRecord`.
+///
+/// Plain data (no strings or other references inside): detection makes one per probe under a
+/// scan, and each is copied to the thread that writes or tallies it, so a copy must be a
+/// memory copy. Text (the interface's name, the options' fingerprint) is made when read.
 public struct UnwantedEvent: Equatable, Sendable {
     /// Capture timestamp of the packet that decided the verdict, nanoseconds since the epoch.
     public var timeNanos: UInt64
-    public var interface: String
+    public var interfaceName: InterfaceName
     public var proto: TransportProtocol
     public var source: IPAddress
     /// nil for scan events, which span many source ports.
@@ -58,31 +62,34 @@ public struct UnwantedEvent: Equatable, Sendable {
     /// IP TTL (IPv6 hop limit) of the probe as it arrived.
     public var ttl: UInt8?
     public var tcpWindow: UInt16?
-    /// The probe's TCP options in order, e.g. `M1460,S,T,N,W7` (see `TCPOptionsFingerprint`).
-    /// Built when read: detection carries the parsed options, so an event that no sink
-    /// prints (replay's summary) never pays for the text.
-    public var tcpOptions: String? {
-        get {
-            switch tcpOptionsStorage {
-            case .none: nil
-            case .parsed(let options): options.fingerprint
-            case .text(let text): text
-            }
-        }
-        set { tcpOptionsStorage = newValue.map(TCPOptionsStorage.text) ?? .none }
-    }
-    private var tcpOptionsStorage: TCPOptionsStorage
+    /// The probe's TCP options as it carried them (the SYN's; nil for UDP and scan events).
+    public var options: TCPOptions?
     /// `portscan`: distinct ports probed in the window.
     public var ports: Int?
     /// `addrscan`: distinct local addresses probed in the window.
     public var addresses: Int?
 
+    public var interface: String { interfaceName.description }
+
+    /// The probe's TCP options in order, e.g. `M1460,S,T,N,W7` (see `TCPOptionsFingerprint`),
+    /// built when read: an event that no sink prints (replay's summary) never pays for the text.
+    public var tcpOptions: String? { options?.fingerprint }
+
     public init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
                 destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
-                ttl: UInt8? = nil, tcpWindow: UInt16? = nil, tcpOptions: String? = nil,
+                ttl: UInt8? = nil, tcpWindow: UInt16? = nil, options: TCPOptions? = nil,
+                ports: Int? = nil, addresses: Int? = nil) {
+        self.init(timeNanos: timeNanos, interface: InterfaceName(interface), proto: proto, source: source,
+                  sourcePort: sourcePort, destination: destination, destinationPort: destinationPort, verdict: verdict,
+                  packets: packets, ttl: ttl, tcpWindow: tcpWindow, options: options, ports: ports, addresses: addresses)
+    }
+
+    public init(timeNanos: UInt64, interface: InterfaceName, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
+                destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
+                ttl: UInt8? = nil, tcpWindow: UInt16? = nil, options: TCPOptions? = nil,
                 ports: Int? = nil, addresses: Int? = nil) {
         self.timeNanos = timeNanos
-        self.interface = interface
+        self.interfaceName = interface
         self.proto = proto
         self.source = source
         self.sourcePort = sourcePort
@@ -92,33 +99,8 @@ public struct UnwantedEvent: Equatable, Sendable {
         self.packets = packets
         self.ttl = ttl
         self.tcpWindow = tcpWindow
-        self.tcpOptionsStorage = tcpOptions.map(TCPOptionsStorage.text) ?? .none
+        self.options = options
         self.ports = ports
         self.addresses = addresses
-    }
-
-    /// An event with the probe's parsed TCP options, for detection (see `tcpOptions`).
-    init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
-         destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
-         ttl: UInt8?, tcpWindow: UInt16?, parsedOptions: TCPOptions) {
-        self.init(timeNanos: timeNanos, interface: interface, proto: proto, source: source, sourcePort: sourcePort,
-                  destination: destination, destinationPort: destinationPort, verdict: verdict, packets: packets,
-                  ttl: ttl, tcpWindow: tcpWindow)
-        tcpOptionsStorage = .parsed(parsedOptions)
-    }
-
-    private enum TCPOptionsStorage: Sendable {
-        case none
-        case parsed(TCPOptions)
-        case text(String)
-    }
-
-    /// Field by field, with the TCP options compared as the text every sink writes.
-    public static func == (lhs: UnwantedEvent, rhs: UnwantedEvent) -> Bool {
-        lhs.timeNanos == rhs.timeNanos && lhs.interface == rhs.interface && lhs.proto == rhs.proto
-            && lhs.source == rhs.source && lhs.sourcePort == rhs.sourcePort && lhs.destination == rhs.destination
-            && lhs.destinationPort == rhs.destinationPort && lhs.verdict == rhs.verdict && lhs.packets == rhs.packets
-            && lhs.ttl == rhs.ttl && lhs.tcpWindow == rhs.tcpWindow && lhs.tcpOptions == rhs.tcpOptions
-            && lhs.ports == rhs.ports && lhs.addresses == rhs.addresses
     }
 }
