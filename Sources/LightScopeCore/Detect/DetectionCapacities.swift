@@ -8,11 +8,14 @@ public struct DetectionCapacities: Equatable, Sendable {
     public var scanSources: Int
 
     /// Shares of the budget: pending probes carry the flood, scan sources the scanners.
-    /// Counted at their worst case (every ring full), a pending probe costs the most, so it
-    /// gets the largest share.
-    static let pendingShare = 0.50
+    /// Counted at their worst case (every ring full), the pending share holds 110,000 probes
+    /// at the default 64 MiB, more than the 98,000 a half share held in hash slots before the
+    /// tables kept their entries in rings. A flood fills its share to the last page; a
+    /// scan source's share is counted with every source at its target cap, which real
+    /// scanners seldom reach, so the sources get the larger share.
+    static let pendingShare = 0.40
     static let connectionShare = 0.15
-    static let sourceShare = 0.35
+    static let sourceShare = 0.45
 
     public init(pendingProbes: Int, recentConnections: Int, scanSources: Int) {
         self.pendingProbes = pendingProbes
