@@ -36,10 +36,11 @@ mkdir -p "$DATA" "$RESULTS" "$BENCH/bin"
 export PATH="/opt/swift/usr/bin:$PATH"
 
 if [ "$QUICK" = 1 ]; then
-    OFFLINE_PACKETS=500000; RUNS=2; LIVE_SECONDS=2; LIVE_RATES="20000 100000 max"
+    OFFLINE_PACKETS=500000; RUNS=2; LIVE_SECONDS=2; LIVE_RATES="20000 100000 max"; TRAFGEN_RATES="max"
     IDLE_SECONDS=12; FLOOD_SOURCES=1000000
 else
     OFFLINE_PACKETS=3000000; RUNS=3; LIVE_SECONDS=4; LIVE_RATES="10000 50000 100000 200000 max"
+    TRAFGEN_RATES="300000 max"
     IDLE_SECONDS=60; FLOOD_SOURCES=1000000
 fi
 
@@ -48,7 +49,7 @@ log() { echo "== $*" >&2; }
 # --- Set-up -------------------------------------------------------------------------
 install_packages() {
     local needed=() package
-    for package in tcpdump tcpreplay valgrind gcc libpcap-dev libsystemd-dev iproute2 python3 systemd-container; do
+    for package in tcpdump tcpreplay netsniff-ng valgrind gcc libpcap-dev libsystemd-dev iproute2 python3 systemd-container; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || needed+=("$package")
     done
     if [ ${#needed[@]} -gt 0 ]; then
@@ -158,39 +159,66 @@ lightscope_counts() {
 }
 
 # --- 2. Live ------------------------------------------------------------------------
-live() {
-    local filter flood packets label send_args sent achieved lightscope tcpdump_log captured dropped_k dropped_i
-    filter=$(lightscope_filter)
-    printf '[log]\nlevel = info\n' > "$DATA/bench.conf"
-    TABLE+=("" "### Live: SYNs offered on a veth pair for ${LIVE_SECONDS} s per rate, LightScope and tcpdump (same filter, snaplen 256, 4 MiB buffer) capturing together" ""
-            "| offered rate (pps) | sent | achieved pps | LightScope seen | LightScope dropped | tcpdump captured | tcpdump dropped |"
-            "|---:|---:|---:|---:|---:|---:|---:|")
-    for label in $LIVE_RATES; do
-        if [ "$label" = max ]; then packets=$((LIVE_SECONDS * 1000000)); send_args="--topspeed"
-        else packets=$((LIVE_SECONDS * label)); send_args="--pps=$label"; fi
-        [ "$packets" -gt 3000000 ] && packets=3000000
+# SYNs from random 10.0.0.0/8 sources to random ports of 192.0.2.1, for trafgen (netsniff-ng),
+# which sends from a kernel TX ring and so reaches rates tcpreplay cannot on two cores.
+trafgen_config() {
+    printf '{ eth(da=%s), ipv4(sa=10.0.0.0, sa[1]=drnd(), sa[2]=drnd(), sa[3]=drnd(), da=192.0.2.1, ttl=50), tcp(sp=drnd(1024, 65535), dp=drnd(1, 65535), seq=drnd(), syn) }\n' "$CAPTURE_MAC"
+}
+
+# One row: LightScope and tcpdump capture lsb0 together while one sender offers SYNs.
+# $1 sender (tcpreplay or trafgen), $2 rate in pps or "max", $3 the capture filter.
+live_row() {
+    local sender=$1 label=$2 filter=$3 packets send_args flood sent achieved lightscope tcpdump_log captured dropped_k dropped_i
+    if [ "$label" = max ]; then packets=$((LIVE_SECONDS * 1000000)); else packets=$((LIVE_SECONDS * label)); fi
+    [ "$packets" -gt 3000000 ] && packets=3000000
+    if [ "$sender" = tcpreplay ]; then
+        if [ "$label" = max ]; then send_args="--topspeed"; else send_args="--pps=$label"; fi
         flood="$DATA/live-$packets.pcap"
         [ -s "$flood" ] || "$PCAPGEN" flood --packets "$packets" --sources 65536 --target 192.0.2.1 \
             --dst-mac "$CAPTURE_MAC" --seed 7 "$flood" >&2
-        start_lightscope "$DATA/live-lightscope.log"
-        tcpdump_log="$DATA/live-tcpdump.log"
-        ip netns exec "$NS_CAPTURE" tcpdump -i lsb0 -n -s 256 -B 4096 -w /dev/null "$filter" > "$tcpdump_log" 2>&1 &
-        local tcpdump_pid=$!
-        CLEANUP_PIDS="$CLEANUP_PIDS $tcpdump_pid"
-        for _ in $(seq 1 50); do grep -q "listening on" "$tcpdump_log" && break; sleep 0.1; done
-        ip netns exec "$NS_SENDER" tcpreplay -q -i lsb1 $send_args "$flood" > "$DATA/tcpreplay.log" 2>&1
-        sent=$(sed -n 's/.*Actual: \([0-9]*\) packets.*/\1/p' "$DATA/tcpreplay.log")
-        achieved=$(sed -n 's/.*Rated: .* \([0-9.]*\) pps.*/\1/p' "$DATA/tcpreplay.log" | cut -d. -f1)
-        sleep 1
-        kill -INT "$tcpdump_pid"; wait "$tcpdump_pid" || true
-        stop_lightscope
-        lightscope=$(lightscope_counts "$DATA/live-lightscope.log")
-        captured=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$tcpdump_log")
-        dropped_k=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$tcpdump_log")
-        dropped_i=$(sed -n 's/^\([0-9]*\) packets dropped by interface.*/\1/p' "$tcpdump_log")
-        row "$label" "$sent" "$achieved" "${lightscope% *}" "${lightscope#* }" "$captured" "$((dropped_k + ${dropped_i:-0}))"
-        log "live $label: sent $sent, lightscope $lightscope, tcpdump $captured captured, $dropped_k+${dropped_i:-0} dropped"
-    done
+    else
+        # Without a rate trafgen sends from its TX ring at top speed; with one, packet by packet.
+        if [ "$label" = max ]; then send_args=""; else send_args="-b ${label}pps"; fi
+        trafgen_config > "$DATA/live-syn.trafgen"
+    fi
+    start_lightscope "$DATA/live-lightscope.log"
+    tcpdump_log="$DATA/live-tcpdump.log"
+    ip netns exec "$NS_CAPTURE" tcpdump -i lsb0 -n -s 256 -B 4096 -w /dev/null "$filter" > "$tcpdump_log" 2>&1 &
+    local tcpdump_pid=$!
+    CLEANUP_PIDS="$CLEANUP_PIDS $tcpdump_pid"
+    for _ in $(seq 1 50); do grep -q "listening on" "$tcpdump_log" && break; sleep 0.1; done
+    if [ "$sender" = tcpreplay ]; then
+        ip netns exec "$NS_SENDER" tcpreplay -q -i lsb1 $send_args "$flood" > "$DATA/sender.log" 2>&1
+        sent=$(sed -n 's/.*Actual: \([0-9]*\) packets.*/\1/p' "$DATA/sender.log")
+        achieved=$(sed -n 's/.*Rated: .* \([0-9.]*\) pps.*/\1/p' "$DATA/sender.log" | cut -d. -f1)
+    else
+        ip netns exec "$NS_SENDER" trafgen -o lsb1 -c "$DATA/live-syn.trafgen" -n "$packets" --cpus 1 -E 7 $send_args \
+            > "$DATA/sender.log" 2>&1
+        sent=$(sed -n 's/^ *\([0-9]*\) packets outgoing.*/\1/p' "$DATA/sender.log")
+        # "2 sec, 46617 usec on CPU0 (300000 packets)"
+        achieved=$(sed -n 's/^ *\([0-9]*\) sec, \([0-9]*\) usec on CPU.*/\1 \2/p' "$DATA/sender.log" | head -1 |
+            awk -v sent="$sent" '{ seconds = $1 + $2 / 1e6; if (seconds > 0) printf "%d", sent / seconds }')
+    fi
+    sleep 1
+    kill -INT "$tcpdump_pid"; wait "$tcpdump_pid" || true
+    stop_lightscope
+    lightscope=$(lightscope_counts "$DATA/live-lightscope.log")
+    captured=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$tcpdump_log")
+    dropped_k=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$tcpdump_log")
+    dropped_i=$(sed -n 's/^\([0-9]*\) packets dropped by interface.*/\1/p' "$tcpdump_log")
+    row "$sender" "$label" "$sent" "$achieved" "${lightscope% *}" "${lightscope#* }" "$captured" "$((dropped_k + ${dropped_i:-0}))"
+    log "live $sender $label: sent $sent ($achieved pps), lightscope $lightscope, tcpdump $captured captured, $dropped_k+${dropped_i:-0} dropped"
+}
+
+live() {
+    local filter label
+    filter=$(lightscope_filter)
+    printf '[log]\nlevel = info\n' > "$DATA/bench.conf"
+    TABLE+=("" "### Live: SYNs offered on a veth pair for ${LIVE_SECONDS} s per rate, LightScope and tcpdump (same filter, snaplen 256, 4 MiB buffer) capturing together" ""
+            "| sender | offered rate (pps) | sent | achieved pps | LightScope seen | LightScope dropped | tcpdump captured | tcpdump dropped |"
+            "|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label in $LIVE_RATES; do live_row tcpreplay "$label" "$filter"; done
+    for label in $TRAFGEN_RATES; do live_row trafgen "$label" "$filter"; done
 }
 
 # --- 3. Footprint -------------------------------------------------------------------

@@ -7,8 +7,8 @@ import LightScopeCore
 /// A packet that was not decoded (`PacketTriage`) is held as nil: only its time matters,
 /// and it must reach the engine in order too.
 ///
-/// A ring in raw memory (no optionals, no array bounds or uniqueness checks: this runs per
-/// packet), so its owner calls `deallocate` when done.
+/// A ring in raw memory (no array bounds or uniqueness checks: this runs per packet), so
+/// its owner calls `deallocate` when done.
 struct PacketLookahead {
     /// A power of two; room for the undecoded packets between the decoded ones too.
     static let depth = 16

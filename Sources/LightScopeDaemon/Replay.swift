@@ -33,9 +33,9 @@ public struct Replay {
     private func replay(_ reader: PcapFileReader, write: @escaping (String) -> Void) -> ReplaySummary {
         let localAddresses = local.isEmpty ? LocalAddresses.learnedFromAnswers() : LocalAddresses(prefixes: local)
         let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses)
-        // Events are tallied (and written as JSON) on a thread of their own: the tallies'
-        // table of sources is as large as the detection tables, and its cache misses need
-        // not stall detection. One consumer, so the JSON lines keep their order.
+        // Events are tallied (and written as JSON) on a thread of their own, off the detection
+        // thread: JSON encoding costs more per event than detecting it. One consumer, so the
+        // JSON lines keep their order.
         let tally = ReplayTally()
         let json = json
         // The per-packet state behind a pointer, as `DetectionEngine` keeps its own: captured
@@ -69,12 +69,13 @@ public struct Replay {
             var packet: DecodedPacket?
             if !triage.isEstablishedTCP(bytes) {
                 do {
-                    packet = try PacketDecoder.decode(bytes, linkType: linkType)
+                    let decoded = try PacketDecoder.decode(bytes, linkType: linkType)
+                    engine.prefetch(decoded)
+                    packet = decoded
                 } catch {
                     state.pointee.undecodable &+= 1
                     return
                 }
-                engine.prefetch(packet!)
             }
             if let due = state.pointee.lookahead.push(packet, timeNanos: timestamp) { handle(due) }
         }
