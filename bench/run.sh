@@ -194,9 +194,9 @@ live_row() {
     else
         ip netns exec "$NS_SENDER" trafgen -o lsb1 -c "$DATA/live-syn.trafgen" -n "$packets" --cpus 1 -E 7 $send_args \
             > "$DATA/sender.log" 2>&1
-        sent=$(sed -n 's/^ *\([0-9]*\) packets outgoing.*/\1/p' "$DATA/sender.log")
+        sent=$(sed -n 's/^[[:space:]]*\([0-9]*\) packets outgoing.*/\1/p' "$DATA/sender.log")
         # "2 sec, 46617 usec on CPU0 (300000 packets)"
-        achieved=$(sed -n 's/^ *\([0-9]*\) sec, \([0-9]*\) usec on CPU.*/\1 \2/p' "$DATA/sender.log" | head -1 |
+        achieved=$(sed -n 's/^[[:space:]]*\([0-9]*\) sec, \([0-9]*\) usec on CPU.*/\1 \2/p' "$DATA/sender.log" | head -1 |
             awk -v sent="$sent" '{ seconds = $1 + $2 / 1e6; if (seconds > 0) printf "%d", sent / seconds }')
     fi
     sleep 1
