@@ -83,7 +83,10 @@ public final class CaptureLoop: @unchecked Sendable {
             let now = MonotonicClock.nowNanos()
             heartbeat.beat(now: now)
             if ready < 0, errno != EINTR { return .failed("poll: errno \(errno)") }
-            if descriptors[1].revents != 0 { break }
+            if descriptors[1].revents != 0 {
+                drainBeforeStopping(context: context)
+                break
+            }
             if FaultInjection.isPacketLoopHangRequested { hangForever() }
 
             for _ in 0..<Self.maximumDispatchesPerWake {
@@ -108,6 +111,34 @@ public final class CaptureLoop: @unchecked Sendable {
         }
         consumer.flush(wallClockNanos: WallClock.nowNanos())
         return .stopped
+    }
+
+    /// Read timeouts a stop keeps reading for (see `drainBeforeStopping`).
+    static let finalDrainReadTimeouts: UInt64 = 2
+
+    /// Reads what the kernel captured before the stop. Linux hands a ring block (TPACKET_V3)
+    /// to user space only when it fills or when libpcap's read timeout retires it, so the
+    /// last packets before a stop may still sit in a block nobody can read yet: a stop that
+    /// left at once would lose them, and with them the events of a scan that just ended.
+    /// Two read timeouts see every such block retired; a flood cannot stretch this, since
+    /// the deadline is fixed.
+    private func drainBeforeStopping(context: UnsafeMutableRawPointer) {
+        let window = Self.finalDrainReadTimeouts * UInt64(handle.readTimeoutMilliseconds) * 1_000_000
+        let deadline = MonotonicClock.nowNanos() + window
+        var descriptor = pollfd(fd: handle.selectableFD, events: Int16(POLLIN), revents: 0)
+        while true {
+            let now = MonotonicClock.nowNanos()
+            guard now < deadline else { return }
+            let ready = poll(&descriptor, 1, Int32(max(1, (deadline - now) / 1_000_000)))
+            heartbeat.beat()
+            if ready < 0, errno != EINTR { return }
+            for _ in 0..<Self.maximumDispatchesPerWake {
+                guard let dispatched = try? handle.dispatch(context: context, callback: Self.onPacket,
+                                                            maximumPackets: Self.maximumPacketsPerDispatch) else { return }
+                flushDispatchCounts()
+                if dispatched == 0 { break }
+            }
+        }
     }
 
     private func flushDispatchCounts() {

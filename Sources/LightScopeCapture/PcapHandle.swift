@@ -11,6 +11,9 @@ public final class PcapHandle {
     public let linkType: Int32
     /// Poll this for POLLIN, then drain with `dispatch`.
     public let selectableFD: Int32
+    /// libpcap's read timeout, which is also how long the kernel may hold captured packets in
+    /// a ring block that is not full before handing it to user space (TPACKET_V3).
+    public let readTimeoutMilliseconds: Int32
     /// Set when the filter could not be compiled for this link type and capture runs unfiltered.
     public let filterWarning: String?
     private var handle: OpaquePointer?
@@ -51,6 +54,7 @@ public final class PcapHandle {
         pcap_set_snaplen(created, Int32(options.snaplenBytes))
         pcap_set_promisc(created, 0)
         pcap_set_timeout(created, options.readTimeoutMilliseconds)
+        readTimeoutMilliseconds = options.readTimeoutMilliseconds
         pcap_set_buffer_size(created, Int32(options.bufferSizeBytes))
         let activation = pcap_activate(created)
         if activation < 0 {

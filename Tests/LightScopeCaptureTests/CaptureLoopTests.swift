@@ -52,6 +52,28 @@ final class CaptureLoopTests: XCTestCase {
         XCTAssertTrue(packets.allSatisfy { $0.length <= 128 }, "snaplen keeps headers only")
     }
 
+    /// Packets captured just before a stop are still consumed: the kernel holds them in a ring
+    /// block it has not handed over yet (it does so when the read timeout retires the block),
+    /// and a loop that left at once would lose them (the last probes of a scan).
+    func testAStopRightAfterTrafficStillConsumesIt() throws {
+        try requireRoot()
+        let loopback = try XCTUnwrap(NetworkInterfaces.current().first { $0.isLoopback })
+        let handle = try PcapHandle(interfaceName: loopback.name, options: .init(snaplenBytes: 128, bufferSizeBytes: 1 << 20))
+        let consumer = RecordingConsumer()
+        let counters = InterfaceCounters(interfaceName: loopback.name)
+        let loop = CaptureLoop(interface: loopback, handle: handle, consumer: consumer, counters: counters, wakeInterval: .milliseconds(100))
+        loop.start()
+        let started = Date().addingTimeInterval(2)
+        while loop.heartbeat.pulse.beatCount < 2, Date() < started { usleep(10_000) }
+
+        let attempts = 5
+        for _ in 0..<attempts { connectToClosedLoopbackPort() }
+        XCTAssertTrue(loop.stop(timeout: .seconds(2)), "the loop must stop when asked")
+        XCTAssertEqual(loop.outcome, .stopped)
+        XCTAssertGreaterThanOrEqual(consumer.packets.withLock { $0.count }, 2 * attempts,
+                                    "a SYN and a RST per attempt, captured before the stop")
+    }
+
     /// Under a flood the ring holds more than one call may take: a call must stop at its
     /// bound (the packet loop beats between calls) instead of draining block after block.
     func testOneDispatchHandsOverAtMostItsBound() throws {
