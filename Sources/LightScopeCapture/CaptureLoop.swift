@@ -89,18 +89,11 @@ public final class CaptureLoop: @unchecked Sendable {
             }
             if FaultInjection.isPacketLoopHangRequested { hangForever() }
 
-            for _ in 0..<Self.maximumDispatchesPerWake {
-                let dispatched: Int
-                do {
-                    dispatched = try handle.dispatch(context: context, callback: Self.onPacket,
-                                                     maximumPackets: Self.maximumPacketsPerDispatch)
-                } catch {
-                    return NetworkInterfaces.index(of: interfaceName) == interfaceIndex
-                        ? .failed(error.message) : .interfaceGone(error.message)
-                }
-                flushDispatchCounts()
-                heartbeat.beat()
-                if dispatched == 0 { break }
+            do {
+                try dispatchReady(context: context)
+            } catch {
+                return NetworkInterfaces.index(of: interfaceName) == interfaceIndex
+                    ? .failed(error.message) : .interfaceGone(error.message)
             }
             if descriptors[0].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0,
                NetworkInterfaces.index(of: interfaceName) != interfaceIndex {
@@ -130,14 +123,20 @@ public final class CaptureLoop: @unchecked Sendable {
             let now = MonotonicClock.nowNanos()
             guard now < deadline else { return }
             let ready = poll(&descriptor, 1, Int32(max(1, (deadline - now) / 1_000_000)))
-            heartbeat.beat()
             if ready < 0, errno != EINTR { return }
-            for _ in 0..<Self.maximumDispatchesPerWake {
-                guard let dispatched = try? handle.dispatch(context: context, callback: Self.onPacket,
-                                                            maximumPackets: Self.maximumPacketsPerDispatch) else { return }
-                flushDispatchCounts()
-                if dispatched == 0 { break }
-            }
+            do { try dispatchReady(context: context) } catch { return }
+        }
+    }
+
+    /// Hands what the ring holds to the consumer, at most `maximumDispatchesPerWake` calls of
+    /// `maximumPacketsPerDispatch` packets, beating between calls.
+    private func dispatchReady(context: UnsafeMutableRawPointer) throws(PcapHandle.OpenError) {
+        for _ in 0..<Self.maximumDispatchesPerWake {
+            let dispatched = try handle.dispatch(context: context, callback: Self.onPacket,
+                                                 maximumPackets: Self.maximumPacketsPerDispatch)
+            flushDispatchCounts()
+            heartbeat.beat()
+            if dispatched == 0 { return }
         }
     }
 

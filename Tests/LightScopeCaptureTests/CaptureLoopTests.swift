@@ -24,12 +24,7 @@ final class CaptureLoopTests: XCTestCase {
 
     func testLoopCapturesFilteredPacketsAndBeatsWhileIdle() throws {
         try requireRoot()
-        let loopback = try XCTUnwrap(NetworkInterfaces.current().first { $0.isLoopback })
-        let handle = try PcapHandle(interfaceName: loopback.name, options: .init(snaplenBytes: 128, bufferSizeBytes: 1 << 20))
-        let consumer = RecordingConsumer()
-        let counters = InterfaceCounters(interfaceName: loopback.name)
-        let loop = CaptureLoop(interface: loopback, handle: handle, consumer: consumer, counters: counters, wakeInterval: .milliseconds(100))
-        loop.start()
+        let (loop, consumer, counters) = try startLoopbackLoop()
 
         // Idle: no traffic, yet the loop wakes and beats on its poll() timeout.
         let before = loop.heartbeat.pulse.beatCount
@@ -57,12 +52,7 @@ final class CaptureLoopTests: XCTestCase {
     /// and a loop that left at once would lose them (the last probes of a scan).
     func testAStopRightAfterTrafficStillConsumesIt() throws {
         try requireRoot()
-        let loopback = try XCTUnwrap(NetworkInterfaces.current().first { $0.isLoopback })
-        let handle = try PcapHandle(interfaceName: loopback.name, options: .init(snaplenBytes: 128, bufferSizeBytes: 1 << 20))
-        let consumer = RecordingConsumer()
-        let counters = InterfaceCounters(interfaceName: loopback.name)
-        let loop = CaptureLoop(interface: loopback, handle: handle, consumer: consumer, counters: counters, wakeInterval: .milliseconds(100))
-        loop.start()
+        let (loop, consumer, _) = try startLoopbackLoop()
         let started = Date().addingTimeInterval(2)
         while loop.heartbeat.pulse.beatCount < 2, Date() < started { usleep(10_000) }
 
@@ -104,6 +94,17 @@ final class CaptureLoopTests: XCTestCase {
         XCTAssertThrowsError(try PcapHandle(interfaceName: "lsnope0", options: .init(snaplenBytes: 128, bufferSizeBytes: 1 << 20))) { error in
             guard case PcapHandle.OpenError.noSuchInterface = error else { return XCTFail("\(error)") }
         }
+    }
+
+    /// A running loop on the loopback interface, snaplen 128, waking every 100 ms.
+    private func startLoopbackLoop() throws -> (CaptureLoop, RecordingConsumer, InterfaceCounters) {
+        let loopback = try XCTUnwrap(NetworkInterfaces.current().first { $0.isLoopback })
+        let handle = try PcapHandle(interfaceName: loopback.name, options: .init(snaplenBytes: 128, bufferSizeBytes: 1 << 20))
+        let consumer = RecordingConsumer()
+        let counters = InterfaceCounters(interfaceName: loopback.name)
+        let loop = CaptureLoop(interface: loopback, handle: handle, consumer: consumer, counters: counters, wakeInterval: .milliseconds(100))
+        loop.start()
+        return (loop, consumer, counters)
     }
 
     private func connectToClosedLoopbackPort() {

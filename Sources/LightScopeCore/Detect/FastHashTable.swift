@@ -159,12 +159,6 @@ struct FastHashTable<Key: FastHashKey, Value> {
         }
     }
 
-    /// The key in an occupied slot.
-    func key(at index: Int) -> Key {
-        storage.checkOccupied(index)
-        return storage.slots[index].key
-    }
-
     /// Inserts `key` or replaces its value; returns its slot.
     @discardableResult
     mutating func updateValue(_ value: Value, forKey key: Key) -> Int {
