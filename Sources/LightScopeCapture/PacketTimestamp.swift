@@ -9,6 +9,11 @@ import Glibc
 /// ended `lightscope replay`. They clamp to zero (the epoch) instead.
 enum PacketTimestamp {
     static func nanoseconds(_ time: timeval) -> UInt64 {
-        UInt64(clamping: time.tv_sec) &* 1_000_000_000 &+ UInt64(clamping: time.tv_usec) &* 1000
+        nanoseconds(seconds: time.tv_sec, microseconds: time.tv_usec)
+    }
+
+    @inline(__always)
+    static func nanoseconds(seconds: Int, microseconds: Int) -> UInt64 {
+        UInt64(clamping: seconds) &* 1_000_000_000 &+ UInt64(clamping: microseconds) &* 1000
     }
 }

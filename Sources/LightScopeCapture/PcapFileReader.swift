@@ -1,11 +1,15 @@
 import CPcap
+#if canImport(Glibc)
+import Glibc
+#endif
 import LightScopeCore
 
-/// Reads a capture file with libpcap (pcap or pcapng), packet by packet.
+/// Reads a capture file (pcap or pcapng), packet by packet.
 public final class PcapFileReader {
     public let path: String
     public let linkType: Int32
     private var handle: OpaquePointer?
+    private let classicLayout: ClassicPcapRecords.Layout?
 
     public init(path: String) throws(DaemonError) {
         self.path = path
@@ -16,6 +20,17 @@ public final class PcapFileReader {
         }
         handle = opened
         linkType = pcap_datalink(opened)
+        classicLayout = Self.classicLayout(of: opened)
+    }
+
+    /// The layout of a classic pcap file of version 2.4, read from the header libpcap has
+    /// just accepted; nil for pcapng or anything else, which libpcap reads alone.
+    private static func classicLayout(of handle: OpaquePointer) -> ClassicPcapRecords.Layout? {
+        guard pcap_major_version(handle) == 2, pcap_minor_version(handle) == 4, let file = pcap_file(handle) else { return nil }
+        var header = [UInt8](repeating: 0, count: ClassicPcapRecords.Layout.headerSize)
+        let count = header.withUnsafeMutableBytes { pread(fileno(file), $0.baseAddress, $0.count, 0) }
+        guard count == header.count else { return nil }
+        return header.withUnsafeBytes { ClassicPcapRecords.Layout(header: $0) }
     }
 
     deinit {
@@ -24,10 +39,36 @@ public final class PcapFileReader {
 
     public typealias PacketVisitor = (_ bytes: UnsafeRawBufferPointer, _ wireLength: Int, _ timestampNanos: UInt64) -> Void
 
-    /// Calls `visit` for every packet. Returns nil at a clean end of file, or libpcap's
-    /// description of the damage when the file is corrupt or truncated (after every
+    /// Calls `visit` for every packet, in file order. Returns nil at a clean end of file, or
+    /// libpcap's description of the damage when the file is corrupt or truncated (after every
     /// readable packet has been visited).
+    ///
+    /// A classic pcap file is read in large chunks with its packets handed over in place
+    /// (`ClassicPcapRecords`); libpcap reads anything else, and the rest of a classic file
+    /// from the first record it would have to judge.
     public func forEachPacket(_ visit: PacketVisitor) -> String? {
+        guard let handle else { return nil }
+        if let layout = classicLayout {
+            let end = withoutActuallyEscaping(visit) { visit in
+                ClassicPcapRecords.forEachRecord(fileDescriptor: fileno(pcap_file(handle)), from: Int64(ClassicPcapRecords.Layout.headerSize),
+                                                 layout: layout, snapshotLength: Int(pcap_snapshot(handle)), visit)
+            }
+            switch end {
+            case .endOfFile:
+                return nil
+            case .readFailed(let code):
+                return "read error: \(String(cString: strerror(code)))"
+            case .handOver(let offset):
+                guard fseeko(pcap_file(handle), off_t(offset), SEEK_SET) == 0 else {
+                    return "cannot seek to offset \(offset): \(String(cString: strerror(errno)))"
+                }
+            }
+        }
+        return forEachPacketThroughLibpcap(visit)
+    }
+
+    /// libpcap's own reading (`pcap_dispatch`), from wherever its file position is.
+    func forEachPacketThroughLibpcap(_ visit: PacketVisitor) -> String? {
         guard let handle else { return nil }
         return withoutActuallyEscaping(visit) { visitor in
             var box = VisitorBox(visit: visitor)
@@ -45,49 +86,6 @@ public final class PcapFileReader {
                 }
             }
         }
-    }
-
-    /// Batches between the reading thread and the caller: enough for the reader to run
-    /// ahead while the caller works through one.
-    static let batchesInFlight = 4
-
-    /// Like `forEachPacket`, with libpcap's reading (file I/O, record parsing, one copy of
-    /// each packet into a `PacketBatch`) on a thread of its own, a few batches ahead of
-    /// `visit`. On a machine with a spare core the two overlap. `visit` is still called on
-    /// the calling thread, once per packet, in file order, so results do not change.
-    public func forEachPacketReadingAhead(_ visit: PacketVisitor) -> String? {
-        let full = HandoffQueue<PacketBatch>(capacity: Self.batchesInFlight)
-        let empty = HandoffQueue<PacketBatch>(capacity: Self.batchesInFlight)
-        for _ in 0..<Self.batchesInFlight { empty.put(PacketBatch()) }
-        let outcome = ReadOutcome()
-        let thread = DedicatedThread()
-        thread.start(name: "lightscope-read") { [self] in
-            // Only this thread touches the handle until `full` is closed.
-            var batch = empty.take()! // filled above
-            let damage = forEachPacket { bytes, wireLength, timestamp in
-                if batch.append(bytes, wireLength: wireLength, timestampNanos: timestamp) { return }
-                full.put(batch)
-                batch = empty.take()! // the caller hands every batch back until `full` is closed
-                _ = batch.append(bytes, wireLength: wireLength, timestampNanos: timestamp) // an empty batch always has room
-            }
-            // An empty last batch goes nowhere else, so it is freed here, not leaked.
-            if batch.isEmpty { batch.deallocate() } else { full.put(batch) }
-            outcome.damage = damage // published by the queue's lock: `close` below, `take` on the caller's side
-            full.close()
-        }
-        while var batch = full.take() {
-            batch.forEach(visit)
-            batch.removeAll()
-            empty.put(batch)
-        }
-        thread.join()
-        empty.close()
-        while let batch = empty.take() { batch.deallocate() }
-        return outcome.damage
-    }
-
-    private final class ReadOutcome: @unchecked Sendable {
-        var damage: String?
     }
 
     private struct VisitorBox {

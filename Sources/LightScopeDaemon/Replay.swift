@@ -25,68 +25,92 @@ public struct Replay {
         return withoutActuallyEscaping(write) { write in replay(reader, write: write) }
     }
 
-    /// Events per batch handed to the tally thread, and batches at once (see `OffloadedConsumer`).
+    /// Packets per batch handed to the detection thread, and events per batch handed to the
+    /// tally thread; batches at once (see `OffloadedConsumer`).
+    static let packetBatchSize = 4096
     static let eventBatchSize = 4096
-    static let eventBatchesInFlight = 4
+    static let batchesInFlight = 4
+    /// How many packets ahead of the one being processed the detection thread prefetches:
+    /// enough for several packets' cache misses to overlap.
+    static let prefetchDistance = 16
 
+    /// Three threads, one stage each, in file order: the calling thread reads the file and
+    /// decodes each packet where it lies in the read buffer (`PcapFileReader`); the detection
+    /// thread runs the engine; the tally thread counts events and writes JSON. Each stage sees
+    /// everything in the order the one before produced it, so the events are those of one
+    /// thread doing it all (`ReplayTests` compares the two).
     /// `write` only escapes to the tally thread, which has ended when this returns.
     private func replay(_ reader: PcapFileReader, write: @escaping (String) -> Void) -> ReplaySummary {
         let localAddresses = local.isEmpty ? LocalAddresses.learnedFromAnswers() : LocalAddresses(prefixes: local)
         let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses)
-        // Events are tallied (and written as JSON) on a thread of their own, off the detection
-        // thread: JSON encoding costs more per event than detecting it. One consumer, so the
-        // JSON lines keep their order.
-        let tally = ReplayTally()
         let json = json
-        // The per-packet state behind a pointer, as `DetectionEngine` keeps its own: captured
-        // `var`s that a closure changes get a dynamic exclusivity check on every access, and
-        // the packet loop makes several per packet.
-        let state = UnsafeMutablePointer<ReplayProgress>.allocate(capacity: 1)
-        state.initialize(to: ReplayProgress(events: OffloadedConsumer(
-            name: "lightscope-tally", batchSize: Self.eventBatchSize, batchesInFlight: Self.eventBatchesInFlight) { event in
-                tally.summary.add(event)
-                if json { write(EventJSON.encode(EventRecord(event))) }
+        // Each thread's state behind a pointer, as `DetectionEngine` keeps its own: a captured
+        // `var` that a closure changes gets a dynamic exclusivity check on every access.
+        // `tally` is the tally thread's until `events` has finished; `events` the detection
+        // thread's until `packetsToDetect` has finished.
+        let tally = UnsafeMutablePointer<ReplaySummary>.allocate(capacity: 1)
+        tally.initialize(to: ReplaySummary())
+        let events = UnsafeMutablePointer<OffloadedConsumer<UnwantedEvent>>.allocate(capacity: 1)
+        events.initialize(to: OffloadedConsumer(
+            name: "lightscope-tally", batchSize: Self.eventBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
+                for index in batch.indices {
+                    tally.pointee.add(batch[index])
+                    if json { write(EventJSON.encode(EventRecord(batch[index]))) }
+                }
             }))
+        func emit(_ event: UnwantedEvent) { events.pointee.send(event) }
+        // The calling thread's: what it has read, and the detection thread it feeds.
+        let reading = UnsafeMutablePointer<ReadProgress>.allocate(capacity: 1)
+        reading.initialize(to: ReadProgress(packetsToDetect: OffloadedConsumer(
+            name: "lightscope-detect", batchSize: Self.packetBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
+                // Each packet's table lookups start `prefetchDistance` packets before it is
+                // processed, so that the cache misses of several packets overlap (see
+                // `DetectionEngine.prefetch`); packets still reach the engine one by one, in order.
+                for index in batch.indices {
+                    if index + Self.prefetchDistance < batch.count, let ahead = batch[index + Self.prefetchDistance].packet {
+                        engine.prefetch(ahead)
+                    }
+                    if let packet = batch[index].packet {
+                        engine.process(packet, timeNanos: batch[index].timeNanos, emit: emit)
+                    } else {
+                        engine.passOver(timeNanos: batch[index].timeNanos, emit: emit)
+                    }
+                }
+            })))
         defer {
-            state.pointee.lookahead.deallocate()
-            state.deinitialize(count: 1)
-            state.deallocate()
-        }
-        func emit(_ event: UnwantedEvent) { state.pointee.events.send(event) }
-        func handle(_ entry: PacketLookahead.Entry) {
-            if let packet = entry.packet {
-                engine.process(packet, timeNanos: entry.timeNanos, emit: emit)
-            } else {
-                engine.passOver(timeNanos: entry.timeNanos, emit: emit)
-            }
+            reading.deinitialize(count: 1)
+            reading.deallocate()
+            events.deinitialize(count: 1)
+            events.deallocate()
+            tally.deinitialize(count: 1)
+            tally.deallocate()
         }
         let linkType = reader.linkType
         let triage = PacketTriage(linkType: linkType)
-        let damage = reader.forEachPacketReadingAhead { bytes, _, timestamp in
-            state.pointee.packets &+= 1
-            if timestamp > state.pointee.lastTimestamp { state.pointee.lastTimestamp = timestamp }
+        let damage = reader.forEachPacket { bytes, _, timestamp in
+            reading.pointee.packets &+= 1
+            if timestamp > reading.pointee.lastTimestamp { reading.pointee.lastTimestamp = timestamp }
             // Established TCP (most of a real capture) needs no decoding: only its time counts.
             var packet: DecodedPacket?
             if !triage.isEstablishedTCP(bytes) {
                 do {
-                    let decoded = try PacketDecoder.decode(bytes, linkType: linkType)
-                    engine.prefetch(decoded)
-                    packet = decoded
+                    packet = try PacketDecoder.decode(bytes, linkType: linkType)
                 } catch {
-                    state.pointee.undecodable &+= 1
+                    reading.pointee.undecodable &+= 1
                     return
                 }
             }
-            if let due = state.pointee.lookahead.push(packet, timeNanos: timestamp) { handle(due) }
+            reading.pointee.packetsToDetect.send(PacketToDetect(packet: packet, timeNanos: timestamp))
         }
-        while let due = state.pointee.lookahead.pop() { handle(due) }
+        // The detection thread has ended: the engine and the events are this thread's now.
+        reading.pointee.packetsToDetect.finish()
         // Pending probes are resolved as if time ran on past the last packet.
-        engine.advance(toNanos: state.pointee.lastTimestamp, emit: emit)
+        engine.advance(toNanos: reading.pointee.lastTimestamp, emit: emit)
         engine.finish(emit: emit)
-        state.pointee.events.finish()
-        var summary = tally.summary
-        summary.packets = state.pointee.packets
-        summary.undecodable = state.pointee.undecodable
+        events.pointee.finish()
+        var summary = tally.pointee
+        summary.packets = reading.pointee.packets
+        summary.undecodable = reading.pointee.undecodable
         summary.probes = engine.counters.probes
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
@@ -95,18 +119,19 @@ public struct Replay {
     }
 }
 
-/// The summary the tally thread builds: that thread's alone until `OffloadedConsumer.finish`.
-private final class ReplayTally: @unchecked Sendable {
-    var summary = ReplaySummary()
-}
-
-/// What the packet loop of a replay updates as it goes.
-struct ReplayProgress {
+/// What a replay's reading thread updates as it goes.
+struct ReadProgress {
     var packets: UInt64 = 0
     var undecodable: UInt64 = 0
     var lastTimestamp: UInt64 = 0
-    var lookahead = PacketLookahead()
-    var events: OffloadedConsumer<UnwantedEvent>
+    var packetsToDetect: OffloadedConsumer<PacketToDetect>
+}
+
+/// A packet on its way to detection: decoded, or nil when `PacketTriage` found it needs no
+/// decoding (only its time counts then, and it must reach the engine in order too).
+struct PacketToDetect {
+    var packet: DecodedPacket?
+    var timeNanos: UInt64
 }
 
 /// What a replay found: verdict counts, top sources and ports.

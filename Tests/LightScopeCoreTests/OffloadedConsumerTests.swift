@@ -10,10 +10,10 @@ final class OffloadedConsumerTests: XCTestCase {
 
     func testEveryElementIsConsumedInOrderOnAnotherThreadBeforeFinishReturns() {
         let seen = Seen()
-        var consumer = OffloadedConsumer<Int>(name: "test-consumer", batchSize: 7, batchesInFlight: 2) { value in
+        var consumer = OffloadedConsumer<Int>(name: "test-consumer", batchSize: 7, batchesInFlight: 2, consume: { value in
             seen.values.append(value)
             seen.threads.insert(UInt(pthread_self()))
-        }
+        })
         // Many more elements than batches in flight: the producer waits for emptied batches.
         for value in 0..<10_000 { consumer.send(value) }
         consumer.finish()
@@ -24,9 +24,9 @@ final class OffloadedConsumerTests: XCTestCase {
 
     func testFinishWithNothingSentEndsTheThread() {
         let seen = Seen()
-        var consumer = OffloadedConsumer<String>(name: "test-consumer", batchSize: 4, batchesInFlight: 3) { _ in
+        var consumer = OffloadedConsumer<String>(name: "test-consumer", batchSize: 4, batchesInFlight: 3, consume: { _ in
             seen.values.append(1)
-        }
+        })
         consumer.finish()
         XCTAssertEqual(seen.values, [])
     }
@@ -34,11 +34,24 @@ final class OffloadedConsumerTests: XCTestCase {
     /// A partly filled last batch is handed over by `finish`, not lost.
     func testALastPartialBatchIsConsumed() {
         let seen = Seen()
-        var consumer = OffloadedConsumer<Int>(name: "test-consumer", batchSize: 100, batchesInFlight: 2) { value in
+        var consumer = OffloadedConsumer<Int>(name: "test-consumer", batchSize: 100, batchesInFlight: 2, consume: { value in
             seen.values.append(value)
-        }
+        })
         for value in 0..<150 { consumer.send(value) }
         consumer.finish()
         XCTAssertEqual(seen.values, Array(0..<150))
+    }
+
+    func testBatchesArriveWholeInOrderAndNoLargerThanTheBatchSize() {
+        let seen = Seen()
+        var sizes: [Int] = []
+        var consumer = OffloadedConsumer<Int>(name: "test-consumer", batchSize: 64, batchesInFlight: 3, consumeBatch: { batch in
+            sizes.append(batch.count)
+            seen.values.append(contentsOf: batch)
+        })
+        for value in 0..<1_000 { consumer.send(value) }
+        consumer.finish()
+        XCTAssertEqual(seen.values, Array(0..<1_000))
+        XCTAssertEqual(sizes, Array(repeating: 64, count: 15) + [40], "full batches, then what finish handed over")
     }
 }

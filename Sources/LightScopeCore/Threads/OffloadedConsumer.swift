@@ -1,8 +1,9 @@
 /// Runs `consume` on every element a producer sends, in the order sent, on a thread of its
-/// own: for work that follows a hot loop but need not hold it up (replay's tallies and JSON
-/// lines after detection). Elements travel in batches through a pair of `HandoffQueue`s
-/// (full batches one way, emptied ones back), so a send is an array append and a thread
-/// handoff happens once per `batchSize` elements; the arrays are reused, not reallocated.
+/// own: for work that follows a hot loop but need not hold it up (replay's detection after
+/// decoding, its tallies and JSON lines after detection). Elements travel in batches through
+/// a pair of `HandoffQueue`s (full batches one way, emptied ones back), so a send is an array
+/// append and a thread handoff happens once per `batchSize` elements; the arrays are reused,
+/// not reallocated.
 ///
 /// A struct, owned by the one producer thread: `send` from that thread only, then `finish`,
 /// which returns once every element sent has been consumed. Until then `consume` may run at
@@ -17,10 +18,22 @@ public struct OffloadedConsumer<Element>: @unchecked Sendable {
     private let empty: HandoffQueue<[Element]>
     private let thread = DedicatedThread()
 
+    /// Calls `consume` for each element.
     /// - Parameters:
     ///   - batchesInFlight: batches that exist at once (at least 2): while the consumer works
     ///     through some, the producer fills another; a producer that gets this far ahead waits.
     public init(name: String, batchSize: Int, batchesInFlight: Int, consume: @escaping (Element) -> Void) {
+        self.init(name: name, batchSize: batchSize, batchesInFlight: batchesInFlight) { batch in
+            for element in batch { consume(element) }
+        }
+    }
+
+    /// Calls `consumeBatch` with each batch (at most `batchSize` elements, in order): for a
+    /// hot consumer, which then reads the elements where they lie in the batch. This type is
+    /// generic and not specialised across modules, so `consume(_:)` above copies each element
+    /// out through its value witnesses before the call, which for a large element costs more
+    /// than the consumer's own work.
+    public init(name: String, batchSize: Int, batchesInFlight: Int, consumeBatch: @escaping ([Element]) -> Void) {
         precondition(batchSize > 0 && batchesInFlight >= 2)
         self.batchSize = batchSize
         let full = HandoffQueue<[Element]>(capacity: batchesInFlight)
@@ -31,7 +44,7 @@ public struct OffloadedConsumer<Element>: @unchecked Sendable {
         self.empty = empty
         thread.start(name: name) {
             while var batch = full.take() {
-                for element in batch { consume(element) }
+                consumeBatch(batch)
                 batch.removeAll(keepingCapacity: true)
                 empty.put(batch)
             }

@@ -1,0 +1,155 @@
+import Foundation
+@testable import LightScopeCapture
+import LightScopeCore
+@testable import LightScopeDaemon
+import LightScopeTestSupport
+import XCTest
+
+/// `lightscope replay` splits its work over three threads (reading and decoding, detection,
+/// tallying) and reads classic pcap files itself. Whatever the split, its events must be
+/// exactly those of the plainest possible replay: libpcap reading every packet, every packet
+/// decoded, one engine on one thread. Compared event by event, in order, as JSON lines, on a
+/// generated mix with every verdict, evictions (a small memory budget) and timers.
+final class ReplayPipelineTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lightscope-replay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A small deterministic generator (SplitMix64), so a failure reproduces.
+    private struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    }
+
+    private func tcp(_ source: String, _ sourcePort: UInt16, _ destination: String, _ destinationPort: UInt16, flags: UInt8) -> [UInt8] {
+        PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                               PacketBuilder.ipv4(source, destination, ttl: 50, protocolNumber: 6,
+                                                  PacketBuilder.tcp(sourcePort, destinationPort, flags: flags,
+                                                                    options: flags == 0x02 ? PacketBuilder.linuxSYNOptionBytes : [])))
+    }
+
+    /// Unanswered and refused probes from a few thousand remotes (so sources repeat), port and
+    /// address scans, real connections with their established traffic, UDP probes answered by
+    /// port unreachable, and now and then a frame that does not decode; over about 40 s of
+    /// capture time, so the 10 s answer timeout and the timers run many times.
+    private func writeMix(packets: Int, seed: UInt64) throws -> String {
+        var random = Random(state: seed)
+        var writer = PcapWriter()
+        var time: UInt64 = 1_764_000_000 * 1_000_000_000
+        func local(_ random: inout Random) -> String { "192.0.2.\(1 + random.below(40))" }
+        func remote(_ random: inout Random) -> String { "10.0.\(random.below(16)).\(random.below(250))" }
+        var written = 0
+        while written < packets {
+            time += UInt64(random.below(2_000_000))
+            let remoteAddress = remote(&random), localAddress = local(&random)
+            let remotePort = UInt16(32768 + random.below(20000)), localPort = UInt16(1 + random.below(1024))
+            switch random.below(100) {
+            case 0..<35: // a probe nobody answers
+                writer.add(tcp(remoteAddress, remotePort, localAddress, localPort, flags: 0x02), timeNanos: time)
+                written += 1
+            case 35..<60: // a probe of a closed port
+                writer.add(tcp(remoteAddress, remotePort, localAddress, localPort, flags: 0x02), timeNanos: time)
+                writer.add(tcp(localAddress, localPort, remoteAddress, remotePort, flags: 0x14), timeNanos: time + 40_000)
+                written += 2
+            case 60..<63: // a port scan: one host, 30 ports, refused
+                for port in UInt16(1000)..<1030 {
+                    time += 10_000
+                    writer.add(tcp(remoteAddress, remotePort, localAddress, port, flags: 0x02), timeNanos: time)
+                    writer.add(tcp(localAddress, port, remoteAddress, remotePort, flags: 0x14), timeNanos: time + 5_000)
+                }
+                written += 60
+            case 63..<65: // an address scan: one port, every local host, unanswered
+                for host in 1...40 {
+                    time += 10_000
+                    writer.add(tcp(remoteAddress, remotePort, "192.0.2.\(host)", 23, flags: 0x02), timeNanos: time)
+                }
+                written += 40
+            case 65..<80: // a real connection, then its traffic (and probes of its port later)
+                writer.add(tcp(remoteAddress, remotePort, localAddress, 443, flags: 0x02), timeNanos: time)
+                writer.add(tcp(localAddress, 443, remoteAddress, remotePort, flags: 0x12), timeNanos: time + 30_000)
+                writer.add(tcp(remoteAddress, remotePort, localAddress, 443, flags: 0x10), timeNanos: time + 60_000)
+                for step in 1...5 {
+                    writer.add(tcp(remoteAddress, remotePort, localAddress, 443, flags: 0x18), timeNanos: time + 60_000 + UInt64(step) * 1000)
+                }
+                written += 8
+            case 80..<88: // a UDP probe answered by port unreachable
+                let probe = PacketBuilder.ipv4(remoteAddress, localAddress, ttl: 40, protocolNumber: 17,
+                                               PacketBuilder.udp(remotePort, localPort))
+                writer.add(PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4, probe), timeNanos: time)
+                writer.add(PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                                  PacketBuilder.ipv4(localAddress, remoteAddress, protocolNumber: 1,
+                                                                     PacketBuilder.icmpUnreachable(code: 3, quoting: probe))),
+                           timeNanos: time + 20_000)
+                written += 2
+            case 88..<90: // a frame cut short: not decodable
+                writer.add(Array(tcp(remoteAddress, remotePort, localAddress, localPort, flags: 0x02).prefix(20)), timeNanos: time)
+                written += 1
+            default: // established traffic of some connection
+                writer.add(tcp(remoteAddress, remotePort, localAddress, 443, flags: 0x10), timeNanos: time)
+                written += 1
+            }
+        }
+        let url = directory.appendingPathComponent("mix-\(seed).pcap")
+        try writer.write(to: url)
+        return url.path
+    }
+
+    /// The reference: libpcap reads, every packet is decoded, one engine on this thread.
+    private func plainReplay(_ path: String, local: [IPPrefix], settings: Settings.Detection) throws -> [String] {
+        let reader = try PcapFileReader(path: path)
+        let engine = DetectionEngine(interface: "pcap", settings: settings,
+                                     localAddresses: local.isEmpty ? .learnedFromAnswers() : LocalAddresses(prefixes: local))
+        var lines: [String] = []
+        var last: UInt64 = 0
+        let emit: (UnwantedEvent) -> Void = { lines.append(EventJSON.encode(EventRecord($0))) }
+        let damage = reader.forEachPacketThroughLibpcap { bytes, _, time in
+            last = max(last, time)
+            guard let packet = try? PacketDecoder.decode(bytes, linkType: reader.linkType) else { return }
+            engine.process(packet, timeNanos: time, emit: emit)
+        }
+        XCTAssertNil(damage)
+        XCTAssertGreaterThan(engine.state.evictions, 0, "the budget is small enough that the tables evict")
+        engine.advance(toNanos: last, emit: emit)
+        engine.finish(emit: emit)
+        return lines
+    }
+
+    private func assertReplayMatchesThePlainReplay(local: [IPPrefix], seed: UInt64) throws {
+        let path = try writeMix(packets: 60_000, seed: seed)
+        var settings = Settings.Detection()
+        settings.memoryBudgetMiB = 4 // small enough that the tables evict under this mix
+        let expected = try plainReplay(path, local: local, settings: settings)
+        var lines: [String] = []
+        let summary = try Replay(path: path, json: true, local: local, settings: settings).run { lines.append($0) }
+        XCTAssertGreaterThan(summary.undecodable, 0, "the mix has undecodable frames")
+        for verdict in Verdict.allCases {
+            XCTAssertGreaterThan(summary.events[verdict] ?? 0, 0, "the mix gives \(verdict.rawValue) events")
+        }
+        XCTAssertEqual(lines.count, expected.count, "event count")
+        if let index = lines.indices.first(where: { $0 < expected.count && lines[$0] != expected[$0] }) {
+            XCTFail("event \(index) differs:\n  replay: \(lines[index])\n  plain:  \(expected[index])")
+        }
+    }
+
+    func testReplayGivesThePlainReplaysEventsInOrderWithLocalAddressesGiven() throws {
+        try assertReplayMatchesThePlainReplay(local: [IPPrefix("192.0.2.0/24")!], seed: 1)
+    }
+
+    func testReplayGivesThePlainReplaysEventsInOrderLearningLocalAddresses() throws {
+        try assertReplayMatchesThePlainReplay(local: [], seed: 2)
+    }
+}
