@@ -90,16 +90,23 @@ public struct Replay {
         let damage = reader.forEachPacket { bytes, _, timestamp in
             reading.pointee.packets &+= 1
             if timestamp > reading.pointee.lastTimestamp { reading.pointee.lastTimestamp = timestamp }
-            // Established TCP (most of a real capture) needs no decoding: only its time counts.
-            var packet: DecodedPacket?
-            if !triage.isEstablishedTCP(bytes) {
-                do {
-                    packet = try PacketDecoder.decode(bytes, linkType: linkType)
-                } catch {
-                    reading.pointee.undecodable &+= 1
-                    return
-                }
+            // Established TCP (most of a real capture) needs no decoding: only its time counts,
+            // and only when it runs the engine's timers (which this thread follows: they run
+            // on packet times alone), so most such packets need not reach the engine at all.
+            if triage.isEstablishedTCP(bytes) {
+                guard reading.pointee.timers.areDue(atNanos: timestamp) else { return }
+                reading.pointee.timers.ran(atNanos: timestamp)
+                reading.pointee.packetsToDetect.send(PacketToDetect(packet: nil, timeNanos: timestamp))
+                return
             }
+            let packet: DecodedPacket
+            do {
+                packet = try PacketDecoder.decode(bytes, linkType: linkType)
+            } catch {
+                reading.pointee.undecodable &+= 1
+                return
+            }
+            if reading.pointee.timers.areDue(atNanos: timestamp) { reading.pointee.timers.ran(atNanos: timestamp) }
             reading.pointee.packetsToDetect.send(PacketToDetect(packet: packet, timeNanos: timestamp))
         }
         // The detection thread has ended: the engine and the events are this thread's now.
@@ -124,11 +131,13 @@ struct ReadProgress {
     var packets: UInt64 = 0
     var undecodable: UInt64 = 0
     var lastTimestamp: UInt64 = 0
+    /// The engine's timers, as the packet times it is handed run them.
+    var timers = PacketDrivenTimers()
     var packetsToDetect: OffloadedConsumer<PacketToDetect>
 }
 
 /// A packet on its way to detection: decoded, or nil when `PacketTriage` found it needs no
-/// decoding (only its time counts then, and it must reach the engine in order too).
+/// decoding and its time runs the engine's timers (it must reach the engine in order too).
 struct PacketToDetect {
     var packet: DecodedPacket?
     var timeNanos: UInt64

@@ -109,7 +109,8 @@ final class ReplayPipelineTests: XCTestCase {
     }
 
     /// The reference: libpcap reads, every packet is decoded, one engine on this thread.
-    private func plainReplay(_ path: String, local: [IPPrefix], settings: Settings.Detection) throws -> [String] {
+    private func plainReplay(_ path: String, local: [IPPrefix], settings: Settings.Detection,
+                             expectEvictions: Bool = true) throws -> [String] {
         let reader = try PcapFileReader(path: path)
         let engine = DetectionEngine(interface: "pcap", settings: settings,
                                      localAddresses: local.isEmpty ? .learnedFromAnswers() : LocalAddresses(prefixes: local))
@@ -122,7 +123,7 @@ final class ReplayPipelineTests: XCTestCase {
             engine.process(packet, timeNanos: time, emit: emit)
         }
         XCTAssertNil(damage)
-        XCTAssertGreaterThan(engine.state.evictions, 0, "the budget is small enough that the tables evict")
+        if expectEvictions { XCTAssertGreaterThan(engine.state.evictions, 0, "the budget is small enough that the tables evict") }
         engine.advance(toNanos: last, emit: emit)
         engine.finish(emit: emit)
         return lines
@@ -151,5 +152,31 @@ final class ReplayPipelineTests: XCTestCase {
 
     func testReplayGivesThePlainReplaysEventsInOrderLearningLocalAddresses() throws {
         try assertReplayMatchesThePlainReplay(local: [], seed: 2)
+    }
+
+    /// Replay hands the engine an established-TCP packet only when its time runs the timers.
+    /// Here one does: the timers run at that packet, just before the probe's answer timeout,
+    /// so the RST 30 ms later still finds the probe (closed). Had the packet not reached the
+    /// engine, the timers would run at the RST instead, time the probe out first
+    /// (unanswered), and the RST would find nothing.
+    func testAnEstablishedPacketWhoseTimeRunsTheTimersReachesTheEngine() throws {
+        let millisecond: UInt64 = 1_000_000
+        let base: UInt64 = 1_764_000_000 * 1_000_000_000
+        let timeout = Settings.Detection().synAnswerTimeout
+        let probeTime = base + 50 * millisecond
+        let timersTime = probeTime + UInt64(timeout.nanoseconds) - 10 * millisecond
+        var writer = PcapWriter()
+        writer.add(tcp("10.0.0.9", 40000, "192.0.2.1", 443, flags: 0x10), timeNanos: base) // runs the timers first
+        writer.add(tcp("10.0.0.7", 40001, "192.0.2.1", 1000, flags: 0x02), timeNanos: probeTime)
+        writer.add(tcp("10.0.0.9", 40000, "192.0.2.1", 443, flags: 0x10), timeNanos: timersTime)
+        writer.add(tcp("192.0.2.1", 1000, "10.0.0.7", 40001, flags: 0x14), timeNanos: timersTime + 30 * millisecond)
+        let url = directory.appendingPathComponent("timers.pcap")
+        try writer.write(to: url)
+        let local = [IPPrefix("192.0.2.0/24")!]
+        let expected = try plainReplay(url.path, local: local, settings: Settings.Detection(), expectEvictions: false)
+        var lines: [String] = []
+        let summary = try Replay(path: url.path, json: true, local: local, settings: Settings.Detection()).run { lines.append($0) }
+        XCTAssertEqual(summary.events, [.closed: 1], "the RST found its probe")
+        XCTAssertEqual(lines, expected)
     }
 }

@@ -22,9 +22,6 @@ public final class DetectionEngine {
         unsafeMutableAddress { storage }
     }
 
-    /// Time between timer runs driven by packet timestamps (timers also run on every `advance`).
-    static var packetDrivenAdvanceNanos: UInt64 { DetectionCore.packetDrivenAdvanceNanos }
-
     typealias PendingTable = DetectionCore.PendingTable
     typealias ConnectionTable = DetectionCore.ConnectionTable
 
@@ -54,6 +51,8 @@ public final class DetectionEngine {
 
     /// A packet that detection has no use for (`PacketTriage` said so, without decoding it):
     /// its time still drives the timers, exactly as `process` of the decoded packet would.
+    /// Only a packet whose time makes them run changes anything here, so a caller that
+    /// follows the packet times with its own `PacketDrivenTimers` need hand over no others.
     public func passOver(timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
         core.passOver(timeNanos: timeNanos, emit: emit)
     }
@@ -95,11 +94,8 @@ struct DetectionCore {
     private var pending: PendingTable
     private var connections: ConnectionTable
     private var scans: ScanTracker
-    private var lastAdvanceNanos: UInt64 = 0
+    private var timers = PacketDrivenTimers()
     private(set) var counters = DetectionCounters()
-
-    /// Time between timer runs driven by packet timestamps (timers also run on every `advance`).
-    static let packetDrivenAdvanceNanos: UInt64 = 100_000_000
 
     typealias PendingTable = ExpiringTable<ProbeKey, PendingProbe>
     typealias ConnectionTable = ExpiringTable<ConnectionKey, Bool>
@@ -152,7 +148,7 @@ struct DetectionCore {
     /// packet's time says they are due.
     @inline(__always)
     mutating func passOver(timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
-        if timeNanos &- lastAdvanceNanos >= Self.packetDrivenAdvanceNanos, timeNanos > lastAdvanceNanos {
+        if timers.areDue(atNanos: timeNanos) {
             advance(toNanos: timeNanos, emit: emit)
         }
     }
@@ -179,7 +175,7 @@ struct DetectionCore {
     /// Runs the timers: pending SYNs past `synAnswerTimeout` become `unanswered`, old
     /// connections and scan windows are forgotten.
     mutating func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
-        lastAdvanceNanos = nowNanos
+        timers.ran(atNanos: nowNanos)
         if nowNanos > synAnswerTimeoutNanos {
             let cutoff = nowNanos - synAnswerTimeoutNanos
             var expired: [(ProbeKey, PendingProbe)] = []
