@@ -128,6 +128,10 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
                 continue
             }
             guard storage.records[front].touchedNanos <= cutoffNanos else { return }
+            // Removing an entry rewrites its index bucket, a random place in the index:
+            // start loading the bucket of the record a few places on now, so that the
+            // removals' cache misses overlap instead of each stalling in turn.
+            storage.prefetchBucket(ofRecordBehindFront: Self.expiryPrefetchDistance)
             let key = storage.records[front].key
             let value = storage.remove(Found(bucket: storage.bucket(ofSlot: front, key: key), slot: front))
             expired(key, value)
@@ -163,6 +167,9 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
             let value = storage.remove(Found(bucket: storage.bucket(ofSlot: front, key: key), slot: front))
             evictions &+= 1
             evicted(key, value)
+            // A full table evicts again on its next insert: the next victim's bucket is
+            // loaded by then (see `expire`).
+            storage.prefetchBucket(ofRecordBehindFront: 0)
         }
     }
 
@@ -236,6 +243,17 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
         func find(_ key: Key) -> Found? {
             let hash = hash(key)
             return index.find(hash: hash) { records[$0].key == key }.map { Found(bucket: $0.bucket, slot: $0.slot) }
+        }
+
+        /// Starts loading the index bucket of the record `distance` places from the front,
+        /// if there is one and it is live. Changes nothing.
+        @inline(__always)
+        func prefetchBucket(ofRecordBehindFront distance: Int) {
+            guard distance < used else { return }
+            var slot = head &+ distance
+            if slot >= ringCapacity { slot &-= ringCapacity }
+            guard records[slot].value != nil else { return }
+            index.prefetch(hash: hash(records[slot].key))
         }
 
         /// The bucket that points at `slot`, which holds a live record of `key`.
