@@ -49,10 +49,9 @@ public final class PcapFileReader {
     public func forEachPacket(_ visit: PacketVisitor) -> String? {
         guard let handle else { return nil }
         if let layout = classicLayout {
-            let end = withoutActuallyEscaping(visit) { visit in
-                ClassicPcapRecords.forEachRecord(fileDescriptor: fileno(pcap_file(handle)), from: Int64(ClassicPcapRecords.Layout.headerSize),
-                                                 layout: layout, snapshotLength: Int(pcap_snapshot(handle)), visit)
-            }
+            let end = ClassicPcapRecords.forEachRecord(fileDescriptor: fileno(pcap_file(handle)),
+                                                       from: Int64(ClassicPcapRecords.Layout.headerSize), layout: layout,
+                                                       snapshotLength: Int(pcap_snapshot(handle)), visit)
             switch end {
             case .endOfFile:
                 return nil

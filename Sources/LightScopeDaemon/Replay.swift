@@ -38,7 +38,7 @@ public struct Replay {
     /// decodes each packet where it lies in the read buffer (`PcapFileReader`); the detection
     /// thread runs the engine; the tally thread counts events and writes JSON. Each stage sees
     /// everything in the order the one before produced it, so the events are those of one
-    /// thread doing it all (`ReplayTests` compares the two).
+    /// thread doing it all (`ReplayPipelineTests` compares the two).
     /// `write` only escapes to the tally thread, which has ended when this returns.
     private func replay(_ reader: PcapFileReader, write: @escaping (String) -> Void) -> ReplaySummary {
         let localAddresses = local.isEmpty ? LocalAddresses.learnedFromAnswers() : LocalAddresses(prefixes: local)
@@ -91,8 +91,11 @@ public struct Replay {
             reading.pointee.packets &+= 1
             if timestamp > reading.pointee.lastTimestamp { reading.pointee.lastTimestamp = timestamp }
             // Established TCP (most of a real capture) needs no decoding: only its time counts,
-            // and only when it runs the engine's timers (which this thread follows: they run
-            // on packet times alone), so most such packets need not reach the engine at all.
+            // and only when it runs the engine's timers, so most such packets need not reach
+            // the engine at all. This thread follows the timers exactly: until the end of the
+            // file they run on the times of the packets handed over alone (nothing calls
+            // `engine.advance` before then), and every packet the engine is not handed would
+            // not have run them.
             if triage.isEstablishedTCP(bytes) {
                 guard reading.pointee.timers.areDue(atNanos: timestamp) else { return }
                 reading.pointee.timers.ran(atNanos: timestamp)
