@@ -17,7 +17,7 @@ import Glibc
 /// `PcapFileReaderTests` hold the two to the same packets on well-formed, damaged and odd files.
 struct ClassicPcapRecords {
     /// How the file's header says its fields are stored.
-    struct Layout: Equatable {
+    struct Layout {
         var bigEndian: Bool
         /// The fraction field counts nanoseconds (magic 0xa1b23c4d), not microseconds.
         var nanosecond: Bool
@@ -72,7 +72,7 @@ struct ClassicPcapRecords {
     static let chunkSize = 1 << 20
 
     /// Where a read ended.
-    enum End: Equatable {
+    enum End {
         /// The file ended exactly after a record.
         case endOfFile
         /// A record this reader leaves to libpcap starts at this offset in the file.

@@ -97,8 +97,7 @@ public struct Replay {
             // `engine.advance` before then), and every packet the engine is not handed would
             // not have run them.
             if triage.isEstablishedTCP(bytes) {
-                guard reading.pointee.timers.areDue(atNanos: timestamp) else { return }
-                reading.pointee.timers.ran(atNanos: timestamp)
+                guard reading.pointee.timers.runIfDue(atNanos: timestamp) else { return }
                 reading.pointee.packetsToDetect.send(PacketToDetect(packet: nil, timeNanos: timestamp))
                 return
             }
@@ -109,7 +108,7 @@ public struct Replay {
                 reading.pointee.undecodable &+= 1
                 return
             }
-            if reading.pointee.timers.areDue(atNanos: timestamp) { reading.pointee.timers.ran(atNanos: timestamp) }
+            _ = reading.pointee.timers.runIfDue(atNanos: timestamp)
             reading.pointee.packetsToDetect.send(PacketToDetect(packet: packet, timeNanos: timestamp))
         }
         // The detection thread has ended: the engine and the events are this thread's now.

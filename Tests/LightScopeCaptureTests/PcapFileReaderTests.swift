@@ -158,23 +158,11 @@ final class PcapFileReaderTests: XCTestCase {
         try assertSameAsLibpcap(try write(huge.bytes, name: "huge.pcap"), "an impossible captured length")
     }
 
-    /// A seeded generator (SplitMix64), so that a failing round reproduces.
-    private struct SeededRandom: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Random records, then random damage to their headers and a random cut: whatever the
     /// bytes, the two readings agree. Each round has its own seed, named when it fails.
     func testRandomlyDamagedFilesReadAsLibpcapReadsThem() throws {
         for round in 0..<150 {
-            var random = SeededRandom(state: UInt64(round))
+            var random = SplitMix64(seed: UInt64(round))
             var capture = RawCapture(bigEndian: round % 3 == 0, nanosecond: round % 4 == 0, snaplen: round % 2 == 0 ? 262_144 : 96)
             var recordStarts: [Int] = []
             for _ in 0..<Int.random(in: 0...40, using: &random) {

@@ -1,5 +1,6 @@
 import LightScopeCore
 import XCTest
+import LightScopeTestSupport
 
 /// Random and mutated config text: `ConfigFile.parse` must either succeed or throw a
 /// `ConfigError` (its typed throws allow nothing else), never trap. A trap ends the whole

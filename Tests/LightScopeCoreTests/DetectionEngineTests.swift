@@ -1,5 +1,6 @@
 @testable import LightScopeCore
 import XCTest
+import LightScopeTestSupport
 
 /// The engine's verdicts, fed decoded packets built in code (the decoder has its own
 /// byte-level tests; replay tests run bytes through both).

@@ -1,5 +1,6 @@
 @testable import LightScopeCore
 import XCTest
+import LightScopeTestSupport
 
 /// A key whose hash the test chooses, to force collisions and wrap-around clusters.
 private struct ChosenHashKey: FastHashKey, Hashable {

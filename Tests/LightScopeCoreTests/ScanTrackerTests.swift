@@ -1,5 +1,6 @@
 @testable import LightScopeCore
 import XCTest
+import LightScopeTestSupport
 
 /// The scan tracker's memory: a source is kept for its window, counted from the window's
 /// first attempt, and forgetting it must never change a verdict.

@@ -22,19 +22,6 @@ final class ReplayPipelineTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// A small deterministic generator (SplitMix64), so a failure reproduces.
-    private struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
-
     private func tcp(_ source: String, _ sourcePort: UInt16, _ destination: String, _ destinationPort: UInt16, flags: UInt8) -> [UInt8] {
         PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
                                PacketBuilder.ipv4(source, destination, ttl: 50, protocolNumber: 6,
@@ -47,17 +34,17 @@ final class ReplayPipelineTests: XCTestCase {
     /// port unreachable, and now and then a frame that does not decode; over about 40 s of
     /// capture time, so the 10 s answer timeout and the timers run many times.
     private func writeMix(packets: Int, seed: UInt64) throws -> String {
-        var random = Random(state: seed)
+        var random = SplitMix64(seed: seed)
         var writer = PcapWriter()
         var time: UInt64 = 1_764_000_000 * 1_000_000_000
-        func local(_ random: inout Random) -> String { "192.0.2.\(1 + random.below(40))" }
-        func remote(_ random: inout Random) -> String { "10.0.\(random.below(16)).\(random.below(250))" }
+        func local(_ random: inout SplitMix64) -> String { "192.0.2.\(1 + random.next(below: 40))" }
+        func remote(_ random: inout SplitMix64) -> String { "10.0.\(random.next(below: 16)).\(random.next(below: 250))" }
         var written = 0
         while written < packets {
-            time += UInt64(random.below(2_000_000))
+            time += UInt64(random.next(below: 2_000_000))
             let remoteAddress = remote(&random), localAddress = local(&random)
-            let remotePort = UInt16(32768 + random.below(20000)), localPort = UInt16(1 + random.below(1024))
-            switch random.below(100) {
+            let remotePort = UInt16(32768 + random.next(below: 20000)), localPort = UInt16(1 + random.next(below: 1024))
+            switch random.next(below: 100) {
             case 0..<35: // a probe nobody answers
                 writer.add(tcp(remoteAddress, remotePort, localAddress, localPort, flags: 0x02), timeNanos: time)
                 written += 1

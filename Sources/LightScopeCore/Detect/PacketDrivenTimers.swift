@@ -17,6 +17,15 @@ public struct PacketDrivenTimers: Sendable {
         timeNanos &- lastRunNanos >= Self.intervalNanos && timeNanos > lastRunNanos
     }
 
+    /// For a caller that follows the engine's timers: whether a packet at `timeNanos`, handed
+    /// to the engine, makes them run; if so, they have run.
+    @inline(__always)
+    public mutating func runIfDue(atNanos timeNanos: UInt64) -> Bool {
+        guard areDue(atNanos: timeNanos) else { return false }
+        ran(atNanos: timeNanos)
+        return true
+    }
+
     /// The timers ran at `nowNanos`, driven by a packet or explicitly (`DetectionEngine.advance`).
     @inline(__always)
     public mutating func ran(atNanos nowNanos: UInt64) {
