@@ -22,7 +22,9 @@ final class EventPipelineTests: XCTestCase {
         let submitted = MonotonicClock.nowNanos()
         var visible = 0
         // A second connection stands in for the next start after a SIGKILL: it sees only what is committed.
-        while visible < 100, MonotonicClock.nowNanos() - submitted < 5_000_000_000 {
+        // The writer counts a batch just after committing it, so the count is awaited too.
+        while visible < 100 || pipeline.counters.snapshot.eventsWritten < 100,
+              MonotonicClock.nowNanos() - submitted < 5_000_000_000 {
             usleep(50_000)
             visible = (try? EventStore(directory: directory.path, readOnly: true).count()) ?? 0
         }
