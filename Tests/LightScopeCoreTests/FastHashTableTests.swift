@@ -181,7 +181,26 @@ final class ExpiringTableTests: XCTestCase {
                     }
                     model.entries.append((key, step, now))
                     XCTAssertEqual(evicted, expectedEvicted, "seed \(seed) step \(step)")
-                case 40..<60:
+                case 40..<48:
+                    // Present: changed in place, keeping its age; absent: made, changed, appended
+                    // (the oldest evicted first when full).
+                    let evictionsBefore = table.evictions
+                    let inserted = table.insertOrModify(address, nowNanos: now, makeValue: { step }) { $0 += 1_000_000 }
+                    var expectedEvictions: UInt64 = 0
+                    if let position = model.position(key) {
+                        model.entries[position].value += 1_000_000
+                        XCTAssertFalse(inserted, "seed \(seed) step \(step)")
+                    } else {
+                        if model.entries.count >= capacity {
+                            model.entries.removeFirst()
+                            expectedEvictions = 1
+                        }
+                        model.entries.append((key, step + 1_000_000, now))
+                        XCTAssertTrue(inserted, "seed \(seed) step \(step)")
+                    }
+                    XCTAssertEqual(table.evictions - evictionsBefore, expectedEvictions, "seed \(seed) step \(step)")
+                    XCTAssertEqual(table[address], model.position(key).map { model.entries[$0].value }, "seed \(seed) step \(step)")
+                case 48..<60:
                     let refresh = Bool.random(using: &random)
                     let changed = table.modify(address, nowNanos: now, refresh: refresh) { $0 += 1_000_000 }
                     if let position = model.position(key) {
@@ -214,6 +233,15 @@ final class ExpiringTableTests: XCTestCase {
                     model.entries.removeFirst(stop)
                 }
                 XCTAssertEqual(table.count, model.entries.count)
+                if step % 701 == 700 {
+                    // Drained mid-run: everything in touch order, and the table works on.
+                    var drained: [Int] = []
+                    table.drain { _, value in drained.append(value) }
+                    XCTAssertEqual(drained, model.entries.map(\.value), "seed \(seed) step \(step)")
+                    XCTAssertTrue(table.isEmpty)
+                    XCTAssertNil(table[address])
+                    model.entries.removeAll()
+                }
             }
             var drained: [Int] = []
             table.drain { _, value in drained.append(value) }

@@ -180,15 +180,7 @@ struct DetectionCore {
             let cutoff = nowNanos - synAnswerTimeoutNanos
             var expired: [(ProbeKey, PendingProbe)] = []
             pending.expire(touchedAtOrBefore: cutoff) { expired.append(($0, $1)) }
-            for index in expired.indices {
-                // The lookups of a probe a few places on start now (see `prefetch(_:)`).
-                if index + PendingTable.expiryPrefetchDistance < expired.count {
-                    let ahead = expired[index + PendingTable.expiryPrefetchDistance].0
-                    connections.prefetch(ConnectionKey(remote: ahead.remote, localPort: ahead.localPort))
-                    scans.prefetch(source: ahead.remote)
-                }
-                unanswered(expired[index].0, expired[index].1, emit: emit)
-            }
+            unanswered(expired, emit: emit)
         }
         if nowNanos > graceNanos {
             connections.expire(touchedAtOrBefore: nowNanos - graceNanos) { _, _ in }
@@ -200,8 +192,10 @@ struct DetectionCore {
     /// resolved as if time ran on, so nothing pending is silently dropped.
     mutating func finish(emit: (UnwantedEvent) -> Void) {
         var remaining: [(ProbeKey, PendingProbe)] = []
+        // Sized once: grown by doubling, a large table's worth is copied and faulted in again and again.
+        remaining.reserveCapacity(pending.count)
         pending.drain { remaining.append(($0, $1)) }
-        for (key, probe) in remaining { unanswered(key, probe, emit: emit) }
+        unanswered(remaining, emit: emit)
     }
 
     // MARK: - Packets
@@ -211,9 +205,9 @@ struct DetectionCore {
         counters.probes &+= 1
         let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
         // A retransmitted SYN adds to the probe; its timeout still runs from the first one.
-        if pending.modify(key, nowNanos: timeNanos, refresh: false, { $0.packets &+= 1 }) { return }
-        pending.upsert(key, PendingProbe(firstSeenNanos: timeNanos, packets: 1, ttl: packet.ttl, window: segment.window,
-                                         options: segment.options), nowNanos: timeNanos)
+        pending.insertOrModify(key, nowNanos: timeNanos, makeValue: {
+            PendingProbe(firstSeenNanos: timeNanos, packets: 0, ttl: packet.ttl, window: segment.window, options: segment.options)
+        }, { $0.packets &+= 1 })
     }
 
     private mutating func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
@@ -227,8 +221,10 @@ struct DetectionCore {
 
     private mutating func answered(byReset packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
-        guard pending[key] != nil, localAddresses.acceptAnswer(from: packet.source),
-              let probe = pending.removeValue(forKey: key) else { return }
+        // One lookup: the probe is taken only if the answer may speak for this host, and the
+        // answering address is learnt (when learning) only if it answered a probe.
+        guard localAddresses.mayAcceptAnswer(from: packet.source), let probe = pending.removeValue(forKey: key) else { return }
+        localAddresses.accept(answerFrom: packet.source)
         guard !isLateConnectionPacket(remote: key.remote, localPort: key.localPort) else { return }
         report(.closed, key: key, probe: probe, emit: emit)
     }
@@ -249,6 +245,19 @@ struct DetectionCore {
     }
 
     // MARK: - Verdicts
+
+    /// Probes out of time, oldest first (a timer's worth, or every one left at the end).
+    private mutating func unanswered(_ probes: [(ProbeKey, PendingProbe)], emit: (UnwantedEvent) -> Void) {
+        for index in probes.indices {
+            // The lookups of a probe a few places on start now (see `prefetch(_:)`).
+            if index + PendingTable.expiryPrefetchDistance < probes.count {
+                let ahead = probes[index + PendingTable.expiryPrefetchDistance].0
+                connections.prefetch(ConnectionKey(remote: ahead.remote, localPort: ahead.localPort))
+                scans.prefetch(source: ahead.remote)
+            }
+            unanswered(probes[index].0, probes[index].1, emit: emit)
+        }
+    }
 
     private mutating func unanswered(_ key: ProbeKey, _ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
         // A listening port that did not answer in time is busy, not closed.

@@ -55,10 +55,22 @@ public struct LocalAddresses: Sendable {
 
     /// Whether `address`, answering a probe, speaks for this host; learns it if learning.
     public mutating func acceptAnswer(from address: IPAddress) -> Bool {
-        if contains(address) { return true }
-        guard learnsFromAnswers else { return false }
-        exactTable.updateValue((), forKey: address)
+        guard mayAcceptAnswer(from: address) else { return false }
+        accept(answerFrom: address)
         return true
+    }
+
+    /// `acceptAnswer` in two steps, for a caller that first checks, then looks the probe up,
+    /// and learns the address only if there was one: whether an answer from `address` would
+    /// be accepted (learning accepts every answer) ...
+    public func mayAcceptAnswer(from address: IPAddress) -> Bool {
+        learnsFromAnswers || contains(address)
+    }
+
+    /// ... and taking it: learns `address` if learning (and not known yet).
+    public mutating func accept(answerFrom address: IPAddress) {
+        guard learnsFromAnswers, !contains(address) else { return }
+        exactTable.updateValue((), forKey: address)
     }
 
     /// The host's interface addresses changed (live mode).

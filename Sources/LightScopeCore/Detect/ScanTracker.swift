@@ -89,14 +89,10 @@ public struct ScanTracker {
         // window moves the entry to the young end (one ring record per source and window,
         // not one per attempt).
         var restarted = false
-        let known = sources.modify(source, nowNanos: nowNanos, refresh: false) { activity in
+        sources.insertOrModify(source, nowNanos: nowNanos, makeValue: { SourceActivity(windowStartNanos: nowNanos) }) { activity in
             restarted = limits.count(&activity, source: source, destination: destination, port: port, nowNanos: nowNanos, crossed)
         }
         if restarted { sources.modify(source, nowNanos: nowNanos, refresh: true) { _ in } }
-        guard !known else { return }
-        var activity = SourceActivity(windowStartNanos: nowNanos)
-        limits.count(&activity, source: source, destination: destination, port: port, nowNanos: nowNanos, crossed)
-        sources.upsert(source, activity, nowNanos: nowNanos)
     }
 
     /// The thresholds as a value apart from the table, so counting can run while the table
