@@ -62,9 +62,12 @@ install_packages() {
 
 build() {
     log "building release binaries"
-    (cd "$ROOT" && swift build -c release --product lightscope >/dev/null && swift build -c release --product lightscope-pcapgen >/dev/null)
-    # LIGHTSCOPE names another binary to measure (the packaged one is statically linked
-    # against the Swift runtime, so its RSS differs from this development build's).
+    # Built as packaging/build-deb.sh builds the packaged binary (the Swift runtime linked
+    # in), so the figures are those of what users run; both products with the same flags,
+    # or each build would undo the other's.
+    (cd "$ROOT" && swift build -c release --static-swift-stdlib --product lightscope >/dev/null \
+        && swift build -c release --static-swift-stdlib --product lightscope-pcapgen >/dev/null)
+    # LIGHTSCOPE names another binary to measure (e.g. the installed .deb's).
     LIGHTSCOPE="${LIGHTSCOPE:-$ROOT/.build/release/lightscope}"
     [ -x "$LIGHTSCOPE" ] || { echo "bench/run.sh: LIGHTSCOPE=$LIGHTSCOPE is not an executable file (the .deb installs /usr/sbin/lightscope)" >&2; exit 1; }
     PCAPGEN="$ROOT/.build/release/lightscope-pcapgen"

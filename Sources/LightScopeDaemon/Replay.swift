@@ -9,12 +9,20 @@ public struct Replay {
     /// The capture's local addresses; empty: learn them from who answers connection attempts.
     public var local: [IPPrefix]
     public var settings: Settings.Detection
+    /// The process ends right after this replay (`lightscope replay`): its detection tables
+    /// and tallies are then left to the kernel to reclaim at exit, not freed one by one,
+    /// which for the 100 MB a large capture fills took ~40 ms after the work was done (the
+    /// reason compilers skip their own frees on the way out too). Off by default, so a
+    /// long-lived caller (the tests) frees everything.
+    public var processExitsAfterwards: Bool
 
-    public init(path: String, json: Bool, local: [IPPrefix], settings: Settings.Detection) {
+    public init(path: String, json: Bool, local: [IPPrefix], settings: Settings.Detection,
+                processExitsAfterwards: Bool = false) {
         self.path = path
         self.json = json
         self.local = local
         self.settings = settings
+        self.processExitsAfterwards = processExitsAfterwards
     }
 
     /// Replays the file, writing JSON lines or the summary through `write`.
@@ -50,14 +58,21 @@ public struct Replay {
         // thread's until `packetsToDetect` has finished.
         let tally = UnsafeMutablePointer<ReplaySummary>.allocate(capacity: 1)
         tally.initialize(to: ReplaySummary())
-        let events = UnsafeMutablePointer<OffloadedConsumer<UnwantedEvent>>.allocate(capacity: 1)
-        events.initialize(to: OffloadedConsumer(
-            name: "lightscope-tally", batchSize: Self.eventBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
-                for index in batch.indices {
-                    tally.pointee.add(batch[index])
-                    if json { write(EventJSON.encode(EventRecord(batch[index]))) }
-                }
-            }))
+        let events = UnsafeMutablePointer<ReplayEvents>.allocate(capacity: 1)
+        if json {
+            events.initialize(to: ReplayEvents(whole: OffloadedConsumer(
+                name: "lightscope-tally", batchSize: Self.eventBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
+                    for index in batch.indices {
+                        tally.pointee.add(TalliedEvent(batch[index]))
+                        write(EventJSON.encode(EventRecord(batch[index])))
+                    }
+                })))
+        } else {
+            events.initialize(to: ReplayEvents(tallied: OffloadedConsumer(
+                name: "lightscope-tally", batchSize: Self.eventBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
+                    for index in batch.indices { tally.pointee.add(batch[index]) }
+                })))
+        }
         func emit(_ event: UnwantedEvent) { events.pointee.send(event) }
         // The calling thread's: what it has read, and the detection thread it feeds.
         let reading = UnsafeMutablePointer<ReadProgress>.allocate(capacity: 1)
@@ -77,13 +92,20 @@ public struct Replay {
                     }
                 }
             })))
+        let processExitsAfterwards = processExitsAfterwards
         defer {
-            reading.deinitialize(count: 1)
-            reading.deallocate()
-            events.deinitialize(count: 1)
-            events.deallocate()
-            tally.deinitialize(count: 1)
-            tally.deallocate()
+            if processExitsAfterwards {
+                // Kept until exit on purpose (see `processExitsAfterwards`): the engine, and
+                // the tallies behind `tally`, which the returned summary shares.
+                _ = Unmanaged.passRetained(engine)
+            } else {
+                reading.deinitialize(count: 1)
+                reading.deallocate()
+                events.deinitialize(count: 1)
+                events.deallocate()
+                tally.deinitialize(count: 1)
+                tally.deallocate()
+            }
         }
         let linkType = reader.linkType
         let triage = PacketTriage(linkType: linkType)
@@ -136,6 +158,40 @@ struct ReadProgress {
     /// The engine's timers, as the packet times it is handed run them.
     var timers = PacketDrivenTimers()
     var packetsToDetect: OffloadedConsumer<PacketToDetect>
+}
+
+/// Where detection's events go: to the tally thread, whole when they are written as JSON,
+/// else only what the summary counts (a sixth of the bytes to hand between threads).
+struct ReplayEvents {
+    private var tallied: OffloadedConsumer<TalliedEvent>?
+    private var whole: OffloadedConsumer<UnwantedEvent>?
+
+    init(tallied: OffloadedConsumer<TalliedEvent>) { self.tallied = tallied }
+    init(whole: OffloadedConsumer<UnwantedEvent>) { self.whole = whole }
+
+    mutating func send(_ event: UnwantedEvent) {
+        if tallied != nil { tallied?.send(TalliedEvent(event)) } else { whole?.send(event) }
+    }
+
+    mutating func finish() {
+        tallied?.finish()
+        whole?.finish()
+    }
+}
+
+/// What `ReplaySummary` counts of an event.
+struct TalliedEvent {
+    var source: IPAddress
+    var destinationPort: UInt16?
+    var verdict: Verdict
+    var proto: TransportProtocol
+
+    init(_ event: UnwantedEvent) {
+        source = event.source
+        destinationPort = event.destinationPort
+        verdict = event.verdict
+        proto = event.proto
+    }
 }
 
 /// A packet on its way to detection: decoded, or nil when `PacketTriage` found it needs no
@@ -196,7 +252,7 @@ public struct ReplaySummary: Sendable {
         (proto == .tcp ? 0 : 65536) + Int(port)
     }
 
-    mutating func add(_ event: UnwantedEvent) {
+    mutating func add(_ event: TalliedEvent) {
         eventCounts[event.verdict.caseIndex] &+= 1
         guard event.verdict == .closed || event.verdict == .unanswered else { return }
         sourceCounts.increment(event.source)

@@ -103,7 +103,8 @@ struct ReplayCommand: ParsableCommand {
             printError(error.description)
             throw ExitCode(LightScopeCore.ExitCode.config.rawValue)
         }
-        let replay = Replay(path: file, json: json, local: local.compactMap(IPPrefix.init), settings: settings.detection)
+        let replay = Replay(path: file, json: json, local: local.compactMap(IPPrefix.init), settings: settings.detection,
+                            processExitsAfterwards: true)
         do {
             let summary = try replay.run { print($0) }
             if let damage = summary.damage {
