@@ -102,7 +102,7 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
     /// Changes `key`'s value in place, first inserting `makeValue()` touched at `nowNanos` if
     /// the key is absent: one lookup where `modify` and then `upsert` would make two. An
     /// entry already present keeps its place and age. Returns whether the key was inserted.
-    @discardableResult
+    @discardableResult @inline(__always)
     public mutating func insertOrModify(_ key: Key, nowNanos: UInt64, makeValue: () -> Value,
                                         _ change: (inout Value) -> Void) -> Bool {
         makeUnique()
