@@ -205,6 +205,7 @@ struct DetectionCore {
         counters.probes &+= 1
         let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
         // A retransmitted SYN adds to the probe; its timeout still runs from the first one.
+        // A new probe is made with no packets and then counted like any SYN.
         pending.insertOrModify(key, nowNanos: timeNanos, makeValue: {
             PendingProbe(firstSeenNanos: timeNanos, packets: 0, ttl: packet.ttl, window: segment.window, options: segment.options)
         }, { $0.packets &+= 1 })

@@ -47,9 +47,9 @@ struct EntryIndex {
     @inline(__always)
     private func home(_ hash: UInt32) -> Int { Int(hash) & mask }
 
-    /// Buckets past its home that a lookup is prefetched for: a probe runs on through its
-    /// cluster (2.5 buckets on average for an absent key at half load, the common lookup),
-    /// and a cluster that crosses into the next cache line would miss there.
+    /// Buckets, from its home on, that a prefetch loads for a lookup: a probe runs on
+    /// through its cluster (2.5 buckets on average for an absent key at half load, the
+    /// common lookup), and a cluster that crosses into the next cache line would miss there.
     static let prefetchedProbeLength = 4
 
     @inline(__always)
