@@ -97,7 +97,8 @@ public struct Replay {
             if processExitsAfterwards {
                 // Kept until exit on purpose (see `processExitsAfterwards`): the engine, and
                 // the tallies behind `tally`, which the returned summary shares.
-                _ = Unmanaged.passRetained(engine)
+                KeptUntilExit.keep(engine, memory: [UnsafeMutableRawPointer(tally), UnsafeMutableRawPointer(events),
+                                                    UnsafeMutableRawPointer(reading)])
             } else {
                 reading.deinitialize(count: 1)
                 reading.deallocate()
