@@ -92,7 +92,6 @@ public struct Replay {
                     }
                 }
             })))
-        let processExitsAfterwards = processExitsAfterwards
         defer {
             if processExitsAfterwards {
                 // Kept until exit on purpose (see `processExitsAfterwards`): the engine, and
@@ -164,6 +163,9 @@ struct ReadProgress {
 /// Where detection's events go: to the tally thread, whole when they are written as JSON,
 /// else only what the summary counts (24 bytes of the event's 176 to hand between threads).
 struct ReplayEvents {
+    // Exactly one is set. Two optionals, not an enum with payloads: `send` appends through
+    // optional chaining in place, where taking a payload out of an enum would share the
+    // consumer's batch array and copy it on the append.
     private var tallied: OffloadedConsumer<TalliedEvent>?
     private var whole: OffloadedConsumer<UnwantedEvent>?
 
