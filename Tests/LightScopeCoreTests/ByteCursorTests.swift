@@ -18,7 +18,7 @@ final class ByteCursorTests: XCTestCase {
     func testEmptyBufferReadsNothing() {
         var cursor = ByteCursor(UnsafeRawBufferPointer(start: nil, count: 0))
         XCTAssertNil(cursor.peekUInt8())
-        XCTAssertNil(cursor.readUInt64())
+        XCTAssertNil(cursor.readUInt32())
         XCTAssertTrue(cursor.skip(0))
         XCTAssertFalse(cursor.skip(1))
     }
@@ -59,15 +59,32 @@ final class ByteCursorTests: XCTestCase {
         }
     }
 
-    func testAddressesAndCopy() {
-        let bytes: [UInt8] = [192, 0, 2, 1] + (0..<16).map { UInt8($0) }
+    func testHeaderIsCheckedOnceAndReadAtOffsets() {
+        let bytes: [UInt8] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B]
         bytes.withUnsafeBytes { buffer in
             var cursor = ByteCursor(buffer)
-            XCTAssertEqual(cursor.readIPv4Address(), IPAddress("192.0.2.1"))
+            XCTAssertTrue(cursor.skip(1))
+            XCTAssertNil(cursor.readHeader(11), "ten bytes left")
+            XCTAssertNil(cursor.readHeader(0))
+            XCTAssertEqual(cursor.offset, 1, "a failed read must not move the cursor")
+            guard let header = cursor.readHeader(10) else { return XCTFail("ten bytes are there") }
+            XCTAssertEqual(header.uint8(at: 0), 0x02)
+            XCTAssertEqual(header.uint16(at: 1), 0x0304)
+            XCTAssertEqual(header.uint32(at: 2), 0x0405_0607)
+            XCTAssertEqual(header.uint64(at: 2), 0x0405_0607_0809_0A0B)
+            XCTAssertEqual(cursor.remaining, 0)
+        }
+        var empty = ByteCursor(UnsafeRawBufferPointer(start: nil, count: 0))
+        XCTAssertNil(empty.readHeader(1))
+    }
+
+    func testCopy() {
+        let bytes: [UInt8] = (0..<16).map { UInt8($0) }
+        bytes.withUnsafeBytes { buffer in
+            var cursor = ByteCursor(buffer)
             var copy = [UInt8](repeating: 0, count: 3)
             XCTAssertTrue(copy.withUnsafeMutableBytes { cursor.copyBytes(into: $0) })
             XCTAssertEqual(copy, [0, 1, 2])
-            XCTAssertNil(cursor.readIPv6Address(), "13 bytes left")
             var tooBig = [UInt8](repeating: 0, count: 14)
             XCTAssertFalse(tooBig.withUnsafeMutableBytes { cursor.copyBytes(into: $0) })
             XCTAssertEqual(cursor.remaining, 13)

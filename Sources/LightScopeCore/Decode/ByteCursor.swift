@@ -41,28 +41,20 @@ struct ByteCursor {
         return UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
-    @inline(__always)
-    mutating func readUInt64() -> UInt64? {
-        guard remaining >= 8 else { return nil }
-        defer { offset += 8 }
-        return UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-    }
-
     /// The next byte without consuming it, for dispatch on a version nibble.
     @inline(__always)
     func peekUInt8() -> UInt8? {
         offset < end ? bytes.load(fromByteOffset: offset, as: UInt8.self) : nil
     }
 
+    /// The next `size` bytes as a fixed-size header, stepped past; nil (and no move) when fewer
+    /// remain. One bounds check for a whole header instead of one per field: its fields are
+    /// then read at fixed offsets within it (`FixedHeader`).
     @inline(__always)
-    mutating func readIPv4Address() -> IPAddress? {
-        readUInt32().map(IPAddress.init(ipv4:))
-    }
-
-    @inline(__always)
-    mutating func readIPv6Address() -> IPAddress? {
-        guard remaining >= 16, let high = readUInt64(), let low = readUInt64() else { return nil }
-        return IPAddress(high: high, low: low)
+    mutating func readHeader(_ size: Int) -> FixedHeader? {
+        guard size > 0, size <= remaining, let base = bytes.baseAddress else { return nil }
+        defer { offset += size }
+        return FixedHeader(start: base + offset, size: size)
     }
 
     /// Steps over `count` bytes; false (and no move) when fewer remain or `count` is negative.
@@ -101,5 +93,43 @@ struct ByteCursor {
         }
         offset += destination.count
         return true
+    }
+}
+
+/// A header whose bytes `ByteCursor.readHeader` has checked are all there: fields are read at
+/// offsets within it, each below `size` (checked in debug builds; the offsets are constants
+/// of each header's layout, next to the size they are read after).
+struct FixedHeader {
+    private let start: UnsafeRawPointer
+    private let size: Int
+
+    @inline(__always)
+    fileprivate init(start: UnsafeRawPointer, size: Int) {
+        self.start = start
+        self.size = size
+    }
+
+    @inline(__always)
+    func uint8(at offset: Int) -> UInt8 {
+        assert(offset >= 0 && offset < size)
+        return start.load(fromByteOffset: offset, as: UInt8.self)
+    }
+
+    @inline(__always)
+    func uint16(at offset: Int) -> UInt16 {
+        assert(offset >= 0 && offset + 2 <= size)
+        return UInt16(bigEndian: start.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    @inline(__always)
+    func uint32(at offset: Int) -> UInt32 {
+        assert(offset >= 0 && offset + 4 <= size)
+        return UInt32(bigEndian: start.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    @inline(__always)
+    func uint64(at offset: Int) -> UInt64 {
+        assert(offset >= 0 && offset + 8 <= size)
+        return UInt64(bigEndian: start.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 }

@@ -5,21 +5,19 @@ enum IPv4 {
     /// Ethernet padding or a quoted packet's missing tail is never read as payload.
     @inline(__always)
     static func decode(_ cursor: inout ByteCursor) throws(DecodeRejection) -> NetworkHeader {
-        guard let versionAndLength = cursor.readUInt8() else { throw .truncatedIPv4Header }
+        guard let versionAndLength = cursor.peekUInt8() else { throw .truncatedIPv4Header }
         guard versionAndLength >> 4 == 4 else { throw .badIPVersion }
         let headerLength = Int(versionAndLength & 0x0F) * 4
         guard headerLength >= 20 else { throw .badIPv4HeaderLength }
-        guard cursor.skip(1), // type of service
-              let totalLength = cursor.readUInt16(),
-              cursor.skip(2), // identification
-              let flagsAndOffset = cursor.readUInt16(),
-              let ttl = cursor.readUInt8(),
-              let protocolNumber = cursor.readUInt8(),
-              cursor.skip(2), // checksum
-              let source = cursor.readIPv4Address(),
-              let destination = cursor.readIPv4Address(),
-              cursor.skip(headerLength - 20) // options
-        else { throw .truncatedIPv4Header }
+        // Version and length, type of service, total length, identification, flags and
+        // fragment offset, TTL, protocol, checksum, source, destination; then the options.
+        guard let header = cursor.readHeader(20), cursor.skip(headerLength - 20) else { throw .truncatedIPv4Header }
+        let totalLength = header.uint16(at: 2)
+        let flagsAndOffset = header.uint16(at: 6)
+        let ttl = header.uint8(at: 8)
+        let protocolNumber = header.uint8(at: 9)
+        let source = IPAddress(ipv4: header.uint32(at: 12))
+        let destination = IPAddress(ipv4: header.uint32(at: 16))
         // A total length of zero is what Linux shows for TSO segments it has not split yet:
         // trust the capture then, as tcpdump does.
         if totalLength != 0 {

@@ -26,13 +26,14 @@ enum IPv6 {
     static func decodeFixedHeader(_ cursor: inout ByteCursor) throws(DecodeRejection) -> NetworkHeader {
         guard let first = cursor.peekUInt8() else { throw .truncatedIPv6Header }
         guard first >> 4 == 6 else { throw .badIPVersion }
-        guard cursor.skip(4), // version, traffic class, flow label
-              let payloadLength = cursor.readUInt16(),
-              let nextHeader = cursor.readUInt8(),
-              let hopLimit = cursor.readUInt8(),
-              let source = cursor.readIPv6Address(),
-              let destination = cursor.readIPv6Address()
-        else { throw .truncatedIPv6Header }
+        // Version, traffic class and flow label, payload length, next header, hop limit,
+        // source, destination.
+        guard let header = cursor.readHeader(40) else { throw .truncatedIPv6Header }
+        let payloadLength = header.uint16(at: 4)
+        let nextHeader = header.uint8(at: 6)
+        let hopLimit = header.uint8(at: 7)
+        let source = IPAddress(high: header.uint64(at: 8), low: header.uint64(at: 16))
+        let destination = IPAddress(high: header.uint64(at: 24), low: header.uint64(at: 32))
         // Zero means a jumbogram, whose real length hides in a hop-by-hop option: use the capture.
         if payloadLength != 0 {
             cursor.limit(to: Int(payloadLength))

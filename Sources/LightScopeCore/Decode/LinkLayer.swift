@@ -49,8 +49,9 @@ enum LinkLayer {
     static func decode(_ cursor: inout ByteCursor, linkType: Int32) throws(DecodeRejection) -> LinkHeader {
         switch linkType {
         case LinkType.ethernet:
-            guard cursor.skip(12), let etherType = cursor.readUInt16() else { throw .truncatedLinkHeader }
-            return try afterEtherType(etherType, &cursor)
+            // Destination and source MAC, EtherType.
+            guard let header = cursor.readHeader(14) else { throw .truncatedLinkHeader }
+            return try afterEtherType(header.uint16(at: 12), &cursor)
         case LinkType.linuxCooked:
             // packet type, ARPHRD type, address length, 8 address bytes, protocol.
             guard cursor.skip(2), let hardwareType = cursor.readUInt16(), cursor.skip(10),

@@ -52,20 +52,13 @@ public struct TCPSegment: Equatable, Sendable {
 enum TCP {
     @inline(__always)
     static func decode(_ cursor: inout ByteCursor) throws(DecodeRejection) -> TCPSegment {
-        guard let sourcePort = cursor.readUInt16(),
-              let destinationPort = cursor.readUInt16(),
-              let sequence = cursor.readUInt32(),
-              let acknowledgement = cursor.readUInt32(),
-              let dataOffset = cursor.readUInt8(),
-              let flags = cursor.readUInt8(),
-              let window = cursor.readUInt16(),
-              cursor.skip(4) // checksum, urgent pointer
-        else { throw .truncatedTCPHeader }
-        let headerLength = Int(dataOffset >> 4) * 4
+        // Ports, sequence, acknowledgement, data offset, flags, window, checksum, urgent pointer.
+        guard let header = cursor.readHeader(20) else { throw .truncatedTCPHeader }
+        let headerLength = Int(header.uint8(at: 12) >> 4) * 4
         guard headerLength >= 20 else { throw .badTCPDataOffset }
         let options = TCPOptions(parsing: &cursor, declaredLength: headerLength - 20)
-        return TCPSegment(sourcePort: sourcePort, destinationPort: destinationPort, sequence: sequence,
-                          acknowledgement: acknowledgement, headerLength: UInt8(headerLength),
-                          flags: TCPFlags(rawValue: flags), window: window, options: options)
+        return TCPSegment(sourcePort: header.uint16(at: 0), destinationPort: header.uint16(at: 2), sequence: header.uint32(at: 4),
+                          acknowledgement: header.uint32(at: 8), headerLength: UInt8(headerLength),
+                          flags: TCPFlags(rawValue: header.uint8(at: 13)), window: header.uint16(at: 14), options: options)
     }
 }

@@ -16,11 +16,8 @@ public struct UDPDatagram: Equatable, Sendable {
 /// The UDP header (RFC 768).
 enum UDP {
     static func decode(_ cursor: inout ByteCursor) throws(DecodeRejection) -> UDPDatagram {
-        guard let sourcePort = cursor.readUInt16(),
-              let destinationPort = cursor.readUInt16(),
-              let length = cursor.readUInt16(),
-              cursor.skip(2) // checksum
-        else { throw .truncatedUDPHeader }
-        return UDPDatagram(sourcePort: sourcePort, destinationPort: destinationPort, length: length)
+        // Ports, length, checksum.
+        guard let header = cursor.readHeader(8) else { throw .truncatedUDPHeader }
+        return UDPDatagram(sourcePort: header.uint16(at: 0), destinationPort: header.uint16(at: 2), length: header.uint16(at: 4))
     }
 }
