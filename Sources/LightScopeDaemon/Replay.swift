@@ -34,46 +34,84 @@ public struct Replay {
     }
 
     /// Packets per batch handed to the detection thread, and events per batch handed to the
-    /// tally thread; batches at once (see `OffloadedConsumer`).
+    /// scan and tally thread; batches at once (see `OffloadedConsumer`).
     static let packetBatchSize = 4096
     static let eventBatchSize = 4096
-    static let batchesInFlight = 4
-    /// How many packets ahead of the one being processed the detection thread prefetches:
-    /// enough for several packets' cache misses to overlap.
+    static let batchesInFlight = 16
+    /// How many packets (events) ahead of the one being processed the detection (scan)
+    /// thread prefetches: enough for several cache misses to overlap.
     static let prefetchDistance = 16
 
     /// Three threads, one stage each, in file order: the calling thread reads the file and
     /// decodes each packet where it lies in the read buffer (`PcapFileReader`); the detection
-    /// thread runs the engine; the tally thread counts events and writes JSON. Each stage sees
+    /// thread runs the engine on the probes; the third counts scans from the failures the
+    /// engine reports (`ScanDetector`, run where the engine would run it, see
+    /// `ScanDetection.byCaller`), tallies every event and writes JSON. Each stage sees
     /// everything in the order the one before produced it, so the events are those of one
     /// thread doing it all (`ReplayPipelineTests` compares the two).
-    /// `write` only escapes to the tally thread, which has ended when this returns.
+    /// `write` only escapes to the third thread, which has ended when this returns.
     private func replay(_ reader: PcapFileReader, write: @escaping (String) -> Void) -> ReplaySummary {
         let localAddresses = local.isEmpty ? LocalAddresses.learnedFromAnswers() : LocalAddresses(prefixes: local)
-        let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses)
+        let capacities = DetectionCapacities(settings: settings)
+        let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses,
+                                     capacities: capacities, scans: .byCaller)
         let json = json
         // Each thread's state behind a pointer, as `DetectionEngine` keeps its own: a captured
         // `var` that a closure changes gets a dynamic exclusivity check on every access.
-        // `tally` is the tally thread's until `events` has finished; `events` the detection
-        // thread's until `packetsToDetect` has finished.
+        // `tally` and `scans` are the third thread's until `events` has finished; `events`
+        // the detection thread's until `packetsToDetect` has finished.
         let tally = UnsafeMutablePointer<ReplaySummary>.allocate(capacity: 1)
         tally.initialize(to: ReplaySummary())
+        let scans = UnsafeMutablePointer<ScanDetector>.allocate(capacity: 1)
+        scans.initialize(to: ScanDetector(interface: engine.interfaceName, settings: settings, capacity: capacities.scanSources))
         let events = UnsafeMutablePointer<ReplayEvents>.allocate(capacity: 1)
         if json {
             events.initialize(to: ReplayEvents(whole: OffloadedConsumer(
                 name: "lightscope-tally", batchSize: Self.eventBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
+                    func tallyAndWrite(_ event: UnwantedEvent) {
+                        tally.pointee.add(TalliedEvent(event))
+                        write(EventJSON.encode(EventRecord(event)))
+                    }
                     for index in batch.indices {
-                        tally.pointee.add(TalliedEvent(batch[index]))
-                        write(EventJSON.encode(EventRecord(batch[index])))
+                        switch batch[index] {
+                        case .event(let event):
+                            tallyAndWrite(event)
+                            guard ScanDetector.isFailure(event.verdict), let destination = event.destination,
+                                  let port = event.destinationPort else { continue }
+                            scans.pointee.recordFailure(source: event.source, destination: destination, port: port, proto: event.proto,
+                                                        timeNanos: event.timeNanos, emit: tallyAndWrite)
+                        case .timersRan(let nowNanos):
+                            scans.pointee.timersRan(atNanos: nowNanos)
+                        }
                     }
                 })))
         } else {
             events.initialize(to: ReplayEvents(tallied: OffloadedConsumer(
                 name: "lightscope-tally", batchSize: Self.eventBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
-                    for index in batch.indices { tally.pointee.add(batch[index]) }
+                    func tallyScan(_ event: UnwantedEvent) { tally.pointee.add(TalliedEvent(event)) }
+                    for index in batch.indices {
+                        // What a few events on will change starts loading now (see `DetectionEngine.prefetch`).
+                        if index + Self.prefetchDistance < batch.count, case .event(let ahead) = batch[index + Self.prefetchDistance] {
+                            scans.pointee.prefetch(source: ahead.source)
+                            tally.pointee.prefetch(source: ahead.source)
+                        }
+                        switch batch[index] {
+                        case .event(let event):
+                            tally.pointee.add(event)
+                            guard ScanDetector.isFailure(event.verdict), let port = event.destinationPort else { continue }
+                            scans.pointee.recordFailure(source: event.source, destination: event.destination, port: port,
+                                                        proto: event.proto, timeNanos: event.timeNanos, emit: tallyScan)
+                        case .timersRan(let nowNanos):
+                            scans.pointee.timersRan(atNanos: nowNanos)
+                        }
+                    }
                 })))
         }
         func emit(_ event: UnwantedEvent) { events.pointee.send(event) }
+        func advance(toNanos nowNanos: UInt64) {
+            engine.advance(toNanos: nowNanos, emit: emit)
+            events.pointee.timersRan(atNanos: nowNanos)
+        }
         // The calling thread's: what it has read, and the detection thread it feeds.
         let reading = UnsafeMutablePointer<ReadProgress>.allocate(capacity: 1)
         reading.initialize(to: ReadProgress(packetsToDetect: OffloadedConsumer(
@@ -85,24 +123,26 @@ public struct Replay {
                     if index + Self.prefetchDistance < batch.count, let ahead = batch[index + Self.prefetchDistance].packet {
                         engine.prefetch(ahead)
                     }
-                    if let packet = batch[index].packet {
-                        engine.process(packet, timeNanos: batch[index].timeNanos, emit: emit)
-                    } else {
-                        engine.passOver(timeNanos: batch[index].timeNanos, emit: emit)
-                    }
+                    // The timers first, as `process` would run them, and then the scan stage
+                    // is told: it forgets windows exactly where the engine would have.
+                    let timeNanos = batch[index].timeNanos
+                    if engine.timersAreDue(atNanos: timeNanos) { advance(toNanos: timeNanos) }
+                    if let packet = batch[index].packet { engine.process(packet, timeNanos: timeNanos, emit: emit) }
                 }
             })))
         defer {
             if processExitsAfterwards {
                 // Kept until exit on purpose (see `processExitsAfterwards`): the engine, and
                 // the tallies behind `tally`, which the returned summary shares.
-                KeptUntilExit.keep(engine, memory: [UnsafeMutableRawPointer(tally), UnsafeMutableRawPointer(events),
-                                                    UnsafeMutableRawPointer(reading)])
+                KeptUntilExit.keep(engine, memory: [UnsafeMutableRawPointer(tally), UnsafeMutableRawPointer(scans),
+                                                    UnsafeMutableRawPointer(events), UnsafeMutableRawPointer(reading)])
             } else {
                 reading.deinitialize(count: 1)
                 reading.deallocate()
                 events.deinitialize(count: 1)
                 events.deallocate()
+                scans.deinitialize(count: 1)
+                scans.deallocate()
                 tally.deinitialize(count: 1)
                 tally.deallocate()
             }
@@ -136,7 +176,7 @@ public struct Replay {
         // The detection thread has ended: the engine and the events are this thread's now.
         reading.pointee.packetsToDetect.finish()
         // Pending probes are resolved as if time ran on past the last packet.
-        engine.advance(toNanos: reading.pointee.lastTimestamp, emit: emit)
+        advance(toNanos: reading.pointee.lastTimestamp)
         engine.finish(emit: emit)
         events.pointee.finish()
         var summary = tally.pointee
@@ -161,19 +201,23 @@ struct ReadProgress {
 }
 
 /// Where detection's events go: to the tally thread, whole when they are written as JSON,
-/// else only what the summary counts (24 bytes of the event's 176 to hand between threads).
+/// else only what the summary counts (`TalliedEvent`).
 struct ReplayEvents {
     // Exactly one is set. Two optionals, not an enum with payloads: `send` appends through
     // optional chaining in place, where taking a payload out of an enum would share the
     // consumer's batch array and copy it on the append.
-    private var tallied: OffloadedConsumer<TalliedEvent>?
-    private var whole: OffloadedConsumer<UnwantedEvent>?
+    private var tallied: OffloadedConsumer<DetectionOutput<TalliedEvent>>?
+    private var whole: OffloadedConsumer<DetectionOutput<UnwantedEvent>>?
 
-    init(tallied: OffloadedConsumer<TalliedEvent>) { self.tallied = tallied }
-    init(whole: OffloadedConsumer<UnwantedEvent>) { self.whole = whole }
+    init(tallied: OffloadedConsumer<DetectionOutput<TalliedEvent>>) { self.tallied = tallied }
+    init(whole: OffloadedConsumer<DetectionOutput<UnwantedEvent>>) { self.whole = whole }
 
     mutating func send(_ event: UnwantedEvent) {
-        if tallied != nil { tallied?.send(TalliedEvent(event)) } else { whole?.send(event) }
+        if tallied != nil { tallied?.send(.event(TalliedEvent(event))) } else { whole?.send(.event(event)) }
+    }
+
+    mutating func timersRan(atNanos nowNanos: UInt64) {
+        if tallied != nil { tallied?.send(.timersRan(atNanos: nowNanos)) } else { whole?.send(.timersRan(atNanos: nowNanos)) }
     }
 
     mutating func finish() {
@@ -182,15 +226,28 @@ struct ReplayEvents {
     }
 }
 
-/// What `ReplaySummary` counts of an event.
+/// What the detection thread hands the third: an event, or the time the engine's timers
+/// ran, after the events they gave (the scan stage forgets its windows then).
+enum DetectionOutput<Event> {
+    case event(Event)
+    case timersRan(atNanos: UInt64)
+}
+
+/// What `ReplaySummary` counts of an event, and what `ScanDetector` needs of a failure
+/// (48 bytes of the event's 176 to hand between threads).
 struct TalliedEvent {
     var source: IPAddress
+    /// `::` when the event names none (an `addrscan`).
+    var destination: IPAddress
+    var timeNanos: UInt64
     var destinationPort: UInt16?
     var verdict: Verdict
     var proto: TransportProtocol
 
     init(_ event: UnwantedEvent) {
         source = event.source
+        destination = event.destination ?? IPAddress(high: 0, low: 0)
+        timeNanos = event.timeNanos
         destinationPort = event.destinationPort
         verdict = event.verdict
         proto = event.proto
@@ -253,6 +310,12 @@ public struct ReplaySummary: Sendable {
 
     private static func portIndex(proto: TransportProtocol, port: UInt16) -> Int {
         (proto == .tcp ? 0 : 65536) + Int(port)
+    }
+
+    /// Starts loading the count `add` will change for a failure from `source`. `mutating`
+    /// though it changes nothing: through a pointer, a non-mutating call copies the summary.
+    mutating func prefetch(source: IPAddress) {
+        sourceCounts.prefetch(source)
     }
 
     mutating func add(_ event: TalliedEvent) {

@@ -221,6 +221,78 @@ final class DetectionEngineTests: XCTestCase {
         XCTAssertGreaterThan(state.evictions, 0)
     }
 
+    /// `ScanDetection.byCaller`, as replay runs it: the engine reports the failures alone, and
+    /// a `ScanDetector` fed its events, and told each time the timers ran, gives the events of
+    /// the engine that counts scans itself, in the same order, and keeps the same sources.
+    /// Not told of the timer runs, it would not: a window the engine forgets then would go on
+    /// counting a late `unanswered` (timed from its SYN), and the scan events differ.
+    func testScansCountedByTheCallerGiveTheEnginesOwnEventsAndSources() {
+        var settings = Settings.Detection()
+        settings.portscanPorts = 5
+        settings.addrscanAddresses = 4
+        settings.portscanWindow = .seconds(3)
+        settings.addrscanWindow = .seconds(3)
+        settings.synAnswerTimeout = .seconds(1)
+        let capacities = DetectionCapacities(pendingProbes: 5000, recentConnections: 100, scanSources: 400)
+        let locals = (1...6).map { IPAddress(ipv4: 0xC000_0200 | UInt32($0)) }
+        func engine(_ scans: ScanDetection) -> DetectionEngine {
+            DetectionEngine(interface: "eth0", settings: settings, localAddresses: LocalAddresses(addresses: Set(locals)),
+                            capacities: capacities, scans: scans)
+        }
+        let inline = engine(.inEngine)
+        let split = engine(.byCaller)
+        var scanner = ScanDetector(interface: split.interfaceName, settings: settings, capacity: capacities.scanSources)
+        var inlineEvents: [UnwantedEvent] = []
+        var splitEvents: [UnwantedEvent] = []
+        func splitEvent(_ event: UnwantedEvent) {
+            splitEvents.append(event)
+            guard ScanDetector.isFailure(event.verdict), let destination = event.destination, let port = event.destinationPort else {
+                return XCTFail("the engine reports failures alone: \(event.verdict)")
+            }
+            scanner.recordFailure(source: event.source, destination: destination, port: port, proto: event.proto,
+                                  timeNanos: event.timeNanos) { splitEvents.append($0) }
+        }
+        func advanceSplit(to time: UInt64) {
+            split.advance(toNanos: time, emit: splitEvent)
+            scanner.timersRan(atNanos: time)
+        }
+        var generator = SplitMix64(seed: 11)
+        var time: UInt64 = 0
+        for _ in 0..<40_000 {
+            time += 1_000_000 + generator.next() % 4_000_000
+            // Half the attempts from 30 scanners (one host each, or one port each), half from
+            // 100,000 others: sources repeat, windows end, and the one-off sources fill the table.
+            let scanner = generator.next() % 60
+            let remote = IPAddress(ipv4: 0x0A00_0000 | UInt32(scanner < 30 ? scanner : 100 + generator.next() % 100_000))
+            var host = locals[Int(generator.next() % 6)]
+            var port = UInt16(1 + generator.next() % 12)
+            if scanner < 15 { host = locals[Int(scanner % 6)] } else if scanner < 30 { port = UInt16(100 + scanner) }
+            let remotePort = UInt16(40000 + generator.next() % 1000)
+            var packets = [tcp(remote, remotePort, host, port, .syn)]
+            if generator.next() % 2 == 0 { packets.append(tcp(host, port, remote, remotePort, [.rst, .ack])) }
+            for packet in packets {
+                inline.process(packet, timeNanos: time) { inlineEvents.append($0) }
+                if split.timersAreDue(atNanos: time) { advanceSplit(to: time) }
+                split.process(packet, timeNanos: time, emit: splitEvent)
+            }
+        }
+        inline.advance(toNanos: time) { inlineEvents.append($0) }
+        inline.finish { inlineEvents.append($0) }
+        advanceSplit(to: time)
+        split.finish(emit: splitEvent)
+
+        XCTAssertTrue(inlineEvents.contains { $0.verdict == .portscan } && inlineEvents.contains { $0.verdict == .addrscan })
+        XCTAssertEqual(splitEvents.count, inlineEvents.count)
+        if let index = inlineEvents.indices.first(where: { $0 < splitEvents.count && inlineEvents[$0] != splitEvents[$0] }) {
+            XCTFail("event \(index) differs: \(splitEvents[index]) instead of \(inlineEvents[index])")
+        }
+        XCTAssertEqual(split.state.scanSources, 0, "the engine tracks no scans")
+        XCTAssertGreaterThan(scanner.evictions, 0, "the scan table fills")
+        XCTAssertEqual(scanner.trackedSources, inline.state.scanSources)
+        XCTAssertEqual(split.state.evictions + scanner.evictions, inline.state.evictions)
+        XCTAssertEqual(split.counters.adding(scanner.counters), inline.counters)
+    }
+
     func testCapacitiesFollowTheBudget() {
         var settings = Settings.Detection()
         settings.memoryBudgetMiB = 64

@@ -89,10 +89,15 @@ final class FastHashTableTests: XCTestCase {
         for step in 0..<200_000 {
             let key = randomKey()
             switch generator.next() % 10 {
-            case 0..<5:
+            case 0..<3:
                 let value = generator.next()
                 table.updateValue(value, forKey: key)
                 model[key] = value
+            case 3..<5:
+                // In place if present, else inserted (and then changed).
+                let initial = generator.next() % 1000
+                table.update(key, inserting: initial) { $0 &+= 3 }
+                model[key] = (model[key] ?? initial) &+ 3
             case 5..<8:
                 XCTAssertEqual(table.removeValue(forKey: key), model.removeValue(forKey: key), "step \(step)")
             default:

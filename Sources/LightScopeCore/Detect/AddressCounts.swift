@@ -8,11 +8,13 @@ public struct AddressCounts: Sendable {
     public var count: Int { table.count }
 
     public mutating func increment(_ address: IPAddress) {
-        if let index = table.index(of: address) {
-            table[valueAt: index] &+= 1
-        } else {
-            table.updateValue(1, forKey: address)
-        }
+        table.update(address, inserting: 0) { $0 &+= 1 }
+    }
+
+    /// Starts loading `address`'s count, which `increment` will change soon.
+    @inline(__always)
+    public func prefetch(_ address: IPAddress) {
+        table.prefetch(address)
     }
 
     public subscript(address: IPAddress) -> UInt64 { table[address] ?? 0 }

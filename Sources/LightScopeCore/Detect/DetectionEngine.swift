@@ -25,11 +25,14 @@ public final class DetectionEngine {
     typealias PendingTable = DetectionCore.PendingTable
     typealias ConnectionTable = DetectionCore.ConnectionTable
 
+    /// - Parameter scans: `.byCaller` leaves scan counting to a `ScanDetector` the caller
+    ///   runs on this engine's events (see `ScanDetection`); the engine's events are then
+    ///   the failures alone, and its counters and state leave scans out.
     public init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses,
-                capacities: DetectionCapacities? = nil) {
+                capacities: DetectionCapacities? = nil, scans: ScanDetection = .inEngine) {
         storage = .allocate(capacity: 1)
         storage.initialize(to: DetectionCore(interface: interface, settings: settings, localAddresses: localAddresses,
-                                             capacities: capacities))
+                                             capacities: capacities, scans: scans))
     }
 
     deinit {
@@ -40,6 +43,8 @@ public final class DetectionEngine {
     public var interface: String { core.interface }
     public var localAddresses: LocalAddresses { core.localAddresses }
     public var counters: DetectionCounters { core.counters }
+    /// The interface name the engine's events carry.
+    public var interfaceName: InterfaceName { core.interfaceName }
     public var state: DetectionState { core.state }
 
     public func updateListeningPorts(_ ports: ListeningPorts) { core.updateListeningPorts(ports) }
@@ -65,6 +70,12 @@ public final class DetectionEngine {
         core.prefetch(packet)
     }
 
+    /// Whether a packet at `timeNanos` would run the timers, for a caller that runs them
+    /// itself first (`advance`) to know when they ran (see `ScanDetection.byCaller`).
+    public func timersAreDue(atNanos timeNanos: UInt64) -> Bool {
+        core.timersAreDue(atNanos: timeNanos)
+    }
+
     /// Runs the timers: pending SYNs past `synAnswerTimeout` become `unanswered`, old
     /// connections and scan windows are forgotten.
     public func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
@@ -82,7 +93,7 @@ public final class DetectionEngine {
 struct DetectionCore {
     let interface: String
     /// `interface` as events carry it, made once.
-    private let interfaceName: InterfaceName
+    let interfaceName: InterfaceName
     private let settings: Settings.Detection
     private let synAnswerTimeoutNanos: UInt64
     private let graceNanos: UInt64
@@ -93,15 +104,16 @@ struct DetectionCore {
     private var answeredPorts = PortSet()
     private var pending: PendingTable
     private var connections: ConnectionTable
-    private var scans: ScanTracker
+    /// Nil when the caller counts scans (`ScanDetection.byCaller`).
+    private var scans: ScanDetector?
     private var timers = PacketDrivenTimers()
-    private(set) var counters = DetectionCounters()
+    private var probeCounters = DetectionCounters()
 
     typealias PendingTable = ExpiringTable<ProbeKey, PendingProbe>
     typealias ConnectionTable = ExpiringTable<ConnectionKey, Bool>
 
     init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses,
-         capacities: DetectionCapacities? = nil) {
+         capacities: DetectionCapacities? = nil, scans placement: ScanDetection = .inEngine) {
         self.interface = interface
         interfaceName = InterfaceName(interface)
         self.settings = settings
@@ -111,16 +123,24 @@ struct DetectionCore {
         let limits = capacities ?? DetectionCapacities(settings: settings)
         pending = ExpiringTable(capacity: limits.pendingProbes)
         connections = ExpiringTable(capacity: limits.recentConnections)
-        scans = ScanTracker(portscanPorts: settings.portscanPorts, addrscanAddresses: settings.addrscanAddresses,
-                            window: max(settings.portscanWindow, settings.addrscanWindow), capacity: limits.scanSources)
+        switch placement {
+        case .inEngine: scans = ScanDetector(interface: interfaceName, settings: settings, capacity: limits.scanSources)
+        case .byCaller: scans = nil
+        }
     }
 
     mutating func updateListeningPorts(_ ports: ListeningPorts) { listeningTCP = PortSet(ports.tcp) }
     mutating func updateLocalAddresses(_ addresses: Set<IPAddress>) { localAddresses.replace(addresses: addresses) }
 
     var state: DetectionState {
-        DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans.trackedSources,
-                       evictions: pending.evictions &+ connections.evictions &+ scans.evictions)
+        DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans?.trackedSources ?? 0,
+                       evictions: pending.evictions &+ connections.evictions &+ (scans?.evictions ?? 0))
+    }
+
+    /// The probe verdicts' counts, and the scans' when the engine counts them.
+    var counters: DetectionCounters {
+        guard let scans else { return probeCounters }
+        return probeCounters.adding(scans.counters)
     }
 
     mutating func process(_ packet: DecodedPacket, timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
@@ -148,9 +168,14 @@ struct DetectionCore {
     /// packet's time says they are due.
     @inline(__always)
     mutating func passOver(timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
-        if timers.areDue(atNanos: timeNanos) {
+        if timersAreDue(atNanos: timeNanos) {
             advance(toNanos: timeNanos, emit: emit)
         }
+    }
+
+    @inline(__always)
+    func timersAreDue(atNanos timeNanos: UInt64) -> Bool {
+        timers.areDue(atNanos: timeNanos)
     }
 
     /// The lookups `process` will make for `packet`, started early (see `DetectionEngine.prefetch`).
@@ -168,7 +193,7 @@ struct DetectionCore {
             pending.prefetch(ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source,
                                       localPort: segment.sourcePort))
             connections.prefetch(ConnectionKey(remote: packet.destination, localPort: segment.sourcePort))
-            if flags.contains(.rst) { scans.prefetch(source: packet.destination) }
+            if flags.contains(.rst) { scans?.prefetch(source: packet.destination) }
         }
     }
 
@@ -185,7 +210,7 @@ struct DetectionCore {
         if nowNanos > graceNanos {
             connections.expire(touchedAtOrBefore: nowNanos - graceNanos) { _, _ in }
         }
-        scans.expire(nowNanos: nowNanos)
+        scans?.timersRan(atNanos: nowNanos)
     }
 
     /// The end of a capture file, or shutdown: every probe still waiting for an answer is
@@ -202,7 +227,7 @@ struct DetectionCore {
 
     private mutating func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
         guard localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
-        counters.probes &+= 1
+        probeCounters.probes &+= 1
         let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
         // A retransmitted SYN adds to the probe; its timeout still runs from the first one.
         // A new probe is made with no packets and then counted like any SYN.
@@ -235,11 +260,11 @@ struct DetectionCore {
         guard unreachable.isPortUnreachable, let quoted = unreachable.quoted, quoted.protocolNumber == IPProtocolNumber.udp,
               let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
               !localAddresses.contains(quoted.source), localAddresses.acceptAnswer(from: packet.source) else { return }
-        counters.probes &+= 1
+        probeCounters.probes &+= 1
         let event = UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .udp, source: quoted.source,
                                   sourcePort: remotePort, destination: quoted.destination, destinationPort: localPort,
                                   verdict: .closed, packets: 1, ttl: quoted.ttl)
-        counters.count(.closed)
+        probeCounters.count(.closed)
         emit(event)
         recordFailure(source: quoted.source, destination: quoted.destination, port: localPort, proto: .udp,
                       timeNanos: timeNanos, emit: emit)
@@ -254,7 +279,7 @@ struct DetectionCore {
             if index + PendingTable.expiryPrefetchDistance < probes.count {
                 let ahead = probes[index + PendingTable.expiryPrefetchDistance].0
                 connections.prefetch(ConnectionKey(remote: ahead.remote, localPort: ahead.localPort))
-                scans.prefetch(source: ahead.remote)
+                scans?.prefetch(source: ahead.remote)
             }
             unanswered(probes[index].0, probes[index].1, emit: emit)
         }
@@ -270,7 +295,7 @@ struct DetectionCore {
     }
 
     private mutating func report(_ verdict: Verdict, key: ProbeKey, probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
-        counters.count(verdict)
+        probeCounters.count(verdict)
         emit(UnwantedEvent(timeNanos: probe.firstSeenNanos, interface: interfaceName, proto: .tcp, source: key.remote,
                            sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
                            verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
@@ -279,26 +304,11 @@ struct DetectionCore {
                       timeNanos: probe.firstSeenNanos, emit: emit)
     }
 
+    /// A failure also counts towards its source's scans, when the engine counts them.
+    @inline(__always)
     private mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
-                               timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
-        // Crossings are collected, then reported: the closure may not touch `self` while
-        // `scans` is being changed. One attempt crosses at most both thresholds.
-        var crossings: (ScanTracker.Crossing?, ScanTracker.Crossing?) = (nil, nil)
-        scans.record(source: source, destination: destination, port: port, nowNanos: timeNanos) { crossing in
-            if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
-        }
-        if let crossing = crossings.0 { reportScan(crossing, proto: proto, timeNanos: timeNanos, emit: emit) }
-        if let crossing = crossings.1 { reportScan(crossing, proto: proto, timeNanos: timeNanos, emit: emit) }
-    }
-
-    private mutating func reportScan(_ crossing: ScanTracker.Crossing, proto: TransportProtocol, timeNanos: UInt64,
-                                     emit: (UnwantedEvent) -> Void) {
-        counters.count(crossing.verdict)
-        emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: proto, source: crossing.source,
-                           sourcePort: nil, destination: crossing.destination, destinationPort: crossing.destinationPort,
-                           verdict: crossing.verdict, packets: crossing.attempts,
-                           ports: crossing.verdict == .portscan ? crossing.count : nil,
-                           addresses: crossing.verdict == .addrscan ? crossing.count : nil))
+                                        timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        scans?.recordFailure(source: source, destination: destination, port: port, proto: proto, timeNanos: timeNanos, emit: emit)
     }
 
     private func isLateConnectionPacket(remote: IPAddress, localPort: UInt16) -> Bool {
@@ -365,6 +375,14 @@ public struct DetectionCounters: Equatable, Sendable {
     private var eventCounts = [UInt64](repeating: 0, count: Verdict.allCases.count)
 
     mutating func count(_ verdict: Verdict) { eventCounts[verdict.caseIndex] &+= 1 }
+
+    /// Both counts together.
+    func adding(_ other: DetectionCounters) -> DetectionCounters {
+        var sum = self
+        sum.probes &+= other.probes
+        for index in sum.eventCounts.indices { sum.eventCounts[index] &+= other.eventCounts[index] }
+        return sum
+    }
 
     /// The verdicts seen so far, with their counts.
     public var eventsByVerdict: [Verdict: UInt64] {

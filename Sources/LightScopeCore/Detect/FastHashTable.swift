@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPrefetch
 
 /// A key for `FastHashTable`: hashes its 64-bit words with the table's secret `FastHashSeed`.
 ///
@@ -141,6 +142,15 @@ struct FastHashTable<Key: FastHashKey, Value> {
         }
     }
 
+    /// A hint that `key` will be looked up soon: starts loading its home bucket's control
+    /// byte and slot (see `EntryIndex.prefetch`). Changes nothing.
+    @inline(__always)
+    func prefetch(_ key: Key) {
+        let index = Int(truncatingIfNeeded: hash(key)) & storage.mask
+        lightscope_prefetch(storage.control + index)
+        lightscope_prefetch(storage.slots + index)
+    }
+
     subscript(key: Key) -> Value? {
         guard let index = index(of: key) else { return nil }
         return storage.slots[index].value
@@ -184,6 +194,36 @@ struct FastHashTable<Key: FastHashKey, Value> {
         (storage.slots + index).initialize(to: Slot(key: key, value: value))
         storage.count += 1
         return index
+    }
+
+    /// Changes the value for `key` in place, inserting `initial` first when absent: one hash
+    /// and one probe where a lookup and then an insert make two.
+    @inline(__always)
+    mutating func update(_ key: Key, inserting initial: Value, _ change: (inout Value) -> Void) {
+        makeUnique()
+        let hash = hash(key)
+        let tag = Self.tag(hash)
+        var index = Int(truncatingIfNeeded: hash) & storage.mask
+        while true {
+            let control = storage.control[index]
+            if control == 0 { break }
+            if control == tag, storage.slots[index].key == key {
+                change(&storage.slots[index].value)
+                return
+            }
+            index = (index &+ 1) & storage.mask
+        }
+        precondition(storage.count < maximumCount, "FastHashTable over its maximum count")
+        var value = initial
+        change(&value)
+        if (storage.count + 1) * 4 > bucketCount * 3 {
+            grow()
+            _ = storage.insertNew(Slot(key: key, value: value), hash: hash)
+            return
+        }
+        storage.control[index] = tag
+        (storage.slots + index).initialize(to: Slot(key: key, value: value))
+        storage.count += 1
     }
 
     @discardableResult

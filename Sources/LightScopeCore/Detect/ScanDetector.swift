@@ -1,0 +1,78 @@
+/// The scan half of detection: `portscan` and `addrscan` events from the failed attempts
+/// (`closed` and `unanswered` events) the probe half reports, counted per source by a
+/// `ScanTracker`.
+///
+/// It needs nothing but those events and the moments the engine's timers run (its windows
+/// are forgotten then), so it can run wherever they arrive in order: inside
+/// `DetectionEngine`, right after each failure (the live capture loop), or on a later
+/// thread fed the engine's events and timer runs (`lightscope replay`, where the per-source
+/// table is a third of the detection thread's work). Either way it gives the same events in
+/// the same order: each scan event straight after the failure that crossed the threshold.
+public struct ScanDetector {
+    private var tracker: ScanTracker
+    private let interfaceName: InterfaceName
+    /// Scan events reported, by verdict.
+    public private(set) var counters = DetectionCounters()
+
+    public init(interface: InterfaceName, settings: Settings.Detection, capacity: Int) {
+        interfaceName = interface
+        tracker = ScanTracker(portscanPorts: settings.portscanPorts, addrscanAddresses: settings.addrscanAddresses,
+                              window: max(settings.portscanWindow, settings.addrscanWindow), capacity: capacity)
+    }
+
+    public var trackedSources: Int { tracker.trackedSources }
+    public var evictions: UInt64 { tracker.evictions }
+
+    /// Whether an event of this verdict is a failed attempt, which the scan counts take in.
+    @inline(__always)
+    public static func isFailure(_ verdict: Verdict) -> Bool {
+        verdict == .closed || verdict == .unanswered
+    }
+
+    /// Starts loading `source`'s entry (see `ExpiringTable.prefetch`). `mutating` though it
+    /// changes nothing: called through a pointer or an optional, a non-mutating call copies
+    /// the detector (retaining its tables) first.
+    @inline(__always)
+    public mutating func prefetch(source: IPAddress) {
+        tracker.prefetch(source: source)
+    }
+
+    /// Counts one failed attempt, as its `closed` or `unanswered` event has it (the event's
+    /// time is the attempt's); emits the scan events it makes cross a threshold.
+    public mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
+                                       timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        // Crossings are collected, then reported: the closure may not touch `self` while
+        // `tracker` is being changed. One attempt crosses at most both thresholds.
+        var crossings: (ScanTracker.Crossing?, ScanTracker.Crossing?) = (nil, nil)
+        tracker.record(source: source, destination: destination, port: port, nowNanos: timeNanos) { crossing in
+            if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
+        }
+        if let crossing = crossings.0 { report(crossing, proto: proto, timeNanos: timeNanos, emit: emit) }
+        if let crossing = crossings.1 { report(crossing, proto: proto, timeNanos: timeNanos, emit: emit) }
+    }
+
+    /// The engine's timers ran at `nowNanos`: windows that are over are forgotten.
+    public mutating func timersRan(atNanos nowNanos: UInt64) {
+        tracker.expire(nowNanos: nowNanos)
+    }
+
+    private mutating func report(_ crossing: ScanTracker.Crossing, proto: TransportProtocol, timeNanos: UInt64,
+                                 emit: (UnwantedEvent) -> Void) {
+        counters.count(crossing.verdict)
+        emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: proto, source: crossing.source,
+                           sourcePort: nil, destination: crossing.destination, destinationPort: crossing.destinationPort,
+                           verdict: crossing.verdict, packets: crossing.attempts,
+                           ports: crossing.verdict == .portscan ? crossing.count : nil,
+                           addresses: crossing.verdict == .addrscan ? crossing.count : nil))
+    }
+}
+
+/// Where `DetectionEngine` counts scans.
+public enum ScanDetection: Sendable {
+    /// In the engine, right after each failure: the engine's events are complete.
+    case inEngine
+    /// By the caller: the engine reports failures and leaves scans to a `ScanDetector` that
+    /// the caller feeds the engine's events and the times its timers ran
+    /// (`DetectionEngine.timersAreDue(atNanos:)` tells when), in order.
+    case byCaller
+}
