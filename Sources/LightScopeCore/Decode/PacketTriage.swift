@@ -31,6 +31,16 @@ public struct PacketTriage: Sendable {
 
     @inline(__always)
     public func isEstablishedTCP(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        // The commonest frame first, in a few loads: Ethernet, then IPv4 without options
+        // (EtherType 0x0800, version 4, header length 5). The walk below answers the same
+        // for it, with the offsets it works out fixed here.
+        if isEthernet, bytes.count >= 54,
+           UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self)) & 0xFFFF_FF00 == 0x0800_4500 {
+            let totalLength = Self.readUInt16(bytes, 16)
+            guard Self.readUInt16(bytes, 20) & 0x3FFF == 0, bytes[23] == IPProtocolNumber.tcp,
+                  totalLength == 0 || totalLength >= 40 else { return false }
+            return bytes[46] >> 4 >= 5 && bytes[47] & (TCPFlags.syn.rawValue | TCPFlags.rst.rawValue) == 0
+        }
         guard let networkOffset, bytes.count >= networkOffset + 40 else { return false }
         var expectedVersion = linkVersion
         if isEthernet {
