@@ -105,6 +105,8 @@ struct ReplayCommand: ParsableCommand {
         }
         let replay = Replay(path: file, json: json, local: local.compactMap(IPPrefix.init), settings: settings.detection,
                             processExitsAfterwards: true)
+        // This process fills its tables and ends: huge pages pay here (see `TableMemory`).
+        TableMemory.preferHugePages()
         do {
             let summary = try replay.run { print($0) }
             if let damage = summary.damage {

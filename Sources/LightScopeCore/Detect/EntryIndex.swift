@@ -18,7 +18,7 @@ struct EntryIndex {
 
     let maximumCount: Int
     private let mask: Int
-    private let buckets: UnsafeMutablePointer<Bucket>
+    let buckets: UnsafeMutablePointer<Bucket>
 
     static func bucketCount(forMaximumCount maximumCount: Int) -> Int {
         var count = 16
@@ -39,6 +39,7 @@ struct EntryIndex {
         guard let zeroed = calloc(count, MemoryLayout<Bucket>.stride) else {
             fatalError("ExpiringTable: out of memory for an index of \(count) buckets")
         }
+        TableMemory.adviseNewBlock(zeroed, byteCount: count * MemoryLayout<Bucket>.stride)
         buckets = zeroed.bindMemory(to: Bucket.self, capacity: count)
     }
 

@@ -227,6 +227,7 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
             self.ringCapacity = ringCapacity
             // Uninitialised, so the kernel commits pages only as the ring reaches them.
             records = .allocate(capacity: ringCapacity)
+            TableMemory.adviseNewBlock(UnsafeMutableRawPointer(records), byteCount: ringCapacity * MemoryLayout<Record>.stride)
             index = EntryIndex(maximumCount: capacity)
         }
 

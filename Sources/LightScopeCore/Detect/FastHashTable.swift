@@ -304,8 +304,10 @@ struct FastHashTable<Key: FastHashKey, Value> {
             guard let zeroed = calloc(buckets, 1) else {
                 fatalError("FastHashTable: out of memory for \(buckets) buckets")
             }
+            TableMemory.adviseNewBlock(zeroed, byteCount: buckets)
             control = zeroed.bindMemory(to: UInt8.self, capacity: buckets)
             slots = .allocate(capacity: buckets)
+            TableMemory.adviseNewBlock(UnsafeMutableRawPointer(slots), byteCount: buckets * MemoryLayout<Slot>.stride)
         }
 
         deinit {
