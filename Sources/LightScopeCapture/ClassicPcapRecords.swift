@@ -15,15 +15,20 @@ import Glibc
 /// a record cut short by the end of the file) ends its part: it reports the record's offset
 /// and libpcap reads on from there, with its own checks and its own error messages.
 /// `PcapFileReaderTests` hold the two to the same packets on well-formed, damaged and odd files.
+///
+/// Inlinable, with `PcapFileReader.forEachPacket`: the caller's visitor is then compiled
+/// into the loop, not called through a closure context for each of millions of packets.
+@usableFromInline
 struct ClassicPcapRecords {
     /// How the file's header says its fields are stored.
+    @usableFromInline
     struct Layout {
-        var bigEndian: Bool
+        @usableFromInline var bigEndian: Bool
         /// The fraction field counts nanoseconds (magic 0xa1b23c4d), not microseconds.
-        var nanosecond: Bool
+        @usableFromInline var nanosecond: Bool
 
-        static let headerSize = 24
-        static let recordHeaderSize = 16
+        @usableFromInline static let headerSize = 24
+        @usableFromInline static let recordHeaderSize = 16
 
         /// From the file's first 24 bytes; nil for anything but a classic pcap file of
         /// version 2.4 (pcapng, older versions with their quirks, not a capture at all).
@@ -40,26 +45,27 @@ struct ClassicPcapRecords {
             guard layout.load16(header, at: 4) == 2, layout.load16(header, at: 6) == 4 else { return nil }
         }
 
-        @inline(__always)
+        @inlinable @inline(__always)
         func load32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
             let raw = bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
             return bigEndian ? UInt32(bigEndian: raw) : UInt32(littleEndian: raw)
         }
 
-        @inline(__always)
+        @inlinable @inline(__always)
         func load16(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt16 {
             let raw = bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)
             return bigEndian ? UInt16(bigEndian: raw) : UInt16(littleEndian: raw)
         }
 
         /// The file's byte order is not this machine's.
+        @inlinable
         var swapped: Bool { bigEndian != (1.bigEndian == 1) }
 
         /// A record's time as libpcap 1.10 hands it over by default, in nanoseconds: at
         /// microsecond precision (a nanosecond file's fraction is cut to whole microseconds),
         /// the fields read as signed 32-bit values from a file in this machine's byte order
         /// and as unsigned ones from a swapped file (libpcap's byte swap yields unsigned).
-        @inline(__always)
+        @inlinable @inline(__always)
         func timestampNanos(seconds: UInt32, fraction: UInt32) -> UInt64 {
             let (seconds, fraction) = swapped ? (Int(seconds), Int(fraction))
                                               : (Int(Int32(bitPattern: seconds)), Int(Int32(bitPattern: fraction)))
@@ -69,9 +75,10 @@ struct ClassicPcapRecords {
 
     /// Bytes read from the file at once; also room for the largest record libpcap accepts
     /// (a 16-byte header and 262,144 bytes), so a whole record always fits.
-    static let chunkSize = 1 << 20
+    @usableFromInline static let chunkSize = 1 << 20
 
     /// Where a read ended.
+    @usableFromInline
     enum End {
         /// The file ended exactly after a record.
         case endOfFile
@@ -85,6 +92,7 @@ struct ClassicPcapRecords {
     /// order, with the packet's bytes where they lie in the chunk: valid during the call only.
     /// `snapshotLength` is libpcap's for this file (`pcap_snapshot`): longer records are its
     /// to judge.
+    @inlinable
     static func forEachRecord(fileDescriptor: Int32, from offset: Int64, layout: Layout, snapshotLength: Int,
                               _ visit: PcapFileReader.PacketVisitor) -> End {
         let maximumCaptured = min(snapshotLength, chunkSize - Layout.recordHeaderSize)

@@ -8,8 +8,8 @@ import LightScopeCore
 public final class PcapFileReader {
     public let path: String
     public let linkType: Int32
-    private var handle: OpaquePointer?
-    private let classicLayout: ClassicPcapRecords.Layout?
+    @usableFromInline var handle: OpaquePointer?
+    @usableFromInline let classicLayout: ClassicPcapRecords.Layout?
 
     public init(path: String) throws(DaemonError) {
         self.path = path
@@ -45,7 +45,9 @@ public final class PcapFileReader {
     ///
     /// A classic pcap file is read in large chunks with its packets handed over in place
     /// (`ClassicPcapRecords`); libpcap reads anything else, and the rest of a classic file
-    /// from the first record it would have to judge.
+    /// from the first record it would have to judge. Inlinable, so that `visit` is compiled
+    /// into the loop (see `ClassicPcapRecords`).
+    @inlinable
     public func forEachPacket(_ visit: PacketVisitor) -> String? {
         guard let handle else { return nil }
         if let layout = classicLayout {
@@ -67,6 +69,7 @@ public final class PcapFileReader {
     }
 
     /// libpcap's own reading (`pcap_dispatch`), from wherever its file position is.
+    @usableFromInline
     func forEachPacketThroughLibpcap(_ visit: PacketVisitor) -> String? {
         guard let handle else { return nil }
         return withoutActuallyEscaping(visit) { visitor in
