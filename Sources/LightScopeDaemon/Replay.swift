@@ -155,9 +155,9 @@ public struct Replay {
             // Established TCP (most of a real capture) needs no decoding: only its time counts,
             // and only when it runs the engine's timers, so most such packets need not reach
             // the engine at all. This thread follows the timers exactly: until the end of the
-            // file they run on the times of the packets handed over alone (nothing calls
-            // `engine.advance` before then), and every packet the engine is not handed would
-            // not have run them.
+            // file they run on the times of the packets handed over alone (the detection
+            // thread advances the engine to such a time only when it runs them), and every
+            // packet the engine is not handed would not have run them.
             if triage.isEstablishedTCP(bytes) {
                 guard reading.pointee.timers.runIfDue(atNanos: timestamp) else { return }
                 reading.pointee.packetsToDetect.send(PacketToDetect(packet: nil, timeNanos: timestamp))

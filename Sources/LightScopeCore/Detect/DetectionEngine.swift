@@ -54,14 +54,6 @@ public final class DetectionEngine {
         core.process(packet, timeNanos: timeNanos, emit: emit)
     }
 
-    /// A packet that detection has no use for (`PacketTriage` said so, without decoding it):
-    /// its time still drives the timers, exactly as `process` of the decoded packet would.
-    /// Only a packet whose time makes them run changes anything here, so a caller that
-    /// follows the packet times with its own `PacketDrivenTimers` need hand over no others.
-    public func passOver(timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
-        core.passOver(timeNanos: timeNanos, emit: emit)
-    }
-
     /// A hint that `packet` will be processed soon: starts loading the table entries it
     /// will look up, so that several packets' cache misses overlap instead of each stalling
     /// in turn. Changes no state and no verdict; a caller that knows a few packets ahead
@@ -71,7 +63,9 @@ public final class DetectionEngine {
     }
 
     /// Whether a packet at `timeNanos` would run the timers, for a caller that runs them
-    /// itself first (`advance`) to know when they ran (see `ScanDetection.byCaller`).
+    /// itself first (`advance`) to know when they ran (see `ScanDetection.byCaller`). A
+    /// packet detection has no use for (`PacketTriage` said so, without decoding it) matters
+    /// only when its time runs them: then `advance` to it, as `process` would have.
     public func timersAreDue(atNanos timeNanos: UInt64) -> Bool {
         core.timersAreDue(atNanos: timeNanos)
     }
@@ -108,8 +102,11 @@ struct DetectionCore {
     private var scans: ScanDetector?
     private var timers = PacketDrivenTimers()
     /// The probes a timer run takes out, kept between runs so that its storage is reused:
-    /// grown by doubling afresh each run, it was copied about eleven times per run.
+    /// grown by doubling afresh each run, it was copied about eleven times per run. Kept
+    /// only up to `keptExpiredCapacity`: a flood's one large expiry is not held for good.
     private var expiredProbes: [(ProbeKey, PendingProbe)] = []
+    /// About 850 KB of probes; a timer run of the 3M-packet benchmark expires about 2,000.
+    static let keptExpiredCapacity = 8192
     private var probeCounters = DetectionCounters()
 
     typealias PendingTable = ExpiringTable<ProbeKey, PendingProbe>
@@ -212,7 +209,7 @@ struct DetectionCore {
             expired.removeAll(keepingCapacity: true)
             pending.expire(touchedAtOrBefore: cutoff) { expired.append(($0, $1)) }
             unanswered(expired, emit: emit)
-            swap(&expired, &expiredProbes)
+            if expired.capacity <= Self.keptExpiredCapacity { swap(&expired, &expiredProbes) }
         }
         if nowNanos > graceNanos {
             connections.expire(touchedAtOrBefore: nowNanos - graceNanos) { _, _ in }
