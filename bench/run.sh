@@ -39,8 +39,9 @@ if [ "$QUICK" = 1 ]; then
     OFFLINE_PACKETS=500000; RUNS=2; LIVE_SECONDS=2; LIVE_RATES="20000 100000 max"; TRAFGEN_RATES="max"
     IDLE_SECONDS=12; FLOOD_SOURCES=1000000
 else
-    # Nine offline runs: the same binary varies by +-30 % within minutes on these shared machines.
-    OFFLINE_PACKETS=3000000; RUNS=9; LIVE_SECONDS=4; LIVE_RATES="10000 50000 100000 200000 max"
+    # Fifteen offline runs: the same binary varies by +-30 % within minutes on these shared
+    # machines, and reading a file alone (pcap_count) has fast and slow spells.
+    OFFLINE_PACKETS=3000000; RUNS=15; LIVE_SECONDS=4; LIVE_RATES="10000 50000 100000 200000 max"
     TRAFGEN_RATES="300000 max"
     IDLE_SECONDS=60; FLOOD_SOURCES=1000000
 fi
@@ -88,20 +89,29 @@ offline() {
     local pcap="$DATA/mixed-$OFFLINE_PACKETS.pcap"
     [ -s "$pcap" ] || "$PCAPGEN" mixed --packets "$OFFLINE_PACKETS" --seed 5 "$pcap" >&2
     cat "$pcap" > /dev/null # page cache: every tool reads from memory
-    local best_count=999 best_replay=999 best_tcpdump=999 run start seconds
+    # The tools take turns, run after run, so that a slow spell of the machine falls on all.
+    local counts=() replays=() tcpdumps=() run start
     for run in $(seq 1 "$RUNS"); do
-        seconds=$("$BENCH/bin/pcap_count" "$pcap" | awk '{print $2}')
-        best_count=$(python3 -c "print(min($best_count, $seconds))")
-        start=$(now); "$LIGHTSCOPE" replay "$pcap" > "$DATA/replay.out"; seconds=$(elapsed "$start" "$(now)")
-        best_replay=$(python3 -c "print(min($best_replay, $seconds))")
-        start=$(now); tcpdump -r "$pcap" -w /dev/null 2>/dev/null; seconds=$(elapsed "$start" "$(now)")
-        best_tcpdump=$(python3 -c "print(min($best_tcpdump, $seconds))")
+        counts+=("$("$BENCH/bin/pcap_count" "$pcap" | awk '{print $2}')")
+        start=$(now); "$LIGHTSCOPE" replay "$pcap" > "$DATA/replay.out"; replays+=("$(elapsed "$start" "$(now)")")
+        start=$(now); tcpdump -r "$pcap" -w /dev/null 2>/dev/null; tcpdumps+=("$(elapsed "$start" "$(now)")")
     done
-    TABLE+=("" "### Offline: $OFFLINE_PACKETS packets (generated, seed 5), best of $RUNS runs" ""
-            "| reader | seconds | packets/s | ratio to pcap_loop |" "|---|---:|---:|---:|")
-    row "bare C pcap_loop (count only)" "$best_count" "$(rate "$OFFLINE_PACKETS" "$best_count")" "1.00"
-    row "\`lightscope replay\` (full detection)" "$best_replay" "$(rate "$OFFLINE_PACKETS" "$best_replay")" "$(ratio "$best_count" "$best_replay")"
-    row "\`tcpdump -r FILE -w /dev/null\`" "$best_tcpdump" "$(rate "$OFFLINE_PACKETS" "$best_tcpdump")" "$(ratio "$best_count" "$best_tcpdump")"
+    # The best run, and the mean of the best five (or of all, if fewer): the noise here is
+    # one-sided (a slow run is the machine, not the tool), and one lucky run should not decide.
+    best() { python3 -c "import sys; print(min(map(float, sys.argv[1:])))" "$@"; }
+    best5() { python3 -c "import sys; t = sorted(map(float, sys.argv[1:]))[:5]; print(f'{sum(t) / len(t):.6f}')" "$@"; }
+    local best_count best_replay best_tcpdump mean_count mean_replay mean_tcpdump
+    best_count=$(best "${counts[@]}"); mean_count=$(best5 "${counts[@]}")
+    best_replay=$(best "${replays[@]}"); mean_replay=$(best5 "${replays[@]}")
+    best_tcpdump=$(best "${tcpdumps[@]}"); mean_tcpdump=$(best5 "${tcpdumps[@]}")
+    TABLE+=("" "### Offline: $OFFLINE_PACKETS packets (generated, seed 5), $RUNS runs each, taking turns" ""
+            "| reader | best, seconds | mean of best 5 | packets/s (best) | ratio to pcap_loop (best / best 5) |"
+            "|---|---:|---:|---:|---:|")
+    row "bare C pcap_loop (count only)" "$best_count" "$mean_count" "$(rate "$OFFLINE_PACKETS" "$best_count")" "1.00"
+    row "\`lightscope replay\` (full detection)" "$best_replay" "$mean_replay" "$(rate "$OFFLINE_PACKETS" "$best_replay")" \
+        "$(ratio "$best_count" "$best_replay") / $(ratio "$mean_count" "$mean_replay")"
+    row "\`tcpdump -r FILE -w /dev/null\`" "$best_tcpdump" "$mean_tcpdump" "$(rate "$OFFLINE_PACKETS" "$best_tcpdump")" \
+        "$(ratio "$best_count" "$best_tcpdump") / $(ratio "$mean_count" "$mean_tcpdump")"
     TABLE+=("" "Replay found: $(sed -n 3p "$DATA/replay.out")")
 }
 
