@@ -32,14 +32,11 @@ public struct PacketTriage: Sendable {
     @inline(__always)
     public func isEstablishedTCP(_ bytes: UnsafeRawBufferPointer) -> Bool {
         // The commonest frame first, in a few loads: Ethernet, then IPv4 without options
-        // (EtherType 0x0800, version 4, header length 5). The walk below answers the same
-        // for it, with the offsets it works out fixed here.
+        // (EtherType 0x0800, version 4, header length 5): the walk below with its offsets
+        // fixed, and the same checks.
         if isEthernet, bytes.count >= 54,
            UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self)) & 0xFFFF_FF00 == 0x0800_4500 {
-            let totalLength = Self.readUInt16(bytes, 16)
-            guard Self.readUInt16(bytes, 20) & 0x3FFF == 0, bytes[23] == IPProtocolNumber.tcp,
-                  totalLength == 0 || totalLength >= 40 else { return false }
-            return bytes[46] >> 4 >= 5 && bytes[47] & (TCPFlags.syn.rawValue | TCPFlags.rst.rawValue) == 0
+            return Self.ipv4CarriesTCPHeader(bytes, networkOffset: 14, headerLength: 20) && Self.isEstablished(bytes, tcpAt: 34)
         }
         guard let networkOffset, bytes.count >= networkOffset + 40 else { return false }
         var expectedVersion = linkVersion
@@ -54,14 +51,10 @@ public struct PacketTriage: Sendable {
         guard expectedVersion == nil || expectedVersion == version else { return false }
         let transportOffset: Int
         if version == 4 {
-            transportOffset = networkOffset + Int(bytes[networkOffset] & 0x0F) * 4
-            guard transportOffset - networkOffset >= 20, bytes.count >= transportOffset + 20 else { return false }
-            let totalLength = Int(Self.readUInt16(bytes, networkOffset + 2))
-            let flagsAndOffset = Self.readUInt16(bytes, networkOffset + 6)
-            // Not a fragment (more-fragments clear, offset zero), TCP, and a declared length
-            // (zero: trust the capture) that holds the whole TCP header.
-            guard flagsAndOffset & 0x3FFF == 0, bytes[networkOffset + 9] == IPProtocolNumber.tcp,
-                  totalLength == 0 || totalLength >= transportOffset - networkOffset + 20 else { return false }
+            let headerLength = Int(bytes[networkOffset] & 0x0F) * 4
+            transportOffset = networkOffset + headerLength
+            guard headerLength >= 20, bytes.count >= transportOffset + 20,
+                  Self.ipv4CarriesTCPHeader(bytes, networkOffset: networkOffset, headerLength: headerLength) else { return false }
         } else if version == 6 {
             transportOffset = networkOffset + 40
             guard bytes.count >= transportOffset + 20 else { return false }
@@ -74,9 +67,23 @@ public struct PacketTriage: Sendable {
         } else {
             return false
         }
-        let dataOffset = bytes[transportOffset + 12] >> 4
-        let flags = TCPFlags(rawValue: bytes[transportOffset + 13])
-        return dataOffset >= 5 && !flags.contains(.syn) && !flags.contains(.rst)
+        return Self.isEstablished(bytes, tcpAt: transportOffset)
+    }
+
+    /// An IPv4 header (its bytes and 20 after it captured) that is not a fragment
+    /// (more-fragments clear, offset zero), carries TCP, and declares a length (zero: trust
+    /// the capture) that holds the whole TCP header.
+    @inline(__always)
+    private static func ipv4CarriesTCPHeader(_ bytes: UnsafeRawBufferPointer, networkOffset: Int, headerLength: Int) -> Bool {
+        let totalLength = Int(readUInt16(bytes, networkOffset + 2))
+        return readUInt16(bytes, networkOffset + 6) & 0x3FFF == 0 && bytes[networkOffset + 9] == IPProtocolNumber.tcp
+            && (totalLength == 0 || totalLength >= headerLength + 20)
+    }
+
+    /// A captured TCP header with a sane data offset and neither SYN nor RST.
+    @inline(__always)
+    private static func isEstablished(_ bytes: UnsafeRawBufferPointer, tcpAt offset: Int) -> Bool {
+        bytes[offset + 12] >> 4 >= 5 && bytes[offset + 13] & (TCPFlags.syn.rawValue | TCPFlags.rst.rawValue) == 0
     }
 
     @inline(__always)

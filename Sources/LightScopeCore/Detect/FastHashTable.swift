@@ -130,16 +130,38 @@ struct FastHashTable<Key: FastHashKey, Value> {
     /// The slot holding `key`, if present.
     @inline(__always)
     func index(of key: Key) -> Int? {
-        let hash = hash(key)
+        let (index, found) = bucket(of: key, hash: hash(key))
+        return found ? index : nil
+    }
+
+    /// The one probe: the bucket holding `key` (found), or the empty bucket that ends its
+    /// run, where it would go.
+    @inline(__always)
+    private func bucket(of key: Key, hash: UInt64) -> (index: Int, found: Bool) {
         let tag = Self.tag(hash)
         let storage = storage
         var index = Int(truncatingIfNeeded: hash) & storage.mask
         while true {
             let control = storage.control[index]
-            if control == 0 { return nil }
-            if control == tag, storage.slots[index].key == key { return index }
+            if control == 0 { return (index, false) }
+            if control == tag, storage.slots[index].key == key { return (index, true) }
             index = (index &+ 1) & storage.mask
         }
+    }
+
+    /// Puts an absent key in the empty bucket its probe ended at, or, when the table must
+    /// grow first, wherever the grown table puts it; returns its slot.
+    @inline(__always)
+    private mutating func insertAbsent(_ slot: Slot, hash: UInt64, at index: Int) -> Int {
+        precondition(storage.count < maximumCount, "FastHashTable over its maximum count")
+        if (storage.count + 1) * 4 > bucketCount * 3 {
+            grow()
+            return storage.insertNew(slot, hash: hash)
+        }
+        storage.control[index] = Self.tag(hash)
+        (storage.slots + index).initialize(to: slot)
+        storage.count += 1
+        return index
     }
 
     /// A hint that `key` will be looked up soon: starts loading its home bucket's control
@@ -174,26 +196,12 @@ struct FastHashTable<Key: FastHashKey, Value> {
     mutating func updateValue(_ value: Value, forKey key: Key) -> Int {
         makeUnique()
         let hash = hash(key)
-        let tag = Self.tag(hash)
-        var index = Int(truncatingIfNeeded: hash) & storage.mask
-        while true {
-            let control = storage.control[index]
-            if control == 0 { break }
-            if control == tag, storage.slots[index].key == key {
-                storage.slots[index].value = value
-                return index
-            }
-            index = (index &+ 1) & storage.mask
+        let (index, found) = bucket(of: key, hash: hash)
+        guard !found else {
+            storage.slots[index].value = value
+            return index
         }
-        precondition(storage.count < maximumCount, "FastHashTable over its maximum count")
-        if (storage.count + 1) * 4 > bucketCount * 3 {
-            grow()
-            return storage.insertNew(Slot(key: key, value: value), hash: hash)
-        }
-        storage.control[index] = tag
-        (storage.slots + index).initialize(to: Slot(key: key, value: value))
-        storage.count += 1
-        return index
+        return insertAbsent(Slot(key: key, value: value), hash: hash, at: index)
     }
 
     /// Changes the value for `key` in place, inserting `initial` first when absent: one hash
@@ -202,28 +210,11 @@ struct FastHashTable<Key: FastHashKey, Value> {
     mutating func update(_ key: Key, inserting initial: Value, _ change: (inout Value) -> Void) {
         makeUnique()
         let hash = hash(key)
-        let tag = Self.tag(hash)
-        var index = Int(truncatingIfNeeded: hash) & storage.mask
-        while true {
-            let control = storage.control[index]
-            if control == 0 { break }
-            if control == tag, storage.slots[index].key == key {
-                change(&storage.slots[index].value)
-                return
-            }
-            index = (index &+ 1) & storage.mask
-        }
-        precondition(storage.count < maximumCount, "FastHashTable over its maximum count")
+        let (index, found) = bucket(of: key, hash: hash)
+        guard !found else { return change(&storage.slots[index].value) }
         var value = initial
         change(&value)
-        if (storage.count + 1) * 4 > bucketCount * 3 {
-            grow()
-            _ = storage.insertNew(Slot(key: key, value: value), hash: hash)
-            return
-        }
-        storage.control[index] = tag
-        (storage.slots + index).initialize(to: Slot(key: key, value: value))
-        storage.count += 1
+        _ = insertAbsent(Slot(key: key, value: value), hash: hash, at: index)
     }
 
     @discardableResult
