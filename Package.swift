@@ -32,7 +32,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The runner: composes capture loops and the watchdog supervisor.
-        .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd", "LightScopeStore"]),
+        .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd", "LightScopeStore", "CPrefetch"]),
         .executableTarget(name: "lightscope", dependencies: [
             "LightScopeDaemon", "LightScopeStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,5 +1,6 @@
 import LightScopeCapture
 import LightScopeCore
+import CPrefetch
 
 /// `lightscope replay`: the live detection engine over a capture file, driven by the
 /// capture's own timestamps, so the same file always gives the same events.
@@ -41,6 +42,10 @@ public struct Replay {
     /// How many packets (events) ahead of the one being processed the detection (scan)
     /// thread prefetches: enough for several cache misses to overlap.
     static let prefetchDistance = 16
+    /// How many packets ahead the detection thread starts loading the batch itself, which
+    /// the reading thread wrote on the other core: far enough that the copy has arrived by
+    /// the time `prefetchDistance` reads the packet.
+    static let batchPrefetchDistance = 40
 
     /// Three threads, one stage each, in file order: the calling thread reads the file and
     /// decodes each packet where it lies in the read buffer (`PcapFileReader`); the detection
@@ -93,7 +98,7 @@ public struct Replay {
                         // What a few events on will change starts loading now (see `DetectionEngine.prefetch`).
                         if index + Self.prefetchDistance < batch.count, case .event(let ahead) = batch[index + Self.prefetchDistance] {
                             scans.pointee.prefetch(source: ahead.source)
-                            tally.pointee.prefetch(source: ahead.source)
+                            tally.pointee.prefetch(ahead)
                         }
                         switch batch[index] {
                         case .event(let event):
@@ -118,16 +123,24 @@ public struct Replay {
             name: "lightscope-detect", batchSize: Self.packetBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
                 // Each packet's table lookups start `prefetchDistance` packets before it is
                 // processed, so that the cache misses of several packets overlap (see
-                // `DetectionEngine.prefetch`); packets still reach the engine one by one, in order.
-                for index in batch.indices {
-                    if index + Self.prefetchDistance < batch.count, let ahead = batch[index + Self.prefetchDistance].packet {
-                        engine.prefetch(ahead)
+                // `DetectionEngine.prefetch`), and the packet itself `batchPrefetchDistance`
+                // before; packets still reach the engine one by one, in order.
+                batch.withUnsafeBufferPointer { packets in
+                    for index in packets.indices {
+                        if index + Self.batchPrefetchDistance < packets.count {
+                            let ahead = UnsafeRawPointer(packets.baseAddress! + index + Self.batchPrefetchDistance)
+                            lightscope_prefetch(ahead)
+                            lightscope_prefetch(ahead + MemoryLayout<PacketToDetect>.stride - 1)
+                        }
+                        if index + Self.prefetchDistance < packets.count, let ahead = packets[index + Self.prefetchDistance].packet {
+                            engine.prefetch(ahead)
+                        }
+                        // The timers first, as `process` would run them, and then the scan stage
+                        // is told: it forgets windows exactly where the engine would have.
+                        let timeNanos = packets[index].timeNanos
+                        if engine.timersAreDue(atNanos: timeNanos) { advance(toNanos: timeNanos) }
+                        if let packet = packets[index].packet { engine.process(packet, timeNanos: timeNanos, emit: emit) }
                     }
-                    // The timers first, as `process` would run them, and then the scan stage
-                    // is told: it forgets windows exactly where the engine would have.
-                    let timeNanos = batch[index].timeNanos
-                    if engine.timersAreDue(atNanos: timeNanos) { advance(toNanos: timeNanos) }
-                    if let packet = batch[index].packet { engine.process(packet, timeNanos: timeNanos, emit: emit) }
                 }
             })))
         defer {
@@ -312,10 +325,16 @@ public struct ReplaySummary: Sendable {
         (proto == .tcp ? 0 : 65536) + Int(port)
     }
 
-    /// Starts loading the count `add` will change for a failure from `source`. `mutating`
-    /// though it changes nothing: through a pointer, a non-mutating call copies the summary.
-    mutating func prefetch(source: IPAddress) {
-        sourceCounts.prefetch(source)
+    /// Starts loading the counts `add` will change for `event`: its source's and its port's
+    /// (the port counts are a megabyte, more than this core's cache). `mutating` though it
+    /// changes nothing: through a pointer, a non-mutating call copies the summary.
+    mutating func prefetch(_ event: TalliedEvent) {
+        guard event.verdict == .closed || event.verdict == .unanswered else { return }
+        sourceCounts.prefetch(event.source)
+        guard let port = event.destinationPort else { return }
+        portCounts.withUnsafeBufferPointer { counts in
+            lightscope_prefetch(counts.baseAddress! + Self.portIndex(proto: event.proto, port: port))
+        }
     }
 
     mutating func add(_ event: TalliedEvent) {

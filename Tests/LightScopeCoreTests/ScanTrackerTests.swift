@@ -59,4 +59,93 @@ final class ScanTrackerTests: XCTestCase {
         forgetting.expire(nowNanos: now + 10 * second + 1)
         XCTAssertEqual(forgetting.trackedSources, 0, "every window is over a window after the last attempt")
     }
+    /// The tracker against the plain definition (each window's distinct targets in a list,
+    /// the counts by filtering it), on sources of every shape: a port scan of one host, an
+    /// address scan of one port, a port scan that strays to other hosts, an address scan
+    /// that strays to other ports, and a mix. Ports 64 apart and hosts whose addresses
+    /// differ only above the low six bits share the tracker's "seen" bits, so its shortcut
+    /// for the scan shapes has to fall back to a look at the targets and get it right.
+    func testCountsAsTheDefinitionSaysForEveryShapeOfScan() {
+        let portscanPorts = 6, addrscanAddresses = 5
+        let window: UInt64 = 10 * second
+        var tracker = ScanTracker(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, window: .nanoseconds(Int64(window)),
+                                  capacity: 1000)
+        var reference = DefinedScans(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: window,
+                                     maximumTargets: tracker.maximumTargetsPerSource)
+        let ports: [UInt16] = [1, 65, 129, 193, 2, 66, 130, 3, 4, 5]
+        let hosts: [IPAddress] = [0xC000_0201, 0xC000_0241, 0xC000_0281, 0xC000_02C1, 0xC000_0202, 0xC000_0242, 0xC000_0203]
+            .map { IPAddress(ipv4: $0) } + [IPAddress(high: 0x2001_0DB8_0000_0000, low: 0x41), IPAddress(high: 0x2001_0DB8_0000_0000, low: 1)]
+        var generator = SplitMix64(seed: 29)
+        func pick<T>(_ values: [T]) -> T { values[Int(generator.next() % UInt64(values.count))] }
+        var now: UInt64 = 0
+        var trackerCrossings: [ScanTracker.Crossing] = []
+        var definedCrossings: [ScanTracker.Crossing] = []
+        for _ in 0..<50_000 {
+            now += generator.next() % (second / 4)
+            let shape = generator.next() % 5
+            let source = IPAddress(ipv4: 0x6440_0000 | UInt32(shape))
+            let strays = generator.next() % 8 == 0
+            let (destination, port): (IPAddress, UInt16)
+            switch shape {
+            case 0: (destination, port) = (hosts[0], pick(ports))
+            case 1: (destination, port) = (pick(hosts), 445)
+            case 2: (destination, port) = (strays ? pick(hosts) : hosts[1], pick(ports))
+            case 3: (destination, port) = (pick(hosts), strays ? pick(ports) : 23)
+            default: (destination, port) = (pick(hosts), pick(ports))
+            }
+            tracker.record(source: source, destination: destination, port: port, nowNanos: now) { trackerCrossings.append($0) }
+            definedCrossings += reference.record(source: source, destination: destination, port: port, nowNanos: now)
+        }
+        for verdict in [Verdict.portscan, .addrscan] {
+            XCTAssertGreaterThan(definedCrossings.filter { $0.verdict == verdict }.count, 200, "the sequence must cross often to test anything")
+        }
+        XCTAssertEqual(trackerCrossings.count, definedCrossings.count)
+        for (found, defined) in zip(trackerCrossings, definedCrossings) where found != defined {
+            XCTFail("first difference: the tracker gave \(found), the definition \(defined)")
+            break
+        }
+    }
+}
+
+/// Scan counting as the definition says it, with no shortcuts: the reference for
+/// `ScanTracker` (which never forgets here: its capacity is not reached and it is not expired).
+private struct DefinedScans {
+    let portscanPorts: Int
+    let addrscanAddresses: Int
+    let windowNanos: UInt64
+    let maximumTargets: Int
+
+    struct Window {
+        var startNanos: UInt64
+        var attempts: UInt32 = 0
+        var targets: [ScanTracker.Target] = []
+        var reportedPortscan = false
+        var reportedAddrscan = false
+    }
+
+    var windows: [IPAddress: Window] = [:]
+
+    mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64) -> [ScanTracker.Crossing] {
+        var window = windows[source] ?? Window(startNanos: nowNanos)
+        if nowNanos - window.startNanos > windowNanos { window = Window(startNanos: nowNanos) }
+        window.attempts += 1
+        defer { windows[source] = window }
+        let target = ScanTracker.Target(address: destination, port: port)
+        guard window.targets.count < maximumTargets, !window.targets.contains(target) else { return [] }
+        window.targets.append(target)
+        var crossings: [ScanTracker.Crossing] = []
+        let ports = window.targets.filter { $0.address == destination }.count
+        if !window.reportedPortscan && ports >= portscanPorts {
+            window.reportedPortscan = true
+            crossings.append(.init(verdict: .portscan, source: source, destination: destination, destinationPort: nil, count: ports,
+                                   attempts: window.attempts))
+        }
+        let addresses = window.targets.filter { $0.port == port }.count
+        if !window.reportedAddrscan && addresses >= addrscanAddresses {
+            window.reportedAddrscan = true
+            crossings.append(.init(verdict: .addrscan, source: source, destination: nil, destinationPort: port, count: addresses,
+                                   attempts: window.attempts))
+        }
+        return crossings
+    }
 }

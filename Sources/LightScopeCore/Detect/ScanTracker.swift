@@ -58,8 +58,31 @@ public struct ScanTracker {
         /// fail once, and then cost no allocation), the rest in `more`.
         var first: Target?
         var more: [Target] = []
+        /// Whether every target so far is on `first`'s host (a port scan's shape), or on
+        /// `first`'s port (an address scan's): then the counts follow from `targetCount`,
+        /// and only whether the target is new needs a look at the targets.
+        var targetsShareHost = true
+        var targetsSharePort = true
+        /// A bit per target's port and per target's host (`bit(of:)`): a clear bit says no
+        /// target has that port (host) without a look at the targets.
+        var portBits: UInt64 = 0
+        var hostBits: UInt64 = 0
 
         var targetCount: Int { first == nil ? 0 : 1 + more.count }
+
+        static func bit(of port: UInt16) -> UInt64 { 1 << (UInt64(port) & 63) }
+        static func bit(of host: IPAddress) -> UInt64 { 1 << ((host.low ^ host.high) & 63) }
+
+        /// Whether a target has `port` (`host`); the bits answer most misses.
+        func hasTarget(port: UInt16) -> Bool {
+            guard portBits & Self.bit(of: port) != 0 else { return false }
+            return first?.port == port || more.contains { $0.port == port }
+        }
+
+        func hasTarget(host: IPAddress) -> Bool {
+            guard hostBits & Self.bit(of: host) != 0 else { return false }
+            return first?.address == host || more.contains { $0.address == host }
+        }
     }
 
     public init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, capacity: Int) {
@@ -114,30 +137,45 @@ public struct ScanTracker {
             }
             activity.attempts &+= 1
             guard activity.targetCount < maximumTargets else { return restarted }
-            // One pass over the targets: is this one new, and how many share its host or port
-            // (itself included)?
+            // Is this target new, and how many targets share its host or its port (itself
+            // included)? The scan shapes answer from the count and, mostly, the bits; any
+            // other mix takes one pass over the targets.
             let target = Target(address: destination, port: port)
             var ports = 1
             var addresses = 1
             if let first = activity.first {
-                if first.address == destination {
-                    if first.port == port { return restarted }
-                    ports += 1
-                } else if first.port == port {
-                    addresses += 1
-                }
-                for known in activity.more {
-                    if known.address == destination {
-                        if known.port == port { return restarted }
+                if activity.targetsShareHost && first.address == destination {
+                    // Every target is on this host: only this very target has this port.
+                    if activity.hasTarget(port: port) { return restarted }
+                    ports = activity.targetCount + 1
+                } else if activity.targetsSharePort && first.port == port {
+                    // Every target has this port: only this very target is on this host.
+                    if activity.hasTarget(host: destination) { return restarted }
+                    addresses = activity.targetCount + 1
+                } else {
+                    if first.address == destination {
+                        if first.port == port { return restarted }
                         ports += 1
-                    } else if known.port == port {
+                    } else if first.port == port {
                         addresses += 1
                     }
+                    for known in activity.more {
+                        if known.address == destination {
+                            if known.port == port { return restarted }
+                            ports += 1
+                        } else if known.port == port {
+                            addresses += 1
+                        }
+                    }
                 }
+                activity.targetsShareHost = activity.targetsShareHost && first.address == destination
+                activity.targetsSharePort = activity.targetsSharePort && first.port == port
                 activity.more.append(target)
             } else {
                 activity.first = target
             }
+            activity.portBits |= SourceActivity.bit(of: port)
+            activity.hostBits |= SourceActivity.bit(of: destination)
             if !activity.reportedPortscan {
                 if ports >= portscanPorts {
                     activity.reportedPortscan = true
