@@ -192,6 +192,28 @@ final class DetectionEngineTests: XCTestCase {
         XCTAssertEqual(engine.state.pendingProbes, 0)
     }
 
+    /// More pending probes than `finish` reports at a time: every one comes out, oldest
+    /// first, and the engine is left with none (and can go on).
+    func testFinishReportsEveryPendingProbeInOrderWhenThereAreMoreThanOneChunk() {
+        let engine = makeEngine()
+        let probes = 2 * DetectionCore.keptExpiredCapacity + 123
+        for index in 0..<probes {
+            feed(engine, tcp(remote, UInt16(1024 + index), local, 23, .syn), at: second + UInt64(index))
+        }
+        XCTAssertEqual(engine.state.pendingProbes, probes)
+        engine.finish { events.append($0) }
+        XCTAssertEqual(events.count, probes)
+        XCTAssertTrue(events.allSatisfy { $0.verdict == .unanswered })
+        // As many as there were, in strictly rising time from the first to the last: oldest
+        // first, none twice, none left out.
+        XCTAssertEqual(events.first?.timeNanos, second)
+        XCTAssertEqual(events.last?.timeNanos, second + UInt64(probes - 1))
+        XCTAssertTrue(zip(events, events.dropFirst()).allSatisfy { $0.timeNanos < $1.timeNanos })
+        XCTAssertEqual(engine.state.pendingProbes, 0)
+        feed(engine, tcp(remote, 1, local, 23, .syn), at: 2 * second)
+        XCTAssertEqual(engine.state.pendingProbes, 1)
+    }
+
     func testLearningLocalAddressesFromAnswers() {
         let engine = DetectionEngine(interface: "file", settings: Settings.Detection(), localAddresses: .learnedFromAnswers())
         feed(engine, tcp(remote, 1, local, 23, .syn), at: 0)
