@@ -7,7 +7,9 @@ public struct AddressCounts: Sendable {
 
     public var count: Int { table.count }
 
-    public mutating func increment(_ address: IPAddress) {
+    /// Adds one to `address`'s count; returns the new count.
+    @discardableResult
+    public mutating func increment(_ address: IPAddress) -> UInt64 {
         table.update(address, inserting: 0) { $0 &+= 1 }
     }
 

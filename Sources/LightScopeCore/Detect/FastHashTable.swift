@@ -205,16 +205,20 @@ struct FastHashTable<Key: FastHashKey, Value> {
     }
 
     /// Changes the value for `key` in place, inserting `initial` first when absent: one hash
-    /// and one probe where a lookup and then an insert make two.
-    @inline(__always)
-    mutating func update(_ key: Key, inserting initial: Value, _ change: (inout Value) -> Void) {
+    /// and one probe where a lookup and then an insert make two. Returns the value as changed.
+    @inline(__always) @discardableResult
+    mutating func update(_ key: Key, inserting initial: Value, _ change: (inout Value) -> Void) -> Value {
         makeUnique()
         let hash = hash(key)
         let (index, found) = bucket(of: key, hash: hash)
-        guard !found else { return change(&storage.slots[index].value) }
+        if found {
+            change(&storage.slots[index].value)
+            return storage.slots[index].value
+        }
         var value = initial
         change(&value)
         _ = insertAbsent(Slot(key: key, value: value), hash: hash, at: index)
+        return value
     }
 
     @discardableResult
