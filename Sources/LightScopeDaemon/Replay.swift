@@ -378,7 +378,10 @@ public struct ReplaySummary: Sendable {
         /// enter, which is all most calls need to know.
         private var lowestCount: UInt64 = 0
 
-        init(limit: Int) { self.limit = limit }
+        init(limit: Int) {
+            precondition(limit > 0, "a top of nothing")
+            self.limit = limit
+        }
 
         static func ranksBefore(_ lhs: (Key, UInt64), _ rhs: (Key, UInt64)) -> Bool {
             lhs.1 != rhs.1 ? lhs.1 > rhs.1 : lhs.0 < rhs.0
