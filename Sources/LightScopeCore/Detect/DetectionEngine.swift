@@ -238,7 +238,7 @@ struct DetectionCore {
         }
         unanswered(chunk, emit: emit)
         chunk.removeAll(keepingCapacity: true)
-        swap(&chunk, &expiredProbes)
+        if chunk.capacity <= Self.keptExpiredCapacity { swap(&chunk, &expiredProbes) }
         swap(&draining, &pending)
     }
 
