@@ -48,9 +48,7 @@ public struct ReplaySummary: Sendable {
     /// `closed` and `unanswered` events by destination port.
     public var ports: [PortKey: UInt64] {
         var ports: [PortKey: UInt64] = [:]
-        for (index, count) in portCounts.enumerated() where count > 0 {
-            ports[PortKey(proto: index < 65536 ? .tcp : .udp, port: UInt16(truncatingIfNeeded: index))] = count
-        }
+        for (index, count) in portCounts.enumerated() where count > 0 { ports[Self.portKey(at: index)] = count }
         return ports
     }
 
@@ -58,11 +56,16 @@ public struct ReplaySummary: Sendable {
         (proto == .tcp ? 0 : 65536) + Int(port)
     }
 
+    /// The port a `portCounts` index counts (`portIndex` undone).
+    private static func portKey(at index: Int) -> PortKey {
+        PortKey(proto: index < 65536 ? .tcp : .udp, port: UInt16(truncatingIfNeeded: index))
+    }
+
     /// Starts loading the counts `add` will change for `event`: its source's and its port's
     /// (the port counts are a megabyte, more than this core's cache). `mutating` though it
     /// changes nothing: through a pointer, a non-mutating call copies the summary.
     mutating func prefetch(_ event: TalliedEvent) {
-        guard event.verdict == .closed || event.verdict == .unanswered else { return }
+        guard ScanDetector.isFailure(event.verdict) else { return }
         sourceCounts.prefetch(event.source)
         guard let port = event.destinationPort else { return }
         portCounts.withUnsafeBufferPointer { counts in
@@ -72,7 +75,7 @@ public struct ReplaySummary: Sendable {
 
     mutating func add(_ event: TalliedEvent) {
         eventCounts[event.verdict.caseIndex] &+= 1
-        guard event.verdict == .closed || event.verdict == .unanswered else { return }
+        guard ScanDetector.isFailure(event.verdict) else { return }
         topSources.raise(event.source, to: sourceCounts.increment(event.source))
         if let port = event.destinationPort { portCounts[Self.portIndex(proto: event.proto, port: port)] &+= 1 }
     }
@@ -87,17 +90,15 @@ public struct ReplaySummary: Sendable {
         for (source, count) in topSources.entries { lines.append("  \(source)  \(count)") }
         lines.append("Top ports:")
         var topPorts = Top<PortKey>(limit: Self.topCount)
-        for (index, count) in portCounts.enumerated() where count > 0 {
-            topPorts.offer(PortKey(proto: index < 65536 ? .tcp : .udp, port: UInt16(truncatingIfNeeded: index)), count)
-        }
+        for (index, count) in portCounts.enumerated() where count > 0 { topPorts.raise(Self.portKey(at: index), to: count) }
         for (key, count) in topPorts.entries { lines.append("  \(key.port)/\(key.proto.rawValue)  \(count)") }
         if let damage { lines.append("Warning: the file ended badly (\(damage)); everything before that was processed") }
         return lines.joined(separator: "\n")
     }
 
     /// The `limit` highest counts, highest first, ties in key order so the output is
-    /// deterministic: each key offered once with its count, or kept up to date as counts
-    /// grow (`raise`). No sort of all keys.
+    /// deterministic, kept up to date as counts grow (`raise`; a key raised once, to its
+    /// final count, is the same as offered). No sort of all keys.
     struct Top<Key: Comparable & Sendable>: Sendable {
         let limit: Int
         private(set) var entries: [(Key, UInt64)] = []
@@ -112,11 +113,6 @@ public struct ReplaySummary: Sendable {
 
         static func ranksBefore(_ lhs: (Key, UInt64), _ rhs: (Key, UInt64)) -> Bool {
             lhs.1 != rhs.1 ? lhs.1 > rhs.1 : lhs.0 < rhs.0
-        }
-
-        /// Offers a key with its final count (each key once).
-        mutating func offer(_ key: Key, _ count: UInt64) {
-            raise(key, to: count)
         }
 
         /// `key`'s count has grown to `count` (every count only grows). Only `key` moves up,

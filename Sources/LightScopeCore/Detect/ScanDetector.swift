@@ -24,7 +24,8 @@ public struct ScanDetector {
     public var evictions: UInt64 { tracker.evictions }
 
     /// Whether an event of this verdict is a failed attempt, which the scan counts take in.
-    @inline(__always)
+    /// Inlinable: replay's tally thread asks it of every event.
+    @inlinable
     public static func isFailure(_ verdict: Verdict) -> Bool {
         verdict == .closed || verdict == .unanswered
     }
