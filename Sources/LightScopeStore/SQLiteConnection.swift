@@ -48,6 +48,16 @@ final class SQLiteConnection {
 
     var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
+    /// A PASSIVE checkpoint: copies as much of the write-ahead log into the database as readers
+    /// allow, without waiting for them. Returns the frames in the log and how many are copied.
+    func checkpoint() throws(SQLiteError) -> (logFrames: Int, copiedFrames: Int) {
+        var logFrames: Int32 = 0
+        var copiedFrames: Int32 = 0
+        let code = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames)
+        guard code == SQLITE_OK else { throw lastError(code) }
+        return (Int(logFrames), Int(copiedFrames))
+    }
+
     func lastError(_ code: Int32) -> SQLiteError {
         SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)))
     }

@@ -31,7 +31,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         let fix: String
         switch error.primaryCode {
         case SQLITE_FULL:
-            fix = "the disk is full: free space on the file system of \(directory) (df -h \(directory)) or lower [store] max_events or retention_days"
+            fix = "the disk is full: free space on the file system of \(directory) (df -h \(directory)) or lower [store] max_store_mib"
         case SQLITE_READONLY, SQLITE_PERM:
             fix = "it is read-only: make \(path) and \(directory) writable by the user LightScope runs as, and check the file system is not mounted read-only"
         case SQLITE_CANTOPEN:
