@@ -71,7 +71,9 @@ public final class EventPipeline: @unchecked Sendable {
         }
     }
 
+    /// Creates the store (schema included) if there is none, then starts the writer thread.
     public func start() {
+        writer.openStore(monotonicNanos: MonotonicClock.nowNanos())
         thread.start(name: "ls-events") { [self] in run() }
     }
 

@@ -1,4 +1,7 @@
 import LightScopeCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The local event store: one SQLite file, `events.sqlite`, in the state directory.
 ///
@@ -15,10 +18,15 @@ public final class EventStore {
     let connection: SQLiteConnection
     private let insertStatement: SQLiteStatement?
 
+    /// The store and its -wal and -shm files (SQLite gives them the store's mode): readable by
+    /// the state directory's group, which the package makes `adm`, so that admins need no root.
+    public static let fileMode: mode_t = 0o640
+
     /// Opens (and when writable, creates) the store at `path`.
     public init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
         do {
+            if !readOnly { try Self.createFile(path) }
             connection = try SQLiteConnection(path: path, readOnly: readOnly)
             if readOnly {
                 try Self.checkSchema(connection, path: path, readOnly: true)

@@ -1,3 +1,4 @@
+import CSQLite
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,6 +57,26 @@ extension EventStore {
         let pageSize = Int(try connection.scalar("PRAGMA page_size").integer ?? 4096)
         try connection.execute("PRAGMA wal_autocheckpoint = \(StoreLimits.logCheckpointBytes / max(512, pageSize))")
         try connection.execute("PRAGMA journal_size_limit = \(StoreLimits.logCheckpointBytes)")
+    }
+
+    /// Creates the store's file before SQLite opens it: with O_NOFOLLOW, so that a symbolic link
+    /// planted in its place is refused rather than followed, and with `fileMode` whatever the umask.
+    static func createFile(_ path: String) throws(StoreError) {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, fileMode)
+        guard descriptor >= 0 else {
+            let errorNumber = errno
+            if errorNumber == ELOOP {
+                throw StoreError("event store \(path) is a symbolic link, which LightScope never follows: remove it (rm \(path)) and find out who put it there", sqliteCode: nil)
+            }
+            throw StoreError("event store \(path): cannot create it (\(StoreError.systemMessage(errorNumber))); make \(StoreError.directory(of: path)) writable by the user LightScope runs as, or choose another with --state-dir",
+                             sqliteCode: [EACCES, EPERM, EROFS, ENOENT, ENOSPC, EDQUOT].contains(errorNumber) ? SQLITE_CANTOPEN : nil)
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+            throw StoreError("event store \(path) is not a regular file: move it aside; a new store is created at the next start")
+        }
+        if status.st_size == 0, status.st_mode & 0o777 != fileMode { fchmod(descriptor, fileMode) }
     }
 
     private static func fileSize(_ path: String) -> Int {

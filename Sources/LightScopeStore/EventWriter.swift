@@ -96,6 +96,16 @@ final class EventWriter {
         }
     }
 
+    /// Opens (and creates) the store now rather than with the first event, so that a quiet host
+    /// has an empty store to query; a failure is handled as a failed write would be.
+    func openStore(monotonicNanos: UInt64) {
+        do {
+            _ = try openedStore()
+        } catch {
+            failed(error, lostEvents: 0, monotonicNanos: monotonicNanos)
+        }
+    }
+
     /// Background retention between batches (see `StoreRetention`); true when it stopped with
     /// work left because events were waiting or its time ran out.
     @discardableResult
