@@ -71,7 +71,9 @@ public final class Runner {
     }
 
     private func start() throws(DaemonError) {
-        try StartupChecks.ensureDirectory(stateDirectory)
+        try StartupChecks.ensureDirectory(stateDirectory, role: "state directory")
+        try StartupChecks.ensureDirectory(RuntimeDirectory.resolve(stateDirectory: stateDirectory, environment: environment),
+                                          role: "runtime directory")
         thisRun.begin(stateDirectory: stateDirectory, pid: getpid(), atNanos: startedAtNanos)
         settings = try StartupChecks.loadSettings(options)
         Log.level = settings.log.level
