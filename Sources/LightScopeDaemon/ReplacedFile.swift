@@ -11,7 +11,8 @@ import Glibc
 /// link or not. The mode is set with fchmod, whatever the umask.
 enum ReplacedFile {
     /// nil when written, otherwise what went wrong, e.g. "open /run/lightscope/status.json.tmp: Permission denied".
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t, durable: Bool) -> String? {
+    /// `owner`: whom to give the file to before it takes its name (a process run as root).
+    static func write(_ bytes: [UInt8], to path: String, mode: mode_t, durable: Bool, owner: (uid: uid_t, gid: gid_t)? = nil) -> String? {
         let temporary = path + ".tmp"
         func failure(_ step: String, _ name: String) -> String {
             let reason = String(cString: strerror(errno))
@@ -28,7 +29,8 @@ enum ReplacedFile {
             guard count > 0 else { close(descriptor); return failure("write", temporary) }
             offset += count
         }
-        guard fchmod(descriptor, mode) == 0, !durable || fsync(descriptor) == 0 else {
+        guard fchmod(descriptor, mode) == 0, owner.map({ fchown(descriptor, $0.uid, $0.gid) == 0 }) ?? true,
+              !durable || fsync(descriptor) == 0 else {
             close(descriptor)
             return failure("write", temporary)
         }
