@@ -59,6 +59,8 @@ completions fish usr/share/fish/vendor_completions.d/lightscope.fish
 install -D -m 0644 packaging/lightscope.conf "$stage/etc/lightscope/lightscope.conf"
 doc=$stage/usr/share/doc/lightscope
 install -D -m 0644 packaging/debian/copyright "$doc/copyright"
+# The pages the man page and the README point to (docs/store.md, docs/resources.md, ...).
+install -m 0644 docs/*.md "$doc/"
 
 # changelog.Debian.gz: the packaged changelog, plus an entry for a version it does not know yet.
 changelog=$out/changelog
