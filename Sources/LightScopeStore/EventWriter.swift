@@ -13,6 +13,9 @@ final class EventWriter {
     static let errorLogInterval: Duration = .seconds(60)
     /// Events deleted before their time to stay within the limits are reported at most this often.
     static let earlyDeletionLogInterval: Duration = .seconds(3600)
+    /// How often a store that is within its limits and receives nothing is looked at again
+    /// (for events that have aged past retention_days): not on every wake-up of an idle writer.
+    static let idleRetentionInterval: Duration = .seconds(60)
 
     let databasePath: String
     private(set) var store: EventStore?
@@ -32,6 +35,8 @@ final class EventWriter {
     /// Inserted since the last background retention, which must delete at least as many when the
     /// store is at a limit.
     private var insertedSinceRetention = 0
+    /// While nothing arrives, retention waits until then after a pass that found nothing to do.
+    private var nextIdleRetentionNanos: UInt64 = 0
     /// Event lines the journal may take; a flood beyond it is summarised, not sent line by line.
     private var journalBudget: LineBudget
     private var lastFloodSummaryNanos: UInt64 = 0
@@ -55,6 +60,7 @@ final class EventWriter {
 
     func reconfigure(settings: Settings.Store, anonymiser: AddressAnonymiser) {
         retention = StoreRetention(settings)
+        nextIdleRetentionNanos = 0
         if settings.journalEventsPerSecond != self.settings.journalEventsPerSecond {
             journalBudget = Self.journalBudget(settings)
         }
@@ -110,12 +116,14 @@ final class EventWriter {
     /// work left because events were waiting or its time ran out.
     @discardableResult
     func maintain(wallClockNanos: UInt64, monotonicNanos: UInt64, shouldYield: () -> Bool, beat: () -> Void) -> Bool {
-        guard let store else { return false }
+        guard let store, insertedSinceRetention > 0 || monotonicNanos >= nextIdleRetentionNanos else { return false }
         do {
             let progress = try retention.runBackground(in: store, wallClockNanos: wallClockNanos, insertedEvents: insertedSinceRetention,
                                                        shouldYield: shouldYield, beat: beat)
             insertedSinceRetention = 0
             deleted(early: progress.deletedEarly, monotonicNanos: monotonicNanos)
+            let idle = progress == StoreRetention.Progress()
+            nextIdleRetentionNanos = idle ? monotonicNanos + UInt64(Self.idleRetentionInterval.nanoseconds) : 0
             return progress.yielded
         } catch {
             failed(error, lostEvents: 0, monotonicNanos: monotonicNanos)

@@ -72,6 +72,17 @@ final class HostileStateDirectoryTests: XCTestCase {
         assertVictimsUntouched()
     }
 
+    /// The unit's ExecStopPost= step writes runs.json too, and holds the directory to the same rule.
+    func testRecordExitRefusesTheirDirectory() throws {
+        let state = base + "/state"
+        theirDirectory(state)
+        try plantLinks(in: state)
+        let recorder = try DaemonProcess(arguments: ["record-exit", "--state-dir", state], environment: ["SERVICE_RESULT": "watchdog"])
+        XCTAssertEqual(recorder.waitForExit(timeout: 10), 78, recorder.log)
+        XCTAssertTrue(recorder.log.contains("Refusing the state directory \(state): \(state) belongs to user \(user.name)"), recorder.log)
+        assertVictimsUntouched()
+    }
+
     func testDirectoryAboveOwnedByAnotherUserIsRefused() throws {
         let theirs = base + "/theirs"
         theirDirectory(theirs)

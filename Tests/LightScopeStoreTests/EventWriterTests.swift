@@ -57,6 +57,23 @@ final class EventWriterTests: XCTestCase {
         XCTAssertEqual(try writer.store!.count(), 600, "the expired ones go once nothing waits")
     }
 
+    /// An idle writer looks at a store within its limits once a minute, not on every wake-up.
+    func testIdleStoreIsLookedAtOnceAnIdleInterval() throws {
+        var settings = Settings.Store()
+        settings.retentionDays = 1
+        let writer = EventWriter(databasePath: directory.file("events.sqlite"), settings: settings,
+                                 anonymiser: .disabled, journal: nil, counters: EventCounters(), log: { _, _ in })
+        let day: UInt64 = 86_400 * 1_000_000_000
+        writer.write((0..<10).map { Sample.event($0) }, monotonicNanos: 1)
+        writer.maintain(wallClockNanos: Sample.baseNanos, monotonicNanos: 1, shouldYield: { false }) {}
+        XCTAssertEqual(try writer.store!.count(), 10)
+        writer.maintain(wallClockNanos: Sample.baseNanos + 2 * day, monotonicNanos: 2_000_000_000, shouldYield: { false }) {}
+        XCTAssertEqual(try writer.store!.count(), 10, "idle: the next look is a minute after the last")
+        let minuteLater = 1 + UInt64(EventWriter.idleRetentionInterval.nanoseconds)
+        writer.maintain(wallClockNanos: Sample.baseNanos + 2 * day, monotonicNanos: minuteLater, shouldYield: { false }) {}
+        XCTAssertEqual(try writer.store!.count(), 0)
+    }
+
     func testUnopenableStoreCountsLostEventsAndLogsOnceAMinute() throws {
         let counters = EventCounters()
         let logs = LogCollector()
