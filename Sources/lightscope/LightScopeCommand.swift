@@ -120,7 +120,8 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
+/// One line to stderr, escaped (`SafeText`): errors quote paths, config values and store text.
 func printError(_ text: String) {
-    var line = Array((text + "\n").utf8)
+    var line = Array((SafeText.escaped(text) + "\n").utf8)
     _ = write(STDERR_FILENO, &line, line.count)
 }

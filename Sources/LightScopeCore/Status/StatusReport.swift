@@ -58,6 +58,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
                 lines.append("  \(started)  pid \(run.pid)  \(lasted)  \(ending)\(run.detail.map { " (\($0))" } ?? "")")
             }
         }
-        return lines.joined(separator: "\n")
+        // Names and texts come from the status file and the kernel: each line is escaped (`SafeText`).
+        return lines.map(SafeText.escaped).joined(separator: "\n")
     }
 }
