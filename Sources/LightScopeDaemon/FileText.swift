@@ -4,8 +4,13 @@ import Glibc
 
 /// Reads a whole text file with plain read(2) (no Foundation): config files, /proc/net tables.
 enum FileText {
-    /// The file's text, or the errno that stopped the read (EFBIG past `maximumBytes`).
+    /// The file's text (invalid UTF-8 replaced), or the errno that stopped the read.
     static func read(_ path: String, maximumBytes: Int) -> Result<String, SystemError> {
+        readBytes(path, maximumBytes: maximumBytes).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The file's bytes, or the errno that stopped the read (EFBIG past `maximumBytes`).
+    static func readBytes(_ path: String, maximumBytes: Int) -> Result<[UInt8], SystemError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(SystemError(errorNumber: errno)) }
         defer { close(fd) }
@@ -21,7 +26,7 @@ enum FileText {
             bytes.append(contentsOf: chunk[0..<count])
             if bytes.count > maximumBytes { return .failure(SystemError(errorNumber: EFBIG)) }
         }
-        return .success(String(decoding: bytes, as: UTF8.self))
+        return .success(bytes)
     }
 }
 
