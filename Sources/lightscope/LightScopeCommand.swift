@@ -12,11 +12,11 @@ struct LightScopeCommand: ParsableCommand {
         abstract: "Network telescope for the closed ports of a live server.",
         discussion: """
         Run the daemon as lightscope.service under systemd. The operator commands read its local \
-        event store (events, top, blocklist) or check its set-up (doctor). See 'man lightscope' and the README.
+        event store (events, top, blocklist) or check its set-up (doctor, check-config). See 'man lightscope' and the README.
         """,
         version: LightScopeVersion.current,
         subcommands: [RunCommand.self, StatusCommand.self, EventsCommand.self, TopCommand.self, BlocklistCommand.self,
-                      DoctorCommand.self, ReplayCommand.self, RecordExitCommand.self, AlertCommand.self]
+                      DoctorCommand.self, CheckConfigCommand.self, ReplayCommand.self, RecordExitCommand.self, AlertCommand.self]
     )
 }
 
