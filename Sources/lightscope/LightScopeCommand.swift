@@ -38,7 +38,8 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Capture on this interface (repeatable); overrides [capture] interfaces.", valueName: "name"))
     var interface: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Log level: error, warning, notice, info or debug; overrides [log] level.", valueName: "level"))
+    @Option(name: .long, help: ArgumentHelp("Log level: \(LogLevel.allCases.map(\.name).joined(separator: ", ")); overrides [log] level.",
+                                            valueName: "level"))
     var logLevel: String?
 
     @Option(name: .long, help: ArgumentHelp("State directory (event store, keys); default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"))
