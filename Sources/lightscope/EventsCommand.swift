@@ -46,6 +46,11 @@ struct EventsCommand: ParsableCommand {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }
+        if records.isEmpty {
+            // On stderr: stdout stays what a script reads (no line for no event).
+            printError("no \(verdict.map { "\($0) " } ?? "")events in the last \(since)")
+            return
+        }
         for record in records {
             print(json ? EventJSON.encode(record) : "\(RFC3339.format(timeNanos: record.timeNanos)) \(EventLine.text(record))")
         }
