@@ -12,7 +12,8 @@ struct DoctorCommand: ParsableCommand {
         service is running, its last watchdog ping is younger than WatchdogSec, the binary links \
         libsystemd, the capture capability (CAP_NET_RAW from the unit, or of this process outside \
         systemd), the configured interfaces exist, the config file is valid, and the state directory \
-        and event store are writable by the user the daemon runs as. Without systemctl or with a \
+        and event store are writable by the user the daemon runs as, and that you can read the \
+        status file and the store (as root or group adm). Without systemctl or with a \
         PID 1 other than systemd the three systemd checks fail and say so.
         Run it as root: the state directory belongs to the lightscope user.
         """
@@ -49,6 +50,10 @@ struct DoctorCommand: ParsableCommand {
         }
         checks.append(Doctor.interfaces(configured: settings.capture.interfaces, existing: DoctorFacts.interfaceNames()))
         checks.append(storeCheck(user: unit?.user))
+        let runtime = RuntimeDirectory.resolve(stateDirectory: store.directory, environment: ProcessEnvironment.current)
+        checks.append(Doctor.access(readErrors: DoctorFacts.readErrors([runtime + "/" + RuntimeDirectory.statusFileName,
+                                                                        store.directory + "/events.sqlite"]),
+                                    user: DoctorFacts.userName()))
 
         checks.forEach { print($0.line) }
         let failed = checks.filter { !$0.passed }.count

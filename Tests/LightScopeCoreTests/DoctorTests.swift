@@ -110,4 +110,14 @@ final class DoctorTests: XCTestCase {
         XCTAssertFalse(Doctor.FileFacts(mode: 0o600, owner: 105, group: 0, isDirectory: true).allowsWrite(uid: 105, groups: []),
                        "a directory without search permission cannot be written into")
     }
+
+    func testAccessFailsOnPermissionAndIgnoresWhatIsMissing() {
+        let denied = Doctor.access(readErrors: [("/run/lightscope/status.json", 13), ("/var/lib/lightscope/events.sqlite", nil)], user: "ann")
+        XCTAssertFalse(denied.passed)
+        XCTAssertEqual(denied.detail, "ann cannot read /run/lightscope/status.json: permission denied: run as root or as a member of group adm")
+        let fine = Doctor.access(readErrors: [("/run/lightscope/status.json", nil)], user: "root")
+        XCTAssertEqual(fine.line, "PASS access: root can read /run/lightscope/status.json")
+        XCTAssertTrue(Doctor.access(readErrors: [], user: "ann").passed, "nothing there: the service and store checks say so")
+        XCTAssertEqual(Doctor.access(readErrors: [("/x", 5)], user: "ann").detail, "ann cannot read /x (errno 5)", "EIO is not permission")
+    }
 }
