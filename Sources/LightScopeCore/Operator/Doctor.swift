@@ -138,6 +138,16 @@ public enum Doctor {
         return .pass("access", "\(user) can read \(readable.joined(separator: " and "))")
     }
 
+    /// `[metrics] listen` is loopback, or the unit's IP rules keep other hosts out.
+    public static func metrics(listen: MetricsEndpoint?, sandbox: MetricsExposure.Sandbox) -> DoctorCheck {
+        guard let listen else { return .pass("metrics", "off") }
+        if let warning = MetricsExposure.warning(listen: listen, sandbox: sandbox) {
+            return .fail("metrics", warning, fix: "set [metrics] listen = 127.0.0.1:\(listen.port), or firewall port \(listen.port)")
+        }
+        let why = SpecialUseAddress(listen.address) == .loopback ? "a loopback address" : "kept from other hosts by the unit's IPAddressDeny= (cgroup v2)"
+        return .pass("metrics", "\(listen): \(why)")
+    }
+
     /// Owner, group and mode of a file, as stat(2) gives them.
     public struct FileFacts: Equatable, Sendable {
         public var mode: UInt32, owner: UInt32, group: UInt32
