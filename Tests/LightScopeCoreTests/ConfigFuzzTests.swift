@@ -45,6 +45,7 @@ final class ConfigFuzzTests: XCTestCase {
         ("metrics", ["listen"]),
         ("log", ["level"]),
         ("store", ["retention_days", "max_events", "anonymise"]),
+        ("blocklist", ["exclude_local_networks", "allow"]),
     ]
     private static let keys = keysBySection.flatMap(\.keys)
     private static let sections = keysBySection.map { "[\($0.section)]" } + ["[", "]", "[]"]

@@ -60,6 +60,21 @@ extension ConfigFile {
                 return nil
             },
         ],
+        "blocklist": [
+            "exclude_local_networks": boolean { $0.blocklist.excludeLocalNetworks = $1 },
+            "allow": { settings, value in
+                let items = value.split(separator: ",").map { $0.trimmedSpaces }.filter { !$0.isEmpty }
+                var prefixes: [IPPrefix] = []
+                for item in items {
+                    guard let prefix = IPPrefix(item) else {
+                        return "'\(item)' is not an address or prefix; use e.g. 198.51.100.0/24, 2001:db8::/32 or 203.0.113.7"
+                    }
+                    prefixes.append(prefix)
+                }
+                settings.blocklist.allow = prefixes
+                return nil
+            },
+        ],
         "store": [
             "retention_days": integer(in: 1...36500) { $0.store.retentionDays = $1 },
             "max_events": integer(in: 1000...1_000_000_000) { $0.store.maxEvents = $1 },
@@ -73,6 +88,17 @@ extension ConfigFile {
             },
         ],
     ]
+
+    private static func boolean(_ set: @escaping @Sendable (inout Settings, Bool) -> Void) -> Apply {
+        { settings, value in
+            switch value.lowercased() {
+            case "yes", "true", "on": set(&settings, true)
+            case "no", "false", "off": set(&settings, false)
+            default: return "'\(value)' must be yes or no"
+            }
+            return nil
+        }
+    }
 
     private static func integer(in range: ClosedRange<Int>, _ set: @escaping @Sendable (inout Settings, Int) -> Void) -> Apply {
         { settings, value in

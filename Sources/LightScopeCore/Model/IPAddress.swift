@@ -127,6 +127,13 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
     /// Length in the address's own family (0-32 for IPv4, 0-128 for IPv6).
     public let length: Int
 
+    /// nil when `length` is beyond the address's family (32 for IPv4, 128 for IPv6).
+    public init?(address: IPAddress, length: Int) {
+        guard (0...(address.isIPv4 ? 32 : 128)).contains(length) else { return nil }
+        self.address = address
+        self.length = length
+    }
+
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, let address = IPAddress(String(parts[0])) else { return nil }
