@@ -10,9 +10,9 @@ enum BlocklistReport {
     /// At most this many addresses are named in one stderr line; the rest are counted.
     static let namedAtMost = 10
 
-    static func list(_ exclusions: [Blocklist.Exclusion]) -> String {
-        let named = exclusions.prefix(namedAtMost).map(\.description).joined(separator: ", ")
-        return exclusions.count > namedAtMost ? "\(named) and \(exclusions.count - namedAtMost) more" : named
+    static func list(_ items: [some CustomStringConvertible]) -> String {
+        let named = items.prefix(namedAtMost).map(\.description).joined(separator: ", ")
+        return items.count > namedAtMost ? "\(named) and \(items.count - namedAtMost) more" : named
     }
 
     /// Compares with what `path` lists now; writes the new text unless `dryRun`. A dry run
