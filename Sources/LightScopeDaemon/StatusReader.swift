@@ -72,7 +72,10 @@ public enum StatusReader {
         return String(decoding: comm, as: UTF8.self).hasPrefix("lightscope")
     }
 
+    /// Paths unescaped (`/var/lib/...`, not `\/var\/lib\/...`): JSON allows both, and people read it.
     public static func json(_ report: StatusReport) -> String {
-        (try? StatusFile.encoder().encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let encoder = StatusFile.encoder()
+        encoder.outputFormatting.insert(.withoutEscapingSlashes)
+        return (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
