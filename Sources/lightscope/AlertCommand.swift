@@ -17,7 +17,7 @@ struct AlertCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The failed unit, e.g. lightscope.service.", valueName: "unit"))
     var unit: String
 
-    @Option(name: .long, help: ArgumentHelp("Config file.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file.", valueName: "file"), completion: .file())
     var config: String?
 
     func run() throws {

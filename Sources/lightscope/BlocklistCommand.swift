@@ -34,13 +34,13 @@ struct BlocklistCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output format: plain, nft or ipset.", valueName: "plain|nft|ipset"))
     var format: Blocklist.Format
 
-    @Option(name: .long, help: ArgumentHelp("Write the list to this file (replaced atomically) instead of stdout.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Write the list to this file (replaced atomically) instead of stdout.", valueName: "file"), completion: .file())
     var output: String?
 
     @Flag(help: "Write nothing; print the addresses that would be added to and removed from --output.")
     var dryRun = false
 
-    @Option(name: .long, help: ArgumentHelp("Config file for [blocklist]; default: \(RunOptions.defaultConfigPath).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file for [blocklist]; default: \(RunOptions.defaultConfigPath).", valueName: "file"), completion: .file())
     var config: String?
 
     @OptionGroup var store: StoreOptions

@@ -16,7 +16,7 @@ struct CheckConfigCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Config file to check; default: \(RunOptions.defaultConfigPath).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file to check; default: \(RunOptions.defaultConfigPath).", valueName: "file"), completion: .file())
     var config: String?
 
     func run() throws {

@@ -20,7 +20,7 @@ struct DoctorCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Config file to check; default: \(RunOptions.defaultConfigPath).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file to check; default: \(RunOptions.defaultConfigPath).", valueName: "file"), completion: .file())
     var config: String?
 
     @OptionGroup var store: StoreOptions

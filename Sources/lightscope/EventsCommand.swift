@@ -17,7 +17,8 @@ struct EventsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How far back: a duration such as 30m, 1h, 24h or 7d.", valueName: "duration"))
     var since = "1h"
 
-    @Option(help: ArgumentHelp("Only events of this verdict: \(Verdict.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "verdict"))
+    @Option(help: ArgumentHelp("Only events of this verdict: \(Verdict.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "verdict"),
+            completion: .list(Verdict.allCases.map(\.rawValue)))
     var verdict: String?
 
     @Option(help: ArgumentHelp("At most this many events, the newest.", valueName: "n"))

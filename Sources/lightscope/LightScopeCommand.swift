@@ -32,17 +32,19 @@ struct RunCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Config file.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file.", valueName: "file"), completion: .file())
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Capture on this interface (repeatable); overrides [capture] interfaces.", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("Capture on this interface (repeatable); overrides [capture] interfaces.", valueName: "name"),
+            completion: .shellCommand("ls /sys/class/net"))
     var interface: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Log level: \(LogLevel.allCases.map(\.name).joined(separator: ", ")); overrides [log] level.",
-                                            valueName: "level"))
+                                            valueName: "level"),
+            completion: .list(LogLevel.allCases.map(\.name)))
     var logLevel: String?
 
-    @Option(name: .long, help: ArgumentHelp("State directory (event store, keys); default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("State directory (event store, keys); default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"), completion: .directory)
     var stateDir: String?
 
     func validate() throws {
@@ -78,7 +80,7 @@ struct ReplayCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: ArgumentHelp("A pcap or pcapng file.", valueName: "file"))
+    @Argument(help: ArgumentHelp("A pcap or pcapng file.", valueName: "file"), completion: .file())
     var file: String
 
     @Flag(help: "Print one JSON event per line instead of the summary.")
@@ -87,7 +89,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A local address prefix of the captured host, IPv4 or IPv6 (repeatable).", valueName: "cidr"))
     var local: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Config file for the [detection] thresholds.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file for the [detection] thresholds.", valueName: "file"), completion: .file())
     var config: String?
 
     func validate() throws {

@@ -18,7 +18,7 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("The daemon's state directory; default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("The daemon's state directory; default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"), completion: .directory)
     var stateDir: String?
 
     func run() throws {

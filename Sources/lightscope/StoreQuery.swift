@@ -8,7 +8,7 @@ import Glibc
 
 /// The options every store-reading command shares, and the read-only opening of the store.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("State directory holding events.sqlite; default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("State directory holding events.sqlite; default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"), completion: .directory)
     var stateDir: String?
 
     var directory: String { StateDirectory.resolve(explicit: stateDir, environment: ProcessEnvironment.current) }
