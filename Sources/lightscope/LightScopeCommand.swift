@@ -106,8 +106,10 @@ struct ReplayCommand: ParsableCommand {
             printError(error.description)
             throw ExitCode(LightScopeCore.ExitCode.config.rawValue)
         }
+        // Progress on stderr only when a person watches it there: never in a pipe, a file or a benchmark.
+        let progress = isatty(STDERR_FILENO) == 1 ? ReplayProgress(totalBytes: ReplayProgress.size(of: file)) : nil
         let replay = Replay(path: file, json: json, local: local.compactMap(IPPrefix.init), settings: settings.detection,
-                            processExitsAfterwards: true)
+                            processExitsAfterwards: true, progress: progress)
         // This process fills its tables and ends: huge pages pay here (see `TableMemory`).
         TableMemory.preferHugePages()
         do {
