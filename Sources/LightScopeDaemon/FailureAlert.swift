@@ -12,12 +12,16 @@ public enum FailureAlert {
     /// Log lines of the failed unit quoted in the alert.
     public static let quotedLines = 20
 
-    public static func run(unit: String, command: String?) -> Int32 {
+    /// `commandProblem`: why `[alert] command` could not be read; said in the entry, so an
+    /// alert that runs no command never looks like one that was never configured.
+    public static func run(unit: String, command: String?, commandProblem: String? = nil) -> Int32 {
         let result = firstLine(ChildProcess.run(["/bin/systemctl", "show", "-P", "Result", unit])?.output ?? "")
         let restarts = firstLine(ChildProcess.run(["/bin/systemctl", "show", "-P", "NRestarts", unit])?.output ?? "")
         let lastLines = ChildProcess.run(["/bin/journalctl", "-u", unit, "-n", String(quotedLines), "--no-pager", "-o", "short-iso"])?.output ?? ""
         let summary = "\(unit) failed for good (result: \(result.isEmpty ? "unknown" : result), restarts: \(restarts.isEmpty ? "?" : restarts)); "
-            + "it will not be restarted until someone runs 'systemctl reset-failed \(unit)' and starts it. Its last log lines:\n\(lastLines)"
+            + "it will not be restarted until someone runs 'systemctl reset-failed \(unit)' and starts it. "
+            + (commandProblem.map { "[alert] command was not run: \($0). " } ?? "")
+            + "Its last log lines:\n\(lastLines)"
         // One entry with the quoted lines inside, at priority crit: journalctl -p crit finds it.
         let fields = ["MESSAGE=\(summary)", "PRIORITY=\(LogLevel.critical.rawValue)", "SYSLOG_IDENTIFIER=lightscope-alert",
                       "LIGHTSCOPE_FAILED_UNIT=\(unit)", "LIGHTSCOPE_RESULT=\(result)"]

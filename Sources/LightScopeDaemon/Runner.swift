@@ -122,6 +122,9 @@ public final class Runner {
         server.start()
         metrics = server
         Log.info("Serving Prometheus metrics on http://\(endpoint)/metrics")
+        if let warning = MetricsExposure.warning(listen: endpoint, sandbox: SandboxFacts.current(environment: environment)) {
+            Log.warning(warning)
+        }
     }
 
     private var heartbeats: [Heartbeat] {

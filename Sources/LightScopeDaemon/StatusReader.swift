@@ -20,7 +20,12 @@ public enum StatusReader {
         case unhealthy = 1
         /// LSB's "program is not running".
         case notRunning = 3
+        /// LSB's "program or service status is unknown": the status file is closed to the caller.
+        case unknown = 4
     }
+
+    /// A status file is a few KiB; anything bigger is not one.
+    static let maximumStatusBytes = 1 << 20
 
     public static func read(stateDirectory: String, environment: [String: String], nowNanos: UInt64 = WallClock.nowNanos())
         -> (report: StatusReport, health: Health) {
@@ -28,7 +33,14 @@ public enum StatusReader {
         let statusPath = runtime + "/" + RuntimeDirectory.statusFileName
         let history = RunHistoryFile(stateDirectory: stateDirectory).load()
         let runs = Array(history.runs.suffix(StatusReport.runsShown).reversed())
-        guard let data = FileManager.default.contents(atPath: statusPath) else {
+        let data: Data
+        switch FileText.readBytes(statusPath, maximumBytes: maximumStatusBytes) {
+        case .success(let bytes):
+            data = Data(bytes)
+        case .failure(let failure) where ReadAccess.isDenied(failure.errorNumber):
+            let problem = "Cannot read the status file \(statusPath): \(ReadAccess.permissionDenied)"
+            return (StatusReport(running: false, problem: problem, daemon: nil, recentRuns: runs), .unknown)
+        case .failure:
             let problem = "LightScope is not running: no status file at \(statusPath) (start it with 'systemctl start lightscope'; "
                 + "a daemon started with --state-dir is found with the same --state-dir)"
             return (StatusReport(running: false, problem: problem, daemon: nil, recentRuns: runs), .notRunning)
@@ -60,7 +72,10 @@ public enum StatusReader {
         return String(decoding: comm, as: UTF8.self).hasPrefix("lightscope")
     }
 
+    /// Paths unescaped (`/var/lib/...`, not `\/var\/lib\/...`): JSON allows both, and people read it.
     public static func json(_ report: StatusReport) -> String {
-        (try? StatusFile.encoder().encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let encoder = StatusFile.encoder()
+        encoder.outputFormatting.insert(.withoutEscapingSlashes)
+        return (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

@@ -43,8 +43,9 @@ public struct SystemdNotifier: Sendable {
         send(["EXTEND_TIMEOUT_USEC=\(duration.nanoseconds / 1000)"])
     }
 
-    /// A newline in a value would start a new assignment; STATUS= is one line.
-    private static func singleLine(_ assignment: String) -> String {
-        String(assignment.map { $0 == "\n" ? " " : $0 })
+    /// A newline in a value would start a new assignment, and the text may quote a config
+    /// value: control characters are escaped (`SafeText`), so STATUS= stays one line.
+    static func singleLine(_ assignment: String) -> String {
+        SafeText.escaped(assignment)
     }
 }

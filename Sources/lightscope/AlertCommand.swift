@@ -17,14 +17,22 @@ struct AlertCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The failed unit, e.g. lightscope.service.", valueName: "unit"))
     var unit: String
 
-    @Option(name: .long, help: ArgumentHelp("Config file.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file.", valueName: "file"), completion: .file())
     var config: String?
 
     func run() throws {
         // A broken config (maybe the very reason for the failure) must not silence the alert.
         let path = config ?? RunOptions.defaultConfigPath
-        let command = ConfigLoader.readText(path).flatMap(ConfigFile.alertCommand(in:))
-        let status = FailureAlert.run(unit: unit, command: command)
+        var command: String?
+        var commandProblem: String?
+        if let bytes = ConfigLoader.readBytes(path) {
+            do {
+                command = try ConfigFile.alertCommand(in: bytes, source: path)
+            } catch {
+                commandProblem = error.description
+            }
+        }
+        let status = FailureAlert.run(unit: unit, command: command, commandProblem: commandProblem)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -52,6 +52,10 @@ final class PrometheusTextTests: XCTestCase {
         XCTAssertTrue(text.contains("Watchdog: 30.0s (systemd), ping every 15.0s; last ping 1.0s ago; 4 pings, 1 stalls"), text)
         XCTAssertTrue(text.contains("Events: 6 in the last hour"), text)
         XCTAssertTrue(text.contains("16m39s  watchdog timeout (packet loop eth0 stalled for 31.0s)"), text)
+        XCTAssertTrue(text.contains("Store: /var/lib/lightscope/events.sqlite, 4 KiB, 6 written"), text)
+        let noFile = report.text(nowNanos: 1_700_000_061_000_000_000, storeFileExists: false)
+        XCTAssertTrue(noFile.contains("Store: /var/lib/lightscope/events.sqlite, no file yet, 6 written"), noFile)
+        XCTAssertFalse(noFile.contains("KiB"), noFile)
     }
 
     func testEventRateWindowForgetsOldMinutes() {

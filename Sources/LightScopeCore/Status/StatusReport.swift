@@ -17,7 +17,9 @@ public struct StatusReport: Codable, Equatable, Sendable {
     /// Runs shown by `status`.
     public static let runsShown = 5
 
-    public func text(nowNanos: UInt64) -> String {
+    /// `storeFileExists`: the reader's own look at the store's path. The daemon's figure
+    /// counts a missing file as 0 bytes, and "0 KiB" for a file that is not there is false.
+    public func text(nowNanos: UInt64, storeFileExists: Bool = true) -> String {
         var lines: [String] = []
         if let problem { lines.append(problem) }
         if let daemon {
@@ -46,7 +48,8 @@ public struct StatusReport: Codable, Equatable, Sendable {
             lines.append("Events: \(daemon.events.lastHour) in the last hour; since start: \(verdicts)")
             lines.append("Detection: \(daemon.detection.pendingProbes) pending probes, \(daemon.detection.scanSources) scan sources, \(daemon.detection.evictions) evictions")
             if let store = daemon.store {
-                lines.append("Store: \(store.path), \(store.sizeBytes / 1024) KiB, \(store.eventsWritten) written, \(store.eventsLost) lost, \(store.errors) errors")
+                let size = storeFileExists ? "\(store.sizeBytes / 1024) KiB" : "no file yet"
+                lines.append("Store: \(store.path), \(size), \(store.eventsWritten) written, \(store.eventsLost) lost, \(store.errors) errors")
             }
         }
         if !recentRuns.isEmpty {
@@ -58,6 +61,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
                 lines.append("  \(started)  pid \(run.pid)  \(lasted)  \(ending)\(run.detail.map { " (\($0))" } ?? "")")
             }
         }
-        return lines.joined(separator: "\n")
+        // Names and texts come from the status file and the kernel: each line is escaped (`SafeText`).
+        return lines.map(SafeText.escaped).joined(separator: "\n")
     }
 }
