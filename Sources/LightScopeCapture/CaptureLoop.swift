@@ -11,12 +11,14 @@ import Glibc
 /// starts after the first packet, so a quiet interface could otherwise block forever and
 /// the heartbeat would lie. Shutdown comes through a pipe in the poll set (libpcap's
 /// own wake-up fd is closed in non-blocking mode), so a stop is never missed.
-public final class CaptureLoop: @unchecked Sendable {
+public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
     public let interfaceName: String
     public let interfaceIndex: UInt32
     public let heartbeat: Heartbeat
     public let counters: InterfaceCounters
-    private let handle: PcapHandle
+    private let handle: any PacketSource
+    /// The source's link type, read once: every packet passes it on.
+    private let linkType: Int32
     private let consumer: PacketConsumer
     private let wakeInterval: Duration
     /// A pipe in the poll set: a byte on it ends the loop.
@@ -41,11 +43,12 @@ public final class CaptureLoop: @unchecked Sendable {
         case failed(String)
     }
 
-    public init(interface: NetworkInterface, handle: PcapHandle, consumer: PacketConsumer,
+    public init(interface: NetworkInterface, handle: any PacketSource, consumer: PacketConsumer,
                 counters: InterfaceCounters, wakeInterval: Duration) {
         self.interfaceName = interface.name
         self.interfaceIndex = interface.index
         self.handle = handle
+        self.linkType = handle.linkType
         self.consumer = consumer
         self.counters = counters
         self.wakeInterval = wakeInterval
@@ -156,7 +159,7 @@ public final class CaptureLoop: @unchecked Sendable {
         loop.bytesInDispatch &+= UInt64(wireLength)
         let timestamp = PacketTimestamp.nanoseconds(header.pointee.ts)
         loop.consumer.consume(bytes: UnsafeRawBufferPointer(start: bytes, count: captured),
-                              wireLength: wireLength, timestampNanos: timestamp, linkType: loop.handle.linkType)
+                              wireLength: wireLength, timestampNanos: timestamp, linkType: loop.linkType)
     }
 
     /// Fault injection: block inside packet processing, beating no more.

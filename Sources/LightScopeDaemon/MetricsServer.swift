@@ -9,7 +9,7 @@ import Glibc
 /// The opt-in Prometheus endpoint: `GET /metrics` on a local TCP listener, served by one
 /// dedicated thread that the watchdog supervises like every other loop. It serves the
 /// runner's latest snapshot, so scraping never touches the packet path.
-final class MetricsServer: @unchecked Sendable {
+final class MetricsServer: SupervisedLoop, @unchecked Sendable {
     let endpoint: MetricsEndpoint
     let heartbeat = Heartbeat(loopName: "metrics loop")
     private let listenFD: Int32

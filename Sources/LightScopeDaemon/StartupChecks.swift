@@ -1,7 +1,6 @@
 import LightScopeCapture
 import LightScopeCore
 import LightScopeStore
-import LightScopeSystemd
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,9 +16,9 @@ enum StartupChecks {
         }
     }
 
-    static func watchdogTiming(_ settings: Settings) throws(DaemonError) -> WatchdogTiming {
+    static func watchdogTiming(_ settings: Settings, systemdTimeout: Duration?) throws(DaemonError) -> WatchdogTiming {
         do {
-            return try WatchdogTiming(systemdTimeout: SystemdNotifier.watchdogTimeout(), settings: settings.watchdog)
+            return try WatchdogTiming(systemdTimeout: systemdTimeout, settings: settings.watchdog)
         } catch {
             throw DaemonError(error.description, exitCode: .config)
         }
@@ -33,10 +32,11 @@ enum StartupChecks {
         }
     }
 
-    static func requireNamedInterfacesExist(_ names: [String]) throws(DaemonError) {
-        let missing = names.filter { NetworkInterfaces.index(of: $0) == 0 }
+    static func requireNamedInterfacesExist(_ names: [String], on interfaces: any InterfaceSystem) throws(DaemonError) {
+        let present = interfaces.current()
+        let missing = names.filter { name in !present.contains { $0.name == name } }
         guard missing.isEmpty else {
-            let known = NetworkInterfaces.current().map(\.name).joined(separator: ", ")
+            let known = present.map(\.name).joined(separator: ", ")
             throw DaemonError("No such network interface: \(missing.joined(separator: ", ")) (this host has: \(known)); fix --interface or [capture] interfaces in the config",
                               exitCode: .config)
         }

@@ -6,7 +6,7 @@ import LightScopeSystemd
 struct WatchdogSupervisor {
     let timing: WatchdogTiming
     private var policy: WatchdogPolicy
-    private let notifier: SystemdNotifier
+    private let notifier: any NotifySocket
     private(set) var lastPingWallNanos: UInt64?
     private(set) var pingsSent: UInt64 = 0
     private(set) var stallsDetected: UInt64 = 0
@@ -14,7 +14,7 @@ struct WatchdogSupervisor {
     /// Stalls found since the last `takeNewStalls()`, described for the run history.
     private var newStalls: [String] = []
 
-    init(timing: WatchdogTiming, notifier: SystemdNotifier, nowNanos: UInt64 = MonotonicClock.nowNanos()) {
+    init(timing: WatchdogTiming, notifier: any NotifySocket, nowNanos: UInt64) {
         self.timing = timing
         self.notifier = notifier
         self.policy = WatchdogPolicy(pingIntervalNanos: UInt64(timing.pingInterval.nanoseconds),
@@ -37,14 +37,14 @@ struct WatchdogSupervisor {
         lastPingWallNanos = previous.lastPingWallNanos
     }
 
-    mutating func check(heartbeats: [Heartbeat], nowNanos: UInt64 = MonotonicClock.nowNanos()) {
+    mutating func check(heartbeats: [Heartbeat], nowNanos: UInt64, wallNanos: UInt64) {
         for action in policy.evaluate(nowNanos: nowNanos, pulses: heartbeats.map(\.pulse)) {
             switch action {
             case .ping:
                 guard isSystemdWatching else { continue }
                 if notifier.watchdogPing() {
                     pingsSent += 1
-                    lastPingWallNanos = WallClock.nowNanos()
+                    lastPingWallNanos = wallNanos
                     Log.debug("Sent watchdog notification to systemd")
                 } else {
                     Log.warning("Could not send the watchdog notification to systemd (NOTIFY_SOCKET unreachable)")

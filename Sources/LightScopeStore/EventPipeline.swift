@@ -14,7 +14,7 @@ import Glibc
 /// The writer beats `heartbeat` on every wake-up, so the runner's watchdog supervises it like a
 /// packet loop. A dedicated pthread rather than a Swift concurrency task, because the writer
 /// blocks in poll(2) and SQLite's fsyncs, which must never occupy the cooperative pool.
-public final class EventPipeline: @unchecked Sendable {
+public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     public typealias LogFunction = @Sendable (LogLevel, String) -> Void
 
     /// The longest a submitted event waits before it is committed (plus the write itself).

@@ -1,0 +1,101 @@
+import LightScopeCore
+import LightScopeStore
+import LightScopeSystemd
+
+/// Everything a started daemon runs, from a successful start to the stop. The runner holds
+/// one only once start-up has succeeded, so nothing in it is optional for "not started yet".
+///
+/// Start order: the event writer first (every other loop feeds it), then the other services
+/// (metrics), then the captures. Stop order is the reverse: the captures first (their flush
+/// reports pending probes into the writer), then the services, last started first, so the
+/// writer commits what everyone handed it before it ends.
+final class RunningDaemon {
+    /// A loop beside the captures, with how long its stop may take.
+    struct Service {
+        let loop: any SupervisedLoop
+        let stopTimeout: Duration
+    }
+
+    private(set) var settings: Settings
+    private(set) var supervisor: WatchdogSupervisor
+    let pipeline: EventPipeline
+    let tally: EventTally
+    let captures: CaptureSet
+    /// In start order; the event writer is first.
+    private(set) var services: [Service]
+    private(set) var metrics: MetricsServer?
+    var statusFile: StatusFile
+    var status: StatusReporter
+    /// What detection knows about the host, as last read (the captures hold what they were told).
+    var hostFacts = HostFactsFeed()
+    var nextRescanNanos: UInt64 = 0
+    var nextStatusNanos: UInt64 = 0
+
+    /// How long the event writer may take to commit what is queued at stop.
+    static let pipelineStopTimeout: Duration = .seconds(20)
+
+    init(settings: Settings, supervisor: WatchdogSupervisor, pipeline: EventPipeline, tally: EventTally, captures: CaptureSet,
+         metrics: MetricsServer?, statusFile: StatusFile, status: StatusReporter) {
+        self.settings = settings
+        self.supervisor = supervisor
+        self.pipeline = pipeline
+        self.tally = tally
+        self.captures = captures
+        self.metrics = metrics
+        self.statusFile = statusFile
+        self.status = status
+        services = [Service(loop: pipeline, stopTimeout: Self.pipelineStopTimeout)]
+        if let metrics { services.append(Service(loop: metrics, stopTimeout: CaptureSet.stopTimeout)) }
+    }
+
+    var timing: WatchdogTiming { supervisor.timing }
+
+    /// Every supervised loop, captures included.
+    var loops: [any SupervisedLoop] { services.map(\.loop) + captures.loopsInOrder }
+
+    /// Stops everything in the reverse of start order. Returns the names of the loops that hung.
+    func stopAll() -> [String] {
+        var hung = captures.closeAll().map { "packet loop \($0)" }
+        for service in services.reversed() where !service.loop.stop(timeout: service.stopTimeout) {
+            hung.append(service.loop.loopName)
+        }
+        return hung
+    }
+
+    /// Pings systemd if every loop made progress; returns the stalls found, described for the run history.
+    func checkWatchdog(runner: Heartbeat, nowNanos: UInt64, wallNanos: UInt64) -> [String] {
+        supervisor.check(heartbeats: [runner] + loops.map(\.heartbeat), nowNanos: nowNanos, wallNanos: wallNanos)
+        return supervisor.takeNewStalls()
+    }
+
+    // MARK: - Reload
+
+    /// Puts reloaded settings in force; only what cannot fail (see `ReloadPlan`).
+    func apply(_ settings: Settings, anonymiser: AddressAnonymiser, timing: WatchdogTiming, notifier: any NotifySocket, nowNanos: UInt64) {
+        self.settings = settings
+        Log.level = settings.log.level
+        captures.detectionSettings = settings.detection
+        pipeline.reconfigure(settings: settings.store, anonymiser: anonymiser)
+        pipeline.setWakeInterval(timing.loopWake)
+        if timing != supervisor.timing {
+            let previous = supervisor
+            supervisor = WatchdogSupervisor(timing: timing, notifier: notifier, nowNanos: nowNanos)
+            supervisor.carryCounters(from: previous)
+        }
+    }
+
+    /// Starts `replacement` (already listening), then stops the running listener.
+    func switchMetrics(to replacement: MetricsServer?) {
+        let previous = metrics
+        if let replacement {
+            replacement.start()
+            services.append(Service(loop: replacement, stopTimeout: CaptureSet.stopTimeout))
+            Log.info("Serving Prometheus metrics on http://\(replacement.endpoint)/metrics")
+        }
+        metrics = replacement
+        if let previous {
+            services.removeAll { $0.loop === previous }
+            _ = previous.stop(timeout: CaptureSet.stopTimeout)
+        }
+    }
+}
