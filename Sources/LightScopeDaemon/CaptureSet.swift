@@ -63,7 +63,7 @@ final class CaptureSet {
         let plan = CapturePlan.make(named: settings.interfaces, current: interfaces.current())
         for interface in plan.wanted where reopeningAll || loops[interface.name] == nil {
             do {
-                _ = try interfaces.openCapture(on: interface, settings: settings)
+                try interfaces.openCapture(on: interface, settings: settings).close()
             } catch .permissionDenied(let detail) {
                 throw Self.noPermission(interface.name, detail)
             } catch {

@@ -1,6 +1,9 @@
 import LightScopeCore
 import LightScopeStore
 import LightScopeSystemd
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A reload that is ready to apply: everything in it has been checked, and everything that
 /// could fail (reading the config, the key, capture privileges, binding a new metrics
@@ -28,7 +31,8 @@ extension Runner {
             applyReload(plan, to: daemon)
             Log.info("Configuration reloaded: \(describe(plan.timing))")
         } catch {
-            Log.error("Reload rejected, the previous configuration stays in force: \(error.message)")
+            let again = isUnderSystemd ? "systemctl reload lightscope" : "kill -HUP \(getpid())"
+            Log.error("Reload rejected, the previous configuration stays in force: \(error.message). Once fixed, reload again: \(again)")
         }
         let text = daemon.supervisor.stallStatus ?? daemon.status.refresh(captures: daemon.captures, nowNanos: edges.clock.monotonicNanos())
         edges.notifier.ready(status: text)

@@ -64,9 +64,18 @@ extension Runner {
 
     /// Start-up failed: say why where systemd and the operator look, and exit with its status.
     func startFailed(_ error: DaemonError) -> Int32 {
-        Log.error(error.message)
-        edges.notifier.status(error.message)
+        var message = error.message
+        // systemd restarts after any other failure; after these two it waits for the operator.
+        if error.exitCode == .config || error.exitCode == .noPermission {
+            message += isUnderSystemd ? ". Once fixed, start LightScope again: systemctl restart lightscope"
+                : ". Once fixed, run lightscope again"
+        }
+        Log.error(message)
+        edges.notifier.status(message)
         thisRun.end(.failed, detail: error.message)
         return error.exitCode.rawValue
     }
+
+    /// Started by systemd as a service (which sets INVOCATION_ID), not from a terminal.
+    var isUnderSystemd: Bool { environment["INVOCATION_ID"] != nil }
 }

@@ -31,7 +31,7 @@ final class RunnerHarness: @unchecked Sendable {
     static let localAddress = "192.0.2.1"
 
     init(config: String, interfaces names: [String] = ["fake0"], commandLineInterfaces: [String] = [],
-         watchdogTimeout: Duration? = .seconds(2)) throws {
+         watchdogTimeout: Duration? = .seconds(2), environment: [String: String] = [:]) throws {
         directory = NSTemporaryDirectory() + "lightscope-runner-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         configPath = directory + "/lightscope.conf"
@@ -41,7 +41,7 @@ final class RunnerHarness: @unchecked Sendable {
         interfaces = FakeInterfaces(log: log, names: names, addresses: [Self.localAddress])
         let options = RunOptions(configPath: configPath, interfaces: commandLineInterfaces, logLevel: nil, faultInjectionEnabled: false,
                                  stateDirectory: directory + "/state")
-        runner = Runner(options: options, environment: [:],
+        runner = Runner(options: options, environment: environment,
                         edges: RunnerEdges(notifier: notifier, clock: clock, signals: signals, interfaces: interfaces))
     }
 
