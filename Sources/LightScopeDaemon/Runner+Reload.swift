@@ -52,7 +52,14 @@ extension Runner {
         let metricsChanged = settings.metrics.listen != daemon.metrics?.endpoint
         var metrics: MetricsServer?
         if metricsChanged, let endpoint = settings.metrics.listen {
-            metrics = try MetricsServer(endpoint: endpoint, wakeInterval: timing.loopWake)
+            do {
+                metrics = try MetricsServer(endpoint: endpoint, wakeInterval: timing.loopWake)
+            } catch where error.isAddressInUse && daemon.metrics?.endpoint.port == endpoint.port {
+                // 127.0.0.1:9870 -> 0.0.0.0:9870: the running listener holds the port.
+                metrics = try daemon.handOverMetricsPort(to: endpoint, wakeInterval: timing.loopWake)
+            } catch {
+                throw error.daemonError
+            }
         }
         return ReloadPlan(settings: settings, timing: timing, anonymiser: anonymiser, reopenCaptures: reopenCaptures,
                           metrics: metrics, metricsChanged: metricsChanged)

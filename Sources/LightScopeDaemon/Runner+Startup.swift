@@ -23,12 +23,12 @@ extension Runner {
         pipeline.start()
         let metrics: MetricsServer?
         do {
-            metrics = try settings.metrics.listen.map { endpoint throws(DaemonError) in
+            metrics = try settings.metrics.listen.map { endpoint throws(MetricsListener.BindError) in
                 try MetricsServer(endpoint: endpoint, wakeInterval: timing.loopWake)
             }
         } catch {
             _ = pipeline.stop(timeout: RunningDaemon.pipelineStopTimeout)
-            throw error
+            throw error.daemonError
         }
         let tally = EventTally(downstream: pipeline)
         let daemon = RunningDaemon(

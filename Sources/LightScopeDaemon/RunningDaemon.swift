@@ -84,6 +84,27 @@ final class RunningDaemon {
         }
     }
 
+    /// Stops the running metrics listener to bind its port on another address, for a reload
+    /// that must (the new address covers the old one). If the new one cannot bind, the old one
+    /// is put back, serving what it served, and the reload is rejected.
+    func handOverMetricsPort(to endpoint: MetricsEndpoint, wakeInterval: Duration) throws(DaemonError) -> MetricsServer {
+        guard let running = metrics else { preconditionFailure("no listener holds the port") }
+        let figures = running.published
+        switchMetrics(to: nil)
+        do {
+            return try MetricsServer(endpoint: endpoint, wakeInterval: wakeInterval)
+        } catch {
+            do {
+                let restored = try MetricsServer(endpoint: running.endpoint, wakeInterval: running.wakeInterval)
+                if let figures { restored.publish(figures) }
+                switchMetrics(to: restored)
+            } catch let lost {
+                Log.error("Metrics are off until the next reload: \(lost.daemonError.message)")
+            }
+            throw error.daemonError
+        }
+    }
+
     /// Starts `replacement` (already listening), then stops the running listener.
     func switchMetrics(to replacement: MetricsServer?) {
         let previous = metrics
