@@ -73,7 +73,16 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
         return thread.join(timeout: timeout)
     }
 
+    /// However the loop ends (a stop, its interface gone, a failure), detection reports what
+    /// it holds: the probes pending now become events with the verdict time gives them,
+    /// instead of vanishing with the interface.
     private func run() -> Outcome {
+        let outcome = capture()
+        consumer.flush(wallClockNanos: WallClock.nowNanos())
+        return outcome
+    }
+
+    private func capture() -> Outcome {
         let timeoutMilliseconds = Int32(max(1, wakeInterval.milliseconds))
         var descriptors = [
             pollfd(fd: handle.selectableFD, events: Int16(POLLIN), revents: 0),
@@ -105,7 +114,6 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
             if let drops = handle.droppedPackets() { counters.setHandleDrops(drops) }
             consumer.tick(monotonicNanos: now, wallClockNanos: WallClock.nowNanos())
         }
-        consumer.flush(wallClockNanos: WallClock.nowNanos())
         return .stopped
     }
 
