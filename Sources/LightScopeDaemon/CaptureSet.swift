@@ -7,8 +7,9 @@ import LightScopeSystemd
 /// without restarting the process. Used from the runner thread only.
 final class CaptureSet {
     private let interfaces: any InterfaceSystem
-    /// Where every capture's detection sends its events.
+    /// Where every capture's detection sends its events, and counts those it loses.
     private let sink: EventSink
+    private let lost: LostEvents
     /// What each newly opened capture's detection starts with.
     var detectionSettings: Settings.Detection
     private(set) var hostFacts = DetectionConsumer.HostFacts()
@@ -22,10 +23,11 @@ final class CaptureSet {
 
     static let stopTimeout: Duration = .seconds(3)
 
-    init(interfaces: any InterfaceSystem, detectionSettings: Settings.Detection, sink: EventSink) {
+    init(interfaces: any InterfaceSystem, detectionSettings: Settings.Detection, sink: EventSink, lost: LostEvents) {
         self.interfaces = interfaces
         self.detectionSettings = detectionSettings
         self.sink = sink
+        self.lost = lost
     }
 
     var capturing: [String] { loops.keys.sorted() }
@@ -101,10 +103,13 @@ final class CaptureSet {
     @discardableResult
     private func closeLoop(_ name: String, reason: String?) -> Bool {
         guard let loop = loops[name] else { return true }
+        let pending = UInt64(consumers[name]?.published?.detection.pendingProbes ?? 0)
         forget(name)
         let ended = loop.stop(timeout: Self.stopTimeout)
         if !ended {
-            Log.error("The packet loop of \(name) did not stop within \(DurationText.format(Self.stopTimeout)); it is hung")
+            // Its thread never flushes: what it held, as of its last tick, is lost with it.
+            lost.add(pending, .interface)
+            Log.error("The packet loop of \(name) did not stop within \(DurationText.format(Self.stopTimeout)); it is hung, and its \(pending) pending probes are lost")
         } else if let reason {
             Log.warning("Interface \(name) \(reason); closed its capture, it reopens when the interface returns")
         }
@@ -121,7 +126,7 @@ final class CaptureSet {
         do {
             let source = try interfaces.openCapture(on: interface, settings: settings)
             let consumer = DetectionConsumer(interface: interface.name, settings: detectionSettings, facts: hostFacts,
-                                             counters: interfaceCounters, sink: sink)
+                                             counters: interfaceCounters, sink: sink, lost: lost)
             let loop = CaptureLoop(interface: interface, handle: source, consumer: consumer, counters: interfaceCounters,
                                    wakeInterval: wakeInterval)
             counters[interface.name] = interfaceCounters

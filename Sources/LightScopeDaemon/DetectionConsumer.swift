@@ -9,6 +9,9 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let engine: DetectionEngine
     private let counters: InterfaceCounters
     private let sink: EventSink
+    private let lost: LostEvents
+    /// The engine's probe evictions already counted as lost events.
+    private var countedProbeEvictions: UInt64 = 0
     private let mailbox = Mutex<HostFacts?>(nil)
     private var rejections = [UInt64](repeating: 0, count: DecodeRejection.allCases.count)
     private let publishedState = Mutex<Published?>(nil)
@@ -26,12 +29,14 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         var listening: ListeningPorts?
     }
 
-    init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink) {
+    init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink,
+         lost: LostEvents) {
         engine = DetectionEngine(interface: interface, settings: settings,
                                  localAddresses: LocalAddresses(addresses: facts.addresses ?? []))
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
         self.counters = counters
         self.sink = sink
+        self.lost = lost
     }
 
     /// Called by the runner thread; applied by the loop thread on its next tick.
@@ -62,15 +67,24 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
         }
         engine.advance(toNanos: wallClockNanos, emit: emit)
-        var malformed: UInt64 = 0
-        for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
-        let latest = Published(detection: engine.state, malformed: malformed)
-        publishedState.withLock { $0 = latest }
+        publish()
     }
 
     func flush(wallClockNanos: UInt64) {
         engine.advance(toNanos: wallClockNanos, emit: emit)
         engine.finish(emit: emit)
+        publish()
+    }
+
+    /// Counts new probe evictions as lost events, and shows the engine's state to the runner.
+    private func publish() {
+        let state = engine.state
+        lost.add(state.probeEvictions &- countedProbeEvictions, .eviction)
+        countedProbeEvictions = state.probeEvictions
+        var malformed: UInt64 = 0
+        for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
+        let latest = Published(detection: state, malformed: malformed)
+        publishedState.withLock { $0 = latest }
     }
 
     private func emit(_ event: UnwantedEvent) {

@@ -16,8 +16,9 @@ extension Runner {
         }
         let totals = StatusText.sum(daemon.captures.counterSnapshots)
         let stored = daemon.pipeline.counters.snapshot
+        let lost = StatusText.lostEvents(daemon.pipeline.counters.lost.byReason)
         thisRun.end(.clean)
-        Log.info("Stopped cleanly: \(totals.packets) packets seen, \(totals.unwanted) unwanted, \(totals.drops) dropped; \(stored.eventsWritten) events stored, \(stored.eventsLost) lost")
+        Log.info("Stopped cleanly: \(totals.packets) packets seen, \(totals.unwanted) unwanted, \(totals.drops) dropped; \(stored.eventsWritten) events stored; events lost: \(lost)")
         return ExitCode.success.rawValue
     }
 }

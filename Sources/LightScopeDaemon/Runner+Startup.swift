@@ -18,8 +18,9 @@ extension Runner {
         let anonymiser = try StartupChecks.anonymiser(settings.store, directory: stateDirectory)
         edges.notifier.extendTimeout(by: Self.startupExtension)
 
+        let lost = LostEvents()
         let pipeline = EventPipeline(stateDirectory: stateDirectory, settings: settings.store, anonymiser: anonymiser,
-                                     wakeInterval: timing.loopWake)
+                                     wakeInterval: timing.loopWake, lost: lost)
         pipeline.start()
         let metrics: MetricsServer?
         do {
@@ -33,7 +34,7 @@ extension Runner {
         let tally = EventTally(downstream: pipeline)
         let daemon = RunningDaemon(
             settings: settings, supervisor: WatchdogSupervisor(timing: timing, notifier: edges.notifier, nowNanos: edges.clock.monotonicNanos()),
-            pipeline: pipeline, tally: tally, captures: CaptureSet(interfaces: edges.interfaces, detectionSettings: settings.detection, sink: tally), metrics: metrics,
+            pipeline: pipeline, tally: tally, captures: CaptureSet(interfaces: edges.interfaces, detectionSettings: settings.detection, sink: tally, lost: lost), metrics: metrics,
             statusFile: StatusFile(directory: RuntimeDirectory.resolve(stateDirectory: stateDirectory, environment: environment)),
             status: StatusReporter(startNanos: edges.clock.monotonicNanos()))
         if let metrics {

@@ -89,6 +89,7 @@ public final class Runner {
         for stall in daemon.checkWatchdog(runner: heartbeat, nowNanos: now, wallNanos: edges.clock.wallNanos()) {
             thisRun.note(stall)
         }
+        reportLosses(daemon, nowNanos: now)
         if now >= daemon.nextStatusNanos {
             let text = daemon.supervisor.stallStatus ?? daemon.status.refresh(captures: daemon.captures, nowNanos: now)
             edges.notifier.status(text)

@@ -28,6 +28,7 @@ final class RunningDaemon {
     var status: StatusReporter
     /// What detection knows about the host, as last read (the captures hold what they were told).
     var hostFacts = HostFactsFeed()
+    var lossEpisodes = LossEpisodes()
     var nextRescanNanos: UInt64 = 0
     var nextStatusNanos: UInt64 = 0
 

@@ -32,8 +32,7 @@ enum SnapshotBuilder {
         let counters = pipeline.counters.snapshot
         let store = DaemonSnapshot.Store(path: pipeline.databasePath,
                                          sizeBytes: fileSize(pipeline.databasePath) + fileSize(pipeline.databasePath + "-wal"),
-                                         eventsWritten: counters.eventsWritten, eventsLost: counters.eventsLost + counters.queueDrops,
-                                         errors: counters.storeErrors)
+                                         eventsWritten: counters.eventsWritten, errors: counters.storeErrors)
         return DaemonSnapshot(
             version: LightScopeVersion.current, pid: getpid(), startedAtNanos: startedAtNanos, updatedAtNanos: now,
             status: statusText, interfaces: interfaces, loops: loops,
@@ -45,8 +44,10 @@ enum SnapshotBuilder {
             events: daemon.tally.snapshot(atNanos: now),
             detection: DaemonSnapshot.Detection(pendingProbes: UInt64(detection.reduce(0) { $0 + $1.pendingProbes }),
                                                 scanSources: UInt64(detection.reduce(0) { $0 + $1.scanSources }),
-                                                evictions: detection.reduce(0) { $0 &+ $1.evictions }),
-            store: store, restarts: restarts)
+                                                evictions: detection.reduce(0) { $0 &+ $1.evictions },
+                                                probeEvictions: detection.reduce(0) { $0 &+ $1.probeEvictions },
+                                                scanSourceEvictions: detection.reduce(0) { $0 &+ $1.scanSourceEvictions }),
+            store: store, lostEvents: pipeline.counters.lost.byReason, restarts: restarts)
     }
 
     static func fileSize(_ path: String) -> UInt64 {

@@ -13,8 +13,9 @@ final class PrometheusTextTests: XCTestCase {
             watchdog: .init(timeoutNanos: 30_000_000_000, pingIntervalNanos: 15_000_000_000, stallLimitNanos: 30_000_000_000,
                             pingsSent: 4, lastPingAtNanos: 1_700_000_060_000_000_000, stallsDetected: 1),
             events: .init(byVerdict: ["closed": 5, "portscan": 1], lastHour: 6),
-            detection: .init(pendingProbes: 2, scanSources: 1, evictions: 0),
-            store: .init(path: "/var/lib/lightscope/events.sqlite", sizeBytes: 4096, eventsWritten: 6, eventsLost: 0, errors: 0),
+            detection: .init(pendingProbes: 2, scanSources: 1, evictions: 0, probeEvictions: 0, scanSourceEvictions: 0),
+            store: .init(path: "/var/lib/lightscope/events.sqlite", sizeBytes: 4096, eventsWritten: 6, errors: 0),
+            lostEvents: ["queue": 3, "eviction": 2, "disk": 0, "interface": 0, "fleet": 0],
             restarts: .init(byEnding: ["watchdog": 2, "crash": 1], lastRestartAtNanos: 1_699_999_999_000_000_000, lastReason: "watchdog timeout"))
     }
 
@@ -31,6 +32,10 @@ final class PrometheusTextTests: XCTestCase {
             "lightscope_loop_heartbeat_age_seconds{loop=\"runner loop\"} 0.250",
             "lightscope_detection_evictions_total 0",
             "lightscope_store_errors_total 0",
+            "lightscope_events_lost_total{reason=\"queue\"} 3",
+            "lightscope_events_lost_total{reason=\"eviction\"} 2",
+            "lightscope_events_lost_total{reason=\"fleet\"} 0",
+            "lightscope_detection_scan_source_evictions_total 0",
             "lightscope_restarts_total{reason=\"watchdog\"} 2",
             "lightscope_watchdog_timeouts_total 2",
             "lightscope_last_restart_time_seconds 1699999999.000",
@@ -51,6 +56,8 @@ final class PrometheusTextTests: XCTestCase {
         XCTAssertTrue(text.contains("  eth0  capturing  1234 packets  12 pps  3 dropped  7 unwanted  1 malformed"), text)
         XCTAssertTrue(text.contains("Watchdog: 30.0s (systemd), ping every 15.0s; last ping 1.0s ago; 4 pings, 1 stalls"), text)
         XCTAssertTrue(text.contains("Events: 6 in the last hour"), text)
+        XCTAssertTrue(text.contains("Lost events: 5 (queue 3, eviction 2, disk 0, interface 0, fleet 0)"), text)
+        XCTAssertTrue(text.contains("Store: /var/lib/lightscope/events.sqlite, 4 KiB, 6 written, 0 errors"), text)
         XCTAssertTrue(text.contains("16m39s  watchdog timeout (packet loop eth0 stalled for 31.0s)"), text)
     }
 

@@ -14,6 +14,8 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
     public var events: Events
     public var detection: Detection
     public var store: Store?
+    /// Every event lost since start, by `EventLossReason` name (zeros included).
+    public var lostEvents: [String: UInt64]
     public var restarts: Restarts
 
     public struct Interface: Codable, Equatable, Sendable {
@@ -87,12 +89,19 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
     public struct Detection: Codable, Equatable, Sendable {
         public var pendingProbes: UInt64
         public var scanSources: UInt64
+        /// Entries every table pushed out at its capacity.
         public var evictions: UInt64
+        /// Of them, pending probes: lost events (also under `lostEvents["eviction"]`).
+        public var probeEvictions: UInt64
+        /// Of them, scan sources: lost scan state.
+        public var scanSourceEvictions: UInt64
 
-        public init(pendingProbes: UInt64, scanSources: UInt64, evictions: UInt64) {
+        public init(pendingProbes: UInt64, scanSources: UInt64, evictions: UInt64, probeEvictions: UInt64, scanSourceEvictions: UInt64) {
             self.pendingProbes = pendingProbes
             self.scanSources = scanSources
             self.evictions = evictions
+            self.probeEvictions = probeEvictions
+            self.scanSourceEvictions = scanSourceEvictions
         }
     }
 
@@ -122,25 +131,24 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         }
     }
 
+    /// The local store; the events it could not take are in `lostEvents` (`disk`, `queue`).
     public struct Store: Codable, Equatable, Sendable {
         public var path: String
         public var sizeBytes: UInt64
         public var eventsWritten: UInt64
-        public var eventsLost: UInt64
         public var errors: UInt64
 
-        public init(path: String, sizeBytes: UInt64, eventsWritten: UInt64, eventsLost: UInt64, errors: UInt64) {
+        public init(path: String, sizeBytes: UInt64, eventsWritten: UInt64, errors: UInt64) {
             self.path = path
             self.sizeBytes = sizeBytes
             self.eventsWritten = eventsWritten
-            self.eventsLost = eventsLost
             self.errors = errors
         }
     }
 
     public init(version: String, pid: Int32, startedAtNanos: UInt64, updatedAtNanos: UInt64, status: String,
                 interfaces: [Interface], loops: [Loop], watchdog: Watchdog, events: Events, detection: Detection, store: Store?,
-                restarts: Restarts) {
+                lostEvents: [String: UInt64], restarts: Restarts) {
         self.version = version
         self.pid = pid
         self.startedAtNanos = startedAtNanos
@@ -152,6 +160,7 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         self.events = events
         self.detection = detection
         self.store = store
+        self.lostEvents = lostEvents
         self.restarts = restarts
     }
 }

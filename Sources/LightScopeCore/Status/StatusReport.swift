@@ -44,9 +44,12 @@ public struct StatusReport: Codable, Equatable, Sendable {
             }
             let verdicts = Verdict.allCases.map { "\($0.rawValue) \(daemon.events.byVerdict[$0.rawValue] ?? 0)" }.joined(separator: ", ")
             lines.append("Events: \(daemon.events.lastHour) in the last hour; since start: \(verdicts)")
-            lines.append("Detection: \(daemon.detection.pendingProbes) pending probes, \(daemon.detection.scanSources) scan sources, \(daemon.detection.evictions) evictions")
+            let detection = daemon.detection
+            lines.append("Detection: \(detection.pendingProbes) pending probes, \(detection.scanSources) scan sources, \(detection.evictions) evictions "
+                + "(\(detection.probeEvictions) probes, \(detection.scanSourceEvictions) scan sources)")
+            lines.append("Lost events: " + StatusText.lostEvents(daemon.lostEvents))
             if let store = daemon.store {
-                lines.append("Store: \(store.path), \(store.sizeBytes / 1024) KiB, \(store.eventsWritten) written, \(store.eventsLost) lost, \(store.errors) errors")
+                lines.append("Store: \(store.path), \(store.sizeBytes / 1024) KiB, \(store.eventsWritten) written, \(store.errors) errors")
             }
         }
         if !recentRuns.isEmpty {
