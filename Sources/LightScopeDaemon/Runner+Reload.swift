@@ -26,13 +26,19 @@ extension Runner {
     func reload(_ daemon: RunningDaemon) {
         edges.notifier.reloading()
         Log.info("Reloading configuration (SIGHUP)")
+        let generation = (daemon.lastReload?.generation ?? 0) + 1
         do {
             let plan = try prepareReload(daemon)
             applyReload(plan, to: daemon)
             Log.info("Configuration reloaded: \(describe(plan.timing))")
+            daemon.lastReload = DaemonSnapshot.Reload(generation: generation, applied: true, problem: nil, exitCode: nil,
+                                                      atNanos: edges.clock.wallNanos())
         } catch {
             let again = isUnderSystemd ? "systemctl reload lightscope" : "kill -HUP \(getpid())"
-            Log.error("Reload rejected, the previous configuration stays in force: \(error.message). Once fixed, reload again: \(again)")
+            let problem = "\(error.message). Once fixed, reload again: \(again)"
+            Log.error("Reload rejected, the previous configuration stays in force: \(problem)")
+            daemon.lastReload = DaemonSnapshot.Reload(generation: generation, applied: false, problem: problem,
+                                                      exitCode: error.exitCode.rawValue, atNanos: edges.clock.wallNanos())
         }
         let text = daemon.supervisor.stallStatus ?? daemon.status.refresh(captures: daemon.captures, nowNanos: edges.clock.monotonicNanos())
         edges.notifier.ready(status: text)

@@ -29,6 +29,8 @@ final class RunningDaemon {
     /// What detection knows about the host, as last read (the captures hold what they were told).
     var hostFacts = HostFactsFeed()
     var lossEpisodes = LossEpisodes()
+    /// The latest reload's outcome, published for `lightscope reload`.
+    var lastReload: DaemonSnapshot.Reload?
     var nextRescanNanos: UInt64 = 0
     var nextStatusNanos: UInt64 = 0
 

@@ -47,7 +47,7 @@ enum SnapshotBuilder {
                                                 evictions: detection.reduce(0) { $0 &+ $1.evictions },
                                                 probeEvictions: detection.reduce(0) { $0 &+ $1.probeEvictions },
                                                 scanSourceEvictions: detection.reduce(0) { $0 &+ $1.scanSourceEvictions }),
-            store: store, lostEvents: pipeline.counters.lost.byReason, restarts: restarts)
+            store: store, lostEvents: pipeline.counters.lost.byReason, restarts: restarts, reload: daemon.lastReload)
     }
 
     static func fileSize(_ path: String) -> UInt64 {

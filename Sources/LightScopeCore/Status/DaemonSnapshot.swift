@@ -17,6 +17,27 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
     /// Every event lost since start, by `EventLossReason` name (zeros included).
     public var lostEvents: [String: UInt64]
     public var restarts: Restarts
+    /// The outcome of the latest SIGHUP; nil before the first. What `lightscope reload` waits for.
+    public var reload: Reload?
+
+    public struct Reload: Codable, Equatable, Sendable {
+        /// The reloads of this run so far: the first SIGHUP is 1.
+        public var generation: UInt64
+        public var applied: Bool
+        /// Why it was rejected, with the fix.
+        public var problem: String?
+        /// The exit status that goes with the problem (78 for a config error, 77 for privileges).
+        public var exitCode: Int32?
+        public var atNanos: UInt64
+
+        public init(generation: UInt64, applied: Bool, problem: String?, exitCode: Int32?, atNanos: UInt64) {
+            self.generation = generation
+            self.applied = applied
+            self.problem = problem
+            self.exitCode = exitCode
+            self.atNanos = atNanos
+        }
+    }
 
     public struct Interface: Codable, Equatable, Sendable {
         public var name: String
@@ -148,7 +169,7 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
 
     public init(version: String, pid: Int32, startedAtNanos: UInt64, updatedAtNanos: UInt64, status: String,
                 interfaces: [Interface], loops: [Loop], watchdog: Watchdog, events: Events, detection: Detection, store: Store?,
-                lostEvents: [String: UInt64], restarts: Restarts) {
+                lostEvents: [String: UInt64], restarts: Restarts, reload: Reload? = nil) {
         self.version = version
         self.pid = pid
         self.startedAtNanos = startedAtNanos
@@ -162,5 +183,6 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         self.store = store
         self.lostEvents = lostEvents
         self.restarts = restarts
+        self.reload = reload
     }
 }

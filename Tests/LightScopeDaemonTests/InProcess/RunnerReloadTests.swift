@@ -127,3 +127,52 @@ final class RunnerReloadTests: XCTestCase {
         XCTAssertFalse(status.contains("systemctl reload"), status)
     }
 }
+
+/// `lightscope reload` (the unit's ExecReload=): the outcome of the reload it asked for.
+final class ReloadRequestTests: XCTestCase {
+    private func request(_ harness: RunnerHarness) -> ReloadRequest {
+        ReloadRequest(statusPath: harness.statusPath, timeout: .seconds(10)) { _ in
+            harness.signals.send(SIGHUP)
+            return 0
+        }
+    }
+
+    func testAnAppliedReloadExitsZeroAndARejectedOneSaysWhyWithExit78() throws {
+        let harness = try RunnerHarness(config: "[watchdog]\nstatus_interval = 200ms\n")
+        defer { harness.cleanUp() }
+        harness.startAndWaitForReady()
+        XCTAssertNil(harness.snapshot?.reload, "no reload yet")
+
+        try harness.rewriteConfig("[watchdog]\nstatus_interval = 300ms\n")
+        let applied = request(harness).run(pid: nil)
+        XCTAssertEqual(applied.exitCode, 0, applied.message)
+        XCTAssertTrue(applied.message.hasPrefix("Configuration reloaded (pid \(getpid()), reload 1)"), applied.message)
+
+        try harness.rewriteConfig("[watchdog]\nstatus_interval = often\n")
+        let rejected = request(harness).run(pid: getpid())
+        XCTAssertEqual(rejected.exitCode, ExitCode.config.rawValue, rejected.message)
+        XCTAssertTrue(rejected.message.hasPrefix("Reload rejected, the previous configuration stays in force: invalid config"), rejected.message)
+        XCTAssertTrue(rejected.message.contains("line 2: status_interval: 'often'"), rejected.message)
+        XCTAssertEqual(harness.snapshot?.reload?.generation, 2)
+
+        // The next good one is in force again, and says so.
+        try harness.rewriteConfig("[watchdog]\nstatus_interval = 200ms\n")
+        XCTAssertEqual(request(harness).run(pid: nil).exitCode, 0)
+    }
+
+    func testNoDaemonAndNoAnswerAreFailuresThatSaySo() throws {
+        let harness = try RunnerHarness(config: "")
+        defer { harness.cleanUp() }
+        let none = request(harness).run(pid: nil)
+        XCTAssertEqual(none.exitCode, ExitCode.failure.rawValue)
+        XCTAssertTrue(none.message.hasPrefix("LightScope is not running: no status file at \(harness.statusPath)"), none.message)
+
+        harness.startAndWaitForReady()
+        // A daemon that never answers: the signal goes nowhere.
+        let deaf = ReloadRequest(statusPath: harness.statusPath, timeout: .milliseconds(300)) { _ in 0 }.run(pid: nil)
+        XCTAssertEqual(deaf.exitCode, ExitCode.failure.rawValue)
+        XCTAssertTrue(deaf.message.hasPrefix("No answer from LightScope (pid \(getpid())) within 300ms"), deaf.message)
+        let wrong = request(harness).run(pid: 1)
+        XCTAssertTrue(wrong.message.contains("is from pid \(getpid()), not 1"), wrong.message)
+    }
+}
