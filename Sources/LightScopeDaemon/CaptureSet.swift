@@ -84,6 +84,22 @@ final class CaptureSet {
         return hung
     }
 
+    /// Stops one capture, which reports its pending probes; returns how many it held.
+    func close(_ name: String) -> Int {
+        let pending = consumers[name]?.published?.detection.pendingProbes ?? 0
+        return closeLoop(name, reason: nil) ? pending : 0
+    }
+
+    /// Gives up a capture whose loop is stalled, without waiting for it: what it held, as of
+    /// its last tick, is counted lost.
+    func abandon(_ name: String) {
+        let pending = UInt64(consumers[name]?.published?.detection.pendingProbes ?? 0)
+        consumers[name]?.abandon()
+        forget(name)
+        lost.add(pending, .interface)
+        Log.error("The packet loop of \(name) is stalled: its \(pending) pending probes are lost")
+    }
+
     private func reapEndedLoops() {
         for (name, loop) in loops {
             guard let outcome = loop.outcome else { continue }
@@ -103,11 +119,13 @@ final class CaptureSet {
     @discardableResult
     private func closeLoop(_ name: String, reason: String?) -> Bool {
         guard let loop = loops[name] else { return true }
-        let pending = UInt64(consumers[name]?.published?.detection.pendingProbes ?? 0)
+        let consumer = consumers[name]
+        let pending = UInt64(consumer?.published?.detection.pendingProbes ?? 0)
         forget(name)
         let ended = loop.stop(timeout: Self.stopTimeout)
         if !ended {
             // Its thread never flushes: what it held, as of its last tick, is lost with it.
+            consumer?.abandon()
             lost.add(pending, .interface)
             Log.error("The packet loop of \(name) did not stop within \(DurationText.format(Self.stopTimeout)); it is hung, and its \(pending) pending probes are lost")
         } else if let reason {

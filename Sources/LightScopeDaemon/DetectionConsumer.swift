@@ -15,6 +15,9 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let mailbox = Mutex<HostFacts?>(nil)
     private var rejections = [UInt64](repeating: 0, count: DecodeRejection.allCases.count)
     private let publishedState = Mutex<Published?>(nil)
+    /// Set when the runner gave this loop up, its pending probes counted lost: should the
+    /// loop come back to life, what it reports was counted already.
+    private let abandoned = Atomic<Bool>(false)
 
     /// What the runner reads for status and metrics, refreshed on every tick.
     struct Published: Sendable {
@@ -87,7 +90,13 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         publishedState.withLock { $0 = latest }
     }
 
+    /// The runner has counted what this pipeline holds as lost: it reports nothing more.
+    func abandon() {
+        abandoned.store(true, ordering: .relaxed)
+    }
+
     private func emit(_ event: UnwantedEvent) {
+        guard !abandoned.load(ordering: .relaxed) else { return }
         if event.verdict == .closed || event.verdict == .unanswered { counters.addUnwanted(1) }
         sink.submit(event)
     }

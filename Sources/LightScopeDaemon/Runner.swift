@@ -18,13 +18,16 @@ public final class Runner {
     let heartbeat = Heartbeat(loopName: "runner loop")
     var thisRun = RunRecorder()
     let startedAtNanos: UInt64
-    private(set) var phase = Phase.running
+    var phase = Phase.running
 
     /// Where the runner loop is, once start-up has succeeded.
     enum Phase: Equatable {
         case running
         /// SIGTERM or SIGINT, or a problem a restart cannot fix: leave the loop and stop.
         case stopRequested
+        /// A loop stalled and systemd was asked for a restart (WATCHDOG=trigger): wait to be
+        /// killed until this monotonic time, then exit so that Restart= takes over.
+        case restartRequested(untilNanos: UInt64)
     }
 
     /// A slow start-up step (opening the store, large capture rings) gets this much more time.
@@ -54,14 +57,20 @@ public final class Runner {
         } catch {
             return startFailed(error)
         }
-        while phase == .running {
+        while true {
+            switch phase {
+            case .running:
+                break
+            case .stopRequested:
+                return shutdown(daemon)
+            case .restartRequested(let untilNanos):
+                if edges.clock.monotonicNanos() >= untilNanos { return restartNotHonoured(daemon) }
+            }
             waitForSignalOrTimeout(daemon.timing.loopWake)
             heartbeat.beat(now: edges.clock.monotonicNanos())
             for signalNumber in edges.signals.drain() { handle(signalNumber, daemon) }
-            guard phase == .running else { break }
-            tick(daemon)
+            if phase == .running { tick(daemon) }
         }
-        return shutdown(daemon)
     }
 
     func requestStop() {
@@ -89,6 +98,10 @@ public final class Runner {
         for stall in daemon.checkWatchdog(runner: heartbeat, nowNanos: now, wallNanos: edges.clock.wallNanos()) {
             thisRun.note(stall)
         }
+        if daemon.supervisor.restartNeeded {
+            requestRestart(daemon)
+            return
+        }
         reportLosses(daemon, nowNanos: now)
         if now >= daemon.nextStatusNanos {
             let text = daemon.supervisor.stallStatus ?? daemon.status.refresh(captures: daemon.captures, nowNanos: now)
@@ -104,6 +117,8 @@ public final class Runner {
         case SIGTERM, SIGINT:
             Log.info("Received \(signalNumber == SIGTERM ? "SIGTERM" : "SIGINT"); stopping")
             requestStop()
+        case SIGHUP where phase != .running:
+            Log.notice("Ignoring SIGHUP: a restart has been requested")
         case SIGHUP:
             reload(daemon)
         case SIGUSR1 where options.faultInjectionEnabled:

@@ -1,7 +1,8 @@
 import LightScopeCore
 import LightScopeSystemd
 
-/// Carries out `WatchdogPolicy`'s decisions: pings systemd, logs stalls, asks for a restart.
+/// Carries out `WatchdogPolicy`'s decisions: pings systemd, logs stalls, and says when a
+/// restart is needed (the runner reports what it can, then sends WATCHDOG=trigger).
 /// Runs in the runner loop, so a hung runner silences the pings by construction.
 struct WatchdogSupervisor {
     let timing: WatchdogTiming
@@ -11,6 +12,8 @@ struct WatchdogSupervisor {
     private(set) var pingsSent: UInt64 = 0
     private(set) var stallsDetected: UInt64 = 0
     private(set) var stallStatus: String?
+    /// A loop stalled while systemd watches: the process must be restarted.
+    private(set) var restartNeeded = false
     /// Stalls found since the last `takeNewStalls()`, described for the run history.
     private var newStalls: [String] = []
 
@@ -59,7 +62,7 @@ struct WatchdogSupervisor {
                 let limit = DurationText.format(timing.stallLimit)
                 if isSystemdWatching {
                     Log.error("Watchdog: \(loopName) has made no progress for \(StatusText.formatSeconds(silentNanos)) (stall limit \(limit)); no more watchdog notifications, requesting an immediate restart with WATCHDOG=trigger")
-                    notifier.watchdogTrigger(status: status)
+                    restartNeeded = true
                 } else {
                     Log.error("Watchdog: \(loopName) has made no progress for \(StatusText.formatSeconds(silentNanos)) (stall limit \(limit)); not supervised by systemd, so nothing restarts it: restart lightscope")
                     notifier.status(status)

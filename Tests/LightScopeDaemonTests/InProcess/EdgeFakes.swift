@@ -159,6 +159,9 @@ final class FakePacketSource: PacketSource, Sendable {
     let readTimeoutMilliseconds: Int32 = 20
     private let snaplenBytes: Int
     private let ready = WakePipe()
+    /// While set, a read blocks, as a hung driver's would, until `release`.
+    private let hung = Atomic<Bool>(false)
+    private let released = DispatchSemaphore(value: 0)
     private let frames = Mutex<(waiting: [[UInt8]], vanished: Bool, closed: Bool)>(([], false, false))
     private let log: EdgeLog
 
@@ -176,12 +179,28 @@ final class FakePacketSource: PacketSource, Sendable {
         ready.wake()
     }
 
+    /// The next read never returns (until `release`): the loop reading this source stalls.
+    func hang() {
+        hung.store(true, ordering: .relaxed)
+        ready.wake()
+    }
+
+    /// Ends a hang; the interface is gone by then, so the loop ends.
+    func release() {
+        vanish()
+        if hung.exchange(false, ordering: .relaxed) { released.signal() }
+    }
+
     func vanish() {
         frames.withLock { $0.vanished = true }
         ready.wake()
     }
 
     func dispatch(context: UnsafeMutableRawPointer, callback: pcap_handler, maximumPackets: Int) throws(PcapHandle.OpenError) -> Int {
+        if hung.load(ordering: .relaxed) {
+            log.append("hung \(interfaceName)")
+            released.wait()
+        }
         ready.drain()
         let (batch, vanished, more) = frames.withLock { state in
             let taken = Array(state.waiting.prefix(maximumPackets))
