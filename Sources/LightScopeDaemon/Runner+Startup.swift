@@ -73,7 +73,7 @@ extension Runner {
         }
         Log.error(message)
         edges.notifier.status(message)
-        thisRun.end(.failed, detail: error.message)
+        thisRun.end(.failed, detail: error.message, exitStatus: error.exitCode.rawValue)
         return error.exitCode.rawValue
     }
 

@@ -41,7 +41,7 @@ enum SnapshotBuilder {
                                               stallLimitNanos: UInt64(timing.stallLimit.nanoseconds),
                                               pingsSent: supervisor.pingsSent, lastPingAtNanos: supervisor.lastPingWallNanos,
                                               stallsDetected: supervisor.stallsDetected),
-            events: daemon.tally.snapshot(atNanos: now),
+            events: daemon.tally.snapshot,
             detection: DaemonSnapshot.Detection(pendingProbes: UInt64(detection.reduce(0) { $0 + $1.pendingProbes }),
                                                 scanSources: UInt64(detection.reduce(0) { $0 + $1.scanSources }),
                                                 evictions: detection.reduce(0) { $0 &+ $1.evictions },

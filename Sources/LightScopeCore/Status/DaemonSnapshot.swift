@@ -96,14 +96,14 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         }
     }
 
+    /// This run's events. How many the store holds from the last hour, whichever run
+    /// found them, is the reader's question to the store (`StatusReport.eventsLastHour`).
     public struct Events: Codable, Equatable, Sendable {
-        /// Since start, by verdict name.
+        /// Since this run started, by verdict name.
         public var byVerdict: [String: UInt64]
-        public var lastHour: UInt64
 
-        public init(byVerdict: [String: UInt64], lastHour: UInt64) {
+        public init(byVerdict: [String: UInt64]) {
             self.byVerdict = byVerdict
-            self.lastHour = lastHour
         }
     }
 

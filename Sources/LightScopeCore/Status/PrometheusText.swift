@@ -50,16 +50,15 @@ public enum PrometheusText {
                [("", "\(snapshot.detection.pendingProbes)")])
         family("lightscope_detection_scan_sources", "gauge", "Sources tracked by scan detection.",
                [("", "\(snapshot.detection.scanSources)")])
-        family("lightscope_restarts_total", "counter", "Earlier runs that did not stop cleanly, by how they ended (kept history of 50 runs).",
+        family("lightscope_restarts_total", "counter", "Earlier runs that systemd restarted, by how they ended (kept history of 50 runs).",
                RunHistory.Ending.allCases.filter { $0 != .clean }.map {
                    (label(("reason", $0.rawValue)), "\(snapshot.restarts.byEnding[$0.rawValue] ?? 0)")
                })
         family("lightscope_watchdog_timeouts_total", "counter", "Earlier runs ended by systemd's watchdog (kept history of 50 runs).",
                [("", "\(snapshot.restarts.byEnding[RunHistory.Ending.watchdog.rawValue] ?? 0)")])
-        if let last = snapshot.restarts.lastRestartAtNanos {
-            family("lightscope_last_restart_time_seconds", "gauge", "When the run before this one ended uncleanly, seconds since the epoch.",
-                   [("", seconds(last))])
-        }
+        family("lightscope_last_restart_time_seconds", "gauge",
+               "When the run before this one ended uncleanly, seconds since the epoch; 0 when it did not.",
+               [("", seconds(snapshot.restarts.lastRestartAtNanos ?? 0))])
         if let store = snapshot.store {
             family("lightscope_store_events_written_total", "counter", "Events committed to the local store.",
                    [("", "\(store.eventsWritten)")])

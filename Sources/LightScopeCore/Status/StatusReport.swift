@@ -6,12 +6,16 @@ public struct StatusReport: Codable, Equatable, Sendable {
     public var daemon: DaemonSnapshot?
     /// The latest runs first, with how each ended.
     public var recentRuns: [RunHistory.Run]
+    /// Events the store holds from the last hour, whichever run found them (what
+    /// `lightscope events --since 1h` lists); nil when the store could not be read.
+    public var eventsLastHour: UInt64?
 
-    public init(running: Bool, problem: String?, daemon: DaemonSnapshot?, recentRuns: [RunHistory.Run]) {
+    public init(running: Bool, problem: String?, daemon: DaemonSnapshot?, recentRuns: [RunHistory.Run], eventsLastHour: UInt64? = nil) {
         self.running = running
         self.problem = problem
         self.daemon = daemon
         self.recentRuns = recentRuns
+        self.eventsLastHour = eventsLastHour
     }
 
     /// Runs shown by `status`.
@@ -43,7 +47,8 @@ public struct StatusReport: Codable, Equatable, Sendable {
                 lines.append("Watchdog: off (not started by systemd); stall limit \(StatusText.formatSeconds(watchdog.stallLimitNanos)), \(watchdog.stallsDetected) stalls")
             }
             let verdicts = Verdict.allCases.map { "\($0.rawValue) \(daemon.events.byVerdict[$0.rawValue] ?? 0)" }.joined(separator: ", ")
-            lines.append("Events: \(daemon.events.lastHour) in the last hour; since start: \(verdicts)")
+            let lastHour = eventsLastHour.map { "\($0) in the last hour (store)" } ?? "last hour unknown (the store cannot be read)"
+            lines.append("Events: \(lastHour); this run: \(verdicts)")
             let detection = daemon.detection
             lines.append("Detection: \(detection.pendingProbes) pending probes, \(detection.scanSources) scan sources, \(detection.evictions) evictions "
                 + "(\(detection.probeEvictions) probes, \(detection.scanSourceEvictions) scan sources)")
