@@ -41,8 +41,9 @@ extension Runner {
                                                       exitCode: error.exitCode.rawValue, atNanos: edges.clock.wallNanos())
         }
         let text = daemon.supervisor.stallStatus ?? daemon.status.refresh(captures: daemon.captures, nowNanos: edges.clock.monotonicNanos())
-        edges.notifier.ready(status: text)
+        // The outcome is in the status file (for `lightscope reload`) and metrics before READY=1 says "done".
         publishSnapshot(daemon, statusText: text)
+        edges.notifier.ready(status: text)
         scheduleNext(daemon)
     }
 
