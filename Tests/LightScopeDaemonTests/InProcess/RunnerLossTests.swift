@@ -26,9 +26,12 @@ final class RunnerLossTests: XCTestCase {
             RunnerHarness.syn(from: "10.\(index >> 16 & 255).\(index >> 8 & 255).\(index & 255)", port: 7777)
         }
         source.inject(frames)
+        // Every probe seen, and the loop has ticked since (the tick counts evictions).
         let deadline = Date().addingTimeInterval(10)
-        while (harness.snapshot?.interfaces.first?.packets ?? 0) < UInt64(probes), Date() < deadline { usleep(50_000) }
-        usleep(500_000)
+        while Date() < deadline, let seen = harness.snapshot,
+              seen.interfaces.first?.packets ?? 0 < UInt64(probes) || seen.lostEvents["eviction"] ?? 0 < UInt64(probes - capacity) {
+            usleep(50_000)
+        }
 
         let snapshot = try XCTUnwrap(harness.snapshot)
         let evicted = try XCTUnwrap(snapshot.lostEvents["eviction"])
