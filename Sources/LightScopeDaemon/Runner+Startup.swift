@@ -34,13 +34,11 @@ extension Runner {
         let tally = EventTally(downstream: pipeline)
         let daemon = RunningDaemon(
             settings: settings, supervisor: WatchdogSupervisor(timing: timing, notifier: edges.notifier, nowNanos: edges.clock.monotonicNanos()),
-            pipeline: pipeline, tally: tally, captures: CaptureSet(interfaces: edges.interfaces, detectionSettings: settings.detection, sink: tally, lost: lost), metrics: metrics,
+            pipeline: pipeline, tally: tally,
+            captures: CaptureSet(interfaces: edges.interfaces, detectionSettings: settings.detection, sink: tally, lost: lost),
             statusFile: StatusFile(directory: RuntimeDirectory.resolve(stateDirectory: stateDirectory, environment: environment)),
             status: StatusReporter(startNanos: edges.clock.monotonicNanos()))
-        if let metrics {
-            metrics.start()
-            Log.info("Serving Prometheus metrics on http://\(metrics.endpoint)/metrics")
-        }
+        daemon.switchMetrics(to: metrics)
         refreshHostFacts(daemon, listening: true, nowNanos: edges.clock.monotonicNanos())
         do {
             try daemon.captures.reconcile(settings: settings.capture, wakeInterval: timing.loopWake)

@@ -37,18 +37,17 @@ final class RunningDaemon {
     /// How long the event writer may take to commit what is queued at stop.
     static let pipelineStopTimeout: Duration = .seconds(20)
 
+    /// - Parameter pipeline: started; the other services start through `startService`.
     init(settings: Settings, supervisor: WatchdogSupervisor, pipeline: EventPipeline, tally: EventTally, captures: CaptureSet,
-         metrics: MetricsServer?, statusFile: StatusFile, status: StatusReporter) {
+         statusFile: StatusFile, status: StatusReporter) {
         self.settings = settings
         self.supervisor = supervisor
         self.pipeline = pipeline
         self.tally = tally
         self.captures = captures
-        self.metrics = metrics
         self.statusFile = statusFile
         self.status = status
         services = [Service(loop: pipeline, stopTimeout: Self.pipelineStopTimeout)]
-        if let metrics { services.append(Service(loop: metrics, stopTimeout: CaptureSet.stopTimeout)) }
     }
 
     var timing: WatchdogTiming { supervisor.timing }
@@ -63,6 +62,21 @@ final class RunningDaemon {
             hung.append(service.loop.loopName)
         }
         return hung
+    }
+
+    /// Starts a loop beside the captures (metrics, a fleet shipper) and supervises it from now
+    /// on; it will stop before every service started earlier, the event writer last.
+    func startService(_ loop: any SupervisedLoop, stopTimeout: Duration) {
+        loop.start()
+        services.append(Service(loop: loop, stopTimeout: stopTimeout))
+    }
+
+    /// Stops a service and no longer supervises it. False if it hung (it is left behind).
+    @discardableResult
+    func stopService(_ loop: any SupervisedLoop) -> Bool {
+        guard let index = services.firstIndex(where: { $0.loop === loop }) else { return true }
+        let service = services.remove(at: index)
+        return service.loop.stop(timeout: service.stopTimeout)
     }
 
     /// Pings systemd if every loop made progress; returns the stalls found, described for the run history.
@@ -112,14 +126,10 @@ final class RunningDaemon {
     func switchMetrics(to replacement: MetricsServer?) {
         let previous = metrics
         if let replacement {
-            replacement.start()
-            services.append(Service(loop: replacement, stopTimeout: CaptureSet.stopTimeout))
+            startService(replacement, stopTimeout: CaptureSet.stopTimeout)
             Log.info("Serving Prometheus metrics on http://\(replacement.endpoint)/metrics")
         }
         metrics = replacement
-        if let previous {
-            services.removeAll { $0.loop === previous }
-            _ = previous.stop(timeout: CaptureSet.stopTimeout)
-        }
+        if let previous { stopService(previous) }
     }
 }
