@@ -12,7 +12,7 @@ final class CaptureSet {
     private let lost: LostEvents
     /// What each newly opened capture's detection starts with.
     var detectionSettings: Settings.Detection
-    private(set) var hostFacts = DetectionConsumer.HostFacts()
+    private var hostFacts = DetectionConsumer.HostFacts()
     private var loops: [String: CaptureLoop] = [:]
     /// The detection pipeline of each open loop, to hand it host facts and read its state.
     private var consumers: [String: DetectionConsumer] = [:]
