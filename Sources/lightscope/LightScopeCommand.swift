@@ -16,7 +16,8 @@ struct LightScopeCommand: ParsableCommand {
         """,
         version: LightScopeVersion.current,
         subcommands: [RunCommand.self, StatusCommand.self, EventsCommand.self, TopCommand.self, BlocklistCommand.self,
-                      DoctorCommand.self, CheckConfigCommand.self, ReplayCommand.self, RecordExitCommand.self, AlertCommand.self]
+                      DoctorCommand.self, CheckConfigCommand.self, ReloadCommand.self, ReplayCommand.self, RecordExitCommand.self,
+                      AlertCommand.self]
     )
 }
 

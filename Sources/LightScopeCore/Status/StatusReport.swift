@@ -6,12 +6,16 @@ public struct StatusReport: Codable, Equatable, Sendable {
     public var daemon: DaemonSnapshot?
     /// The latest runs first, with how each ended.
     public var recentRuns: [RunHistory.Run]
+    /// Events the store holds from the last hour, whichever run found them (what
+    /// `lightscope events --since 1h` lists); nil when the store could not be read.
+    public var eventsLastHour: UInt64?
 
-    public init(running: Bool, problem: String?, daemon: DaemonSnapshot?, recentRuns: [RunHistory.Run]) {
+    public init(running: Bool, problem: String?, daemon: DaemonSnapshot?, recentRuns: [RunHistory.Run], eventsLastHour: UInt64? = nil) {
         self.running = running
         self.problem = problem
         self.daemon = daemon
         self.recentRuns = recentRuns
+        self.eventsLastHour = eventsLastHour
     }
 
     /// Runs shown by `status`.
@@ -45,11 +49,15 @@ public struct StatusReport: Codable, Equatable, Sendable {
                 lines.append("Watchdog: off (not started by systemd); stall limit \(StatusText.formatSeconds(watchdog.stallLimitNanos)), \(watchdog.stallsDetected) stalls")
             }
             let verdicts = Verdict.allCases.map { "\($0.rawValue) \(daemon.events.byVerdict[$0.rawValue] ?? 0)" }.joined(separator: ", ")
-            lines.append("Events: \(daemon.events.lastHour) in the last hour; since start: \(verdicts)")
-            lines.append("Detection: \(daemon.detection.pendingProbes) pending probes, \(daemon.detection.scanSources) scan sources, \(daemon.detection.evictions) evictions")
+            let lastHour = eventsLastHour.map { "\($0) in the last hour (store)" } ?? "last hour unknown (the store cannot be read)"
+            lines.append("Events: \(lastHour); this run: \(verdicts)")
+            let detection = daemon.detection
+            lines.append("Detection: \(detection.pendingProbes) pending probes, \(detection.scanSources) scan sources, \(detection.evictions) evictions "
+                + "(\(detection.probeEvictions) probes, \(detection.scanSourceEvictions) scan sources)")
+            lines.append("Lost events: " + StatusText.lostEvents(daemon.lostEvents))
             if let store = daemon.store {
                 let size = storeFileExists ? "\(store.sizeBytes / 1024) KiB" : "no file yet"
-                lines.append("Store: \(store.path), \(size), \(store.eventsWritten) written, \(store.eventsLost) lost, \(store.errors) errors")
+                lines.append("Store: \(store.path), \(size), \(store.eventsWritten) written, \(store.errors) errors")
             }
         }
         if !recentRuns.isEmpty {
