@@ -28,8 +28,14 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/n
 
 echo "== swift build (release, static Swift runtime)"
 # Full RELRO and immediate binding, as Debian's hardening flags ask for.
+# The link warns "the use of 'mktemp' is dangerous" from libFoundationEssentials.a
+# (Data+Writing.swift.o): the static Foundation that LightScope uses for JSON (status.json,
+# runs.json) brings its Data.write code along, whose temporary-file fallback names mktemp(3),
+# and glibc's linker warns about any object that does. LightScope never calls it: it writes no
+# file through Foundation: it writes its own with open(2) and rename(2).
 swift build -c release --static-swift-stdlib --product lightscope \
     -Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now
+echo "note: a linker warning about mktemp above is Foundation's unused Data.write code; see packaging/build-deb.sh"
 binary=$(swift build -c release --static-swift-stdlib --product lightscope --show-bin-path)/lightscope
 
 out=$root/.build/deb

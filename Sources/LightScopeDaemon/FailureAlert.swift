@@ -32,17 +32,21 @@ public enum FailureAlert {
     }
 
     /// Both steps in one process, as when an admin runs `lightscope alert UNIT` by hand.
-    public static func run(unit: String, command: String?) -> Int32 {
-        notify(unit: unit, alert: collect(unit: unit), command: command)
+    public static func run(unit: String, command: String?, commandProblem: String? = nil) -> Int32 {
+        notify(unit: unit, alert: collect(unit: unit, commandProblem: commandProblem), command: command)
     }
 
     /// Reads the unit's result and last log lines and writes the priority-crit journal entry.
-    public static func collect(unit: String) -> Alert {
+    /// `commandProblem`: why `[alert] command` could not be read; said in the entry, so an
+    /// alert that runs no command never looks like one that was never configured.
+    public static func collect(unit: String, commandProblem: String? = nil) -> Alert {
         let result = firstLine(ChildProcess.run(["/bin/systemctl", "show", "-P", "Result", unit])?.output ?? "")
         let restarts = firstLine(ChildProcess.run(["/bin/systemctl", "show", "-P", "NRestarts", unit])?.output ?? "")
         let lastLines = ChildProcess.run(["/bin/journalctl", "-u", unit, "-n", String(quotedLines), "--no-pager", "-o", "short-iso"])?.output ?? ""
         let summary = "\(unit) failed for good (result: \(result.isEmpty ? "unknown" : result), restarts: \(restarts.isEmpty ? "?" : restarts)); "
-            + "it will not be restarted until someone runs 'systemctl reset-failed \(unit)' and starts it. Its last log lines:\n\(lastLines)"
+            + "it will not be restarted until someone runs 'systemctl reset-failed \(unit)' and starts it. "
+            + (commandProblem.map { "[alert] command was not run: \($0). " } ?? "")
+            + "Its last log lines:\n\(lastLines)"
         // One entry with the quoted lines inside, at priority crit: journalctl -p crit finds it.
         let fields = ["MESSAGE=\(summary)", "PRIORITY=\(LogLevel.critical.rawValue)", "SYSLOG_IDENTIFIER=lightscope-alert",
                       "LIGHTSCOPE_FAILED_UNIT=\(unit)", "LIGHTSCOPE_RESULT=\(result)"]

@@ -14,7 +14,7 @@ import Glibc
 /// The writer beats `heartbeat` on every wake-up, so the runner's watchdog supervises it like a
 /// packet loop. A dedicated pthread rather than a Swift concurrency task, because the writer
 /// blocks in poll(2) and SQLite's fsyncs, which must never occupy the cooperative pool.
-public final class EventPipeline: @unchecked Sendable {
+public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     public typealias LogFunction = @Sendable (LogLevel, String) -> Void
 
     /// The longest a submitted event waits before it is committed (plus the write itself).
@@ -30,7 +30,7 @@ public final class EventPipeline: @unchecked Sendable {
     static let retentionYieldFraction = 8
 
     public let heartbeat = Heartbeat(loopName: "event writer")
-    public let counters = EventCounters()
+    public let counters: EventCounters
     public let databasePath: String
     private let queue: EventQueue
     /// A byte on it wakes the writer early: on stop, or when the queue is half full.
@@ -49,10 +49,12 @@ public final class EventPipeline: @unchecked Sendable {
     ///   - anonymiser: from `AddressAnonymiser.load(mode:stateDirectory:)`.
     ///   - journal: nil sends no event lines anywhere (tests); by default the journal or stderr.
     ///   - log: where store errors and notices go; `Log` by default.
+    ///   - lost: where the pipeline counts what it loses (the daemon's one count of lost events).
     public init(stateDirectory: String, settings: Settings.Store, anonymiser: AddressAnonymiser,
                 journal: JournalSink? = JournalSink(), queueCapacity: Int = EventPipeline.defaultQueueCapacity,
                 wakeInterval: Duration = EventPipeline.commitInterval,
-                log: @escaping LogFunction = EventPipeline.systemLog) {
+                log: @escaping LogFunction = EventPipeline.systemLog, lost: LostEvents = LostEvents()) {
+        counters = EventCounters(lost: lost)
         wakeIntervalMilliseconds = Atomic(Self.clampedWakeMilliseconds(wakeInterval))
         databasePath = stateDirectory + "/" + EventStore.fileName
         queue = EventQueue(capacity: queueCapacity)
@@ -102,6 +104,8 @@ public final class EventPipeline: @unchecked Sendable {
 
     /// Events waiting for the writer.
     public var queuedEvents: Int { queue.count }
+    /// Events the queue holds before it drops (`EventLossReason.queue`).
+    public var queueCapacity: Int { queue.capacity }
 
     /// Writes everything queued, commits, closes the store and ends the writer. Stop the capture
     /// loops first: events submitted after this call are dropped. False if the writer did not

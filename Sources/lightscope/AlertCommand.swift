@@ -19,7 +19,7 @@ struct AlertCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The failed unit, e.g. lightscope.service.", valueName: "unit"))
     var unit: String
 
-    @Option(name: .long, help: ArgumentHelp("Config file.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file.", valueName: "file"), completion: .file())
     var config: String?
 
     @Flag(name: .long, help: "Only write the journal entry and leave the alert in $RUNTIME_DIRECTORY.")
@@ -33,16 +33,24 @@ struct AlertCommand: ParsableCommand {
         if collect || notify, directory == nil {
             throw ValidationError("--collect and --notify pass the alert through $RUNTIME_DIRECTORY, which lightscope-alert@.service sets")
         }
+        // A broken config (maybe the very reason for the failure) must not silence the alert.
+        let path = config ?? RunOptions.defaultConfigPath
+        var command: String?
+        var commandProblem: String?
+        if let bytes = ConfigLoader.readBytes(path) {
+            do {
+                command = try ConfigFile.alertCommand(in: bytes, source: path)
+            } catch {
+                commandProblem = error.description
+            }
+        }
         if collect {
-            if let problem = FailureAlert.save(FailureAlert.collect(unit: unit), in: directory!) {
+            if let problem = FailureAlert.save(FailureAlert.collect(unit: unit, commandProblem: commandProblem), in: directory!) {
                 printError("lightscope alert: cannot leave the alert for --notify (\(problem))")
                 throw ExitCode.failure
             }
             return
         }
-        // A broken config (maybe the very reason for the failure) must not silence the alert.
-        let path = config ?? RunOptions.defaultConfigPath
-        let command = ConfigLoader.readText(path).flatMap(ConfigFile.alertCommand(in:))
         let status: Int32
         if notify {
             guard let alert = FailureAlert.load(from: directory!) else {
@@ -51,7 +59,7 @@ struct AlertCommand: ParsableCommand {
             }
             status = FailureAlert.notify(unit: unit, alert: alert, command: command)
         } else {
-            status = FailureAlert.run(unit: unit, command: command)
+            status = FailureAlert.run(unit: unit, command: command, commandProblem: commandProblem)
         }
         if status != 0 { throw ExitCode(status) }
     }

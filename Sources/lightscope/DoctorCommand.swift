@@ -12,14 +12,16 @@ struct DoctorCommand: ParsableCommand {
         every check passes. Checks: the unit (Type=notify, WatchdogSec > 0, NotifyAccess=main), the \
         service is running, its last watchdog ping is younger than WatchdogSec, the binary links \
         libsystemd, the capture capability (CAP_NET_RAW from the unit, or of this process outside \
-        systemd), the configured interfaces exist, the config file is valid, and the state directory \
-        and event store are writable by the user the daemon runs as. Without systemctl or with a \
+        systemd), the configured interfaces exist, the config file is valid, the metrics listener is \
+        loopback or kept from other hosts by the unit (which needs cgroup v2), the state directory \
+        and event store are writable by the user the daemon runs as, and you can read the \
+        status file and the store (as root or group adm). Without systemctl or with a \
         PID 1 other than systemd the three systemd checks fail and say so.
         Run it as root: the state directory belongs to the lightscope user.
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Config file to check; default: \(RunOptions.defaultConfigPath).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file to check; default: \(RunOptions.defaultConfigPath).", valueName: "file"), completion: .file())
     var config: String?
 
     @OptionGroup var store: StoreOptions
@@ -49,7 +51,13 @@ struct DoctorCommand: ParsableCommand {
             checks.append(Doctor.config(path: path, exists: DoctorFacts.exists(path), error: error))
         }
         checks.append(Doctor.interfaces(configured: settings.capture.interfaces, existing: DoctorFacts.interfaceNames()))
+        let sandbox: MetricsExposure.Sandbox = unit == nil ? .none : SandboxFacts.hasCgroupV2() ? .enforced : .noCgroupV2
+        checks.append(Doctor.metrics(listen: settings.metrics.listen, sandbox: sandbox))
         checks.append(storeCheck(user: unit?.user))
+        let runtime = RuntimeDirectory.resolve(stateDirectory: store.directory, environment: ProcessEnvironment.current)
+        checks.append(Doctor.access(readErrors: DoctorFacts.readErrors([runtime + "/" + RuntimeDirectory.statusFileName,
+                                                                        store.directory + "/events.sqlite"]),
+                                    user: DoctorFacts.userName()))
         if let unit { checks.append(resourcesCheck(unit, settings: settings)) }
 
         checks.forEach { print($0.line) }

@@ -11,7 +11,7 @@ struct RecordExitCommand: ParsableCommand {
         shouldDisplay: false
     )
 
-    @Option(name: .long, help: ArgumentHelp("The daemon's state directory.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("The daemon's state directory.", valueName: "dir"), completion: .directory)
     var stateDir: String?
 
     func run() throws {

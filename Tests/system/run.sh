@@ -185,7 +185,7 @@ scenario_doctor_all_pass_then_names_the_fault() {
     [ $ok = 0 ] || return 1
     expect "the unit line with WatchdogSec=30s" \
         eval 'printf "%s\n" "$DOCTOR_OUT" | grep -Fx "PASS unit: Type=notify, WatchdogSec=30s, NotifyAccess=main" >/dev/null' || return 1
-    expect "9 PASS lines" [ "$(printf '%s\n' "$DOCTOR_OUT" | grep -c '^PASS ')" = 9 ] || return 1
+    expect "11 PASS lines" [ "$(printf '%s\n' "$DOCTOR_OUT" | grep -c '^PASS ')" = 11 ] || return 1
     expect "the resources line" eval 'printf "%s\n" "$DOCTOR_OUT" | grep "^PASS resources: MemoryMax=256 MiB, TasksMax=80; 1 interface at" >/dev/null' || return 1
 
     # The fault the watchdog design warns about: a drop-in that turns the watchdog off.

@@ -9,6 +9,7 @@ public struct Settings: Equatable, Sendable {
     public var alert = Alert()
     public var log = Log()
     public var store = Store()
+    public var blocklist = Blocklist()
 
     public init() {}
 
@@ -97,6 +98,19 @@ public struct Settings: Equatable, Sendable {
         /// it a flood is summarised, so journald's own rate limit never swallows the
         /// daemon's watchdog and error lines. The store keeps every event regardless.
         public var journalEventsPerSecond: Int = 50
+        public init() {}
+    }
+}
+
+extension Settings {
+    /// What `lightscope blocklist` may list, beyond the addresses it never lists (`BlocklistPolicy`).
+    public struct Blocklist: Equatable, Sendable {
+        /// Also leave out every address on the host's own on-link networks. Off: a compromised
+        /// neighbour is a real scanner, and only its spoofed twin is harmless.
+        public var excludeLocalNetworks = false
+        /// Prefixes never listed, however many events their addresses have (partners,
+        /// monitoring, the admin's own networks).
+        public var allow: [IPPrefix] = []
         public init() {}
     }
 }
