@@ -9,7 +9,9 @@ extension Runner {
     /// Checks everything, then starts the loops in order (see `RunningDaemon`), then READY=1.
     /// On a failure the loops already started are stopped again, in reverse order.
     func start() throws(DaemonError) -> RunningDaemon {
-        try StartupChecks.ensureDirectory(stateDirectory)
+        try StartupChecks.ensureDirectory(stateDirectory, role: "state directory")
+        try StartupChecks.ensureDirectory(RuntimeDirectory.resolve(stateDirectory: stateDirectory, environment: environment),
+                                          role: "runtime directory")
         thisRun.begin(stateDirectory: stateDirectory, pid: getpid(), atNanos: startedAtNanos)
         let settings = try StartupChecks.loadSettings(options)
         Log.level = settings.log.level

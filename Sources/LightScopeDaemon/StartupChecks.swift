@@ -77,12 +77,15 @@ enum StartupChecks {
         }
     }
 
-    static func ensureDirectory(_ path: String) throws(DaemonError) {
-        var status = stat()
-        if stat(path, &status) == 0 { return }
+    /// Creates the directory if it is missing, then holds it to `SafeDirectory`'s rule: a
+    /// directory that others can write is refused before LightScope writes anything into it.
+    static func ensureDirectory(_ path: String, role: String) throws(DaemonError) {
         guard mkdir(path, 0o750) == 0 || errno == EEXIST else {
-            throw DaemonError("Cannot create the state directory \(path) (\(String(cString: strerror(errno)))): create it, or choose another with --state-dir",
+            throw DaemonError("Cannot create the \(role) \(path) (\(String(cString: strerror(errno)))): create it, or choose another with --state-dir",
                               exitCode: .config)
+        }
+        if let problem = SafeDirectory.problem(with: path, role: "Refusing the \(role)") {
+            throw DaemonError(problem, exitCode: .config)
         }
     }
 }

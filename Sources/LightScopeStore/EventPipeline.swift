@@ -25,6 +25,9 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     /// transaction took longer than the stall limit on a slow store during a flood, and the
     /// watchdog restarted a daemon that was only busy.
     public static let maximumEventsPerTransaction = 4096
+    /// Retention gives way to the queue once this share of it (1/8) is taken: the queue then
+    /// still has room for the events of several retention steps.
+    static let retentionYieldFraction = 8
 
     public let heartbeat = Heartbeat(loopName: "event writer")
     public let counters: EventCounters
@@ -70,7 +73,9 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
         }
     }
 
+    /// Creates the store (schema included) if there is none, then starts the writer thread.
     public func start() {
+        writer.openStore(monotonicNanos: MonotonicClock.nowNanos())
         thread.start(name: "ls-events") { [self] in run() }
     }
 
@@ -130,8 +135,10 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
         var batch: [UnwantedEvent] = []
         batch.reserveCapacity(queue.capacity)
         heartbeat.beat()
+        var retentionYielded = false
         while true {
-            _ = poll(&descriptor, 1, Int32(wakeIntervalMilliseconds.load(ordering: .relaxed)))
+            // Retention that gave way to waiting events goes on as soon as they are written.
+            _ = poll(&descriptor, 1, retentionYielded ? 0 : Int32(wakeIntervalMilliseconds.load(ordering: .relaxed)))
             wakePipe.drain()
             let stopping = stopRequested.load(ordering: .acquiring)
             let now = MonotonicClock.nowNanos()
@@ -150,7 +157,8 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
                 }
                 batch.removeAll(keepingCapacity: true)
             } while stopping && queue.count > 0
-            writer.applyRetentionIfDue(wallClockNanos: WallClock.nowNanos(), monotonicNanos: MonotonicClock.nowNanos()) {
+            retentionYielded = writer.maintain(wallClockNanos: WallClock.nowNanos(), monotonicNanos: MonotonicClock.nowNanos(),
+                                               shouldYield: { queue.count >= queue.capacity / Self.retentionYieldFraction }) {
                 heartbeat.beat()
             }
             if stopping { break }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LightScopeCore
 import LightScopeDaemon
+import LightScopeStore
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,11 +58,21 @@ struct DoctorCommand: ParsableCommand {
         checks.append(Doctor.access(readErrors: DoctorFacts.readErrors([runtime + "/" + RuntimeDirectory.statusFileName,
                                                                         store.directory + "/events.sqlite"]),
                                     user: DoctorFacts.userName()))
+        if let unit { checks.append(resourcesCheck(unit, settings: settings)) }
 
         checks.forEach { print($0.line) }
         let failed = checks.filter { !$0.passed }.count
         print(failed == 0 ? "All \(checks.count) checks passed." : "\(failed) of \(checks.count) checks failed.")
         if failed > 0 { throw ExitCode.failure }
+    }
+
+    /// The interfaces that will be captured: those configured, or every non-loopback one present.
+    private func resourcesCheck(_ unit: SystemdUnitProperties, settings: Settings) -> DoctorCheck {
+        let present = DoctorFacts.interfaceNames().filter { $0 != "lo" }
+        let interfaces = settings.capture.interfaces.isEmpty ? present.count : settings.capture.interfaces.count
+        return Doctor.resources(unit, requiredMemoryMiB: ResourceLimits.memoryMiB(settings, interfaces: interfaces,
+                                                                                 eventQueueCapacity: EventPipeline.defaultQueueCapacity),
+                                requiredTasks: ResourceLimits.tasks(interfaces: interfaces), interfaces: interfaces, settings: settings)
     }
 
     private func storeCheck(user: String?) -> DoctorCheck {

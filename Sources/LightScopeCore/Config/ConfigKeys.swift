@@ -78,6 +78,7 @@ extension ConfigFile {
         "store": [
             "retention_days": integer(in: 1...36500) { $0.store.retentionDays = $1 },
             "max_events": integer(in: 1000...1_000_000_000) { $0.store.maxEvents = $1 },
+            "max_store_mib": integer(in: 64...1_048_576) { $0.store.maxStoreMiB = $1 },
             "journal_events_per_second": integer(in: 1...100_000) { $0.store.journalEventsPerSecond = $1 },
             "anonymise": { settings, value in
                 guard let mode = AddressAnonymisation(rawValue: value) else {

@@ -6,7 +6,8 @@ public enum EventLossReason: String, CaseIterable, Codable, Sendable {
     case queue
     /// Detection pushed out a pending probe at its capacity (the memory budget) before its verdict.
     case eviction
-    /// The store could not be written (full disk, read-only, removed).
+    /// The store could not be written (full disk, read-only, removed, at `max_store_mib`), or
+    /// deleted the event before `retention_days` to stay within `max_events` or `max_store_mib`.
     case disk
     /// A capture loop hung and was given up with the probes it held.
     case interface
