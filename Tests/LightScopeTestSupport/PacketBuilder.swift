@@ -24,12 +24,18 @@ public enum PacketBuilder {
         return frame + be16(etherType) + payload
     }
 
-    public static func linuxCooked(_ protocolType: UInt16, hardwareType: UInt16 = 1, _ payload: [UInt8]) -> [UInt8] {
-        be16(0) + be16(hardwareType) + be16(6) + [2, 0, 0, 0, 0, 1, 0, 0] + be16(protocolType) + payload
+    /// Linux's packet types (`linux/if_packet.h`), as cooked headers carry them.
+    public static let packetHost: UInt8 = 0
+    public static let packetOutgoing: UInt8 = 4
+
+    public static func linuxCooked(_ protocolType: UInt16, hardwareType: UInt16 = 1, packetType: UInt8 = packetHost,
+                                   _ payload: [UInt8]) -> [UInt8] {
+        be16(UInt16(packetType)) + be16(hardwareType) + be16(6) + [2, 0, 0, 0, 0, 1, 0, 0] + be16(protocolType) + payload
     }
 
-    public static func linuxCookedV2(_ protocolType: UInt16, hardwareType: UInt16 = 1, _ payload: [UInt8]) -> [UInt8] {
-        be16(protocolType) + be16(0) + be32(3) + be16(hardwareType) + [0, 6] + [2, 0, 0, 0, 0, 1, 0, 0] + payload
+    public static func linuxCookedV2(_ protocolType: UInt16, hardwareType: UInt16 = 1, packetType: UInt8 = packetHost,
+                                     _ payload: [UInt8]) -> [UInt8] {
+        be16(protocolType) + be16(0) + be32(3) + be16(hardwareType) + [packetType, 6] + [2, 0, 0, 0, 0, 1, 0, 0] + payload
     }
 
     public static func null(family: UInt32, bigEndian: Bool = false, _ payload: [UInt8]) -> [UInt8] {

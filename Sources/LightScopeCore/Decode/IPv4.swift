@@ -24,8 +24,15 @@ enum IPv4 {
             guard Int(totalLength) >= headerLength else { throw .badIPv4TotalLength }
             cursor.limit(to: Int(totalLength) - headerLength)
         }
-        return NetworkHeader(source: source, destination: destination, isIPv6: false, ttl: ttl,
-                             protocolNumber: protocolNumber, fragment: fragment(flagsAndOffset))
+        var network = NetworkHeader(source: source, destination: destination, isIPv6: false, ttl: ttl,
+                                    protocolNumber: protocolNumber, fragment: fragment(flagsAndOffset))
+        if network.fragment != .unfragmented {
+            network.fragmentIdentification = UInt32(header.uint16(at: 4))
+            network.fragmentOffset = Int(flagsAndOffset & 0x1FFF) * 8
+            network.moreFragments = flagsAndOffset & 0x2000 != 0
+            network.declaredEnd = totalLength == 0 ? nil : cursor.offset + Int(totalLength) - headerLength
+        }
+        return network
     }
 
     private static func fragment(_ flagsAndOffset: UInt16) -> IPFragment {

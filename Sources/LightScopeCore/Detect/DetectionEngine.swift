@@ -159,7 +159,7 @@ struct DetectionCore {
             }
         case .icmpUnreachable(let unreachable):
             portUnreachable(packet, unreachable, timeNanos: timeNanos, emit: emit)
-        case .udp, .icmp, .other:
+        case .udp, .icmp, .tcpFragment, .other:
             break
         }
     }
