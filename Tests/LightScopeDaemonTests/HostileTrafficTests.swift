@@ -29,6 +29,8 @@ final class HostileTrafficTests: XCTestCase {
         var script: String
         /// Every packet on the wire (probe and answer) passes the capture filter, so the
         /// daemon's count must match the kernel's; otherwise it must only never exceed it.
+        /// Inbound packets with RST or ACK are not captured: in the direction they came,
+        /// they can only be forged answers (see `CaptureFilter`).
         var everyPacketIsCaptured: Bool
     }
 
@@ -72,7 +74,7 @@ final class HostileTrafficTests: XCTestCase {
                   script: "hping3 --rand-source -S -b --flood -p 24 \(target)", everyPacketIsCaptured: true),
             Phase(name: "every flag at once, and a TCP data offset below 5 words", seconds: 3,
                   script: "timeout 1 hping3 --rand-source -SFRPAUXY --flood -p 25 \(target); hping3 --rand-source -S -O 2 --flood -p 26 \(target)",
-                  everyPacketIsCaptured: true),
+                  everyPacketIsCaptured: false),
             Phase(name: "jumbo SYNs (8000 bytes of data, snaplen 256)", seconds: 2,
                   script: "hping3 --rand-source -S -d 8000 --flood -p 27 \(target)", everyPacketIsCaptured: true),
             Phase(name: "FIN, Xmas, null, ACK and URG probes (only the answers are captured)", seconds: 4,
@@ -85,7 +87,7 @@ final class HostileTrafficTests: XCTestCase {
                   everyPacketIsCaptured: false),
             Phase(name: "masscan of all 65535 ports", seconds: 6,
                   script: "masscan \(target) -p1-65535 --rate 50000 --adapter \(lab.peerInterface) --adapter-ip \(lab.peerIPv4) --router-mac \(hostMAC) --wait 1",
-                  everyPacketIsCaptured: true),
+                  everyPacketIsCaptured: false), // masscan sends a RST back for most of the host's
         ]
 
         for phase in phases {
