@@ -7,6 +7,7 @@ import Synchronization
 /// applied on the next tick, so the engine itself needs no locks.
 final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let engine: DetectionEngine
+    private var reassembler: FragmentReassembler
     private let counters: InterfaceCounters
     private let sink: EventSink
     private let mailbox = Mutex<HostFacts?>(nil)
@@ -18,6 +19,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         var detection: DetectionState
         /// Packets rejected as malformed (non-IP traffic is not counted).
         var malformed: UInt64
+        var fragments: FragmentCounters
     }
 
     /// What the runner learns about the host, for every loop's engine.
@@ -30,6 +32,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         engine = DetectionEngine(interface: interface, settings: settings,
                                  localAddresses: LocalAddresses(addresses: facts.addresses ?? []))
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
+        reassembler = FragmentReassembler(settings: settings)
         self.counters = counters
         self.sink = sink
     }
@@ -49,7 +52,11 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
 
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
         do {
-            let packet = try PacketDecoder.decode(bytes, linkType: linkType)
+            var packet = try PacketDecoder.decode(bytes, linkType: linkType)
+            if case .tcpFragment(let piece) = packet.transport {
+                guard let whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestampNanos) else { return }
+                packet = whole
+            }
             engine.process(packet, timeNanos: timestampNanos, emit: emit)
         } catch {
             rejections[error.rawValue] &+= 1
@@ -62,9 +69,10 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
         }
         engine.advance(toNanos: wallClockNanos, emit: emit)
+        reassembler.expire(toNanos: wallClockNanos)
         var malformed: UInt64 = 0
         for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
-        let latest = Published(detection: engine.state, malformed: malformed)
+        let latest = Published(detection: engine.state, malformed: malformed, fragments: reassembler.counters)
         publishedState.withLock { $0 = latest }
     }
 

@@ -119,7 +119,7 @@ public struct Replay {
         }
         // The calling thread's: what it has read, and the detection thread it feeds.
         let reading = UnsafeMutablePointer<ReadProgress>.allocate(capacity: 1)
-        reading.initialize(to: ReadProgress(packetsToDetect: OffloadedConsumer(
+        reading.initialize(to: ReadProgress(reassembler: FragmentReassembler(settings: settings), packetsToDetect: OffloadedConsumer(
             name: "lightscope-detect", batchSize: Self.packetBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
                 // Each packet's table lookups start `prefetchDistance` packets before it is
                 // processed, so that the cache misses of several packets overlap (see
@@ -176,9 +176,15 @@ public struct Replay {
                 reading.pointee.packetsToDetect.send(PacketToDetect(packet: nil, timeNanos: timestamp))
                 return
             }
-            let packet: DecodedPacket
+            var packet: DecodedPacket
             do {
                 packet = try PacketDecoder.decode(bytes, linkType: linkType)
+                if case .tcpFragment(let piece) = packet.transport {
+                    // A piece of a header split across fragments: its time still runs the timers.
+                    if let whole = try reading.pointee.reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestamp) {
+                        packet = whole
+                    }
+                }
             } catch {
                 reading.pointee.undecodable &+= 1
                 return
@@ -198,6 +204,7 @@ public struct Replay {
         summary.probes = engine.counters.probes
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
+        summary.fragments = reading.pointee.reassembler.counters
         if !json { write(summary.report(path: path, learnedLocal: local.isEmpty)) }
         return summary
     }
@@ -210,6 +217,8 @@ struct ReadProgress {
     var lastTimestamp: UInt64 = 0
     /// The engine's timers, as the packet times it is handed run them.
     var timers = PacketDrivenTimers()
+    /// Puts together TCP headers split across fragments, before detection sees them.
+    var reassembler: FragmentReassembler
     var packetsToDetect: OffloadedConsumer<PacketToDetect>
 }
 

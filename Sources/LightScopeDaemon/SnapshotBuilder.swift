@@ -46,7 +46,8 @@ enum SnapshotBuilder {
             detection: DaemonSnapshot.Detection(pendingProbes: UInt64(detection.reduce(0) { $0 + $1.pendingProbes }),
                                                 scanSources: UInt64(detection.reduce(0) { $0 + $1.scanSources }),
                                                 evictions: detection.reduce(0) { $0 &+ $1.evictions }),
-            store: store, restarts: restarts)
+            store: store, restarts: restarts,
+            fragments: published.values.compactMap { $0?.fragments }.reduce(FragmentCounters()) { $0.adding($1) })
     }
 
     static func fileSize(_ path: String) -> UInt64 {

@@ -15,7 +15,8 @@ final class PrometheusTextTests: XCTestCase {
             events: .init(byVerdict: ["closed": 5, "portscan": 1], lastHour: 6),
             detection: .init(pendingProbes: 2, scanSources: 1, evictions: 0),
             store: .init(path: "/var/lib/lightscope/events.sqlite", sizeBytes: 4096, eventsWritten: 6, eventsLost: 0, errors: 0),
-            restarts: .init(byEnding: ["watchdog": 2, "crash": 1], lastRestartAtNanos: 1_699_999_999_000_000_000, lastReason: "watchdog timeout"))
+            restarts: .init(byEnding: ["watchdog": 2, "crash": 1], lastRestartAtNanos: 1_699_999_999_000_000_000, lastReason: "watchdog timeout"),
+            fragments: { var counters = FragmentCounters(); counters.reassembled = 3; counters.evicted = 2; return counters }())
     }
 
     func testExpositionCarriesEveryFamilyWithLabels() {
@@ -35,6 +36,8 @@ final class PrometheusTextTests: XCTestCase {
             "lightscope_watchdog_timeouts_total 2",
             "lightscope_last_restart_time_seconds 1699999999.000",
             "lightscope_interface_capturing{interface=\"we\\\"ird\"} 0",
+            "lightscope_fragmented_datagrams_total{outcome=\"reassembled\"} 3",
+            "lightscope_fragmented_datagrams_total{outcome=\"evicted\"} 2",
             "# TYPE lightscope_packets_total counter",
         ] {
             XCTAssertTrue(text.contains(line + "\n"), "missing \(line) in\n\(text)")
@@ -51,6 +54,7 @@ final class PrometheusTextTests: XCTestCase {
         XCTAssertTrue(text.contains("  eth0  capturing  1234 packets  12 pps  3 dropped  7 unwanted  1 malformed"), text)
         XCTAssertTrue(text.contains("Watchdog: 30.0s (systemd), ping every 15.0s; last ping 1.0s ago; 4 pings, 1 stalls"), text)
         XCTAssertTrue(text.contains("Events: 6 in the last hour"), text)
+        XCTAssertTrue(text.contains("Fragmented TCP headers: 3 reassembled, 0 dropped as overlapping, 2 pushed out unfinished, 0 timed out"), text)
         XCTAssertTrue(text.contains("16m39s  watchdog timeout (packet loop eth0 stalled for 31.0s)"), text)
     }
 

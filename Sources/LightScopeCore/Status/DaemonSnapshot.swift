@@ -15,6 +15,9 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
     public var detection: Detection
     public var store: Store?
     public var restarts: Restarts
+    /// What became of TCP headers split across fragments, summed over the interfaces; nil in
+    /// a status file from a version without it.
+    public var fragments: FragmentCounters?
 
     public struct Interface: Codable, Equatable, Sendable {
         public var name: String
@@ -140,7 +143,7 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
 
     public init(version: String, pid: Int32, startedAtNanos: UInt64, updatedAtNanos: UInt64, status: String,
                 interfaces: [Interface], loops: [Loop], watchdog: Watchdog, events: Events, detection: Detection, store: Store?,
-                restarts: Restarts) {
+                restarts: Restarts, fragments: FragmentCounters? = nil) {
         self.version = version
         self.pid = pid
         self.startedAtNanos = startedAtNanos
@@ -153,5 +156,6 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         self.detection = detection
         self.store = store
         self.restarts = restarts
+        self.fragments = fragments
     }
 }

@@ -45,6 +45,10 @@ public struct StatusReport: Codable, Equatable, Sendable {
             let verdicts = Verdict.allCases.map { "\($0.rawValue) \(daemon.events.byVerdict[$0.rawValue] ?? 0)" }.joined(separator: ", ")
             lines.append("Events: \(daemon.events.lastHour) in the last hour; since start: \(verdicts)")
             lines.append("Detection: \(daemon.detection.pendingProbes) pending probes, \(daemon.detection.scanSources) scan sources, \(daemon.detection.evictions) evictions")
+            if let fragments = daemon.fragments {
+                lines.append("Fragmented TCP headers: \(fragments.reassembled) reassembled, \(fragments.overlapping) dropped as overlapping, "
+                    + "\(fragments.evicted) pushed out unfinished, \(fragments.expired) timed out")
+            }
             if let store = daemon.store {
                 lines.append("Store: \(store.path), \(store.sizeBytes / 1024) KiB, \(store.eventsWritten) written, \(store.eventsLost) lost, \(store.errors) errors")
             }
