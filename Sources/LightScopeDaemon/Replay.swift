@@ -176,20 +176,18 @@ public struct Replay {
                 reading.pointee.packetsToDetect.send(PacketToDetect(packet: nil, timeNanos: timestamp))
                 return
             }
-            var packet: DecodedPacket
+            let packet: DecodedPacket
             do {
                 packet = try PacketDecoder.decode(bytes, linkType: linkType)
-                if case .tcpFragment(let piece) = packet.transport {
-                    // A piece of a header split across fragments: its time still runs the timers.
-                    if let whole = try reading.pointee.reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestamp) {
-                        packet = whole
-                    }
-                }
             } catch {
                 reading.pointee.undecodable &+= 1
                 return
             }
             _ = reading.pointee.timers.runIfDue(atNanos: timestamp)
+            if case .tcpFragment = packet.transport {
+                reading.pointee.sendReassembled(bytes: bytes, linkType: linkType, timeNanos: timestamp)
+                return
+            }
             reading.pointee.packetsToDetect.send(PacketToDetect(packet: packet, timeNanos: timestamp))
         }
         // The detection thread has ended: the engine and the events are this thread's now.
@@ -220,6 +218,23 @@ struct ReadProgress {
     /// Puts together TCP headers split across fragments, before detection sees them.
     var reassembler: FragmentReassembler
     var packetsToDetect: OffloadedConsumer<PacketToDetect>
+
+    /// Sends on the header that a packet holding a piece of a fragmented TCP header completes,
+    /// or else the piece itself (its time still runs the timers); a completed header that does
+    /// not decode counts as undecodable. Out of line, and the packet decoded again here: pieces
+    /// are rare, and the reading loop, which sees every packet, stays as short as it was.
+    @inline(never)
+    mutating func sendReassembled(bytes: UnsafeRawBufferPointer, linkType: Int32, timeNanos: UInt64) {
+        guard let packet = try? PacketDecoder.decode(bytes, linkType: linkType), case .tcpFragment(let piece) = packet.transport
+        else { return }
+        var whole: DecodedPacket?
+        do {
+            whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timeNanos)
+        } catch {
+            undecodable &+= 1
+        }
+        packetsToDetect.send(PacketToDetect(packet: whole ?? packet, timeNanos: timeNanos))
+    }
 }
 
 /// Where detection's events go: to the tally thread, whole when they are written as JSON,

@@ -24,15 +24,19 @@ enum IPv4 {
             guard Int(totalLength) >= headerLength else { throw .badIPv4TotalLength }
             cursor.limit(to: Int(totalLength) - headerLength)
         }
-        var network = NetworkHeader(source: source, destination: destination, isIPv6: false, ttl: ttl,
-                                    protocolNumber: protocolNumber, fragment: fragment(flagsAndOffset))
-        if network.fragment != .unfragmented {
-            network.fragmentIdentification = UInt32(header.uint16(at: 4))
-            network.fragmentOffset = Int(flagsAndOffset & 0x1FFF) * 8
-            network.moreFragments = flagsAndOffset & 0x2000 != 0
-            network.declaredEnd = totalLength == 0 ? nil : cursor.offset + Int(totalLength) - headerLength
-        }
-        return network
+        return NetworkHeader(source: source, destination: destination, isIPv6: false, ttl: ttl,
+                             protocolNumber: protocolNumber, fragment: fragment(flagsAndOffset))
+    }
+
+    /// The fragment fields of the header at the cursor, already decoded once by `decode`.
+    static func fragmentPosition(_ cursor: ByteCursor) -> FragmentPosition? {
+        var header = cursor
+        let start = header.offset
+        guard let fixed = header.readHeader(20) else { return nil }
+        let totalLength = Int(fixed.uint16(at: 2))
+        let flagsAndOffset = fixed.uint16(at: 6)
+        return FragmentPosition(identification: UInt32(fixed.uint16(at: 4)), offset: Int(flagsAndOffset & 0x1FFF) * 8,
+                                moreFragments: flagsAndOffset & 0x2000 != 0, declaredEnd: totalLength == 0 ? nil : start + totalLength)
     }
 
     private static func fragment(_ flagsAndOffset: UInt16) -> IPFragment {

@@ -17,15 +17,23 @@ enum IPv6 {
         var header = try decodeFixedHeader(&cursor)
         let end = walkExtensionHeaders(&cursor, nextHeader: header.protocolNumber)
         if let failure = end.failure { throw failure }
-        if end.steppedOverHeaders {
-            header.hasExtensionHeaders = true
-            header.protocolNumber = end.protocolNumber
-            header.fragment = end.fragment
-            header.fragmentIdentification = end.fragmentIdentification
-            header.fragmentOffset = end.fragmentOffset
-            header.moreFragments = end.moreFragments
-        }
+        header.protocolNumber = end.protocolNumber
+        header.fragment = end.fragment
+        header.hasExtensionHeaders = end.steppedOverHeaders
         return header
+    }
+
+    /// The fragment header's fields of the packet at the cursor, already decoded once by `decode`.
+    static func fragmentPosition(_ cursor: ByteCursor) -> FragmentPosition? {
+        var header = cursor
+        let start = header.offset
+        guard let fixed = try? decodeFixedHeader(&header) else { return nil }
+        let end = walkExtensionHeaders(&header, nextHeader: fixed.protocolNumber)
+        var lengthField = cursor
+        guard end.failure == nil, end.fragment != .unfragmented, lengthField.skip(4), let payloadLength = lengthField.readUInt16()
+        else { return nil }
+        return FragmentPosition(identification: end.fragmentIdentification, offset: end.fragmentOffset, moreFragments: end.moreFragments,
+                                declaredEnd: payloadLength == 0 ? nil : start + 40 + Int(payloadLength))
     }
 
     /// The 40-byte fixed header alone; `protocolNumber` is its Next Header field.
@@ -45,8 +53,7 @@ enum IPv6 {
             cursor.limit(to: Int(payloadLength))
         }
         return NetworkHeader(source: source, destination: destination, isIPv6: true, ttl: hopLimit,
-                             protocolNumber: nextHeader, fragment: .unfragmented,
-                             declaredEnd: payloadLength == 0 ? nil : cursor.offset + Int(payloadLength))
+                             protocolNumber: nextHeader, fragment: .unfragmented)
     }
 
     /// Where an extension-header walk ended. On failure, `protocolNumber` is the header the
