@@ -12,8 +12,8 @@ public struct Replay {
     public var settings: Settings.Detection
     /// The process ends right after this replay (`lightscope replay`): its detection tables
     /// and tallies are then left to the kernel to reclaim at exit, not freed one by one,
-    /// which for the 100 MB a large capture fills took ~40 ms after the work was done (the
-    /// reason compilers skip their own frees on the way out too). Off by default, so a
+    /// which for a large capture's tables is a visible share of the run after the work was
+    /// done (the reason compilers skip their own frees on the way out too). Off by default, so a
     /// long-lived caller (the tests) frees everything.
     public var processExitsAfterwards: Bool
     /// Shown while the file is read (a terminal's); nil: silent.

@@ -224,8 +224,7 @@ struct DetectionCore {
     /// resolved as if time ran on, so nothing pending is silently dropped.
     mutating func finish(emit: (UnwantedEvent) -> Void) {
         // Reported a chunk at a time, in the timer runs' reused array: all at once, a large
-        // table's worth (80,000 probes, 8 MB, at the end of the benchmark's capture) went to
-        // fresh memory that the kernel had to fault in and zero first. The table is taken out
+        // table's worth went to fresh memory that the kernel had to fault in and zero first. The table is taken out
         // of `self` while it hands its probes over, so that each chunk can be reported (which
         // uses `self`) before the next is taken; it is empty when it goes back.
         var draining = PendingTable(capacity: 1)
