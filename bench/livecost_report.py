@@ -1,0 +1,229 @@
+"""The arithmetic and tables of bench/livecost.sh.
+
+    livecost_report.py progress < STATUS_JSON     "pending judged stored lost": settled when still
+    livecost_report.py counts < STATUS_JSON       "packets dropped" of the captured interfaces
+    livecost_report.py table TSV PACKETS ROUNDS             the Markdown tables
+    livecost_report.py profile STREAM PERF_REPORT           where the time goes, as a table
+
+The TSV has one line per capture (see `measure` in livecost.sh): round, stream, tool, load
+average, packets sent, seconds of sending, CPU nanoseconds while sending, CPU nanoseconds until
+settled, context switches while sending, packets seen, packets dropped. LightScope's status at
+the end of each capture is in status-STREAM-ROUND.json beside it.
+"""
+import json
+import os
+import re
+import sys
+
+STREAMS = ["open", "probe", "closed"]
+TOOLS = ["lightscope", "tcpdump"]
+
+
+def status(text):
+    """The daemon's part of `lightscope status --json` ({} when it could not be read)."""
+    try:
+        return json.loads(text).get("daemon") or {}
+    except ValueError:
+        return {}
+
+
+def interface_counts(snapshot):
+    interfaces = snapshot.get("interfaces", [])
+    return sum(i["packets"] for i in interfaces), sum(i["drops"] for i in interfaces)
+
+
+def aggregated(snapshot):
+    """Probes folded into aggregate events, wherever the status reports them (0 if nowhere)."""
+    found = 0
+    if isinstance(snapshot, dict):
+        for key, value in snapshot.items():
+            if key == "aggregated" and isinstance(value, int):
+                found += value
+            else:
+                found += aggregated(value)
+    elif isinstance(snapshot, list):
+        found += sum(aggregated(item) for item in snapshot)
+    return found
+
+
+def accounting(snapshot):
+    judged = sum(snapshot.get("events", {}).get("by_verdict", {}).values())
+    store = snapshot.get("store") or {}
+    return {
+        "pending": snapshot.get("detection", {}).get("pending_probes", 0),
+        "judged": judged,
+        "stored": store.get("events_written", 0),
+        "aggregated": aggregated(snapshot),
+        "lost": snapshot.get("lost_events", {}),
+    }
+
+
+def stop_line(text):
+    """What the store took and every loss, final, from LightScope's "Stopped cleanly" line:
+    the status file's store figures lag the writer's last transaction."""
+    stored = re.search(r"(\d+) events stored", text)
+    reasons = re.search(r"events lost: \d+ \(([^)]*)\)", text)
+    lost = {reason: int(count) for reason, count in re.findall(r"(\w+) (\d+)", reasons[1])} if reasons else {}
+    return {"stored": int(stored[1]) if stored else 0, "lost": lost}
+
+
+def read_runs(path):
+    runs = []
+    for line in open(path):
+        fields = line.rstrip("\n").split("\t")
+        if len(fields) < 11:
+            continue
+        run = dict(zip(["round", "stream", "tool", "load"], fields[:4]))
+        run.update(zip(["sent", "send_seconds", "cpu_send", "cpu_total", "switches", "seen", "dropped"],
+                       map(float, fields[4:11])))
+        run["ns"] = run["cpu_total"] / run["seen"] if run["seen"] else float("inf")
+        run["ns_sending"] = run["cpu_send"] / run["seen"] if run["seen"] else float("inf")
+        run["pps"] = run["sent"] / run["send_seconds"]
+        run["wakeups"] = run["switches"] / run["send_seconds"]
+        status_file = os.path.join(os.path.dirname(path), f"status-{run['stream']}-{run['round']}.json")
+        stop_file = os.path.join(os.path.dirname(path), f"stopped-{run['stream']}-{run['round']}.txt")
+        if run["tool"] == "lightscope" and os.path.exists(status_file) and os.path.exists(stop_file):
+            run["status"] = accounting(status(open(status_file).read()))
+            run["status"].update(stop_line(open(stop_file).read()))
+        runs.append(run)
+    return runs
+
+
+def number(value):
+    return f"{value:,.0f}"
+
+
+def table(path, packets, rounds):
+    runs = read_runs(path)
+    best = {}
+    for run in runs:
+        key = (run["stream"], run["tool"])
+        if key not in best or run["ns"] < best[key]["ns"]:
+            best[key] = run
+    print(f"\n### Live cost per packet: {int(packets):,} SYNs per stream from one trafgen worker, "
+          f"LightScope and tcpdump one at a time, best of {rounds} rounds\n")
+    print("| stream | LightScope ns/packet | tcpdump ns/packet | ratio | while sending: LightScope / tcpdump, ratio | "
+          "packets/s per core: LightScope / tcpdump | dropped: LightScope / tcpdump | wake-ups/s: LightScope / tcpdump | "
+          "load: LightScope / tcpdump |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for stream in STREAMS:
+        ours, theirs = best.get((stream, "lightscope")), best.get((stream, "tcpdump"))
+        if not ours or not theirs:
+            continue
+        print(f"| {stream} | {ours['ns']:.0f} | {theirs['ns']:.0f} | {ours['ns'] / theirs['ns']:.1f}x | "
+              f"{ours['ns_sending']:.0f} / {theirs['ns_sending']:.0f}, {ours['ns_sending'] / theirs['ns_sending']:.1f}x | "
+              f"{number(1e9 / ours['ns'])} / {number(1e9 / theirs['ns'])} | "
+              f"{number(ours['dropped'])} / {number(theirs['dropped'])} | "
+              f"{number(ours['wakeups'])} / {number(theirs['wakeups'])} | {ours['load']} / {theirs['load']} |")
+    print("\nEvery capture (ns/packet: CPU of all threads from just before the flood until settled, "
+          "per packet seen; wake-ups: context switches per second of sending):\n")
+    print("| round | stream | tool | load | sent | sent/s | seen | dropped | ns/packet | ns/packet while sending | wake-ups/s |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for run in runs:
+        marker = " (best)" if best[(run["stream"], run["tool"])] is run else ""
+        print(f"| {run['round']} | {run['stream']} | {run['tool']}{marker} | {run['load']} | {number(run['sent'])} | "
+              f"{number(run['pps'])} | {number(run['seen'])} | {number(run['dropped'])} | {run['ns']:.0f} | "
+              f"{run['ns_sending']:.0f} | {number(run['wakeups'])} |")
+    print("\nEvery probe accounted for (LightScope, settled: no probe pending). Unaccounted = sent - dropped - "
+          "judged - aggregated - lost to eviction or a given-up loop; stored and the store's own losses "
+          "(queue, disk) are what became of the judged events.\n")
+    print("| round | stream | sent | dropped | judged (events) | aggregated | lost by reason | unaccounted | stored |")
+    print("|---:|---|---:|---:|---:|---:|---|---:|---:|")
+    for run in runs:
+        figures = run.get("status")
+        if run["tool"] != "lightscope" or run["stream"] == "open" or not figures:
+            continue
+        lost = figures["lost"]
+        before_store = lost.get("eviction", 0) + lost.get("interface", 0)
+        unaccounted = run["sent"] - run["dropped"] - figures["judged"] - figures["aggregated"] - before_store
+        reasons = ", ".join(f"{reason} {number(count)}" for reason, count in sorted(lost.items()) if count) or "0"
+        print(f"| {run['round']} | {run['stream']} | {number(run['sent'])} | {number(run['dropped'])} | "
+              f"{number(figures['judged'])} | {number(figures['aggregated'])} | {reasons} | {number(unaccounted)} | "
+              f"{number(figures['stored'])} |")
+
+
+# Where a sample's time goes: by thread first (the store writer, a packet loop, the runner),
+# then, on a packet loop, by the function it was in. First match wins.
+DECODE = ("PacketDecoder", "Decode", "PacketCursor")
+ENGINE = ("DetectionCore", "DetectionEngine", "FastHashTable", "ExpiringTable", "ScanTracker", "ScanDetector",
+          "EntryIndex", "PortSet", "AddressCounts", "PacketDrivenTimers", "LocalAddresses", "ListeningPorts",
+          "TableMemory", "prefetch", "Hasher", "hash")
+EVENTS = ("EventPipeline", "EventQueue", "EventTally", "JournalSink", "UnwantedEvent", "EventCounters", "emit",
+          "submit", "AddressAnonymiser", "Log.")
+CAPTURE = ("CaptureLoop", "DetectionConsumer", "PcapHandle", "Heartbeat", "InterfaceCounters")
+RUNTIME = ("swift_", "malloc", "free", "memcpy", "memmove", "memset", "memcmp", "pthread_", "Mutex", "Atomic",
+           "RefCount", "_swift", "deinit", "outlined")
+
+
+def category(comm, dso, sym):
+    if comm == "ls-events":
+        if "sqlite" in dso:
+            return "store writer: SQLite library"
+        if dso == "[kernel.kallsyms]":
+            return "store writer: kernel (pwrite, pread, fdatasync of the store)"
+        return "store writer: Swift and libc (event rows: binding, strings, casts)"
+    if comm.startswith("ls-"):
+        if dso == "[kernel.kallsyms]":
+            return "packet loop: kernel (poll, ring pages, page faults)"
+        if "libpcap" in dso:
+            return "packet loop: libpcap (ring walk, hand-off to the callback)"
+        for name, words in (("decode", DECODE), ("detection engine and its tables", ENGINE),
+                            ("event hand-off (tally, queue, journal line)", EVENTS),
+                            ("capture callback and loop", CAPTURE),
+                            ("Swift runtime and libc (retain/release, allocation, locks, copies)", RUNTIME)):
+            if any(word in sym for word in words):
+                return f"packet loop: {name}"
+        return "packet loop: other"
+    return "runner and other threads (status file, watchdog, listening sockets)"
+
+
+def profile(stream, path):
+    """Buckets of a `perf report --no-children --sort comm,dso,sym -g none` by `category`."""
+    line_pattern = re.compile(r"^\s*([0-9.]+)%\s+(\S+)\s+(\S+)\s+\[[.k]\]\s+(.*)$")
+    totals, threads, symbols = {}, {}, {}
+    samples = ""
+    for line in open(path):
+        if line.startswith("# Samples:"):
+            samples = line.split(":", 1)[1].split(" of ")[0].strip()
+        match = line_pattern.match(line)
+        if not match:
+            continue
+        percent, comm, dso, sym = float(match[1]), match[2], match[3], match[4].strip()
+        threads[comm] = threads.get(comm, 0) + percent
+        name = category(comm, dso, sym)
+        totals[name] = totals.get(name, 0) + percent
+        symbols[(comm, sym)] = symbols.get((comm, sym), 0) + percent
+    print(f"\n### Where the time goes: LightScope under the {stream} stream\n")
+    print(f"`perf record -e cpu-clock -F 2000 -g` of all threads from just before the flood until settled "
+          f"({samples} samples), self time by thread and function:\n")
+    print("| share of CPU time | where |")
+    print("|---:|---|")
+    for name, percent in sorted(totals.items(), key=lambda item: -item[1]):
+        print(f"| {percent:.1f} % | {name} |")
+    print("\nBy thread: " + ", ".join(f"{comm} {percent:.1f} %" for comm, percent in
+                                      sorted(threads.items(), key=lambda item: -item[1])))
+    top = sorted(symbols.items(), key=lambda item: -item[1])[:10]
+    print("\nLargest functions: " + "; ".join(f"{sym[:70]} ({comm}) {percent:.1f} %" for (comm, sym), percent in top))
+
+
+def main():
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "progress":
+        snapshot = status(sys.stdin.read())
+        if not snapshot:
+            print("unknown")
+            return
+        figures = accounting(snapshot)
+        print(figures["pending"], figures["judged"], figures["stored"], sum(figures["lost"].values()))
+    elif command == "counts":
+        print(*map(int, interface_counts(status(sys.stdin.read()))))
+    elif command == "table" and len(sys.argv) == 5:
+        table(*sys.argv[2:5])
+    elif command == "profile" and len(sys.argv) == 4:
+        profile(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
