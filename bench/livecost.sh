@@ -134,9 +134,9 @@ stream_setup() {
 
 # --- Per-process figures ------------------------------------------------------------
 # CPU nanoseconds on a core, summed over all threads (the scheduler's own accounting).
-cpu_nanos() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{sum += $1} END {printf "%d\n", sum}'; }
+cpu_nanos() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{sum += $1} END {printf "%.0f\n", sum}'; }
 # Voluntary and involuntary context switches, all threads: how often the tool woke up.
-switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {sum += $2} END {printf "%d\n", sum}'; }
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {sum += $2} END {printf "%.0f\n", sum}'; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
 # Sends the stream; sets SENT and SEND_SECONDS (wall clock around the sender). One trafgen

@@ -239,7 +239,7 @@ live() {
 # --- 3. Footprint -------------------------------------------------------------------
 # CPU time in nanoseconds, all threads, from the scheduler's own accounting: utime+stime
 # count whole 10 ms ticks, too coarse for an idle minute (one tick is 0.017 % of a core).
-cpu_nanos() { cat /proc/"$1"/task/*/schedstat | awk '{sum += $1} END {printf "%d\n", sum}'; }
+cpu_nanos() { cat /proc/"$1"/task/*/schedstat | awk '{sum += $1} END {printf "%.0f\n", sum}'; }
 # Context switches, voluntary and not, all threads.
 switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {sum += $2} END {print sum}'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
