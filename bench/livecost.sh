@@ -133,10 +133,20 @@ stream_setup() {
 }
 
 # --- Per-process figures ------------------------------------------------------------
-# CPU nanoseconds on a core, summed over all threads (the scheduler's own accounting).
-cpu_nanos() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{sum += $1} END {printf "%.0f\n", sum}'; }
-# Voluntary and involuntary context switches, all threads: how often the tool woke up.
-switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {sum += $2} END {printf "%.0f\n", sum}'; }
+# "CPU LOOP WRITER SWITCHES": CPU nanoseconds on a core (the scheduler's own accounting) of
+# all threads, of LightScope's packet loop (ls-lsc0) and of its store writer (ls-events), and
+# the voluntary and involuntary context switches of all threads (how often the tool woke up).
+snapshot() {
+    local task comm nanos rest cpu=0 loop=0 writer=0 switches=0 count
+    for task in /proc/"$1"/task/*; do
+        read -r nanos rest < "$task/schedstat" || continue
+        comm=$(< "$task/comm")
+        cpu=$((cpu + nanos))
+        case "$comm" in ls-lsc0) loop=$((loop + nanos)) ;; ls-events) writer=$((writer + nanos)) ;; esac
+        for count in $(awk '/ctxt_switches/ {print $2}' "$task/status"); do switches=$((switches + count)); done
+    done
+    echo "$cpu $loop $writer $switches"
+}
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
 # Sends the stream; sets SENT and SEND_SECONDS (wall clock around the sender). One trafgen
@@ -193,17 +203,17 @@ start_tcpdump() {
 
 # One capture of one stream by one tool: appends a line to $TSV.
 measure() {
-    local round=$1 stream=$2 tool=$3 cpu0 cpu1 cpu2 switches0 switches1 load seen dropped status
+    local round=$1 stream=$2 tool=$3 cpu0 cpu1 cpu2 loop0 loop2 writer0 writer2 switches0 switches1 load seen dropped status
     stream_setup "$stream"
     if [ "$tool" = lightscope ]; then start_lightscope; else start_tcpdump; fi
     sleep 1
     load=$(load1)
-    cpu0=$(cpu_nanos "$TOOL_PID"); switches0=$(switches "$TOOL_PID")
+    read -r cpu0 loop0 writer0 switches0 <<< "$(snapshot "$TOOL_PID")"
     send_stream
-    cpu1=$(cpu_nanos "$TOOL_PID"); switches1=$(switches "$TOOL_PID")
+    read -r cpu1 _ _ switches1 <<< "$(snapshot "$TOOL_PID")"
     if [ "$tool" = lightscope ]; then
         settle_lightscope
-        cpu2=$(cpu_nanos "$TOOL_PID")
+        read -r cpu2 loop2 writer2 _ <<< "$(snapshot "$TOOL_PID")"
         status=$(lightscope_status)
         stop_lightscope
         read -r seen dropped <<< "$(python3 "$BENCH/livecost_report.py" counts <<< "$status")"
@@ -212,13 +222,15 @@ measure() {
     else
         # tcpdump's ring hands a block over when it fills or after its 1 s timeout.
         sleep 2
-        cpu2=$(cpu_nanos "$TOOL_PID")
+        read -r cpu2 _ _ _ <<< "$(snapshot "$TOOL_PID")"
+        loop0=$cpu0 loop2=$cpu2 writer0=0 writer2=0
         kill -INT "$TOOL_PID"; wait "$TOOL_PID" || true
         seen=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$WORK/tcpdump.log")
         dropped=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$WORK/tcpdump.log")
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$stream" "$tool" "$load" "$SENT" "$SEND_SECONDS" \
-        "$((cpu1 - cpu0))" "$((cpu2 - cpu0))" "$((switches1 - switches0))" "$seen" "${dropped:-0}" >> "$TSV"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$stream" "$tool" "$load" "$SENT" \
+        "$SEND_SECONDS" "$((cpu1 - cpu0))" "$((cpu2 - cpu0))" "$((switches1 - switches0))" "$seen" "${dropped:-0}" \
+        "$((loop2 - loop0))" "$((writer2 - writer0))" >> "$TSV"
     log "round $round $stream $tool: load $load, sent $SENT in $SEND_SECONDS s, seen $seen, dropped ${dropped:-0}, CPU $(((cpu2 - cpu0) / 1000000)) ms"
 }
 

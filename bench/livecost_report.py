@@ -7,8 +7,9 @@
 
 The TSV has one line per capture (see `measure` in livecost.sh): round, stream, tool, load
 average, packets sent, seconds of sending, CPU nanoseconds while sending, CPU nanoseconds until
-settled, context switches while sending, packets seen, packets dropped. LightScope's status at
-the end of each capture is in status-STREAM-ROUND.json beside it.
+settled, context switches while sending, packets seen, packets dropped, and of the CPU until
+settled the packet loop's and the store writer's. LightScope's status at the end of each
+capture is in status-STREAM-ROUND.json beside it, its stop line in stopped-STREAM-ROUND.txt.
 """
 import json
 import os
@@ -71,13 +72,16 @@ def read_runs(path):
     runs = []
     for line in open(path):
         fields = line.rstrip("\n").split("\t")
-        if len(fields) < 11:
+        if len(fields) < 13:
             continue
         run = dict(zip(["round", "stream", "tool", "load"], fields[:4]))
-        run.update(zip(["sent", "send_seconds", "cpu_send", "cpu_total", "switches", "seen", "dropped"],
-                       map(float, fields[4:11])))
-        run["ns"] = run["cpu_total"] / run["seen"] if run["seen"] else float("inf")
-        run["ns_sending"] = run["cpu_send"] / run["seen"] if run["seen"] else float("inf")
+        run.update(zip(["sent", "send_seconds", "cpu_send", "cpu_total", "switches", "seen", "dropped", "cpu_loop",
+                        "cpu_writer"], map(float, fields[4:13])))
+        seen = run["seen"] or float("nan")
+        run["ns"] = run["cpu_total"] / seen
+        run["ns_sending"] = run["cpu_send"] / seen
+        run["ns_loop"] = run["cpu_loop"] / seen
+        run["ns_writer"] = run["cpu_writer"] / seen
         run["pps"] = run["sent"] / run["send_seconds"]
         run["wakeups"] = run["switches"] / run["send_seconds"]
         status_file = os.path.join(os.path.dirname(path), f"status-{run['stream']}-{run['round']}.json")
@@ -102,28 +106,30 @@ def table(path, packets, rounds):
             best[key] = run
     print(f"\n### Live cost per packet: {int(packets):,} SYNs per stream from one trafgen worker, "
           f"LightScope and tcpdump one at a time, best of {rounds} rounds\n")
-    print("| stream | LightScope ns/packet | tcpdump ns/packet | ratio | while sending: LightScope / tcpdump, ratio | "
-          "packets/s per core: LightScope / tcpdump | dropped: LightScope / tcpdump | wake-ups/s: LightScope / tcpdump | "
-          "load: LightScope / tcpdump |")
+    print("| stream | LightScope ns/packet (packet loop + store writer) | tcpdump ns/packet | ratio | "
+          "while sending: LightScope / tcpdump, ratio | packets/s per core: LightScope / tcpdump | "
+          "dropped: LightScope / tcpdump | wake-ups/s: LightScope / tcpdump | load: LightScope / tcpdump |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for stream in STREAMS:
         ours, theirs = best.get((stream, "lightscope")), best.get((stream, "tcpdump"))
         if not ours or not theirs:
             continue
-        print(f"| {stream} | {ours['ns']:.0f} | {theirs['ns']:.0f} | {ours['ns'] / theirs['ns']:.1f}x | "
+        print(f"| {stream} | {ours['ns']:.0f} ({ours['ns_loop']:.0f} + {ours['ns_writer']:.0f}) | {theirs['ns']:.0f} | "
+              f"{ours['ns'] / theirs['ns']:.1f}x | "
               f"{ours['ns_sending']:.0f} / {theirs['ns_sending']:.0f}, {ours['ns_sending'] / theirs['ns_sending']:.1f}x | "
               f"{number(1e9 / ours['ns'])} / {number(1e9 / theirs['ns'])} | "
               f"{number(ours['dropped'])} / {number(theirs['dropped'])} | "
               f"{number(ours['wakeups'])} / {number(theirs['wakeups'])} | {ours['load']} / {theirs['load']} |")
     print("\nEvery capture (ns/packet: CPU of all threads from just before the flood until settled, "
           "per packet seen; wake-ups: context switches per second of sending):\n")
-    print("| round | stream | tool | load | sent | sent/s | seen | dropped | ns/packet | ns/packet while sending | wake-ups/s |")
-    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| round | stream | tool | load | sent | sent/s | seen | dropped | ns/packet | ns/packet while sending | "
+          "packet loop + store writer | wake-ups/s |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for run in runs:
         marker = " (best)" if best[(run["stream"], run["tool"])] is run else ""
         print(f"| {run['round']} | {run['stream']} | {run['tool']}{marker} | {run['load']} | {number(run['sent'])} | "
               f"{number(run['pps'])} | {number(run['seen'])} | {number(run['dropped'])} | {run['ns']:.0f} | "
-              f"{run['ns_sending']:.0f} | {number(run['wakeups'])} |")
+              f"{run['ns_sending']:.0f} | {run['ns_loop']:.0f} + {run['ns_writer']:.0f} | {number(run['wakeups'])} |")
     print("\nEvery probe accounted for (LightScope, settled: no probe pending). Unaccounted = sent - dropped - "
           "judged - aggregated - lost to eviction or a given-up loop; stored and the store's own losses "
           "(queue, disk) are what became of the judged events.\n")
