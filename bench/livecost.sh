@@ -251,6 +251,10 @@ profile() {
     stop_lightscope
     perf report -i "$WORK/perf-$stream.data" --no-children --sort comm,dso,sym -g none --stdio 2>/dev/null \
         | swift-demangle --simplified > "$WORK/perf-$stream.txt"
+    # The packet loop's time with its callees (frame pointers: exact in Swift code, cut short
+    # in libraries built without them).
+    perf report -i "$WORK/perf-$stream.data" --children --comm ls-lsc0 --sort sym -g none --stdio 2>/dev/null \
+        | swift-demangle --simplified > "$WORK/perf-$stream-loop.txt"
     log "profile $stream: $(grep -c . "$WORK/perf-$stream.txt") lines in $WORK/perf-$stream.txt"
 }
 
@@ -267,8 +271,8 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 python3 "$BENCH/livecost_report.py" table "$TSV" "$PACKETS" "$ROUNDS"
 if [ "$PROFILE" = 1 ]; then
-    for stream in probe open; do
+    for stream in probe open closed; do
         profile "$stream"
-        python3 "$BENCH/livecost_report.py" profile "$stream" "$WORK/perf-$stream.txt"
+        python3 "$BENCH/livecost_report.py" profile "$stream" "$WORK/perf-$stream.txt" "$WORK/perf-$stream-loop.txt"
     done
 fi

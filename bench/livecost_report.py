@@ -3,7 +3,7 @@
     livecost_report.py progress < STATUS_JSON     "pending judged stored lost": settled when still
     livecost_report.py counts < STATUS_JSON       "packets dropped" of the captured interfaces
     livecost_report.py table TSV PACKETS ROUNDS             the Markdown tables
-    livecost_report.py profile STREAM PERF_REPORT           where the time goes, as a table
+    livecost_report.py profile STREAM PERF_REPORT LOOP_REPORT   where the time goes, as a table
 
 The TSV has one line per capture (see `measure` in livecost.sh): round, stream, tool, load
 average, packets sent, seconds of sending, CPU nanoseconds while sending, CPU nanoseconds until
@@ -183,7 +183,29 @@ def category(comm, dso, sym):
     return "runner and other threads (status file, watchdog, listening sockets)"
 
 
-def profile(stream, path):
+# The packet loop's entry points, with everything they call: (label, part of a demangled name).
+LOOP_ENTRIES = [
+    ("capture callback, per packet", "static CaptureLoop.onPacket"),
+    ("of it decode", "PacketDecoder.decode("),
+    ("of it detection (DetectionEngine.process)", "DetectionEngine.process("),
+    ("timers on each wake-up (DetectionConsumer.tick: expiries, verdicts)", "DetectionConsumer.tick("),
+    ("event hand-off (EventTally.submit: tally, queue)", "EventTally.submit("),
+    ("poll", "] __poll"),
+    ("page faults (first touch of the tables)", "] exc_page_fault"),
+]
+
+
+def loop_entries(path):
+    """Inclusive shares from a `perf report --children --comm ls-lsc0 --sort sym -g none`."""
+    shares = {}
+    for line in open(path):
+        for label, name in LOOP_ENTRIES:
+            if name in line and label not in shares:
+                shares[label] = float(line.split("%")[0])
+    return ", ".join(f"{label} {shares.get(label, 0):.1f} %" for label, _ in LOOP_ENTRIES)
+
+
+def profile(stream, path, loop_path):
     """Buckets of a `perf report --no-children --sort comm,dso,sym -g none` by `category`."""
     line_pattern = re.compile(r"^\s*([0-9.]+)%\s+(\S+)\s+(\S+)\s+\[[.k]\]\s+(.*)$")
     totals, threads, symbols = {}, {}, {}
@@ -208,6 +230,7 @@ def profile(stream, path):
         print(f"| {percent:.1f} % | {name} |")
     print("\nBy thread: " + ", ".join(f"{comm} {percent:.1f} %" for comm, percent in
                                       sorted(threads.items(), key=lambda item: -item[1])))
+    print(f"\nThe packet loop with callees (share of all samples): {loop_entries(loop_path)}")
     top = sorted(symbols.items(), key=lambda item: -item[1])[:10]
     print("\nLargest functions: " + "; ".join(f"{sym[:70]} ({comm}) {percent:.1f} %" for (comm, sym), percent in top))
 
@@ -225,8 +248,8 @@ def main():
         print(*map(int, interface_counts(status(sys.stdin.read()))))
     elif command == "table" and len(sys.argv) == 5:
         table(*sys.argv[2:5])
-    elif command == "profile" and len(sys.argv) == 4:
-        profile(sys.argv[2], sys.argv[3])
+    elif command == "profile" and len(sys.argv) == 5:
+        profile(*sys.argv[2:5])
     else:
         sys.exit(__doc__)
 
