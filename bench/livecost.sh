@@ -249,7 +249,7 @@ profile() {
     settle_lightscope
     kill -INT "$perf_pid"; wait "$perf_pid" || true
     stop_lightscope
-    perf report -i "$WORK/perf-$stream.data" --no-children --sort comm,dso,sym -g none --stdio 2>/dev/null \
+    perf report -i "$WORK/perf-$stream.data" --no-children -n --sort comm,dso,sym -g none --stdio 2>/dev/null \
         | swift-demangle --simplified > "$WORK/perf-$stream.txt"
     # The packet loop's time with its callees (frame pointers: exact in Swift code, cut short
     # in libraries built without them).

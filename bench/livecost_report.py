@@ -206,24 +206,23 @@ def loop_entries(path):
 
 
 def profile(stream, path, loop_path):
-    """Buckets of a `perf report --no-children --sort comm,dso,sym -g none` by `category`."""
-    line_pattern = re.compile(r"^\s*([0-9.]+)%\s+(\S+)\s+(\S+)\s+\[[.k]\]\s+(.*)$")
+    """Buckets of a `perf report --no-children -n --sort comm,dso,sym -g none` by `category`,
+    from the sample counts (perf's rounded percentages of a thousand one-sample lines add up
+    to well over 100)."""
+    line_pattern = re.compile(r"^\s*[0-9.]+%\s+(\d+)\s+(\S+)\s+(\S+)\s+\[[.k]\]\s+(.*)$")
+    rows = [(int(match[1]), match[2], match[3], match[4].strip())
+            for match in map(line_pattern.match, open(path)) if match]
+    samples = sum(row[0] for row in rows) or 1
     totals, threads, symbols = {}, {}, {}
-    samples = ""
-    for line in open(path):
-        if line.startswith("# Samples:"):
-            samples = line.split(":", 1)[1].split(" of ")[0].strip()
-        match = line_pattern.match(line)
-        if not match:
-            continue
-        percent, comm, dso, sym = float(match[1]), match[2], match[3], match[4].strip()
+    for count, comm, dso, sym in rows:
+        percent = 100 * count / samples
         threads[comm] = threads.get(comm, 0) + percent
         name = category(comm, dso, sym)
         totals[name] = totals.get(name, 0) + percent
         symbols[(comm, sym)] = symbols.get((comm, sym), 0) + percent
     print(f"\n### Where the time goes: LightScope under the {stream} stream\n")
     print(f"`perf record -e cpu-clock -F 2000 -g` of all threads from just before the flood until settled "
-          f"({samples} samples), self time by thread and function:\n")
+          f"({samples:,} samples), self time by thread and function:\n")
     print("| share of CPU time | where |")
     print("|---:|---|")
     for name, percent in sorted(totals.items(), key=lambda item: -item[1]):
