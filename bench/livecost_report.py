@@ -21,11 +21,13 @@ TOOLS = ["lightscope", "tcpdump"]
 
 
 def status(text):
-    """The daemon's part of `lightscope status --json` ({} when it could not be read)."""
+    """The daemon's snapshot, from `lightscope status --json` or the status file itself ({} when
+    it could not be read)."""
     try:
-        return json.loads(text).get("daemon") or {}
+        snapshot = json.loads(text)
     except ValueError:
         return {}
+    return (snapshot.get("daemon") if "daemon" in snapshot else snapshot) or {}
 
 
 def interface_counts(snapshot):
