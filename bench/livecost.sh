@@ -274,8 +274,6 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 python3 "$BENCH/livecost_report.py" table "$TSV" "$PACKETS" "$ROUNDS"
 if [ "$PROFILE" = 1 ]; then
-    for stream in probe open closed; do
-        profile "$stream"
-        python3 "$BENCH/livecost_report.py" profile "$stream" "$WORK/perf-$stream.txt" "$WORK/perf-$stream-loop.txt"
-    done
+    for stream in open probe closed; do profile "$stream"; done
+    python3 "$BENCH/livecost_report.py" profile "$WORK" open probe closed
 fi

@@ -2,8 +2,8 @@
 
     livecost_report.py progress < STATUS_JSON     "pending judged stored lost": settled when still
     livecost_report.py counts < STATUS_JSON       "packets dropped" of the captured interfaces
-    livecost_report.py table TSV PACKETS ROUNDS             the Markdown tables
-    livecost_report.py profile STREAM PERF_REPORT LOOP_REPORT   where the time goes, as a table
+    livecost_report.py table TSV PACKETS ROUNDS   the Markdown tables
+    livecost_report.py profile DIR STREAM...      where the time goes (DIR/perf-STREAM*.txt)
 
 The TSV has one line per capture (see `measure` in livecost.sh): round, stream, tool, load
 average, packets sent, seconds of sending, CPU nanoseconds while sending, CPU nanoseconds until
@@ -207,10 +207,10 @@ def loop_entries(path):
     return ", ".join(f"{label} {shares.get(label, 0):.1f} %" for label, _ in LOOP_ENTRIES)
 
 
-def profile(stream, path, loop_path):
-    """Buckets of a `perf report --no-children -n --sort comm,dso,sym -g none` by `category`,
-    from the sample counts (perf's rounded percentages of a thousand one-sample lines add up
-    to well over 100)."""
+def profile_shares(path):
+    """Shares of CPU time by category, thread and function from a `perf report --no-children -n
+    --sort comm,dso,sym -g none`, from the sample counts (perf's rounded percentages of a
+    thousand one-sample lines add up to well over 100)."""
     line_pattern = re.compile(r"^\s*[0-9.]+%\s+(\d+)\s+(\S+)\s+(\S+)\s+\[[.k]\]\s+(.*)$")
     rows = [(int(match[1]), match[2], match[3], match[4].strip())
             for match in map(line_pattern.match, open(path)) if match]
@@ -222,18 +222,31 @@ def profile(stream, path, loop_path):
         name = category(comm, dso, sym)
         totals[name] = totals.get(name, 0) + percent
         symbols[(comm, sym)] = symbols.get((comm, sym), 0) + percent
-    print(f"\n### Where the time goes: LightScope under the {stream} stream\n")
-    print(f"`perf record -e cpu-clock -F 2000 -g` of all threads from just before the flood until settled "
-          f"({samples:,} samples), self time by thread and function:\n")
-    print("| share of CPU time | where |")
-    print("|---:|---|")
-    for name, percent in sorted(totals.items(), key=lambda item: -item[1]):
-        print(f"| {percent:.1f} % | {name} |")
-    print("\nBy thread: " + ", ".join(f"{comm} {percent:.1f} %" for comm, percent in
-                                      sorted(threads.items(), key=lambda item: -item[1])))
-    print(f"\nThe packet loop with callees (share of all samples): {loop_entries(loop_path)}")
-    top = sorted(symbols.items(), key=lambda item: -item[1])[:10]
-    print("\nLargest functions: " + "; ".join(f"{sym[:70]} ({comm}) {percent:.1f} %" for (comm, sym), percent in top))
+    return samples, totals, threads, symbols
+
+
+def profile(directory, streams):
+    """One table of where the time goes under each stream, then each stream's details."""
+    shares = {stream: profile_shares(os.path.join(directory, f"perf-{stream}.txt")) for stream in streams}
+    names = sorted({name for _, totals, _, _ in shares.values() for name in totals},
+                   key=lambda name: (name.split(":")[0], -max(shares[s][1].get(name, 0) for s in streams)))
+    print("\n### Where the time goes: LightScope's CPU time by thread and function\n")
+    print("`perf record -e cpu-clock -F 2000 -g` of all threads of one more capture per stream, from just before "
+          "the flood until settled; self time, as a share of each stream's samples.\n")
+    print("| where | " + " | ".join(streams) + " |")
+    print("|---|" + "---:|" * len(streams))
+    for name in names:
+        print(f"| {name} | " + " | ".join(f"{shares[s][1].get(name, 0):.1f} %" for s in streams) + " |")
+    print("| samples (2,000 a second of CPU) | " + " | ".join(f"{shares[s][0]:,}" for s in streams) + " |")
+    for stream in streams:
+        samples, totals, threads, symbols = shares[stream]
+        print(f"\n**{stream}**: by thread " + ", ".join(f"{comm} {percent:.1f} %" for comm, percent in
+                                                     sorted(threads.items(), key=lambda item: -item[1])))
+        print(f"\n- The packet loop with callees (share of all samples; frame pointers, so approximate where "
+              f"a library without them is on the stack): {loop_entries(os.path.join(directory, f'perf-{stream}-loop.txt'))}")
+        top = sorted(symbols.items(), key=lambda item: -item[1])[:10]
+        print("- Largest functions: " + "; ".join(f"{sym[:70]} ({comm}) {percent:.1f} %"
+                                               for (comm, sym), percent in top))
 
 
 def main():
@@ -249,8 +262,8 @@ def main():
         print(*map(int, interface_counts(status(sys.stdin.read()))))
     elif command == "table" and len(sys.argv) == 5:
         table(*sys.argv[2:5])
-    elif command == "profile" and len(sys.argv) == 5:
-        profile(*sys.argv[2:5])
+    elif command == "profile" and len(sys.argv) > 3:
+        profile(sys.argv[2], sys.argv[3:])
     else:
         sys.exit(__doc__)
 
