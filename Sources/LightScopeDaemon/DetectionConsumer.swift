@@ -7,6 +7,7 @@ import Synchronization
 /// applied on the next tick, so the engine itself needs no locks.
 final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let engine: DetectionEngine
+    private var reassembler: FragmentReassembler
     private let counters: InterfaceCounters
     private let sink: EventSink
     private let lost: LostEvents
@@ -24,6 +25,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         var detection: DetectionState
         /// Packets rejected as malformed (non-IP traffic is not counted).
         var malformed: UInt64
+        var fragments: FragmentCounters
     }
 
     /// What the runner learns about the host, for every loop's engine.
@@ -37,6 +39,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         engine = DetectionEngine(interface: interface, settings: settings,
                                  localAddresses: LocalAddresses(addresses: facts.addresses ?? []))
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
+        reassembler = FragmentReassembler(settings: settings)
         self.counters = counters
         self.sink = sink
         self.lost = lost
@@ -57,7 +60,11 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
 
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
         do {
-            let packet = try PacketDecoder.decode(bytes, linkType: linkType)
+            var packet = try PacketDecoder.decode(bytes, linkType: linkType)
+            if case .tcpFragment(let piece) = packet.transport {
+                guard let whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestampNanos) else { return }
+                packet = whole
+            }
             engine.process(packet, timeNanos: timestampNanos, emit: emit)
         } catch {
             rejections[error.rawValue] &+= 1
@@ -70,6 +77,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
         }
         engine.advance(toNanos: wallClockNanos, emit: emit)
+        reassembler.expire(toNanos: wallClockNanos)
         publish()
     }
 
@@ -86,7 +94,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         countedProbeEvictions = state.probeEvictions
         var malformed: UInt64 = 0
         for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
-        let latest = Published(detection: state, malformed: malformed)
+        let latest = Published(detection: state, malformed: malformed, fragments: reassembler.counters)
         publishedState.withLock { $0 = latest }
     }
 

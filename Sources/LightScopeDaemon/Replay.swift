@@ -12,8 +12,8 @@ public struct Replay {
     public var settings: Settings.Detection
     /// The process ends right after this replay (`lightscope replay`): its detection tables
     /// and tallies are then left to the kernel to reclaim at exit, not freed one by one,
-    /// which for the 100 MB a large capture fills took ~40 ms after the work was done (the
-    /// reason compilers skip their own frees on the way out too). Off by default, so a
+    /// which for a large capture's tables is a visible share of the run after the work was
+    /// done (the reason compilers skip their own frees on the way out too). Off by default, so a
     /// long-lived caller (the tests) frees everything.
     public var processExitsAfterwards: Bool
     /// Shown while the file is read (a terminal's); nil: silent.
@@ -122,7 +122,7 @@ public struct Replay {
         }
         // The calling thread's: what it has read, and the detection thread it feeds.
         let reading = UnsafeMutablePointer<ReadProgress>.allocate(capacity: 1)
-        reading.initialize(to: ReadProgress(packetsToDetect: OffloadedConsumer(
+        reading.initialize(to: ReadProgress(reassembler: FragmentReassembler(settings: settings), packetsToDetect: OffloadedConsumer(
             name: "lightscope-detect", batchSize: Self.packetBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
                 // Each packet's table lookups start `prefetchDistance` packets before it is
                 // processed, so that the cache misses of several packets overlap (see
@@ -193,9 +193,12 @@ public struct Replay {
                 reading.pointee.undecodable &+= 1
                 return
             }
-            let timersRan = reading.pointee.timers.runIfDue(atNanos: timestamp)
+            if reading.pointee.timers.runIfDue(atNanos: timestamp) { reading.pointee.progress?.publish(packets: reading.pointee.packets) }
+            if case .tcpFragment = packet.transport {
+                reading.pointee.sendReassembled(bytes: bytes, linkType: linkType, timeNanos: timestamp)
+                return
+            }
             reading.pointee.packetsToDetect.send(PacketToDetect(packet: packet, timeNanos: timestamp))
-            if timersRan { reading.pointee.progress?.publish(packets: reading.pointee.packets) }
         }
         reading.pointee.progress?.stop()
         // The detection thread has ended: the engine and the events are this thread's now.
@@ -210,6 +213,7 @@ public struct Replay {
         summary.probes = engine.counters.probes
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
+        summary.fragments = reading.pointee.reassembler.counters
         if !json { write(summary.report(path: path, learnedLocal: local.isEmpty)) }
         return summary
     }
@@ -222,9 +226,28 @@ struct ReadProgress {
     var lastTimestamp: UInt64 = 0
     /// The engine's timers, as the packet times it is handed run them.
     var timers = PacketDrivenTimers()
+    /// Puts together TCP headers split across fragments, before detection sees them.
+    var reassembler: FragmentReassembler
     var packetsToDetect: OffloadedConsumer<PacketToDetect>
     /// Shown on a terminal, told the packet count when the timers run.
     var progress: ReplayProgress?
+
+    /// Sends on the header that a packet holding a piece of a fragmented TCP header completes,
+    /// or else the piece itself (its time still runs the timers); a completed header that does
+    /// not decode counts as undecodable. Out of line, and the packet decoded again here: pieces
+    /// are rare, and the reading loop, which sees every packet, stays as short as it was.
+    @inline(never)
+    mutating func sendReassembled(bytes: UnsafeRawBufferPointer, linkType: Int32, timeNanos: UInt64) {
+        guard let packet = try? PacketDecoder.decode(bytes, linkType: linkType), case .tcpFragment(let piece) = packet.transport
+        else { return }
+        var whole: DecodedPacket?
+        do {
+            whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timeNanos)
+        } catch {
+            undecodable &+= 1
+        }
+        packetsToDetect.send(PacketToDetect(packet: whole ?? packet, timeNanos: timeNanos))
+    }
 }
 
 /// Where detection's events go: to the tally thread, whole when they are written as JSON,

@@ -7,8 +7,9 @@ public struct DetectionCapacities: Equatable, Sendable {
     public var recentConnections: Int
     public var scanSources: Int
 
-    /// Shares of the budget: pending probes carry the flood, scan sources the scanners.
-    /// Counted at their worst case (every ring full), the pending share holds 110,000 probes
+    /// Shares of what the budget leaves after the fragment reassembler's share: pending
+    /// probes carry the flood, scan sources the scanners.
+    /// Counted at their worst case (every ring full), the pending share holds 106,700 probes
     /// at the default 64 MiB, more than the 98,000 a half share held in hash slots before the
     /// tables kept their entries in rings. A flood fills its share to the last page; a
     /// scan source's share is counted with every source at its target cap, which real
@@ -24,7 +25,8 @@ public struct DetectionCapacities: Equatable, Sendable {
     }
 
     public init(settings: Settings.Detection) {
-        let budget = Double(settings.memoryBudgetMiB) * 1_048_576
+        // The fragment reassembler's share is set aside first (`FragmentReassembler.budgetShare`).
+        let budget = Double(settings.memoryBudgetMiB) * 1_048_576 * (1 - FragmentReassembler.budgetShare)
         let targetsPerSource = ScanTracker.maximumTargets(portscanPorts: settings.portscanPorts,
                                                           addrscanAddresses: settings.addrscanAddresses)
         pendingProbes = max(Self.minimumEntries, DetectionEngine.PendingTable.capacity(fittingIn: Int(budget * Self.pendingShare)))

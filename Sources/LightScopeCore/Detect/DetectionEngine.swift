@@ -94,8 +94,8 @@ struct DetectionCore {
     private(set) var localAddresses: LocalAddresses
     /// The host's listening TCP ports (from `ListeningPorts`).
     private var listeningTCP = PortSet()
-    /// TCP ports seen answering with SYN-ACK.
-    private var answeredPorts = PortSet()
+    /// TCP ports seen answering with SYN-ACK, for `grace` to twice that.
+    private var answeredPorts: AnsweredPorts
     private var pending: PendingTable
     private var connections: ConnectionTable
     /// Nil when the caller counts scans (`ScanDetection.byCaller`).
@@ -120,6 +120,7 @@ struct DetectionCore {
         self.localAddresses = localAddresses
         synAnswerTimeoutNanos = UInt64(settings.synAnswerTimeout.nanoseconds)
         graceNanos = UInt64(settings.grace.nanoseconds)
+        answeredPorts = AnsweredPorts(memoryNanos: graceNanos)
         let limits = capacities ?? DetectionCapacities(settings: settings)
         pending = ExpiringTable(capacity: limits.pendingProbes)
         connections = ExpiringTable(capacity: limits.recentConnections)
@@ -160,7 +161,7 @@ struct DetectionCore {
             }
         case .icmpUnreachable(let unreachable):
             portUnreachable(packet, unreachable, timeNanos: timeNanos, emit: emit)
-        case .udp, .icmp, .other:
+        case .udp, .icmp, .tcpFragment, .other:
             break
         }
     }
@@ -215,6 +216,7 @@ struct DetectionCore {
         if nowNanos > graceNanos {
             connections.expire(touchedAtOrBefore: nowNanos - graceNanos) { _, _ in }
         }
+        answeredPorts.age(toNanos: nowNanos)
         scans?.timersRan(atNanos: nowNanos)
     }
 
@@ -222,8 +224,7 @@ struct DetectionCore {
     /// resolved as if time ran on, so nothing pending is silently dropped.
     mutating func finish(emit: (UnwantedEvent) -> Void) {
         // Reported a chunk at a time, in the timer runs' reused array: all at once, a large
-        // table's worth (80,000 probes, 8 MB, at the end of the benchmark's capture) went to
-        // fresh memory that the kernel had to fault in and zero first. The table is taken out
+        // table's worth went to fresh memory that the kernel had to fault in and zero first. The table is taken out
         // of `self` while it hands its probes over, so that each chunk can be reported (which
         // uses `self`) before the next is taken; it is empty when it goes back.
         var draining = PendingTable(capacity: 1)
@@ -246,7 +247,8 @@ struct DetectionCore {
     // MARK: - Packets
 
     private mutating func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
-        guard localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
+        guard packet.direction != .outbound,
+              localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
         probeCounters.probes &+= 1
         let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
         // A retransmitted SYN adds to the probe; its timeout still runs from the first one.
@@ -256,7 +258,10 @@ struct DetectionCore {
         }, { $0.packets &+= 1 })
     }
 
+    /// A SYN-ACK. Like every answer, it counts only if the host can have sent it
+    /// (`DecodedPacket.mayBeHostAnswer`): one that came in is a forgery, whatever it claims.
     private mutating func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
+        guard packet.mayBeHostAnswer else { return }
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
         let probe = pending.removeValue(forKey: key)
         guard probe != nil || localAddresses.contains(packet.source) else { return }
@@ -269,7 +274,8 @@ struct DetectionCore {
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
         // One lookup: the probe is taken only if the answer may speak for this host, and the
         // answering address is learnt (when learning) only if it answered a probe.
-        guard localAddresses.mayAcceptAnswer(from: packet.source), let probe = pending.removeValue(forKey: key) else { return }
+        guard packet.mayBeHostAnswer, localAddresses.mayAcceptAnswer(from: packet.source),
+              let probe = pending.removeValue(forKey: key) else { return }
         localAddresses.accept(answerFrom: packet.source)
         guard !isLateConnectionPacket(remote: key.remote, localPort: key.localPort) else { return }
         report(.closed, key: key, probe: probe, emit: emit)
@@ -277,9 +283,12 @@ struct DetectionCore {
 
     private mutating func portUnreachable(_ packet: DecodedPacket, _ unreachable: ICMPUnreachable, timeNanos: UInt64,
                                  emit: (UnwantedEvent) -> Void) {
-        guard unreachable.isPortUnreachable, let quoted = unreachable.quoted, quoted.protocolNumber == IPProtocolNumber.udp,
-              let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
-              !localAddresses.contains(quoted.source), localAddresses.acceptAnswer(from: packet.source) else { return }
+        // The quoted probe must have been sent to this host: else one forged error is one fake event.
+        guard packet.mayBeHostAnswer, unreachable.isPortUnreachable, let quoted = unreachable.quoted,
+              quoted.protocolNumber == IPProtocolNumber.udp, let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
+              !localAddresses.contains(quoted.source), localAddresses.mayAcceptAnswer(from: packet.source),
+              quoted.destination == packet.source || localAddresses.contains(quoted.destination) else { return }
+        localAddresses.accept(answerFrom: packet.source)
         probeCounters.probes &+= 1
         let event = UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .udp, source: quoted.source,
                                   sourcePort: remotePort, destination: quoted.destination, destinationPort: localPort,

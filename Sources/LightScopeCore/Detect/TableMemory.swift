@@ -9,7 +9,7 @@ import Synchronization
 /// such read also misses the TLB (a page walk, dearer still in a virtual machine). Huge
 /// pages (2 MiB, transparent: `madvise(MADV_HUGEPAGE)`) cut those misses and the page
 /// faults of filling the table. They are only asked for by a process that fills its tables
-/// and then ends (`lightscope replay`: about a tenth faster on the benchmark's capture).
+/// and then ends (`lightscope replay`; bench/HISTORY.md, round seven, has the gain).
 /// The daemon does not: a huge page is committed whole at its first touch, so a table
 /// that a quiet network keeps nearly empty would hold megabytes where it uses kilobytes.
 public enum TableMemory {
