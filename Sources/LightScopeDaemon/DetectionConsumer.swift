@@ -1,5 +1,6 @@
 import LightScopeCapture
 import LightScopeCore
+import LightScopeSystemd
 import Synchronization
 
 /// The pipeline behind one capture loop: decode -> detect -> sink, on the loop's thread.
@@ -10,8 +11,10 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let counters: InterfaceCounters
     private let sink: EventSink
     private let mailbox = Mutex<HostFacts?>(nil)
+    private var episodes = EvictionEpisodes()
     private var rejections = [UInt64](repeating: 0, count: DecodeRejection.allCases.count)
     private let publishedState = Mutex<Published?>(nil)
+    private let budgetMiB: Int
 
     /// What the runner reads for status and metrics, refreshed on every tick.
     struct Published: Sendable {
@@ -32,6 +35,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
         self.counters = counters
         self.sink = sink
+        budgetMiB = settings.memoryBudgetMiB
     }
 
     /// Called by the runner thread; applied by the loop thread on its next tick.
@@ -50,7 +54,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
         do {
             let packet = try PacketDecoder.decode(bytes, linkType: linkType)
-            engine.process(packet, timeNanos: timestampNanos, emit: emit)
+            engine.process(packet, timeNanos: timestampNanos, emit: emit, lost: lose)
         } catch {
             rejections[error.rawValue] &+= 1
         }
@@ -62,15 +66,26 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
         }
         engine.advance(toNanos: wallClockNanos, emit: emit)
+        let state = engine.state
+        if let (level, line) = episodes.check(state, monotonicNanos: monotonicNanos, interface: engine.interface,
+                                              budgetMiB: budgetMiB) {
+            if level == .warning { Log.warning(line) } else { Log.notice(line) }
+        }
         var malformed: UInt64 = 0
         for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
-        let latest = Published(detection: engine.state, malformed: malformed)
+        let latest = Published(detection: state, malformed: malformed)
         publishedState.withLock { $0 = latest }
     }
 
     func flush(wallClockNanos: UInt64) {
         engine.advance(toNanos: wallClockNanos, emit: emit)
         engine.finish(emit: emit)
+    }
+
+    /// A probe the engine let go (its table full): counted in its state's `probeEvictions`,
+    /// and named when the episode is logged.
+    private func lose(_ probe: LostProbe) {
+        episodes.lost(probe)
     }
 
     private func emit(_ event: UnwantedEvent) {

@@ -57,9 +57,9 @@ public struct Replay {
     /// `write` only escapes to the third thread, which has ended when this returns.
     private func replay(_ reader: PcapFileReader, write: @escaping (String) -> Void) -> ReplaySummary {
         let localAddresses = local.isEmpty ? LocalAddresses.learnedFromAnswers() : LocalAddresses(prefixes: local)
-        let capacities = DetectionCapacities(settings: settings)
-        let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses,
-                                     capacities: capacities, scans: .byCaller)
+        let budget = DetectionBudget(settings: settings)
+        let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses, budget: budget,
+                                     scans: .byCaller)
         let json = json
         // Each thread's state behind a pointer, as `DetectionEngine` keeps its own: a captured
         // `var` that a closure changes gets a dynamic exclusivity check on every access.
@@ -68,7 +68,7 @@ public struct Replay {
         let tally = UnsafeMutablePointer<ReplaySummary>.allocate(capacity: 1)
         tally.initialize(to: ReplaySummary())
         let scans = UnsafeMutablePointer<ScanDetector>.allocate(capacity: 1)
-        scans.initialize(to: ScanDetector(interface: engine.interfaceName, settings: settings, capacity: capacities.scanSources))
+        scans.initialize(to: ScanDetector(interface: engine.interfaceName, settings: settings, budget: budget))
         let events = UnsafeMutablePointer<ReplayEvents>.allocate(capacity: 1)
         if json {
             events.initialize(to: ReplayEvents(whole: OffloadedConsumer(
@@ -113,6 +113,7 @@ public struct Replay {
                 })))
         }
         func emit(_ event: UnwantedEvent) { events.pointee.send(event) }
+        func lose(_ probe: LostProbe) { events.pointee.lostProbes &+= 1 }
         func advance(toNanos nowNanos: UInt64) {
             engine.advance(toNanos: nowNanos, emit: emit)
             events.pointee.timersRan(atNanos: nowNanos)
@@ -139,7 +140,7 @@ public struct Replay {
                         // is told: it forgets windows exactly where the engine would have.
                         let timeNanos = packets[index].timeNanos
                         if engine.timersAreDue(atNanos: timeNanos) { advance(toNanos: timeNanos) }
-                        if let packet = packets[index].packet { engine.process(packet, timeNanos: timeNanos, emit: emit) }
+                        if let packet = packets[index].packet { engine.process(packet, timeNanos: timeNanos, emit: emit, lost: lose) }
                     }
                 }
             })))
@@ -196,6 +197,8 @@ public struct Replay {
         summary.packets = reading.pointee.packets
         summary.undecodable = reading.pointee.undecodable
         summary.probes = engine.counters.probes
+        summary.lostProbes = events.pointee.lostProbes
+        summary.scanSourceEvictions = scans.pointee.evictions
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
         if !json { write(summary.report(path: path, learnedLocal: local.isEmpty)) }
@@ -221,6 +224,8 @@ struct ReplayEvents {
     // consumer's batch array and copy it on the append.
     private var tallied: OffloadedConsumer<DetectionOutput<TalliedEvent>>?
     private var whole: OffloadedConsumer<DetectionOutput<UnwantedEvent>>?
+    /// Probes the engine let go before their verdict (its table was full): lost events.
+    var lostProbes: UInt64 = 0
 
     init(tallied: OffloadedConsumer<DetectionOutput<TalliedEvent>>) { self.tallied = tallied }
     init(whole: OffloadedConsumer<DetectionOutput<UnwantedEvent>>) { self.whole = whole }

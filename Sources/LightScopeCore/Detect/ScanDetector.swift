@@ -14,14 +14,20 @@ public struct ScanDetector {
     /// Scan events reported, by verdict.
     public private(set) var counters = DetectionCounters()
 
-    public init(interface: InterfaceName, settings: Settings.Detection, capacity: Int) {
+    /// A detector drawing on `budget` (or, without one, on a budget of its own from `settings`).
+    public init(interface: InterfaceName, settings: Settings.Detection, budget: DetectionBudget? = nil) {
+        let budget = budget ?? DetectionBudget(settings: settings)
         interfaceName = interface
         tracker = ScanTracker(portscanPorts: settings.portscanPorts, addrscanAddresses: settings.addrscanAddresses,
-                              window: max(settings.portscanWindow, settings.addrscanWindow), capacity: capacity)
+                              window: max(settings.portscanWindow, settings.addrscanWindow), capacities: budget.capacities,
+                              budget: budget)
     }
 
     public var trackedSources: Int { tracker.trackedSources }
+    /// Sources pushed out by the memory budget: scan state lost, not events.
     public var evictions: UInt64 { tracker.evictions }
+    /// The memory its tables hold now.
+    var reservedBytes: Int { tracker.reservedBytes }
 
     /// Whether an event of this verdict is a failed attempt, which the scan counts take in.
     /// Inlinable: replay's tally thread asks it of every event.

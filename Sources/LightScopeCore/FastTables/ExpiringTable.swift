@@ -1,78 +1,96 @@
-/// A hash table with a hard capacity and oldest-first expiry, for detection state that an
-/// attacker can make grow (one entry per spoofed source or probe).
+/// A hash table with oldest-first expiry and a capacity that grows and shrinks within a
+/// shared byte pool, for detection state that an attacker can make grow (one entry per
+/// spoofed source or probe).
 ///
-/// The entries themselves live in a ring, in the order they were last touched: an insert or
-/// a refresh appends the entry at the young end (a refresh leaves a dead record behind), so
-/// the front is always the oldest live entry or a dead record to skip. That gives amortised
-/// O(1) expiry by age and O(1) eviction of the oldest entry when full, with no per-entry
-/// timers and no scans. A small hash index (`EntryIndex`) maps each key to its ring slot.
+/// The records live in a ring, in the order they were last touched: an insert or a refresh
+/// appends the record at the young end (a refresh leaves a dead record behind), so the front
+/// is always the oldest live record or a dead one to skip. That gives amortised O(1) expiry
+/// by age and O(1) eviction of the oldest entry when full, with no per-entry timers and no
+/// scans. A small hash index (`EntryIndex`, 4 bytes a bucket) maps each key to its ring slot.
 ///
-/// Laid out for the cache, because these tables outgrow it under a scan or a flood:
-/// - the index is 8 bytes per bucket and holds no keys, so it is a fraction of the table
-///   and mostly stays cached; looking up an absent key (most lookups: a new probe, a remote
-///   with no recent connection) reads the index only;
-/// - entries are written one after another at the ring's young end and read one after
-///   another from its old end as they expire: sequential memory traffic, not random slots.
+/// Compact, because a flood fills it: records are the owner's packed `TableRecord`s, times
+/// are 48-bit offsets, and the ring has room for a quarter more records than the capacity
+/// (the dead ones between the live); when it is full, the live records are moved together in
+/// order (amortised: a quarter of the ring at least was dead).
 ///
-/// The ring has room for `2 * capacity` records, live and dead; when it fills, the live ones
-/// are moved together in order (amortised O(1): at least half the ring was dead).
+/// Laid out for the cache: a lookup of an absent key (most lookups: a new probe, a remote
+/// with no recent connection) reads the index only; records are written one after another at
+/// the young end and read one after another from the old end as they expire.
+///
+/// It starts small and doubles when full, as long as its `TableBytePool` has the bytes (the
+/// pool is shared with the tables of the same kind in other packet loops); when it cannot
+/// grow, the oldest entry is evicted, counted, and handed to the caller. `shrinkIfSparse`,
+/// called from the owner's timers, gives the memory back after a flood.
 /// Storage is copy-on-write, like the standard collections.
-public struct ExpiringTable<Key: FastHashKey, Value> {
-    public let capacity: Int
+struct ExpiringTable<Record: TableRecord> {
+    typealias Key = Record.Key
     private var storage: Storage
+    /// The most entries it may ever hold (its pool may let it hold fewer).
+    let maximumCapacity: Int
+    /// Its first size (`initialCapacity`, up to what its pages hold): it never shrinks below.
+    let minimumCapacity: Int
+    private let pool: TableBytePool
     /// Entries pushed out by the capacity limit before their time (a flood, or a budget too small).
-    public private(set) var evictions: UInt64 = 0
+    private(set) var evictions: UInt64 = 0
 
-    struct Record {
-        var key: Key
-        var touchedNanos: UInt64
-        /// nil: a dead record (its entry was removed, or moved to the young end).
-        var value: Value?
+    /// A table that starts with room for `initialCapacity` entries and grows up to
+    /// `maximumCapacity`, drawing its memory from `pool`.
+    init(maximumCapacity: Int, initialCapacity: Int, pool: TableBytePool) {
+        precondition(maximumCapacity > 0 && maximumCapacity <= Self.largestCapacity)
+        self.maximumCapacity = maximumCapacity
+        // Whole pages are taken whatever the capacity: as many entries as they hold.
+        minimumCapacity = max(1, min(maximumCapacity, Self.capacity(fittingIn: Self.bytes(capacity: max(1, initialCapacity)))))
+        self.pool = pool
+        let bytes = Self.bytes(capacity: minimumCapacity)
+        // Its first size the table must have to work at all, pool or not.
+        pool.reserveRegardless(bytes)
+        storage = Storage(capacity: minimumCapacity, seed: .random(), clock: TableClockBase(), accountedBytes: bytes, pool: pool)
     }
 
-    /// Ring records per entry of capacity: live entries plus the dead records between them.
-    static var ringRecordsPerEntry: Int { 2 }
-
-    /// Memory of the table at `capacity` entries, at worst: the index, the full ring, plus
-    /// `extraBytesPerEntry` that each value owns elsewhere.
-    static func bytes(capacity: Int, extraBytesPerEntry: Int = 0) -> Int {
-        EntryIndex.bytes(forMaximumCount: capacity) + ringRecordsPerEntry * capacity * MemoryLayout<Record>.stride
-            + capacity * extraBytesPerEntry
+    /// A table of a fixed capacity, outside any budget.
+    init(capacity: Int) {
+        self.init(maximumCapacity: capacity, initialCapacity: capacity, pool: .unlimited())
     }
 
-    /// The largest capacity whose worst case (`bytes(capacity:extraBytesPerEntry:)`) fits in
-    /// `budget` bytes; at least 12.
-    static func capacity(fittingIn budget: Int, extraBytesPerEntry: Int = 0) -> Int {
-        let perEntry = ringRecordsPerEntry * MemoryLayout<Record>.stride + extraBytesPerEntry
-        var best = 12
-        var maximumCount = 16
-        // Each index size holds up to its maximum count; what it leaves of the budget pays
-        // for the ring and the values' own memory.
-        while true {
-            let indexBytes = EntryIndex.bytes(forMaximumCount: maximumCount)
-            guard indexBytes < budget else { break }
-            let fit = min(maximumCount, (budget - indexBytes) / perEntry)
-            best = max(best, fit)
-            guard fit == maximumCount else { break }
-            maximumCount *= 2
+    var count: Int { storage.liveCount }
+    var isEmpty: Bool { storage.liveCount == 0 }
+    /// The entries it has room for now.
+    var capacity: Int { storage.capacity }
+    /// The memory it holds now, ring and index, in whole pages.
+    var reservedBytes: Int { storage.accountedBytes }
+
+    // MARK: - Sizes
+
+    /// Ring records for `capacity` live entries: a quarter more, for the dead between them.
+    static func ringCapacity(forCapacity capacity: Int) -> Int { capacity + max(1, capacity / 4) }
+
+    /// The largest capacity an `EntryIndex` can point at.
+    static var largestCapacity: Int { EntryIndex.maximumSlots / 5 * 4 }
+
+    /// Memory of the table at `capacity` entries: the full ring and the index, in whole pages.
+    static func bytes(capacity: Int) -> Int {
+        TableMemory.pageRounded(ringCapacity(forCapacity: capacity) * MemoryLayout<Record>.stride)
+            + EntryIndex.bytes(forMaximumCount: capacity)
+    }
+
+    /// The largest capacity whose `bytes(capacity:)` fits in `budget` bytes; 0 if none.
+    static func capacity(fittingIn budget: Int) -> Int {
+        var low = 0
+        var high = largestCapacity
+        while low < high {
+            let middle = low + (high - low + 1) / 2
+            if bytes(capacity: middle) <= budget { low = middle } else { high = middle - 1 }
         }
-        return best
+        return low
     }
 
-    public init(capacity: Int) {
-        precondition(capacity > 0)
-        self.capacity = capacity
-        storage = Storage(capacity: capacity, ringCapacity: Self.ringRecordsPerEntry * capacity, seed: .random())
-    }
+    // MARK: - Lookups
 
-    public var count: Int { storage.liveCount }
-    public var isEmpty: Bool { storage.liveCount == 0 }
-
-    /// Starts loading the index bucket where a lookup of `key` begins, so that a lookup a
-    /// little later finds it in cache: for callers that know their next keys ahead (see
+    /// Starts loading the index buckets where a lookup of `key` begins, so that a lookup a
+    /// little later finds them in cache: for callers that know their next keys ahead (see
     /// `DetectionEngine.prefetch`). Changes nothing.
     @inline(__always)
-    public func prefetch(_ key: Key) {
+    func prefetch(_ key: Key) {
         storage.index.prefetch(hash: storage.hash(key))
     }
 
@@ -81,123 +99,213 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
     /// still in cache when reached.
     static var expiryPrefetchDistance: Int { 8 }
 
-    public subscript(key: Key) -> Value? {
+    subscript(key: Key) -> Record? {
         guard let found = storage.find(key) else { return nil }
-        return storage.records[found.slot].value
+        return storage.records[found.slot]
     }
 
-    /// Inserts or replaces `key` and marks it touched at `nowNanos`. If the table is full the
-    /// oldest entry is evicted first and handed to `evicted`.
-    public mutating func upsert(_ key: Key, _ value: Value, nowNanos: UInt64, evicted: (Key, Value) -> Void = { _, _ in }) {
+    func contains(_ key: Key) -> Bool { storage.find(key) != nil }
+
+    /// When the entry `key` was last touched, if present.
+    func touchedNanos(of key: Key) -> UInt64? {
+        storage.find(key).map { storage.clock.nanos(of: storage.records[$0.slot].stamp) }
+    }
+
+    /// When the oldest entry was last touched, if any.
+    var oldestTouchedNanos: UInt64? {
+        storage.dropDeadFront()
+        guard let front = storage.front else { return nil }
+        return storage.clock.nanos(of: storage.records[front].stamp)
+    }
+
+    // MARK: - Changes
+
+    /// Inserts `record` or replaces the entry with its key, and marks it touched at `nowNanos`
+    /// (at the young end). If the table is full and cannot grow, the oldest entry is
+    /// evicted first and handed to `evicted`.
+    mutating func upsert(_ record: Record, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
         makeUnique()
+        let key = record.key
         let hash = storage.hash(key)
         if let found = storage.find(key, hash: hash) {
-            storage.records[found.slot].value = value
-            refresh(found, nowNanos: nowNanos)
+            let stamp = storage.records[found.slot].stamp
+            storage.records[found.slot] = record
+            storage.records[found.slot].stamp = stamp
+            refresh(found, nowNanos: nowNanos, evicted: evicted)
             return
         }
-        insertAbsent(key, value, hash: hash, nowNanos: nowNanos, evicted: evicted)
+        insertAbsent(record, hash: hash, nowNanos: nowNanos, evicted: evicted)
     }
 
-    /// Changes `key`'s value in place, first inserting `makeValue()` touched at `nowNanos` if
-    /// the key is absent: one lookup where `modify` and then `upsert` would make two. An
-    /// entry already present keeps its place and age. Returns whether the key was inserted.
+    /// Changes `key`'s record in place, first inserting `make()` touched at `nowNanos` if the
+    /// key is absent: one lookup where a lookup and then an insert make two. An entry already
+    /// present keeps its place and age. `change` is given the entry's touched time and must
+    /// leave the key as it is. A record made here is live with the `mark` it comes with (1
+    /// if it has none). Returns whether the key was inserted.
     @discardableResult @inline(__always)
-    public mutating func insertOrModify(_ key: Key, nowNanos: UInt64, makeValue: () -> Value,
-                                        _ change: (inout Value) -> Void) -> Bool {
+    mutating func insertOrModify(_ key: Key, nowNanos: UInt64, make: () -> Record, _ change: (inout Record, UInt64) -> Void,
+                                 evicted: (Record, UInt64) -> Void) -> Bool {
         makeUnique()
         let hash = storage.hash(key)
         if let found = storage.find(key, hash: hash) {
-            change(&storage.records[found.slot].value!)
+            let stamp = storage.records[found.slot].stamp
+            change(&storage.records[found.slot], storage.clock.nanos(of: stamp))
+            storage.records[found.slot].stamp = stamp
             return false
         }
-        var value = makeValue()
-        change(&value)
-        insertAbsent(key, value, hash: hash, nowNanos: nowNanos, evicted: { _, _ in })
+        var record = make()
+        change(&record, nowNanos)
+        insertAbsent(record, hash: hash, nowNanos: nowNanos, evicted: evicted)
         return true
     }
 
-    /// Appends an absent key, evicting the oldest entry first if the table is full.
-    private mutating func insertAbsent(_ key: Key, _ value: Value, hash: UInt64, nowNanos: UInt64,
-                                       evicted: (Key, Value) -> Void) {
-        if storage.liveCount >= capacity { makeRoom(evicted: evicted) }
-        if storage.ringIsFull { storage.compact() }
-        storage.append(Record(key: key, touchedNanos: nowNanos, value: value), hash: hash)
-    }
-
-    /// Changes a present value in place (one lookup, and no copy of a value that holds
-    /// heap storage); `refresh` also marks it touched at `nowNanos` and moves it to the
-    /// young end.
+    /// Changes a present record in place (one lookup); `refresh` also marks it touched at
+    /// `nowNanos` and moves it to the young end. `change` must leave the key as it is.
     @discardableResult
-    public mutating func modify(_ key: Key, nowNanos: UInt64, refresh: Bool, _ change: (inout Value) -> Void) -> Bool {
+    mutating func modify(_ key: Key, nowNanos: UInt64, refresh: Bool, _ change: (inout Record, UInt64) -> Void) -> Bool {
         makeUnique()
         guard let found = storage.find(key) else { return false }
-        change(&storage.records[found.slot].value!)
-        if refresh { self.refresh(found, nowNanos: nowNanos) }
+        let stamp = storage.records[found.slot].stamp
+        change(&storage.records[found.slot], storage.clock.nanos(of: stamp))
+        storage.records[found.slot].stamp = stamp
+        if refresh { self.refresh(found, nowNanos: nowNanos, evicted: { _, _ in }) }
         return true
     }
 
+    /// Takes `key`'s entry out, with the time it was last touched.
     @discardableResult
-    public mutating func removeValue(forKey key: Key) -> Value? {
+    mutating func remove(_ key: Key) -> (record: Record, touchedNanos: UInt64)? {
         makeUnique()
         guard let found = storage.find(key) else { return nil }
-        return storage.remove(found)
+        let touched = storage.clock.nanos(of: storage.records[found.slot].stamp)
+        return (storage.remove(found), touched)
     }
 
     /// Removes, oldest first, every entry last touched at or before `cutoffNanos`.
-    public mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, _ expired: (Key, Value) -> Void) {
+    mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, _ expired: (Record, UInt64) -> Void) {
         makeUnique()
         while let front = storage.front {
-            guard storage.records[front].value != nil else {
+            let stamp = storage.records[front].stamp
+            guard stamp.isLive else {
                 storage.popDeadFront()
                 continue
             }
-            guard storage.records[front].touchedNanos <= cutoffNanos else { return }
+            let touched = storage.clock.nanos(of: stamp)
+            guard touched <= cutoffNanos else { return }
             // Removing an entry rewrites its index bucket, a random place in the index:
             // start loading the bucket of the record a few places on now, so that the
             // removals' cache misses overlap instead of each stalling in turn.
             storage.prefetchBucket(ofRecordBehindFront: Self.expiryPrefetchDistance)
-            let key = storage.records[front].key
-            let value = storage.remove(Found(bucket: storage.bucket(ofSlot: front, key: key), slot: front))
-            expired(key, value)
+            expired(storage.removeFront(), touched)
         }
     }
 
-    /// Removes everything, oldest first. Walks the ring alone and then starts a fresh index,
+    /// Evicts the oldest entry, counted as an eviction; false if the table is empty.
+    mutating func evictOldest(_ evicted: (Record, UInt64) -> Void) -> Bool {
+        makeUnique()
+        storage.dropDeadFront()
+        guard let front = storage.front else { return false }
+        let touched = storage.clock.nanos(of: storage.records[front].stamp)
+        evictions &+= 1
+        evicted(storage.removeFront(), touched)
+        return true
+    }
+
+    /// Removes everything, oldest first. Walks the ring alone and then empties the index,
     /// instead of unindexing entry by entry (a cache miss each, in a large table).
-    public mutating func drain(_ each: (Key, Value) -> Void) {
+    mutating func drain(_ each: (Record, UInt64) -> Void) {
         makeUnique()
         storage.drain(each)
     }
 
+    /// After a flood: halves the table if a quarter of it or less is in use and it is above
+    /// its first size, giving the memory back to its pool.
+    mutating func shrinkIfSparse() {
+        guard storage.capacity > minimumCapacity, storage.liveCount <= storage.capacity / 4 else { return }
+        let target = max(minimumCapacity, storage.capacity / 2)
+        let bytes = Self.bytes(capacity: target)
+        let smaller = storage.moved(toCapacity: target, accountedBytes: bytes)
+        pool.release(storage.handOverAccountedBytes() - bytes)
+        storage = smaller
+    }
+
+    // MARK: - Inside
+
+    /// Appends an absent key, growing the table or evicting the oldest entry first if full.
+    private mutating func insertAbsent(_ record: Record, hash: UInt64, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
+        var record = record
+        record.stamp = stamp(for: nowNanos, mark: record.stamp.mark, evicted: evicted)
+        if storage.liveCount >= storage.capacity && !grow() {
+            while storage.liveCount >= storage.capacity, evictOldest(evicted) {}
+        }
+        if storage.ringIsFull { storage.compact() }
+        storage.append(record, hash: hash)
+    }
+
+    /// Whether a time is within the range of the table's clock (else the next entry touched
+    /// then moves the clock, and may evict; see `TableClockBase`).
+    @inline(__always)
+    func holdsTime(_ nanos: UInt64) -> Bool { storage.clock.offset(of: nanos) != nil }
+
+    /// Moves the table's clock to centre on `nanos` if it is out of range, evicting (and
+    /// counting) what the new range cannot hold.
+    @inline(never)
+    mutating func moveClock(toInclude nanos: UInt64, evicted: (Record, UInt64) -> Void) {
+        makeUnique()
+        guard !holdsTime(nanos) else { return }
+        evictions &+= UInt64(storage.moveClock(to: .centred(on: nanos), evicted: evicted))
+    }
+
+    /// The stamp of a live record touched at `nanos`, moving the table's clock base first if
+    /// `nanos` is out of its range (evicting what the new range cannot hold).
+    @inline(__always)
+    private mutating func stamp(for nanos: UInt64, mark: UInt8, evicted: (Record, UInt64) -> Void) -> RecordStamp {
+        var offset = storage.clock.offset(of: nanos)
+        if offset == nil {
+            moveClock(toInclude: nanos, evicted: evicted)
+            offset = storage.clock.offset(of: nanos)
+        }
+        return RecordStamp(offsetNanos: offset!, mark: mark == 0 ? 1 : mark)
+    }
+
+    /// Doubles the capacity, or takes what the pool has left up to that; false if it cannot grow.
+    private mutating func grow() -> Bool {
+        let current = storage.capacity
+        guard current < maximumCapacity else { return false }
+        var target = min(maximumCapacity, 2 * current)
+        var delta = Self.bytes(capacity: target) - storage.accountedBytes
+        if !pool.reserve(delta) {
+            target = min(target, Self.capacity(fittingIn: storage.accountedBytes + pool.availableBytes))
+            guard target > current else { return false }
+            delta = Self.bytes(capacity: target) - storage.accountedBytes
+            guard pool.reserve(delta) else { return false }
+        }
+        let bigger = storage.moved(toCapacity: target, accountedBytes: storage.accountedBytes + delta)
+        _ = storage.handOverAccountedBytes()
+        storage = bigger
+        return true
+    }
+
     /// Moves a found entry to the young end, touched at `nowNanos`.
-    private mutating func refresh(_ found: Found, nowNanos: UInt64) {
+    private mutating func refresh(_ found: Found, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
+        var found = found
+        let key = storage.records[found.slot].key
+        let before = storage.clock.baseNanos
+        let stamp = stamp(for: nowNanos, mark: storage.records[found.slot].stamp.mark, evicted: evicted)
+        if storage.clock.baseNanos != before {
+            // The clock moved (rarely), evicting what it could not hold: this entry may be gone.
+            guard let again = storage.find(key) else { return }
+            found = again
+        }
         guard !storage.isNewest(found.slot) else {
-            storage.records[found.slot].touchedNanos = nowNanos
+            storage.records[found.slot].stamp = stamp
             return
         }
-        var found = found
         if storage.ringIsFull {
             storage.compact()
             found.slot = storage.index.slot(inBucket: found.bucket)
         }
-        storage.moveToYoungEnd(found, nowNanos: nowNanos)
-    }
-
-    private mutating func makeRoom(evicted: (Key, Value) -> Void) {
-        while storage.liveCount >= capacity, let front = storage.front {
-            guard storage.records[front].value != nil else {
-                storage.popDeadFront()
-                continue
-            }
-            let key = storage.records[front].key
-            let value = storage.remove(Found(bucket: storage.bucket(ofSlot: front, key: key), slot: front))
-            evictions &+= 1
-            evicted(key, value)
-            // A full table evicts again on its next insert: the next victim's bucket is
-            // loaded by then (see `expire`).
-            storage.prefetchBucket(ofRecordBehindFront: 0)
-        }
+        storage.moveToYoungEnd(found, stamp: stamp)
     }
 
     @inline(__always)
@@ -209,169 +317,5 @@ public struct ExpiringTable<Key: FastHashKey, Value> {
     struct Found {
         var bucket: Int
         var slot: Int
-    }
-
-    /// The ring of records and the index over it, in raw memory. Records from `head` for
-    /// `used` slots (wrapping) are initialised, live or dead; the rest are not.
-    final class Storage: @unchecked Sendable {
-        let seed: FastHashSeed
-        let ringCapacity: Int
-        let records: UnsafeMutablePointer<Record>
-        var index: EntryIndex
-        private var head = 0
-        private var used = 0
-        private(set) var liveCount = 0
-
-        init(capacity: Int, ringCapacity: Int, seed: FastHashSeed) {
-            self.seed = seed
-            self.ringCapacity = ringCapacity
-            // Uninitialised, so the kernel commits pages only as the ring reaches them.
-            records = .allocate(capacity: ringCapacity)
-            TableMemory.adviseNewBlock(UnsafeMutableRawPointer(records), byteCount: ringCapacity * MemoryLayout<Record>.stride)
-            index = EntryIndex(maximumCount: capacity)
-        }
-
-        deinit {
-            while used > 0 { popFront() }
-            records.deallocate()
-            index.deallocate()
-        }
-
-        func copy() -> Storage {
-            let copy = Storage(capacity: index.maximumCount, ringCapacity: ringCapacity, seed: seed)
-            var slot = head
-            for _ in 0..<used {
-                let record = records[slot]
-                if record.value != nil { copy.append(record, hash: hash(record.key)) }
-                slot = next(slot)
-            }
-            return copy
-        }
-
-        @inline(__always)
-        func hash(_ key: Key) -> UInt64 { key.hash(seed: seed) }
-
-        var ringIsFull: Bool { used == ringCapacity }
-        /// The oldest record's slot, live or dead.
-        var front: Int? { used == 0 ? nil : head }
-
-        @inline(__always)
-        private func next(_ slot: Int) -> Int {
-            slot &+ 1 == ringCapacity ? 0 : slot &+ 1
-        }
-
-        @inline(__always)
-        func isNewest(_ slot: Int) -> Bool {
-            var newest = head &+ used &- 1
-            if newest >= ringCapacity { newest &-= ringCapacity }
-            return slot == newest
-        }
-
-        @inline(__always)
-        func find(_ key: Key) -> Found? {
-            find(key, hash: hash(key))
-        }
-
-        /// `find` with the key's hash already made.
-        @inline(__always)
-        func find(_ key: Key, hash: UInt64) -> Found? {
-            index.find(hash: hash) { records[$0].key == key }.map { Found(bucket: $0.bucket, slot: $0.slot) }
-        }
-
-        /// Starts loading the index bucket of the record `distance` places from the front,
-        /// if there is one and it is live. Changes nothing.
-        @inline(__always)
-        func prefetchBucket(ofRecordBehindFront distance: Int) {
-            guard distance < used else { return }
-            var slot = head &+ distance
-            if slot >= ringCapacity { slot &-= ringCapacity }
-            guard records[slot].value != nil else { return }
-            index.prefetch(hash: hash(records[slot].key))
-        }
-
-        /// The bucket that points at `slot`, which holds a live record of `key`.
-        func bucket(ofSlot slot: Int, key: Key) -> Int {
-            index.bucket(ofSlot: slot, hash: hash(key))
-        }
-
-        /// Appends a live record at the young end and indexes it; the ring must have room
-        /// and the key must be absent.
-        func append(_ record: Record, hash: UInt64) {
-            precondition(used < ringCapacity, "ExpiringTable: ring full")
-            var slot = head &+ used
-            if slot >= ringCapacity { slot &-= ringCapacity }
-            (records + slot).initialize(to: record)
-            used += 1
-            liveCount += 1
-            index.insert(slot: slot, hash: hash)
-        }
-
-        /// Takes a live entry out: unindexed, its record left dead.
-        func remove(_ found: Found) -> Value {
-            index.remove(bucket: found.bucket)
-            liveCount -= 1
-            let value = records[found.slot].value.take()!
-            if found.slot == head { popDeadFront() }
-            return value
-        }
-
-        /// Moves a live entry's record to the young end; the ring must have room.
-        func moveToYoungEnd(_ found: Found, nowNanos: UInt64) {
-            precondition(used < ringCapacity, "ExpiringTable: ring full")
-            let value = records[found.slot].value.take()
-            var slot = head &+ used
-            if slot >= ringCapacity { slot &-= ringCapacity }
-            (records + slot).initialize(to: Record(key: records[found.slot].key, touchedNanos: nowNanos, value: value))
-            used += 1
-            index.setSlot(slot, inBucket: found.bucket)
-            if found.slot == head { popDeadFront() }
-        }
-
-        /// Hands over every live record, oldest first, and leaves the table empty.
-        func drain(_ each: (Key, Value) -> Void) {
-            index.deallocate()
-            index = EntryIndex(maximumCount: index.maximumCount)
-            liveCount = 0
-            while used > 0 {
-                let record = (records + head).move()
-                head = next(head)
-                used -= 1
-                if let value = record.value { each(record.key, value) }
-            }
-        }
-
-        /// Drops the front record, which must be dead.
-        func popDeadFront() {
-            precondition(used > 0 && records[head].value == nil, "ExpiringTable: front record is live")
-            popFront()
-        }
-
-        private func popFront() {
-            (records + head).deinitialize(count: 1)
-            head = next(head)
-            used -= 1
-        }
-
-        /// Moves the live records together at the old end, in order, dropping the dead ones.
-        func compact() {
-            var target = head
-            var source = head
-            for _ in 0..<used {
-                if records[source].value == nil {
-                    (records + source).deinitialize(count: 1)
-                } else {
-                    if source != target {
-                        // Targets trail sources, so no live record is overwritten, and no
-                        // other bucket points at `source` yet.
-                        let bucket = index.bucket(ofSlot: source, hash: hash(records[source].key))
-                        (records + target).moveInitialize(from: records + source, count: 1)
-                        index.setSlot(target, inBucket: bucket)
-                    }
-                    target = next(target)
-                }
-                source = next(source)
-            }
-            used = liveCount
-        }
     }
 }

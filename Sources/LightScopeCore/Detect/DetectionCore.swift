@@ -1,0 +1,262 @@
+/// The engine's state and logic (see `DetectionEngine`).
+struct DetectionCore {
+    let interface: String
+    /// `interface` as events carry it, made once.
+    let interfaceName: InterfaceName
+    private let settings: Settings.Detection
+    private let synAnswerTimeoutNanos: UInt64
+    private let graceNanos: UInt64
+    private(set) var localAddresses: LocalAddresses
+    /// The host's listening TCP ports (from `ListeningPorts`).
+    private var listeningTCP = PortSet()
+    /// TCP ports seen answering with SYN-ACK.
+    private var answeredPorts = PortSet()
+    private var pending: PendingProbes
+    private var connections: RecentConnections
+    private var options: TCPOptionsTable
+    /// Nil when the caller counts scans (`ScanDetection.byCaller`).
+    private var scans: ScanDetector?
+    private var timers = PacketDrivenTimers()
+    /// The probes a timer run takes out, kept between runs so that its storage is reused:
+    /// grown by doubling afresh each run, it was copied about eleven times per run. Kept
+    /// only up to `keptExpiredCapacity`: a flood's one large expiry is not held for good.
+    private var expiredProbes: [PendingProbe] = []
+    /// About 512 KB of probes; a timer run of the 3M-packet benchmark expires about 2,000.
+    static let keptExpiredCapacity = 8192
+    private var probeCounters = DetectionCounters()
+
+    init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses, capacities: DetectionCapacities? = nil,
+         budget: DetectionBudget? = nil, scans placement: ScanDetection = .inEngine) {
+        self.interface = interface
+        interfaceName = InterfaceName(interface)
+        self.settings = settings
+        self.localAddresses = localAddresses
+        synAnswerTimeoutNanos = UInt64(settings.synAnswerTimeout.nanoseconds)
+        graceNanos = UInt64(settings.grace.nanoseconds)
+        let budget = budget ?? capacities.map { DetectionBudget(capacities: $0) } ?? DetectionBudget(settings: settings)
+        let limits = capacities ?? budget.capacities
+        pending = PendingProbes(capacities: limits, budget: budget)
+        connections = RecentConnections(capacities: limits, budget: budget)
+        options = TCPOptionsTable(maximumCapacity: limits.tcpOptions, pool: budget.pool(.tcpOptions))
+        switch placement {
+        case .inEngine: scans = ScanDetector(interface: interfaceName, settings: settings, budget: budget)
+        case .byCaller: scans = nil
+        }
+    }
+
+    mutating func updateListeningPorts(_ ports: ListeningPorts) { listeningTCP = PortSet(ports.tcp) }
+    mutating func updateLocalAddresses(_ addresses: Set<IPAddress>) { localAddresses.replace(addresses: addresses) }
+
+    var state: DetectionState {
+        DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans?.trackedSources ?? 0,
+                       probeEvictions: pending.evictions, scanSourceEvictions: scans?.evictions ?? 0,
+                       connectionEvictions: connections.evictions, optionsNotKept: options.notKeptCount,
+                       tableBytes: pending.reservedBytes + connections.reservedBytes + options.reservedBytes
+                           + (scans?.reservedBytes ?? 0))
+    }
+
+    /// The probe verdicts' counts, and the scans' when the engine counts them.
+    var counters: DetectionCounters {
+        guard let scans else { return probeCounters }
+        return probeCounters.adding(scans.counters)
+    }
+
+    mutating func process(_ packet: DecodedPacket, timeNanos: UInt64, emit: (UnwantedEvent) -> Void, lost: (LostProbe) -> Void) {
+        passOver(timeNanos: timeNanos, emit: emit)
+        switch packet.transport {
+        case .tcp(let segment):
+            let flags = segment.flags
+            if flags.contains(.syn) {
+                if flags.contains(.ack) {
+                    answered(byOpen: packet, segment, timeNanos: timeNanos)
+                } else if !flags.contains(.rst) {
+                    inboundSYN(packet, segment, timeNanos: timeNanos, lost: lost)
+                }
+            } else if flags.contains(.rst) {
+                answered(byReset: packet, segment, emit: emit)
+            }
+        case .icmpUnreachable(let unreachable):
+            portUnreachable(packet, unreachable, timeNanos: timeNanos, emit: emit)
+        case .udp, .icmp, .other:
+            break
+        }
+    }
+
+    /// What `process` does for every packet before looking at it: runs the timers when the
+    /// packet's time says they are due.
+    @inline(__always)
+    private mutating func passOver(timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        if timers.areDue(atNanos: timeNanos) {
+            advance(toNanos: timeNanos, emit: emit)
+        }
+    }
+
+    @inline(__always)
+    func timersAreDue(atNanos timeNanos: UInt64) -> Bool {
+        timers.areDue(atNanos: timeNanos)
+    }
+
+    /// The lookups `process` will make for `packet`, started early (see `DetectionEngine.prefetch`).
+    /// `mutating` though it changes nothing: called through the engine's pointer, a
+    /// non-mutating call would copy the whole core (and retain every table) first.
+    mutating func prefetch(_ packet: DecodedPacket) {
+        guard case .tcp(let segment) = packet.transport else { return }
+        let flags = segment.flags
+        if flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst) {
+            pending.prefetch(ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination,
+                                      localPort: segment.destinationPort))
+        } else if flags.contains(.rst) || flags.contains(.syn) {
+            // An answer (RST or SYN-ACK) from the local side: its probe, the connection
+            // check, and for a RST the scan count of the remote it closes on.
+            pending.prefetch(ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source,
+                                      localPort: segment.sourcePort))
+            connections.prefetch(remote: packet.destination, localPort: segment.sourcePort)
+            if flags.contains(.rst) { scans?.prefetch(source: packet.destination) }
+        }
+    }
+
+    /// Runs the timers at `nowNanos`: pending SYNs past `synAnswerTimeout`
+    /// become `unanswered`, old connections and scan windows are forgotten, and tables
+    /// that a flood grew and left nearly empty give memory back.
+    mutating func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        timers.ran(atNanos: nowNanos)
+        if nowNanos > synAnswerTimeoutNanos {
+            // Taken out of `self` while the table fills it (the table may not touch `self`).
+            var expired: [PendingProbe] = []
+            swap(&expired, &expiredProbes)
+            expired.removeAll(keepingCapacity: true)
+            pending.expire(firstSeenAtOrBefore: nowNanos - synAnswerTimeoutNanos, into: &expired)
+            unanswered(expired, emit: emit)
+            if expired.capacity <= Self.keptExpiredCapacity { swap(&expired, &expiredProbes) }
+            pending.shrinkIfSparse()
+        }
+        if nowNanos > graceNanos {
+            connections.expire(touchedAtOrBefore: nowNanos - graceNanos)
+        }
+        scans?.timersRan(atNanos: nowNanos)
+    }
+
+    /// The end of a capture file, or shutdown: every probe still waiting for an answer is
+    /// resolved as if time ran on, so nothing pending is silently dropped.
+    mutating func finish(emit: (UnwantedEvent) -> Void) {
+        // Reported a chunk at a time, in the timer runs' reused array: all at once, a large
+        // table's worth (80,000 probes, 5 MB, at the end of the benchmark's capture) went to
+        // fresh memory that the kernel had to fault in and zero first. The probes are taken
+        // out of `self` while they are handed over, so that each chunk can be reported (which
+        // uses `self`) before the next is taken; they are empty when they go back.
+        var draining = PendingProbes.placeholder()
+        swap(&draining, &pending)
+        var chunk: [PendingProbe] = []
+        swap(&chunk, &expiredProbes)
+        chunk.removeAll(keepingCapacity: true)
+        draining.drain(chunkSize: Self.keptExpiredCapacity, chunk: &chunk) { unanswered($0, emit: emit) }
+        if chunk.capacity <= Self.keptExpiredCapacity { swap(&chunk, &expiredProbes) }
+        swap(&draining, &pending)
+    }
+
+    // MARK: - Packets
+
+    private mutating func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64, lost: (LostProbe) -> Void) {
+        guard localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
+        probeCounters.probes &+= 1
+        let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
+        // A retransmitted SYN adds to the probe; its timeout still runs from the first one,
+        // whose options it keeps.
+        if !pending.holdsTime(timeNanos, isIPv4: key.isIPv4) {
+            for probe in pending.movingClock(toInclude: timeNanos, isIPv4: key.isIPv4) { lose(probe, lost: lost) }
+        }
+        let optionsID = options.retain(segment.options)
+        var evicted: PendingProbe?
+        let inserted = pending.insertOrCount(key, timeNanos: timeNanos, ttl: packet.ttl, window: segment.window,
+                                             options: optionsID, evicted: &evicted)
+        if !inserted { options.release(optionsID) }
+        if let evicted { lose(evicted, lost: lost) }
+    }
+
+    /// A probe pushed out of a full table: handed over as lost.
+    private mutating func lose(_ probe: PendingProbe, lost: (LostProbe) -> Void) {
+        options.release(probe.options)
+        lost(LostProbe(timeNanos: probe.firstSeenNanos,
+                       source: probe.key.remote, sourcePort: probe.key.remotePort, destination: probe.key.local,
+                       destinationPort: probe.key.localPort, packets: probe.packets))
+    }
+
+    private mutating func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
+        let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
+        let probe = pending.remove(key)
+        if let probe { options.release(probe.options) }
+        guard probe != nil || localAddresses.contains(packet.source) else { return }
+        guard localAddresses.acceptAnswer(from: packet.source) else { return }
+        answeredPorts.insert(segment.sourcePort)
+        connections.record(remote: packet.destination, localPort: segment.sourcePort, timeNanos: timeNanos)
+    }
+
+    private mutating func answered(byReset packet: DecodedPacket, _ segment: TCPSegment, emit: (UnwantedEvent) -> Void) {
+        let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
+        // One lookup: the probe is taken only if the answer may speak for this host, and the
+        // answering address is learnt (when learning) only if it answered a probe.
+        guard localAddresses.mayAcceptAnswer(from: packet.source), let probe = pending.remove(key) else { return }
+        defer { options.release(probe.options) }
+        localAddresses.accept(answerFrom: packet.source)
+        guard !isLateConnectionPacket(remote: key.remote, localPort: key.localPort) else { return }
+        report(.closed, probe, emit: emit)
+    }
+
+    private mutating func portUnreachable(_ packet: DecodedPacket, _ unreachable: ICMPUnreachable, timeNanos: UInt64,
+                                          emit: (UnwantedEvent) -> Void) {
+        guard unreachable.isPortUnreachable, let quoted = unreachable.quoted, quoted.protocolNumber == IPProtocolNumber.udp,
+              let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
+              !localAddresses.contains(quoted.source), localAddresses.acceptAnswer(from: packet.source) else { return }
+        probeCounters.probes &+= 1
+        let event = UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .udp, source: quoted.source,
+                                  sourcePort: remotePort, destination: quoted.destination, destinationPort: localPort,
+                                  verdict: .closed, packets: 1, ttl: quoted.ttl)
+        probeCounters.count(.closed)
+        emit(event)
+        scans?.recordFailure(source: quoted.source, destination: quoted.destination, port: localPort, proto: .udp,
+                             timeNanos: timeNanos, emit: emit)
+    }
+
+    // MARK: - Verdicts
+
+    /// Probes out of time, oldest first (a timer's worth, or a chunk of those left at the end).
+    private mutating func unanswered(_ probes: [PendingProbe], emit: (UnwantedEvent) -> Void) {
+        let distance = ExpiringTable<PendingIPv4Probe>.expiryPrefetchDistance
+        for index in probes.indices {
+            // The lookups of a probe a few places on start now (see `prefetch(_:)`).
+            if index + distance < probes.count {
+                let ahead = probes[index + distance].key
+                connections.prefetch(remote: ahead.remote, localPort: ahead.localPort)
+                scans?.prefetch(source: ahead.remote)
+            }
+            unanswered(probes[index], emit: emit)
+        }
+    }
+
+    private mutating func unanswered(_ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+        defer { options.release(probe.options) }
+        let key = probe.key
+        // A listening port that did not answer in time is busy, not closed.
+        if listeningTCP.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
+        if isLateConnectionPacket(remote: key.remote, localPort: key.localPort) { return }
+        // Learning local addresses from answers: only a destination known to be local is ours.
+        guard localAddresses.contains(key.local) else { return }
+        report(.unanswered, probe, emit: emit)
+    }
+
+    private mutating func report(_ verdict: Verdict, _ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+        let key = probe.key
+        probeCounters.count(verdict)
+        emit(UnwantedEvent(timeNanos: probe.firstSeenNanos, interface: interfaceName, proto: .tcp, source: key.remote,
+                           sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
+                           verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
+                           options: options.options(probe.options)))
+        // A failure also counts towards its source's scans, when the engine counts them.
+        scans?.recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
+                             timeNanos: probe.firstSeenNanos, emit: emit)
+    }
+
+    private func isLateConnectionPacket(remote: IPAddress, localPort: UInt16) -> Bool {
+        connections.contains(remote: remote, localPort: localPort)
+    }
+}
