@@ -5,6 +5,7 @@ struct ScanLimits {
     var addrscanAddresses: Int
     var windowNanos: UInt64
     var maximumTargets: Int
+    var kinds: ScanKinds
     /// Unowned: limits live for one count, while their tracker holds the targets.
     unowned(unsafe) let targets: ScanTargets
 
@@ -82,12 +83,12 @@ struct ScanLimits {
         activity.attempts &+= 1
         activity.portBits |= SourceActivity.bit(of: target.port)
         activity.hostBits |= SourceActivity.bit(of: target.address)
-        if !activity.flags.contains(.reportedPortscan) && ports >= portscanPorts {
+        if kinds.contains(.portscan) && !activity.flags.contains(.reportedPortscan) && ports >= portscanPorts {
             activity.flags.insert(.reportedPortscan)
             crossed(ScanTracker.Crossing(verdict: .portscan, source: source, destination: target.address, destinationPort: nil,
                                          count: ports, attempts: activity.attempts))
         }
-        if !activity.flags.contains(.reportedAddrscan) && addresses >= addrscanAddresses {
+        if kinds.contains(.addrscan) && !activity.flags.contains(.reportedAddrscan) && addresses >= addrscanAddresses {
             activity.flags.insert(.reportedAddrscan)
             crossed(ScanTracker.Crossing(verdict: .addrscan, source: source, destination: nil, destinationPort: target.port,
                                          count: addresses, attempts: activity.attempts))

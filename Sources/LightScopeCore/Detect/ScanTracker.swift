@@ -14,6 +14,8 @@ public struct ScanTracker {
     public let portscanPorts: Int
     public let addrscanAddresses: Int
     public let windowNanos: UInt64
+    /// The scans this tracker reports (`ScanDetector` runs one per window length).
+    let kinds: ScanKinds
     private var ipv4: ExpiringTable<IPv4SourceRecord>
     private var wide: ExpiringTable<WideSourceRecord>
     private let targets: ScanTargets
@@ -47,15 +49,17 @@ public struct ScanTracker {
 
     /// A tracker of both scans with a capacity of its own, outside any budget.
     public init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, capacity: Int) {
-        self.init(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, window: window,
+        self.init(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, window: window, kinds: .both,
                   capacities: DetectionCapacities(pendingProbes: 16, recentConnections: 16, scanSources: capacity),
                   budget: DetectionBudget(capacities: DetectionCapacities(pendingProbes: 16, recentConnections: 16, scanSources: capacity)))
     }
 
-    init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, capacities: DetectionCapacities, budget: DetectionBudget) {
+    init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, kinds: ScanKinds, capacities: DetectionCapacities,
+         budget: DetectionBudget) {
         self.portscanPorts = portscanPorts
         self.addrscanAddresses = addrscanAddresses
         windowNanos = UInt64(window.nanoseconds)
+        self.kinds = kinds
         let pool = budget.pool(.scanSources)
         ipv4 = ExpiringTable(maximumCapacity: capacities.scanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool)
         wide = ExpiringTable(maximumCapacity: capacities.ipv6ScanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool)
@@ -79,7 +83,7 @@ public struct ScanTracker {
     public mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                                 _ crossed: (Crossing) -> Void) {
         let limits = ScanLimits(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: windowNanos,
-                                maximumTargets: maximumTargetsPerSource, targets: targets)
+                                maximumTargets: maximumTargetsPerSource, kinds: kinds, targets: targets)
         let target = Target(address: destination, port: port)
         while true {
             let outcome: ScanLimits.Outcome
@@ -181,4 +185,12 @@ public struct ScanTracker {
         wide.shrinkIfSparse()
         targets.blocks.shrinkIfUnused()
     }
+}
+
+/// Which scans a `ScanTracker` reports.
+struct ScanKinds: OptionSet {
+    let rawValue: UInt8
+    static let portscan = ScanKinds(rawValue: 1)
+    static let addrscan = ScanKinds(rawValue: 2)
+    static let both: ScanKinds = [.portscan, .addrscan]
 }
