@@ -30,8 +30,11 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     }
 
     init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink) {
+        // Timers on the monotonic clock: a step of the wall clock, which stamps the packets,
+        // must not freeze or rush expiry.
         engine = DetectionEngine(interface: interface, settings: settings,
-                                 localAddresses: LocalAddresses(addresses: facts.addresses ?? []))
+                                 localAddresses: LocalAddresses(addresses: facts.addresses ?? []),
+                                 clock: .monotonic)
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
         self.counters = counters
         self.sink = sink
@@ -65,7 +68,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             if let addresses = facts.addresses { engine.updateLocalAddresses(addresses) }
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
         }
-        engine.advance(toNanos: wallClockNanos, emit: emit)
+        engine.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emit)
         let state = engine.state
         if let (level, line) = episodes.check(state, monotonicNanos: monotonicNanos, interface: engine.interface,
                                               budgetMiB: budgetMiB) {
@@ -78,7 +81,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     }
 
     func flush(wallClockNanos: UInt64) {
-        engine.advance(toNanos: wallClockNanos, emit: emit)
+        engine.advance(monotonicNanos: MonotonicClock.nowNanos(), wallClockNanos: wallClockNanos, emit: emit)
         engine.finish(emit: emit)
     }
 

@@ -1,10 +1,44 @@
 @testable import LightScopeCore
 @testable import LightScopeDaemon
+import LightScopeTestSupport
 import XCTest
 
-/// The live pipeline's detection: its log of eviction episodes (issue 17, item 8).
+/// The live pipeline's detection: its timers on the monotonic clock (issue 17, item 14), its
+/// log of eviction episodes (item 8).
 final class DetectionConsumerTests: XCTestCase {
+    private final class Collector: EventSink, @unchecked Sendable {
+        var events: [UnwantedEvent] = []
+        func submit(_ event: UnwantedEvent) -> Bool {
+            events.append(event)
+            return true
+        }
+    }
+
     let second: UInt64 = 1_000_000_000
+    let hour: UInt64 = 3_600_000_000_000
+    let wallStart: UInt64 = 1_764_000_000 * 1_000_000_000
+    let monotonicStart: UInt64 = 5_000 * 1_000_000_000
+
+    /// The wall clock steps back an hour two seconds after a SYN: the probe still times out
+    /// ten seconds after it came, by the monotonic clock, with its own capture time.
+    func testLiveTimersFollowTheMonotonicClockWhenTheWallClockStepsBack() {
+        let collector = Collector()
+        let local = IPAddress("192.0.2.1")!
+        let consumer = DetectionConsumer(interface: "lab0", settings: Settings.Detection(),
+                                         facts: DetectionConsumer.HostFacts(addresses: [local]),
+                                         counters: InterfaceCounters(interfaceName: "lab0"), sink: collector)
+        consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
+        let syn = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                         PacketBuilder.ipv4("198.51.100.1", "192.0.2.1", ttl: 50, protocolNumber: 6,
+                                                            PacketBuilder.tcp(40000, 8080, flags: 0x02)))
+        syn.withUnsafeBytes { consumer.consume(bytes: $0, wireLength: syn.count, timestampNanos: wallStart + second, linkType: 1) }
+        consumer.tick(monotonicNanos: monotonicStart + 2 * second, wallClockNanos: wallStart + 2 * second - hour)
+        consumer.tick(monotonicNanos: monotonicStart + 10 * second, wallClockNanos: wallStart + 10 * second - hour)
+        XCTAssertEqual(collector.events, [])
+        consumer.tick(monotonicNanos: monotonicStart + 11 * second, wallClockNanos: wallStart + 11 * second - hour)
+        XCTAssertEqual(collector.events.map(\.verdict), [.unanswered])
+        XCTAssertEqual(collector.events.first?.timeNanos, wallStart + second)
+    }
 
     func testEvictionsAreLoggedOncePerEpisode() {
         var episodes = EvictionEpisodes()

@@ -16,6 +16,7 @@ struct DetectionCore {
     private var options: TCPOptionsTable
     /// Nil when the caller counts scans (`ScanDetection.byCaller`).
     private var scans: ScanDetector?
+    private var timeline: CaptureTimeline
     private var timers = PacketDrivenTimers()
     /// The probes a timer run takes out, kept between runs so that its storage is reused:
     /// grown by doubling afresh each run, it was copied about eleven times per run. Kept
@@ -26,7 +27,7 @@ struct DetectionCore {
     private var probeCounters = DetectionCounters()
 
     init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses, capacities: DetectionCapacities? = nil,
-         budget: DetectionBudget? = nil, scans placement: ScanDetection = .inEngine) {
+         budget: DetectionBudget? = nil, scans placement: ScanDetection = .inEngine, clock: DetectionClock = .captureTime) {
         self.interface = interface
         interfaceName = InterfaceName(interface)
         self.settings = settings
@@ -38,6 +39,7 @@ struct DetectionCore {
         pending = PendingProbes(capacities: limits, budget: budget)
         connections = RecentConnections(capacities: limits, budget: budget)
         options = TCPOptionsTable(maximumCapacity: limits.tcpOptions, pool: budget.pool(.tcpOptions))
+        timeline = CaptureTimeline(clock: clock)
         switch placement {
         case .inEngine: scans = ScanDetector(interface: interfaceName, settings: settings, budget: budget)
         case .byCaller: scans = nil
@@ -62,21 +64,22 @@ struct DetectionCore {
     }
 
     mutating func process(_ packet: DecodedPacket, timeNanos: UInt64, emit: (UnwantedEvent) -> Void, lost: (LostProbe) -> Void) {
-        passOver(timeNanos: timeNanos, emit: emit)
+        let (clockNanos, generation) = timeline.clockTime(ofCapture: timeNanos)
+        passOver(clockNanos: clockNanos, emit: emit)
         switch packet.transport {
         case .tcp(let segment):
             let flags = segment.flags
             if flags.contains(.syn) {
                 if flags.contains(.ack) {
-                    answered(byOpen: packet, segment, timeNanos: timeNanos)
+                    answered(byOpen: packet, segment, clockNanos: clockNanos)
                 } else if !flags.contains(.rst) {
-                    inboundSYN(packet, segment, timeNanos: timeNanos, lost: lost)
+                    inboundSYN(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
                 }
             } else if flags.contains(.rst) {
                 answered(byReset: packet, segment, emit: emit)
             }
         case .icmpUnreachable(let unreachable):
-            portUnreachable(packet, unreachable, timeNanos: timeNanos, emit: emit)
+            portUnreachable(packet, unreachable, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
         case .udp, .icmp, .other:
             break
         }
@@ -85,15 +88,15 @@ struct DetectionCore {
     /// What `process` does for every packet before looking at it: runs the timers when the
     /// packet's time says they are due.
     @inline(__always)
-    private mutating func passOver(timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
-        if timers.areDue(atNanos: timeNanos) {
-            advance(toNanos: timeNanos, emit: emit)
+    private mutating func passOver(clockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        if timers.areDue(atNanos: clockNanos) {
+            advance(toNanos: clockNanos, emit: emit)
         }
     }
 
     @inline(__always)
     func timersAreDue(atNanos timeNanos: UInt64) -> Bool {
-        timers.areDue(atNanos: timeNanos)
+        timers.areDue(atNanos: timeline.clockTime(ofCapture: timeNanos).nanos)
     }
 
     /// The lookups `process` will make for `packet`, started early (see `DetectionEngine.prefetch`).
@@ -115,7 +118,7 @@ struct DetectionCore {
         }
     }
 
-    /// Runs the timers at `nowNanos`: pending SYNs past `synAnswerTimeout`
+    /// Runs the timers at `nowNanos` on their clock: pending SYNs past `synAnswerTimeout`
     /// become `unanswered`, old connections and scan windows are forgotten, and tables
     /// that a flood grew and left nearly empty give memory back.
     mutating func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
@@ -134,6 +137,10 @@ struct DetectionCore {
             connections.expire(touchedAtOrBefore: nowNanos - graceNanos)
         }
         scans?.timersRan(atNanos: nowNanos)
+    }
+
+    mutating func advance(monotonicNanos: UInt64, wallClockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        advance(toNanos: timeline.observe(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos), emit: emit)
     }
 
     /// The end of a capture file, or shutdown: every probe still waiting for an answer is
@@ -156,19 +163,20 @@ struct DetectionCore {
 
     // MARK: - Packets
 
-    private mutating func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64, lost: (LostProbe) -> Void) {
+    private mutating func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64, generation: UInt8,
+                                     lost: (LostProbe) -> Void) {
         guard localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
         probeCounters.probes &+= 1
         let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
         // A retransmitted SYN adds to the probe; its timeout still runs from the first one,
         // whose options it keeps.
-        if !pending.holdsTime(timeNanos, isIPv4: key.isIPv4) {
-            for probe in pending.movingClock(toInclude: timeNanos, isIPv4: key.isIPv4) { lose(probe, lost: lost) }
+        if !pending.holdsTime(clockNanos, isIPv4: key.isIPv4) {
+            for probe in pending.movingClock(toInclude: clockNanos, isIPv4: key.isIPv4) { lose(probe, lost: lost) }
         }
         let optionsID = options.retain(segment.options)
         var evicted: PendingProbe?
-        let inserted = pending.insertOrCount(key, timeNanos: timeNanos, ttl: packet.ttl, window: segment.window,
-                                             options: optionsID, evicted: &evicted)
+        let inserted = pending.insertOrCount(key, clockNanos: clockNanos, generation: generation, ttl: packet.ttl,
+                                             window: segment.window, options: optionsID, evicted: &evicted)
         if !inserted { options.release(optionsID) }
         if let evicted { lose(evicted, lost: lost) }
     }
@@ -176,19 +184,19 @@ struct DetectionCore {
     /// A probe pushed out of a full table: handed over as lost.
     private mutating func lose(_ probe: PendingProbe, lost: (LostProbe) -> Void) {
         options.release(probe.options)
-        lost(LostProbe(timeNanos: probe.firstSeenNanos,
+        lost(LostProbe(timeNanos: timeline.captureTime(ofClock: probe.firstSeenNanos, generation: probe.generation),
                        source: probe.key.remote, sourcePort: probe.key.remotePort, destination: probe.key.local,
                        destinationPort: probe.key.localPort, packets: probe.packets))
     }
 
-    private mutating func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64) {
+    private mutating func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64) {
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
         let probe = pending.remove(key)
         if let probe { options.release(probe.options) }
         guard probe != nil || localAddresses.contains(packet.source) else { return }
         guard localAddresses.acceptAnswer(from: packet.source) else { return }
         answeredPorts.insert(segment.sourcePort)
-        connections.record(remote: packet.destination, localPort: segment.sourcePort, timeNanos: timeNanos)
+        connections.record(remote: packet.destination, localPort: segment.sourcePort, clockNanos: clockNanos)
     }
 
     private mutating func answered(byReset packet: DecodedPacket, _ segment: TCPSegment, emit: (UnwantedEvent) -> Void) {
@@ -203,7 +211,7 @@ struct DetectionCore {
     }
 
     private mutating func portUnreachable(_ packet: DecodedPacket, _ unreachable: ICMPUnreachable, timeNanos: UInt64,
-                                          emit: (UnwantedEvent) -> Void) {
+                                          clockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
         guard unreachable.isPortUnreachable, let quoted = unreachable.quoted, quoted.protocolNumber == IPProtocolNumber.udp,
               let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
               !localAddresses.contains(quoted.source), localAddresses.acceptAnswer(from: packet.source) else { return }
@@ -214,7 +222,7 @@ struct DetectionCore {
         probeCounters.count(.closed)
         emit(event)
         scans?.recordFailure(source: quoted.source, destination: quoted.destination, port: localPort, proto: .udp,
-                             timeNanos: timeNanos, emit: emit)
+                             timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
     }
 
     // MARK: - Verdicts
@@ -246,14 +254,15 @@ struct DetectionCore {
 
     private mutating func report(_ verdict: Verdict, _ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
         let key = probe.key
+        let timeNanos = timeline.captureTime(ofClock: probe.firstSeenNanos, generation: probe.generation)
         probeCounters.count(verdict)
-        emit(UnwantedEvent(timeNanos: probe.firstSeenNanos, interface: interfaceName, proto: .tcp, source: key.remote,
+        emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .tcp, source: key.remote,
                            sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
                            verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
                            options: options.options(probe.options)))
         // A failure also counts towards its source's scans, when the engine counts them.
         scans?.recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
-                             timeNanos: probe.firstSeenNanos, emit: emit)
+                             timeNanos: timeNanos, clockNanos: probe.firstSeenNanos, emit: emit)
     }
 
     private func isLateConnectionPacket(remote: IPAddress, localPort: UInt16) -> Bool {

@@ -30,11 +30,13 @@ public final class DetectionEngine {
     ///   - scans: `.byCaller` leaves scan counting to a `ScanDetector` the caller runs on
     ///     this engine's events (see `ScanDetection`); the engine's events are then the
     ///     failures alone, and its counters and state leave scans out.
+    ///   - clock: what the timers run on (see `DetectionClock`).
     public init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses,
-                capacities: DetectionCapacities? = nil, budget: DetectionBudget? = nil, scans: ScanDetection = .inEngine) {
+                capacities: DetectionCapacities? = nil, budget: DetectionBudget? = nil, scans: ScanDetection = .inEngine,
+                clock: DetectionClock = .captureTime) {
         storage = .allocate(capacity: 1)
         storage.initialize(to: DetectionCore(interface: interface, settings: settings, localAddresses: localAddresses,
-                                             capacities: capacities, budget: budget, scans: scans))
+                                             capacities: capacities, budget: budget, scans: scans, clock: clock))
     }
 
     deinit {
@@ -75,9 +77,16 @@ public final class DetectionEngine {
     }
 
     /// Runs the timers: pending SYNs past `synAnswerTimeout` become `unanswered`, old
-    /// connections and scan windows are forgotten.
+    /// connections and scan windows are forgotten. `nowNanos` is on the timers' clock: the
+    /// capture's time (`DetectionClock.captureTime`).
     public func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
         core.advance(toNanos: nowNanos, emit: emit)
+    }
+
+    /// Runs the timers at the time the two clocks read now (`DetectionClock.monotonic`: live
+    /// capture, on every wake-up).
+    public func advance(monotonicNanos: UInt64, wallClockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        core.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emit)
     }
 
     /// The end of a capture file, or shutdown: every probe still waiting for an answer is

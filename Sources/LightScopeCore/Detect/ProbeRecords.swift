@@ -41,7 +41,7 @@ struct PendingIPv4Probe: TableRecord {
     var local: UInt32
     var ports: UInt32
     var packets: UInt32
-    /// Its first SYN's time.
+    /// Its first SYN's time (the timers' clock); the mark is its `CaptureTimeline` generation + 1.
     var stamp = RecordStamp()
     var ttl: UInt8
     var window: UInt16
@@ -134,16 +134,18 @@ struct ConnectionKey: Hashable, FastHashKey {
 /// (the tables hold it packed, `PendingIPv4Probe` or `PendingWideProbe`).
 struct PendingProbe {
     var key: ProbeKey
-    /// The first SYN's time.
+    /// The first SYN's time on the timers' clock, and the clock's generation then.
     var firstSeenNanos: UInt64
+    var generation: UInt8
     var packets: UInt32
     var ttl: UInt8
     var window: UInt16
     var options: UInt16
 
-    init(key: ProbeKey, firstSeenNanos: UInt64, packets: UInt32, ttl: UInt8, window: UInt16, options: UInt16) {
+    init(key: ProbeKey, firstSeenNanos: UInt64, generation: UInt8, packets: UInt32, ttl: UInt8, window: UInt16, options: UInt16) {
         self.key = key
         self.firstSeenNanos = firstSeenNanos
+        self.generation = generation
         self.packets = packets
         self.ttl = ttl
         self.window = window
@@ -155,6 +157,7 @@ struct PendingProbe {
         key = ProbeKey(remote: IPAddress(ipv4: record.remote), remotePort: UInt16(truncatingIfNeeded: record.ports >> 16),
                        local: IPAddress(ipv4: record.local), localPort: UInt16(truncatingIfNeeded: record.ports))
         self.firstSeenNanos = firstSeenNanos
+        generation = record.stamp.mark &- 1
         packets = record.packets
         ttl = record.ttl
         window = record.window
@@ -165,6 +168,7 @@ struct PendingProbe {
     init(_ record: PendingWideProbe, firstSeenNanos: UInt64) {
         key = record.key
         self.firstSeenNanos = firstSeenNanos
+        generation = record.stamp.mark &- 1
         packets = record.packets
         ttl = record.ttl
         window = record.window

@@ -35,12 +35,12 @@ struct RecentConnections {
     }
 
     /// A connection now (a SYN-ACK): kept, or kept longer.
-    mutating func record(remote: IPAddress, localPort: UInt16, timeNanos: UInt64) {
+    mutating func record(remote: IPAddress, localPort: UInt16, clockNanos: UInt64) {
         if remote.isIPv4 {
             ipv4.upsert(IPv4ConnectionRecord(remote: UInt32(truncatingIfNeeded: remote.low), localPort: localPort),
-                        nowNanos: timeNanos, evicted: { _, _ in })
+                        nowNanos: clockNanos, evicted: { _, _ in })
         } else {
-            wide.upsert(WideConnectionRecord(remote: PackedAddress(remote), localPort: localPort), nowNanos: timeNanos,
+            wide.upsert(WideConnectionRecord(remote: PackedAddress(remote), localPort: localPort), nowNanos: clockNanos,
                         evicted: { _, _ in })
         }
     }

@@ -58,18 +58,27 @@ public struct ScanDetector {
     }
 
     /// Counts one failed attempt, as its `closed` or `unanswered` event has it (the event's
-    /// time is the attempt's); emits the scan events it makes cross a threshold.
+    /// time is the attempt's, and the windows run on it); emits the scan events it makes
+    /// cross a threshold.
     public mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
                                        timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        recordFailure(source: source, destination: destination, port: port, proto: proto, timeNanos: timeNanos,
+                      clockNanos: timeNanos, emit: emit)
+    }
+
+    /// `recordFailure`, with the windows on the timers' clock (`clockNanos`, the attempt's
+    /// time there) and the events at the attempt's capture time (`timeNanos`).
+    public mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
+                                       timeNanos: UInt64, clockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
         // Crossings are collected, then reported: the closure may not touch `self` while a
         // tracker is being changed. One attempt crosses at most both thresholds, the port
         // scan's first.
         var crossings: (ScanTracker.Crossing?, ScanTracker.Crossing?) = (nil, nil)
-        tracker.record(source: source, destination: destination, port: port, nowNanos: timeNanos) { crossing in
+        tracker.record(source: source, destination: destination, port: port, nowNanos: clockNanos) { crossing in
             if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
         }
         if addrscans != nil {
-            addrscans?.record(source: source, destination: destination, port: port, nowNanos: timeNanos) { crossing in
+            addrscans?.record(source: source, destination: destination, port: port, nowNanos: clockNanos) { crossing in
                 if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
             }
         }
