@@ -29,12 +29,27 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         var listening: ListeningPorts?
     }
 
+    /// The daemon's one detection budget (`memory_budget_mib`), which every packet loop's
+    /// engine draws on, however many interfaces (or, later, loops per interface) there
+    /// are: made for the first loop, and again only when the setting changes (a reload,
+    /// which reopens every loop).
+    private static let daemonBudget = Mutex<DetectionBudget?>(nil)
+
+    static func budget(for settings: Settings.Detection) -> DetectionBudget {
+        daemonBudget.withLock { current in
+            if let current, current.memoryBudgetMiB == settings.memoryBudgetMiB { return current }
+            let fresh = DetectionBudget(settings: settings)
+            current = fresh
+            return fresh
+        }
+    }
+
     init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink) {
         // Timers on the monotonic clock: a step of the wall clock, which stamps the packets,
         // must not freeze or rush expiry.
         engine = DetectionEngine(interface: interface, settings: settings,
                                  localAddresses: LocalAddresses(addresses: facts.addresses ?? []),
-                                 clock: .monotonic)
+                                 budget: Self.budget(for: settings), clock: .monotonic)
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
         self.counters = counters
         self.sink = sink

@@ -41,6 +41,42 @@ final class DetectionCapacityTests: XCTestCase {
         XCTAssertLessThanOrEqual(engine.state.tableBytes, 512 << 10)
     }
 
+    /// Two packet loops' engines on one budget: the flooded one takes the pending probes'
+    /// share, the other keeps its first size and evicts; together they hold what one share
+    /// holds (the second's first size aside, which a loop gets whatever the pool holds).
+    func testTwoLoopsShareOneBudget() {
+        var settings = Settings.Detection()
+        settings.memoryBudgetMiB = 4
+        let budget = DetectionBudget(settings: settings)
+        let local = IPAddress("192.0.2.1")!
+        func engine() -> DetectionEngine {
+            DetectionEngine(interface: "eth0", settings: settings, localAddresses: LocalAddresses(addresses: [local]), budget: budget)
+        }
+        let flooded = engine()
+        let quiet = engine()
+        let quietFirstSize = quiet.state.tableBytes
+        func syn(_ index: Int) -> DecodedPacket {
+            DecodedPacket(source: IPAddress(ipv4: 0x0A00_0000 | UInt32(index)), destination: local, isIPv6: false, ttl: 50,
+                          transport: .tcp(TCPSegment(sourcePort: 40000, destinationPort: 80, sequence: 1, acknowledgement: 0,
+                                                     headerLength: 20, flags: .syn, window: 1024, options: TCPOptions())))
+        }
+        var lost = 0
+        for index in 0..<80_000 {
+            flooded.process(syn(index), timeNanos: 1_000_000 + UInt64(index)) { _ in } lost: { _ in lost += 1 }
+        }
+        for index in 0..<5000 {
+            quiet.process(syn(index), timeNanos: 1_000_000 + UInt64(index)) { _ in } lost: { _ in lost += 1 }
+        }
+        let capacity = budget.capacities.pendingProbes
+        XCTAssertEqual(UInt64(flooded.state.pendingProbes) + flooded.state.probeEvictions, 80_000)
+        XCTAssertGreaterThan(flooded.state.pendingProbes, capacity * 9 / 10, "the flooded loop took the share")
+        XCTAssertEqual(quiet.state.tableBytes, quietFirstSize, "nothing was left for the quiet loop to grow into")
+        XCTAssertGreaterThan(quiet.state.probeEvictions, 0)
+        XCTAssertLessThanOrEqual(flooded.state.pendingProbes + quiet.state.pendingProbes, capacity + DetectionBudget.initialEntries)
+        XCTAssertEqual(UInt64(lost), flooded.state.probeEvictions + quiet.state.probeEvictions)
+        XCTAssertEqual(budget.reservedBytes, flooded.state.tableBytes + quiet.state.tableBytes)
+    }
+
     /// A flood's fill, through the engine: 250,000 sources refused once each (each a scan
     /// source), then 1,000,000 SYNs nobody answers (each a pending probe). Nothing is evicted,
     /// and the tables hold no more than the budget, by their own accounting and by the

@@ -4,7 +4,7 @@ import LightScopeTestSupport
 import XCTest
 
 /// The live pipeline's detection: its timers on the monotonic clock (issue 17, item 14), its
-/// log of eviction episodes (item 8).
+/// one budget for the whole daemon (item 17), its log of eviction episodes (item 8).
 final class DetectionConsumerTests: XCTestCase {
     private final class Collector: EventSink, @unchecked Sendable {
         var events: [UnwantedEvent] = []
@@ -38,6 +38,19 @@ final class DetectionConsumerTests: XCTestCase {
         consumer.tick(monotonicNanos: monotonicStart + 11 * second, wallClockNanos: wallStart + 11 * second - hour)
         XCTAssertEqual(collector.events.map(\.verdict), [.unanswered])
         XCTAssertEqual(collector.events.first?.timeNanos, wallStart + second)
+    }
+
+    /// Every loop's engine draws on the same budget, whatever the interface; a new budget
+    /// comes only with a new `memory_budget_mib`.
+    func testEveryLoopDrawsOnTheDaemonsOneBudget() {
+        var settings = Settings.Detection()
+        settings.memoryBudgetMiB = 48
+        let first = DetectionConsumer.budget(for: settings)
+        XCTAssertTrue(DetectionConsumer.budget(for: settings) === first)
+        settings.memoryBudgetMiB = 24
+        let changed = DetectionConsumer.budget(for: settings)
+        XCTAssertFalse(changed === first)
+        XCTAssertEqual(changed.memoryBudgetMiB, 24)
     }
 
     func testEvictionsAreLoggedOncePerEpisode() {
