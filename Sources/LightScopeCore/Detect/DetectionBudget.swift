@@ -37,10 +37,15 @@ public final class DetectionBudget: Sendable {
 
     /// Entries a table starts with, before a flood makes it grow: a quiet network's
     /// tables stay a few hundred kilobytes in all.
-    static let initialEntries = 1024
+    public static let initialEntries = 1024
+    /// Entries the IPv4 tables start with (the IPv6 ones start at `initialEntries`).
+    let initialIPv4Entries: Int
 
-    public init(settings: Settings.Detection) {
+    /// - Parameter initialIPv4Entries: larger for a process that will fill its tables and
+    ///   then end (`lightscope replay`): its tables then grow, copying themselves, less often.
+    public init(settings: Settings.Detection, initialIPv4Entries: Int = DetectionBudget.initialEntries) {
         memoryBudgetMiB = settings.memoryBudgetMiB
+        self.initialIPv4Entries = initialIPv4Entries
         capacities = DetectionCapacities(settings: settings)
         pools = DetectionTable.allCases.map { TableBytePool(limitBytes: DetectionCapacities.shareBytes(of: $0, settings: settings)) }
     }
@@ -48,6 +53,7 @@ public final class DetectionBudget: Sendable {
     /// For capacities set by hand: pools without limits, so that the capacities bind.
     public init(capacities: DetectionCapacities) {
         memoryBudgetMiB = 0
+        initialIPv4Entries = Self.initialEntries
         self.capacities = capacities
         pools = DetectionTable.allCases.map { _ in .unlimited() }
     }

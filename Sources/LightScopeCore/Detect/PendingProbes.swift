@@ -11,10 +11,10 @@ struct PendingProbes {
 
     init(capacities: DetectionCapacities, budget: DetectionBudget) {
         let pool = budget.pool(.pendingProbes)
-        ipv4 = ExpiringTable(maximumCapacity: capacities.pendingProbes,
-                             initialCapacity: DetectionBudget.initialEntries, pool: pool)
+        // The IPv6 table first: a larger first size of the IPv4 one takes what it leaves.
         wide = ExpiringTable(maximumCapacity: capacities.pendingIPv6Probes,
                              initialCapacity: DetectionBudget.initialEntries, pool: pool)
+        ipv4 = ExpiringTable(maximumCapacity: capacities.pendingProbes, initialCapacity: budget.initialIPv4Entries, pool: pool)
     }
 
     /// Empty tables of one entry, to stand in while the real ones are taken out (`DetectionCore.finish`).

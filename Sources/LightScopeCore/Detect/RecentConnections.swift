@@ -8,10 +8,11 @@ struct RecentConnections {
 
     init(capacities: DetectionCapacities, budget: DetectionBudget) {
         let pool = budget.pool(.recentConnections)
-        ipv4 = ExpiringTable(maximumCapacity: capacities.recentConnections,
-                             initialCapacity: DetectionBudget.initialEntries, pool: pool)
+        // The IPv6 table first: a larger first size of the IPv4 one takes what it leaves.
         wide = ExpiringTable(maximumCapacity: capacities.recentIPv6Connections,
                              initialCapacity: DetectionBudget.initialEntries, pool: pool)
+        ipv4 = ExpiringTable(maximumCapacity: capacities.recentConnections, initialCapacity: budget.initialIPv4Entries,
+                             pool: pool)
     }
 
     var count: Int { ipv4.count + wide.count }

@@ -61,8 +61,9 @@ public struct ScanTracker {
         windowNanos = UInt64(window.nanoseconds)
         self.kinds = kinds
         let pool = budget.pool(.scanSources)
-        ipv4 = ExpiringTable(maximumCapacity: capacities.scanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool)
+        // The IPv6 table first: a larger first size of the IPv4 one takes what it leaves.
         wide = ExpiringTable(maximumCapacity: capacities.ipv6ScanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool)
+        ipv4 = ExpiringTable(maximumCapacity: capacities.scanSources, initialCapacity: budget.initialIPv4Entries, pool: pool)
         targets = ScanTargets(blocks: BlockPool(maximumBlocks: capacities.scanTargetBlocks,
                                                 initialBlocks: DetectionBudget.initialEntries, pool: budget.pool(.scanTargets)))
     }

@@ -90,7 +90,9 @@ struct TCPOptionsTable {
     init(maximumCapacity: Int, pool: TableBytePool) {
         self.maximumCapacity = min(max(1, maximumCapacity), Int(Self.notKept) - 1)
         self.pool = pool
-        let first = min(Self.initialCapacity, self.maximumCapacity)
+        // What the pool has left, if less, but 16 sets at least.
+        var first = min(Self.initialCapacity, self.maximumCapacity)
+        while first > 16, Self.bytes(capacity: first) > pool.availableBytes { first /= 2 }
         storage = Storage(capacity: first, reservation: PoolReservation(Self.bytes(capacity: first), from: pool))
         index = FastHashTable(maximumCount: self.maximumCapacity)
     }

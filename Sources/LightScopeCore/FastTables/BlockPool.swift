@@ -23,7 +23,9 @@ final class BlockPool {
     init(maximumBlocks: Int, initialBlocks: Int, pool: TableBytePool) {
         precondition(maximumBlocks > 0 && maximumBlocks < Int(UInt32.max))
         self.maximumBlocks = maximumBlocks
-        minimumBlocks = max(1, min(initialBlocks, maximumBlocks))
+        // What the pool has left, if less, but a page of blocks at least.
+        let pageOfBlocks = TableMemory.pageSize / Self.blockBytes
+        minimumBlocks = max(min(pageOfBlocks, maximumBlocks), min(initialBlocks, maximumBlocks, pool.availableBytes / Self.blockBytes))
         self.pool = pool
         blockCount = minimumBlocks
         pool.reserveRegardless(Self.bytes(blocks: minimumBlocks))

@@ -33,16 +33,23 @@ struct ExpiringTable<Record: TableRecord> {
     /// Entries pushed out by the capacity limit before their time (a flood, or a budget too small).
     private(set) var evictions: UInt64 = 0
 
-    /// A table that starts with room for `initialCapacity` entries and grows up to
-    /// `maximumCapacity`, drawing its memory from `pool`.
+    /// A table that starts with room for `initialCapacity` entries, or what `pool` has left,
+    /// and grows up to `maximumCapacity`, drawing its memory from `pool`.
     init(maximumCapacity: Int, initialCapacity: Int, pool: TableBytePool) {
         precondition(maximumCapacity > 0 && maximumCapacity <= Self.largestCapacity)
         self.maximumCapacity = maximumCapacity
         // Whole pages are taken whatever the capacity: as many entries as they hold.
-        minimumCapacity = max(1, min(maximumCapacity, Self.capacity(fittingIn: Self.bytes(capacity: max(1, initialCapacity)))))
+        func paged(_ capacity: Int) -> Int {
+            max(1, min(maximumCapacity, Self.capacity(fittingIn: Self.bytes(capacity: max(1, capacity)))))
+        }
+        var first = paged(initialCapacity)
+        if Self.bytes(capacity: first) > pool.availableBytes {
+            // What the pool has left, but a few pages at least: the table must work at all.
+            first = max(min(first, paged(Self.leastCapacity)), min(first, Self.capacity(fittingIn: pool.availableBytes)))
+        }
+        minimumCapacity = first
         self.pool = pool
         let bytes = Self.bytes(capacity: minimumCapacity)
-        // Its first size the table must have to work at all, pool or not.
         pool.reserveRegardless(bytes)
         storage = Storage(capacity: minimumCapacity, seed: .random(), clock: TableClockBase(), accountedBytes: bytes, pool: pool)
     }
@@ -63,6 +70,9 @@ struct ExpiringTable<Record: TableRecord> {
 
     /// Ring records for `capacity` live entries: a quarter more, for the dead between them.
     static func ringCapacity(forCapacity capacity: Int) -> Int { capacity + max(1, capacity / 4) }
+
+    /// The fewest entries a table starts with, whatever its pool has left.
+    static var leastCapacity: Int { 16 }
 
     /// The largest capacity an `EntryIndex` can point at.
     static var largestCapacity: Int { EntryIndex.maximumSlots / 5 * 4 }

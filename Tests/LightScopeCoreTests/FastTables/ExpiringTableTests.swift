@@ -269,6 +269,18 @@ final class ExpiringTableMemoryTests: XCTestCase {
         XCTAssertEqual(pool.reservedBytes, busy.reservedBytes + quiet.reservedBytes)
     }
 
+    /// A table made when its pool is spent starts with a few pages, not its first size.
+    func testATableMadeWhenThePoolIsSpentStartsSmall() {
+        typealias Table = ExpiringTable<KeyValueRecord>
+        let pool = TableBytePool(limitBytes: Table.bytes(capacity: 4000))
+        let first = Table(capacity: 100_000, initialCapacity: 4000, pool: pool)
+        XCTAssertEqual(first.reservedBytes, Table.bytes(capacity: 4000))
+        let second = Table(capacity: 100_000, initialCapacity: 4000, pool: pool)
+        XCTAssertEqual(second.capacity, Table.capacity(fittingIn: Table.bytes(capacity: Table.leastCapacity)))
+        XCTAssertLessThan(second.capacity, 4000)
+        XCTAssertEqual(pool.reservedBytes, first.reservedBytes + second.reservedBytes)
+    }
+
     func testTimesFarApartMoveTheClockAndKeepWhatFits() {
         var table = ExpiringTable<KeyValueRecord>(capacity: 8)
         let hour: UInt64 = 3_600_000_000_000
