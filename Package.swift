@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),
-        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeCapture", "LightScopeStore", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeCapture", "CPcap", "LightScopeStore", "LightScopeTestSupport"]),
         // The operator commands (events, top, blocklist, doctor) through the real binary.
         .testTarget(name: "LightScopeCLITests", dependencies: ["LightScopeCore", "LightScopeStore", "LightScopeTestSupport"]),
     ]

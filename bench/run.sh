@@ -143,8 +143,10 @@ lightscope_filter() {
     python3 - "$ROOT/Sources/LightScopeCapture/CaptureFilter.swift" <<'EOF'
 import re, sys
 text = open(sys.argv[1]).read()
-block = text[text.index("untagged = ["):text.index("].joined")]
-untagged = " or ".join(re.findall(r'"(.*)",', block))
+def clauses(name):
+    block = text[text.index(f"{name} = ["):]
+    return " or ".join(re.findall(r'"(.*)",', block[:block.index("]\n")]))
+untagged = f"(inbound and ({clauses('inboundClauses')})) or (outbound and ({clauses('outboundClauses')}))"
 print(f"({untagged}) or (vlan and (({untagged}) or (vlan and ({untagged}))))")
 EOF
 }

@@ -8,19 +8,23 @@ import Synchronization
 /// applied on the next tick, so the engine itself needs no locks.
 final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let engine: DetectionEngine
+    private var reassembler: FragmentReassembler
     private let counters: InterfaceCounters
     private let sink: EventSink
+    private let lost: LostEvents
     private let mailbox = Mutex<HostFacts?>(nil)
-    private var episodes = EvictionEpisodes()
     private var rejections = [UInt64](repeating: 0, count: DecodeRejection.allCases.count)
     private let publishedState = Mutex<Published?>(nil)
-    private let budgetMiB: Int
+    /// Set when the runner gave this loop up, its pending probes counted lost: should the
+    /// loop come back to life, what it reports was counted already.
+    private let abandoned = Atomic<Bool>(false)
 
     /// What the runner reads for status and metrics, refreshed on every tick.
     struct Published: Sendable {
         var detection: DetectionState
         /// Packets rejected as malformed (non-IP traffic is not counted).
         var malformed: UInt64
+        var fragments: FragmentCounters
     }
 
     /// What the runner learns about the host, for every loop's engine.
@@ -44,16 +48,19 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         }
     }
 
-    init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink) {
+    init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink,
+         lost: LostEvents) {
+        let budget = Self.budget(for: settings)
         // Timers on the monotonic clock: a step of the wall clock, which stamps the packets,
         // must not freeze or rush expiry.
         engine = DetectionEngine(interface: interface, settings: settings,
                                  localAddresses: LocalAddresses(addresses: facts.addresses ?? []),
-                                 budget: Self.budget(for: settings), clock: .monotonic)
+                                 budget: budget, clock: .monotonic)
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
+        reassembler = FragmentReassembler(budget: budget)
         self.counters = counters
         self.sink = sink
-        budgetMiB = settings.memoryBudgetMiB
+        self.lost = lost
     }
 
     /// Called by the runner thread; applied by the loop thread on its next tick.
@@ -71,7 +78,11 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
 
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
         do {
-            let packet = try PacketDecoder.decode(bytes, linkType: linkType)
+            var packet = try PacketDecoder.decode(bytes, linkType: linkType)
+            if case .tcpFragment(let piece) = packet.transport {
+                guard let whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestampNanos) else { return }
+                packet = whole
+            }
             engine.process(packet, timeNanos: timestampNanos, emit: emit, lost: lose)
         } catch {
             rejections[error.rawValue] &+= 1
@@ -84,29 +95,39 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
         }
         engine.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emit)
-        let state = engine.state
-        if let (level, line) = episodes.check(state, monotonicNanos: monotonicNanos, interface: engine.interface,
-                                              budgetMiB: budgetMiB) {
-            if level == .warning { Log.warning(line) } else { Log.notice(line) }
-        }
-        var malformed: UInt64 = 0
-        for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
-        let latest = Published(detection: state, malformed: malformed)
-        publishedState.withLock { $0 = latest }
+        reassembler.expire(toNanos: wallClockNanos)
+        publish()
     }
 
     func flush(wallClockNanos: UInt64) {
         engine.advance(monotonicNanos: MonotonicClock.nowNanos(), wallClockNanos: wallClockNanos, emit: emit)
         engine.finish(emit: emit)
+        publish()
     }
 
-    /// A probe the engine let go (its table full): counted in its state's `probeEvictions`,
-    /// and named when the episode is logged.
+    /// Shows the engine's state to the runner.
+    private func publish() {
+        let state = engine.state
+        var malformed: UInt64 = 0
+        for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
+        let latest = Published(detection: state, malformed: malformed, fragments: reassembler.counters)
+        publishedState.withLock { $0 = latest }
+    }
+
+    /// The runner has counted what this pipeline holds as lost: it reports nothing more.
+    func abandon() {
+        abandoned.store(true, ordering: .relaxed)
+    }
+
+    /// A probe the engine let go (its table full): a lost event, counted once, here (the
+    /// runner logs the episode). An abandoned loop's probes were counted lost already.
     private func lose(_ probe: LostProbe) {
-        episodes.lost(probe)
+        guard !abandoned.load(ordering: .relaxed) else { return }
+        lost.add(1, .eviction)
     }
 
     private func emit(_ event: UnwantedEvent) {
+        guard !abandoned.load(ordering: .relaxed) else { return }
         if event.verdict == .closed || event.verdict == .unanswered { counters.addUnwanted(1) }
         sink.submit(event)
     }

@@ -12,18 +12,21 @@ public struct Replay {
     public var settings: Settings.Detection
     /// The process ends right after this replay (`lightscope replay`): its detection tables
     /// and tallies are then left to the kernel to reclaim at exit, not freed one by one,
-    /// which for the 100 MB a large capture fills took ~40 ms after the work was done (the
-    /// reason compilers skip their own frees on the way out too). Off by default, so a
+    /// which for a large capture's tables is a visible share of the run after the work was
+    /// done (the reason compilers skip their own frees on the way out too). Off by default, so a
     /// long-lived caller (the tests) frees everything.
     public var processExitsAfterwards: Bool
+    /// Shown while the file is read (a terminal's); nil: silent.
+    public var progress: ReplayProgress?
 
     public init(path: String, json: Bool, local: [IPPrefix], settings: Settings.Detection,
-                processExitsAfterwards: Bool = false) {
+                processExitsAfterwards: Bool = false, progress: ReplayProgress? = nil) {
         self.path = path
         self.json = json
         self.local = local
         self.settings = settings
         self.processExitsAfterwards = processExitsAfterwards
+        self.progress = progress
     }
 
     /// Replays the file, writing JSON lines or the summary through `write`.
@@ -124,7 +127,7 @@ public struct Replay {
         }
         // The calling thread's: what it has read, and the detection thread it feeds.
         let reading = UnsafeMutablePointer<ReadProgress>.allocate(capacity: 1)
-        reading.initialize(to: ReadProgress(packetsToDetect: OffloadedConsumer(
+        reading.initialize(to: ReadProgress(reassembler: FragmentReassembler(budget: budget), packetsToDetect: OffloadedConsumer(
             name: "lightscope-detect", batchSize: Self.packetBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
                 // Each packet's table lookups start `prefetchDistance` packets before it is
                 // processed, so that the cache misses of several packets overlap (see
@@ -167,6 +170,12 @@ public struct Replay {
         }
         let linkType = reader.linkType
         let triage = PacketTriage(linkType: linkType)
+        // Told the packet count only when the engine's timers run (every 100 ms of capture
+        // time): a test on a flag this thread computes anyway, after `send` (a store before it
+        // made the compiler reload the batch's state on every packet). Reached through
+        // `reading`, not captured: a larger closure context slowed the loop as well.
+        reading.pointee.progress = progress
+        progress?.start()
         let damage = reader.forEachPacket { bytes, _, timestamp in
             reading.pointee.packets &+= 1
             if timestamp > reading.pointee.lastTimestamp { reading.pointee.lastTimestamp = timestamp }
@@ -178,6 +187,7 @@ public struct Replay {
             // packet the engine is not handed would not have run them.
             if triage.isEstablishedTCP(bytes) {
                 guard reading.pointee.timers.runIfDue(atNanos: timestamp) else { return }
+                reading.pointee.progress?.publish(packets: reading.pointee.packets)
                 reading.pointee.packetsToDetect.send(PacketToDetect(packet: nil, timeNanos: timestamp))
                 return
             }
@@ -188,9 +198,14 @@ public struct Replay {
                 reading.pointee.undecodable &+= 1
                 return
             }
-            _ = reading.pointee.timers.runIfDue(atNanos: timestamp)
+            if reading.pointee.timers.runIfDue(atNanos: timestamp) { reading.pointee.progress?.publish(packets: reading.pointee.packets) }
+            if case .tcpFragment = packet.transport {
+                reading.pointee.sendReassembled(bytes: bytes, linkType: linkType, timeNanos: timestamp)
+                return
+            }
             reading.pointee.packetsToDetect.send(PacketToDetect(packet: packet, timeNanos: timestamp))
         }
+        reading.pointee.progress?.stop()
         // The detection thread has ended: the engine and the events are this thread's now.
         reading.pointee.packetsToDetect.finish()
         // Pending probes are resolved as if time ran on past the last packet.
@@ -205,6 +220,7 @@ public struct Replay {
         summary.scanSourceEvictions = scans.pointee.evictions
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
+        summary.fragments = reading.pointee.reassembler.counters
         if !json { write(summary.report(path: path, learnedLocal: local.isEmpty)) }
         return summary
     }
@@ -217,7 +233,28 @@ struct ReadProgress {
     var lastTimestamp: UInt64 = 0
     /// The engine's timers, as the packet times it is handed run them.
     var timers = PacketDrivenTimers()
+    /// Puts together TCP headers split across fragments, before detection sees them.
+    var reassembler: FragmentReassembler
     var packetsToDetect: OffloadedConsumer<PacketToDetect>
+    /// Shown on a terminal, told the packet count when the timers run.
+    var progress: ReplayProgress?
+
+    /// Sends on the header that a packet holding a piece of a fragmented TCP header completes,
+    /// or else the piece itself (its time still runs the timers); a completed header that does
+    /// not decode counts as undecodable. Out of line, and the packet decoded again here: pieces
+    /// are rare, and the reading loop, which sees every packet, stays as short as it was.
+    @inline(never)
+    mutating func sendReassembled(bytes: UnsafeRawBufferPointer, linkType: Int32, timeNanos: UInt64) {
+        guard let packet = try? PacketDecoder.decode(bytes, linkType: linkType), case .tcpFragment(let piece) = packet.transport
+        else { return }
+        var whole: DecodedPacket?
+        do {
+            whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timeNanos)
+        } catch {
+            undecodable &+= 1
+        }
+        packetsToDetect.send(PacketToDetect(packet: whole ?? packet, timeNanos: timeNanos))
+    }
 }
 
 /// Where detection's events go: to the tally thread, whole when they are written as JSON,

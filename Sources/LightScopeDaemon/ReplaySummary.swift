@@ -27,6 +27,8 @@ public struct ReplaySummary: Sendable {
     /// libpcap's description of a corrupt or truncated file, if the file ended badly.
     public var damage: String?
     public var localAddresses = 0
+    /// TCP headers split across fragments (reported only when the file had any).
+    public var fragments = FragmentCounters()
 
     public struct PortKey: Hashable, Sendable {
         public var proto: TransportProtocol
@@ -88,6 +90,10 @@ public struct ReplaySummary: Sendable {
         var lines = ["Replayed \(path): \(packets) packets, \(undecodable) not decodable, \(probes) probes"]
         if learnedLocal {
             lines.append("Local addresses learned from answers: \(localAddresses) (give --local CIDR to name them)")
+        }
+        if fragments != FragmentCounters() {
+            lines.append("Fragmented TCP headers: \(fragments.reassembled) reassembled, \(fragments.overlapping) dropped as overlapping, "
+                + "\(fragments.evicted) pushed out unfinished, \(fragments.expired) timed out")
         }
         lines.append("Unwanted events: " + Verdict.allCases.map { "\($0.rawValue) \(eventCounts[$0.caseIndex])" }.joined(separator: ", "))
         lines.append("Top sources:")

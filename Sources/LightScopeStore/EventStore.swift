@@ -1,4 +1,7 @@
 import LightScopeCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The local event store: one SQLite file, `events.sqlite`, in the state directory.
 ///
@@ -15,20 +18,28 @@ public final class EventStore {
     let connection: SQLiteConnection
     private let insertStatement: SQLiteStatement?
 
+    /// The store and its -wal and -shm files (SQLite gives them the store's mode): readable by
+    /// the state directory's group, which the package makes `adm`, so that admins need no root.
+    public static let fileMode: mode_t = 0o640
+
     /// Opens (and when writable, creates) the store at `path`.
     public init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
         do {
+            if !readOnly { try Self.createFile(path) }
             connection = try SQLiteConnection(path: path, readOnly: readOnly)
             if readOnly {
                 try Self.checkSchema(connection, path: path, readOnly: true)
                 insertStatement = nil
             } else {
+                // Only a new, empty file takes it: deleted events' pages can then be given back.
+                try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
                 let mode = try connection.scalar("PRAGMA journal_mode = WAL").text
                 guard mode == "wal" else {
                     throw StoreError("event store \(path): the file system does not support SQLite's WAL mode (journal_mode stayed \(mode ?? "unknown")); put the state directory on a local file system with --state-dir")
                 }
                 try connection.execute("PRAGMA synchronous = NORMAL")
+                try Self.boundLog(connection)
                 try Self.checkSchema(connection, path: path, readOnly: false)
                 insertStatement = try connection.prepare(Self.insertSQL)
             }
@@ -68,15 +79,17 @@ public final class EventStore {
             """, [.integer(Int64(clamping: cutoffNanos)), .integer(Int64(limit))])
     }
 
-    /// Deletes up to `limit` of the oldest events beyond the newest `keep`; returns how many.
+    /// Deletes up to `limit` of the oldest events beyond the newest `keep` ids; returns how many.
+    /// Counted on ids (two index lookups, where an OFFSET walked `keep` rows), so it keeps at
+    /// most `keep` events, exactly `keep` while the newest ids have no gaps.
     public func deleteEvents(beyondNewest keep: Int, limit: Int) throws(StoreError) -> Int {
         try delete("""
             DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= (
-                SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1) ORDER BY id LIMIT ?2)
+                SELECT max(id) FROM events) - ?1 ORDER BY id LIMIT ?2)
             """, [.integer(Int64(keep)), .integer(Int64(limit))])
     }
 
-    private func delete(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Int {
+    func delete(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Int {
         do {
             try connection.prepare(sql).run(values)
             return Int(try connection.scalar("SELECT changes()").integer ?? 0)

@@ -31,7 +31,8 @@ final class DetectionCapacityTests: XCTestCase {
         XCTAssertLessThanOrEqual(Double(ExpiringTable<PendingIPv4Probe>.bytes(capacity: capacities.pendingProbes))
                                  / Double(capacities.pendingProbes), 45)
         XCTAssertLessThanOrEqual(DetectionTable.allCases.reduce(0) { $0 + $1.share }, 1)
-        XCTAssertEqual(Double(capacities.fragmentBytes) / 1_048_576, 2, accuracy: 0.1, "the fragment table's share")
+        XCTAssertLessThanOrEqual(FragmentReassembler.bytes(capacity: capacities.fragmentDatagrams), 2 << 20, "the fragment table's share")
+        XCTAssertGreaterThan(FragmentReassembler.bytes(capacity: capacities.fragmentDatagrams + 1), 2 << 20)
     }
 
     /// A packet loop's engine on a quiet network holds its tables' first sizes only.

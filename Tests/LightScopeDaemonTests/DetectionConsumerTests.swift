@@ -4,7 +4,7 @@ import LightScopeTestSupport
 import XCTest
 
 /// The live pipeline's detection: its timers on the monotonic clock (issue 17, item 14), its
-/// one budget for the whole daemon (item 17), its log of eviction episodes (item 8).
+/// one budget for the whole daemon (item 17), its evicted probes counted lost once (item 8).
 final class DetectionConsumerTests: XCTestCase {
     private final class Collector: EventSink, @unchecked Sendable {
         var events: [UnwantedEvent] = []
@@ -26,7 +26,8 @@ final class DetectionConsumerTests: XCTestCase {
         let local = IPAddress("192.0.2.1")!
         let consumer = DetectionConsumer(interface: "lab0", settings: Settings.Detection(),
                                          facts: DetectionConsumer.HostFacts(addresses: [local]),
-                                         counters: InterfaceCounters(interfaceName: "lab0"), sink: collector)
+                                         counters: InterfaceCounters(interfaceName: "lab0"), sink: collector,
+                                         lost: LostEvents())
         consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
         let syn = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
                                          PacketBuilder.ipv4("198.51.100.1", "192.0.2.1", ttl: 50, protocolNumber: 6,
@@ -53,27 +54,37 @@ final class DetectionConsumerTests: XCTestCase {
         XCTAssertEqual(changed.memoryBudgetMiB, 24)
     }
 
-    func testEvictionsAreLoggedOncePerEpisode() {
-        var episodes = EvictionEpisodes()
-        var state = DetectionState(pendingProbes: 10, recentConnections: 0, scanSources: 5, probeEvictions: 0,
-                                   scanSourceEvictions: 0, connectionEvictions: 0, optionsNotKept: 0, tableBytes: 0)
-        XCTAssertNil(episodes.check(state, monotonicNanos: 0, interface: "lab0", budgetMiB: 64))
-        episodes.lost(LostProbe(timeNanos: 1, source: IPAddress("198.51.100.7")!, sourcePort: 1, destination: IPAddress("192.0.2.1")!,
-                                destinationPort: 23, packets: 1))
-        state.probeEvictions = 40
-        state.scanSourceEvictions = 3
-        let started = episodes.check(state, monotonicNanos: second, interface: "lab0", budgetMiB: 64)
-        XCTAssertEqual(started?.0, .warning)
-        XCTAssertTrue(started?.1.contains("40 probes lost") ?? false, started?.1 ?? "")
-        XCTAssertTrue(started?.1.contains("198.51.100.7") ?? false, started?.1 ?? "")
-        XCTAssertTrue(started?.1.contains("memory_budget_mib (now 64)") ?? false, started?.1 ?? "")
-        // Still evicting, then quiet but not for long: nothing more to say.
-        state.probeEvictions = 90
-        XCTAssertNil(episodes.check(state, monotonicNanos: 2 * second, interface: "lab0", budgetMiB: 64))
-        XCTAssertNil(episodes.check(state, monotonicNanos: 30 * second, interface: "lab0", budgetMiB: 64))
-        let ended = episodes.check(state, monotonicNanos: 62 * second, interface: "lab0", budgetMiB: 64)
-        XCTAssertEqual(ended?.0, .notice)
-        XCTAssertTrue(ended?.1.contains("lost 90 probes and forgot 3 scan sources") ?? false, ended?.1 ?? "")
-        XCTAssertNil(episodes.check(state, monotonicNanos: 70 * second, interface: "lab0", budgetMiB: 64))
+    /// A flood beyond the pending probes' share: each probe pushed out is one lost event
+    /// (eviction), counted as it goes; once the runner has given the loop up (its pending
+    /// probes counted lost with the interface), nothing it evicts is counted again.
+    func testEachEvictedProbeIsCountedLostOnce() {
+        var settings = Settings.Detection()
+        settings.memoryBudgetMiB = 4
+        let lost = LostEvents()
+        let consumer = DetectionConsumer(interface: "lab0", settings: settings,
+                                         facts: DetectionConsumer.HostFacts(addresses: [IPAddress("192.0.2.1")!]),
+                                         counters: InterfaceCounters(interfaceName: "lab0"), sink: Collector(), lost: lost)
+        consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
+        func flood(_ sources: Range<UInt32>) {
+            for source in sources {
+                let address = "10.\(source >> 16 & 255).\(source >> 8 & 255).\(source & 255)"
+                let syn = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                                 PacketBuilder.ipv4(address, "192.0.2.1", ttl: 50, protocolNumber: 6,
+                                                                    PacketBuilder.tcp(40000, 8080, flags: 0x02)))
+                syn.withUnsafeBytes { consumer.consume(bytes: $0, wireLength: syn.count, timestampNanos: wallStart + second, linkType: 1) }
+            }
+        }
+        let capacity = UInt32(DetectionCapacities(settings: settings).pendingProbes)
+        flood(0..<capacity + 5_000)
+        consumer.tick(monotonicNanos: monotonicStart + second, wallClockNanos: wallStart + second)
+        let state = consumer.published!.detection
+        XCTAssertGreaterThanOrEqual(state.probeEvictions, 5_000)
+        XCTAssertEqual(lost[.eviction], state.probeEvictions)
+        XCTAssertEqual(UInt64(state.pendingProbes) + state.probeEvictions, UInt64(capacity + 5_000))
+        consumer.abandon()
+        flood(capacity + 5_000..<capacity + 6_000)
+        consumer.tick(monotonicNanos: monotonicStart + 2 * second, wallClockNanos: wallStart + 2 * second)
+        XCTAssertEqual(consumer.published!.detection.probeEvictions, state.probeEvictions + 1_000)
+        XCTAssertEqual(lost[.eviction], state.probeEvictions, "an abandoned loop's probes were counted with the interface")
     }
 }

@@ -17,7 +17,7 @@ public enum DetectionTable: String, CaseIterable, Sendable {
         case .scanSources: 0.19
         case .scanTargets: 0.04
         case .tcpOptions: 0.01
-        case .fragments: 0.032 // the reassembly table of fragmented probes: about 2 MiB at 64 MiB
+        case .fragments: 1.0 / 32 // the reassembly of fragmented probes (`FragmentReassembler`)
         }
     }
 }

@@ -15,8 +15,8 @@ public struct DetectionCapacities: Equatable, Sendable {
     public var scanTargetBlocks: Int
     /// Distinct TCP option sets the pending probes may refer to at once.
     public var tcpOptions: Int
-    /// The share of the fragment reassembly table, in bytes.
-    public var fragmentBytes: Int
+    /// Fragmented datagrams being put together at once (`FragmentReassembler`).
+    public var fragmentDatagrams: Int
 
     /// Capacities set by hand (tests): the same for both families, and room for every scan
     /// target and option set such tables can hold.
@@ -29,7 +29,7 @@ public struct DetectionCapacities: Equatable, Sendable {
         ipv6ScanSources = scanSources
         scanTargetBlocks = 8 * scanSources
         tcpOptions = 4096
-        fragmentBytes = 2 << 20
+        fragmentDatagrams = FragmentReassembler.capacity(fittingIn: 2 << 20)
     }
 
     public init(settings: Settings.Detection) {
@@ -42,11 +42,57 @@ public struct DetectionCapacities: Equatable, Sendable {
         ipv6ScanSources = max(16, ExpiringTable<WideSourceRecord>.capacity(fittingIn: share(.scanSources)))
         scanTargetBlocks = max(16, share(.scanTargets) / BlockPool.blockBytes)
         tcpOptions = max(16, TCPOptionsTable.capacity(fittingIn: share(.tcpOptions)))
-        fragmentBytes = share(.fragments)
+        fragmentDatagrams = max(16, FragmentReassembler.capacity(fittingIn: share(.fragments)))
     }
 
     /// A table's share of the budget, in bytes.
     static func shareBytes(of table: DetectionTable, settings: Settings.Detection) -> Int {
-        Int(Double(settings.memoryBudgetMiB << 20) * table.share)
+        shareBytes(of: table, budgetMiB: settings.memoryBudgetMiB)
+    }
+
+    static func shareBytes(of table: DetectionTable, budgetMiB: Int) -> Int {
+        Int(Double(budgetMiB << 20) * table.share)
+    }
+
+    /// The fewest scan sources whose targets, each source at the cap, must fit in the
+    /// scan-target blocks: below that, a few scanners at once would evict each other before
+    /// either crossed its threshold.
+    static let sourcesAtTargetCap = 16
+
+    /// Why these settings break the budget, and the key to blame, or nil. Each scanning source keeps up to
+    /// `ScanTracker.maximumTargets` targets, so high scan thresholds make every source
+    /// costly: when `sourcesAtTargetCap` IPv6 sources (three targets a block, the dearer
+    /// family) at the cap would need more blocks than the scan-target share holds, the config
+    /// is rejected, naming the settings that fit.
+    public static func budgetProblem(_ settings: Settings.Detection) -> (key: String, problem: String)? {
+        let threshold = max(settings.portscanPorts, settings.addrscanAddresses)
+        func blocksNeeded(threshold: Int) -> Int {
+            let targets = ScanTracker.maximumTargets(portscanPorts: min(settings.portscanPorts, threshold),
+                                                     addrscanAddresses: min(settings.addrscanAddresses, threshold))
+            return sourcesAtTargetCap * ScanTargets.blocks(holding: targets, wide: true)
+        }
+        func fits(threshold: Int, budgetMiB: Int) -> Bool {
+            blocksNeeded(threshold: threshold) * BlockPool.blockBytes <= shareBytes(of: .scanTargets, budgetMiB: budgetMiB)
+        }
+        guard !fits(threshold: threshold, budgetMiB: settings.memoryBudgetMiB) else { return nil }
+        let targets = ScanTracker.maximumTargets(portscanPorts: settings.portscanPorts, addrscanAddresses: settings.addrscanAddresses)
+        // The smallest budget and the largest threshold that fit: each check only turns
+        // true as the budget grows, and false as the threshold grows.
+        var neededMiB = settings.memoryBudgetMiB
+        while !fits(threshold: threshold, budgetMiB: neededMiB) { neededMiB *= 2 }
+        var (tooSmall, enough) = (neededMiB / 2, neededMiB)
+        while enough - tooSmall > 1 {
+            let middle = (tooSmall + enough) / 2
+            if fits(threshold: threshold, budgetMiB: middle) { enough = middle } else { tooSmall = middle }
+        }
+        var (low, high) = (1, threshold)
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if fits(threshold: middle, budgetMiB: settings.memoryBudgetMiB) { low = middle } else { high = middle }
+        }
+        let key = settings.addrscanAddresses >= settings.portscanPorts ? "addrscan_addresses" : "portscan_ports"
+        return (key, "\(key) = \(threshold) lets each scanning source keep up to \(targets) targets, and \(sourcesAtTargetCap) sources "
+            + "scanning at once would then need \(enough) MiB, more than memory_budget_mib = \(settings.memoryBudgetMiB) allows; "
+            + "lower \(key) to at most \(low), or raise memory_budget_mib to at least \(enough)")
     }
 }

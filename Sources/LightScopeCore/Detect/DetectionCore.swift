@@ -9,8 +9,8 @@ struct DetectionCore {
     private(set) var localAddresses: LocalAddresses
     /// The host's listening TCP ports (from `ListeningPorts`).
     private var listeningTCP = PortSet()
-    /// TCP ports seen answering with SYN-ACK.
-    private var answeredPorts = PortSet()
+    /// TCP ports seen answering with SYN-ACK, for `grace` to twice that.
+    private var answeredPorts: AnsweredPorts
     private var pending: PendingProbes
     private var connections: RecentConnections
     private var options: TCPOptionsTable
@@ -34,6 +34,7 @@ struct DetectionCore {
         self.localAddresses = localAddresses
         synAnswerTimeoutNanos = UInt64(settings.synAnswerTimeout.nanoseconds)
         graceNanos = UInt64(settings.grace.nanoseconds)
+        answeredPorts = AnsweredPorts(memoryNanos: graceNanos)
         let budget = budget ?? capacities.map { DetectionBudget(capacities: $0) } ?? DetectionBudget(settings: settings)
         let limits = capacities ?? budget.capacities
         pending = PendingProbes(capacities: limits, budget: budget)
@@ -80,7 +81,7 @@ struct DetectionCore {
             }
         case .icmpUnreachable(let unreachable):
             portUnreachable(packet, unreachable, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
-        case .udp, .icmp, .other:
+        case .udp, .icmp, .tcpFragment, .other:
             break
         }
     }
@@ -136,6 +137,7 @@ struct DetectionCore {
         if nowNanos > graceNanos {
             connections.expire(touchedAtOrBefore: nowNanos - graceNanos)
         }
+        answeredPorts.age(toNanos: nowNanos)
         scans?.timersRan(atNanos: nowNanos)
     }
 
@@ -165,7 +167,8 @@ struct DetectionCore {
 
     private mutating func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64, generation: UInt8,
                                      lost: (LostProbe) -> Void) {
-        guard localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
+        guard packet.direction != .outbound,
+              localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
         probeCounters.probes &+= 1
         let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
         // A retransmitted SYN adds to the probe; its timeout still runs from the first one,
@@ -189,7 +192,10 @@ struct DetectionCore {
                        destinationPort: probe.key.localPort, packets: probe.packets))
     }
 
+    /// A SYN-ACK. Like every answer, it counts only if the host can have sent it
+    /// (`DecodedPacket.mayBeHostAnswer`): one that came in is a forgery, whatever it claims.
     private mutating func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64) {
+        guard packet.mayBeHostAnswer else { return }
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
         let probe = pending.remove(key)
         if let probe { options.release(probe.options) }
@@ -203,7 +209,8 @@ struct DetectionCore {
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
         // One lookup: the probe is taken only if the answer may speak for this host, and the
         // answering address is learnt (when learning) only if it answered a probe.
-        guard localAddresses.mayAcceptAnswer(from: packet.source), let probe = pending.remove(key) else { return }
+        guard packet.mayBeHostAnswer, localAddresses.mayAcceptAnswer(from: packet.source),
+              let probe = pending.remove(key) else { return }
         defer { options.release(probe.options) }
         localAddresses.accept(answerFrom: packet.source)
         guard !isLateConnectionPacket(remote: key.remote, localPort: key.localPort) else { return }
@@ -212,9 +219,12 @@ struct DetectionCore {
 
     private mutating func portUnreachable(_ packet: DecodedPacket, _ unreachable: ICMPUnreachable, timeNanos: UInt64,
                                           clockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
-        guard unreachable.isPortUnreachable, let quoted = unreachable.quoted, quoted.protocolNumber == IPProtocolNumber.udp,
-              let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
-              !localAddresses.contains(quoted.source), localAddresses.acceptAnswer(from: packet.source) else { return }
+        // The quoted probe must have been sent to this host: else one forged error is one fake event.
+        guard packet.mayBeHostAnswer, unreachable.isPortUnreachable, let quoted = unreachable.quoted,
+              quoted.protocolNumber == IPProtocolNumber.udp, let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
+              !localAddresses.contains(quoted.source), localAddresses.mayAcceptAnswer(from: packet.source),
+              quoted.destination == packet.source || localAddresses.contains(quoted.destination) else { return }
+        localAddresses.accept(answerFrom: packet.source)
         probeCounters.probes &+= 1
         let event = UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .udp, source: quoted.source,
                                   sourcePort: remotePort, destination: quoted.destination, destinationPort: localPort,

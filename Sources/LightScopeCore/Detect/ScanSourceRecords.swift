@@ -116,6 +116,12 @@ final class ScanTargets {
         self.blocks = blocks
     }
 
+    /// The blocks a source with `targets` targets takes (its first lives in its record).
+    static func blocks(holding targets: Int, wide: Bool) -> Int {
+        let perBlock = wide ? widePerBlock : ipv4PerBlock
+        return (max(0, targets - 1) + perBlock - 1) / perBlock
+    }
+
     /// Calls `body` with each target after the first, newest block first, until it returns false.
     func forEachSpilled(_ activity: SourceActivity, wide: Bool, _ body: (ScanTracker.Target) -> Bool) {
         let perBlock = wide ? Self.widePerBlock : Self.ipv4PerBlock

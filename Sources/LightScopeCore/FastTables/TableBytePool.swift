@@ -45,16 +45,29 @@ public final class TableBytePool: Sendable {
     }
 }
 
-/// Bytes taken from a pool for as long as this lives: for a table of a fixed size.
+/// Bytes taken from a pool for as long as this lives: for a table of a fixed size, or one
+/// that changes its size through `resize`.
 final class PoolReservation {
     let pool: TableBytePool
-    let bytes: Int
+    private(set) var bytes: Int
 
     /// Takes `bytes`, whatever the pool's limit.
     init(_ bytes: Int, from pool: TableBytePool) {
         pool.reserveRegardless(bytes)
         self.pool = pool
         self.bytes = bytes
+    }
+
+    /// Holds `newBytes` instead: more only if the pool has room (false, changing nothing,
+    /// if not); less always.
+    func resize(to newBytes: Int) -> Bool {
+        if newBytes > bytes {
+            guard pool.reserve(newBytes - bytes) else { return false }
+        } else {
+            pool.release(bytes - newBytes)
+        }
+        bytes = newBytes
+        return true
     }
 
     deinit { pool.release(bytes) }
