@@ -94,6 +94,9 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             if let addresses = facts.addresses { engine.updateLocalAddresses(addresses) }
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
         }
+        // Probes past their timeout wait in the table while the event queue is full, and are
+        // reported as it empties, rather than dropped by it.
+        engine.allowReports(sink.room)
         engine.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emit)
         reassembler.expire(toNanos: wallClockNanos)
         publish()

@@ -168,7 +168,7 @@ final class DetectionEngineTests: EngineTestCase {
     /// first, and the engine is left with none (and can go on).
     func testFinishReportsEveryPendingProbeInOrderWhenThereAreMoreThanOneChunk() {
         let engine = makeEngine()
-        let probes = 2 * DetectionCore.keptExpiredCapacity + 123
+        let probes = 2 * DetectionCore.expiryChunk + 123
         for index in 0..<probes {
             feed(engine, tcp(remote, UInt16(1024 + index), local, 23, .syn), at: second + UInt64(index))
         }

@@ -54,6 +54,56 @@ final class DetectionConsumerTests: XCTestCase {
         XCTAssertEqual(changed.memoryBudgetMiB, 24)
     }
 
+    /// A sink that takes `capacity` events, then drops (as the event queue does when full).
+    private final class SmallQueue: EventSink, @unchecked Sendable {
+        let capacity: Int
+        var queued: [UnwantedEvent] = []
+        var delivered: [UnwantedEvent] = []
+        var dropped = 0
+        init(capacity: Int) { self.capacity = capacity }
+        func submit(_ event: UnwantedEvent) -> Bool {
+            guard queued.count < capacity else {
+                dropped += 1
+                return false
+            }
+            queued.append(event)
+            return true
+        }
+        var room: Int { capacity - queued.count }
+        /// The writer empties the queue.
+        func write() {
+            delivered += queued
+            queued = []
+        }
+    }
+
+    /// More probes time out at once than the event queue holds: the rest wait in the pending
+    /// table and are reported as the queue empties, none dropped, oldest first.
+    func testProbesThatTimeOutBeyondTheQueuesRoomWaitInsteadOfBeingDropped() {
+        let queue = SmallQueue(capacity: 5_000)
+        let consumer = DetectionConsumer(interface: "lab0", settings: Settings.Detection(),
+                                         facts: DetectionConsumer.HostFacts(addresses: [IPAddress("192.0.2.1")!]),
+                                         counters: InterfaceCounters(interfaceName: "lab0"), sink: queue, lost: LostEvents())
+        consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
+        let probes = 18_000
+        for source in 0..<probes {
+            let syn = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                             PacketBuilder.ipv4("10.0.\(source >> 8).\(source & 255)", "192.0.2.1", ttl: 50, protocolNumber: 6,
+                                                                PacketBuilder.tcp(40000, 8080, flags: 0x02)))
+            syn.withUnsafeBytes {
+                consumer.consume(bytes: $0, wireLength: syn.count, timestampNanos: wallStart + second + UInt64(source), linkType: 1)
+            }
+        }
+        for round in 1...4 {
+            consumer.tick(monotonicNanos: monotonicStart + UInt64(11 + round) * second, wallClockNanos: wallStart + UInt64(11 + round) * second)
+            XCTAssertEqual(queue.dropped, 0, "round \(round)")
+            queue.write()
+        }
+        XCTAssertEqual(queue.delivered.count, probes)
+        XCTAssertTrue(zip(queue.delivered, queue.delivered.dropFirst()).allSatisfy { $0.timeNanos < $1.timeNanos }, "oldest first")
+        XCTAssertEqual(consumer.published?.detection.pendingProbes, 0)
+    }
+
     /// A flood beyond the pending probes' share: each probe pushed out is one lost event
     /// (eviction), counted as it goes; once the runner has given the loop up (its pending
     /// probes counted lost with the interface), nothing it evicts is counted again.

@@ -18,12 +18,19 @@ struct DetectionCore {
     private var scans: ScanDetector?
     private var timeline: CaptureTimeline
     private var timers = PacketDrivenTimers()
-    /// The probes a timer run takes out, kept between runs so that its storage is reused:
-    /// grown by doubling afresh each run, it was copied about eleven times per run. Kept
-    /// only up to `keptExpiredCapacity`: a flood's one large expiry is not held for good.
+    /// The probes a timer run takes out, a chunk of at most `expiryChunk` at a time, kept
+    /// between runs so that its storage is reused. A flood's expiry in one piece made this
+    /// buffer as large as a second of the flood, memory beyond the budget.
     private var expiredProbes: [PendingProbe] = []
-    /// About 512 KB of probes; a timer run of the 3M-packet benchmark expires about 2,000.
-    static let keptExpiredCapacity = 8192
+    static let expiryChunk = 8192
+    /// Probes the timer runs may still take out for their verdicts until the caller says
+    /// again how much its sink can take (`allowReports`). The rest wait in the table,
+    /// overdue, for a later run: a full event queue then delays their events rather than
+    /// dropping them, and the table, not the queue, holds them (in their budget).
+    private var reportAllowance = Int.max
+    /// When the last timer run left probes overdue for want of allowance: those first seen at
+    /// or before this time. An answer to one of them comes too late to change its verdict.
+    private var overdueThroughNanos: UInt64?
     private var probeCounters = DetectionCounters()
 
     init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses, capacities: DetectionCapacities? = nil,
@@ -48,6 +55,7 @@ struct DetectionCore {
     }
 
     mutating func updateListeningPorts(_ ports: ListeningPorts) { listeningTCP = PortSet(ports.tcp) }
+    mutating func allowReports(_ count: Int) { reportAllowance = max(0, count) }
     mutating func updateLocalAddresses(_ addresses: Set<IPAddress>) { localAddresses.replace(addresses: addresses) }
 
     var state: DetectionState {
@@ -72,7 +80,7 @@ struct DetectionCore {
             let flags = segment.flags
             if flags.contains(.syn) {
                 if flags.contains(.ack) {
-                    answered(byOpen: packet, segment, clockNanos: clockNanos)
+                    answered(byOpen: packet, segment, clockNanos: clockNanos, emit: emit)
                 } else if !flags.contains(.rst) {
                     inboundSYN(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
                 }
@@ -126,12 +134,23 @@ struct DetectionCore {
         timers.ran(atNanos: nowNanos)
         if nowNanos > synAnswerTimeoutNanos {
             // Taken out of `self` while the table fills it (the table may not touch `self`).
+            let cutoff = nowNanos - synAnswerTimeoutNanos
             var expired: [PendingProbe] = []
             swap(&expired, &expiredProbes)
+            overdueThroughNanos = nil
+            while true {
+                guard reportAllowance > 0 else {
+                    overdueThroughNanos = cutoff
+                    break
+                }
+                expired.removeAll(keepingCapacity: true)
+                pending.expire(firstSeenAtOrBefore: cutoff, limit: min(Self.expiryChunk, reportAllowance), into: &expired)
+                guard !expired.isEmpty else { break }
+                reportAllowance -= expired.count
+                unanswered(expired, emit: emit)
+            }
             expired.removeAll(keepingCapacity: true)
-            pending.expire(firstSeenAtOrBefore: nowNanos - synAnswerTimeoutNanos, into: &expired)
-            unanswered(expired, emit: emit)
-            if expired.capacity <= Self.keptExpiredCapacity { swap(&expired, &expiredProbes) }
+            swap(&expired, &expiredProbes)
             pending.shrinkIfSparse()
         }
         if nowNanos > graceNanos {
@@ -158,8 +177,8 @@ struct DetectionCore {
         var chunk: [PendingProbe] = []
         swap(&chunk, &expiredProbes)
         chunk.removeAll(keepingCapacity: true)
-        draining.drain(chunkSize: Self.keptExpiredCapacity, chunk: &chunk) { unanswered($0, emit: emit) }
-        if chunk.capacity <= Self.keptExpiredCapacity { swap(&chunk, &expiredProbes) }
+        draining.drain(chunkSize: Self.expiryChunk, chunk: &chunk) { unanswered($0, emit: emit) }
+        swap(&chunk, &expiredProbes)
         swap(&draining, &pending)
     }
 
@@ -194,11 +213,15 @@ struct DetectionCore {
 
     /// A SYN-ACK. Like every answer, it counts only if the host can have sent it
     /// (`DecodedPacket.mayBeHostAnswer`): one that came in is a forgery, whatever it claims.
-    private mutating func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64) {
+    private mutating func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64,
+                                   emit: (UnwantedEvent) -> Void) {
         guard packet.mayBeHostAnswer else { return }
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
         let probe = pending.remove(key)
-        if let probe { options.release(probe.options) }
+        if let probe {
+            // Too late: its verdict was due before this answer (`reportAllowance` held it back).
+            if isOverdue(probe) { unanswered(probe, emit: emit) } else { options.release(probe.options) }
+        }
         guard probe != nil || localAddresses.contains(packet.source) else { return }
         guard localAddresses.acceptAnswer(from: packet.source) else { return }
         answeredPorts.insert(segment.sourcePort)
@@ -211,8 +234,9 @@ struct DetectionCore {
         // answering address is learnt (when learning) only if it answered a probe.
         guard packet.mayBeHostAnswer, localAddresses.mayAcceptAnswer(from: packet.source),
               let probe = pending.remove(key) else { return }
-        defer { options.release(probe.options) }
         localAddresses.accept(answerFrom: packet.source)
+        if isOverdue(probe) { return unanswered(probe, emit: emit) }
+        defer { options.release(probe.options) }
         guard !isLateConnectionPacket(remote: key.remote, localPort: key.localPort) else { return }
         report(.closed, probe, emit: emit)
     }
@@ -273,6 +297,13 @@ struct DetectionCore {
         // A failure also counts towards its source's scans, when the engine counts them.
         scans?.recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
                              timeNanos: timeNanos, clockNanos: probe.firstSeenNanos, emit: emit)
+    }
+
+    /// Whether a timer run found `probe` out of time and left it pending for want of
+    /// allowance: its verdict is then `unanswered`, whatever answer comes now.
+    private func isOverdue(_ probe: PendingProbe) -> Bool {
+        guard let overdueThroughNanos else { return false }
+        return probe.firstSeenNanos <= overdueThroughNanos
     }
 
     private func isLateConnectionPacket(remote: IPAddress, localPort: UInt16) -> Bool {

@@ -52,6 +52,12 @@ public final class DetectionEngine {
     public var state: DetectionState { core.state }
 
     public func updateListeningPorts(_ ports: ListeningPorts) { core.updateListeningPorts(ports) }
+
+    /// How many probes the timer runs may take out for their verdicts from now on, until the
+    /// next call: what the caller's sink can take (`EventSink.room`). Probes past their
+    /// timeout beyond that stay pending, overdue, and are reported by a later run; an answer
+    /// that comes for one meanwhile is too late and changes nothing. Unlimited until called.
+    public func allowReports(_ count: Int) { core.allowReports(count) }
     public func updateLocalAddresses(_ addresses: Set<IPAddress>) { core.updateLocalAddresses(addresses) }
 
     /// One packet, captured at `timeNanos`: events go to `emit`, and a probe that a full

@@ -6,8 +6,6 @@
 struct PendingProbes {
     private var ipv4: ExpiringTable<PendingIPv4Probe>
     private var wide: ExpiringTable<PendingWideProbe>
-    /// Expired wide probes, kept between timer runs to be merged with the IPv4 ones.
-    private var expiredWide: [PendingProbe] = []
 
     init(capacities: DetectionCapacities, budget: DetectionBudget) {
         let pool = budget.pool(.pendingProbes)
@@ -85,18 +83,26 @@ struct PendingProbes {
         return wide.remove(key).map { PendingProbe($0.record, firstSeenNanos: $0.touchedNanos) }
     }
 
-    /// Appends to `expired`, oldest first, every probe first seen at or before `cutoffNanos`.
-    mutating func expire(firstSeenAtOrBefore cutoffNanos: UInt64, into expired: inout [PendingProbe]) {
-        let start = expired.count
-        ipv4.expire(touchedAtOrBefore: cutoffNanos) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
-        guard !wide.isEmpty else { return }
-        var wideExpired: [PendingProbe] = []
-        swap(&wideExpired, &expiredWide)
-        wideExpired.removeAll(keepingCapacity: true)
-        wide.expire(touchedAtOrBefore: cutoffNanos) { wideExpired.append(PendingProbe($0, firstSeenNanos: $1)) }
-        Self.merge(wideExpired, into: &expired, from: start)
-        wideExpired.removeAll(keepingCapacity: true)
-        swap(&wideExpired, &expiredWide)
+    /// Appends to `expired`, oldest first, the probes first seen at or before `cutoffNanos`,
+    /// `limit` at most.
+    mutating func expire(firstSeenAtOrBefore cutoffNanos: UInt64, limit: Int, into expired: inout [PendingProbe]) {
+        var left = limit
+        // Both families pending: the older front first, one at a time.
+        while left > 0, let ipv4Oldest = ipv4.oldestTouchedNanos, let wideOldest = wide.oldestTouchedNanos {
+            let oldest = min(ipv4Oldest, wideOldest)
+            guard oldest <= cutoffNanos else { return }
+            if ipv4Oldest <= wideOldest {
+                ipv4.expire(touchedAtOrBefore: oldest, limit: 1) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
+            } else {
+                wide.expire(touchedAtOrBefore: oldest, limit: 1) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
+            }
+            left -= 1
+        }
+        // One family (the other has none, or none left).
+        let before = expired.count
+        ipv4.expire(touchedAtOrBefore: cutoffNanos, limit: left) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
+        left -= expired.count - before
+        wide.expire(touchedAtOrBefore: cutoffNanos, limit: left) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
     }
 
     /// Takes out every probe, oldest first, a chunk of at most `chunkSize` at a time: each
@@ -127,25 +133,6 @@ struct PendingProbes {
     mutating func shrinkIfSparse() {
         ipv4.shrinkIfSparse()
         wide.shrinkIfSparse()
-    }
-
-    /// Merges `other` (oldest first) into `probes[start...]` (oldest first), the IPv4 probe
-    /// first on a tie.
-    private static func merge(_ other: [PendingProbe], into probes: inout [PendingProbe], from start: Int) {
-        guard !other.isEmpty else { return }
-        let first = Array(probes[start...])
-        probes.removeSubrange(start...)
-        var left = 0
-        var right = 0
-        while left < first.count || right < other.count {
-            if right == other.count || (left < first.count && first[left].firstSeenNanos <= other[right].firstSeenNanos) {
-                probes.append(first[left])
-                left += 1
-            } else {
-                probes.append(other[right])
-                right += 1
-            }
-        }
     }
 }
 

@@ -191,10 +191,12 @@ struct ExpiringTable<Record: TableRecord> {
         return (storage.remove(found), touched)
     }
 
-    /// Removes, oldest first, every entry last touched at or before `cutoffNanos`.
-    mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, _ expired: (Record, UInt64) -> Void) {
+    /// Removes, oldest first, every entry last touched at or before `cutoffNanos`, or the
+    /// `limit` oldest of them.
+    mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, limit: Int = .max, _ expired: (Record, UInt64) -> Void) {
         makeUnique()
-        while let front = storage.front {
+        var taken = 0
+        while taken < limit, let front = storage.front {
             let stamp = storage.records[front].stamp
             guard stamp.isLive else {
                 storage.popDeadFront()
@@ -207,6 +209,7 @@ struct ExpiringTable<Record: TableRecord> {
             // removals' cache misses overlap instead of each stalling in turn.
             storage.prefetchBucket(ofRecordBehindFront: Self.expiryPrefetchDistance)
             expired(storage.removeFront(), touched)
+            taken += 1
         }
     }
 
