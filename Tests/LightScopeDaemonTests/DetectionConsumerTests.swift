@@ -1,5 +1,7 @@
+import Foundation
 @testable import LightScopeCore
 @testable import LightScopeDaemon
+import LightScopeStore
 import LightScopeTestSupport
 import XCTest
 
@@ -102,6 +104,25 @@ final class DetectionConsumerTests: XCTestCase {
         XCTAssertEqual(queue.delivered.count, probes)
         XCTAssertTrue(zip(queue.delivered, queue.delivered.dropFirst()).allSatisfy { $0.timeNanos < $1.timeNanos }, "oldest first")
         XCTAssertEqual(consumer.published?.detection.pendingProbes, 0)
+    }
+
+    /// The daemon's sink (the tally in front of the event pipeline) tells the consumer how
+    /// many events the pipeline's queue has room for.
+    func testTheDaemonsSinkReportsTheQueuesRoom() throws {
+        let directory = NSTemporaryDirectory() + "lightscope-room-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pipeline = EventPipeline(stateDirectory: directory, settings: Settings.Store(), anonymiser: .disabled, journal: nil,
+                                     queueCapacity: 8)
+        let sink = EventTally(downstream: pipeline)
+        XCTAssertEqual(sink.room, 8)
+        let event = UnwantedEvent(timeNanos: wallStart, interface: InterfaceName("lab0"), proto: .tcp,
+                                  source: IPAddress("198.51.100.7")!, sourcePort: 40000, destination: IPAddress("192.0.2.1")!,
+                                  destinationPort: 23, verdict: .unanswered, packets: 1, ttl: 50)
+        for _ in 0..<3 { sink.submit(event) }
+        XCTAssertEqual(sink.room, 5)
+        for _ in 0..<6 { sink.submit(event) }
+        XCTAssertEqual(sink.room, 0, "a full queue has no room, never less")
     }
 
     /// A flood beyond the pending probes' share: each probe pushed out is one lost event
