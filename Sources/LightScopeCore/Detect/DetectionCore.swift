@@ -168,10 +168,10 @@ struct DetectionCore {
     /// resolved as if time ran on, so nothing pending is silently dropped.
     mutating func finish(emit: (UnwantedEvent) -> Void) {
         // Reported a chunk at a time, in the timer runs' reused array: all at once, a large
-        // table's worth (80,000 probes, 5 MB, at the end of the benchmark's capture) went to
-        // fresh memory that the kernel had to fault in and zero first. The probes are taken
-        // out of `self` while they are handed over, so that each chunk can be reported (which
-        // uses `self`) before the next is taken; they are empty when they go back.
+        // table's worth went to fresh memory that the kernel had to fault in and zero first.
+        // The probes are taken out of `self` while they are handed over, so that each chunk
+        // can be reported (which uses `self`) before the next is taken; they are empty when
+        // they go back.
         var draining = PendingProbes.placeholder()
         swap(&draining, &pending)
         var chunk: [PendingProbe] = []
