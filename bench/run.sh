@@ -276,10 +276,14 @@ footprint() {
     row "flood: sent at top speed" "$sent packets in $(python3 -c "print(f'{$seconds:.1f}')") s" ""
     row "flood CPU while sending" "$(python3 -c "print(f'{($ticks1 - $ticks0) / 1e9 / $seconds * 100:.0f} % of a core')")" ""
     row "flood CPU incl. the 12 s after (timeouts, events)" "$(python3 -c "print(f'{($ticks2 - $ticks0) / 1e9:.2f} s')")" ""
-    row "flood peak RSS (VmHWM)" "$(mib "$(hwm_kib "$DAEMON_PID")") MiB" "idle RSS + 64 MiB budget = $(python3 -c "print(f'{$idle_rss / 1024 + 64:.0f}')") MiB"
+    # The budget, and the event queue and writer's batch (docs/resources.md): 2 x 65,536 x 176 bytes.
+    row "flood peak RSS (VmHWM)" "$(mib "$(hwm_kib "$DAEMON_PID")") MiB" \
+        "idle RSS + 64 MiB budget + 22 MiB event buffers = $(python3 -c "print(f'{$idle_rss / 1024 + 64 + 22:.0f}')") MiB"
     stop_lightscope
     local counts; counts=$(lightscope_counts "$DATA/footprint.log")
     row "flood: LightScope seen / dropped" "${counts% *} / ${counts#* }" ""
+    # Every unwanted probe is stored or counted lost, by reason (the rest of the stop line).
+    row "flood: events stored; lost" "$(sed -n 's/.*dropped; \(.*\)$/\1/p' "$DATA/footprint.log" | tail -1)" "stored + lost = unwanted"
     rm -f "$DATA/footprint.log"
 }
 

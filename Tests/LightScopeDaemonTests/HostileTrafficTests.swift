@@ -53,7 +53,7 @@ final class HostileTrafficTests: XCTestCase {
             status_interval = 200ms
             [detection]
             memory_budget_mib = \(Self.budgetMiB)
-            syn_answer_timeout = 1s
+            syn_answer_timeout = 5s
             """)
         defer { harness.cleanUp() }
         let recorder = NotifyRecorder(harness.listener)
