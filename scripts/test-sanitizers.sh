@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+. scripts/stages.sh
 fuzz_seconds=${LIGHTSCOPE_FUZZ_SECONDS:-60}
 logs=$PWD/.build-sanitizer-logs
 rm -rf "$logs"
@@ -25,18 +26,20 @@ check_reports() {
     fi
 }
 
-echo "== AddressSanitizer"
+stage "AddressSanitizer: build"
 swift build --build-tests --sanitize=address --scratch-path .build-asan
+stage "AddressSanitizer: tests"
 LIGHTSCOPE_SANITIZER=address ASAN_OPTIONS=log_path=$logs/asan:detect_leaks=1 \
 LSAN_OPTIONS=suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0 \
     swift test --skip-build --sanitize=address --scratch-path .build-asan
 check_reports asan
 
-echo "== ThreadSanitizer"
+stage "ThreadSanitizer: build"
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+stage "ThreadSanitizer: tests"
 LIGHTSCOPE_SANITIZER=thread TSAN_OPTIONS=log_path=$logs/tsan:halt_on_error=0:suppressions=$PWD/scripts/tsan-suppressions.txt \
     swift test --skip-build --sanitize=thread --scratch-path .build-tsan
 check_reports tsan
 
-echo "== Fuzzing decode and detect for ${fuzz_seconds}s"
+stage "fuzzing decode and detect for ${fuzz_seconds}s"
 Fuzz/run.sh --seconds "$fuzz_seconds"

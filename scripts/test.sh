@@ -5,24 +5,30 @@
 # lintian, and the system tests under a real systemd (Tests/system/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/stages.sh
+stage "install dependencies"
 scripts/install-deps.sh
 . scripts/env.sh
 [ "$(id -u)" = 0 ] || { echo "error: the tests create network namespaces and a systemd container: run them as root (sudo)" >&2; exit 1; }
 # Every command and output shown in README.md, docs/ and the man page has a test (Tests/examples).
+stage "examples check"
 Tests/examples/examples.py check
+stage "build (debug, with tests)"
 swift build --build-tests
+stage "tests (plain)"
 swift test --skip-build
+stage_end
 
 scripts/test-sanitizers.sh
 
-echo "== Debian package"
+stage "Debian package (two versions)"
 deb=$(packaging/build-deb.sh | tail -n1)
 # A second, higher version of the same tree, for the upgrade scenario.
 deb_new=$(LIGHTSCOPE_VERSION="$(dpkg-deb -f "$deb" Version)+systest1" packaging/build-deb.sh | tail -n1)
 
-echo "== lintian $deb"
+stage "lintian"
 # Errors and warnings fail the build; overrides live in packaging/lintian-overrides with reasons.
 lintian --fail-on error,warning --display-info "$deb"
 
-echo "== system tests under systemd"
+stage "system tests under systemd"
 LIGHTSCOPE_DEB=$deb LIGHTSCOPE_DEB_NEW=$deb_new Tests/system/run.sh
