@@ -28,6 +28,8 @@ public final class EventPipeline: @unchecked Sendable {
 
     public let heartbeat = Heartbeat(loopName: "event writer")
     public let counters = EventCounters()
+    /// Undelivered events that retention removed; `isShipping` is set while a fleet shipper runs.
+    public let fleetLoss = FleetRetentionLoss()
     public let databasePath: String
     private let queue: EventQueue
     /// A byte on it wakes the writer early: on stop, or when the queue is half full.
@@ -54,7 +56,7 @@ public final class EventPipeline: @unchecked Sendable {
         databasePath = stateDirectory + "/" + EventStore.fileName
         queue = EventQueue(capacity: queueCapacity)
         writer = EventWriter(databasePath: databasePath, settings: settings, anonymiser: anonymiser,
-                             journal: journal, counters: counters, log: log)
+                             journal: journal, counters: counters, fleetLoss: fleetLoss, log: log)
     }
 
     public static let systemLog: LogFunction = { level, message in

@@ -9,7 +9,9 @@ import LightScopeCore
 public final class EventStore {
     public static let fileName = "events.sqlite"
     /// `PRAGMA user_version` of the schema below; raise it with a migration when the schema changes.
-    public static let schemaVersion: Int64 = 1
+    /// 2: event ids are never reused (AUTOINCREMENT) and the store has a random id and the
+    /// fleet shipper's cursor (`store_info`), so that (store id, event id) names an event for good.
+    public static let schemaVersion: Int64 = 2
 
     public let path: String
     let connection: SQLiteConnection
@@ -63,24 +65,48 @@ public final class EventStore {
     /// Deletes up to `limit` events captured before `cutoffNanos`, oldest first; returns how many.
     /// Chunked so that one call never holds the write lock (or the writer thread) for long.
     public func deleteEvents(before cutoffNanos: UInt64, limit: Int) throws(StoreError) -> Int {
-        try delete("""
-            DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ns < ?1 ORDER BY time_ns LIMIT ?2)
-            """, [.integer(Int64(clamping: cutoffNanos)), .integer(Int64(limit))])
+        var unshipped = 0
+        return try deleteEvents(before: cutoffNanos, limit: limit, countingUnshipped: false, into: &unshipped)
     }
 
     /// Deletes up to `limit` of the oldest events beyond the newest `keep`; returns how many.
     public func deleteEvents(beyondNewest keep: Int, limit: Int) throws(StoreError) -> Int {
-        try delete("""
-            DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= (
-                SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1) ORDER BY id LIMIT ?2)
-            """, [.integer(Int64(keep)), .integer(Int64(limit))])
+        var unshipped = 0
+        return try deleteEvents(beyondNewest: keep, limit: limit, countingUnshipped: false, into: &unshipped)
     }
 
-    private func delete(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Int {
+    /// As `deleteEvents(before:limit:)`; with `countingUnshipped`, adds to `unshipped` how many of
+    /// the deleted events the fleet shipper had not delivered yet (counted in the same transaction).
+    public func deleteEvents(before cutoffNanos: UInt64, limit: Int, countingUnshipped: Bool,
+                             into unshipped: inout Int) throws(StoreError) -> Int {
+        try delete(selecting: "SELECT id FROM events WHERE time_ns < ?1 ORDER BY time_ns LIMIT ?2",
+                   [.integer(Int64(clamping: cutoffNanos)), .integer(Int64(limit))],
+                   countingUnshipped: countingUnshipped, into: &unshipped)
+    }
+
+    /// As `deleteEvents(beyondNewest:limit:)`, counting the undelivered ones as above.
+    public func deleteEvents(beyondNewest keep: Int, limit: Int, countingUnshipped: Bool,
+                             into unshipped: inout Int) throws(StoreError) -> Int {
+        try delete(selecting: """
+            SELECT id FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1) ORDER BY id LIMIT ?2
+            """, [.integer(Int64(keep)), .integer(Int64(limit))], countingUnshipped: countingUnshipped, into: &unshipped)
+    }
+
+    private func delete(selecting ids: String, _ values: [SQLiteValue], countingUnshipped: Bool,
+                        into unshipped: inout Int) throws(StoreError) -> Int {
         do {
-            try connection.prepare(sql).run(values)
-            return Int(try connection.scalar("SELECT changes()").integer ?? 0)
+            try connection.execute("BEGIN IMMEDIATE")
+            if countingUnshipped {
+                unshipped += Int(try connection.prepare("""
+                    SELECT count(*) FROM events WHERE id IN (\(ids)) AND id > (\(Self.shippedThroughSQL))
+                    """).rows(values) { $0.value(at: 0).integer }.first ?? 0)
+            }
+            try connection.prepare("DELETE FROM events WHERE id IN (\(ids))").run(values)
+            let deleted = Int(try connection.scalar("SELECT changes()").integer ?? 0)
+            try connection.execute("COMMIT")
+            return deleted
         } catch {
+            if connection.isInTransaction { try? connection.execute("ROLLBACK") }
             throw StoreError(error, path: path)
         }
     }
@@ -103,9 +129,11 @@ public final class EventStore {
         return values
     }
 
-    private static let schema = """
+    /// A function, not a constant: each new store draws its own random id.
+    private static func schema() -> String {
+        """
         CREATE TABLE events (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             time_ns INTEGER NOT NULL,
             interface TEXT NOT NULL,
             proto TEXT NOT NULL,
@@ -124,18 +152,49 @@ public final class EventStore {
         CREATE INDEX events_time ON events (time_ns);
         CREATE INDEX events_src ON events (src, time_ns);
         CREATE INDEX events_verdict ON events (verdict, time_ns);
+        CREATE TABLE store_info (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO store_info VALUES ('\(storeIDKey)', \(Int64(bitPattern: UInt64.random(in: 1...UInt64.max)))),
+            ('\(shippedThroughKey)', 0);
         PRAGMA user_version = \(schemaVersion);
         """
+    }
+
+    /// Version 1 reused ids once retention emptied the table (`INTEGER PRIMARY KEY` alone), which
+    /// would make a shipper's cursor skip every new event: its rows move to an AUTOINCREMENT table.
+    private static func migrationFrom1() -> String {
+        """
+        ALTER TABLE events RENAME TO events_v1;
+        DROP INDEX events_time; DROP INDEX events_src; DROP INDEX events_verdict;
+        \(schema())
+        INSERT INTO events SELECT * FROM events_v1;
+        DROP TABLE events_v1;
+        """
+    }
 
     private static func checkSchema(_ connection: SQLiteConnection, path: String, readOnly: Bool) throws -> Void {
         let version = try connection.scalar("PRAGMA user_version").integer ?? 0
         switch version {
         case schemaVersion:
             return
-        case 0 where !readOnly:
-            try connection.execute("BEGIN IMMEDIATE; \(schema) COMMIT;")
-        case 0:
+        case 0 where readOnly:
             throw StoreError("event store \(path) holds no events yet: the daemon creates it when it first runs")
+        case 1 where readOnly:
+            // The readers' queries are the same on both versions; the daemon migrates at its next start.
+            return
+        case 0, 1:
+            // Re-read inside the write lock: the writer and the shipper may both open a new store.
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                switch try connection.scalar("PRAGMA user_version").integer ?? 0 {
+                case 0: try connection.execute(schema())
+                case 1: try connection.execute(migrationFrom1())
+                default: break
+                }
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
         default:
             throw StoreError("event store \(path) has schema version \(version), newer than this LightScope understands (\(schemaVersion)): upgrade lightscope, or move the file aside to start a new store")
         }

@@ -21,6 +21,7 @@ final class EventWriter {
     private var anonymiser: AddressAnonymiser
     private let journal: JournalSink?
     private let counters: EventCounters
+    private let fleetLoss: FleetRetentionLoss
     private let log: LogFunction
     private var errorThrottle = ErrorThrottle(interval: EventWriter.errorLogInterval)
     /// Events lost since the store last worked; non-nil while it is failing.
@@ -32,12 +33,13 @@ final class EventWriter {
     static let floodSummaryInterval: Duration = .seconds(10)
 
     init(databasePath: String, settings: Settings.Store, anonymiser: AddressAnonymiser, journal: JournalSink?,
-         counters: EventCounters, log: @escaping LogFunction) {
+         counters: EventCounters, fleetLoss: FleetRetentionLoss = FleetRetentionLoss(), log: @escaping LogFunction) {
         self.databasePath = databasePath
         self.settings = settings
         self.anonymiser = anonymiser
         self.journal = journal
         self.counters = counters
+        self.fleetLoss = fleetLoss
         self.log = log
         journalBudget = Self.journalBudget(settings)
     }
@@ -88,19 +90,25 @@ final class EventWriter {
         nextRetentionNanos = monotonicNanos + UInt64(Self.retentionInterval.nanoseconds)
         let retentionNanos = UInt64(settings.retentionDays) * 86_400 * 1_000_000_000
         let cutoff = wallClockNanos > retentionNanos ? wallClockNanos - retentionNanos : 0
+        let counting = fleetLoss.isShipping
+        var unshipped = 0
         do {
             var deleted = 0
             var chunk = 0
             repeat {
-                chunk = try store.deleteEvents(before: cutoff, limit: Self.retentionChunk)
+                chunk = try store.deleteEvents(before: cutoff, limit: Self.retentionChunk, countingUnshipped: counting, into: &unshipped)
                 deleted += chunk
                 beat()
             } while chunk == Self.retentionChunk
             repeat {
-                chunk = try store.deleteEvents(beyondNewest: settings.maxEvents, limit: Self.retentionChunk)
+                chunk = try store.deleteEvents(beyondNewest: settings.maxEvents, limit: Self.retentionChunk,
+                                               countingUnshipped: counting, into: &unshipped)
                 deleted += chunk
                 beat()
             } while chunk == Self.retentionChunk
+            if let line = fleetLoss.record(unshippedDeleted: unshipped, maxEvents: settings.maxEvents, retentionDays: settings.retentionDays) {
+                log(.warning, line)
+            }
             if deleted > 0 {
                 log(.info, "Event store retention: deleted \(deleted) events older than \(settings.retentionDays) days or beyond max_events \(settings.maxEvents)")
             }
