@@ -24,6 +24,7 @@ public final class Runner {
     private var pipeline: EventPipeline?
     private var tally: EventTally?
     private var metrics: MetricsServer?
+    private var fleet = FleetLink()
     private var statusFile: StatusFile?
     private var thisRun = RunRecorder()
     private let startedAtNanos = WallClock.nowNanos()
@@ -57,6 +58,7 @@ public final class Runner {
             notifier.status(error.message)
             thisRun.end(.failed, detail: error.message)
             captures.closeAll()
+            _ = fleet.stop()
             _ = pipeline?.stop(timeout: Self.pipelineStopTimeout)
             return error.exitCode.rawValue
         }
@@ -79,6 +81,9 @@ public final class Runner {
         try StartupChecks.requireNamedInterfacesExist(settings.capture.interfaces)
         notifier.extendTimeout(by: Self.startupExtension)
         try startEventPipeline(wakeInterval: timing.loopWake)
+        try fleet.start(settings: settings, stateDirectory: stateDirectory, environment: environment,
+                        anonymiser: try StartupChecks.anonymiser(settings.store, directory: stateDirectory), pipeline: pipeline,
+                        wakeInterval: timing.loopWake, faultInjectionEnabled: options.faultInjectionEnabled)
         supervisor = WatchdogSupervisor(timing: timing, notifier: notifier)
         try startMetrics(settings.metrics.listen, wakeInterval: timing.loopWake)
         refreshHostFacts(listening: true)
@@ -125,7 +130,7 @@ public final class Runner {
     }
 
     private var heartbeats: [Heartbeat] {
-        [heartbeat] + captures.heartbeats + [pipeline?.heartbeat, metrics?.heartbeat].compactMap { $0 }
+        [heartbeat] + captures.heartbeats + [pipeline?.heartbeat, metrics?.heartbeat, fleet.shipper?.heartbeat].compactMap { $0 }
     }
 
     private func tick() {
@@ -148,7 +153,7 @@ public final class Runner {
         supervisor.check(heartbeats: heartbeats, nowNanos: now)
         for stall in supervisor.takeNewStalls() { thisRun.note(stall) }
         if now >= nextStatusNanos {
-            let text = supervisor.stallStatus ?? status.refresh(captures: captures, nowNanos: now)
+            let text = supervisor.stallStatus ?? status.refresh(captures: captures, nowNanos: now) + fleet.statusNote
             notifier.status(text)
             Log.debug("Status: \(text)")
             publishSnapshot(statusText: text)
@@ -185,6 +190,8 @@ public final class Runner {
             let timing = try StartupChecks.watchdogTiming(newSettings)
             try StartupChecks.requireNamedInterfacesExist(newSettings.capture.interfaces)
             let anonymiser = try StartupChecks.anonymiser(newSettings.store, directory: stateDirectory)
+            try fleet.start(settings: newSettings, stateDirectory: stateDirectory, environment: environment, anonymiser: anonymiser,
+                            pipeline: pipeline, wakeInterval: timing.loopWake, faultInjectionEnabled: options.faultInjectionEnabled)
             let captureChanged = newSettings.capture != settings.capture || newSettings.detection != settings.detection
                 || timing.loopWake != supervisor.timing.loopWake
             try startMetrics(newSettings.metrics.listen, wakeInterval: timing.loopWake)
@@ -215,6 +222,7 @@ public final class Runner {
         // Captures first: their flush reports pending probes into the pipeline, which then commits.
         let hung = captures.closeAll()
         let committed = pipeline?.stop(timeout: Self.pipelineStopTimeout) ?? true
+        _ = fleet.stop()
         _ = metrics?.stop(timeout: CaptureSet.stopTimeout)
         statusFile?.remove()
         let totals = StatusText.sum(captures.counterSnapshots)
@@ -241,10 +249,11 @@ public final class Runner {
     }
 
     private func publishSnapshot(statusText: String) {
-        let snapshot = SnapshotBuilder.build(
+        var snapshot = SnapshotBuilder.build(
             startedAtNanos: startedAtNanos, statusText: statusText, captures: captures, packetsPerSecond: status.packetsPerSecond,
             consumers: consumers, heartbeats: heartbeats, supervisor: supervisor, tally: tally, pipeline: pipeline,
             restarts: thisRun.restarts)
+        fleet.publish(&snapshot)
         statusFile?.write(snapshot)
         metrics?.publish(snapshot)
     }

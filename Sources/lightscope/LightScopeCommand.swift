@@ -16,7 +16,7 @@ struct LightScopeCommand: ParsableCommand {
         """,
         version: LightScopeVersion.current,
         subcommands: [RunCommand.self, StatusCommand.self, EventsCommand.self, TopCommand.self, BlocklistCommand.self,
-                      DoctorCommand.self, ReplayCommand.self, RecordExitCommand.self, AlertCommand.self]
+                      DoctorCommand.self, ReplayCommand.self, RecordExitCommand.self, AlertCommand.self, FleetCommand.self]
     )
 }
 

@@ -9,6 +9,7 @@ public struct Settings: Equatable, Sendable {
     public var alert = Alert()
     public var log = Log()
     public var store = Store()
+    public var fleet = Fleet()
 
     public init() {}
 

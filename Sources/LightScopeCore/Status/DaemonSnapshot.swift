@@ -15,6 +15,8 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
     public var detection: Detection
     public var store: Store?
     public var restarts: Restarts
+    /// nil when `[fleet] url` is empty.
+    public var fleet: Fleet?
 
     public struct Interface: Codable, Equatable, Sendable {
         public var name: String
@@ -140,7 +142,7 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
 
     public init(version: String, pid: Int32, startedAtNanos: UInt64, updatedAtNanos: UInt64, status: String,
                 interfaces: [Interface], loops: [Loop], watchdog: Watchdog, events: Events, detection: Detection, store: Store?,
-                restarts: Restarts) {
+                restarts: Restarts, fleet: Fleet? = nil) {
         self.version = version
         self.pid = pid
         self.startedAtNanos = startedAtNanos
@@ -153,5 +155,6 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         self.detection = detection
         self.store = store
         self.restarts = restarts
+        self.fleet = fleet
     }
 }

@@ -62,6 +62,18 @@ public enum PrometheusText {
             family("lightscope_store_errors_total", "counter", "Store write errors.", [("", "\(store.errors)")])
             family("lightscope_store_size_bytes", "gauge", "Size of the local store on disk.", [("", "\(store.sizeBytes)")])
         }
+        if let fleet = snapshot.fleet {
+            family("lightscope_fleet_connected", "gauge", "1 while the shipper holds a connection to the collector.",
+                   [("", fleet.connected ? "1" : "0")])
+            family("lightscope_fleet_events_pending", "gauge", "Stored events the collector has not committed yet.",
+                   [("", "\(fleet.eventsPending)")])
+            family("lightscope_fleet_oldest_pending_age_seconds", "gauge", "Age of the oldest event not yet shipped (0: none).",
+                   [("", seconds(fleet.oldestPendingAgeNanos(nowNanos: snapshot.updatedAtNanos)))])
+            family("lightscope_fleet_events_shipped_total", "counter", "Events the collector committed since start.",
+                   [("", "\(fleet.eventsShipped)")])
+            family("lightscope_fleet_events_lost_total", "counter", "Undelivered events removed by retention (reason fleet).",
+                   [("", "\(fleet.eventsLost)")])
+        }
         return out
     }
 

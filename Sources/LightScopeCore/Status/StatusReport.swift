@@ -48,6 +48,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             if let store = daemon.store {
                 lines.append("Store: \(store.path), \(store.sizeBytes / 1024) KiB, \(store.eventsWritten) written, \(store.eventsLost) lost, \(store.errors) errors")
             }
+            if let fleet = daemon.fleet { lines.append(fleet.line(nowNanos: nowNanos)) }
         }
         if !recentRuns.isEmpty {
             lines.append("Recent runs:")

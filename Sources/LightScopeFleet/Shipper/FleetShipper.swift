@@ -1,0 +1,290 @@
+import LightScopeCapture
+import LightScopeCore
+import LightScopeStore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The fleet shipper loop: delivers every event of the local store to the collector, exactly
+/// once, in id order. The store is the spool: a batch is read after the cursor, sent as one
+/// INSERT ... ON CONFLICT DO NOTHING (its own transaction), and only once the collector has
+/// committed it is the cursor, kept in `events.sqlite`, moved past it. A crash anywhere re-sends
+/// at most the last batch, which the collector then skips row by row.
+///
+/// Its own thread, with a heartbeat the runner's watchdog supervises like every loop's: all
+/// network waits are sliced (`SocketWaiter`), so a slow or black-holed collector never keeps it
+/// from beating. Shaped as a supervised loop: a name, a heartbeat, `start`, `stop(timeout:)`.
+public final class FleetShipper: @unchecked Sendable {
+    public typealias LogFunction = @Sendable (LogLevel, String) -> Void
+
+    public let name = "fleet shipper"
+    public let heartbeat = Heartbeat(loopName: "fleet shipper")
+    /// How often the count of pending events is taken afresh from the store (it is kept
+    /// up to date by subtraction while shipping).
+    static let lagRefreshInterval: Duration = .seconds(5)
+
+    public struct Configuration: Sendable {
+        public var settings: Settings.Fleet
+        public var parameters: ConnectionParameters
+        public var password: String?
+        public var hostID: HostID
+        public var hostName: String
+        public var databasePath: String
+        /// Applied to the host's own addresses in its heartbeat, as to the events' destinations.
+        public var anonymiser: AddressAnonymiser
+        /// Fault injection (tests only): end the process with SIGKILL right after this many
+        /// batches have committed on the collector, before the cursor is written.
+        public var killAfterCommits: Int?
+    }
+
+    private let configuration: Configuration
+    private let fleetLoss: FleetRetentionLoss
+    private let log: LogFunction
+    private let thread = DedicatedThread()
+    private let wakePipe = WakePipe()
+    private let stopRequested = Atomic<Bool>(false)
+    private let wakeIntervalMilliseconds: Atomic<Int64>
+    private let published: Mutex<DaemonSnapshot.Fleet>
+    private let hostFacts = Mutex<DaemonSnapshot?>(nil)
+    // Touched only on the shipper thread once started.
+    private var store: EventStore?
+    private var session: FleetSession?
+    private var problems = FleetProblems()
+    private var backoff: FleetBackoff
+    private var commits = 0
+
+    public init(configuration: Configuration, fleetLoss: FleetRetentionLoss, wakeInterval: Duration, log: @escaping LogFunction) {
+        self.configuration = configuration
+        self.fleetLoss = fleetLoss
+        self.log = log
+        backoff = FleetBackoff(maximum: configuration.settings.retryMaxInterval)
+        wakeIntervalMilliseconds = Atomic(max(1, min(wakeInterval, .seconds(1)).milliseconds))
+        published = Mutex(DaemonSnapshot.Fleet(
+            collector: configuration.parameters.hostDescription, hostID: configuration.hostID.description,
+            hostName: configuration.hostName, connected: false, eventsPending: 0, oldestPendingAtNanos: nil,
+            eventsShipped: 0, eventsLost: 0, lastShippedAtNanos: nil, problem: nil))
+    }
+
+    public func start() {
+        fleetLoss.isShipping = true
+        thread.start(name: "ls-fleet") { [self] in run() }
+    }
+
+    /// Ends the loop; a statement in flight is abandoned (its batch is re-sent by the next run
+    /// and skipped by the collector if it had committed). False if the loop did not end in time.
+    public func stop(timeout: Duration) -> Bool {
+        stopRequested.store(true, ordering: .releasing)
+        wakePipe.wake()
+        return thread.join(timeout: timeout)
+    }
+
+    /// The watchdog's timing changed: wake (and beat) at least this often.
+    public func setWakeInterval(_ interval: Duration) {
+        wakeIntervalMilliseconds.store(max(1, min(interval, .seconds(1)).milliseconds), ordering: .relaxed)
+        wakePipe.wake()
+    }
+
+    /// The runner's latest figures, for the host's heartbeat row.
+    public func report(_ snapshot: DaemonSnapshot) {
+        hostFacts.withLock { $0 = snapshot }
+    }
+
+    /// For status, metrics and STATUS=.
+    public var snapshot: DaemonSnapshot.Fleet {
+        var fleet = published.withLock { $0 }
+        fleet.eventsLost = fleetLoss.eventsLost
+        return fleet
+    }
+
+    private var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
+
+    private var waiter: SocketWaiter {
+        SocketWaiter(wakeDescriptor: wakePipe.readEnd, slice: .milliseconds(wakeIntervalMilliseconds.load(ordering: .relaxed)),
+                     beat: { [heartbeat] in heartbeat.beat() }, shouldStop: { [unowned self] in isStopping })
+    }
+
+    // MARK: - The loop
+
+    private func run() {
+        heartbeat.beat()
+        var nextAttemptNanos: UInt64 = 0
+        var nextHeartbeatNanos: UInt64 = 0
+        var nextLagRefreshNanos: UInt64 = 0
+        while !isStopping {
+            let now = MonotonicClock.nowNanos()
+            if now >= nextLagRefreshNanos {
+                refreshLag()
+                nextLagRefreshNanos = now + UInt64(Self.lagRefreshInterval.nanoseconds)
+            }
+            if session == nil, now >= nextAttemptNanos, store != nil {
+                connect(retryAt: &nextAttemptNanos)
+            }
+            if session != nil {
+                if now >= nextHeartbeatNanos {
+                    if sendHeartbeat(retryAt: &nextAttemptNanos) {
+                        nextHeartbeatNanos = now + UInt64(configuration.settings.interval.nanoseconds)
+                    }
+                }
+                if session != nil { drain(retryAt: &nextAttemptNanos, heartbeatDueNanos: nextHeartbeatNanos) }
+            }
+            let wakeAt: UInt64
+            if store == nil {
+                wakeAt = nextLagRefreshNanos
+            } else if session == nil {
+                wakeAt = nextAttemptNanos
+            } else {
+                wakeAt = min(now + UInt64(configuration.settings.interval.nanoseconds), max(nextHeartbeatNanos, now))
+            }
+            sleep(untilNanos: wakeAt)
+        }
+        session = nil
+        store = nil
+    }
+
+    /// Waits on the wake pipe until `deadline`, beating at least every wake interval.
+    private func sleep(untilNanos deadline: UInt64) {
+        var descriptor = pollfd(fd: wakePipe.readEnd, events: Int16(POLLIN), revents: 0)
+        while !isStopping {
+            let now = MonotonicClock.nowNanos()
+            heartbeat.beat(now: now)
+            guard now < deadline else { return }
+            let slice = min(Int64((deadline - now) / 1_000_000) + 1, wakeIntervalMilliseconds.load(ordering: .relaxed))
+            if poll(&descriptor, 1, Int32(slice)) > 0 {
+                wakePipe.drain()
+                return
+            }
+        }
+    }
+
+    private func connect(retryAt nextAttemptNanos: inout UInt64) {
+        do {
+            session = try FleetSession(parameters: configuration.parameters, settings: configuration.settings,
+                                       password: configuration.password, hostID: configuration.hostID, waiter: waiter)
+            published.withLock { $0.connected = true }
+            backoff.reset()
+            log(.info, "Fleet: connected to \(configuration.parameters.hostDescription) as \(configuration.hostName) (host id \(configuration.hostID))")
+        } catch {
+            failed(error, retryAt: &nextAttemptNanos)
+        }
+    }
+
+    /// Ships batch after batch until the store has no more, the heartbeat is due, or it fails.
+    private func drain(retryAt nextAttemptNanos: inout UInt64, heartbeatDueNanos: UInt64) {
+        guard let store, let session else { return }
+        do {
+            let storeID = try store.storeID()
+            var cursor = try store.shippedThrough()
+            while !isStopping {
+                let batch = try store.events(after: cursor, limit: configuration.settings.batchEvents)
+                heartbeat.beat()
+                guard let last = batch.last else { break }
+                do throws(PostgresError) {
+                    _ = try session.ship(batch, storeID: storeID)
+                } catch {
+                    failed(error, retryAt: &nextAttemptNanos)
+                    return
+                }
+                commits += 1
+                if let kill = configuration.killAfterCommits, commits >= kill { raise(SIGKILL) }
+                try store.markShipped(through: last.id)
+                cursor = last.id
+                shipped(batch.count)
+                if batch.count < configuration.settings.batchEvents || MonotonicClock.nowNanos() >= heartbeatDueNanos { break }
+            }
+        } catch {
+            storeFailed(error)
+        }
+    }
+
+    private func sendHeartbeat(retryAt nextAttemptNanos: inout UInt64) -> Bool {
+        guard let session, let store else { return false }
+        let lag = published.withLock { $0 }
+        let facts = hostFacts.withLock { $0 }
+        let interfaces = facts?.interfaces ?? []
+        let loopback = [IPPrefix("127.0.0.0/8")!, IPPrefix("::1/128")!]
+        let addresses = NetworkInterfaces.addresses().filter { address in !loopback.contains { $0.contains(address) } }
+            .sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+        let anonymiser = configuration.anonymiser
+        let beat = FleetHeartbeat(
+            name: configuration.hostName, storeID: (try? store.storeID()) ?? 0,
+            captureUptimeNanos: facts.map { WallClock.nowNanos() &- $0.startedAtNanos } ?? 0,
+            restarts: facts?.restarts.byEnding.values.reduce(0, +) ?? 0,
+            packetsSeen: interfaces.reduce(0) { $0 &+ $1.packets }, packetsDropped: interfaces.reduce(0) { $0 &+ $1.drops },
+            eventsPending: lag.eventsPending, oldestPendingAtNanos: lag.oldestPendingAtNanos, eventsLost: fleetLoss.eventsLost,
+            addresses: addresses.map { anonymiser.mode.anonymisesDestination ? anonymiser.pseudonym(for: $0) : $0.description })
+        do throws(PostgresError) {
+            try session.beat(beat)
+            return true
+        } catch {
+            failed(error, retryAt: &nextAttemptNanos)
+            return false
+        }
+    }
+
+    // MARK: - Bookkeeping
+
+    private func refreshLag() {
+        do {
+            if store == nil { store = try EventStore(path: configuration.databasePath) }
+            guard let store else { return }
+            let pending = try store.unshipped()
+            published.withLock {
+                $0.eventsPending = UInt64(pending.events)
+                $0.oldestPendingAtNanos = pending.oldestTimeNanos
+            }
+            if problems.current?.kind == .store, let line = problems.resolved(nowNanos: MonotonicClock.nowNanos(), pending: UInt64(pending.events)) {
+                log(.notice, line)
+                publishProblem()
+            }
+        } catch {
+            storeFailed(error)
+        }
+    }
+
+    private func shipped(_ count: Int) {
+        let now = MonotonicClock.nowNanos()
+        let pending = published.withLock { fleet -> UInt64 in
+            fleet.eventsShipped += UInt64(count)
+            fleet.eventsPending = fleet.eventsPending > UInt64(count) ? fleet.eventsPending - UInt64(count) : 0
+            fleet.lastShippedAtNanos = WallClock.nowNanos()
+            if fleet.eventsPending == 0 { fleet.oldestPendingAtNanos = nil }
+            return fleet.eventsPending
+        }
+        if let line = problems.resolved(nowNanos: now, pending: pending + UInt64(count)) {
+            log(.notice, line)
+            publishProblem()
+        }
+    }
+
+    private func failed(_ error: PostgresError, retryAt nextAttemptNanos: inout UInt64) {
+        session = nil
+        published.withLock { $0.connected = false }
+        guard error.kind != .stopped else { return }
+        let kind: FleetProblems.Kind = error.isCredentialsProblem ? .credentials : .collector
+        let host = configuration.parameters.hostDescription
+        let state = error.sqlState.map { " (SQLSTATE \($0))" } ?? ""
+        if let (level, line) = problems.report(kind, "\(host): \(error.message)\(state)", nowNanos: MonotonicClock.nowNanos()) {
+            log(level, line)
+        }
+        publishProblem()
+        if kind == .credentials {
+            // Retrying cannot fix a refusal by itself: try now and then, at the longest wait.
+            backoff.reset()
+            nextAttemptNanos = MonotonicClock.nowNanos() + UInt64(configuration.settings.retryMaxInterval.nanoseconds)
+        } else {
+            nextAttemptNanos = MonotonicClock.nowNanos() + backoff.nextDelayNanos()
+        }
+    }
+
+    private func storeFailed(_ error: StoreError) {
+        store = nil
+        if let (level, line) = problems.report(.store, error.message, nowNanos: MonotonicClock.nowNanos()) { log(level, line) }
+        publishProblem()
+    }
+
+    private func publishProblem() {
+        let note = problems.note
+        published.withLock { $0.problem = note }
+    }
+}
