@@ -26,12 +26,8 @@ public final class PostgresConnection {
             }
         }) else { throw PostgresError(.connection, "libpq could not allocate a connection") }
         self.handle = handle
-        do {
-            try finishConnecting(deadlineNanos: deadlineNanos)
-        } catch {
-            PQfinish(handle)
-            throw error
-        }
+        // A throw from here on runs deinit, which finishes the handle.
+        try finishConnecting(deadlineNanos: deadlineNanos)
     }
 
     deinit { PQfinish(handle) }

@@ -5,7 +5,8 @@ import LightScopeStore
 /// server unnests them, so a batch is a single statement (one round trip, one transaction).
 /// COPY would be faster but is refused on a table with row-level security. A row the collector
 /// already has (the same host, store and event id) is skipped: re-sending after a crash between
-/// COMMIT and the cursor write delivers nothing twice.
+/// COMMIT and the cursor write delivers nothing twice. No conflict target: naming one needs
+/// SELECT on the table, which a host role has not; the key is the table's only unique index.
 enum FleetBatch {
     static let insertSQL = """
         INSERT INTO lightscope.events (host_id, store_id, event_id, time, interface, proto, src, sport, dst, dport,
@@ -16,7 +17,7 @@ enum FleetBatch {
             $10::integer[], $11::text[], $12::bigint[], $13::smallint[], $14::integer[], $15::text[], $16::integer[],
             $17::integer[])
             AS e(id, time_us, interface, proto, src, sport, dst, dport, verdict, packets, ttl, win, tcp_options, ports, addresses)
-        ON CONFLICT (host_id, store_id, event_id, time) DO NOTHING
+        ON CONFLICT DO NOTHING
         """
 
     /// The statement's parameters for `events` (in id order) of this host and store.
