@@ -63,6 +63,13 @@ public final class PostgresConnection {
     /// refused by the server is thrown once every result has been read.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = [], deadlineNanos: UInt64) throws(PostgresError) -> [Result] {
+        try send(sql, parameters, deadlineNanos: deadlineNanos)
+        return try results(deadlineNanos: deadlineNanos)
+    }
+
+    /// Sends a statement without waiting for its results, so the caller can work meanwhile;
+    /// `results` must come before the next `send`.
+    public func send(_ sql: String, _ parameters: [String?] = [], deadlineNanos: UInt64) throws(PostgresError) {
         let sent: Int32
         if parameters.isEmpty {
             sent = PQsendQuery(handle, sql)
@@ -75,7 +82,6 @@ public final class PostgresConnection {
         }
         guard sent == 1 else { throw PostgresError(.connection, errorMessage) }
         try flush(deadlineNanos: deadlineNanos)
-        return try readResults(deadlineNanos: deadlineNanos)
     }
 
     /// Sends what libpq has buffered; a large batch takes several writes.
@@ -93,7 +99,8 @@ public final class PostgresConnection {
         }
     }
 
-    private func readResults(deadlineNanos: UInt64) throws(PostgresError) -> [Result] {
+    /// Waits for the results of the statement `send` sent.
+    public func results(deadlineNanos: UInt64) throws(PostgresError) -> [Result] {
         var results: [Result] = []
         var firstError: PostgresError?
         while true {

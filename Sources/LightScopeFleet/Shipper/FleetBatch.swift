@@ -3,11 +3,17 @@ import LightScopeStore
 
 /// One batch of events as one INSERT: every column travels as one array parameter and the
 /// server unnests them, so a batch is a single statement (one round trip, one transaction).
-/// COPY would be faster but is refused on a table with row-level security. A row the collector
-/// already has (the same host, store and event id) is skipped: re-sending after a crash between
-/// COMMIT and the cursor write delivers nothing twice. No conflict target: naming one needs
-/// SELECT on the table, which a host role has not; the key is the table's only unique index.
+/// COPY would be faster but is refused on a table with row-level security. While a row the
+/// collector already has (the same host, store and event id) may come, it is skipped (ON
+/// CONFLICT DO NOTHING): re-sending after a crash between COMMIT and the cursor write delivers
+/// nothing twice. No conflict target: naming one needs SELECT on the table, which a host role
+/// has not; the key is the table's only unique index.
 enum FleetBatch {
+    /// For batches that may hold rows the collector has: the first of a session, until one
+    /// batch turns out all new (what was committed but not yet marked is the ids right after the
+    /// cursor, so every later batch is new). The skip costs an extra index probe per row.
+    static let insertSkippingKnownSQL = insertSQL + "\nON CONFLICT DO NOTHING"
+
     static let insertSQL = """
         INSERT INTO lightscope.events (host_id, store_id, event_id, time, interface, proto, src, sport, dst, dport,
             verdict, packets, ttl, "window", tcp_options, ports, addresses)
@@ -17,7 +23,6 @@ enum FleetBatch {
             $10::integer[], $11::text[], $12::bigint[], $13::smallint[], $14::integer[], $15::text[], $16::integer[],
             $17::integer[])
             AS e(id, time_us, interface, proto, src, sport, dst, dport, verdict, packets, ttl, win, tcp_options, ports, addresses)
-        ON CONFLICT DO NOTHING
         """
 
     /// The statement's parameters for `events` (in id order) of this host and store.

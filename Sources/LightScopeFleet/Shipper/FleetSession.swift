@@ -35,10 +35,23 @@ final class FleetSession {
         }
     }
 
-    /// Sends one batch as one statement; returns how many rows were new to the collector.
-    /// The statement's own transaction has committed when this returns.
-    func ship(_ events: [EventStore.SpooledEvent], storeID: UInt64) throws(PostgresError) -> Int {
-        try execute(FleetBatch.insertSQL, FleetBatch.parameters(events, hostID: hostID, storeID: storeID)).first?.affectedRows ?? 0
+    /// True until a batch of this session turned out all new to the collector.
+    private(set) var mayMeetKnownRows = true
+    private var sentCount = 0
+
+    /// Sends one batch as one statement, without waiting: the caller reads the next batch meanwhile.
+    func send(_ parameters: [String?], count: Int) throws(PostgresError) {
+        sentCount = count
+        try connection.send(mayMeetKnownRows ? FleetBatch.insertSkippingKnownSQL : FleetBatch.insertSQL, parameters,
+                            deadlineNanos: statementDeadline)
+    }
+
+    /// Waits for the batch `send` sent; when this returns, its transaction has committed.
+    /// Returns how many of its rows were new to the collector.
+    func finish() throws(PostgresError) -> Int {
+        let inserted = try connection.results(deadlineNanos: statementDeadline).first?.affectedRows ?? 0
+        if inserted == sentCount { mayMeetKnownRows = false }
+        return inserted
     }
 
     /// Upserts this host's row in `hosts`.
@@ -51,9 +64,12 @@ final class FleetSession {
 
     @discardableResult
     private func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> [PostgresConnection.Result] {
-        // The server ends a statement at statement_timeout; this bound is for a server that no longer answers.
-        let deadline = MonotonicClock.nowNanos() + UInt64((settings.statementTimeout + settings.networkTimeout).nanoseconds)
-        return try connection.execute(sql, parameters, deadlineNanos: deadline)
+        try connection.execute(sql, parameters, deadlineNanos: statementDeadline)
+    }
+
+    /// The server ends a statement at statement_timeout; this bound is for a server that no longer answers.
+    private var statementDeadline: UInt64 {
+        MonotonicClock.nowNanos() + UInt64((settings.statementTimeout + settings.networkTimeout).nanoseconds)
     }
 }
 

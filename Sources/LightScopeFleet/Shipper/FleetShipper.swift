@@ -170,30 +170,48 @@ public final class FleetShipper: @unchecked Sendable {
     }
 
     /// Ships batch after batch until the store has no more, the heartbeat is due, or it fails.
+    /// While the collector inserts one batch, the next is read from the store and encoded.
     private func drain(retryAt nextAttemptNanos: inout UInt64, heartbeatDueNanos: UInt64) {
         guard let store, let session else { return }
+        let batchEvents = configuration.settings.batchEvents
         do {
             let storeID = try store.storeID()
-            var cursor = try store.shippedThrough()
-            while !isStopping {
-                let batch = try store.events(after: cursor, limit: configuration.settings.batchEvents)
+            var next = try store.events(after: try store.shippedThrough(), limit: batchEvents)
+            while !isStopping, let last = next.last {
+                let batch = next
+                guard sendBatch(FleetBatch.parameters(batch, hostID: configuration.hostID, storeID: storeID), count: batch.count,
+                                on: session, retryAt: &nextAttemptNanos) else { return }
+                let more = batch.count == batchEvents && MonotonicClock.nowNanos() < heartbeatDueNanos
+                next = more ? try store.events(after: last.id, limit: batchEvents) : []
                 heartbeat.beat()
-                guard let last = batch.last else { break }
-                do throws(PostgresError) {
-                    _ = try session.ship(batch, storeID: storeID)
-                } catch {
-                    failed(error, retryAt: &nextAttemptNanos)
-                    return
-                }
+                guard finishBatch(on: session, retryAt: &nextAttemptNanos) else { return }
                 commits += 1
                 if let kill = configuration.killAfterCommits, commits >= kill { raise(SIGKILL) }
                 try store.markShipped(through: last.id)
-                cursor = last.id
                 shipped(batch.count)
-                if batch.count < configuration.settings.batchEvents || MonotonicClock.nowNanos() >= heartbeatDueNanos { break }
             }
         } catch {
             storeFailed(error)
+        }
+    }
+
+    private func sendBatch(_ parameters: [String?], count: Int, on session: FleetSession, retryAt nextAttemptNanos: inout UInt64) -> Bool {
+        do {
+            try session.send(parameters, count: count)
+            return true
+        } catch {
+            failed(error, retryAt: &nextAttemptNanos)
+            return false
+        }
+    }
+
+    private func finishBatch(on session: FleetSession, retryAt nextAttemptNanos: inout UInt64) -> Bool {
+        do {
+            _ = try session.finish()
+            return true
+        } catch {
+            failed(error, retryAt: &nextAttemptNanos)
+            return false
         }
     }
 
@@ -279,6 +297,9 @@ public final class FleetShipper: @unchecked Sendable {
 
     private func storeFailed(_ error: StoreError) {
         store = nil
+        // A batch may be in flight: start the next with a fresh session.
+        session = nil
+        published.withLock { $0.connected = false }
         if let (level, line) = problems.report(.store, error.message, nowNanos: MonotonicClock.nowNanos()) { log(level, line) }
         publishProblem()
     }
