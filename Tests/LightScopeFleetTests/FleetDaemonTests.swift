@@ -77,6 +77,24 @@ final class FleetDaemonTests: XCTestCase {
         XCTAssertEqual(daemon.waitForExit(timeout: 10), 0, daemon.log)
     }
 
+    func testAWrongPasswordIsOneClearLineAndNoRestartLoop() throws {
+        try "not-the-password".write(toFile: fixture.stateDirectory + "/fleet-password", atomically: true, encoding: .utf8)
+        chmod(fixture.stateDirectory + "/fleet-password", 0o600)
+        try fixture.store(50)
+        let (daemon, listener) = try startDaemon()
+        XCTAssertNotNil(listener.wait(timeout: 10) { $0.has("READY", "1") }.match, daemon.log)
+        let messages = listener.collect(for: 6)
+        XCTAssertTrue(daemon.isRunning, "a refused role is no reason to exit: \(daemon.log)")
+        XCTAssertFalse(messages.contains { $0.has("WATCHDOG", "trigger") })
+        XCTAssertTrue(messages.contains { $0.assignments["STATUS"]?.contains("fleet: refused by the collector") == true }, "\(messages)")
+        let lines = daemon.log.split(separator: "\n").filter { $0.contains("password authentication failed") }
+        XCTAssertEqual(lines.count, 1, "one line, however many attempts:\n\(daemon.log)")
+        XCTAssertEqual(fixture.collectorCount(), 0)
+        XCTAssertEqual(try fixture.localIDs().count, 50, "the events stay")
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.waitForExit(timeout: 10), 0, daemon.log)
+    }
+
     func testSigkillAtRandomPointsAndAfterCommitLosesAndDoublesNothing() throws {
         let backlog = 150_000
         try fixture.store(backlog)
