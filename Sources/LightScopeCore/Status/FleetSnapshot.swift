@@ -3,7 +3,7 @@ extension DaemonSnapshot {
     public struct Fleet: Codable, Equatable, Sendable {
         /// The collector's host and port as the URL names them.
         public var collector: String
-        public var hostID: String
+        public var hostIdentifier: String
         public var hostName: String
         public var connected: Bool
         /// Events in the local store the collector has not committed yet.
@@ -18,11 +18,11 @@ extension DaemonSnapshot {
         /// What keeps the shipper from delivering, in one line; nil while it works.
         public var problem: String?
 
-        public init(collector: String, hostID: String, hostName: String, connected: Bool, eventsPending: UInt64,
+        public init(collector: String, hostIdentifier: String, hostName: String, connected: Bool, eventsPending: UInt64,
                     oldestPendingAtNanos: UInt64?, eventsShipped: UInt64, eventsLost: UInt64, lastShippedAtNanos: UInt64?,
                     problem: String?) {
             self.collector = collector
-            self.hostID = hostID
+            self.hostIdentifier = hostIdentifier
             self.hostName = hostName
             self.connected = connected
             self.eventsPending = eventsPending
@@ -43,7 +43,7 @@ extension DaemonSnapshot {
         public func line(nowNanos: UInt64) -> String {
             let state = connected ? "connected" : "not connected"
             let oldest = oldestPendingAtNanos == nil ? "" : " (oldest \(StatusText.formatSeconds(oldestPendingAgeNanos(nowNanos: nowNanos))) old)"
-            return "Fleet: \(collector) as \(hostName) (\(hostID)), \(state); \(eventsPending) pending\(oldest), "
+            return "Fleet: \(collector) as \(hostName) (\(hostIdentifier)), \(state); \(eventsPending) pending\(oldest), "
                 + "\(eventsShipped) shipped, \(eventsLost) lost\(problem.map { "; \($0)" } ?? "")"
         }
     }

@@ -61,7 +61,7 @@ public final class FleetShipper: @unchecked Sendable {
         backoff = FleetBackoff(maximum: configuration.settings.retryMaxInterval)
         wakeIntervalMilliseconds = Atomic(max(1, min(wakeInterval, .seconds(1)).milliseconds))
         published = Mutex(DaemonSnapshot.Fleet(
-            collector: configuration.parameters.hostDescription, hostID: configuration.hostID.description,
+            collector: configuration.parameters.hostDescription, hostIdentifier: configuration.hostID.description,
             hostName: configuration.hostName, connected: false, eventsPending: 0, oldestPendingAtNanos: nil,
             eventsShipped: 0, eventsLost: 0, lastShippedAtNanos: nil, problem: nil))
     }
