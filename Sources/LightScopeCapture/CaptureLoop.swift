@@ -11,12 +11,14 @@ import Glibc
 /// starts after the first packet, so a quiet interface could otherwise block forever and
 /// the heartbeat would lie. Shutdown comes through a pipe in the poll set (libpcap's
 /// own wake-up fd is closed in non-blocking mode), so a stop is never missed.
-public final class CaptureLoop: @unchecked Sendable {
+public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
     public let interfaceName: String
     public let interfaceIndex: UInt32
     public let heartbeat: Heartbeat
     public let counters: InterfaceCounters
-    private let handle: PcapHandle
+    private let handle: any PacketSource
+    /// The source's link type, read once: every packet passes it on.
+    private let linkType: Int32
     private let consumer: PacketConsumer
     private let wakeInterval: Duration
     /// A pipe in the poll set: a byte on it ends the loop.
@@ -41,11 +43,12 @@ public final class CaptureLoop: @unchecked Sendable {
         case failed(String)
     }
 
-    public init(interface: NetworkInterface, handle: PcapHandle, consumer: PacketConsumer,
+    public init(interface: NetworkInterface, handle: any PacketSource, consumer: PacketConsumer,
                 counters: InterfaceCounters, wakeInterval: Duration) {
         self.interfaceName = interface.name
         self.interfaceIndex = interface.index
         self.handle = handle
+        self.linkType = handle.linkType
         self.consumer = consumer
         self.counters = counters
         self.wakeInterval = wakeInterval
@@ -70,7 +73,16 @@ public final class CaptureLoop: @unchecked Sendable {
         return thread.join(timeout: timeout)
     }
 
+    /// However the loop ends (a stop, its interface gone, a failure), detection reports what
+    /// it holds: the probes pending now become events with the verdict time gives them,
+    /// instead of vanishing with the interface.
     private func run() -> Outcome {
+        let outcome = capture()
+        consumer.flush(wallClockNanos: WallClock.nowNanos())
+        return outcome
+    }
+
+    private func capture() -> Outcome {
         let timeoutMilliseconds = Int32(max(1, wakeInterval.milliseconds))
         var descriptors = [
             pollfd(fd: handle.selectableFD, events: Int16(POLLIN), revents: 0),
@@ -102,7 +114,6 @@ public final class CaptureLoop: @unchecked Sendable {
             if let drops = handle.droppedPackets() { counters.setHandleDrops(drops) }
             consumer.tick(monotonicNanos: now, wallClockNanos: WallClock.nowNanos())
         }
-        consumer.flush(wallClockNanos: WallClock.nowNanos())
         return .stopped
     }
 
@@ -156,7 +167,7 @@ public final class CaptureLoop: @unchecked Sendable {
         loop.bytesInDispatch &+= UInt64(wireLength)
         let timestamp = PacketTimestamp.nanoseconds(header.pointee.ts)
         loop.consumer.consume(bytes: UnsafeRawBufferPointer(start: bytes, count: captured),
-                              wireLength: wireLength, timestampNanos: timestamp, linkType: loop.handle.linkType)
+                              wireLength: wireLength, timestampNanos: timestamp, linkType: loop.linkType)
     }
 
     /// Fault injection: block inside packet processing, beating no more.

@@ -6,30 +6,49 @@ import LightScopeSystemd
 /// new interfaces are opened, vanished ones closed, returning ones reopened, all
 /// without restarting the process. Used from the runner thread only.
 final class CaptureSet {
+    private let interfaces: any InterfaceSystem
+    /// Where every capture's detection sends its events, and counts those it loses.
+    private let sink: EventSink
+    private let lost: LostEvents
+    /// What each newly opened capture's detection starts with.
+    var detectionSettings: Settings.Detection
+    private var hostFacts = DetectionConsumer.HostFacts()
     private var loops: [String: CaptureLoop] = [:]
+    /// The detection pipeline of each open loop, to hand it host facts and read its state.
+    private var consumers: [String: DetectionConsumer] = [:]
     private var counters: [String: InterfaceCounters] = [:]
     /// The last open problem logged per interface, so a persisting problem is logged once.
     private var reportedProblems: [String: String] = [:]
     private(set) var waitingFor: [String] = []
-    private let makeConsumer: (String, InterfaceCounters) -> PacketConsumer
 
     static let stopTimeout: Duration = .seconds(3)
 
-    init(makeConsumer: @escaping (String, InterfaceCounters) -> PacketConsumer) {
-        self.makeConsumer = makeConsumer
+    init(interfaces: any InterfaceSystem, detectionSettings: Settings.Detection, sink: EventSink, lost: LostEvents) {
+        self.interfaces = interfaces
+        self.detectionSettings = detectionSettings
+        self.sink = sink
+        self.lost = lost
     }
 
     var capturing: [String] { loops.keys.sorted() }
-    var heartbeats: [Heartbeat] { loops.keys.sorted().map { loops[$0]!.heartbeat } }
+    var loopsInOrder: [CaptureLoop] { loops.keys.sorted().map { loops[$0]! } }
     var counterSnapshots: [InterfaceCounters.Snapshot] { counters.keys.sorted().map { counters[$0]!.snapshot } }
+    /// Each open loop's detection state as of its last tick.
+    var published: [String: DetectionConsumer.Published] { consumers.compactMapValues(\.published) }
+
+    /// Hands what changed about the host to every open loop's detection, and to those opened later.
+    func post(_ facts: DetectionConsumer.HostFacts) {
+        if let addresses = facts.addresses { hostFacts.addresses = addresses }
+        if let listening = facts.listening { hostFacts.listening = listening }
+        for consumer in consumers.values { consumer.post(facts) }
+    }
 
     /// Brings the open captures in line with the interfaces present now.
     /// Throws only for problems a restart cannot fix (missing capture privileges).
-    func reconcile(settings: Settings.Capture, wakeInterval: Duration,
-                   current: [NetworkInterface] = NetworkInterfaces.current()) throws(DaemonError) {
+    func reconcile(settings: Settings.Capture, wakeInterval: Duration) throws(DaemonError) {
         reapEndedLoops()
-        let plan = CapturePlan.make(named: settings.interfaces, current: current)
-        let wantedByName = Dictionary(uniqueKeysWithValues: plan.wanted.map { ($0.name, $0) })
+        let plan = CapturePlan.make(named: settings.interfaces, current: interfaces.current())
+        let wantedByName = Dictionary(plan.wanted.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for (name, loop) in loops where wantedByName[name]?.index != loop.interfaceIndex {
             closeLoop(name, reason: "is gone or no longer selected")
         }
@@ -37,6 +56,22 @@ final class CaptureSet {
             try open(interface, settings: settings, wakeInterval: wakeInterval)
         }
         waitingFor = plan.waitingFor + plan.wanted.map(\.name).filter { loops[$0] == nil }
+    }
+
+    /// Whether `reconcile` with these settings would have the privileges it needs, asked before
+    /// a reload applies anything: opens and closes a capture on each interface it would open.
+    /// - Parameter reopeningAll: the open captures would be closed and opened again.
+    func checkPrivileges(settings: Settings.Capture, reopeningAll: Bool) throws(DaemonError) {
+        let plan = CapturePlan.make(named: settings.interfaces, current: interfaces.current())
+        for interface in plan.wanted where reopeningAll || loops[interface.name] == nil {
+            do {
+                try interfaces.openCapture(on: interface, settings: settings).close()
+            } catch .permissionDenied(let detail) {
+                throw Self.noPermission(interface.name, detail)
+            } catch {
+                continue
+            }
+        }
     }
 
     /// Closes every capture (they reopen on the next `reconcile`). Returns the loops that hung.
@@ -49,11 +84,27 @@ final class CaptureSet {
         return hung
     }
 
+    /// Stops one capture, which reports its pending probes; returns how many it held.
+    func close(_ name: String) -> Int {
+        let pending = consumers[name]?.published?.detection.pendingProbes ?? 0
+        return closeLoop(name, reason: nil) ? pending : 0
+    }
+
+    /// Gives up a capture whose loop is stalled, without waiting for it: what it held, as of
+    /// its last tick, is counted lost.
+    func abandon(_ name: String) {
+        let pending = UInt64(consumers[name]?.published?.detection.pendingProbes ?? 0)
+        consumers[name]?.abandon()
+        forget(name)
+        lost.add(pending, .interface)
+        Log.error("The packet loop of \(name) is stalled: its \(pending) pending probes are lost")
+    }
+
     private func reapEndedLoops() {
         for (name, loop) in loops {
             guard let outcome = loop.outcome else { continue }
             _ = loop.stop(timeout: Self.stopTimeout)
-            loops[name] = nil
+            forget(name)
             switch outcome {
             case .stopped:
                 break
@@ -67,33 +118,43 @@ final class CaptureSet {
 
     @discardableResult
     private func closeLoop(_ name: String, reason: String?) -> Bool {
-        guard let loop = loops.removeValue(forKey: name) else { return true }
+        guard let loop = loops[name] else { return true }
+        let consumer = consumers[name]
+        let pending = UInt64(consumer?.published?.detection.pendingProbes ?? 0)
+        forget(name)
         let ended = loop.stop(timeout: Self.stopTimeout)
         if !ended {
-            Log.error("The packet loop of \(name) did not stop within \(DurationText.format(Self.stopTimeout)); it is hung")
+            // Its thread never flushes: what it held, as of its last tick, is lost with it.
+            consumer?.abandon()
+            lost.add(pending, .interface)
+            Log.error("The packet loop of \(name) did not stop within \(DurationText.format(Self.stopTimeout)); it is hung, and its \(pending) pending probes are lost")
         } else if let reason {
             Log.warning("Interface \(name) \(reason); closed its capture, it reopens when the interface returns")
         }
         return ended
     }
 
+    private func forget(_ name: String) {
+        loops[name] = nil
+        consumers[name] = nil
+    }
+
     private func open(_ interface: NetworkInterface, settings: Settings.Capture, wakeInterval: Duration) throws(DaemonError) {
-        let options = PcapHandle.Options(snaplenBytes: settings.snaplenBytes,
-                                         bufferSizeBytes: settings.bufferSizeMiB << 20)
+        let interfaceCounters = counters[interface.name] ?? InterfaceCounters(interfaceName: interface.name)
         do {
-            let handle = try PcapHandle(interfaceName: interface.name, options: options)
-            if let warning = handle.filterWarning { Log.warning("\(interface.name): \(warning)") }
-            let interfaceCounters = counters[interface.name] ?? InterfaceCounters(interfaceName: interface.name)
+            let source = try interfaces.openCapture(on: interface, settings: settings)
+            let consumer = DetectionConsumer(interface: interface.name, settings: detectionSettings, facts: hostFacts,
+                                             counters: interfaceCounters, sink: sink, lost: lost)
+            let loop = CaptureLoop(interface: interface, handle: source, consumer: consumer, counters: interfaceCounters,
+                                   wakeInterval: wakeInterval)
             counters[interface.name] = interfaceCounters
-            let loop = CaptureLoop(interface: interface, handle: handle, consumer: makeConsumer(interface.name, interfaceCounters),
-                                   counters: interfaceCounters, wakeInterval: wakeInterval)
-            loop.start()
+            consumers[interface.name] = consumer
             loops[interface.name] = loop
+            loop.start()
             reportedProblems[interface.name] = nil
-            Log.info("Capturing on \(interface.name) (link type \(handle.linkType), snaplen \(settings.snaplenBytes), buffer \(settings.bufferSizeMiB) MiB)")
+            Log.info("Capturing on \(interface.name) (link type \(source.linkType), snaplen \(settings.snaplenBytes), buffer \(settings.bufferSizeMiB) MiB)")
         } catch .permissionDenied(let detail) {
-            throw DaemonError("No permission to capture on \(interface.name) (\(detail)): run lightscope as root or grant it CAP_NET_RAW (the packaged unit does this with AmbientCapabilities=CAP_NET_RAW)",
-                              exitCode: .noPermission)
+            throw Self.noPermission(interface.name, detail)
         } catch {
             let problem = error.message
             if reportedProblems[interface.name] != problem {
@@ -101,5 +162,10 @@ final class CaptureSet {
                 Log.warning("Cannot capture on \(interface.name) yet (\(problem)); retrying on every interface scan")
             }
         }
+    }
+
+    private static func noPermission(_ name: String, _ detail: String) -> DaemonError {
+        DaemonError("No permission to capture on \(name) (\(detail)): run lightscope as root or grant it CAP_NET_RAW (the packaged unit does this with AmbientCapabilities=CAP_NET_RAW)",
+                    exitCode: .noPermission)
     }
 }

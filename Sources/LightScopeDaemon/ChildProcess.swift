@@ -35,6 +35,14 @@ public enum ChildProcess {
             return nil
         }
         if let input {
+            // A command that exits without reading its input (an alert command that ignores
+            // it) must not kill this process with SIGPIPE: blocked around the write, and the
+            // one the write raised is taken back before the mask is restored.
+            var pipeSignal = sigset_t()
+            sigemptyset(&pipeSignal)
+            sigaddset(&pipeSignal, SIGPIPE)
+            var previousMask = sigset_t()
+            pthread_sigmask(SIG_BLOCK, &pipeSignal, &previousMask)
             Array(input.utf8).withUnsafeBytes { buffer in
                 var offset = 0
                 while offset < buffer.count {
@@ -43,6 +51,12 @@ public enum ChildProcess {
                     offset += written
                 }
             }
+            var pending = sigset_t()
+            if sigpending(&pending) == 0, sigismember(&pending, SIGPIPE) == 1 {
+                var noWait = timespec()
+                _ = sigtimedwait(&pipeSignal, nil, &noWait)
+            }
+            pthread_sigmask(SIG_SETMASK, &previousMask, nil)
         }
         close(inputPipe[1])
         var output: [UInt8] = []

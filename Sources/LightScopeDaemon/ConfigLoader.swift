@@ -9,8 +9,8 @@ public enum ConfigLoader {
         let path = options.configPath ?? RunOptions.defaultConfigPath
         var settings: Settings
         switch readFile(path) {
-        case .success(let text):
-            settings = try ConfigFile.parse(text, source: path)
+        case .success(let bytes):
+            settings = try ConfigFile.parse(bytes: bytes, source: path)
         case .failure(let failure):
             let errorNumber = failure.errorNumber
             if options.configPath == nil, errorNumber == ENOENT {
@@ -31,15 +31,15 @@ public enum ConfigLoader {
         return settings
     }
 
-    /// The file's text, or nil if it cannot be read.
-    public static func readText(_ path: String) -> String? {
+    /// The file's bytes, or nil if it cannot be read.
+    public static func readBytes(_ path: String) -> [UInt8]? {
         try? readFile(path).get()
     }
 
     /// Config files are small; anything bigger is not one.
     static let maximumConfigBytes = 1 << 20
 
-    private static func readFile(_ path: String) -> Result<String, SystemError> {
-        FileText.read(path, maximumBytes: maximumConfigBytes)
+    private static func readFile(_ path: String) -> Result<[UInt8], SystemError> {
+        FileText.readBytes(path, maximumBytes: maximumConfigBytes)
     }
 }

@@ -4,11 +4,11 @@ import Synchronization
 
 extension EventPipeline: EventSink {}
 
-/// Counts events by verdict and per minute on their way to the pipeline, for STATUS,
-/// `lightscope status` ("events in the last hour") and the metrics.
+/// Counts this run's events by verdict on their way to the pipeline, for `lightscope status`
+/// and the metrics.
 final class EventTally: EventSink {
     private let downstream: EventSink
-    private let counts = Mutex<(byVerdict: [Verdict: UInt64], window: EventRateWindow)>(([:], EventRateWindow()))
+    private let byVerdict = Mutex<[Verdict: UInt64]>([:])
 
     init(downstream: EventSink) {
         self.downstream = downstream
@@ -16,18 +16,13 @@ final class EventTally: EventSink {
 
     @discardableResult
     func submit(_ event: UnwantedEvent) -> Bool {
-        let now = WallClock.nowNanos()
-        counts.withLock {
-            $0.byVerdict[event.verdict, default: 0] &+= 1
-            $0.window.add(atNanos: now)
-        }
+        byVerdict.withLock { $0[event.verdict, default: 0] &+= 1 }
         return downstream.submit(event)
     }
 
-    func snapshot(atNanos now: UInt64) -> DaemonSnapshot.Events {
-        counts.withLock { counts in
-            DaemonSnapshot.Events(byVerdict: Dictionary(uniqueKeysWithValues: counts.byVerdict.map { ($0.key.rawValue, $0.value) }),
-                                  lastHour: counts.window.lastHour(atNanos: now))
+    var snapshot: DaemonSnapshot.Events {
+        byVerdict.withLock { counts in
+            DaemonSnapshot.Events(byVerdict: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }))
         }
     }
 }

@@ -3,9 +3,14 @@ import Glibc
 #endif
 
 /// Reads a whole text file with plain read(2) (no Foundation): config files, /proc/net tables.
-enum FileText {
-    /// The file's text, or the errno that stopped the read (EFBIG past `maximumBytes`).
-    static func read(_ path: String, maximumBytes: Int) -> Result<String, SystemError> {
+public enum FileText {
+    /// The file's text (invalid UTF-8 replaced), or the errno that stopped the read.
+    public static func read(_ path: String, maximumBytes: Int) -> Result<String, SystemError> {
+        readBytes(path, maximumBytes: maximumBytes).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The file's bytes, or the errno that stopped the read (EFBIG past `maximumBytes`).
+    public static func readBytes(_ path: String, maximumBytes: Int) -> Result<[UInt8], SystemError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(SystemError(errorNumber: errno)) }
         defer { close(fd) }
@@ -21,10 +26,10 @@ enum FileText {
             bytes.append(contentsOf: chunk[0..<count])
             if bytes.count > maximumBytes { return .failure(SystemError(errorNumber: EFBIG)) }
         }
-        return .success(String(decoding: bytes, as: UTF8.self))
+        return .success(bytes)
     }
 }
 
-struct SystemError: Error {
-    var errorNumber: Int32
+public struct SystemError: Error {
+    public var errorNumber: Int32
 }

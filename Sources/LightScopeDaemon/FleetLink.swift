@@ -3,50 +3,46 @@ import LightScopeFleet
 import LightScopeStore
 import LightScopeSystemd
 
-/// The runner's handle on the fleet shipper, so that the runner wires it in a few lines: start
-/// (and restart on reload, which re-reads the password), its heartbeat, its figures, stop.
-struct FleetLink {
+/// The fleet shipper as the runner sees it: a configuration made (and checked) apart from the
+/// loop that uses it, so that start-up and a reload check it before anything runs or changes.
+enum FleetLink {
     static let stopTimeout: Duration = .seconds(5)
-    private(set) var shipper: FleetShipper?
 
-    /// Starts a shipper for `[fleet]`, replacing a running one; none when `url` is empty.
-    /// A configuration a restart cannot fix is a config error (exit 78, or a rejected reload).
-    mutating func start(settings: Settings, stateDirectory: String, environment: [String: String], anonymiser: AddressAnonymiser,
-                        pipeline: EventPipeline?, wakeInterval: Duration, faultInjectionEnabled: Bool) throws(DaemonError) {
-        let configuration: FleetShipper.Configuration?
+    /// The shipper's configuration for `settings`; nil when `[fleet] url` is empty. What a
+    /// restart cannot fix (the URL, the password file, the host id) is a config error: exit 78
+    /// at start-up, a rejected reload later. The password file is read each time, so a reload
+    /// puts a new password in force.
+    static func configuration(_ settings: Settings, stateDirectory: String, environment: [String: String],
+                              anonymiser: AddressAnonymiser, faultInjectionEnabled: Bool) throws(DaemonError) -> FleetShipper.Configuration? {
         do {
-            configuration = try .make(settings: settings, stateDirectory: stateDirectory, environment: environment,
-                                      anonymiser: anonymiser, faultInjectionEnabled: faultInjectionEnabled)
+            return try .make(settings: settings, stateDirectory: stateDirectory, environment: environment,
+                             anonymiser: anonymiser, faultInjectionEnabled: faultInjectionEnabled)
         } catch {
             throw DaemonError("\(error.message); fix [fleet] in the config", exitCode: .config)
         }
-        _ = stop()
-        guard let configuration, let pipeline else {
-            pipeline?.fleetLoss.isShipping = false
-            return
+    }
+}
+
+extension RunningDaemon {
+    /// Stops the running shipper, then starts one for `configuration` (nil: none) through
+    /// `startService`, so that the watchdog supervises it from now on. Never two at once: both
+    /// would read the same events after the cursor.
+    func switchFleet(to configuration: FleetShipper.Configuration?, wakeInterval: Duration) {
+        if let previous = fleet {
+            if !stopService(previous) { Log.error("Fleet: the previous shipper did not stop within \(DurationText.format(FleetLink.stopTimeout)); it is left behind") }
+            fleet = nil
         }
-        let shipper = FleetShipper(configuration: configuration, fleetLoss: pipeline.fleetLoss, wakeInterval: wakeInterval,
+        pipeline.isFleetShipping = configuration != nil
+        guard let configuration else { return }
+        let shipper = FleetShipper(configuration: configuration, lost: pipeline.counters.lost, wakeInterval: wakeInterval,
                                    log: EventPipeline.systemLog)
-        shipper.start()
-        self.shipper = shipper
+        startService(shipper, stopTimeout: FleetLink.stopTimeout)
+        fleet = shipper
         Log.info("Fleet: shipping events to \(configuration.parameters.hostDescription) as \(configuration.hostName) (host id \(configuration.hostID))")
     }
 
-    /// False if the shipper did not end in time.
-    mutating func stop() -> Bool {
-        defer { shipper = nil }
-        return shipper?.stop(timeout: Self.stopTimeout) ?? true
-    }
-
-    /// Hands the shipper the runner's figures and adds its own to the snapshot.
-    func publish(_ snapshot: inout DaemonSnapshot) {
-        guard let shipper else { return }
-        shipper.report(snapshot)
-        snapshot.fleet = shipper.snapshot
-    }
-
     /// Appended to STATUS= while the shipper has a problem.
-    var statusNote: String {
-        shipper?.snapshot.problem.map { "; \($0)" } ?? ""
+    var fleetStatusNote: String {
+        fleet?.snapshot.problem.map { "; \($0)" } ?? ""
     }
 }

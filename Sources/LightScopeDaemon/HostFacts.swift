@@ -1,18 +1,14 @@
-import LightScopeCapture
 import LightScopeCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Reads what detection needs to know about this host: its addresses, and the ports its
-/// sockets listen on (from netlink sock_diag, or /proc/net where that is unavailable; both
-/// show the process's own network namespace).
+/// Reads the ports this host's sockets listen on, for detection (from netlink sock_diag, or
+/// /proc/net where that is unavailable; both show the process's own network namespace).
 enum HostFactsReader {
     static let procNetTables: [(path: String, isTCP: Bool)] = [
         ("/proc/net/tcp", true), ("/proc/net/tcp6", true), ("/proc/net/udp", false), ("/proc/net/udp6", false),
     ]
-
-    static func addresses() -> Set<IPAddress> { NetworkInterfaces.addresses() }
 
     static func listeningPorts() -> ListeningPorts {
         ListeningSocketsNetlink.listeningPorts() ?? listeningPortsFromProcNet()

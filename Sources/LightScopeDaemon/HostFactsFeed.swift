@@ -9,10 +9,11 @@ struct HostFactsFeed {
 
     func isListeningRefreshDue(nowNanos: UInt64) -> Bool { nowNanos >= nextListeningRefreshNanos }
 
-    /// Re-reads the facts; returns the changes, or nil when nothing changed.
-    mutating func refresh(listening refreshListening: Bool, listeningInterval: Duration) -> DetectionConsumer.HostFacts? {
+    /// Takes the host's addresses as read now, and re-reads the listening ports when asked;
+    /// returns the changes, or nil when nothing changed.
+    mutating func refresh(addresses: Set<IPAddress>, listening refreshListening: Bool, listeningInterval: Duration,
+                          nowNanos: UInt64) -> DetectionConsumer.HostFacts? {
         var update = DetectionConsumer.HostFacts()
-        let addresses = HostFactsReader.addresses()
         if addresses != current.addresses {
             current.addresses = addresses
             update.addresses = addresses
@@ -23,7 +24,7 @@ struct HostFactsFeed {
                 current.listening = listening
                 update.listening = listening
             }
-            nextListeningRefreshNanos = MonotonicClock.nowNanos() + UInt64(listeningInterval.nanoseconds)
+            nextListeningRefreshNanos = nowNanos + UInt64(listeningInterval.nanoseconds)
         }
         return update.addresses != nil || update.listening != nil ? update : nil
     }

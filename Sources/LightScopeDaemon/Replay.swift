@@ -16,14 +16,17 @@ public struct Replay {
     /// reason compilers skip their own frees on the way out too). Off by default, so a
     /// long-lived caller (the tests) frees everything.
     public var processExitsAfterwards: Bool
+    /// Shown while the file is read (a terminal's); nil: silent.
+    public var progress: ReplayProgress?
 
     public init(path: String, json: Bool, local: [IPPrefix], settings: Settings.Detection,
-                processExitsAfterwards: Bool = false) {
+                processExitsAfterwards: Bool = false, progress: ReplayProgress? = nil) {
         self.path = path
         self.json = json
         self.local = local
         self.settings = settings
         self.processExitsAfterwards = processExitsAfterwards
+        self.progress = progress
     }
 
     /// Replays the file, writing JSON lines or the summary through `write`.
@@ -162,6 +165,12 @@ public struct Replay {
         }
         let linkType = reader.linkType
         let triage = PacketTriage(linkType: linkType)
+        // Told the packet count only when the engine's timers run (every 100 ms of capture
+        // time): a test on a flag this thread computes anyway, after `send` (a store before it
+        // made the compiler reload the batch's state on every packet). Reached through
+        // `reading`, not captured: a larger closure context slowed the loop as well.
+        reading.pointee.progress = progress
+        progress?.start()
         let damage = reader.forEachPacket { bytes, _, timestamp in
             reading.pointee.packets &+= 1
             if timestamp > reading.pointee.lastTimestamp { reading.pointee.lastTimestamp = timestamp }
@@ -173,6 +182,7 @@ public struct Replay {
             // packet the engine is not handed would not have run them.
             if triage.isEstablishedTCP(bytes) {
                 guard reading.pointee.timers.runIfDue(atNanos: timestamp) else { return }
+                reading.pointee.progress?.publish(packets: reading.pointee.packets)
                 reading.pointee.packetsToDetect.send(PacketToDetect(packet: nil, timeNanos: timestamp))
                 return
             }
@@ -183,9 +193,11 @@ public struct Replay {
                 reading.pointee.undecodable &+= 1
                 return
             }
-            _ = reading.pointee.timers.runIfDue(atNanos: timestamp)
+            let timersRan = reading.pointee.timers.runIfDue(atNanos: timestamp)
             reading.pointee.packetsToDetect.send(PacketToDetect(packet: packet, timeNanos: timestamp))
+            if timersRan { reading.pointee.progress?.publish(packets: reading.pointee.packets) }
         }
+        reading.pointee.progress?.stop()
         // The detection thread has ended: the engine and the events are this thread's now.
         reading.pointee.packetsToDetect.finish()
         // Pending probes are resolved as if time ran on past the last packet.
@@ -211,6 +223,8 @@ struct ReadProgress {
     /// The engine's timers, as the packet times it is handed run them.
     var timers = PacketDrivenTimers()
     var packetsToDetect: OffloadedConsumer<PacketToDetect>
+    /// Shown on a terminal, told the packet count when the timers run.
+    var progress: ReplayProgress?
 }
 
 /// Where detection's events go: to the tally thread, whole when they are written as JSON,

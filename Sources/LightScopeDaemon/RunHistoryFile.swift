@@ -8,9 +8,14 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `runs.json` in the state directory: the run history, replaced atomically and fsynced,
-/// because it is written exactly when things go wrong.
+/// `runs.json` in the state directory: the run history, replaced atomically and fsynced
+/// (`ReplacedFile`), because it is written exactly when things go wrong.
 public struct RunHistoryFile: Sendable {
+    /// Readable by the state directory's group (adm in the package), for `lightscope status`.
+    static let mode: mode_t = 0o640
+    /// Far more than 50 runs take; a bigger file is not ours.
+    static let maximumBytes = 1 << 20
+
     public let path: String
 
     public init(stateDirectory: String) {
@@ -20,8 +25,8 @@ public struct RunHistoryFile: Sendable {
     /// The history, or an empty one when the file is missing or unreadable (it only explains
     /// restarts; losing it must never stop the daemon).
     public func load() -> RunHistory {
-        guard let data = FileManager.default.contents(atPath: path),
-              let history = try? StatusFile.decoder().decode(RunHistory.self, from: data) else { return RunHistory() }
+        guard let bytes = ReplacedFile.read(path, maximumBytes: Self.maximumBytes),
+              let history = try? StatusFile.decoder().decode(RunHistory.self, from: Data(bytes)) else { return RunHistory() }
         return history
     }
 
@@ -29,15 +34,6 @@ public struct RunHistoryFile: Sendable {
     @discardableResult
     public func save(_ history: RunHistory) -> String? {
         guard let data = try? StatusFile.encoder().encode(history) else { return "cannot encode the run history" }
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return "cannot write \(temporary): \(String(cString: strerror(errno)))" }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        fsync(fd)
-        close(fd)
-        guard written == data.count, rename(temporary, path) == 0 else {
-            return "cannot write \(path): \(String(cString: strerror(errno)))"
-        }
-        return nil
+        return ReplacedFile.write(Array(data), to: path, mode: Self.mode, durable: true).map { "cannot write the run history (\($0))" }
     }
 }

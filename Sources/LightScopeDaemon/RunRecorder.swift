@@ -27,8 +27,8 @@ struct RunRecorder {
         save()
     }
 
-    mutating func end(_ ending: RunHistory.Ending, detail: String? = nil) {
-        history.endCurrent(ending, atNanos: WallClock.nowNanos(), detail: detail)
+    mutating func end(_ ending: RunHistory.Ending, detail: String? = nil, exitStatus: Int32? = nil) {
+        history.endCurrent(ending, atNanos: WallClock.nowNanos(), detail: detail, exitStatus: exitStatus)
         save()
     }
 

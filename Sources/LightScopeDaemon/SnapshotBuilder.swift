@@ -6,34 +6,33 @@ import Glibc
 
 /// Gathers the runner's view of everything into one `DaemonSnapshot`.
 enum SnapshotBuilder {
-    static func build(startedAtNanos: UInt64, statusText: String, captures: CaptureSet, packetsPerSecond: [String: UInt64],
-                      consumers: [String: DetectionConsumer], heartbeats: [Heartbeat], supervisor: WatchdogSupervisor,
-                      tally: EventTally?, pipeline: EventPipeline?, restarts: DaemonSnapshot.Restarts) -> DaemonSnapshot {
-        let now = WallClock.nowNanos()
-        let monotonicNow = MonotonicClock.nowNanos()
+    static func build(_ daemon: RunningDaemon, runner: Heartbeat, startedAtNanos: UInt64, statusText: String,
+                      restarts: DaemonSnapshot.Restarts, wallNanos now: UInt64, monotonicNanos monotonicNow: UInt64) -> DaemonSnapshot {
+        let captures = daemon.captures
         let capturing = Set(captures.capturing)
-        let published = consumers.mapValues { $0.published }
+        let published = captures.published
+        let packetsPerSecond = daemon.status.packetsPerSecond
         let interfaces = captures.counterSnapshots.map { counters in
             DaemonSnapshot.Interface(name: counters.interfaceName, capturing: capturing.contains(counters.interfaceName),
                                      packets: counters.packets, bytes: counters.bytes,
                                      packetsPerSecond: packetsPerSecond[counters.interfaceName] ?? 0, drops: counters.drops,
-                                     unwanted: counters.unwanted, malformed: published[counters.interfaceName]??.malformed ?? 0)
+                                     unwanted: counters.unwanted, malformed: published[counters.interfaceName]?.malformed ?? 0)
         }
+        let supervisor = daemon.supervisor
         let stalled = supervisor.stalledLoops
-        let loops = heartbeats.map { beat in
+        let loops = ([runner] + daemon.loops.map(\.heartbeat)).map { beat in
             let pulse = beat.pulse
             return DaemonSnapshot.Loop(name: pulse.loopName,
                                        heartbeatAgeNanos: monotonicNow > pulse.lastBeatNanos ? monotonicNow - pulse.lastBeatNanos : 0,
                                        stalled: stalled.contains(pulse.loopName))
         }
-        let detection = published.values.compactMap { $0?.detection }
+        let detection = published.values.map(\.detection)
         let timing = supervisor.timing
-        let store = pipeline.map { pipeline -> DaemonSnapshot.Store in
-            let counters = pipeline.counters.snapshot
-            return DaemonSnapshot.Store(path: pipeline.databasePath, sizeBytes: fileSize(pipeline.databasePath) + fileSize(pipeline.databasePath + "-wal"),
-                                        eventsWritten: counters.eventsWritten, eventsLost: counters.eventsLost + counters.queueDrops,
-                                        errors: counters.storeErrors)
-        }
+        let pipeline = daemon.pipeline
+        let counters = pipeline.counters.snapshot
+        let store = DaemonSnapshot.Store(path: pipeline.databasePath,
+                                         sizeBytes: fileSize(pipeline.databasePath) + fileSize(pipeline.databasePath + "-wal"),
+                                         eventsWritten: counters.eventsWritten, errors: counters.storeErrors)
         return DaemonSnapshot(
             version: LightScopeVersion.current, pid: getpid(), startedAtNanos: startedAtNanos, updatedAtNanos: now,
             status: statusText, interfaces: interfaces, loops: loops,
@@ -42,11 +41,14 @@ enum SnapshotBuilder {
                                               stallLimitNanos: UInt64(timing.stallLimit.nanoseconds),
                                               pingsSent: supervisor.pingsSent, lastPingAtNanos: supervisor.lastPingWallNanos,
                                               stallsDetected: supervisor.stallsDetected),
-            events: tally?.snapshot(atNanos: now) ?? DaemonSnapshot.Events(byVerdict: [:], lastHour: 0),
+            events: daemon.tally.snapshot,
             detection: DaemonSnapshot.Detection(pendingProbes: UInt64(detection.reduce(0) { $0 + $1.pendingProbes }),
                                                 scanSources: UInt64(detection.reduce(0) { $0 + $1.scanSources }),
-                                                evictions: detection.reduce(0) { $0 &+ $1.evictions }),
-            store: store, restarts: restarts)
+                                                evictions: detection.reduce(0) { $0 &+ $1.evictions },
+                                                probeEvictions: detection.reduce(0) { $0 &+ $1.probeEvictions },
+                                                scanSourceEvictions: detection.reduce(0) { $0 &+ $1.scanSourceEvictions }),
+            store: store, lostEvents: pipeline.counters.lost.byReason, restarts: restarts, fleet: daemon.fleet?.snapshot,
+            reload: daemon.lastReload)
     }
 
     static func fileSize(_ path: String) -> UInt64 {

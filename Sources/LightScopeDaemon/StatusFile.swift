@@ -10,8 +10,12 @@ import Foundation
 #endif
 
 /// The daemon's live state as `status.json` in the runtime directory, replaced atomically
-/// (write a temporary file, then rename), so a reader never sees half a file.
+/// (`ReplacedFile`), so a reader never sees half a file.
 struct StatusFile {
+    /// Readable by the runtime directory's group, which the package makes adm: admins in it
+    /// run `lightscope status` without root.
+    static let mode: mode_t = 0o640
+
     let directory: String
     var path: String { directory + "/" + RuntimeDirectory.statusFileName }
     private var reportedProblem: String?
@@ -34,23 +38,22 @@ struct StatusFile {
     }
 
     mutating func write(_ snapshot: DaemonSnapshot) {
+        let problem: String?
         do {
             let data = try Self.encoder().encode(snapshot)
-            mkdir(directory, 0o755)
-            let temporary = path + ".tmp"
-            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw SystemError(errorNumber: errno) }
-            let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            close(fd)
-            guard written == data.count else { throw SystemError(errorNumber: errno) }
-            guard rename(temporary, path) == 0 else { throw SystemError(errorNumber: errno) }
-            reportedProblem = nil
+            // Recreated if someone removed it while the daemon runs; mkdir never follows a link.
+            mkdir(directory, 0o750)
+            problem = ReplacedFile.write(Array(data), to: path, mode: Self.mode, durable: false)
         } catch {
-            let problem = (error as? SystemError).map { String(cString: strerror($0.errorNumber)) } ?? "\(error)"
+            problem = "\(error)"
+        }
+        if let problem {
             if reportedProblem != problem {
                 reportedProblem = problem
                 Log.warning("Cannot write \(path) (\(problem)); 'lightscope status' will not see this daemon until it can")
             }
+        } else {
+            reportedProblem = nil
         }
     }
 

@@ -1,15 +1,18 @@
 import LightScopeCore
-import LightScopeSystemd
 
 /// Refreshes STATUS= with live figures every `statusInterval`.
 struct StatusReporter {
     private var previousPackets: [String: UInt64] = [:]
-    private var previousNanos: UInt64 = MonotonicClock.nowNanos()
+    private var previousNanos: UInt64
     private(set) var lastText = "Starting"
     /// Per interface, over the last status interval.
     private(set) var packetsPerSecond: [String: UInt64] = [:]
 
-    mutating func refresh(captures: CaptureSet, nowNanos: UInt64 = MonotonicClock.nowNanos()) -> String {
+    init(startNanos: UInt64) {
+        previousNanos = startNanos
+    }
+
+    mutating func refresh(captures: CaptureSet, nowNanos: UInt64) -> String {
         let snapshots = captures.counterSnapshots
         let totals = StatusText.sum(snapshots)
         let elapsed = nowNanos > previousNanos ? nowNanos - previousNanos : 0

@@ -1,13 +1,16 @@
+import LightScopeCore
 import Synchronization
 
 /// What the event pipeline has done, readable from any thread (STATUS=, metrics) without locks.
+/// Its losses go to the daemon's one `LostEvents`, under `queue`, `disk` and `fleet`.
 public final class EventCounters: Sendable {
+    public let lost: LostEvents
     private let written = Atomic<UInt64>(0)
-    private let lost = Atomic<UInt64>(0)
-    private let queueDrops = Atomic<UInt64>(0)
     private let storeErrors = Atomic<UInt64>(0)
 
-    public init() {}
+    public init(lost: LostEvents = LostEvents()) {
+        self.lost = lost
+    }
 
     public struct Snapshot: Equatable, Sendable {
         /// Events committed to the store.
@@ -28,12 +31,14 @@ public final class EventCounters: Sendable {
     }
 
     public var snapshot: Snapshot {
-        Snapshot(eventsWritten: written.load(ordering: .relaxed), eventsLost: lost.load(ordering: .relaxed),
-                 queueDrops: queueDrops.load(ordering: .relaxed), storeErrors: storeErrors.load(ordering: .relaxed))
+        Snapshot(eventsWritten: written.load(ordering: .relaxed), eventsLost: lost[.disk],
+                 queueDrops: lost[.queue], storeErrors: storeErrors.load(ordering: .relaxed))
     }
 
     func addWritten(_ count: Int) { written.wrappingAdd(UInt64(count), ordering: .relaxed) }
-    func addLost(_ count: Int) { lost.wrappingAdd(UInt64(count), ordering: .relaxed) }
-    func addQueueDrop() { queueDrops.wrappingAdd(1, ordering: .relaxed) }
+    func addLost(_ count: Int) { lost.add(UInt64(count), .disk) }
+    func addQueueDrop() { lost.add(1, .queue) }
+    /// Removed from the store before the fleet shipper delivered them.
+    func addUndelivered(_ count: Int) { lost.add(UInt64(count), .fleet) }
     func addStoreError() { storeErrors.wrappingAdd(1, ordering: .relaxed) }
 }

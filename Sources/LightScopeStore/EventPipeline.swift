@@ -14,7 +14,7 @@ import Glibc
 /// The writer beats `heartbeat` on every wake-up, so the runner's watchdog supervises it like a
 /// packet loop. A dedicated pthread rather than a Swift concurrency task, because the writer
 /// blocks in poll(2) and SQLite's fsyncs, which must never occupy the cooperative pool.
-public final class EventPipeline: @unchecked Sendable {
+public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     public typealias LogFunction = @Sendable (LogLevel, String) -> Void
 
     /// The longest a submitted event waits before it is committed (plus the write itself).
@@ -25,17 +25,19 @@ public final class EventPipeline: @unchecked Sendable {
     /// transaction took longer than the stall limit on a slow store during a flood, and the
     /// watchdog restarted a daemon that was only busy.
     public static let maximumEventsPerTransaction = 4096
+    /// Retention gives way to the queue once this share of it (1/8) is taken: the queue then
+    /// still has room for the events of several retention steps.
+    static let retentionYieldFraction = 8
 
     public let heartbeat = Heartbeat(loopName: "event writer")
-    public let counters = EventCounters()
-    /// Undelivered events that retention removed; `isShipping` is set while a fleet shipper runs.
-    public let fleetLoss = FleetRetentionLoss()
+    public let counters: EventCounters
     public let databasePath: String
     private let queue: EventQueue
     /// A byte on it wakes the writer early: on stop, or when the queue is half full.
     private let wakePipe = WakePipe()
     private let stopRequested = Atomic<Bool>(false)
     private let pendingConfiguration = Mutex<(Settings.Store, AddressAnonymiser)?>(nil)
+    private let fleetShipping = Atomic<Bool>(false)
     private let thread = DedicatedThread()
     /// How long the writer sleeps between drains: the commit interval, or less when the
     /// watchdog needs every loop to beat more often (a quarter of its ping interval).
@@ -48,15 +50,17 @@ public final class EventPipeline: @unchecked Sendable {
     ///   - anonymiser: from `AddressAnonymiser.load(mode:stateDirectory:)`.
     ///   - journal: nil sends no event lines anywhere (tests); by default the journal or stderr.
     ///   - log: where store errors and notices go; `Log` by default.
+    ///   - lost: where the pipeline counts what it loses (the daemon's one count of lost events).
     public init(stateDirectory: String, settings: Settings.Store, anonymiser: AddressAnonymiser,
                 journal: JournalSink? = JournalSink(), queueCapacity: Int = EventPipeline.defaultQueueCapacity,
                 wakeInterval: Duration = EventPipeline.commitInterval,
-                log: @escaping LogFunction = EventPipeline.systemLog) {
+                log: @escaping LogFunction = EventPipeline.systemLog, lost: LostEvents = LostEvents()) {
+        counters = EventCounters(lost: lost)
         wakeIntervalMilliseconds = Atomic(Self.clampedWakeMilliseconds(wakeInterval))
         databasePath = stateDirectory + "/" + EventStore.fileName
         queue = EventQueue(capacity: queueCapacity)
         writer = EventWriter(databasePath: databasePath, settings: settings, anonymiser: anonymiser,
-                             journal: journal, counters: counters, fleetLoss: fleetLoss, log: log)
+                             journal: journal, counters: counters, log: log)
     }
 
     public static let systemLog: LogFunction = { level, message in
@@ -70,7 +74,9 @@ public final class EventPipeline: @unchecked Sendable {
         }
     }
 
+    /// Creates the store (schema included) if there is none, then starts the writer thread.
     public func start() {
+        writer.openStore(monotonicNanos: MonotonicClock.nowNanos())
         thread.start(name: "ls-events") { [self] in run() }
     }
 
@@ -97,8 +103,17 @@ public final class EventPipeline: @unchecked Sendable {
         pendingConfiguration.withLock { $0 = (settings, anonymiser) }
     }
 
+    /// Whether a fleet shipper is configured: retention then counts the events it removes
+    /// before the shipper delivered them as lost (`fleet`). Set it before `start`.
+    public var isFleetShipping: Bool {
+        get { fleetShipping.load(ordering: .relaxed) }
+        set { fleetShipping.store(newValue, ordering: .relaxed) }
+    }
+
     /// Events waiting for the writer.
     public var queuedEvents: Int { queue.count }
+    /// Events the queue holds before it drops (`EventLossReason.queue`).
+    public var queueCapacity: Int { queue.capacity }
 
     /// Writes everything queued, commits, closes the store and ends the writer. Stop the capture
     /// loops first: events submitted after this call are dropped. False if the writer did not
@@ -128,8 +143,10 @@ public final class EventPipeline: @unchecked Sendable {
         var batch: [UnwantedEvent] = []
         batch.reserveCapacity(queue.capacity)
         heartbeat.beat()
+        var retentionYielded = false
         while true {
-            _ = poll(&descriptor, 1, Int32(wakeIntervalMilliseconds.load(ordering: .relaxed)))
+            // Retention that gave way to waiting events goes on as soon as they are written.
+            _ = poll(&descriptor, 1, retentionYielded ? 0 : Int32(wakeIntervalMilliseconds.load(ordering: .relaxed)))
             wakePipe.drain()
             let stopping = stopRequested.load(ordering: .acquiring)
             let now = MonotonicClock.nowNanos()
@@ -140,6 +157,7 @@ public final class EventPipeline: @unchecked Sendable {
             }) {
                 writer.reconfigure(settings: settings, anonymiser: anonymiser)
             }
+            writer.isFleetShipping = isFleetShipping
             repeat {
                 queue.drain(into: &batch)
                 for start in stride(from: 0, to: batch.count, by: Self.maximumEventsPerTransaction) {
@@ -148,7 +166,8 @@ public final class EventPipeline: @unchecked Sendable {
                 }
                 batch.removeAll(keepingCapacity: true)
             } while stopping && queue.count > 0
-            writer.applyRetentionIfDue(wallClockNanos: WallClock.nowNanos(), monotonicNanos: MonotonicClock.nowNanos()) {
+            retentionYielded = writer.maintain(wallClockNanos: WallClock.nowNanos(), monotonicNanos: MonotonicClock.nowNanos(),
+                                               shouldYield: { queue.count >= queue.capacity / Self.retentionYieldFraction }) {
                 heartbeat.beat()
             }
             if stopping { break }

@@ -1,4 +1,7 @@
 import LightScopeCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The local event store: one SQLite file, `events.sqlite`, in the state directory.
 ///
@@ -17,20 +20,28 @@ public final class EventStore {
     let connection: SQLiteConnection
     private let insertStatement: SQLiteStatement?
 
+    /// The store and its -wal and -shm files (SQLite gives them the store's mode): readable by
+    /// the state directory's group, which the package makes `adm`, so that admins need no root.
+    public static let fileMode: mode_t = 0o640
+
     /// Opens (and when writable, creates) the store at `path`.
     public init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
         do {
+            if !readOnly { try Self.createFile(path) }
             connection = try SQLiteConnection(path: path, readOnly: readOnly)
             if readOnly {
                 try Self.checkSchema(connection, path: path, readOnly: true)
                 insertStatement = nil
             } else {
+                // Only a new, empty file takes it: deleted events' pages can then be given back.
+                try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
                 let mode = try connection.scalar("PRAGMA journal_mode = WAL").text
                 guard mode == "wal" else {
                     throw StoreError("event store \(path): the file system does not support SQLite's WAL mode (journal_mode stayed \(mode ?? "unknown")); put the state directory on a local file system with --state-dir")
                 }
                 try connection.execute("PRAGMA synchronous = NORMAL")
+                try Self.boundLog(connection)
                 try Self.checkSchema(connection, path: path, readOnly: false)
                 insertStatement = try connection.prepare(Self.insertSQL)
             }
@@ -62,51 +73,49 @@ public final class EventStore {
         }
     }
 
-    /// Deletes up to `limit` events captured before `cutoffNanos`, oldest first; returns how many.
+    /// Deletes up to `limit` events captured before `cutoffNanos`, oldest first.
     /// Chunked so that one call never holds the write lock (or the writer thread) for long.
-    public func deleteEvents(before cutoffNanos: UInt64, limit: Int) throws(StoreError) -> Int {
-        var unshipped = 0
-        return try deleteEvents(before: cutoffNanos, limit: limit, countingUnshipped: false, into: &unshipped)
+    public func deleteEvents(before cutoffNanos: UInt64, limit: Int) throws(StoreError) -> Deletion {
+        try delete("""
+            DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ns < ?1 ORDER BY time_ns LIMIT ?2)
+            """, [.integer(Int64(clamping: cutoffNanos)), .integer(Int64(limit))])
     }
 
-    /// Deletes up to `limit` of the oldest events beyond the newest `keep`; returns how many.
-    public func deleteEvents(beyondNewest keep: Int, limit: Int) throws(StoreError) -> Int {
-        var unshipped = 0
-        return try deleteEvents(beyondNewest: keep, limit: limit, countingUnshipped: false, into: &unshipped)
+    /// Deletes up to `limit` of the oldest events beyond the newest `keep` ids.
+    /// Counted on ids (two index lookups, where an OFFSET walked `keep` rows), so it keeps at
+    /// most `keep` events, exactly `keep` while the newest ids have no gaps.
+    public func deleteEvents(beyondNewest keep: Int, limit: Int) throws(StoreError) -> Deletion {
+        try delete("""
+            DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= (
+                SELECT max(id) FROM events) - ?1 ORDER BY id LIMIT ?2)
+            """, [.integer(Int64(keep)), .integer(Int64(limit))])
     }
 
-    /// As `deleteEvents(before:limit:)`; with `countingUnshipped`, adds to `unshipped` how many of
-    /// the deleted events the fleet shipper had not delivered yet (counted in the same transaction).
-    public func deleteEvents(before cutoffNanos: UInt64, limit: Int, countingUnshipped: Bool,
-                             into unshipped: inout Int) throws(StoreError) -> Int {
-        try delete(selecting: "SELECT id FROM events WHERE time_ns < ?1 ORDER BY time_ns LIMIT ?2",
-                   [.integer(Int64(clamping: cutoffNanos)), .integer(Int64(limit))],
-                   countingUnshipped: countingUnshipped, into: &unshipped)
+    /// Events one delete removed, and how many of them were past the fleet shipper's cursor.
+    public struct Deletion: Equatable, Sendable {
+        public var events = 0
+        /// Not yet committed by the collector: lost to the fleet if a shipper is configured.
+        public var undelivered = 0
+
+        public init(events: Int = 0, undelivered: Int = 0) {
+            self.events = events
+            self.undelivered = undelivered
+        }
+
+        public static func += (total: inout Deletion, more: Deletion) {
+            total.events += more.events
+            total.undelivered += more.undelivered
+        }
     }
 
-    /// As `deleteEvents(beyondNewest:limit:)`, counting the undelivered ones as above.
-    public func deleteEvents(beyondNewest keep: Int, limit: Int, countingUnshipped: Bool,
-                             into unshipped: inout Int) throws(StoreError) -> Int {
-        try delete(selecting: """
-            SELECT id FROM events WHERE id <= (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?1) ORDER BY id LIMIT ?2
-            """, [.integer(Int64(keep)), .integer(Int64(limit))], countingUnshipped: countingUnshipped, into: &unshipped)
-    }
-
-    private func delete(selecting ids: String, _ values: [SQLiteValue], countingUnshipped: Bool,
-                        into unshipped: inout Int) throws(StoreError) -> Int {
+    /// Runs a DELETE of events; each deleted row is compared with the shipper's cursor in the
+    /// same statement, so a cursor moving meanwhile cannot make the count wrong.
+    func delete(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Deletion {
         do {
-            try connection.execute("BEGIN IMMEDIATE")
-            if countingUnshipped {
-                unshipped += Int(try connection.prepare("""
-                    SELECT count(*) FROM events WHERE id IN (\(ids)) AND id > (\(Self.shippedThroughSQL))
-                    """).rows(values) { $0.value(at: 0).integer }.first ?? 0)
-            }
-            try connection.prepare("DELETE FROM events WHERE id IN (\(ids))").run(values)
-            let deleted = Int(try connection.scalar("SELECT changes()").integer ?? 0)
-            try connection.execute("COMMIT")
-            return deleted
+            let undelivered = try connection.prepare(sql + " RETURNING id > (\(Self.shippedThroughSQL))")
+                .rows(values) { $0.value(at: 0).integer }
+            return Deletion(events: undelivered.count, undelivered: undelivered.filter { $0 != 0 }.count)
         } catch {
-            if connection.isInTransaction { try? connection.execute("ROLLBACK") }
             throw StoreError(error, path: path)
         }
     }

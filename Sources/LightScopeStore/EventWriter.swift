@@ -1,7 +1,8 @@
 import LightScopeCore
 
 /// What the writer thread does with each batch: anonymise, store in one transaction, send to
-/// the journal, and prune old events now and then. Used on the writer thread only.
+/// the journal, and keep the store within its limits (`StoreRetention`). Used on the writer
+/// thread only.
 ///
 /// The store may fail at any time (disk full, directory gone, read-only remount). The writer
 /// then counts the batch as lost, logs at most once a minute, drops the connection, and opens
@@ -9,11 +10,12 @@ import LightScopeCore
 final class EventWriter {
     typealias LogFunction = @Sendable (LogLevel, String) -> Void
 
-    /// Retention is a DELETE over an index: worth doing every few minutes, not per insert.
-    static let retentionInterval: Duration = .seconds(300)
-    /// Rows deleted per retention transaction, so the writer beats its heartbeat in between.
-    static let retentionChunk = 10_000
     static let errorLogInterval: Duration = .seconds(60)
+    /// Events deleted before their time to stay within the limits are reported at most this often.
+    static let earlyDeletionLogInterval: Duration = .seconds(3600)
+    /// How often a store that is within its limits and receives nothing is looked at again
+    /// (for events that have aged past retention_days): not on every wake-up of an idle writer.
+    static let idleRetentionInterval: Duration = .seconds(60)
 
     let databasePath: String
     private(set) var store: EventStore?
@@ -21,27 +23,38 @@ final class EventWriter {
     private var anonymiser: AddressAnonymiser
     private let journal: JournalSink?
     private let counters: EventCounters
-    private let fleetLoss: FleetRetentionLoss
     private let log: LogFunction
     private var errorThrottle = ErrorThrottle(interval: EventWriter.errorLogInterval)
     /// Events lost since the store last worked; non-nil while it is failing.
     private var lostWhileFailing: Int?
-    private var nextRetentionNanos: UInt64 = 0
+    private var retention: StoreRetention
+    private var earlyDeletionThrottle = ErrorThrottle(interval: EventWriter.earlyDeletionLogInterval)
+    private var deletedEarlySinceLastLog = 0
+    private var fullThrottle = ErrorThrottle(interval: EventWriter.errorLogInterval)
+    private var lostWhileFull = 0
+    /// A fleet shipper is configured: events past its cursor are not delivered yet, and
+    /// retention that removes them loses them (`fleet`). Set by the pipeline on each wake-up.
+    var isFleetShipping = false
+    /// Inserted since the last background retention, which must delete at least as many when the
+    /// store is at a limit.
+    private var insertedSinceRetention = 0
+    /// While nothing arrives, retention waits until then after a pass that found nothing to do.
+    private var nextIdleRetentionNanos: UInt64 = 0
     /// Event lines the journal may take; a flood beyond it is summarised, not sent line by line.
     private var journalBudget: LineBudget
     private var lastFloodSummaryNanos: UInt64 = 0
     static let floodSummaryInterval: Duration = .seconds(10)
 
     init(databasePath: String, settings: Settings.Store, anonymiser: AddressAnonymiser, journal: JournalSink?,
-         counters: EventCounters, fleetLoss: FleetRetentionLoss = FleetRetentionLoss(), log: @escaping LogFunction) {
+         counters: EventCounters, log: @escaping LogFunction) {
         self.databasePath = databasePath
         self.settings = settings
         self.anonymiser = anonymiser
         self.journal = journal
         self.counters = counters
-        self.fleetLoss = fleetLoss
         self.log = log
         journalBudget = Self.journalBudget(settings)
+        retention = StoreRetention(settings)
     }
 
     private static func journalBudget(_ settings: Settings.Store) -> LineBudget {
@@ -49,9 +62,8 @@ final class EventWriter {
     }
 
     func reconfigure(settings: Settings.Store, anonymiser: AddressAnonymiser) {
-        if settings.retentionDays < self.settings.retentionDays || settings.maxEvents < self.settings.maxEvents {
-            nextRetentionNanos = 0
-        }
+        retention = StoreRetention(settings)
+        nextIdleRetentionNanos = 0
         if settings.journalEventsPerSecond != self.settings.journalEventsPerSecond {
             journalBudget = Self.journalBudget(settings)
         }
@@ -63,9 +75,18 @@ final class EventWriter {
         guard !events.isEmpty else { return }
         let records = events.map(anonymiser.record(for:))
         do {
-            try openedStore().insert(records)
-            counters.addWritten(records.count)
-            recovered()
+            let store = try openedStore()
+            switch try retention.makeRoom(in: store, for: records.count) {
+            case .full(let logBytes):
+                counters.addLost(records.count)
+                storeFull(lostEvents: records.count, logBytes: logBytes, monotonicNanos: monotonicNanos)
+            case .fits(let deletedEarly):
+                deleted(early: deletedEarly, monotonicNanos: monotonicNanos)
+                try store.insert(records)
+                counters.addWritten(records.count)
+                insertedSinceRetention += records.count
+                recovered()
+            }
         } catch {
             counters.addLost(records.count)
             failed(error, lostEvents: records.count, monotonicNanos: monotonicNanos)
@@ -84,36 +105,32 @@ final class EventWriter {
         }
     }
 
-    /// Deletes events beyond `retention_days` and `max_events` when `retentionInterval` has passed.
-    func applyRetentionIfDue(wallClockNanos: UInt64, monotonicNanos: UInt64, beat: () -> Void) {
-        guard monotonicNanos >= nextRetentionNanos, let store else { return }
-        nextRetentionNanos = monotonicNanos + UInt64(Self.retentionInterval.nanoseconds)
-        let retentionNanos = UInt64(settings.retentionDays) * 86_400 * 1_000_000_000
-        let cutoff = wallClockNanos > retentionNanos ? wallClockNanos - retentionNanos : 0
-        let counting = fleetLoss.isShipping
-        var unshipped = 0
+    /// Opens (and creates) the store now rather than with the first event, so that a quiet host
+    /// has an empty store to query; a failure is handled as a failed write would be.
+    func openStore(monotonicNanos: UInt64) {
         do {
-            var deleted = 0
-            var chunk = 0
-            repeat {
-                chunk = try store.deleteEvents(before: cutoff, limit: Self.retentionChunk, countingUnshipped: counting, into: &unshipped)
-                deleted += chunk
-                beat()
-            } while chunk == Self.retentionChunk
-            repeat {
-                chunk = try store.deleteEvents(beyondNewest: settings.maxEvents, limit: Self.retentionChunk,
-                                               countingUnshipped: counting, into: &unshipped)
-                deleted += chunk
-                beat()
-            } while chunk == Self.retentionChunk
-            if let line = fleetLoss.record(unshippedDeleted: unshipped, maxEvents: settings.maxEvents, retentionDays: settings.retentionDays) {
-                log(.warning, line)
-            }
-            if deleted > 0 {
-                log(.info, "Event store retention: deleted \(deleted) events older than \(settings.retentionDays) days or beyond max_events \(settings.maxEvents)")
-            }
+            _ = try openedStore()
         } catch {
             failed(error, lostEvents: 0, monotonicNanos: monotonicNanos)
+        }
+    }
+
+    /// Background retention between batches (see `StoreRetention`); true when it stopped with
+    /// work left because events were waiting or its time ran out.
+    @discardableResult
+    func maintain(wallClockNanos: UInt64, monotonicNanos: UInt64, shouldYield: () -> Bool, beat: () -> Void) -> Bool {
+        guard let store, insertedSinceRetention > 0 || monotonicNanos >= nextIdleRetentionNanos else { return false }
+        do {
+            let progress = try retention.runBackground(in: store, wallClockNanos: wallClockNanos, insertedEvents: insertedSinceRetention,
+                                                       shouldYield: shouldYield, beat: beat)
+            insertedSinceRetention = 0
+            deleted(early: progress.deletedEarly, expired: progress.expired, monotonicNanos: monotonicNanos)
+            let idle = progress == StoreRetention.Progress()
+            nextIdleRetentionNanos = idle ? monotonicNanos + UInt64(Self.idleRetentionInterval.nanoseconds) : 0
+            return progress.yielded
+        } catch {
+            failed(error, lostEvents: 0, monotonicNanos: monotonicNanos)
+            return false
         }
     }
 
@@ -139,6 +156,29 @@ final class EventWriter {
         let held = heldBack > 0 ? " (\(heldBack) more failures since the last message)" : ""
         let meanwhile = journal == nil ? "" : ", still sends events to the journal"
         log(.error, "Cannot write events: \(error.message). \(lost) events lost so far\(held); LightScope keeps running\(meanwhile) and retries every second; this message repeats at most once a minute")
+    }
+
+    /// Events deleted before `retention_days` to stay within `max_events` or `max_store_mib` are
+    /// lost (`disk`): counted, and said at once, then at most once an hour while it goes on.
+    /// While a fleet shipper is configured, a deleted event it had not delivered yet, expired
+    /// or not, is lost to the fleet instead (`fleet`, said by the runner): each loss counts once.
+    private func deleted(early: EventStore.Deletion, expired: EventStore.Deletion = EventStore.Deletion(), monotonicNanos: UInt64) {
+        let undeliveredEarly = isFleetShipping ? early.undelivered : 0
+        counters.addUndelivered(undeliveredEarly + (isFleetShipping ? expired.undelivered : 0))
+        counters.addLost(early.events - undeliveredEarly)
+        guard early.events > 0 else { return }
+        deletedEarlySinceLastLog += early.events
+        guard earlyDeletionThrottle.admit(nowNanos: monotonicNanos) != nil else { return }
+        let limits = "[store] max_events = \(settings.maxEvents) or max_store_mib = \(settings.maxStoreMiB)"
+        log(.notice, "Event store \(databasePath) is at its limit (\(limits)): \(deletedEarlySinceLastLog) of the oldest events were deleted before retention_days (\(settings.retentionDays)) to make room, counted as lost; raise the limit to keep more. Said at most once an hour while it goes on")
+        deletedEarlySinceLastLog = 0
+    }
+
+    private func storeFull(lostEvents: Int, logBytes: Int, monotonicNanos: UInt64) {
+        lostWhileFull += lostEvents
+        guard fullThrottle.admit(nowNanos: monotonicNanos) != nil else { return }
+        log(.error, "Event store \(databasePath) is full ([store] max_store_mib = \(settings.maxStoreMiB)): its write-ahead log has grown to \(logBytes >> 20) MiB because a reader keeps a transaction open, so SQLite cannot copy the log into the database. \(lostWhileFull) events lost so far; close the reader (fuser \(databasePath)), and writing resumes; this message repeats at most once a minute")
+        lostWhileFull = 0
     }
 
     private func recovered() {

@@ -9,7 +9,9 @@ final class SQLiteConnection {
     init(path: String, readOnly: Bool) throws(SQLiteError) {
         self.path = path
         var handle: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        // NOFOLLOW: a symbolic link planted where the store should be is refused, never followed.
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW
         let code = sqlite3_open_v2(path, &handle, flags, nil)
         guard code == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
@@ -47,6 +49,16 @@ final class SQLiteConnection {
     }
 
     var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// A PASSIVE checkpoint: copies as much of the write-ahead log into the database as readers
+    /// allow, without waiting for them. Returns the frames in the log and how many are copied.
+    func checkpoint() throws(SQLiteError) -> (logFrames: Int, copiedFrames: Int) {
+        var logFrames: Int32 = 0
+        var copiedFrames: Int32 = 0
+        let code = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames)
+        guard code == SQLITE_OK else { throw lastError(code) }
+        return (Int(logFrames), Int(copiedFrames))
+    }
 
     func lastError(_ code: Int32) -> SQLiteError {
         SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)))

@@ -31,9 +31,11 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         let fix: String
         switch error.primaryCode {
         case SQLITE_FULL:
-            fix = "the disk is full: free space on the file system of \(directory) (df -h \(directory)) or lower [store] max_events or retention_days"
+            fix = "the disk is full: free space on the file system of \(directory) (df -h \(directory)) or lower [store] max_store_mib"
         case SQLITE_READONLY, SQLITE_PERM:
             fix = "it is read-only: make \(path) and \(directory) writable by the user LightScope runs as, and check the file system is not mounted read-only"
+        case SQLITE_CANTOPEN where error.code == Self.cantOpenSymlink:
+            fix = "it is a symbolic link, which LightScope never follows: remove it (rm \(path)) and find out who put it there"
         case SQLITE_CANTOPEN:
             fix = "it cannot be opened: make sure \(directory) exists and is writable by the user LightScope runs as, or choose another with --state-dir"
         case SQLITE_IOERR:
@@ -45,6 +47,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         }
         self.init("event store \(path): \(error.message) (SQLite code \(error.code)); \(fix)", sqliteCode: error.code)
     }
+
+    /// SQLITE_CANTOPEN_SYMLINK, a macro with a shift that Swift does not import.
+    static let cantOpenSymlink = SQLITE_CANTOPEN | (6 << 8)
 
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

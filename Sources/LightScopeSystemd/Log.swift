@@ -27,13 +27,16 @@ public enum Log {
     public static func info(_ message: @autoclosure () -> String) { write(.info, message) }
     public static func debug(_ message: @autoclosure () -> String) { write(.debug, message) }
 
+    /// The message is escaped (`SafeText`): it may quote a config value or an interface name,
+    /// and a newline in it would split one journal entry into several.
     private static func write(_ level: LogLevel, _ message: () -> String) {
         guard isEnabled(level) else { return }
+        let text = SafeText.escaped(message())
         let line: String
         if journalPrefixes.load(ordering: .relaxed) {
-            line = "<\(level.rawValue)>\(message())\n"
+            line = "<\(level.rawValue)>\(text)\n"
         } else {
-            line = "lightscope: \(level.name): \(message())\n"
+            line = "lightscope: \(level.name): \(text)\n"
         }
         var bytes = Array(line.utf8)
         bytes.withUnsafeMutableBytes { buffer in

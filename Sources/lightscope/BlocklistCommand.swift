@@ -1,5 +1,6 @@
 import ArgumentParser
 import LightScopeCore
+import LightScopeDaemon
 import LightScopeStore
 
 struct BlocklistCommand: ParsableCommand {
@@ -13,8 +14,14 @@ struct BlocklistCommand: ParsableCommand {
         --format ipset: a script for 'ipset restore' that fills the sets lightscope-v4 and \
         lightscope-v6 (hash:ip), to be matched by your own iptables rules. \
         Both replace what a previous run loaded, so the command can run from cron.
+        SYN sources can be spoofed, so some addresses are never listed: loopback, unspecified, \
+        broadcast, multicast and link-local ones, this host's addresses, its default gateways and \
+        DNS resolvers, and the [blocklist] allow prefixes of the config (with [blocklist] \
+        exclude_local_networks = yes, also the host's on-link networks). They are named on stderr.
         Anonymised senders (anon4-..., anon6-...) cannot be blocked: they are left out and counted on stderr.
-        Example: lightscope blocklist --since 24h --min-events 10 --format nft > /etc/lightscope/blocklist.nft && nft -f /etc/lightscope/blocklist.nft
+        --output FILE replaces FILE atomically; with --dry-run nothing is written, and the addresses \
+        that would be added to or removed from FILE are printed instead.
+        Example: lightscope blocklist --since 24h --min-events 10 --format nft --output /var/local/lightscope/blocklist.nft
         """
     )
 
@@ -27,14 +34,31 @@ struct BlocklistCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output format: plain, nft or ipset.", valueName: "plain|nft|ipset"))
     var format: Blocklist.Format
 
+    @Option(name: .long, help: ArgumentHelp("Write the list to this file (replaced atomically) instead of stdout.", valueName: "file"), completion: .file())
+    var output: String?
+
+    @Flag(help: "Write nothing; print the addresses that would be added to and removed from --output.")
+    var dryRun = false
+
+    @Option(name: .long, help: ArgumentHelp("Config file for [blocklist]; default: \(RunOptions.defaultConfigPath).", valueName: "file"), completion: .file())
+    var config: String?
+
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
         try SinceWindow.validate(since)
         guard minEvents > 0 else { throw ValidationError("--min-events must be at least 1") }
+        if dryRun, output == nil { throw ValidationError("--dry-run compares with the file --output names; give --output FILE") }
     }
 
     func run() throws {
+        let settings: Settings
+        do {
+            settings = try ConfigLoader.load(RunOptions(configPath: config, interfaces: [], logLevel: nil, faultInjectionEnabled: false))
+        } catch {
+            printError(error.description)
+            throw ExitCode(LightScopeCore.ExitCode.config.rawValue)
+        }
         let window = SinceWindow(since)!
         let eventStore = try store.open()
         let sources: [EventStore.SourceCount]
@@ -45,13 +69,27 @@ struct BlocklistCommand: ParsableCommand {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }
-        let blocklist = Blocklist(sources: sources.map(\.source))
+        let policy = BlocklistPolicy(host: HostNetworkFacts.read(), settings: settings.blocklist)
+        let blocklist = Blocklist(sources: sources.map(\.source), policy: policy)
         let summary = "\(blocklist.ipv4.count) IPv4 and \(blocklist.ipv6.count) IPv6 sources with at least \(minEvents) event\(minEvents == 1 ? "" : "s") in the last \(since)"
-        if !blocklist.skipped.isEmpty {
-            printError("skipped \(blocklist.skipped.count) anonymised sources: pseudonyms cannot be blocked (set [store] anonymise to none or dst to block senders)")
+        let pseudonyms = blocklist.skipped.filter { $0.hasPrefix("anon4-") || $0.hasPrefix("anon6-") }
+        if !pseudonyms.isEmpty {
+            printError("skipped \(pseudonyms.count) anonymised sources: pseudonyms cannot be blocked (set [store] anonymise to none or dst to block senders)")
+        }
+        let unreadable = blocklist.skipped.filter { !pseudonyms.contains($0) }
+        if !unreadable.isEmpty {
+            printError("skipped \(unreadable.count) sources that are no address a firewall can match: \(BlocklistReport.list(unreadable))")
+        }
+        if !blocklist.excluded.isEmpty {
+            printError("left out \(blocklist.excluded.count) that must never be blocked: \(BlocklistReport.list(blocklist.excluded))")
         }
         printError(summary)
-        print(blocklist.render(format, header: ["LightScope blocklist: \(summary)"]), terminator: "")
+        let rendered = blocklist.render(format, header: ["LightScope blocklist: \(summary)"])
+        guard let output else {
+            print(rendered, terminator: "")
+            return
+        }
+        try BlocklistReport.replace(output, with: rendered, blocklist: blocklist, dryRun: dryRun)
     }
 }
 

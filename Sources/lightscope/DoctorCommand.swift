@@ -2,6 +2,7 @@ import ArgumentParser
 import LightScopeCore
 import LightScopeDaemon
 import LightScopeFleet
+import LightScopeStore
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,14 +13,16 @@ struct DoctorCommand: ParsableCommand {
         every check passes. Checks: the unit (Type=notify, WatchdogSec > 0, NotifyAccess=main), the \
         service is running, its last watchdog ping is younger than WatchdogSec, the binary links \
         libsystemd, the capture capability (CAP_NET_RAW from the unit, or of this process outside \
-        systemd), the configured interfaces exist, the config file is valid, and the state directory \
-        and event store are writable by the user the daemon runs as. Without systemctl or with a \
+        systemd), the configured interfaces exist, the config file is valid, the metrics listener is \
+        loopback or kept from other hosts by the unit (which needs cgroup v2), the state directory \
+        and event store are writable by the user the daemon runs as, and you can read the \
+        status file and the store (as root or group adm). Without systemctl or with a \
         PID 1 other than systemd the three systemd checks fail and say so.
         Run it as root: the state directory belongs to the lightscope user.
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Config file to check; default: \(RunOptions.defaultConfigPath).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file to check; default: \(RunOptions.defaultConfigPath).", valueName: "file"), completion: .file())
     var config: String?
 
     @OptionGroup var store: StoreOptions
@@ -49,7 +52,14 @@ struct DoctorCommand: ParsableCommand {
             checks.append(Doctor.config(path: path, exists: DoctorFacts.exists(path), error: error))
         }
         checks.append(Doctor.interfaces(configured: settings.capture.interfaces, existing: DoctorFacts.interfaceNames()))
+        let sandbox: MetricsExposure.Sandbox = unit == nil ? .none : SandboxFacts.hasCgroupV2() ? .enforced : .noCgroupV2
+        checks.append(Doctor.metrics(listen: settings.metrics.listen, sandbox: sandbox))
         checks.append(storeCheck(user: unit?.user))
+        let runtime = RuntimeDirectory.resolve(stateDirectory: store.directory, environment: ProcessEnvironment.current)
+        checks.append(Doctor.access(readErrors: DoctorFacts.readErrors([runtime + "/" + RuntimeDirectory.statusFileName,
+                                                                        store.directory + "/events.sqlite"]),
+                                    user: DoctorFacts.userName()))
+        if let unit { checks.append(resourcesCheck(unit, settings: settings)) }
         if let url = settings.fleet.url { checks.append(fleetCheck(url: url, unit: unit)) }
 
         checks.forEach { print($0.line) }
@@ -67,6 +77,15 @@ struct DoctorCommand: ParsableCommand {
             addresses = .failure(Doctor.FleetLookupFailure(reason: error.message))
         }
         return Doctor.fleetSandbox(collector: collector, addresses: addresses, unit: unit)
+    }
+
+    /// The interfaces that will be captured: those configured, or every non-loopback one present.
+    private func resourcesCheck(_ unit: SystemdUnitProperties, settings: Settings) -> DoctorCheck {
+        let present = DoctorFacts.interfaceNames().filter { $0 != "lo" }
+        let interfaces = settings.capture.interfaces.isEmpty ? present.count : settings.capture.interfaces.count
+        return Doctor.resources(unit, requiredMemoryMiB: ResourceLimits.memoryMiB(settings, interfaces: interfaces,
+                                                                                 eventQueueCapacity: EventPipeline.defaultQueueCapacity),
+                                requiredTasks: ResourceLimits.tasks(interfaces: interfaces), interfaces: interfaces, settings: settings)
     }
 
     private func storeCheck(user: String?) -> DoctorCheck {

@@ -96,6 +96,24 @@ enum DoctorFacts {
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// True only when the file is known not to exist (not when it cannot be looked at).
+    static func isMissing(_ path: String) -> Bool { access(path, F_OK) != 0 && errno == ENOENT }
+
+    /// The errno of opening `path` for reading as this process, nil when it opens; ENOENT
+    /// files are left out, since their absence is another check's finding.
+    static func readErrors(_ paths: [String]) -> [(path: String, errorNumber: Int32?)] {
+        paths.compactMap { path in
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 { close(fd); return (path, nil) }
+            let reason = errno
+            return reason == ENOENT ? nil : (path, reason)
+        }
+    }
+
+    static func userName() -> String {
+        getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
+    }
+
     private static func isDirectory(_ path: String) -> Bool { fileFacts(path)?.isDirectory ?? false }
 
     private static func readSmallFile(_ path: String) -> String? {

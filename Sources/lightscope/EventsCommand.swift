@@ -17,7 +17,8 @@ struct EventsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("How far back: a duration such as 30m, 1h, 24h or 7d.", valueName: "duration"))
     var since = "1h"
 
-    @Option(help: ArgumentHelp("Only events of this verdict: \(Verdict.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "verdict"))
+    @Option(help: ArgumentHelp("Only events of this verdict: \(Verdict.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "verdict"),
+            completion: .list(Verdict.allCases.map(\.rawValue)))
     var verdict: String?
 
     @Option(help: ArgumentHelp("At most this many events, the newest.", valueName: "n"))
@@ -45,6 +46,11 @@ struct EventsCommand: ParsableCommand {
         } catch {
             printError("error: \(error.message)")
             throw ExitCode.failure
+        }
+        if records.isEmpty {
+            // On stderr: stdout stays what a script reads (no line for no event).
+            printError("no \(verdict.map { "\($0) " } ?? "")events in the last \(since)")
+            return
         }
         for record in records {
             print(json ? EventJSON.encode(record) : "\(RFC3339.format(timeNanos: record.timeNanos)) \(EventLine.text(record))")

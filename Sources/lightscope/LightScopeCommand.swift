@@ -12,11 +12,12 @@ struct LightScopeCommand: ParsableCommand {
         abstract: "Network telescope for the closed ports of a live server.",
         discussion: """
         Run the daemon as lightscope.service under systemd. The operator commands read its local \
-        event store (events, top, blocklist) or check its set-up (doctor). See 'man lightscope' and the README.
+        event store (events, top, blocklist) or check its set-up (doctor, check-config). See 'man lightscope' and the README.
         """,
         version: LightScopeVersion.current,
         subcommands: [RunCommand.self, StatusCommand.self, EventsCommand.self, TopCommand.self, BlocklistCommand.self,
-                      DoctorCommand.self, ReplayCommand.self, RecordExitCommand.self, AlertCommand.self, FleetCommand.self]
+                      DoctorCommand.self, CheckConfigCommand.self, ReloadCommand.self, ReplayCommand.self, RecordExitCommand.self,
+                      AlertCommand.self, FleetCommand.self]
     )
 }
 
@@ -32,16 +33,19 @@ struct RunCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("Config file.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file.", valueName: "file"), completion: .file())
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Capture on this interface (repeatable); overrides [capture] interfaces.", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("Capture on this interface (repeatable); overrides [capture] interfaces.", valueName: "name"),
+            completion: .shellCommand("ls /sys/class/net"))
     var interface: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Log level: error, warning, notice, info or debug; overrides [log] level.", valueName: "level"))
+    @Option(name: .long, help: ArgumentHelp("Log level: \(LogLevel.allCases.map(\.name).joined(separator: ", ")); overrides [log] level.",
+                                            valueName: "level"),
+            completion: .list(LogLevel.allCases.map(\.name)))
     var logLevel: String?
 
-    @Option(name: .long, help: ArgumentHelp("State directory (event store, keys); default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("State directory (event store, keys); default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"), completion: .directory)
     var stateDir: String?
 
     func validate() throws {
@@ -77,7 +81,7 @@ struct ReplayCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: ArgumentHelp("A pcap or pcapng file.", valueName: "file"))
+    @Argument(help: ArgumentHelp("A pcap or pcapng file.", valueName: "file"), completion: .file())
     var file: String
 
     @Flag(help: "Print one JSON event per line instead of the summary.")
@@ -86,7 +90,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A local address prefix of the captured host, IPv4 or IPv6 (repeatable).", valueName: "cidr"))
     var local: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Config file for the [detection] thresholds.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Config file for the [detection] thresholds.", valueName: "file"), completion: .file())
     var config: String?
 
     func validate() throws {
@@ -103,8 +107,10 @@ struct ReplayCommand: ParsableCommand {
             printError(error.description)
             throw ExitCode(LightScopeCore.ExitCode.config.rawValue)
         }
+        // Progress on stderr only when a person watches it there: never in a pipe, a file or a benchmark.
+        let progress = isatty(STDERR_FILENO) == 1 ? ReplayProgress(totalBytes: ReplayProgress.size(of: file)) : nil
         let replay = Replay(path: file, json: json, local: local.compactMap(IPPrefix.init), settings: settings.detection,
-                            processExitsAfterwards: true)
+                            processExitsAfterwards: true, progress: progress)
         // This process fills its tables and ends: huge pages pay here (see `TableMemory`).
         TableMemory.preferHugePages()
         do {
@@ -120,7 +126,8 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
+/// One line to stderr, escaped (`SafeText`): errors quote paths, config values and store text.
 func printError(_ text: String) {
-    var line = Array((text + "\n").utf8)
+    var line = Array((SafeText.escaped(text) + "\n").utf8)
     _ = write(STDERR_FILENO, &line, line.count)
 }

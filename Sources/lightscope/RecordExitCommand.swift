@@ -11,12 +11,18 @@ struct RecordExitCommand: ParsableCommand {
         shouldDisplay: false
     )
 
-    @Option(name: .long, help: ArgumentHelp("The daemon's state directory.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("The daemon's state directory.", valueName: "dir"), completion: .directory)
     var stateDir: String?
 
     func run() throws {
         let environment = ProcessEnvironment.current
-        let file = RunHistoryFile(stateDirectory: StateDirectory.resolve(explicit: stateDir, environment: environment))
+        let directory = StateDirectory.resolve(explicit: stateDir, environment: environment)
+        // The daemon's rule: never write into a directory whose owner could plant a link there.
+        if let problem = SafeDirectory.problem(with: directory, role: "Refusing the state directory") {
+            printError("lightscope record-exit: \(problem)")
+            throw ExitCode(78)
+        }
+        let file = RunHistoryFile(stateDirectory: directory)
         var history = file.load()
         history.recordExit(serviceResult: environment["SERVICE_RESULT"], exitCode: environment["EXIT_CODE"],
                            exitStatus: environment["EXIT_STATUS"], atNanos: WallClock.nowNanos())

@@ -8,7 +8,7 @@ import Glibc
 
 /// The options every store-reading command shares, and the read-only opening of the store.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("State directory holding events.sqlite; default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("State directory holding events.sqlite; default: $STATE_DIRECTORY or /var/lib/lightscope.", valueName: "dir"), completion: .directory)
     var stateDir: String?
 
     var directory: String { StateDirectory.resolve(explicit: stateDir, environment: ProcessEnvironment.current) }
@@ -16,13 +16,16 @@ struct StoreOptions: ParsableArguments {
     /// Opens the store read-only; a missing or unreadable store ends the command with a line that says why.
     func open() throws -> EventStore {
         let path = directory + "/" + EventStore.fileName
-        var facts = stat()
-        if stat(path, &facts) != 0 {
+        // Opened once for reading first, so that "missing" and "not for you" each get their own
+        // words instead of SQLite's "unable to open database file".
+        let probe = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if probe >= 0 { close(probe) } else {
             let reason = errno
             if reason == ENOENT {
                 printError("error: no event store at \(path): the daemon creates it when it first starts (systemctl start lightscope); for another state directory use --state-dir")
             } else {
-                printError("error: cannot read the event store \(path): \(String(cString: strerror(reason))); run this as root (sudo), the store belongs to the lightscope user")
+                let why = ReadAccess.isDenied(reason) ? ReadAccess.permissionDenied : String(cString: strerror(reason))
+                printError("error: cannot read the event store \(path): \(why)")
             }
             throw ExitCode.failure
         }

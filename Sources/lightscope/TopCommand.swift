@@ -66,7 +66,7 @@ struct TopCommand: ParsableCommand {
                 EventJSON.appendQuoted(count.source, to: &line)
                 return line + ",\"events\":\(count.events),\"packets\":\(count.packets)}"
             }
-            return "\(padded(count.events, 6))  \(padded(count.packets, 7))  \(count.source)"
+            return "\(padded(count.events, 6))  \(padded(count.packets, 7))  \(SafeText.escaped(count.source))"
         }
     }
 

@@ -112,4 +112,55 @@ final class BlocklistCommandTests: XCTestCase {
         let emptied = try shell(["ip", "netns", "exec", namespace, "ipset", "list", "lightscope-v6"]).output
         XCTAssertTrue(emptied.contains("Number of entries: 0"), emptied)
     }
+
+    func testOutputReplacesTheFileAndDryRunShowsTheChangeWithoutWriting() throws {
+        let state = try filledStore()
+        let directory = try FilledStateDirectory()
+        let file = directory.path + "/blocklist.nft"
+        let previous = Blocklist(sources: ["203.0.113.7", "198.51.100.250", "2001:db8::dead"]).render(.nft)
+        try previous.write(toFile: file, atomically: true, encoding: .utf8)
+
+        let dry = try lightscope(["blocklist", "--format", "nft", "--output", file, "--dry-run", "--state-dir", state.path])
+        XCTAssertEqual(dry.status, 0, dry.errors)
+        XCTAssertEqual(dry.lines, ["add 192.0.2.200", "add 198.51.100.1", "add 2001:db8::7", "add 2001:db8:0:1::99",
+                                   "remove 198.51.100.250", "remove 2001:db8::dead"])
+        XCTAssertTrue(dry.errors.contains("dry run, \(file) not written: 4 added, 2 removed, 1 kept"), dry.errors)
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), previous, "a dry run writes nothing")
+
+        let written = try lightscope(["blocklist", "--format", "nft", "--output", file, "--state-dir", state.path])
+        XCTAssertEqual(written.status, 0, written.errors)
+        XCTAssertEqual(written.output, "", "the list goes to the file")
+        XCTAssertTrue(written.errors.contains("wrote \(file): 4 added, 2 removed, 1 kept"), written.errors)
+        let rendered = try lightscope(["blocklist", "--format", "nft", "--state-dir", state.path]).output
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), rendered)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["blocklist.nft"], "no temporary file left")
+
+        let again = try lightscope(["blocklist", "--format", "nft", "--output", file, "--dry-run", "--state-dir", state.path])
+        XCTAssertEqual(again.output, "")
+        XCTAssertTrue(again.errors.contains("0 added, 0 removed, 5 kept"), again.errors)
+
+        let noOutput = try lightscope(["blocklist", "--format", "nft", "--dry-run", "--state-dir", state.path])
+        XCTAssertNotEqual(noOutput.status, 0)
+        XCTAssertTrue(noOutput.errors.contains("give --output FILE"), noOutput.errors)
+    }
+
+    func testTheConfigsAllowListAndNeverBlockedAddressesAreLeftOutAndNamed() throws {
+        let state = try FilledStateDirectory()
+        var records: [EventRecord] = []
+        for source in ["203.0.113.7", "198.51.100.1", "127.0.0.2", "0.0.0.0", "255.255.255.255", "224.0.0.1", "::1", "fe80::1"] {
+            records += (0..<5).map { state.event(source, secondsAgo: 60 + UInt64($0)) }
+        }
+        try state.insert(records)
+        let config = state.path + "/test.conf"
+        try "[blocklist]\nallow = 198.51.100.0/24\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try lightscope(["blocklist", "--format", "plain", "--config", config, "--state-dir", state.path])
+        XCTAssertEqual(result.status, 0, result.errors)
+        XCTAssertEqual(result.lines, ["203.0.113.7"])
+        XCTAssertTrue(result.errors.contains("left out 7 that must never be blocked: 0.0.0.0 (unspecified), 127.0.0.2 (loopback), "
+            + "198.51.100.1 ([blocklist] allow 198.51.100.0/24), 224.0.0.1 (multicast), 255.255.255.255 (broadcast), ::1 (loopback), "
+            + "fe80::1 (link-local)"), result.errors)
+        let badConfig = try lightscope(["blocklist", "--format", "plain", "--config", "/nonexistent.conf", "--state-dir", state.path])
+        XCTAssertEqual(badConfig.status, 78)
+    }
 }
+

@@ -12,10 +12,17 @@ struct CLIResult {
     var lines: [String] { output.split(separator: "\n").map(String.init) }
 }
 
-func lightscope(_ arguments: [String]) throws -> CLIResult {
+/// `asUser`: run as that uid (and its gid) without supplementary groups or capabilities, as
+/// an admin who is not root would.
+func lightscope(_ arguments: [String], asUser: String? = nil) throws -> CLIResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: DaemonProcess.binaryPath)
-    process.arguments = arguments
+    if let asUser {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=\(asUser)", "--regid=\(asUser)", "--clear-groups", "--inh-caps=-all", DaemonProcess.binaryPath] + arguments
+    } else {
+        process.executableURL = URL(fileURLWithPath: DaemonProcess.binaryPath)
+        process.arguments = arguments
+    }
     var environment = ProcessInfo.processInfo.environment
     environment["STATE_DIRECTORY"] = nil
     process.environment = environment

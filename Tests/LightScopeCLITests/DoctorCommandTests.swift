@@ -22,7 +22,7 @@ final class DoctorCommandTests: XCTestCase {
         let state = try FilledStateDirectory()
         try state.insert([state.event("203.0.113.7", secondsAgo: 1)])
         let result = try lightscope(["doctor", "--config", try config("[capture]\ninterfaces = lo\n"), "--state-dir", state.path])
-        XCTAssertEqual(result.lines.map { String($0.prefix(4)) }.filter { $0 == "PASS" || $0 == "FAIL" }.count, 8, result.output)
+        XCTAssertEqual(result.lines.map { String($0.prefix(4)) }.filter { $0 == "PASS" || $0 == "FAIL" }.count, 10, result.output)
         XCTAssertTrue(line("libsystemd", in: result).hasPrefix("PASS libsystemd: "), result.output)
         XCTAssertTrue(line("libsystemd", in: result).contains("links libsystemd.so.0"), result.output)
         XCTAssertTrue(line("capture", in: result).hasPrefix("PASS capture: running as root"), result.output)
@@ -34,7 +34,7 @@ final class DoctorCommandTests: XCTestCase {
             XCTAssertTrue(line("unit", in: result).hasPrefix("FAIL unit: cannot check: PID 1 is not systemd (no /run/systemd/system)"),
                           result.output)
             XCTAssertTrue(line("watchdog", in: result).hasPrefix("FAIL watchdog: cannot check:"), result.output)
-            XCTAssertEqual(result.lines.last, "3 of 8 checks failed.")
+            XCTAssertEqual(result.lines.last, "3 of 10 checks failed.")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import LightScopeCore
 import LightScopeStore
 import XCTest
@@ -82,4 +83,15 @@ final class StoreCommandsTests: XCTestCase {
             if command != "replay" { XCTAssertTrue(help.output.contains("--state-dir"), "\(command) --help lacks --state-dir") }
         }
     }
+
+    func testStatusJSONLeavesSlashesAlone() throws {
+        let state = try FilledStateDirectory()
+        let result = try lightscope(["status", "--json", "--state-dir", state.path])
+        XCTAssertEqual(result.status, 3)
+        XCTAssertTrue(result.output.contains("no status file at \(state.path)/run/status.json"), result.output)
+        XCTAssertFalse(result.output.contains("\\/"), result.output)
+        let decoded = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+        XCTAssertEqual(decoded?["running"] as? Bool, false)
+    }
 }
+

@@ -78,8 +78,8 @@ final class ConfigFileTests: XCTestCase {
     func testAlertCommandIsFoundEvenInABrokenFile() {
         let text = "[watchdog]\nping_interval = soon\n[alert]\ncommand = logger -t x \"failed\"  # say it\n[log]\nlevel = loud\n"
         XCTAssertThrowsError(try ConfigFile.parse(text, source: "x"))
-        XCTAssertEqual(ConfigFile.alertCommand(in: text), "logger -t x \"failed\"")
-        XCTAssertNil(ConfigFile.alertCommand(in: "[alert]\n#command = mail root\n"))
+        XCTAssertEqual(try ConfigFile.alertCommand(in: Array(text.utf8), source: "x"), "logger -t x \"failed\"")
+        XCTAssertNil(try ConfigFile.alertCommand(in: Array("[alert]\n#command = mail root\n".utf8), source: "x"))
         XCTAssertEqual(try ConfigFile.parse("[alert]\ncommand = mail root\n", source: "x").alert.command, "mail root")
     }
 }

@@ -45,6 +45,7 @@ final class ConfigFuzzTests: XCTestCase {
         ("metrics", ["listen"]),
         ("log", ["level"]),
         ("store", ["retention_days", "max_events", "anonymise"]),
+        ("blocklist", ["exclude_local_networks", "allow"]),
     ]
     private static let keys = keysBySection.flatMap(\.keys)
     private static let sections = keysBySection.map { "[\($0.section)]" } + ["[", "]", "[]"]
@@ -139,7 +140,8 @@ final class ConfigFuzzTests: XCTestCase {
     }
 
     private func check(_ text: String, context: String) {
-        let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        // Lines end at LF bytes: a CRLF is one Character to Swift, so count the scalars.
+        let lineCount = text.unicodeScalars.filter { $0 == "\n" }.count + 1
         do {
             let settings = try ConfigFile.parse(text, source: "fuzz.conf")
             XCTAssertNil(ConfigFile.validate(settings), context)

@@ -110,4 +110,50 @@ final class DoctorTests: XCTestCase {
         XCTAssertFalse(Doctor.FileFacts(mode: 0o600, owner: 105, group: 0, isDirectory: true).allowsWrite(uid: 105, groups: []),
                        "a directory without search permission cannot be written into")
     }
+
+    func testAccessFailsOnPermissionAndIgnoresWhatIsMissing() {
+        let denied = Doctor.access(readErrors: [("/run/lightscope/status.json", 13), ("/var/lib/lightscope/events.sqlite", nil)], user: "ann")
+        XCTAssertFalse(denied.passed)
+        XCTAssertEqual(denied.detail, "ann cannot read /run/lightscope/status.json: permission denied: run as root or as a member of group adm")
+        let fine = Doctor.access(readErrors: [("/run/lightscope/status.json", nil)], user: "root")
+        XCTAssertEqual(fine.line, "PASS access: root can read /run/lightscope/status.json")
+        XCTAssertTrue(Doctor.access(readErrors: [], user: "ann").passed, "nothing there: the service and store checks say so")
+        XCTAssertEqual(Doctor.access(readErrors: [("/x", 5)], user: "ann").detail, "ann cannot read /x (errno 5)", "EIO is not permission")
+    }
+}
+
+final class MetricsExposureTests: XCTestCase {
+    func testOnlyANonLoopbackListenerWithoutEnforcedRulesIsWarnedAbout() {
+        let exposed = MetricsEndpoint("0.0.0.0:9870")!
+        for loopback in ["127.0.0.1:9870", "127.0.0.53:9870", "[::1]:9870"] {
+            for sandbox in [MetricsExposure.Sandbox.enforced, .noCgroupV2, .none] {
+                XCTAssertNil(MetricsExposure.warning(listen: MetricsEndpoint(loopback), sandbox: sandbox), loopback)
+            }
+            XCTAssertTrue(Doctor.metrics(listen: MetricsEndpoint(loopback), sandbox: .noCgroupV2).passed)
+        }
+        XCTAssertNil(MetricsExposure.warning(listen: nil, sandbox: .none))
+        XCTAssertNil(MetricsExposure.warning(listen: exposed, sandbox: .enforced))
+        let noCgroup = MetricsExposure.warning(listen: exposed, sandbox: .noCgroupV2) ?? ""
+        XCTAssertTrue(noCgroup.hasPrefix("Metrics listen on 0.0.0.0:9870, which is not a loopback address, and this host has no cgroup v2"), noCgroup)
+        XCTAssertTrue(noCgroup.contains("Set [metrics] listen = 127.0.0.1:9870"), noCgroup)
+        XCTAssertTrue(MetricsExposure.warning(listen: MetricsEndpoint("[2001:db8::1]:9100"), sandbox: .none)?
+            .contains("was not started by systemd") ?? false)
+        let check = Doctor.metrics(listen: exposed, sandbox: .noCgroupV2)
+        XCTAssertFalse(check.passed)
+        XCTAssertEqual(check.fix, "set [metrics] listen = 127.0.0.1:9870, or firewall port 9870")
+        XCTAssertEqual(Doctor.metrics(listen: exposed, sandbox: .enforced).line,
+                       "PASS metrics: 0.0.0.0:9870: kept from other hosts by the unit's IPAddressDeny= (cgroup v2)")
+    }
+
+    func testSpecialUseRanges() {
+        let expected: [(String, SpecialUseAddress?)] = [
+            ("127.0.0.2", .loopback), ("::1", .loopback), ("0.0.0.0", .unspecified), ("0.1.2.3", .unspecified), ("::", .unspecified),
+            ("255.255.255.255", .broadcast), ("224.0.0.1", .multicast), ("239.255.255.250", .multicast), ("ff02::1", .multicast),
+            ("169.254.169.254", .linkLocal), ("fe80::1", .linkLocal), ("febf::1", .linkLocal),
+            ("203.0.113.7", nil), ("2001:db8::7", nil), ("fec0::1", nil), ("223.255.255.255", nil), ("::2", nil),
+        ]
+        for (text, use) in expected {
+            XCTAssertEqual(SpecialUseAddress(IPAddress(text)!), use, text)
+        }
+    }
 }

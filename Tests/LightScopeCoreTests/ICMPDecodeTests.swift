@@ -130,4 +130,13 @@ final class ICMPDecodeTests: XCTestCase {
         XCTAssertEqual(quoted?.protocolNumber, 17)
         XCTAssertNil(quoted?.sourcePort)
     }
+
+    /// A forged ICMPv6 error quoting an IPv6 header with IPv4-mapped addresses must not name
+    /// an IPv4 probe: the quote is refused as the outer header would be.
+    func testQuotedIPv4MappedHeaderNamesNoProbe() {
+        let quote = PacketBuilder.ipv6("::ffff:192.0.2.1", "::ffff:198.51.100.7", nextHeader: 17, PacketBuilder.udp(33434, 161))
+        let message = decoded(icmpv6Packet(PacketBuilder.icmpv6Unreachable(code: 4, quoting: quote)))?.unreachable
+        XCTAssertEqual(message?.isIPv6, true)
+        XCTAssertNil(message?.quoted)
+    }
 }

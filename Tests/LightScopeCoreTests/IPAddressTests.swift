@@ -45,4 +45,21 @@ final class IPAddressTests: XCTestCase {
         XCTAssertNil(IPPrefix("192.0.2.0/33"))
         XCTAssertEqual(IPPrefix("192.0.2.1")?.length, 32)
     }
+
+    /// IPv4 lives in ::ffff:0:0/96 inside the type, so IPv6 text in that range is refused
+    /// rather than read as the IPv4 address; the kernel's 16 bytes for a dual-stack socket's
+    /// IPv4 peer are that IPv4 address.
+    func testIPv4MappedTextIsRefusedAndKernelBytesAreIPv4() {
+        for text in ["::ffff:198.51.100.77", "::FFFF:198.51.100.77", "::ffff:c633:644d", "0:0:0:0:0:ffff:c633:644d"] {
+            XCTAssertNil(IPAddress(text), text)
+            XCTAssertNil(IPPrefix(text + "/128"), text)
+        }
+        XCTAssertEqual(IPAddress("::198.51.100.77")?.isIPv4, false, "IPv4-compatible (deprecated) is plain IPv6")
+        XCTAssertEqual(IPAddress("64:ff9b::198.51.100.77")?.description, "64:ff9b::c633:644d")
+        XCTAssertEqual(IPAddress(bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 198, 51, 100, 77])?.description, "198.51.100.77")
+        let blocklist = Blocklist(sources: ["::ffff:198.51.100.77", "198.51.100.78"])
+        XCTAssertEqual(blocklist.addresses.map(\.description), ["198.51.100.78"])
+        XCTAssertEqual(blocklist.skipped, ["::ffff:198.51.100.77"])
+    }
 }
+

@@ -19,9 +19,19 @@ final class IPv6DecodeTests: XCTestCase {
         XCTAssertEqual(packet?.tcp?.destinationPort, 443)
     }
 
-    func testIPv4MappedAddressesInAnIPv6HeaderStayIPv6() {
-        let packet = decoded(PacketBuilder.ipv6("::ffff:192.0.2.1", "2001:db8::2", nextHeader: 6, syn), linkType: LinkType.raw)
-        XCTAssertEqual(packet?.isIPv6, true)
+    /// The address type holds IPv4 as ::ffff:a.b.c.d: decoded, this IPv6 packet would be
+    /// taken for one from (or to) the IPv4 address. Rejected instead, as Linux drops it.
+    func testIPv4MappedAddressesInAnIPv6HeaderAreRejected() {
+        XCTAssertEqual(rejection(PacketBuilder.ipv6("::ffff:192.0.2.1", "2001:db8::2", nextHeader: 6, syn), linkType: LinkType.raw),
+                       .ipv4MappedAddress)
+        XCTAssertEqual(rejection(PacketBuilder.ipv6("2001:db8::1", "::ffff:192.0.2.2", nextHeader: 6, syn), linkType: LinkType.raw),
+                       .ipv4MappedAddress)
+        XCTAssertEqual(DecodeRejection.ipv4MappedAddress.name, "ipv4_mapped_address")
+        // Neighbours of the range are ordinary IPv6.
+        for neighbour in ["::fffe:192.0.2.1", "::1:ffff:c000:201", "::c000:201"] {
+            XCTAssertEqual(decoded(PacketBuilder.ipv6(neighbour, "2001:db8::2", nextHeader: 6, syn), linkType: LinkType.raw)?.isIPv6,
+                           true, neighbour)
+        }
     }
 
     func testChainOfEveryWalkedHeader() {

@@ -52,6 +52,10 @@ final class PacketTriageTests: XCTestCase {
         XCTAssertFalse(triage(p.ethernet(p.etherTypeIPv6, p.ipv6("2001:db8::9", "2001:db8::1", nextHeader: 60,
                                                                  p.optionsHeader(next: 6) + p.tcp(1, 2, flags: ack)))),
                        "IPv6 extension headers")
+        for (source, destination) in [("::ffff:203.0.113.9", "2001:db8::1"), ("2001:db8::9", "::ffff:192.0.2.1")] {
+            XCTAssertFalse(triage(p.ethernet(p.etherTypeIPv6, p.ipv6(source, destination, nextHeader: 6, p.tcp(1, 2, flags: ack)))),
+                           "IPv4-mapped \(source) -> \(destination): the decoder rejects it")
+        }
         XCTAssertFalse(triage(establishedIPv4.dropLast(4).map { $0 }), "TCP header cut short")
         XCTAssertFalse(triage(establishedIPv6, linkType: LinkType.ipv4), "the link type says IPv4, the header IPv6")
         XCTAssertFalse(triage(p.linuxCooked(p.etherTypeIPv4, p.ipv4("203.0.113.9", "192.0.2.1", protocolNumber: 6,

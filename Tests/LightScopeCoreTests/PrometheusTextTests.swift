@@ -12,9 +12,10 @@ final class PrometheusTextTests: XCTestCase {
             loops: [.init(name: "runner loop", heartbeatAgeNanos: 250_000_000, stalled: false)],
             watchdog: .init(timeoutNanos: 30_000_000_000, pingIntervalNanos: 15_000_000_000, stallLimitNanos: 30_000_000_000,
                             pingsSent: 4, lastPingAtNanos: 1_700_000_060_000_000_000, stallsDetected: 1),
-            events: .init(byVerdict: ["closed": 5, "portscan": 1], lastHour: 6),
-            detection: .init(pendingProbes: 2, scanSources: 1, evictions: 0),
-            store: .init(path: "/var/lib/lightscope/events.sqlite", sizeBytes: 4096, eventsWritten: 6, eventsLost: 0, errors: 0),
+            events: .init(byVerdict: ["closed": 5, "portscan": 1]),
+            detection: .init(pendingProbes: 2, scanSources: 1, evictions: 0, probeEvictions: 0, scanSourceEvictions: 0),
+            store: .init(path: "/var/lib/lightscope/events.sqlite", sizeBytes: 4096, eventsWritten: 6, errors: 0),
+            lostEvents: ["queue": 3, "eviction": 2, "disk": 0, "interface": 0, "fleet": 0],
             restarts: .init(byEnding: ["watchdog": 2, "crash": 1], lastRestartAtNanos: 1_699_999_999_000_000_000, lastReason: "watchdog timeout"))
     }
 
@@ -31,6 +32,10 @@ final class PrometheusTextTests: XCTestCase {
             "lightscope_loop_heartbeat_age_seconds{loop=\"runner loop\"} 0.250",
             "lightscope_detection_evictions_total 0",
             "lightscope_store_errors_total 0",
+            "lightscope_events_lost_total{reason=\"queue\"} 3",
+            "lightscope_events_lost_total{reason=\"eviction\"} 2",
+            "lightscope_events_lost_total{reason=\"fleet\"} 0",
+            "lightscope_detection_scan_source_evictions_total 0",
             "lightscope_restarts_total{reason=\"watchdog\"} 2",
             "lightscope_watchdog_timeouts_total 2",
             "lightscope_last_restart_time_seconds 1699999999.000",
@@ -41,27 +46,34 @@ final class PrometheusTextTests: XCTestCase {
         }
     }
 
+    /// Present from the first scrape (0 until a restart), so a dashboard or alert never sees it appear.
+    func testLastRestartTimeIsThereBeforeAnyRestart() {
+        var snapshot = Self.sampleSnapshot()
+        snapshot.restarts = .init(byEnding: [:], lastRestartAtNanos: nil, lastReason: nil)
+        XCTAssertTrue(PrometheusText.render(snapshot).contains("\nlightscope_last_restart_time_seconds 0.000\n"))
+    }
+
     func testStatusReportText() {
         let report = StatusReport(running: true, problem: nil, daemon: Self.sampleSnapshot(),
                                   recentRuns: [RunHistory.Run(pid: 41, startedAtNanos: 1_699_999_000_000_000_000,
                                                               endedAtNanos: 1_699_999_999_000_000_000, ending: .watchdog,
-                                                              detail: "packet loop eth0 stalled for 31.0s")])
+                                                              detail: "packet loop eth0 stalled for 31.0s")],
+                                  eventsLastHour: 49)
         let text = report.text(nowNanos: 1_700_000_061_000_000_000)
         XCTAssertTrue(text.contains("LightScope 0.1.0, pid 42, up 1m01s"), text)
         XCTAssertTrue(text.contains("  eth0  capturing  1234 packets  12 pps  3 dropped  7 unwanted  1 malformed"), text)
         XCTAssertTrue(text.contains("Watchdog: 30.0s (systemd), ping every 15.0s; last ping 1.0s ago; 4 pings, 1 stalls"), text)
-        XCTAssertTrue(text.contains("Events: 6 in the last hour"), text)
+        XCTAssertTrue(text.contains("Events: 49 in the last hour (store); this run: closed 5, unanswered 0, portscan 1, addrscan 0"), text)
+        var unreadable = report
+        unreadable.eventsLastHour = nil
+        XCTAssertTrue(unreadable.text(nowNanos: 1_700_000_061_000_000_000).contains("Events: last hour unknown (the store cannot be read); this run:"))
+        XCTAssertTrue(text.contains("Lost events: 5 (queue 3, eviction 2, disk 0, interface 0, fleet 0)"), text)
+        XCTAssertTrue(text.contains("Store: /var/lib/lightscope/events.sqlite, 4 KiB, 6 written, 0 errors"), text)
         XCTAssertTrue(text.contains("16m39s  watchdog timeout (packet loop eth0 stalled for 31.0s)"), text)
-    }
-
-    func testEventRateWindowForgetsOldMinutes() {
-        var window = EventRateWindow()
-        let minute: UInt64 = 60_000_000_000
-        window.add(atNanos: 0)
-        window.add(3, atNanos: 30 * minute)
-        XCTAssertEqual(window.lastHour(atNanos: 30 * minute), 4)
-        XCTAssertEqual(window.lastHour(atNanos: 61 * minute), 3)
-        XCTAssertEqual(window.lastHour(atNanos: 200 * minute), 0)
+        XCTAssertTrue(text.contains("Store: /var/lib/lightscope/events.sqlite, 4 KiB, 6 written"), text)
+        let noFile = report.text(nowNanos: 1_700_000_061_000_000_000, storeFileExists: false)
+        XCTAssertTrue(noFile.contains("Store: /var/lib/lightscope/events.sqlite, no file yet, 6 written"), noFile)
+        XCTAssertFalse(noFile.contains("KiB"), noFile)
     }
 
     func testMetricsEndpointParsing() {

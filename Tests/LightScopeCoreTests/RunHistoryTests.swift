@@ -48,6 +48,25 @@ final class RunHistoryTests: XCTestCase {
         XCTAssertTrue(history.recoveryLine(atNanos: UInt64(RunHistory.capacity + 10) * 60 * second)?.hasPrefix("Recovered after unexplained stop") ?? false)
     }
 
+    /// systemd does not restart after exit 77 or 78 (RestartPreventExitStatus=): the next run
+    /// is the operator's start, not a restart, and NRestarts does not count it either.
+    func testAConfigErrorExitIsNotARestart() {
+        var history = RunHistory()
+        history.begin(pid: 1, atNanos: 0)
+        history.recordExit(serviceResult: "signal", exitCode: "killed", exitStatus: "SEGV", atNanos: second)
+        history.begin(pid: 2, atNanos: 2 * second)
+        history.endCurrent(.failed, atNanos: 3 * second, detail: "invalid config", exitStatus: 78)
+        history.recordExit(serviceResult: "exit-code", exitCode: "exited", exitStatus: "78", atNanos: 3 * second)
+        history.begin(pid: 3, atNanos: 60 * second)
+        history.recordExit(serviceResult: "exit-code", exitCode: "exited", exitStatus: "1", atNanos: 61 * second)
+        history.begin(pid: 4, atNanos: 70 * second)
+        XCTAssertEqual(history.runs.map(\.exitStatus), [nil, 78, 1, nil])
+        XCTAssertEqual(history.restarts(withinNanos: 86_400 * second, ofNanos: 70 * second).map(\.pid), [1, 3])
+        XCTAssertEqual(history.count(of: .failed), 1, "the exit 1 was restarted, the exit 78 was not")
+        XCTAssertTrue(history.recoveryLine(atNanos: 70 * second)?.hasSuffix("restarts in the last 24h: 2)") ?? false,
+                      history.recoveryLine(atNanos: 70 * second) ?? "")
+    }
+
     func testRestartsCountOnlyTheLastDay() {
         var history = RunHistory()
         history.begin(pid: 1, atNanos: 0)

@@ -6,6 +6,7 @@ final class StoreSettingsTests: XCTestCase {
         let store = Settings().store
         XCTAssertEqual(store.retentionDays, 90)
         XCTAssertEqual(store.maxEvents, 1_000_000)
+        XCTAssertEqual(store.maxStoreMiB, 512)
         XCTAssertEqual(store.anonymise, .off)
     }
 
@@ -14,10 +15,12 @@ final class StoreSettingsTests: XCTestCase {
             [store]
             retention_days = 30
             max_events = 50000   # a small disk
+            max_store_mib = 64
             anonymise = dst
             """, source: "test.conf")
         XCTAssertEqual(settings.store.retentionDays, 30)
         XCTAssertEqual(settings.store.maxEvents, 50000)
+        XCTAssertEqual(settings.store.maxStoreMiB, 64)
         XCTAssertEqual(settings.store.anonymise, .destination)
         XCTAssertTrue(settings.store.anonymise.anonymisesDestination)
         XCTAssertFalse(settings.store.anonymise.anonymisesSource)
@@ -37,8 +40,11 @@ final class StoreSettingsTests: XCTestCase {
         XCTAssertThrowsError(try ConfigFile.parse("[store]\nmax_events = 10", source: "t.conf")) { error in
             XCTAssertEqual((error as! ConfigError).line, 2)
         }
+        XCTAssertThrowsError(try ConfigFile.parse("[store]\nmax_store_mib = 63", source: "t.conf")) { error in
+            XCTAssertTrue((error as! ConfigError).problem.contains("from 64 to 1048576"), "\(error)")
+        }
         XCTAssertThrowsError(try ConfigFile.parse("[store]\nretention = 5", source: "t.conf")) { error in
-            XCTAssertTrue((error as! ConfigError).problem.contains("known keys: anonymise, journal_events_per_second, max_events, retention_days"))
+            XCTAssertTrue((error as! ConfigError).problem.contains("known keys: anonymise, journal_events_per_second, max_events, max_store_mib, retention_days"))
         }
     }
 }

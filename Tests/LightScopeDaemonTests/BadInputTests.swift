@@ -18,6 +18,17 @@ final class BadInputTests: XCTestCase {
         XCTAssertNil(harness.listener.receive(timeout: 0.2).flatMap { $0.contains("READY=1") ? $0 : nil })
     }
 
+    /// `--interface` twice trapped in Dictionary(uniqueKeysWithValues:): exit 132, not 78.
+    func testAnInterfaceNamedTwiceIsAConfigErrorNotACrash() throws {
+        let lab = try NamespaceLab()
+        defer { lab.destroy() }
+        let harness = try DaemonHarness(lab: lab, arguments: ["--interface", lab.hostInterface, "--interface", lab.hostInterface])
+        defer { harness.cleanUp() }
+        XCTAssertEqual(harness.daemon.waitForExit(timeout: 10), 78, harness.daemon.log)
+        XCTAssertTrue(harness.daemon.log.contains("--interface \(lab.hostInterface) is given twice (the first and the second --interface)"),
+                      harness.daemon.log)
+    }
+
     /// Found by ConfigFuzzTests: a duration beyond Int64 nanoseconds trapped the daemon.
     func testAHugeDurationExitsWithItsLineNumberNotACrash() throws {
         let lab = try NamespaceLab()

@@ -23,8 +23,12 @@ struct DaemonHarness {
         ownsStateDirectory = explicitStateDirectory == nil
         stateDirectory = explicitStateDirectory ?? NSTemporaryDirectory() + "lightscope-state-\(UUID().uuidString)"
         if ownsStateDirectory {
+            // The daemon refuses a directory that others could write: it belongs to whoever runs it.
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-            chmod(stateDirectory, 0o777)
+            chmod(stateDirectory, 0o700)
+            if let asUser, let entry = UInt32(asUser).flatMap(getpwuid) ?? getpwnam(asUser) {
+                chown(stateDirectory, entry.pointee.pw_uid, entry.pointee.pw_gid)
+            }
         }
         var environment = ["NOTIFY_SOCKET": listener.address]
         if let watchdogMicroseconds { environment["WATCHDOG_USEC"] = String(watchdogMicroseconds) }

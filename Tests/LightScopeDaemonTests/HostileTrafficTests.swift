@@ -138,6 +138,13 @@ final class HostileTrafficTests: XCTestCase {
         XCTAssertLessThanOrEqual(snapshot.detection.pendingProbes, UInt64(capacities.pendingProbes))
         XCTAssertLessThanOrEqual(snapshot.detection.scanSources, UInt64(capacities.scanSources))
         XCTAssertGreaterThan(snapshot.detection.evictions, 0, "the floods never reached the budget: \(snapshot.detection)")
+        // An evicted probe is a lost event, counted by reason, and said once per episode.
+        XCTAssertGreaterThan(snapshot.detection.probeEvictions, 0, "\(snapshot.detection)")
+        XCTAssertEqual(snapshot.lostEvents["eviction"], snapshot.detection.probeEvictions, "\(snapshot.lostEvents)")
+        let episodes = harness.daemon.log.components(separatedBy: "detection is at its capacity ([detection] memory_budget_mib = \(Self.budgetMiB))").count - 1
+        // An episode ends after LossEpisodes.quietPeriod without evictions: the first floods make
+        // one, masscan at the end may make another; never a line per eviction.
+        XCTAssertTrue((1...2).contains(episodes), "\(episodes) episodes logged, naming the setting:\n\(harness.daemon.log.suffix(3000))")
         XCTAssertGreaterThan(snapshot.interfaces.first?.malformed ?? 0, 0, "the bad data offsets were not counted as malformed")
 
         // The watchdog: pinged all along, never within a whisker of WatchdogSec, never triggered.
@@ -151,6 +158,9 @@ final class HostileTrafficTests: XCTestCase {
 
         harness.daemon.signal(SIGTERM)
         XCTAssertEqual(harness.daemon.waitForExit(timeout: 30), 0, String(harness.daemon.log.suffix(3000)))
+        let stopLine = harness.daemon.log.split(separator: "\n").first { $0.contains("Stopped cleanly") } ?? ""
+        XCTAssertTrue(stopLine.contains("; events lost: ") && stopLine.contains("eviction \(snapshot.lostEvents["eviction"] ?? 0),"),
+                      "the stop line gives the losses by reason: \(stopLine)")
     }
 
     /// What may be resident beyond the start-up figure and the detection budget: the pcap

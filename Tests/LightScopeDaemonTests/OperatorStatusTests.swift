@@ -85,6 +85,31 @@ final class OperatorStatusTests: XCTestCase {
         XCTAssertTrue(stopped.output.contains("clean stop"), stopped.output)
     }
 
+    /// "Events: N in the last hour" is the store's count, as `events --since 1h` lists them: after
+    /// a restart it still counts what the previous run found (it used to say 0).
+    func testTheLastHoursEventsComeFromTheStoreAcrossARestart() throws {
+        let lab = try NamespaceLab()
+        defer { lab.destroy() }
+        let first = try DaemonHarness(lab: lab)
+        defer { first.cleanUp() }
+        first.waitForReady()
+        try lab.probeHostTCP(ports: [7101, 7102, 7103])
+        XCTAssertNotNil(first.listener.wait(timeout: 5) { ($0.assignments["STATUS"].flatMap(StatusFigures.init)?.unwanted ?? 0) >= 3 }.match,
+                        first.daemon.log)
+        first.daemon.signal(SIGTERM)
+        XCTAssertEqual(first.daemon.waitForExit(timeout: 10), 0, first.daemon.log)
+
+        let second = try DaemonHarness(lab: lab, stateDirectory: first.stateDirectory)
+        defer { second.cleanUp() }
+        second.waitForReady()
+        let text = try lightscope(["status", "--state-dir", second.stateDirectory])
+        XCTAssertTrue(text.output.contains("Events: 3 in the last hour (store); this run: closed 0, unanswered 0"), text.output)
+        let listed = try lightscope(["events", "--since", "1h", "--state-dir", second.stateDirectory])
+        XCTAssertEqual(listed.output.split(separator: "\n").filter { $0.contains("closed") }.count, 3, listed.output)
+        let json = try decodeReport(try lightscope(["status", "--json", "--state-dir", second.stateDirectory]).output)
+        XCTAssertEqual(json.eventsLastHour, 3)
+    }
+
     func testARestartAfterACrashIsExplainedAndConfirmedWithAPing() throws {
         let lab = try NamespaceLab()
         defer { lab.destroy() }

@@ -38,6 +38,46 @@ final class SignalTests: XCTestCase {
         XCTAssertTrue(harness.daemon.isRunning)
     }
 
+    /// What the unit's ExecReload= runs: `systemctl reload` fails when the new config is rejected.
+    func testLightscopeReloadExitsWithTheOutcome() throws {
+        let lab = try NamespaceLab()
+        defer { lab.destroy() }
+        let harness = try DaemonHarness(lab: lab)
+        defer { harness.cleanUp() }
+        harness.waitForReady()
+        let pid = String(harness.daemon.pid)
+
+        try harness.rewriteConfig("[watchdog]\nstatus_interval = 300ms\n")
+        let applied = try runLightscope(["reload", "--pid", pid, "--state-dir", harness.stateDirectory])
+        XCTAssertEqual(applied.status, 0, applied.output)
+        XCTAssertTrue(applied.output.hasPrefix("Configuration reloaded (pid \(pid), reload 1)"), applied.output)
+
+        try harness.rewriteConfig("[watchdog]\nstatus_interval = often\n")
+        let rejected = try runLightscope(["reload", "--pid", pid, "--state-dir", harness.stateDirectory])
+        XCTAssertEqual(rejected.status, 78, rejected.output)
+        XCTAssertTrue(rejected.output.contains("Reload rejected, the previous configuration stays in force: invalid config"), rejected.output)
+        XCTAssertTrue(rejected.output.contains("line 2"), rejected.output)
+        XCTAssertTrue(harness.daemon.isRunning)
+        XCTAssertNotNil(harness.listener.wait(timeout: 3) { $0.has("WATCHDOG", "1") }.match, "still pinging")
+    }
+
+    private func runLightscope(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonProcess.binaryPath)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["RUNTIME_DIRECTORY"] = nil
+        environment["STATE_DIRECTORY"] = nil
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     func testSigtermSendsStoppingAndExitsZero() throws {
         let lab = try NamespaceLab()
         defer { lab.destroy() }

@@ -15,7 +15,6 @@ final class FleetDaemonTests: XCTestCase {
     override func setUpWithError() throws {
         lab = try NamespaceLab()
         fixture = try FleetFixture(server: PostgresServer(listenAddress: lab.peerIPv4, namespace: lab.peer))
-        chmod(fixture.stateDirectory, 0o777)
     }
 
     override func tearDown() {

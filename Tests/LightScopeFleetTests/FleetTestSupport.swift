@@ -40,12 +40,12 @@ final class FleetFixture {
         return settings
     }
 
-    func shipper(password: String? = nil, settings: Settings.Fleet? = nil, fleetLoss: FleetRetentionLoss = FleetRetentionLoss()) throws -> FleetShipper {
+    func shipper(password: String? = nil, settings: Settings.Fleet? = nil, lost: LostEvents = LostEvents()) throws -> FleetShipper {
         let settings = settings ?? self.settings()
         let configuration = FleetShipper.Configuration(
             settings: settings, parameters: try ConnectionParameters(url: settings.url!), password: password ?? self.password,
             hostID: hostID, hostName: "web1", databasePath: databasePath, anonymiser: .disabled, killAfterCommits: nil)
-        return FleetShipper(configuration: configuration, fleetLoss: fleetLoss, wakeInterval: .milliseconds(250), log: lines.log)
+        return FleetShipper(configuration: configuration, lost: lost, wakeInterval: .milliseconds(250), log: lines.log)
     }
 
     /// Appends `count` events to the local store; returns their ids.

@@ -14,6 +14,14 @@ final class EventPipelineTests: XCTestCase {
                       journal: nil, queueCapacity: capacity, log: logs.log)
     }
 
+    /// A quiet host has an empty store to query from the start, not "no event store".
+    func testStartCreatesTheStoreBeforeAnyEvent() throws {
+        let pipeline = makePipeline()
+        pipeline.start()
+        defer { _ = pipeline.stop(timeout: .seconds(10)) }
+        XCTAssertEqual(try EventStore(directory: directory.path, readOnly: true).count(), 0)
+    }
+
     func testCommitsWithinAboutASecondWhileRunning() throws {
         let pipeline = makePipeline()
         pipeline.start()

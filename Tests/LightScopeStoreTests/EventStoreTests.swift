@@ -1,3 +1,4 @@
+import Glibc
 import LightScopeCore
 @testable import LightScopeStore
 import XCTest
@@ -53,10 +54,10 @@ final class EventStoreTests: XCTestCase {
         let old = (0..<25).map { EventRecord(Sample.event($0, timeNanos: 1_000 + UInt64($0))) }
         let recent = (25..<30).map { EventRecord(Sample.event($0)) }
         try store.insert(old + recent)
-        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10), 10)
-        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10), 10)
-        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10), 5)
-        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10), 0)
+        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10).events, 10)
+        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10).events, 10)
+        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10).events, 5)
+        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10).events, 0)
         XCTAssertEqual(try store.events(since: 0, limit: 100), recent)
     }
 
@@ -64,9 +65,9 @@ final class EventStoreTests: XCTestCase {
         let store = try EventStore(directory: directory.path)
         let records = (0..<50).map { EventRecord(Sample.event($0)) }
         try store.insert(records)
-        XCTAssertEqual(try store.deleteEvents(beyondNewest: 20, limit: 1000), 30)
+        XCTAssertEqual(try store.deleteEvents(beyondNewest: 20, limit: 1000).events, 30)
         XCTAssertEqual(try store.events(since: 0, limit: 100), Array(records.suffix(20)))
-        XCTAssertEqual(try store.deleteEvents(beyondNewest: 20, limit: 1000), 0)
+        XCTAssertEqual(try store.deleteEvents(beyondNewest: 20, limit: 1000).events, 0)
     }
 
     func testReadersFilterCountAndRank() throws {
@@ -83,6 +84,41 @@ final class EventStoreTests: XCTestCase {
         let ports = try store.topPorts(since: 0, limit: 10)
         XCTAssertEqual(ports.map(\.events).reduce(0, +), 42 - 10, "portscans carry no single port")
         XCTAssertEqual(ports.first?.events, ports.map(\.events).max())
+    }
+
+    /// Symbolic links planted where the store or its log and index would be are refused, never
+    /// followed: run as root, following one would overwrite the file it points at.
+    func testSymbolicLinksInPlaceOfTheStoreFilesAreNotFollowed() throws {
+        let victim = directory.file("victim")
+        let original = "root's file\n"
+        try original.write(toFile: victim, atomically: false, encoding: .utf8)
+        XCTAssertEqual(symlink(victim, directory.file("events.sqlite")), 0)
+        XCTAssertThrowsError(try EventStore(directory: directory.path)) { error in
+            XCTAssertTrue("\(error)".contains("is a symbolic link, which LightScope never follows"), "\(error)")
+            XCTAssertTrue("\(error)".contains("rm \(self.directory.file("events.sqlite"))"), "\(error)")
+        }
+        XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), original)
+
+        unlink(directory.file("events.sqlite"))
+        _ = try EventStore(directory: directory.path)  // a real store; closing it removes -wal and -shm
+        for suffix in ["-wal", "-shm"] {
+            XCTAssertEqual(symlink(victim, directory.file("events.sqlite" + suffix)), 0)
+            XCTAssertThrowsError(try EventStore(directory: directory.path).insert([EventRecord(Sample.event(1))]), suffix)
+            XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), original, suffix)
+            unlink(directory.file("events.sqlite" + suffix))
+        }
+    }
+
+    func testStoreFilesAreReadableByTheDirectorysGroupWhateverTheUmask() throws {
+        let previous = umask(0o077)
+        defer { umask(previous) }
+        let store = try EventStore(directory: directory.path)
+        try store.insert([EventRecord(Sample.event(1))])
+        for suffix in ["", "-wal", "-shm"] {
+            var status = stat()
+            XCTAssertEqual(stat(directory.file("events.sqlite" + suffix), &status), 0, suffix)
+            XCTAssertEqual(status.st_mode & 0o777, 0o640, suffix)
+        }
     }
 
     func testOpeningWhereNoDirectoryIsSaysHowToFixIt() {

@@ -23,29 +23,55 @@ final class EventWriterTests: XCTestCase {
         var settings = Settings.Store()
         settings.retentionDays = 1
         settings.maxEvents = 1000
+        let counters = EventCounters()
         let writer = EventWriter(databasePath: directory.file("events.sqlite"), settings: settings,
-                                 anonymiser: .disabled, journal: nil, counters: EventCounters(), log: { _, _ in })
+                                 anonymiser: .disabled, journal: nil, counters: counters, log: { _, _ in })
         let now = Sample.baseNanos
         let twoDaysAgo = now - 2 * 86_400 * 1_000_000_000
         writer.write((0..<1500).map { Sample.event($0, timeNanos: $0 < 100 ? twoDaysAgo : now) }, monotonicNanos: 1)
-        writer.applyRetentionIfDue(wallClockNanos: now, monotonicNanos: 1) {}
+        writer.maintain(wallClockNanos: now, monotonicNanos: 1, shouldYield: { false }) {}
         let store = try XCTUnwrap(writer.store)
         XCTAssertEqual(try store.count(), 1000)
         XCTAssertTrue(try store.events(since: 0, limit: 2000).allSatisfy { $0.timeNanos == now })
+        XCTAssertEqual(counters.snapshot.eventsLost, 500, "deleted before retention_days to stay within max_events")
     }
 
-    func testRetentionWaitsForItsInterval() throws {
+    func testRetentionGivesWayToWaitingEventsUnlessTheStoreIsAtALimit() throws {
         var settings = Settings.Store()
+        settings.retentionDays = 1
         settings.maxEvents = 1000
+        let logs = LogCollector()
+        let writer = EventWriter(databasePath: directory.file("events.sqlite"), settings: settings,
+                                 anonymiser: .disabled, journal: nil, counters: EventCounters(), log: logs.log)
+        let now = Sample.baseNanos
+        writer.write((0..<900).map { Sample.event($0, timeNanos: now - 2 * 86_400 * 1_000_000_000) }, monotonicNanos: 1)
+        XCTAssertTrue(writer.maintain(wallClockNanos: now, monotonicNanos: 1, shouldYield: { true }) {},
+                      "expired events wait while new ones queue")
+        XCTAssertEqual(try writer.store!.count(), 900)
+        writer.write((900..<1500).map { Sample.event($0, timeNanos: now) }, monotonicNanos: 2)
+        writer.maintain(wallClockNanos: now, monotonicNanos: 2, shouldYield: { true }) {}
+        XCTAssertLessThanOrEqual(try writer.store!.count(), 1000, "over max_events: deletes keep pace with inserts, waiting events or not")
+        XCTAssertEqual(logs.messages(.notice).count, 1, "\(logs.messages(.notice))")
+        XCTAssertTrue(logs.messages(.notice)[0].contains("max_events = 1000"), logs.messages(.notice)[0])
+        XCTAssertFalse(writer.maintain(wallClockNanos: now, monotonicNanos: 3, shouldYield: { false }) {})
+        XCTAssertEqual(try writer.store!.count(), 600, "the expired ones go once nothing waits")
+    }
+
+    /// An idle writer looks at a store within its limits once a minute, not on every wake-up.
+    func testIdleStoreIsLookedAtOnceAnIdleInterval() throws {
+        var settings = Settings.Store()
+        settings.retentionDays = 1
         let writer = EventWriter(databasePath: directory.file("events.sqlite"), settings: settings,
                                  anonymiser: .disabled, journal: nil, counters: EventCounters(), log: { _, _ in })
+        let day: UInt64 = 86_400 * 1_000_000_000
         writer.write((0..<10).map { Sample.event($0) }, monotonicNanos: 1)
-        writer.applyRetentionIfDue(wallClockNanos: Sample.baseNanos, monotonicNanos: 1) {}
-        writer.write((10..<1500).map { Sample.event($0) }, monotonicNanos: 2)
-        writer.applyRetentionIfDue(wallClockNanos: Sample.baseNanos, monotonicNanos: 2) {}
-        XCTAssertEqual(try writer.store!.count(), 1500, "not yet: retention runs every retentionInterval, not per insert")
-        writer.applyRetentionIfDue(wallClockNanos: Sample.baseNanos, monotonicNanos: 2 + UInt64(EventWriter.retentionInterval.nanoseconds)) {}
-        XCTAssertEqual(try writer.store!.count(), 1000)
+        writer.maintain(wallClockNanos: Sample.baseNanos, monotonicNanos: 1, shouldYield: { false }) {}
+        XCTAssertEqual(try writer.store!.count(), 10)
+        writer.maintain(wallClockNanos: Sample.baseNanos + 2 * day, monotonicNanos: 2_000_000_000, shouldYield: { false }) {}
+        XCTAssertEqual(try writer.store!.count(), 10, "idle: the next look is a minute after the last")
+        let minuteLater = 1 + UInt64(EventWriter.idleRetentionInterval.nanoseconds)
+        writer.maintain(wallClockNanos: Sample.baseNanos + 2 * day, monotonicNanos: minuteLater, shouldYield: { false }) {}
+        XCTAssertEqual(try writer.store!.count(), 0)
     }
 
     func testUnopenableStoreCountsLostEventsAndLogsOnceAMinute() throws {

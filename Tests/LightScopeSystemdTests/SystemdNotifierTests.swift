@@ -25,8 +25,9 @@ final class SystemdNotifierTests: XCTestCase {
         setenv("NOTIFY_SOCKET", listener.address, 1)
         let notifier = SystemdNotifier()
         XCTAssertTrue(notifier.isEnabled)
-        XCTAssertTrue(notifier.ready(status: "capturing\non eth0"))
-        XCTAssertEqual(listener.receive(timeout: 2), "READY=1\nSTATUS=capturing on eth0")
+        // A newline (CRLF too) would start a new assignment: escaped, as every control character is.
+        XCTAssertTrue(notifier.ready(status: "capturing\non eth0\r\n\u{1B}[2J"))
+        XCTAssertEqual(listener.receive(timeout: 2), "READY=1\nSTATUS=capturing\\non eth0\\r\\n\\e[2J")
         XCTAssertTrue(notifier.watchdogPing())
         XCTAssertEqual(listener.receive(timeout: 2), "WATCHDOG=1")
         XCTAssertTrue(notifier.extendTimeout(by: .seconds(30)))

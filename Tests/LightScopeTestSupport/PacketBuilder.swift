@@ -11,6 +11,10 @@ public enum PacketBuilder {
 
     /// 4 bytes for IPv4 text, 16 for IPv6 text (IPv4-mapped text stays 16 bytes in an IPv6 header).
     public static func address(_ text: String, sixteenBytes: Bool = false) -> [UInt8] {
+        // IPv4-mapped IPv6 text, which `IPAddress` refuses, as the 16 bytes a hostile header carries.
+        if text.lowercased().hasPrefix("::ffff:"), let ipv4 = IPAddress(String(text.dropFirst(7))), ipv4.isIPv4 {
+            return ipv4.bytes
+        }
         guard let parsed = IPAddress(text) else { preconditionFailure("bad test address \(text)") }
         return parsed.isIPv4 && !sixteenBytes ? Array(parsed.bytes[12...]) : parsed.bytes
     }

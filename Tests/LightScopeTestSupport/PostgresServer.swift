@@ -72,6 +72,7 @@ public final class PostgresServer {
     }
 
     /// `psql` as the superuser on the `lightscope` database, trimmed.
+    @discardableResult
     public func query(_ sql: String, database: String = "lightscope") throws -> String {
         try psql(adminURL(database: database), sql).output.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -16,6 +16,7 @@ cd "$(dirname "$0")/../.."
 command -v systemd-nspawn >/dev/null || { echo "error: systemd-nspawn missing: apt-get install systemd-container (scripts/install-deps.sh)" >&2; exit 1; }
 
 . Tests/system/container.sh
+. Tests/system/alerts.sh
 
 # Timings the tests set through drop-ins, to keep the run short.
 FAST_WATCHDOG_SEC=3
@@ -114,6 +115,12 @@ scenario_install_starts_hardened_service() {
     X dpkg -i "/share/$(basename "$LIGHTSCOPE_DEB")" > "$CT_STATE/dpkg-install.log" 2>&1 \
         || { cat "$CT_STATE/dpkg-install.log"; echo "    expected: dpkg -i to succeed"; return 1; }
     expect "the service active after dpkg -i" wait_until 15 is_running || return 1
+    # A quiet host: the store exists (schema included) before any event, and answers empty.
+    expect "events.sqlite created at start, before any event" wait_until 5 X test -f /var/lib/lightscope/events.sqlite || return 1
+    expect "lightscope events on the empty store: exit 0, nothing listed" \
+        eval '[ -z "$(X lightscope events --since 1h)" ]' || return 1
+    expect "the config root:lightscope 0640 (it may hold a webhook secret), got $(X stat -c '%U:%G %a' "$CONF")" \
+        [ "$(X stat -c '%U:%G %a' "$CONF")" = "root:lightscope 640" ] || return 1
     expect "enabled after install (is-enabled: $(prop UnitFileState))" [ "$(prop UnitFileState)" = enabled ] || return 1
     expect "WatchdogUSec=30s from the shipped unit, got $(prop WatchdogUSec)" [ "$(prop WatchdogUSec)" = 30s ] || return 1
     local pid user caps
@@ -140,6 +147,32 @@ scenario_install_starts_hardened_service() {
         "X journalctl -q --no-pager -o json MESSAGE_ID=$id | grep -F '\"LIGHTSCOPE_VERDICT\":\"closed\"' | grep -F '\"LIGHTSCOPE_SRC\":\"$PEER_ADDR\"' >/dev/null" || return 1
     expect "the event committed to /var/lib/lightscope/events.sqlite" wait_until 5 store_has_closed_probe || return 1
     expect "/var/lib/lightscope owned by lightscope" [ "$(X stat -c %U /var/lib/lightscope)" = lightscope ] || return 1
+    expect "MemoryMax and TasksMax from the unit (got $(prop MemoryMax), $(prop TasksMax))" \
+        eval '[ "$(prop MemoryMax)" = 268435456 ] && [ "$(prop TasksMax)" = 80 ]' || return 1
+}
+
+# Admins in group adm read the status and the store without root, as Debian's logs; others do not.
+scenario_adm_reads_status_and_store_without_root() {
+    local path expected
+    for path in "/var/lib/lightscope 2750" "/run/lightscope 2750" "/var/lib/lightscope/events.sqlite 640" \
+                "/var/lib/lightscope/runs.json 640" "/run/lightscope/status.json 640"; do
+        expected="lightscope:adm ${path#* }"
+        expect "${path% *}: $expected, got $(X stat -c '%U:%G %a' "${path% *}")" \
+            [ "$(X stat -c '%U:%G %a' "${path% *}")" = "$expected" ] || return 1
+    done
+    X useradd --no-create-home --groups adm systest-admin
+    X useradd --no-create-home systest-user
+    local status events
+    status=$(X runuser -u systest-admin -- lightscope status 2>&1)
+    expect "lightscope status as a member of adm: exit 0 and the live figures ($status)" \
+        eval 'printf "%s" "$status" | grep "^Status: Processing packets" >/dev/null' || return 1
+    events=$(X runuser -u systest-admin -- lightscope events --since 1h 2>&1)
+    expect "lightscope events as a member of adm lists the probe ($events)" \
+        eval 'printf "%s" "$events" | grep "$PEER_ADDR:[0-9]* -> $HOST_ADDR:9 closed" >/dev/null' || return 1
+    expect "a user outside adm reads neither" \
+        eval '! X runuser -u systest-user -- lightscope status >/dev/null 2>&1 && ! X runuser -u systest-user -- lightscope events >/dev/null 2>&1' || return 1
+    expect "nor does adm read the config" eval '! X runuser -u systest-admin -- cat "$CONF" >/dev/null 2>&1' || return 1
+    X userdel systest-admin; X userdel systest-user
 }
 
 # doctor_passes: run `lightscope doctor` in the container; its output stays in $DOCTOR_OUT.
@@ -152,7 +185,8 @@ scenario_doctor_all_pass_then_names_the_fault() {
     [ $ok = 0 ] || return 1
     expect "the unit line with WatchdogSec=30s" \
         eval 'printf "%s\n" "$DOCTOR_OUT" | grep -Fx "PASS unit: Type=notify, WatchdogSec=30s, NotifyAccess=main" >/dev/null' || return 1
-    expect "8 PASS lines" [ "$(printf '%s\n' "$DOCTOR_OUT" | grep -c '^PASS ')" = 8 ] || return 1
+    expect "11 PASS lines" [ "$(printf '%s\n' "$DOCTOR_OUT" | grep -c '^PASS ')" = 11 ] || return 1
+    expect "the resources line" eval 'printf "%s\n" "$DOCTOR_OUT" | grep "^PASS resources: MemoryMax=256 MiB, TasksMax=80; 1 interface at" >/dev/null' || return 1
 
     # The fault the watchdog design warns about: a drop-in that turns the watchdog off.
     set_dropin 05-systest-nowatchdog "$(printf '[Service]\nWatchdogSec=0')"
@@ -174,6 +208,7 @@ scenario_doctor_all_pass_then_names_the_fault() {
 }
 
 EXPOSURE=unknown
+ALERT_EXPOSURE=unknown
 scenario_security_exposure() {
     local report
     report=$(X systemd-analyze security --no-pager lightscope.service 2>&1)
@@ -181,7 +216,11 @@ scenario_security_exposure() {
     EXPOSURE=$(printf '%s\n' "$report" | sed -n 's/.*Overall exposure level for lightscope.service: \([0-9.]*\).*/\1/p')
     echo "    exposure: $EXPOSURE"
     expect "an exposure figure" [ -n "$EXPOSURE" ] || return 1
-    expect "exposure <= 1.5" awk -v e="$EXPOSURE" 'BEGIN { exit !(e <= 1.5) }'
+    expect "exposure <= 1.5" awk -v e="$EXPOSURE" 'BEGIN { exit !(e <= 1.5) }' || return 1
+    report=$(X systemd-analyze security --no-pager lightscope-alert@lightscope.service.service 2>&1)
+    ALERT_EXPOSURE=$(printf '%s\n' "$report" | sed -n 's/.*Overall exposure level for lightscope-alert@lightscope.service.service: \([0-9.]*\).*/\1/p')
+    echo "    alert unit exposure: $ALERT_EXPOSURE"
+    expect "alert unit exposure <= 3.0" awk -v e="$ALERT_EXPOSURE" 'BEGIN { exit !(e != "" && e <= 3.0) }'
 }
 
 # Not a scenario: short watchdog and restart delays for the ones that follow.
@@ -398,6 +437,7 @@ scenario_upgrade_keeps_config_and_state() {
     expect "restarted by the upgrade (PID $pid -> $(prop MainPID))" [ "$(prop MainPID)" != "$pid" ] || return 1
     expect "config edits kept" X grep -q '^# edited by the system test$' "$CONF" || return 1
     expect "level = debug kept" X grep -q '^level = debug$' "$CONF" || return 1
+    expect "the config still root:lightscope 0640" [ "$(X stat -c '%U:%G %a' "$CONF")" = "root:lightscope 640" ] || return 1
     expect "no .dpkg-dist/.dpkg-new conffile left" eval "! X ls $CONF.dpkg-dist $CONF.dpkg-new >/dev/null 2>&1" || return 1
     expect "state in /var/lib/lightscope kept" [ "$(X cat /var/lib/lightscope/systest.key)" = "$key_before" ] || return 1
     expect "still enabled" [ "$(prop UnitFileState)" = enabled ] || return 1
@@ -414,6 +454,8 @@ scenario_remove_then_purge() {
     expect "the conffile kept after remove" X test -f "$CONF" || return 1
     X dpkg --purge lightscope > "$CT_STATE/dpkg-purge.log" 2>&1 \
         || { cat "$CT_STATE/dpkg-purge.log"; echo "    expected: dpkg --purge to succeed"; return 1; }
+    sed 's/^/    purge: /' "$CT_STATE/dpkg-purge.log"
+    expect "no warning from dpkg --purge (crontab, a non-empty /etc/lightscope)" eval "! grep -i warn '$CT_STATE/dpkg-purge.log' >/dev/null" || return 1
     expect "no lightscope process after purge" eval "! X pgrep -x lightscope >/dev/null" || return 1
     expect "the conffile and /etc/lightscope gone" eval "! X test -e /etc/lightscope" || return 1
     expect "/var/lib/lightscope gone" eval "! X test -e /var/lib/lightscope" || return 1
@@ -538,6 +580,18 @@ run() {
     fi
 }
 
+# The container is an overlay of this host: it must not start from the host's own LightScope
+# (an installed package, a state directory of development runs), only from what it installs.
+clean_slate() {
+    if X dpkg-query -W -f '${db:Status-Status}' lightscope 2>/dev/null | grep -x installed >/dev/null; then
+        X dpkg --purge lightscope >/dev/null 2>&1
+    fi
+    X rm -rf /var/lib/lightscope /var/lib/lightscope-dev /run/lightscope /etc/lightscope /etc/systemd/system/lightscope.service.d
+    if X getent passwd lightscope >/dev/null; then X userdel lightscope; fi
+    if X getent group lightscope >/dev/null; then X groupdel lightscope; fi
+    ! X test -e /var/lib/lightscope
+}
+
 cleanup() {
     ct_down
     rm -rf "$CT_STATE"
@@ -553,6 +607,7 @@ echo "== booting a systemd container ($CT_NAME)"
 ct_up systemd.mask=postgresql.service systemd.mask=postgresql@15-main.service systemd.mask=prometheus.service systemd.mask=prometheus-node-exporter.service || { echo "0 passed, 1 failed"; exit 1; }
 # The image's Docker-style policy-rc.d makes dpkg refuse to start services (only the overlay changes).
 X rm -f /usr/sbin/policy-rc.d
+clean_slate || { echo "error: could not clear the host's LightScope state inside the container"; echo "0 passed, 1 failed"; exit 1; }
 # A veth pair: ls0 (192.0.2.1) in the container's namespace, its peer in namespace "peer".
 X ip link add "$CAPTURE_IF" type veth peer name ls1
 X ip netns add peer
@@ -563,6 +618,7 @@ X ip netns exec peer ip addr add "$PEER_ADDR/24" dev ls1
 X ip netns exec peer ip link set ls1 up
 
 run scenario_install_starts_hardened_service
+run scenario_adm_reads_status_and_store_without_root
 run scenario_doctor_all_pass_then_names_the_fault
 run scenario_security_exposure
 echo "--- (short timings: drop-in WatchdogSec=${FAST_WATCHDOG_SEC}s RestartSec=${FAST_RESTART_SEC}s)"
@@ -576,11 +632,12 @@ run scenario_hung_packet_loop_restart
 run scenario_stop_is_clean
 run scenario_broken_config_fails_without_loop
 run scenario_start_limit_hit_alerts
+run scenario_alert_examples_deliver
 run scenario_edit_watchdogsec
 run scenario_fleet_ships_through_the_sandbox
 run scenario_upgrade_keeps_config_and_state
 run scenario_remove_then_purge
 
-echo "systemd-analyze security exposure: $EXPOSURE; system tests took $(seconds_since "$t_start")s"
+echo "systemd-analyze security exposure: $EXPOSURE (alert unit: $ALERT_EXPOSURE); system tests took $(seconds_since "$t_start")s"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

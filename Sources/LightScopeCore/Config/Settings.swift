@@ -9,6 +9,7 @@ public struct Settings: Equatable, Sendable {
     public var alert = Alert()
     public var log = Log()
     public var store = Store()
+    public var blocklist = Blocklist()
     public var fleet = Fleet()
 
     public init() {}
@@ -82,18 +83,35 @@ public struct Settings: Equatable, Sendable {
 
     /// The local event store (`events.sqlite` in the state directory) and what it may keep.
     public struct Store: Equatable, Sendable {
-        /// Events older than this are deleted. Applied every `EventWriter.retentionInterval` (5 min),
-        /// not per insert, so the delete never sits on the hot path.
+        /// Events older than this are deleted, in small batches between the writer's transactions,
+        /// so the delete never holds up the queue of new events.
         public var retentionDays: Int = 90
-        /// The store never keeps more events than this; the oldest go first. At roughly 200 bytes
-        /// per event with its indexes, the default bounds the file near 200 MB even under a flood.
+        /// The store keeps no more events than this; the oldest go first, within a second of
+        /// the limit being reached (retention runs in small batches between transactions).
         public var maxEvents: Int = 1_000_000
+        /// The most the store may take on disk, its write-ahead log included; the oldest events go
+        /// first. At 180-250 bytes per event with its indexes, a million events fit well inside
+        /// the default, so `maxEvents` is the limit met first unless the admin lowers this one.
+        public var maxStoreMiB: Int = 512
         /// Which addresses are replaced by keyed pseudonyms in every sink (store, journal, JSON).
         public var anonymise: AddressAnonymisation = .off
         /// Event lines sent to the journal per second (bursts of four times as many); beyond
         /// it a flood is summarised, so journald's own rate limit never swallows the
         /// daemon's watchdog and error lines. The store keeps every event regardless.
         public var journalEventsPerSecond: Int = 50
+        public init() {}
+    }
+}
+
+extension Settings {
+    /// What `lightscope blocklist` may list, beyond the addresses it never lists (`BlocklistPolicy`).
+    public struct Blocklist: Equatable, Sendable {
+        /// Also leave out every address on the host's own on-link networks. Off: a compromised
+        /// neighbour is a real scanner, and only its spoofed twin is harmless.
+        public var excludeLocalNetworks = false
+        /// Prefixes never listed, however many events their addresses have (partners,
+        /// monitoring, the admin's own networks).
+        public var allow: [IPPrefix] = []
         public init() {}
     }
 }

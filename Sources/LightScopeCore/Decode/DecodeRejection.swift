@@ -24,6 +24,11 @@ public enum DecodeRejection: Int, Error, CaseIterable, Sendable {
     /// More extension headers than `IPv6.maximumExtensionHeaders`: real stacks never send
     /// that many, and walking them without a bound is a cost an attacker chooses.
     case ipv6ExtensionChainTooLong
+    /// An IPv6 header whose source or destination is IPv4-mapped (::ffff:0:0/96). No stack
+    /// sends one (Linux drops them on receipt), and `IPAddress` holds IPv4 in exactly that
+    /// range: decoded, `::ffff:198.51.100.77` would be recorded and blocklisted as the IPv4
+    /// address 198.51.100.77.
+    case ipv4MappedAddress
     case truncatedTCPHeader
     /// A data offset below 5 words.
     case badTCPDataOffset
@@ -66,6 +71,7 @@ public enum DecodeRejection: Int, Error, CaseIterable, Sendable {
         case .truncatedIPv6Header: "truncated_ipv6_header"
         case .truncatedIPv6ExtensionHeader: "truncated_ipv6_extension_header"
         case .ipv6ExtensionChainTooLong: "ipv6_extension_chain_too_long"
+        case .ipv4MappedAddress: "ipv4_mapped_address"
         case .truncatedTCPHeader: "truncated_tcp_header"
         case .badTCPDataOffset: "bad_tcp_data_offset"
         case .truncatedUDPHeader: "truncated_udp_header"

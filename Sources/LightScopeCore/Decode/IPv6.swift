@@ -34,6 +34,8 @@ enum IPv6 {
         let hopLimit = header.uint8(at: 7)
         let source = IPAddress(high: header.uint64(at: 8), low: header.uint64(at: 16))
         let destination = IPAddress(high: header.uint64(at: 24), low: header.uint64(at: 32))
+        // Both families share one address type, which holds IPv4 as ::ffff:a.b.c.d.
+        guard !source.isIPv4, !destination.isIPv4 else { throw .ipv4MappedAddress }
         // Zero means a jumbogram, whose real length hides in a hop-by-hop option: use the capture.
         if payloadLength != 0 {
             cursor.limit(to: Int(payloadLength))

@@ -59,9 +59,11 @@ public struct PacketTriage: Sendable {
             transportOffset = networkOffset + 40
             guard bytes.count >= transportOffset + 20 else { return false }
             let payloadLength = Self.readUInt16(bytes, networkOffset + 4)
-            // TCP straight after the fixed header (no extension headers), and a payload
-            // length (zero: a jumbogram, trust the capture) that holds the TCP header.
-            guard bytes[networkOffset + 6] == IPProtocolNumber.tcp, payloadLength == 0 || payloadLength >= 20 else {
+            // TCP straight after the fixed header (no extension headers), a payload length
+            // (zero: a jumbogram, trust the capture) that holds the TCP header, and no
+            // IPv4-mapped address, which the decoder rejects.
+            guard bytes[networkOffset + 6] == IPProtocolNumber.tcp, payloadLength == 0 || payloadLength >= 20,
+                  !Self.isIPv4Mapped(bytes, networkOffset + 8), !Self.isIPv4Mapped(bytes, networkOffset + 24) else {
                 return false
             }
         } else {
@@ -84,6 +86,13 @@ public struct PacketTriage: Sendable {
     @inline(__always)
     private static func isEstablished(_ bytes: UnsafeRawBufferPointer, tcpAt offset: Int) -> Bool {
         bytes[offset + 12] >> 4 >= 5 && bytes[offset + 13] & (TCPFlags.syn.rawValue | TCPFlags.rst.rawValue) == 0
+    }
+
+    /// The 16 bytes at `offset` are ::ffff:a.b.c.d.
+    @inline(__always)
+    private static func isIPv4Mapped(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> Bool {
+        bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == 0
+            && UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)) == 0x0000_FFFF
     }
 
     @inline(__always)

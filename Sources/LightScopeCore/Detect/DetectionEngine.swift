@@ -134,7 +134,8 @@ struct DetectionCore {
 
     var state: DetectionState {
         DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans?.trackedSources ?? 0,
-                       evictions: pending.evictions &+ connections.evictions &+ (scans?.evictions ?? 0))
+                       evictions: pending.evictions &+ connections.evictions &+ (scans?.evictions ?? 0),
+                       probeEvictions: pending.evictions, scanSourceEvictions: scans?.evictions ?? 0)
     }
 
     /// The probe verdicts' counts, and the scans' when the engine counts them.
@@ -385,6 +386,10 @@ public struct DetectionState: Equatable, Sendable {
     public var scanSources: Int
     /// Entries pushed out by the capacity limits (memory budget), summed over the tables.
     public var evictions: UInt64
+    /// Pending probes pushed out before their verdict: each one a lost event.
+    public var probeEvictions: UInt64
+    /// Scan sources pushed out with their counts: lost scan state, not lost events.
+    public var scanSourceEvictions: UInt64
 }
 
 public struct DetectionCounters: Equatable, Sendable {

@@ -28,8 +28,16 @@ public struct ScanTracker {
     /// rest in an array that may have grown to twice what it holds, plus its header and
     /// malloc's overhead.
     static func capacity(fittingIn budget: Int, targetsPerSource: Int) -> Int {
-        let spilled = 48 + 2 * MemoryLayout<Target>.stride * max(0, targetsPerSource - 1)
-        return ExpiringTable<IPAddress, SourceActivity>.capacity(fittingIn: budget, extraBytesPerEntry: spilled)
+        ExpiringTable<IPAddress, SourceActivity>.capacity(fittingIn: budget, extraBytesPerEntry: spilledBytes(targetsPerSource))
+    }
+
+    /// The worst case of `sources` sources, each at the target cap.
+    static func bytes(sources: Int, targetsPerSource: Int) -> Int {
+        ExpiringTable<IPAddress, SourceActivity>.bytes(capacity: sources, extraBytesPerEntry: spilledBytes(targetsPerSource))
+    }
+
+    private static func spilledBytes(_ targetsPerSource: Int) -> Int {
+        48 + 2 * MemoryLayout<Target>.stride * max(0, targetsPerSource - 1)
     }
 
     public struct Crossing: Equatable, Sendable {

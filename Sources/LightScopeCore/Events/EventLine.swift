@@ -5,9 +5,14 @@
 ///     unwanted udp 203.0.113.7 -> *:161 addrscan (12 addresses, 12 packets)
 ///
 /// It always starts with `unwanted <proto> <src>`, so `grep 'unwanted tcp 203.0.113.7'` finds a
-/// source; IPv6 addresses are bracketed only when a port follows, as in URLs.
+/// source; IPv6 addresses are bracketed only when a port follows, as in URLs. Escaped
+/// (`SafeText`): the interface's name comes from the kernel and a record's text from the store.
 public enum EventLine {
     public static func text(_ record: EventRecord) -> String {
+        SafeText.escaped(unescapedText(record))
+    }
+
+    private static func unescapedText(_ record: EventRecord) -> String {
         var details: [String] = []
         if let ports = record.ports { details.append(plural(ports, "port")) }
         if let addresses = record.addresses { details.append(plural(addresses, "address", "addresses")) }

@@ -22,15 +22,33 @@ public struct RunHistory: Codable, Equatable, Sendable {
         public var ending: Ending?
         /// What the daemon knew just before it asked for a restart (e.g. the stalled loop).
         public var detail: String?
+        /// The process's exit status when it exited (rather than being killed by a signal).
+        public var exitStatus: Int32?
 
-        public init(pid: Int32, startedAtNanos: UInt64, endedAtNanos: UInt64? = nil, ending: Ending? = nil, detail: String? = nil) {
+        public init(pid: Int32, startedAtNanos: UInt64, endedAtNanos: UInt64? = nil, ending: Ending? = nil, detail: String? = nil,
+                    exitStatus: Int32? = nil) {
             self.pid = pid
             self.startedAtNanos = startedAtNanos
             self.endedAtNanos = endedAtNanos
             self.ending = ending
             self.detail = detail
+            self.exitStatus = exitStatus
+        }
+
+        /// Whether systemd restarts the service after a run that ended this way: not after a
+        /// clean stop, nor after the statuses of the unit's RestartPreventExitStatus= (a config
+        /// error, missing privileges), after which the next run is the operator's start.
+        public var isFollowedByRestart: Bool {
+            switch ending {
+            case nil, .clean?: false
+            case .failed?: !(exitStatus.map(RunHistory.statusesNotRestarted.contains) ?? false)
+            default: true
+            }
         }
     }
+
+    /// The unit's RestartPreventExitStatus=: 77 (no capture privileges) and 78 (bad config).
+    public static let statusesNotRestarted: Set<Int32> = [77, 78]
 
     /// How a run ended, as an operator would say it.
     public enum Ending: String, Codable, Sendable, CaseIterable {
@@ -92,11 +110,12 @@ public struct RunHistory: Codable, Equatable, Sendable {
     }
 
     /// The current run stops in order.
-    public mutating func endCurrent(_ ending: Ending, atNanos now: UInt64, detail: String? = nil) {
+    public mutating func endCurrent(_ ending: Ending, atNanos now: UInt64, detail: String? = nil, exitStatus: Int32? = nil) {
         guard let last = runs.indices.last else { return }
         runs[last].ending = ending
         runs[last].endedAtNanos = now
         if let detail { runs[last].detail = detail }
+        if let exitStatus { runs[last].exitStatus = exitStatus }
     }
 
     /// ExecStopPost: records systemd's view of how the last run ended, unless the daemon
@@ -105,6 +124,7 @@ public struct RunHistory: Codable, Equatable, Sendable {
         guard let last = runs.indices.last, runs[last].ending != .clean else { return }
         let (ending, systemdDetail) = Self.ending(serviceResult: serviceResult, exitCode: exitCode, exitStatus: exitStatus)
         runs[last].ending = ending
+        if exitCode == "exited", let status = exitStatus.flatMap({ Int32($0) }) { runs[last].exitStatus = status }
         runs[last].endedAtNanos = runs[last].endedAtNanos ?? now
         runs[last].detail = runs[last].detail.map { "\($0); \(systemdDetail)" } ?? systemdDetail
     }
@@ -120,16 +140,17 @@ public struct RunHistory: Codable, Equatable, Sendable {
     /// The run before the current one.
     public var previousRun: Run? { runs.count >= 2 ? runs[runs.count - 2] : nil }
 
-    /// Runs that ended in anything but a clean stop within `window` before `now`, the
-    /// current one excluded: the restarts an operator asks about.
+    /// Runs within `window` before `now` that systemd restarted (see `Run.isFollowedByRestart`),
+    /// the current one excluded: the restarts an operator asks about, as `NRestarts` counts them.
     public func restarts(withinNanos window: UInt64, ofNanos now: UInt64) -> [Run] {
         runs.dropLast().filter { run in
-            run.ending != .clean && now &- (run.endedAtNanos ?? run.startedAtNanos) <= window
+            run.isFollowedByRestart && now &- (run.endedAtNanos ?? run.startedAtNanos) <= window
         }
     }
 
+    /// Earlier runs that ended this way and were restarted (`restarts_total`).
     public func count(of ending: Ending) -> Int {
-        runs.filter { $0.ending == ending }.count
+        runs.dropLast().filter { $0.ending == ending && $0.isFollowedByRestart }.count
     }
 
     /// `Recovered after watchdog timeout (previous run 3h12m, restarts in the last 24h: 2)`,

@@ -1,5 +1,10 @@
 /// An IPv4 or IPv6 address as one 128-bit value, cheap to hash and compare on the hot path.
-/// IPv4 is held IPv4-mapped (`::ffff:a.b.c.d`), so one table can key both families.
+/// IPv4 is held IPv4-mapped (`::ffff:a.b.c.d`), so one table can key both families. That
+/// range is therefore IPv4's alone: an IPv6 address in it (which no stack sends; Linux drops
+/// it) is refused where it would enter as IPv6, by the decoder
+/// (`DecodeRejection.ipv4MappedAddress`) and by the text parser, so that it can never be
+/// taken for the IPv4 address. 16 kernel bytes in that range (a dual-stack socket's IPv4
+/// peer) are the IPv4 address, as the kernel means them.
 public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let high: UInt64
     public let low: UInt64
@@ -37,6 +42,7 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     /// Parses dotted-quad IPv4 or RFC 4291 IPv6 text (with `::` and an embedded IPv4 tail).
+    /// IPv4-mapped IPv6 text (`::ffff:198.51.100.77`) is refused: see the type's comment.
     public init?(_ text: String) {
         if !text.contains(":") {
             let parts = text.split(separator: ".", omittingEmptySubsequences: false)
@@ -75,6 +81,7 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
         guard groups.count == 8 else { return nil }
         self.init(high: groups[0..<4].reduce(0) { $0 << 16 | UInt64($1) },
                   low: groups[4..<8].reduce(0) { $0 << 16 | UInt64($1) })
+        if isIPv4 { return nil }
     }
 
     private static func splitOnDoubleColon(_ text: String) -> [Substring] {
@@ -126,6 +133,13 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
     public let address: IPAddress
     /// Length in the address's own family (0-32 for IPv4, 0-128 for IPv6).
     public let length: Int
+
+    /// nil when `length` is beyond the address's family (32 for IPv4, 128 for IPv6).
+    public init?(address: IPAddress, length: Int) {
+        guard (0...(address.isIPv4 ? 32 : 128)).contains(length) else { return nil }
+        self.address = address
+        self.length = length
+    }
 
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)

@@ -4,7 +4,8 @@
 /// Every format replaces what a previous run loaded, so running the same command again (from
 /// cron, say) converges instead of piling up rules. Pseudonyms (`anon4-…`, `anon6-…`) name no
 /// address a firewall could match; they and anything else that is not an address are
-/// returned in `skipped` for the caller to report.
+/// returned in `skipped` for the caller to report. Addresses the policy keeps off the list
+/// (`BlocklistPolicy`: spoofable sources that would cut the host off) are in `excluded`.
 public struct Blocklist: Equatable, Sendable {
     public enum Format: String, CaseIterable, Sendable {
         case plain, nft, ipset
@@ -19,9 +20,17 @@ public struct Blocklist: Equatable, Sendable {
     public private(set) var ipv6: [IPAddress] = []
     /// Sources that cannot be blocked: pseudonyms and text that is no address.
     public private(set) var skipped: [String] = []
+    /// Addresses that must never be blocked, each with the reason, in address order.
+    public private(set) var excluded: [Exclusion] = []
+
+    public struct Exclusion: Equatable, Sendable, CustomStringConvertible {
+        public var address: IPAddress
+        public var reason: String
+        public var description: String { "\(address) (\(reason))" }
+    }
 
     /// Sorts and de-duplicates, so the same store gives byte-identical output.
-    public init(sources: [String]) {
+    public init(sources: [String], policy: BlocklistPolicy = BlocklistPolicy()) {
         var seen = Set<IPAddress>()
         for source in sources {
             guard let address = IPAddress(source) else {
@@ -29,10 +38,36 @@ public struct Blocklist: Equatable, Sendable {
                 continue
             }
             guard seen.insert(address).inserted else { continue }
-            if address.isIPv4 { ipv4.append(address) } else { ipv6.append(address) }
+            if let reason = policy.exclusion(of: address) {
+                excluded.append(Exclusion(address: address, reason: reason))
+            } else if address.isIPv4 {
+                ipv4.append(address)
+            } else {
+                ipv6.append(address)
+            }
         }
         ipv4.sort()
         ipv6.sort()
+        excluded.sort { ($0.address.isIPv4 ? 0 : 1, $0.address) < ($1.address.isIPv4 ? 0 : 1, $1.address) }
+    }
+
+    /// Every address listed, IPv4 first.
+    public var addresses: [IPAddress] { ipv4 + ipv6 }
+
+    /// The addresses in an earlier output of any format (plain, nft, ipset): what it blocked,
+    /// for `--dry-run` to compare against. Lines that name no address are passed over.
+    public static func addresses(inOutput text: String) -> Set<IPAddress> {
+        var found = Set<IPAddress>()
+        for rawLine in text.split(separator: "\n") {
+            let line = rawLine.trimmedSpaces
+            if line.hasPrefix("#") { continue }
+            let fields = line.split(separator: " ")
+            // ipset: `add lightscope-v4 203.0.113.7 -exist`; nft: `203.0.113.7,`; plain: the address.
+            let candidate = fields.first == "add" && fields.count > 2 ? fields[2] : Substring(line)
+            let text = candidate.hasSuffix(",") ? candidate.dropLast() : candidate
+            if let address = IPAddress(String(text)) { found.insert(address) }
+        }
+        return found
     }
 
     public var isEmpty: Bool { ipv4.isEmpty && ipv6.isEmpty }

@@ -118,6 +118,36 @@ public enum Doctor {
         return .pass("config", exists ? "\(path) is valid" : "\(path) is absent: the defaults are in force")
     }
 
+    /// Whether the user running doctor can read what `status` and the store commands read:
+    /// the other checks judge the daemon's own access, so without this one an admin who lacks
+    /// permission was told that everything passes and then that the daemon is not running.
+    /// `readErrors` maps each file to the errno of opening it for reading (nil: readable);
+    /// a file that does not exist is left to the service and store checks.
+    public static func access(readErrors: [(path: String, errorNumber: Int32?)], user: String) -> DoctorCheck {
+        let denied = readErrors.filter { $0.errorNumber.map(ReadAccess.isDenied) ?? false }.map(\.path)
+        if !denied.isEmpty {
+            return .fail("access", "\(user) cannot read \(denied.joined(separator: " and ")): \(ReadAccess.permissionDenied)",
+                         fix: "sudo lightscope doctor (and sudo for status, events, top and blocklist), or add \(user) to group adm")
+        }
+        if let failed = readErrors.first(where: { $0.errorNumber != nil }) {
+            return .fail("access", "\(user) cannot read \(failed.path) (errno \(failed.errorNumber!))",
+                         fix: "check the file system holding it (journalctl -k)")
+        }
+        let readable = readErrors.map(\.path)
+        if readable.isEmpty { return .pass("access", "nothing to read yet: no status file and no event store") }
+        return .pass("access", "\(user) can read \(readable.joined(separator: " and "))")
+    }
+
+    /// `[metrics] listen` is loopback, or the unit's IP rules keep other hosts out.
+    public static func metrics(listen: MetricsEndpoint?, sandbox: MetricsExposure.Sandbox) -> DoctorCheck {
+        guard let listen else { return .pass("metrics", "off") }
+        if let warning = MetricsExposure.warning(listen: listen, sandbox: sandbox) {
+            return .fail("metrics", warning, fix: "set [metrics] listen = 127.0.0.1:\(listen.port), or firewall port \(listen.port)")
+        }
+        let why = SpecialUseAddress(listen.address) == .loopback ? "a loopback address" : "kept from other hosts by the unit's IPAddressDeny= (cgroup v2)"
+        return .pass("metrics", "\(listen): \(why)")
+    }
+
     /// Owner, group and mode of a file, as stat(2) gives them.
     public struct FileFacts: Equatable, Sendable {
         public var mode: UInt32, owner: UInt32, group: UInt32

@@ -13,8 +13,9 @@ public struct DoctorCheck: Equatable, Sendable {
         DoctorCheck(name: name, passed: false, detail: detail, fix: fix)
     }
 
-    /// `PASS unit: ...` or `FAIL unit: ... -> fix: ...`, greppable by the first word.
+    /// `PASS unit: ...` or `FAIL unit: ... -> fix: ...`, greppable by the first word; escaped
+    /// (`SafeText`), since details quote config values and interface names.
     public var line: String {
-        passed ? "PASS \(name): \(detail)" : "FAIL \(name): \(detail) -> fix: \(fix ?? "see above")"
+        SafeText.escaped(passed ? "PASS \(name): \(detail)" : "FAIL \(name): \(detail) -> fix: \(fix ?? "see above")")
     }
 }

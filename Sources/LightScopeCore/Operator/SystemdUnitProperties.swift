@@ -6,7 +6,8 @@ public struct SystemdUnitProperties: Equatable, Sendable {
     /// Every property `doctor` reads; pass them to `systemctl show -p`.
     public static let names = [
         "LoadState", "ActiveState", "SubState", "Result", "Type", "NotifyAccess", "WatchdogUSec",
-        "WatchdogTimestampMonotonic", "AmbientCapabilities", "User", "DropInPaths", "MainPID", "IPAddressAllow", "IPAddressDeny",
+        "WatchdogTimestampMonotonic", "AmbientCapabilities", "User", "DropInPaths", "MainPID",
+        "MemoryMax", "TasksMax", "IPAddressAllow", "IPAddressDeny",
     ]
 
     public var values: [String: String]

@@ -14,9 +14,32 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
     public var events: Events
     public var detection: Detection
     public var store: Store?
+    /// Every event lost since start, by `EventLossReason` name (zeros included).
+    public var lostEvents: [String: UInt64]
     public var restarts: Restarts
     /// nil when `[fleet] url` is empty.
     public var fleet: Fleet?
+    /// The outcome of the latest SIGHUP; nil before the first. What `lightscope reload` waits for.
+    public var reload: Reload?
+
+    public struct Reload: Codable, Equatable, Sendable {
+        /// The reloads of this run so far: the first SIGHUP is 1.
+        public var generation: UInt64
+        public var applied: Bool
+        /// Why it was rejected, with the fix.
+        public var problem: String?
+        /// The exit status that goes with the problem (78 for a config error, 77 for privileges).
+        public var exitCode: Int32?
+        public var atNanos: UInt64
+
+        public init(generation: UInt64, applied: Bool, problem: String?, exitCode: Int32?, atNanos: UInt64) {
+            self.generation = generation
+            self.applied = applied
+            self.problem = problem
+            self.exitCode = exitCode
+            self.atNanos = atNanos
+        }
+    }
 
     public struct Interface: Codable, Equatable, Sendable {
         public var name: String
@@ -75,26 +98,33 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         }
     }
 
+    /// This run's events. How many the store holds from the last hour, whichever run
+    /// found them, is the reader's question to the store (`StatusReport.eventsLastHour`).
     public struct Events: Codable, Equatable, Sendable {
-        /// Since start, by verdict name.
+        /// Since this run started, by verdict name.
         public var byVerdict: [String: UInt64]
-        public var lastHour: UInt64
 
-        public init(byVerdict: [String: UInt64], lastHour: UInt64) {
+        public init(byVerdict: [String: UInt64]) {
             self.byVerdict = byVerdict
-            self.lastHour = lastHour
         }
     }
 
     public struct Detection: Codable, Equatable, Sendable {
         public var pendingProbes: UInt64
         public var scanSources: UInt64
+        /// Entries every table pushed out at its capacity.
         public var evictions: UInt64
+        /// Of them, pending probes: lost events (also under `lostEvents["eviction"]`).
+        public var probeEvictions: UInt64
+        /// Of them, scan sources: lost scan state.
+        public var scanSourceEvictions: UInt64
 
-        public init(pendingProbes: UInt64, scanSources: UInt64, evictions: UInt64) {
+        public init(pendingProbes: UInt64, scanSources: UInt64, evictions: UInt64, probeEvictions: UInt64, scanSourceEvictions: UInt64) {
             self.pendingProbes = pendingProbes
             self.scanSources = scanSources
             self.evictions = evictions
+            self.probeEvictions = probeEvictions
+            self.scanSourceEvictions = scanSourceEvictions
         }
     }
 
@@ -124,25 +154,24 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         }
     }
 
+    /// The local store; the events it could not take are in `lostEvents` (`disk`, `queue`).
     public struct Store: Codable, Equatable, Sendable {
         public var path: String
         public var sizeBytes: UInt64
         public var eventsWritten: UInt64
-        public var eventsLost: UInt64
         public var errors: UInt64
 
-        public init(path: String, sizeBytes: UInt64, eventsWritten: UInt64, eventsLost: UInt64, errors: UInt64) {
+        public init(path: String, sizeBytes: UInt64, eventsWritten: UInt64, errors: UInt64) {
             self.path = path
             self.sizeBytes = sizeBytes
             self.eventsWritten = eventsWritten
-            self.eventsLost = eventsLost
             self.errors = errors
         }
     }
 
     public init(version: String, pid: Int32, startedAtNanos: UInt64, updatedAtNanos: UInt64, status: String,
                 interfaces: [Interface], loops: [Loop], watchdog: Watchdog, events: Events, detection: Detection, store: Store?,
-                restarts: Restarts, fleet: Fleet? = nil) {
+                lostEvents: [String: UInt64], restarts: Restarts, fleet: Fleet? = nil, reload: Reload? = nil) {
         self.version = version
         self.pid = pid
         self.startedAtNanos = startedAtNanos
@@ -154,7 +183,9 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         self.events = events
         self.detection = detection
         self.store = store
+        self.lostEvents = lostEvents
         self.restarts = restarts
         self.fleet = fleet
+        self.reload = reload
     }
 }

@@ -12,14 +12,12 @@ extension DaemonSnapshot {
         public var oldestPendingAtNanos: UInt64?
         /// Events the collector committed since this daemon started.
         public var eventsShipped: UInt64
-        /// Undelivered events that retention removed (reason `fleet`).
-        public var eventsLost: UInt64
         public var lastShippedAtNanos: UInt64?
         /// What keeps the shipper from delivering, in one line; nil while it works.
         public var problem: String?
 
         public init(collector: String, hostIdentifier: String, hostName: String, connected: Bool, eventsPending: UInt64,
-                    oldestPendingAtNanos: UInt64?, eventsShipped: UInt64, eventsLost: UInt64, lastShippedAtNanos: UInt64?,
+                    oldestPendingAtNanos: UInt64?, eventsShipped: UInt64, lastShippedAtNanos: UInt64?,
                     problem: String?) {
             self.collector = collector
             self.hostIdentifier = hostIdentifier
@@ -28,7 +26,6 @@ extension DaemonSnapshot {
             self.eventsPending = eventsPending
             self.oldestPendingAtNanos = oldestPendingAtNanos
             self.eventsShipped = eventsShipped
-            self.eventsLost = eventsLost
             self.lastShippedAtNanos = lastShippedAtNanos
             self.problem = problem
         }
@@ -44,7 +41,7 @@ extension DaemonSnapshot {
             let state = connected ? "connected" : "not connected"
             let oldest = oldestPendingAtNanos == nil ? "" : " (oldest \(StatusText.formatSeconds(oldestPendingAgeNanos(nowNanos: nowNanos))) old)"
             return "Fleet: \(collector) as \(hostName) (\(hostIdentifier)), \(state); \(eventsPending) pending\(oldest), "
-                + "\(eventsShipped) shipped, \(eventsLost) lost\(problem.map { "; \($0)" } ?? "")"
+                + "\(eventsShipped) shipped\(problem.map { "; \($0)" } ?? "")"
         }
     }
 }

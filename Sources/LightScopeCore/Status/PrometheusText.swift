@@ -40,25 +40,28 @@ public enum PrometheusText {
                snapshot.loops.map { (label(("loop", $0.name)), seconds($0.heartbeatAgeNanos)) })
         family("lightscope_detection_evictions_total", "counter", "Detection state evicted by the memory budget.",
                [("", "\(snapshot.detection.evictions)")])
+        family("lightscope_detection_scan_source_evictions_total", "counter",
+               "Scan sources evicted by the memory budget, with what they had counted (lost scan state).",
+               [("", "\(snapshot.detection.scanSourceEvictions)")])
+        family("lightscope_events_lost_total", "counter",
+               "Events that never reached the store, by reason: queue (writer behind), eviction (memory budget), disk, interface (hung capture), fleet (removed from the store before the shipper delivered them).",
+               EventLossReason.allCases.map { (label(("reason", $0.rawValue)), "\(snapshot.lostEvents[$0.rawValue] ?? 0)") })
         family("lightscope_detection_pending_probes", "gauge", "Connection attempts waiting for an answer.",
                [("", "\(snapshot.detection.pendingProbes)")])
         family("lightscope_detection_scan_sources", "gauge", "Sources tracked by scan detection.",
                [("", "\(snapshot.detection.scanSources)")])
-        family("lightscope_restarts_total", "counter", "Earlier runs that did not stop cleanly, by how they ended (kept history of 50 runs).",
+        family("lightscope_restarts_total", "counter", "Earlier runs that systemd restarted, by how they ended (kept history of 50 runs).",
                RunHistory.Ending.allCases.filter { $0 != .clean }.map {
                    (label(("reason", $0.rawValue)), "\(snapshot.restarts.byEnding[$0.rawValue] ?? 0)")
                })
         family("lightscope_watchdog_timeouts_total", "counter", "Earlier runs ended by systemd's watchdog (kept history of 50 runs).",
                [("", "\(snapshot.restarts.byEnding[RunHistory.Ending.watchdog.rawValue] ?? 0)")])
-        if let last = snapshot.restarts.lastRestartAtNanos {
-            family("lightscope_last_restart_time_seconds", "gauge", "When the run before this one ended uncleanly, seconds since the epoch.",
-                   [("", seconds(last))])
-        }
+        family("lightscope_last_restart_time_seconds", "gauge",
+               "When the run before this one ended uncleanly, seconds since the epoch; 0 when it did not.",
+               [("", seconds(snapshot.restarts.lastRestartAtNanos ?? 0))])
         if let store = snapshot.store {
             family("lightscope_store_events_written_total", "counter", "Events committed to the local store.",
                    [("", "\(store.eventsWritten)")])
-            family("lightscope_store_events_lost_total", "counter", "Events that could not be stored (full disk, queue overflow).",
-                   [("", "\(store.eventsLost)")])
             family("lightscope_store_errors_total", "counter", "Store write errors.", [("", "\(store.errors)")])
             family("lightscope_store_size_bytes", "gauge", "Size of the local store on disk.", [("", "\(store.sizeBytes)")])
         }
@@ -71,8 +74,6 @@ public enum PrometheusText {
                    [("", seconds(fleet.oldestPendingAgeNanos(nowNanos: snapshot.updatedAtNanos)))])
             family("lightscope_fleet_events_shipped_total", "counter", "Events the collector committed since start.",
                    [("", "\(fleet.eventsShipped)")])
-            family("lightscope_fleet_events_lost_total", "counter", "Undelivered events removed by retention (reason fleet).",
-                   [("", "\(fleet.eventsLost)")])
         }
         return out
     }

@@ -6,18 +6,24 @@ public struct StatusReport: Codable, Equatable, Sendable {
     public var daemon: DaemonSnapshot?
     /// The latest runs first, with how each ended.
     public var recentRuns: [RunHistory.Run]
+    /// Events the store holds from the last hour, whichever run found them (what
+    /// `lightscope events --since 1h` lists); nil when the store could not be read.
+    public var eventsLastHour: UInt64?
 
-    public init(running: Bool, problem: String?, daemon: DaemonSnapshot?, recentRuns: [RunHistory.Run]) {
+    public init(running: Bool, problem: String?, daemon: DaemonSnapshot?, recentRuns: [RunHistory.Run], eventsLastHour: UInt64? = nil) {
         self.running = running
         self.problem = problem
         self.daemon = daemon
         self.recentRuns = recentRuns
+        self.eventsLastHour = eventsLastHour
     }
 
     /// Runs shown by `status`.
     public static let runsShown = 5
 
-    public func text(nowNanos: UInt64) -> String {
+    /// `storeFileExists`: the reader's own look at the store's path. The daemon's figure
+    /// counts a missing file as 0 bytes, and "0 KiB" for a file that is not there is false.
+    public func text(nowNanos: UInt64, storeFileExists: Bool = true) -> String {
         var lines: [String] = []
         if let problem { lines.append(problem) }
         if let daemon {
@@ -43,10 +49,15 @@ public struct StatusReport: Codable, Equatable, Sendable {
                 lines.append("Watchdog: off (not started by systemd); stall limit \(StatusText.formatSeconds(watchdog.stallLimitNanos)), \(watchdog.stallsDetected) stalls")
             }
             let verdicts = Verdict.allCases.map { "\($0.rawValue) \(daemon.events.byVerdict[$0.rawValue] ?? 0)" }.joined(separator: ", ")
-            lines.append("Events: \(daemon.events.lastHour) in the last hour; since start: \(verdicts)")
-            lines.append("Detection: \(daemon.detection.pendingProbes) pending probes, \(daemon.detection.scanSources) scan sources, \(daemon.detection.evictions) evictions")
+            let lastHour = eventsLastHour.map { "\($0) in the last hour (store)" } ?? "last hour unknown (the store cannot be read)"
+            lines.append("Events: \(lastHour); this run: \(verdicts)")
+            let detection = daemon.detection
+            lines.append("Detection: \(detection.pendingProbes) pending probes, \(detection.scanSources) scan sources, \(detection.evictions) evictions "
+                + "(\(detection.probeEvictions) probes, \(detection.scanSourceEvictions) scan sources)")
+            lines.append("Lost events: " + StatusText.lostEvents(daemon.lostEvents))
             if let store = daemon.store {
-                lines.append("Store: \(store.path), \(store.sizeBytes / 1024) KiB, \(store.eventsWritten) written, \(store.eventsLost) lost, \(store.errors) errors")
+                let size = storeFileExists ? "\(store.sizeBytes / 1024) KiB" : "no file yet"
+                lines.append("Store: \(store.path), \(size), \(store.eventsWritten) written, \(store.errors) errors")
             }
             if let fleet = daemon.fleet { lines.append(fleet.line(nowNanos: nowNanos)) }
         }
@@ -59,6 +70,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
                 lines.append("  \(started)  pid \(run.pid)  \(lasted)  \(ending)\(run.detail.map { " (\($0))" } ?? "")")
             }
         }
-        return lines.joined(separator: "\n")
+        // Names and texts come from the status file and the kernel: each line is escaped (`SafeText`).
+        return lines.map(SafeText.escaped).joined(separator: "\n")
     }
 }

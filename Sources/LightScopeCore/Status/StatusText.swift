@@ -22,6 +22,13 @@ public enum StatusText {
         "Stalled: \(loopName) has made no progress for \(formatSeconds(silentForNanos)); asking systemd for a restart"
     }
 
+    /// `0`, or `12 (queue 10, eviction 2, disk 0, interface 0, fleet 0)`: every reason, in one order.
+    public static func lostEvents(_ byReason: [String: UInt64]) -> String {
+        let total = EventLossReason.allCases.reduce(0) { $0 &+ (byReason[$1.rawValue] ?? 0) }
+        guard total > 0 else { return "0" }
+        return "\(total) (" + EventLossReason.allCases.map { "\($0.rawValue) \(byReason[$0.rawValue] ?? 0)" }.joined(separator: ", ") + ")"
+    }
+
     public static func formatSeconds(_ nanos: UInt64) -> String {
         let tenths = nanos / 100_000_000
         return "\(tenths / 10).\(tenths % 10)s"

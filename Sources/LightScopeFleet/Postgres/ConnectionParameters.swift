@@ -3,7 +3,7 @@ import LightScopeCore
 
 /// The libpq keywords of a fleet connection: the operator's URL as libpq reads it, overridden by
 /// the `[fleet]` timeouts, the password from its file, and the addresses resolved off the loop.
-public struct ConnectionParameters: Sendable {
+public struct ConnectionParameters: Equatable, Sendable {
     /// The URL's keywords that are set (libpq's parse, so URIs and keyword strings both work).
     public let parsed: [String: String]
     public let url: String

@@ -14,17 +14,17 @@ import Glibc
 ///
 /// Its own thread, with a heartbeat the runner's watchdog supervises like every loop's: all
 /// network waits are sliced (`SocketWaiter`), so a slow or black-holed collector never keeps it
-/// from beating. Shaped as a supervised loop: a name, a heartbeat, `start`, `stop(timeout:)`.
-public final class FleetShipper: @unchecked Sendable {
+/// from beating.
+public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
     public typealias LogFunction = @Sendable (LogLevel, String) -> Void
 
-    public let name = "fleet shipper"
     public let heartbeat = Heartbeat(loopName: "fleet shipper")
     /// How often the count of pending events is taken afresh from the store (it is kept
     /// up to date by subtraction while shipping).
     static let lagRefreshInterval: Duration = .seconds(5)
 
-    public struct Configuration: Sendable {
+    /// Equal configurations ship the same way: a reload that leaves it alone keeps the shipper.
+    public struct Configuration: Equatable, Sendable {
         public var settings: Settings.Fleet
         public var parameters: ConnectionParameters
         public var password: String?
@@ -38,8 +38,9 @@ public final class FleetShipper: @unchecked Sendable {
         public var killAfterCommits: Int?
     }
 
-    private let configuration: Configuration
-    private let fleetLoss: FleetRetentionLoss
+    public let configuration: Configuration
+    /// The daemon's one count of lost events: the shipper reports `fleet` to the collector.
+    private let lost: LostEvents
     private let log: LogFunction
     private let thread = DedicatedThread()
     private let wakePipe = WakePipe()
@@ -54,20 +55,19 @@ public final class FleetShipper: @unchecked Sendable {
     private var backoff: FleetBackoff
     private var commits = 0
 
-    public init(configuration: Configuration, fleetLoss: FleetRetentionLoss, wakeInterval: Duration, log: @escaping LogFunction) {
+    public init(configuration: Configuration, lost: LostEvents, wakeInterval: Duration, log: @escaping LogFunction) {
         self.configuration = configuration
-        self.fleetLoss = fleetLoss
+        self.lost = lost
         self.log = log
         backoff = FleetBackoff(maximum: configuration.settings.retryMaxInterval)
         wakeIntervalMilliseconds = Atomic(max(1, min(wakeInterval, .seconds(1)).milliseconds))
         published = Mutex(DaemonSnapshot.Fleet(
             collector: configuration.parameters.hostDescription, hostIdentifier: configuration.hostID.description,
             hostName: configuration.hostName, connected: false, eventsPending: 0, oldestPendingAtNanos: nil,
-            eventsShipped: 0, eventsLost: 0, lastShippedAtNanos: nil, problem: nil))
+            eventsShipped: 0, lastShippedAtNanos: nil, problem: nil))
     }
 
     public func start() {
-        fleetLoss.isShipping = true
         thread.start(name: "ls-fleet") { [self] in run() }
     }
 
@@ -92,9 +92,7 @@ public final class FleetShipper: @unchecked Sendable {
 
     /// For status, metrics and STATUS=.
     public var snapshot: DaemonSnapshot.Fleet {
-        var fleet = published.withLock { $0 }
-        fleet.eventsLost = fleetLoss.eventsLost
-        return fleet
+        published.withLock { $0 }
     }
 
     private var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
@@ -229,7 +227,7 @@ public final class FleetShipper: @unchecked Sendable {
             captureUptimeNanos: facts.map { WallClock.nowNanos() &- $0.startedAtNanos } ?? 0,
             restarts: facts?.restarts.byEnding.values.reduce(0, +) ?? 0,
             packetsSeen: interfaces.reduce(0) { $0 &+ $1.packets }, packetsDropped: interfaces.reduce(0) { $0 &+ $1.drops },
-            eventsPending: lag.eventsPending, oldestPendingAtNanos: lag.oldestPendingAtNanos, eventsLost: fleetLoss.eventsLost,
+            eventsPending: lag.eventsPending, oldestPendingAtNanos: lag.oldestPendingAtNanos, eventsLost: lost[.fleet],
             addresses: addresses.map { anonymiser.mode.anonymisesDestination ? anonymiser.pseudonym(for: $0) : $0.description })
         do throws(PostgresError) {
             try session.beat(beat)

@@ -1,0 +1,20 @@
+import CPcap
+
+/// Where a capture loop reads its packets: a libpcap handle (`PcapHandle`) on a real
+/// interface, or a stand-in in the runner's in-process tests, which have no root and no NIC.
+/// Owned by exactly one capture loop and used from its thread only.
+public protocol PacketSource: AnyObject {
+    var linkType: Int32 { get }
+    /// Poll this for POLLIN, then drain with `dispatch`.
+    var selectableFD: Int32 { get }
+    /// How long the source may hold captured packets before they can be read (see `PcapHandle`).
+    var readTimeoutMilliseconds: Int32 { get }
+    /// Hands up to `maximumPackets` of the packets ready now to `callback`, never waiting;
+    /// throws when the interface went down or away.
+    func dispatch(context: UnsafeMutableRawPointer, callback: pcap_handler, maximumPackets: Int) throws(PcapHandle.OpenError) -> Int
+    /// The kernel's cumulative drop count, if it can be read.
+    func droppedPackets() -> UInt64?
+    func close()
+}
+
+extension PcapHandle: PacketSource {}
