@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),
-        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeCapture", "CPcap", "LightScopeStore", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeCapture", "CPcap", "LightScopeStore", "LightScopeFleet", "LightScopeTestSupport"]),
         // The shipper and the collector's schema against a real PostgreSQL the tests start.
         .testTarget(name: "LightScopeFleetTests", dependencies: ["LightScopeFleet", "LightScopeStore", "LightScopeTestSupport"]),
         // The operator commands (events, top, blocklist, doctor) through the real binary.
