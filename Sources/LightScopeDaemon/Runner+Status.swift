@@ -8,8 +8,9 @@ extension Runner {
             daemon, runner: heartbeat, startedAtNanos: startedAtNanos, statusText: statusText, restarts: thisRun.restarts,
             wallNanos: edges.clock.wallNanos(), monotonicNanos: edges.clock.monotonicNanos())
         daemon.fleet?.report(snapshot)
-        daemon.statusFile.write(snapshot)
+        // Metrics first: whoever reads the status file then finds metrics at least as new.
         daemon.metrics?.publish(snapshot)
+        daemon.statusFile.write(snapshot)
     }
 
     /// Logs once when events start being lost to a full queue, to evictions or to the fleet
