@@ -12,7 +12,9 @@
 #   2. drain under capture: the same backlog again (a fresh store id), while hping3 sends
 #      SYNs to closed ports at --pps (default 5000) for the whole drain; the daemon's own
 #      counters say whether capture dropped anything.
-# Events/s = N / (the collector's last received - first received). Prints a Markdown table.
+# Events/s = N / (the collector's last received - first received). Prints a Markdown table, with
+# the CPU time per 1,000 events of the collector's backends and of the daemon's shipper thread,
+# and the load average (1 min) at the start and end of each run.
 set -euo pipefail
 
 EVENTS=1000000
@@ -77,6 +79,7 @@ psql "host=$PG user=postgres password=bench-$$ dbname=postgres" -qAtX -c "CREATE
 "$LIGHTSCOPE" fleet init --url "$ADMIN" >&2
 CREDENTIALS=$("$LIGHTSCOPE" fleet add-host bench --json --collector 192.0.2.2 --url "$ADMIN")
 PASSWORD=$(printf '%s' "$CREDENTIALS" | jq -r .password)
+ROLE=$(printf '%s' "$CREDENTIALS" | jq -r .role)
 URL="$(printf '%s' "$CREDENTIALS" | jq -r .url | sed "s|/etc/lightscope/fleet-ca.crt|$PG/ca.crt|")"
 q() { psql "$ADMIN" -qAtX -c "$1"; }
 
@@ -115,9 +118,19 @@ db.commit()
 PY
 }
 
-# drain LABEL [hping]: ship the store's backlog; prints "seconds events/s drops seen".
+# cpu_seconds PID [TID]: the CPU time (user + system) a process, or one of its threads, has used.
+cpu_seconds() {
+    local stat
+    stat=$(cat "/proc/$1${2:+/task/$2}/stat" 2>/dev/null) || { echo 0; return; }
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' <<< "$stat"
+}
+# The shipper thread of the running daemon (named ls-fleet).
+shipper_thread() { grep -lx ls-fleet /proc/"$DAEMON_PID"/task/*/comm 2>/dev/null | head -n1 | cut -d/ -f5; }
+
+# drain LABEL [hping]: ship the store's backlog; prints "seconds events/s drops seen
+# collector-CPU-ms-per-1000 shipper-CPU-ms-per-1000".
 drain() {
-    local before after target started first last seconds rate status drops seen sender=""
+    local before after target started first last seconds rate status drops seen sender="" backends server shipper
     before=$(q "SELECT count(*) FROM lightscope.events")
     target=$((before + EVENTS))
     write_config "$URL"
@@ -137,24 +150,33 @@ drain() {
     status=$(cat "$STATE/run/status.json")
     drops=$(printf '%s' "$status" | jq '[.interfaces[].drops] | add')
     seen=$(printf '%s' "$status" | jq '[.interfaces[].packets] | add')
+    # CPU used since they started: the host role's backends (the drain and the heartbeats) and
+    # the shipper thread (reading the store, encoding, TLS).
+    backends=$(q "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE usename = '$ROLE'")
+    server=$(for pid in $backends; do cpu_seconds "$pid"; done | awk '{ s += $1 } END { print s + 0 }')
+    shipper=$(cpu_seconds "$DAEMON_PID" "$(shipper_thread)")
     stop_daemon
     read -r first last < <(q "SELECT extract(epoch FROM min(received)), extract(epoch FROM max(received)) FROM lightscope.events WHERE store_id = (SELECT store_id FROM lightscope.events ORDER BY received DESC LIMIT 1)" | tr '|' ' ')
     seconds=$(awk -v a="$first" -v b="$last" 'BEGIN { printf "%.1f", b - a }')
     rate=$(awk -v n="$EVENTS" -v s="$seconds" 'BEGIN { printf "%d", n / s }')
-    echo "$seconds $rate $drops $seen"
+    echo "$seconds $rate $drops $seen $(awk -v c="$server" -v n="$EVENTS" 'BEGIN { printf "%.1f", c * 1e6 / n }') $(awk -v c="$shipper" -v n="$EVENTS" 'BEGIN { printf "%.1f", c * 1e6 / n }')"
 }
 
 echo "== filling a store with $EVENTS events" >&2
 fill
-read -r t1 r1 d1 s1 < <(drain throughput)
+load1=$(cut -d' ' -f1 /proc/loadavg)
+read -r t1 r1 d1 s1 c1 h1 < <(drain throughput)
+load1="$load1-$(cut -d' ' -f1 /proc/loadavg)"
 echo "== again, with hping3 at $PPS SYN/s to closed ports alongside" >&2
 fill
-read -r t2 r2 d2 s2 < <(drain capture hping)
+load2=$(cut -d' ' -f1 /proc/loadavg)
+read -r t2 r2 d2 s2 c2 h2 < <(drain capture hping)
+load2="$load2-$(cut -d' ' -f1 /proc/loadavg)"
 
 echo
-echo "| run ($EVENTS events, batch_events $BATCH) | drain time | events/s | capture: packets seen / dropped |"
-echo "|---|---:|---:|---:|"
-echo "| shipping alone | ${t1} s | ${r1} | $s1 / $d1 |"
-echo "| with a live capture at $PPS SYN/s | ${t2} s | ${r2} | $s2 / $d2 |"
+echo "| run ($EVENTS events, batch_events $BATCH) | drain time | events/s | collector CPU / 1,000 | shipper CPU / 1,000 | capture: packets seen / dropped | load average |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| shipping alone | ${t1} s | ${r1} | $c1 ms | $h1 ms | $s1 / $d1 | $load1 |"
+echo "| with a live capture at $PPS SYN/s | ${t2} s | ${r2} | $c2 ms | $h2 ms | $s2 / $d2 | $load2 |"
 echo
 echo "(PostgreSQL $(q 'SHOW server_version'), fsync $(q 'SHOW fsync'), synchronous_commit $(q 'SHOW synchronous_commit'); $(nproc) cores; $(git -C "$ROOT" rev-parse --short HEAD))"
