@@ -16,6 +16,31 @@ final class FleetCollectorTests: XCTestCase {
         return connection
     }
 
+    /// Batches travel as binary parameters: what the server decodes is what was encoded, NULLs,
+    /// empty and non-ASCII text, extreme integers and microsecond times included.
+    func testBinaryArraysAreWhatTheServerReads() throws {
+        let connection = try FleetCollector.connect(url: server.adminURL(), environment: [:])
+        var texts = BinaryArray.text(capacity: 4), int8s = BinaryArray.int8(capacity: 3), int4s = BinaryArray.int4(capacity: 3)
+        var int2s = BinaryArray.int2(capacity: 2), times = BinaryArray.timestamptz(capacity: 2)
+        for text in ["eth0", nil, "", "tête \"quoted\" {1,2}"] { texts.append(text: text) }
+        for value in [Int64.min, nil, Int64.max] { int8s.append(int64: value) }
+        for value in [Int32(-1), nil, Int32.max] { int4s.append(int32: value) }
+        for value in [Int16(255), nil] { int2s.append(int16: value) }
+        times.append(timeNanos: 1_700_000_000_123_456_789)
+        times.append(timeNanos: 0)
+        let host = try XCTUnwrap(HostID("6c1f3a52-9e44-4b0d-8a57-2cd17e903b64"))
+        try connection.send("""
+            SELECT $1::text[]::text, $2::int8[]::text, $3::int4[]::text, $4::int2[]::text,
+                (SELECT string_agg(to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), ',') FROM unnest($5::timestamptz[]) t),
+                $6::uuid::text, $7::int8::text
+            """, binary: [texts.parameter, int8s.parameter, int4s.parameter, int2s.parameter, times.parameter,
+                          .uuid(host.bytes), .int8(-42)], deadlineNanos: MonotonicClock.nowNanos() + 10_000_000_000)
+        let row = try XCTUnwrap(connection.results(deadlineNanos: MonotonicClock.nowNanos() + 10_000_000_000).first?.rows.first)
+        XCTAssertEqual(row, [#"{eth0,NULL,"","tête \"quoted\" {1,2}"}"#, "{-9223372036854775808,NULL,9223372036854775807}",
+                             "{-1,NULL,2147483647}", "{255,NULL}", "2023-11-14 22:13:20.123456,1970-01-01 00:00:00.000000",
+                             "6c1f3a52-9e44-4b0d-8a57-2cd17e903b64", "-42"])
+    }
+
     func testInitAppliesEachMigrationOnceAndCreatesTheComingDays() throws {
         let connection = try FleetCollector.connect(url: server.adminURL(), environment: [:])
         XCTAssertEqual(try FleetCollector.initialize(connection), FleetSchema.migrations.map(\.version))

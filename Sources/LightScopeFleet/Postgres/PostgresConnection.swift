@@ -84,6 +84,28 @@ public final class PostgresConnection {
         try flush(deadlineNanos: deadlineNanos)
     }
 
+    /// As `send`, with the parameters in binary form (see `BinaryParameter`): libpq copies
+    /// them into its buffer before this returns.
+    public func send(_ sql: String, binary parameters: [BinaryParameter], deadlineNanos: UInt64) throws(PostgresError) {
+        let types = parameters.map { Oid($0.typeOID) }
+        let lengths = parameters.map { Int32($0.bytes.count) }
+        let formats = [Int32](repeating: 1, count: parameters.count)
+        let storage = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, lengths.reduce(0) { $0 + Int($1) }))
+        defer { storage.deallocate() }
+        var values: [UnsafePointer<CChar>?] = []
+        var offset = 0
+        for parameter in parameters {
+            parameter.bytes.withUnsafeBufferPointer { bytes in
+                if let base = bytes.baseAddress { (storage + offset).initialize(from: base, count: bytes.count) }
+            }
+            values.append(UnsafeRawPointer(storage + offset).assumingMemoryBound(to: CChar.self))
+            offset += parameter.bytes.count
+        }
+        let sent = PQsendQueryParams(handle, sql, Int32(parameters.count), types, values, lengths, formats, 0)
+        guard sent == 1 else { throw PostgresError(.connection, errorMessage) }
+        try flush(deadlineNanos: deadlineNanos)
+    }
+
     /// Sends what libpq has buffered; a large batch takes several writes.
     private func flush(deadlineNanos: UInt64) throws(PostgresError) {
         while true {

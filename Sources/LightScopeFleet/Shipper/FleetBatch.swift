@@ -1,8 +1,9 @@
 import LightScopeCore
 import LightScopeStore
 
-/// One batch of events as one INSERT: every column travels as one array parameter and the
-/// server unnests them, so a batch is a single statement (one round trip, one transaction).
+/// One batch of events as one INSERT: every column travels as one array parameter, in binary
+/// form (`BinaryArray`: the collector copies numbers and strings rather than parsing text), and
+/// the server unnests them, so a batch is a single statement (one round trip, one transaction).
 /// COPY would be faster but is refused on a table with row-level security. While a row the
 /// collector already has (the same host, store and event id) may come, it is skipped (ON
 /// CONFLICT DO NOTHING): re-sending after a crash between COMMIT and the cursor write delivers
@@ -17,36 +18,44 @@ enum FleetBatch {
     static let insertSQL = """
         INSERT INTO lightscope.events (host_id, store_id, event_id, time, interface, proto, src, sport, dst, dport,
             verdict, packets, ttl, "window", tcp_options, ports, addresses)
-        SELECT $1::uuid, $2::bigint, e.id, timestamptz 'epoch' + e.time_us * interval '1 microsecond', e.interface,
-            e.proto, e.src, e.sport, e.dst, e.dport, e.verdict, e.packets, e.ttl, e.win, e.tcp_options, e.ports, e.addresses
-        FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::text[],
-            $10::integer[], $11::text[], $12::bigint[], $13::smallint[], $14::integer[], $15::text[], $16::integer[],
-            $17::integer[])
-            AS e(id, time_us, interface, proto, src, sport, dst, dport, verdict, packets, ttl, win, tcp_options, ports, addresses)
+        SELECT $1::uuid, $2::bigint, e.* FROM unnest( -- in the insert's column order
+            $3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
+            $8::integer[], $9::text[], $10::integer[], $11::text[], $12::bigint[], $13::smallint[], $14::integer[], $15::text[],
+            $16::integer[], $17::integer[]) AS e
         """
 
     /// The statement's parameters for `events` (in id order) of this host and store.
-    static func parameters(_ events: [EventStore.SpooledEvent], hostID: HostID, storeID: UInt64) -> [String?] {
-        var columns = [ArrayLiteral](repeating: ArrayLiteral(capacity: events.count * 8), count: 15)
+    static func parameters(_ events: [EventStore.SpooledEvent], hostID: HostID, storeID: UInt64) -> [BinaryParameter] {
+        let count = events.count
+        var ids = BinaryArray.int8(capacity: count), times = BinaryArray.timestamptz(capacity: count)
+        var interfaces = BinaryArray.text(capacity: count), protocols = BinaryArray.text(capacity: count)
+        var sources = BinaryArray.text(capacity: count), sourcePorts = BinaryArray.int4(capacity: count)
+        var destinations = BinaryArray.text(capacity: count), destinationPorts = BinaryArray.int4(capacity: count)
+        var verdicts = BinaryArray.text(capacity: count), packets = BinaryArray.int8(capacity: count)
+        var ttls = BinaryArray.int2(capacity: count), windows = BinaryArray.int4(capacity: count)
+        var options = BinaryArray.text(capacity: count), ports = BinaryArray.int4(capacity: count)
+        var addresses = BinaryArray.int4(capacity: count)
         for event in events {
             let record = event.record
-            columns[0].append(integer: event.id)
-            columns[1].append(integer: Int64(clamping: record.timeNanos / 1000))
-            columns[2].append(text: record.interface)
-            columns[3].append(text: record.proto.rawValue)
-            columns[4].append(text: record.source)
-            columns[5].append(integer: record.sourcePort.map(Int64.init))
-            columns[6].append(text: record.destination)
-            columns[7].append(integer: record.destinationPort.map(Int64.init))
-            columns[8].append(text: record.verdict.rawValue)
-            columns[9].append(integer: Int64(record.packets))
-            columns[10].append(integer: record.ttl.map(Int64.init))
-            columns[11].append(integer: record.tcpWindow.map(Int64.init))
-            columns[12].append(text: record.tcpOptions)
-            columns[13].append(integer: record.ports.map(Int64.init))
-            columns[14].append(integer: record.addresses.map(Int64.init))
+            ids.append(int64: event.id)
+            times.append(timeNanos: record.timeNanos)
+            interfaces.append(text: record.interface)
+            protocols.append(text: record.proto.rawValue)
+            sources.append(text: record.source)
+            sourcePorts.append(int32: record.sourcePort.map(Int32.init))
+            destinations.append(text: record.destination)
+            destinationPorts.append(int32: record.destinationPort.map(Int32.init))
+            verdicts.append(text: record.verdict.rawValue)
+            packets.append(int64: Int64(record.packets))
+            ttls.append(int16: record.ttl.map(Int16.init))
+            windows.append(int32: record.tcpWindow.map(Int32.init))
+            options.append(text: record.tcpOptions)
+            ports.append(int32: record.ports.map { Int32(clamping: $0) })
+            addresses.append(int32: record.addresses.map { Int32(clamping: $0) })
         }
-        return [hostID.description, String(Int64(bitPattern: storeID))] + columns.map { $0.text }
+        return [.uuid(hostID.bytes), .int8(Int64(bitPattern: storeID))]
+            + [ids, times, interfaces, protocols, sources, sourcePorts, destinations, destinationPorts, verdicts, packets, ttls,
+               windows, options, ports, addresses].map(\.parameter)
     }
 }
 

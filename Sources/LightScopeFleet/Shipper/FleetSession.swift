@@ -40,9 +40,9 @@ final class FleetSession {
     private var sentCount = 0
 
     /// Sends one batch as one statement, without waiting: the caller reads the next batch meanwhile.
-    func send(_ parameters: [String?], count: Int) throws(PostgresError) {
+    func send(_ parameters: [BinaryParameter], count: Int) throws(PostgresError) {
         sentCount = count
-        try connection.send(mayMeetKnownRows ? FleetBatch.insertSkippingKnownSQL : FleetBatch.insertSQL, parameters,
+        try connection.send(mayMeetKnownRows ? FleetBatch.insertSkippingKnownSQL : FleetBatch.insertSQL, binary: parameters,
                             deadlineNanos: statementDeadline)
     }
 

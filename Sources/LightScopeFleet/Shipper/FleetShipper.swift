@@ -193,7 +193,7 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
         }
     }
 
-    private func sendBatch(_ parameters: [String?], count: Int, on session: FleetSession, retryAt nextAttemptNanos: inout UInt64) -> Bool {
+    private func sendBatch(_ parameters: [BinaryParameter], count: Int, on session: FleetSession, retryAt nextAttemptNanos: inout UInt64) -> Bool {
         do {
             try session.send(parameters, count: count)
             return true
