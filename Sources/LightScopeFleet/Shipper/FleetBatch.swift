@@ -15,13 +15,16 @@ enum FleetBatch {
     /// cursor, so every later batch is new). The skip costs an extra index probe per row.
     static let insertSkippingKnownSQL = insertSQL + "\nON CONFLICT DO NOTHING"
 
+    /// One unnest per column in the select list: the executor walks the arrays in step (the
+    /// same length, so never padded), where unnest(a, b, ...) in FROM first copied every row
+    /// into a tuplestore.
     static let insertSQL = """
         INSERT INTO lightscope.events (host_id, store_id, event_id, time, interface, proto, src, sport, dst, dport,
             verdict, packets, ttl, "window", tcp_options, ports, addresses)
-        SELECT $1::uuid, $2::bigint, e.* FROM unnest( -- in the insert's column order
-            $3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
-            $8::integer[], $9::text[], $10::integer[], $11::text[], $12::bigint[], $13::smallint[], $14::integer[], $15::text[],
-            $16::integer[], $17::integer[]) AS e
+        SELECT $1::uuid, $2::bigint, unnest($3::bigint[]), unnest($4::timestamptz[]), unnest($5::text[]), unnest($6::text[]),
+            unnest($7::text[]), unnest($8::integer[]), unnest($9::text[]), unnest($10::integer[]), unnest($11::text[]),
+            unnest($12::bigint[]), unnest($13::smallint[]), unnest($14::integer[]), unnest($15::text[]), unnest($16::integer[]),
+            unnest($17::integer[])
         """
 
     /// The statement's parameters for `events` (in id order) of this host and store.
