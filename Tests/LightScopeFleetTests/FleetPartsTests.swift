@@ -118,6 +118,10 @@ final class FleetPartsTests: XCTestCase {
         XCTAssertThrowsError(try ConfigFile.parse("[fleet]\nbatch_events = 0\n", source: "t")) { error in
             XCTAssertTrue("\(error)".contains("line 2: batch_events"), "\(error)")
         }
+        XCTAssertEqual(try ConfigFile.parse("[fleet]\nconnections = 1\n", source: "t").fleet.connections, 1)
+        XCTAssertThrowsError(try ConfigFile.parse("[fleet]\nconnections = 9\n", source: "t")) { error in
+            XCTAssertTrue("\(error)".contains("connections: '9' must be a whole number from 1 to 8"), "\(error)")
+        }
     }
 }
 

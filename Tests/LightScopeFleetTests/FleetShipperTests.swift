@@ -92,4 +92,51 @@ final class FleetShipperTests: XCTestCase {
         XCTAssertEqual(try fixture.collectorIDs(), try fixture.localIDs())
         XCTAssertEqual(try store.shippedThrough(), 2000)
     }
+
+    /// A backlog drains over `[fleet] connections` (two), batches side by side; once caught up
+    /// the shipper holds one connection again.
+    func testABacklogDrainsOverTwoConnectionsThenOne() throws {
+        try fixture.store(30_000)
+        var settings = fixture.settings()
+        settings.connections = 2
+        let shipper = try fixture.shipper(settings: settings)
+        shipper.start()
+        defer { XCTAssertTrue(shipper.stop(timeout: .seconds(10))) }
+        var most = 0
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, fixture.collectorCount() < 30_000 {
+            most = max(most, connections())
+            usleep(20_000)
+        }
+        XCTAssertEqual(try fixture.collectorIDs(), try fixture.localIDs())
+        XCTAssertEqual(most, 2, "two connections while the backlog drained")
+        usleep(1_500_000)
+        XCTAssertEqual(connections(), 1, "one once caught up")
+    }
+
+    /// The first batches after a connection skip rows the collector has; a later batch that
+    /// meets one (an earlier run had more in flight) is sent again skipping them, not failed.
+    func testKnownRowsBeyondTheFirstBatchesAreSkippedNotRefused() throws {
+        try fixture.store(2000)
+        let first = try fixture.shipper()
+        first.start()
+        XCTAssertTrue(fixture.waitForCollector(count: 2000, timeout: 30))
+        XCTAssertTrue(first.stop(timeout: .seconds(10)))
+        try fixture.server.query("DELETE FROM lightscope.events WHERE event_id <= 500 OR event_id % 10 = 0")
+        try shell(["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE store_info SET value = 0 WHERE key = 'fleet_shipped_through'\"); c.commit()", fixture.databasePath])
+        var settings = fixture.settings()
+        settings.batchEvents = 100
+        let again = try fixture.shipper(settings: settings)
+        again.start()
+        defer { XCTAssertTrue(again.stop(timeout: .seconds(10))) }
+        XCTAssertTrue(fixture.waitForCollector(count: 2000, timeout: 30), "collector has \(fixture.collectorCount())")
+        XCTAssertEqual(try fixture.collectorIDs(), try fixture.localIDs())
+        XCTAssertEqual(fixture.lines.messages(.warning), [], "no batch failed")
+        XCTAssertNil(again.snapshot.problem)
+    }
+
+    /// The host role's connections to the collector now.
+    private func connections() -> Int {
+        Int((try? fixture.server.query("SELECT count(*) FROM pg_stat_activity WHERE usename = '\(fixture.role)'")) ?? "") ?? -1
+    }
 }

@@ -18,6 +18,7 @@ extension ConfigFile {
             return nil
         },
         "batch_events": integer(in: 1...100_000) { $0.fleet.batchEvents = $1 },
+        "connections": integer(in: 1...8) { $0.fleet.connections = $1 },
         "interval": duration(in: .seconds(1) ... .seconds(3600)) { $0.fleet.interval = $1 },
         "connect_timeout": duration(in: .seconds(1) ... .seconds(300)) { $0.fleet.connectTimeout = $1 },
         "statement_timeout": duration(in: .seconds(1) ... .seconds(3600)) { $0.fleet.statementTimeout = $1 },

@@ -13,6 +13,10 @@ extension Settings {
         public var hostName: String?
         /// Events sent in one transaction; a full batch is followed by the next at once.
         public var batchEvents: Int = 5000
+        /// The most connections to the collector: one always, the others only while a backlog
+        /// of more than one batch drains, each inserting a batch beside the others (on as many
+        /// of the collector's cores); back to one once caught up.
+        public var connections: Int = 2
         /// How often the store is looked at for new events when caught up, and how often the
         /// host's row in `hosts` is refreshed (its heartbeat).
         public var interval: Duration = .seconds(10)

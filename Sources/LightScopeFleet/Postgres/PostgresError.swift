@@ -27,6 +27,9 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 
+    /// SQLSTATE 23505: a row with the same key is there already.
+    public static let uniqueViolation = "23505"
+
     /// libpq reports a failed connection as text only; these are the server's and libpq's
     /// words for a refusal of the credentials, as opposed to an unreachable server.
     static func connectionFailure(_ text: String) -> PostgresError {

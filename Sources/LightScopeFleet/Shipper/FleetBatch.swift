@@ -10,9 +10,8 @@ import LightScopeStore
 /// nothing twice. No conflict target: naming one needs SELECT on the table, which a host role
 /// has not; the key is the table's only unique index.
 enum FleetBatch {
-    /// For batches that may hold rows the collector has: the first of a session, until one
-    /// batch turns out all new (what was committed but not yet marked is the ids right after the
-    /// cursor, so every later batch is new). The skip costs an extra index probe per row.
+    /// For batches that may hold rows the collector has (see FleetShipper+Drain). The skip costs
+    /// an extra index probe per row.
     static let insertSkippingKnownSQL = insertSQL + "\nON CONFLICT DO NOTHING"
 
     /// One unnest per column in the select list: the executor walks the arrays in step (the

@@ -35,23 +35,18 @@ final class FleetSession {
         }
     }
 
-    /// True until a batch of this session turned out all new to the collector.
-    private(set) var mayMeetKnownRows = true
-    private var sentCount = 0
-
-    /// Sends one batch as one statement, without waiting: the caller reads the next batch meanwhile.
-    func send(_ parameters: [BinaryParameter], count: Int) throws(PostgresError) {
-        sentCount = count
-        try connection.send(mayMeetKnownRows ? FleetBatch.insertSkippingKnownSQL : FleetBatch.insertSQL, binary: parameters,
+    /// Sends one batch as one statement, without waiting: the caller prepares the next meanwhile.
+    /// `skippingKnown`: rows the collector already has are skipped rather than refused.
+    func send(_ parameters: [BinaryParameter], skippingKnown: Bool) throws(PostgresError) {
+        try connection.send(skippingKnown ? FleetBatch.insertSkippingKnownSQL : FleetBatch.insertSQL, binary: parameters,
                             deadlineNanos: statementDeadline)
     }
 
     /// Waits for the batch `send` sent; when this returns, its transaction has committed.
     /// Returns how many of its rows were new to the collector.
+    @discardableResult
     func finish() throws(PostgresError) -> Int {
-        let inserted = try connection.results(deadlineNanos: statementDeadline).first?.affectedRows ?? 0
-        if inserted == sentCount { mayMeetKnownRows = false }
-        return inserted
+        try connection.results(deadlineNanos: statementDeadline).first?.affectedRows ?? 0
     }
 
     /// Upserts this host's row in `hosts`.

@@ -7,10 +7,10 @@ import Glibc
 #endif
 
 /// The fleet shipper loop: delivers every event of the local store to the collector, exactly
-/// once, in id order. The store is the spool: a batch is read after the cursor, sent as one
-/// INSERT ... ON CONFLICT DO NOTHING (its own transaction), and only once the collector has
-/// committed it is the cursor, kept in `events.sqlite`, moved past it. A crash anywhere re-sends
-/// at most the last batch, which the collector then skips row by row.
+/// once. The store is the spool: batches are read after the cursor, each sent as one INSERT
+/// (its own transaction), and only once the collector has committed a batch and every one
+/// before it is the cursor, kept in `events.sqlite`, moved past it (FleetShipper+Drain). A crash
+/// anywhere re-sends at most the batches that were in flight, whose rows the collector skips.
 ///
 /// Its own thread, with a heartbeat the runner's watchdog supervises like every loop's: all
 /// network waits are sliced (`SocketWaiter`), so a slow or black-holed collector never keeps it
@@ -41,7 +41,7 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
     public let configuration: Configuration
     /// The daemon's one count of lost events: the shipper reports `fleet` to the collector.
     private let lost: LostEvents
-    private let log: LogFunction
+    let log: LogFunction
     private let thread = DedicatedThread()
     private let wakePipe = WakePipe()
     private let stopRequested = Atomic<Bool>(false)
@@ -49,11 +49,18 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
     private let published: Mutex<DaemonSnapshot.Fleet>
     private let hostFacts = Mutex<DaemonSnapshot?>(nil)
     // Touched only on the shipper thread once started.
-    private var store: EventStore?
-    private var session: FleetSession?
+    private(set) var store: EventStore?
+    /// The connections to the collector: the first for heartbeats and batches, the others
+    /// (up to `[fleet] connections`) only while a backlog drains (FleetShipper+Drain).
+    var sessions: [FleetSession] = []
+    /// How many of the next batches may hold rows the collector already has: those in flight
+    /// when a connection (or an earlier run) ended. They skip known rows (ON CONFLICT DO NOTHING).
+    var batchesThatMayBeKnown = 0
+    /// When an extra connection was refused, none is tried again before then.
+    var extraConnectionsHeldOffUntilNanos: UInt64 = 0
     private var problems = FleetProblems()
     private var backoff: FleetBackoff
-    private var commits = 0
+    var commits = 0
 
     public init(configuration: Configuration, lost: LostEvents, wakeInterval: Duration, log: @escaping LogFunction) {
         self.configuration = configuration
@@ -95,9 +102,9 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
         published.withLock { $0 }
     }
 
-    private var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
+    var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
 
-    private var waiter: SocketWaiter {
+    var waiter: SocketWaiter {
         SocketWaiter(wakeDescriptor: wakePipe.readEnd, slice: .milliseconds(wakeIntervalMilliseconds.load(ordering: .relaxed)),
                      beat: { [heartbeat] in heartbeat.beat() }, shouldStop: { [unowned self] in isStopping })
     }
@@ -115,28 +122,28 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
                 refreshLag()
                 nextLagRefreshNanos = now + UInt64(Self.lagRefreshInterval.nanoseconds)
             }
-            if session == nil, now >= nextAttemptNanos, store != nil {
+            if sessions.isEmpty, now >= nextAttemptNanos, store != nil {
                 connect(retryAt: &nextAttemptNanos)
             }
-            if session != nil {
+            if !sessions.isEmpty {
                 if now >= nextHeartbeatNanos {
                     if sendHeartbeat(retryAt: &nextAttemptNanos) {
                         nextHeartbeatNanos = now + UInt64(configuration.settings.interval.nanoseconds)
                     }
                 }
-                if session != nil { drain(retryAt: &nextAttemptNanos, heartbeatDueNanos: nextHeartbeatNanos) }
+                if !sessions.isEmpty { drain(retryAt: &nextAttemptNanos, heartbeatDueNanos: nextHeartbeatNanos) }
             }
             let wakeAt: UInt64
             if store == nil {
                 wakeAt = nextLagRefreshNanos
-            } else if session == nil {
+            } else if sessions.isEmpty {
                 wakeAt = nextAttemptNanos
             } else {
                 wakeAt = min(now + UInt64(configuration.settings.interval.nanoseconds), max(nextHeartbeatNanos, now))
             }
             sleep(untilNanos: wakeAt)
         }
-        session = nil
+        sessions = []
         store = nil
     }
 
@@ -157,8 +164,9 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
 
     private func connect(retryAt nextAttemptNanos: inout UInt64) {
         do {
-            session = try FleetSession(parameters: configuration.parameters, settings: configuration.settings,
-                                       password: configuration.password, hostID: configuration.hostID, waiter: waiter)
+            sessions = [try openSession()]
+            // An earlier connection (or run) may have had this many batches in flight past the cursor.
+            batchesThatMayBeKnown = configuration.settings.connections
             published.withLock { $0.connected = true }
             backoff.reset()
             log(.info, "Fleet: connected to \(configuration.parameters.hostDescription) as \(configuration.hostName) (host id \(configuration.hostID))")
@@ -167,54 +175,14 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
         }
     }
 
-    /// Ships batch after batch until the store has no more, the heartbeat is due, or it fails.
-    /// While the collector inserts one batch, the next is read from the store and encoded.
-    private func drain(retryAt nextAttemptNanos: inout UInt64, heartbeatDueNanos: UInt64) {
-        guard let store, let session else { return }
-        let batchEvents = configuration.settings.batchEvents
-        do {
-            let storeID = try store.storeID()
-            var next = try store.events(after: try store.shippedThrough(), limit: batchEvents)
-            while !isStopping, let last = next.last {
-                let batch = next
-                guard sendBatch(FleetBatch.parameters(batch, hostID: configuration.hostID, storeID: storeID), count: batch.count,
-                                on: session, retryAt: &nextAttemptNanos) else { return }
-                let more = batch.count == batchEvents && MonotonicClock.nowNanos() < heartbeatDueNanos
-                next = more ? try store.events(after: last.id, limit: batchEvents) : []
-                heartbeat.beat()
-                guard finishBatch(on: session, retryAt: &nextAttemptNanos) else { return }
-                commits += 1
-                if let kill = configuration.killAfterCommits, commits >= kill { raise(SIGKILL) }
-                try store.markShipped(through: last.id)
-                shipped(batch.count)
-            }
-        } catch {
-            storeFailed(error)
-        }
-    }
-
-    private func sendBatch(_ parameters: [BinaryParameter], count: Int, on session: FleetSession, retryAt nextAttemptNanos: inout UInt64) -> Bool {
-        do {
-            try session.send(parameters, count: count)
-            return true
-        } catch {
-            failed(error, retryAt: &nextAttemptNanos)
-            return false
-        }
-    }
-
-    private func finishBatch(on session: FleetSession, retryAt nextAttemptNanos: inout UInt64) -> Bool {
-        do {
-            _ = try session.finish()
-            return true
-        } catch {
-            failed(error, retryAt: &nextAttemptNanos)
-            return false
-        }
+    /// A connection to the collector, checked and bound to this host (see `FleetSession`).
+    func openSession() throws(PostgresError) -> FleetSession {
+        try FleetSession(parameters: configuration.parameters, settings: configuration.settings,
+                         password: configuration.password, hostID: configuration.hostID, waiter: waiter)
     }
 
     private func sendHeartbeat(retryAt nextAttemptNanos: inout UInt64) -> Bool {
-        guard let session, let store else { return false }
+        guard let session = sessions.first, let store else { return false }
         let lag = published.withLock { $0 }
         let facts = hostFacts.withLock { $0 }
         let interfaces = facts?.interfaces ?? []
@@ -258,7 +226,7 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
         }
     }
 
-    private func shipped(_ count: Int) {
+    func shipped(_ count: Int) {
         let now = MonotonicClock.nowNanos()
         let pending = published.withLock { fleet -> UInt64 in
             fleet.eventsShipped += UInt64(count)
@@ -273,8 +241,8 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
         }
     }
 
-    private func failed(_ error: PostgresError, retryAt nextAttemptNanos: inout UInt64) {
-        session = nil
+    func failed(_ error: PostgresError, retryAt nextAttemptNanos: inout UInt64) {
+        sessions = []
         published.withLock { $0.connected = false }
         guard error.kind != .stopped else { return }
         let kind: FleetProblems.Kind = error.isCredentialsProblem ? .credentials : .collector
@@ -293,10 +261,10 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
         }
     }
 
-    private func storeFailed(_ error: StoreError) {
+    func storeFailed(_ error: StoreError) {
         store = nil
-        // A batch may be in flight: start the next with a fresh session.
-        session = nil
+        // Batches may be in flight: start the next with fresh sessions.
+        sessions = []
         published.withLock { $0.connected = false }
         if let (level, line) = problems.report(.store, error.message, nowNanos: MonotonicClock.nowNanos()) { log(level, line) }
         publishProblem()
