@@ -13,7 +13,8 @@
 #      SYNs to closed ports at --pps (default 5000) for the whole drain; the daemon's own
 #      counters say whether capture dropped anything.
 # Events/s = N / (the collector's last received - first received). Prints a Markdown table, with
-# the CPU time per 1,000 events of the collector's backends and of the daemon's shipper thread,
+# the CPU time per 1,000 events of the whole collector (all its processes) and of the daemon's
+# shipper thread,
 # and the load average (1 min) at the start and end of each run.
 set -euo pipefail
 
@@ -79,7 +80,6 @@ psql "host=$PG user=postgres password=bench-$$ dbname=postgres" -qAtX -c "CREATE
 "$LIGHTSCOPE" fleet init --url "$ADMIN" >&2
 CREDENTIALS=$("$LIGHTSCOPE" fleet add-host bench --json --collector 192.0.2.2 --url "$ADMIN")
 PASSWORD=$(printf '%s' "$CREDENTIALS" | jq -r .password)
-ROLE=$(printf '%s' "$CREDENTIALS" | jq -r .role)
 URL="$(printf '%s' "$CREDENTIALS" | jq -r .url | sed "s|/etc/lightscope/fleet-ca.crt|$PG/ca.crt|")"
 q() { psql "$ADMIN" -qAtX -c "$1"; }
 
@@ -124,16 +124,27 @@ cpu_seconds() {
     stat=$(cat "/proc/$1${2:+/task/$2}/stat" 2>/dev/null) || { echo 0; return; }
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' <<< "$stat"
 }
+# server_cpu_seconds: the CPU time of the whole collector so far: the postmaster, its live
+# processes (backends, WAL writer, checkpointer, autovacuum) and those that have exited.
+server_cpu_seconds() {
+    local postmaster stat total
+    postmaster=$(head -n1 "$PG/data/postmaster.pid")
+    stat=$(cat "/proc/$postmaster/stat")
+    total=$(awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / hz }' <<< "$stat")
+    for pid in $(pgrep -P "$postmaster"); do total="$total + $(cpu_seconds "$pid")"; done
+    awk "BEGIN { print $total }"
+}
 # The shipper thread of the running daemon (named ls-fleet).
 shipper_thread() { grep -lx ls-fleet /proc/"$DAEMON_PID"/task/*/comm 2>/dev/null | head -n1 | cut -d/ -f5; }
 
 # drain LABEL [hping]: ship the store's backlog; prints "seconds events/s drops seen
 # collector-CPU-ms-per-1000 shipper-CPU-ms-per-1000".
 drain() {
-    local before after target started first last seconds rate status drops seen sender="" backends server shipper
+    local before after target started first last seconds rate status drops seen sender="" server shipper
     before=$(q "SELECT count(*) FROM lightscope.events")
     target=$((before + EVENTS))
     write_config "$URL"
+    server=$(server_cpu_seconds)
     started=$(date +%s.%N)
     start_daemon
     if [ "${2:-}" = hping ]; then
@@ -150,10 +161,9 @@ drain() {
     status=$(cat "$STATE/run/status.json")
     drops=$(printf '%s' "$status" | jq '[.interfaces[].drops] | add')
     seen=$(printf '%s' "$status" | jq '[.interfaces[].packets] | add')
-    # CPU used since they started: the host role's backends (the drain and the heartbeats) and
-    # the shipper thread (reading the store, encoding, TLS).
-    backends=$(q "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE usename = '$ROLE'")
-    server=$(for pid in $backends; do cpu_seconds "$pid"; done | awk '{ s += $1 } END { print s + 0 }')
+    # CPU used by the collector during the drain, and by the shipper thread (reading the store,
+    # encoding, TLS) since the daemon started.
+    server=$(awk -v a="$server" -v b="$(server_cpu_seconds)" 'BEGIN { print b - a }')
     shipper=$(cpu_seconds "$DAEMON_PID" "$(shipper_thread)")
     stop_daemon
     read -r first last < <(q "SELECT extract(epoch FROM min(received)), extract(epoch FROM max(received)) FROM lightscope.events WHERE store_id = (SELECT store_id FROM lightscope.events ORDER BY received DESC LIMIT 1)" | tr '|' ' ')
