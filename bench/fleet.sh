@@ -15,7 +15,8 @@
 # Events/s = N / (the collector's last received - first received). Prints a Markdown table, with
 # the CPU time per 1,000 events of the whole collector (all its processes) and of the daemon's
 # shipper thread,
-# and the load average (1 min) at the start and end of each run.
+# the daemon's peak resident memory (VmHWM), and the load average (1 min) at the start and end
+# of each run.
 set -euo pipefail
 
 EVENTS=1000000
@@ -140,7 +141,7 @@ shipper_thread() { grep -lx ls-fleet /proc/"$DAEMON_PID"/task/*/comm 2>/dev/null
 # drain LABEL [hping]: ship the store's backlog; prints "seconds events/s drops seen
 # collector-CPU-ms-per-1000 shipper-CPU-ms-per-1000".
 drain() {
-    local before after target started first last seconds rate status drops seen sender="" server shipper
+    local before after target started first last seconds rate status drops seen sender="" server shipper peak
     before=$(q "SELECT count(*) FROM lightscope.events")
     target=$((before + EVENTS))
     write_config "$URL"
@@ -165,28 +166,29 @@ drain() {
     # encoding, TLS) since the daemon started.
     server=$(awk -v a="$server" -v b="$(server_cpu_seconds)" 'BEGIN { print b - a }')
     shipper=$(cpu_seconds "$DAEMON_PID" "$(shipper_thread)")
+    peak=$(awk '/^VmHWM:/ { printf "%d", $2 / 1024 }' "/proc/$DAEMON_PID/status")
     stop_daemon
     read -r first last < <(q "SELECT extract(epoch FROM min(received)), extract(epoch FROM max(received)) FROM lightscope.events WHERE store_id = (SELECT store_id FROM lightscope.events ORDER BY received DESC LIMIT 1)" | tr '|' ' ')
     seconds=$(awk -v a="$first" -v b="$last" 'BEGIN { printf "%.1f", b - a }')
     rate=$(awk -v n="$EVENTS" -v s="$seconds" 'BEGIN { printf "%d", n / s }')
-    echo "$seconds $rate $drops $seen $(awk -v c="$server" -v n="$EVENTS" 'BEGIN { printf "%.1f", c * 1e6 / n }') $(awk -v c="$shipper" -v n="$EVENTS" 'BEGIN { printf "%.1f", c * 1e6 / n }')"
+    echo "$seconds $rate $drops $seen $peak $(awk -v c="$server" -v n="$EVENTS" 'BEGIN { printf "%.1f", c * 1e6 / n }') $(awk -v c="$shipper" -v n="$EVENTS" 'BEGIN { printf "%.1f", c * 1e6 / n }')"
 }
 
 echo "== filling a store with $EVENTS events" >&2
 fill
 load1=$(cut -d' ' -f1 /proc/loadavg)
-read -r t1 r1 d1 s1 c1 h1 < <(drain throughput)
+read -r t1 r1 d1 s1 m1 c1 h1 < <(drain throughput)
 load1="$load1-$(cut -d' ' -f1 /proc/loadavg)"
 echo "== again, with hping3 at $PPS SYN/s to closed ports alongside" >&2
 fill
 load2=$(cut -d' ' -f1 /proc/loadavg)
-read -r t2 r2 d2 s2 c2 h2 < <(drain capture hping)
+read -r t2 r2 d2 s2 m2 c2 h2 < <(drain capture hping)
 load2="$load2-$(cut -d' ' -f1 /proc/loadavg)"
 
 echo
-echo "| run ($EVENTS events, batch_events $BATCH) | drain time | events/s | collector CPU / 1,000 | shipper CPU / 1,000 | capture: packets seen / dropped | load average |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-echo "| shipping alone | ${t1} s | ${r1} | $c1 ms | $h1 ms | $s1 / $d1 | $load1 |"
-echo "| with a live capture at $PPS SYN/s | ${t2} s | ${r2} | $c2 ms | $h2 ms | $s2 / $d2 | $load2 |"
+echo "| run ($EVENTS events, batch_events $BATCH) | drain time | events/s | collector CPU / 1,000 | shipper CPU / 1,000 | capture: packets seen / dropped | daemon peak RSS | load average |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| shipping alone | ${t1} s | ${r1} | $c1 ms | $h1 ms | $s1 / $d1 | $m1 MiB | $load1 |"
+echo "| with a live capture at $PPS SYN/s | ${t2} s | ${r2} | $c2 ms | $h2 ms | $s2 / $d2 | $m2 MiB | $load2 |"
 echo
 echo "(PostgreSQL $(q 'SHOW server_version'), fsync $(q 'SHOW fsync'), synchronous_commit $(q 'SHOW synchronous_commit'); $(nproc) cores; $(git -C "$ROOT" rev-parse --short HEAD))"
