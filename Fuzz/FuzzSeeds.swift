@@ -81,7 +81,22 @@ enum FuzzSeeds {
                               P.ipv4(scanner, host, protocolNumber: 6, options: [1, 1, 1, 0], P.tcp(5, 22, options: synOptions)))),
             record(P.ethernet(P.etherTypeIPv4, P.ipv4(scanner, host, protocolNumber: 6, flagsAndOffset: 0x0010, [UInt8]([0xAA, 0xBB])))),
         ]
+        // SYNs split as `nmap -f` (8-byte pieces, IPv4) and `-ff` (16, IPv6) split them, one
+        // out of order, answered; and pieces that overlap.
+        let synV4 = P.tcp(43000, 25, flags: syn, options: synOptions)
+        let synV6 = P.tcp(43001, 26, flags: syn, options: synOptions)
+        let v4Pieces = P.fragmented(synV4, pieceBytes: 8, source: scanner, destination: host, identification: 7)
+        let v6Pieces = P.fragmented(synV6, pieceBytes: 16, ipv6: true, source: "2001:db8::99", destination: "2001:db8::1",
+                                    identification: 8)
+        let fragments = (v4Pieces.reversed() + v6Pieces).map { record($0) } + [
+            record(tcp4(host, scanner, 25, 43000, flags: rst)),
+            record(P.ethernet(P.etherTypeIPv6, P.ipv6("2001:db8::1", "2001:db8::99", nextHeader: 6, P.tcp(26, 43001, flags: rst)))),
+            record(v4Pieces[0]), record(v4Pieces[1]),
+            record(P.ethernet(P.etherTypeIPv4, P.ipv4(scanner, host, protocolNumber: 6, flagsAndOffset: 0x2001, identification: 7,
+                                                      Array(synV4[8..<24])))),
+        ]
         return [
+            input(fragments),
             input(portScan), input(settings: 0x01, addressScan), input(settings: 0x14, unanswered), input(ipv6),
             input(udp), input(settings: 0x02, links + portScan), input(settings: 0x20, portScan + unanswered),
             tcp4(scanner, host, 40000, 22, flags: 0x3F, options: [3, 3, 7, 2, 4, 5, 0xB4, 8, 10] + [UInt8](repeating: 0, count: 11)),

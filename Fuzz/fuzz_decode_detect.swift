@@ -4,12 +4,13 @@ import LightScopeCore
 import Glibc
 #endif
 
-/// libFuzzer entry point over the whole pure pipeline: bytes -> `PacketDecoder` -> a
-/// `DetectionEngine` with tiny tables and thresholds -> event records and their JSON.
+/// libFuzzer entry point over the whole pure pipeline: bytes -> `PacketDecoder` (and the
+/// `FragmentReassembler` for pieces of TCP headers) -> a `DetectionEngine` with tiny tables
+/// and thresholds -> event records and their JSON.
 ///
 /// Besides "never crash" (every read and every arithmetic overflow traps in Swift, and
 /// AddressSanitizer watches the unsafe pointers), it checks what the daemon promises:
-/// tables never exceed their capacity, the engine's counters match the events it emitted,
+/// tables (the reassembler's too) never exceed their capacity, the engine's counters match the events it emitted,
 /// and every event's JSON line decodes back to the same record.
 ///
 /// Input layout (see `FuzzInput`): one settings byte, then records of
@@ -71,6 +72,7 @@ struct FuzzInput {
         default: .learnedFromAnswers()
         }
         let engine = DetectionEngine(interface: "fuzz0", settings: settings, localAddresses: local, capacities: capacities)
+        var reassembler = FragmentReassembler(capacity: capacity)
         if settingsByte & 0x10 != 0 { engine.updateListeningPorts(ListeningPorts(tcp: [22, 80], udp: [53])) }
         var nowNanos = Self.startTimes[Int(settingsByte >> 4 & 0x3)]
         var emitted: UInt64 = 0
@@ -78,6 +80,8 @@ struct FuzzInput {
             emitted += 1
             Self.check(event)
         }
+        var lostProbes: UInt64 = 0
+        let lost: (LostProbe) -> Void = { _ in lostProbes += 1 }
 
         var offset = 1
         while offset + 4 <= bytes.count {
@@ -100,15 +104,25 @@ struct FuzzInput {
             default:
                 nowNanos = nowNanos &+ UInt64(step) * 50_000_000
             }
-            if let decoded = try? PacketDecoder.decode(packet, linkType: linkType) {
-                engine.process(decoded, timeNanos: nowNanos, emit: emit)
+            if var decoded = try? PacketDecoder.decode(packet, linkType: linkType) {
+                if case .tcpFragment(let piece) = decoded.transport,
+                   let whole = try? reassembler.add(piece, of: decoded, bytes: packet, timeNanos: nowNanos) {
+                    decoded = whole
+                }
+                engine.process(decoded, timeNanos: nowNanos, emit: emit, lost: lost)
             }
             Self.checkBounds(engine.state, capacity: capacity)
+            guard reassembler.count <= capacity else {
+                fatalError("the fragment reassembler outgrew its capacity \(capacity): \(reassembler.count)")
+            }
         }
         engine.finish(emit: emit)
         Self.checkBounds(engine.state, capacity: capacity)
         guard engine.counters.events == emitted else {
             fatalError("the engine counted \(engine.counters.events) events but emitted \(emitted)")
+        }
+        guard engine.state.probeEvictions == lostProbes else {
+            fatalError("the engine counted \(engine.state.probeEvictions) probes evicted but handed over \(lostProbes)")
         }
     }
 

@@ -15,8 +15,8 @@ packages=(
     nftables ipset
     # packaging and its checks (the system tests install the .deb: adduser, man-db)
     dpkg-dev fakeroot lintian adduser man-db
-    # promtool checks the Prometheus exposition format; jq runs the README's journal example
-    prometheus jq
+    # promtool checks the Prometheus exposition format; jq and curl run the documents' examples
+    prometheus jq curl
 )
 missing=()
 for package in "${packages[@]}"; do

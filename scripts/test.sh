@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 . scripts/env.sh
 [ "$(id -u)" = 0 ] || { echo "error: the tests create network namespaces and a systemd container: run them as root (sudo)" >&2; exit 1; }
+# Every command and output shown in README.md, docs/ and the man page has a test (Tests/examples).
+Tests/examples/examples.py check
 swift build --build-tests
 swift test --skip-build
 

@@ -1,21 +1,72 @@
-/// The kernel BPF filter: only the packets detection needs, so a busy host copies
-/// almost nothing to user space.
+/// The kernel BPF filter: only the packets detection needs, so a busy host copies almost
+/// nothing to user space, and each in the one direction it can honestly come from.
 ///
-/// - TCP segments with SYN or RST: inbound probes, and the host's SYN-ACK or RST answers.
-/// - ICMP and ICMPv6 destination-unreachable: the answer to a UDP probe of a closed port.
+/// Inbound (what others send):
+/// - TCP connection attempts: SYN without ACK or RST;
+/// - IPv4 TCP fragments, whose flags BPF cannot read (`nmap -f` puts them in the second
+///   fragment); user space puts the header together (`FragmentReassembler`). First in the
+///   list: BPF ends the whole program, rejecting, at a load past the packet, and the TCP
+///   clause loads the flags from where an 8-byte first fragment has none;
+/// - IPv6 packets whose first header is neither TCP, UDP nor ICMPv6 (extension headers,
+///   fragments among them), which BPF cannot walk; user space decodes the chain.
+///
+/// Outbound (what the host answers with):
+/// - TCP SYN-ACK or RST (not the host's own connection attempts);
+/// - ICMP and ICMPv6 destination unreachable: the answer to a UDP probe of a closed port.
 ///   It quotes the probe's IP and UDP headers, so the UDP probes themselves are not captured.
-/// - IPv6 packets whose first header is neither TCP, UDP nor ICMPv6 (extension headers),
-///   which BPF cannot walk; user space decodes the chain.
+///
+/// The direction is the kernel's own (its packet type, `inbound`/`outbound` in pcap filter
+/// syntax, read by the in-kernel filter), so an answer forged to claim the host's address
+/// never reaches detection: on Ethernet nothing in the packet says which way it went. What
+/// the filter admits inbound only (fragments, extension chains) is not shaped like an
+/// answer, and detection takes no answer so shaped (`DecodedPacket.mayBeHostAnswer`).
+///
+/// On loopback every packet is the host's own, sent and received at once (libpcap shows
+/// the received copy only): there the clauses apply in either direction (`undirected`).
 /// The same expression again behind `vlan` (and `vlan` twice, for QinQ) matches tagged frames.
 public enum CaptureFilter {
-    public static let untagged = [
-        "(tcp[tcpflags] & (tcp-syn|tcp-rst) != 0)",
-        "(icmp[icmptype] == icmp-unreach)",
-        "(ip6 and ip6[6] == 6 and ip6[53] & 0x06 != 0)",
-        "(ip6 and ip6[6] == 58 and ip6[40] == 1)",
+    static let inboundClauses = [
+        "(ip[6:2] & 0x3fff != 0 and ip[9] == 6)",
+        "(tcp[tcpflags] & (tcp-syn|tcp-ack|tcp-rst) == tcp-syn)",
+        "(ip6 and ip6[6] == 6 and ip6[53] & 0x16 == 0x02)",
         "(ip6 and ip6[6] != 6 and ip6[6] != 17 and ip6[6] != 58)",
-    ].joined(separator: " or ")
+    ]
+
+    static let outboundClauses = [
+        "(tcp[tcpflags] & tcp-rst != 0)",
+        "(tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack))",
+        "(icmp[icmptype] == icmp-unreach)",
+        "(ip6 and ip6[6] == 6 and (ip6[53] & 0x04 != 0 or ip6[53] & 0x12 == 0x12))",
+        "(ip6 and ip6[6] == 58 and ip6[40] == 1)",
+    ]
+
+    /// For every interface but loopback.
+    public static let untagged = "(inbound and (\(inboundClauses.joined(separator: " or "))))"
+        + " or (outbound and (\(outboundClauses.joined(separator: " or "))))"
 
     /// For link types that carry 802.1Q tags (Ethernet).
-    public static let withVLAN = "(\(untagged)) or (vlan and ((\(untagged)) or (vlan and (\(untagged)))))"
+    public static let withVLAN = tagged(untagged)
+
+    /// For loopback, in both spellings.
+    public static let undirected = (inboundClauses + outboundClauses).joined(separator: " or ")
+    public static let undirectedWithVLAN = tagged(undirected)
+
+    private static func tagged(_ expression: String) -> String {
+        "(\(expression)) or (vlan and ((\(expression)) or (vlan and (\(expression)))))"
+    }
+
+    /// One way to filter a handle: `kernel` is the program for the kernel to run; `undirected`
+    /// the same clauses without direction, for libpcap to run itself (see `FilterInstaller`).
+    public struct Expressions: Equatable, Sendable {
+        public var kernel: String
+        public var undirected: String
+    }
+
+    /// The expressions to try on a handle, best first: with VLAN tags where the link type
+    /// carries them (Ethernet, `DLT_EN10MB`), then without.
+    public static func candidates(linkType: Int32, loopback: Bool) -> [Expressions] {
+        let plain = Expressions(kernel: loopback ? undirected : untagged, undirected: undirected)
+        let tagged = Expressions(kernel: loopback ? undirectedWithVLAN : withVLAN, undirected: undirectedWithVLAN)
+        return linkType == 1 ? [tagged, plain] : [plain]
+    }
 }

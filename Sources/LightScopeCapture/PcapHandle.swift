@@ -14,7 +14,7 @@ public final class PcapHandle {
     /// libpcap's read timeout, which is also how long the kernel may hold captured packets in
     /// a ring block that is not full before handing it to user space (TPACKET_V3).
     public let readTimeoutMilliseconds: Int32
-    /// Set when the filter could not be compiled for this link type and capture runs unfiltered.
+    /// Set when capture runs without the detection filter, or without its direction.
     public let filterWarning: String?
     private var handle: OpaquePointer?
 
@@ -68,7 +68,8 @@ public final class PcapHandle {
             }
         }
         linkType = pcap_datalink(created)
-        filterWarning = Self.applyFilter(created, linkType: linkType)
+        let loopback = NetworkInterfaces.current().contains { $0.name == interfaceName && $0.isLoopback }
+        filterWarning = FilterInstaller.install(on: created, linkType: linkType, loopback: loopback)
         guard pcap_setnonblock(created, 1, &errorBuffer) == 0 else {
             let detail = String(pcapError: errorBuffer)
             pcap_close(created)
@@ -115,16 +116,6 @@ public final class PcapHandle {
         return UInt64(stats.ps_drop) + UInt64(stats.ps_ifdrop)
     }
 
-    private static func applyFilter(_ handle: OpaquePointer, linkType: Int32) -> String? {
-        let candidates = linkType == DLT_EN10MB ? [CaptureFilter.withVLAN, CaptureFilter.untagged] : [CaptureFilter.untagged]
-        for expression in candidates {
-            var program = bpf_program()
-            guard pcap_compile(handle, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else { continue }
-            defer { pcap_freecode(&program) }
-            if pcap_setfilter(handle, &program) == 0 { return nil }
-        }
-        return "the detection filter does not compile for link type \(linkType) (\(String(cString: pcap_geterr(handle)))); capturing unfiltered"
-    }
 }
 
 extension String {

@@ -1,5 +1,6 @@
 import LightScopeCapture
 import LightScopeCore
+import LightScopeSystemd
 import Synchronization
 
 /// The pipeline behind one capture loop: decode -> detect -> sink, on the loop's thread.
@@ -7,11 +8,10 @@ import Synchronization
 /// applied on the next tick, so the engine itself needs no locks.
 final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let engine: DetectionEngine
+    private var reassembler: FragmentReassembler
     private let counters: InterfaceCounters
     private let sink: EventSink
     private let lost: LostEvents
-    /// The engine's probe evictions already counted as lost events.
-    private var countedProbeEvictions: UInt64 = 0
     private let mailbox = Mutex<HostFacts?>(nil)
     private var rejections = [UInt64](repeating: 0, count: DecodeRejection.allCases.count)
     private let publishedState = Mutex<Published?>(nil)
@@ -24,6 +24,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         var detection: DetectionState
         /// Packets rejected as malformed (non-IP traffic is not counted).
         var malformed: UInt64
+        var fragments: FragmentCounters
     }
 
     /// What the runner learns about the host, for every loop's engine.
@@ -32,11 +33,31 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         var listening: ListeningPorts?
     }
 
+    /// The daemon's one detection budget (`memory_budget_mib`), which every packet loop's
+    /// engine draws on, however many interfaces (or, later, loops per interface) there
+    /// are: made for the first loop, and again only when the setting changes (a reload,
+    /// which reopens every loop).
+    private static let daemonBudget = Mutex<DetectionBudget?>(nil)
+
+    static func budget(for settings: Settings.Detection) -> DetectionBudget {
+        daemonBudget.withLock { current in
+            if let current, current.memoryBudgetMiB == settings.memoryBudgetMiB { return current }
+            let fresh = DetectionBudget(settings: settings)
+            current = fresh
+            return fresh
+        }
+    }
+
     init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink,
          lost: LostEvents) {
+        let budget = Self.budget(for: settings)
+        // Timers on the monotonic clock: a step of the wall clock, which stamps the packets,
+        // must not freeze or rush expiry.
         engine = DetectionEngine(interface: interface, settings: settings,
-                                 localAddresses: LocalAddresses(addresses: facts.addresses ?? []))
+                                 localAddresses: LocalAddresses(addresses: facts.addresses ?? []),
+                                 budget: budget, clock: .monotonic)
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
+        reassembler = FragmentReassembler(budget: budget)
         self.counters = counters
         self.sink = sink
         self.lost = lost
@@ -57,8 +78,12 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
 
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
         do {
-            let packet = try PacketDecoder.decode(bytes, linkType: linkType)
-            engine.process(packet, timeNanos: timestampNanos, emit: emit)
+            var packet = try PacketDecoder.decode(bytes, linkType: linkType)
+            if case .tcpFragment(let piece) = packet.transport {
+                guard let whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestampNanos) else { return }
+                packet = whole
+            }
+            engine.process(packet, timeNanos: timestampNanos, emit: emit, lost: lose)
         } catch {
             rejections[error.rawValue] &+= 1
         }
@@ -69,30 +94,49 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             if let addresses = facts.addresses { engine.updateLocalAddresses(addresses) }
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
         }
-        engine.advance(toNanos: wallClockNanos, emit: emit)
+        // Probes past their timeout wait in the table while the event queue is full, and are
+        // reported as it empties, rather than dropped by it.
+        engine.allowReports(sink.room)
+        engine.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emit)
+        reassembler.expire(toNanos: wallClockNanos)
         publish()
     }
 
-    func flush(wallClockNanos: UInt64) {
-        engine.advance(toNanos: wallClockNanos, emit: emit)
-        engine.finish(emit: emit)
+    func flush(wallClockNanos: UInt64, beat: () -> Void) {
+        var reported = 0
+        let emitAndBeat = { (event: UnwantedEvent) in
+            self.emit(event)
+            reported &+= 1
+            if reported % Self.eventsPerFlushBeat == 0 { beat() }
+        }
+        engine.advance(monotonicNanos: MonotonicClock.nowNanos(), wallClockNanos: wallClockNanos, emit: emitAndBeat)
+        engine.finish(emit: emitAndBeat)
         publish()
     }
 
-    /// Counts new probe evictions as lost events, and shows the engine's state to the runner.
+    /// How often a flush shows progress: often enough that a large table's flush on a slow
+    /// machine never looks hung, rarely enough to cost nothing.
+    static let eventsPerFlushBeat = 1024
+
+    /// Shows the engine's state to the runner.
     private func publish() {
         let state = engine.state
-        lost.add(state.probeEvictions &- countedProbeEvictions, .eviction)
-        countedProbeEvictions = state.probeEvictions
         var malformed: UInt64 = 0
         for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
-        let latest = Published(detection: state, malformed: malformed)
+        let latest = Published(detection: state, malformed: malformed, fragments: reassembler.counters)
         publishedState.withLock { $0 = latest }
     }
 
     /// The runner has counted what this pipeline holds as lost: it reports nothing more.
     func abandon() {
         abandoned.store(true, ordering: .relaxed)
+    }
+
+    /// A probe the engine let go (its table full): a lost event, counted once, here (the
+    /// runner logs the episode). An abandoned loop's probes were counted lost already.
+    private func lose(_ probe: LostProbe) {
+        guard !abandoned.load(ordering: .relaxed) else { return }
+        lost.add(1, .eviction)
     }
 
     private func emit(_ event: UnwantedEvent) {

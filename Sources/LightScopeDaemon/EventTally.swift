@@ -2,7 +2,9 @@ import LightScopeCore
 import LightScopeStore
 import Synchronization
 
-extension EventPipeline: EventSink {}
+extension EventPipeline: EventSink {
+    public var room: Int { max(0, queueCapacity - queuedEvents) }
+}
 
 /// Counts this run's events by verdict on their way to the pipeline, for `lightscope status`
 /// and the metrics.
@@ -19,6 +21,8 @@ final class EventTally: EventSink {
         byVerdict.withLock { $0[event.verdict, default: 0] &+= 1 }
         return downstream.submit(event)
     }
+
+    var room: Int { downstream.room }
 
     var snapshot: DaemonSnapshot.Events {
         byVerdict.withLock { counts in

@@ -44,7 +44,8 @@ public enum FailureAlert {
         let restarts = firstLine(ChildProcess.run(["/bin/systemctl", "show", "-P", "NRestarts", unit])?.output ?? "")
         let lastLines = ChildProcess.run(["/bin/journalctl", "-u", unit, "-n", String(quotedLines), "--no-pager", "-o", "short-iso"])?.output ?? ""
         let summary = "\(unit) failed for good (result: \(result.isEmpty ? "unknown" : result), restarts: \(restarts.isEmpty ? "?" : restarts)); "
-            + "it will not be restarted until someone runs 'systemctl reset-failed \(unit)' and starts it. "
+            + "systemd will not restart it: fix the cause, then run 'systemctl restart \(unit)' "
+            + "(after repeated failed starts, run 'systemctl reset-failed \(unit)' first). "
             + (commandProblem.map { "[alert] command was not run: \($0). " } ?? "")
             + "Its last log lines:\n\(lastLines)"
         // One entry with the quoted lines inside, at priority crit: journalctl -p crit finds it.

@@ -12,8 +12,8 @@ public struct Replay {
     public var settings: Settings.Detection
     /// The process ends right after this replay (`lightscope replay`): its detection tables
     /// and tallies are then left to the kernel to reclaim at exit, not freed one by one,
-    /// which for the 100 MB a large capture fills took ~40 ms after the work was done (the
-    /// reason compilers skip their own frees on the way out too). Off by default, so a
+    /// which for a large capture's tables is a visible share of the run after the work was
+    /// done (the reason compilers skip their own frees on the way out too). Off by default, so a
     /// long-lived caller (the tests) frees everything.
     public var processExitsAfterwards: Bool
     /// Shown while the file is read (a terminal's); nil: silent.
@@ -36,6 +36,10 @@ public struct Replay {
         let reader = try PcapFileReader(path: path)
         return withoutActuallyEscaping(write) { write in replay(reader, write: write) }
     }
+
+    /// What the IPv4 tables start with: the benchmark's capture keeps about 100,000 probes
+    /// pending, and a table that starts small copies itself at each doubling on the way.
+    static let initialIPv4Entries = 1 << 17
 
     /// Packets per batch handed to the detection thread, and events per batch handed to the
     /// scan and tally thread; batches at once (see `OffloadedConsumer`).
@@ -60,9 +64,9 @@ public struct Replay {
     /// `write` only escapes to the third thread, which has ended when this returns.
     private func replay(_ reader: PcapFileReader, write: @escaping (String) -> Void) -> ReplaySummary {
         let localAddresses = local.isEmpty ? LocalAddresses.learnedFromAnswers() : LocalAddresses(prefixes: local)
-        let capacities = DetectionCapacities(settings: settings)
-        let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses,
-                                     capacities: capacities, scans: .byCaller)
+        let budget = DetectionBudget(settings: settings, initialIPv4Entries: Self.initialIPv4Entries)
+        let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses, budget: budget,
+                                     scans: .byCaller)
         let json = json
         // Each thread's state behind a pointer, as `DetectionEngine` keeps its own: a captured
         // `var` that a closure changes gets a dynamic exclusivity check on every access.
@@ -71,7 +75,7 @@ public struct Replay {
         let tally = UnsafeMutablePointer<ReplaySummary>.allocate(capacity: 1)
         tally.initialize(to: ReplaySummary())
         let scans = UnsafeMutablePointer<ScanDetector>.allocate(capacity: 1)
-        scans.initialize(to: ScanDetector(interface: engine.interfaceName, settings: settings, capacity: capacities.scanSources))
+        scans.initialize(to: ScanDetector(interface: engine.interfaceName, settings: settings, budget: budget))
         let events = UnsafeMutablePointer<ReplayEvents>.allocate(capacity: 1)
         if json {
             events.initialize(to: ReplayEvents(whole: OffloadedConsumer(
@@ -116,13 +120,14 @@ public struct Replay {
                 })))
         }
         func emit(_ event: UnwantedEvent) { events.pointee.send(event) }
+        func lose(_ probe: LostProbe) { events.pointee.lostProbes &+= 1 }
         func advance(toNanos nowNanos: UInt64) {
             engine.advance(toNanos: nowNanos, emit: emit)
             events.pointee.timersRan(atNanos: nowNanos)
         }
         // The calling thread's: what it has read, and the detection thread it feeds.
         let reading = UnsafeMutablePointer<ReadProgress>.allocate(capacity: 1)
-        reading.initialize(to: ReadProgress(packetsToDetect: OffloadedConsumer(
+        reading.initialize(to: ReadProgress(reassembler: FragmentReassembler(budget: budget), packetsToDetect: OffloadedConsumer(
             name: "lightscope-detect", batchSize: Self.packetBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
                 // Each packet's table lookups start `prefetchDistance` packets before it is
                 // processed, so that the cache misses of several packets overlap (see
@@ -142,7 +147,7 @@ public struct Replay {
                         // is told: it forgets windows exactly where the engine would have.
                         let timeNanos = packets[index].timeNanos
                         if engine.timersAreDue(atNanos: timeNanos) { advance(toNanos: timeNanos) }
-                        if let packet = packets[index].packet { engine.process(packet, timeNanos: timeNanos, emit: emit) }
+                        if let packet = packets[index].packet { engine.process(packet, timeNanos: timeNanos, emit: emit, lost: lose) }
                     }
                 }
             })))
@@ -193,9 +198,12 @@ public struct Replay {
                 reading.pointee.undecodable &+= 1
                 return
             }
-            let timersRan = reading.pointee.timers.runIfDue(atNanos: timestamp)
+            if reading.pointee.timers.runIfDue(atNanos: timestamp) { reading.pointee.progress?.publish(packets: reading.pointee.packets) }
+            if case .tcpFragment = packet.transport {
+                reading.pointee.sendReassembled(bytes: bytes, linkType: linkType, timeNanos: timestamp)
+                return
+            }
             reading.pointee.packetsToDetect.send(PacketToDetect(packet: packet, timeNanos: timestamp))
-            if timersRan { reading.pointee.progress?.publish(packets: reading.pointee.packets) }
         }
         reading.pointee.progress?.stop()
         // The detection thread has ended: the engine and the events are this thread's now.
@@ -208,8 +216,11 @@ public struct Replay {
         summary.packets = reading.pointee.packets
         summary.undecodable = reading.pointee.undecodable
         summary.probes = engine.counters.probes
+        summary.lostProbes = events.pointee.lostProbes
+        summary.scanSourceEvictions = scans.pointee.evictions
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
+        summary.fragments = reading.pointee.reassembler.counters
         if !json { write(summary.report(path: path, learnedLocal: local.isEmpty)) }
         return summary
     }
@@ -222,9 +233,28 @@ struct ReadProgress {
     var lastTimestamp: UInt64 = 0
     /// The engine's timers, as the packet times it is handed run them.
     var timers = PacketDrivenTimers()
+    /// Puts together TCP headers split across fragments, before detection sees them.
+    var reassembler: FragmentReassembler
     var packetsToDetect: OffloadedConsumer<PacketToDetect>
     /// Shown on a terminal, told the packet count when the timers run.
     var progress: ReplayProgress?
+
+    /// Sends on the header that a packet holding a piece of a fragmented TCP header completes,
+    /// or else the piece itself (its time still runs the timers); a completed header that does
+    /// not decode counts as undecodable. Out of line, and the packet decoded again here: pieces
+    /// are rare, and the reading loop, which sees every packet, stays as short as it was.
+    @inline(never)
+    mutating func sendReassembled(bytes: UnsafeRawBufferPointer, linkType: Int32, timeNanos: UInt64) {
+        guard let packet = try? PacketDecoder.decode(bytes, linkType: linkType), case .tcpFragment(let piece) = packet.transport
+        else { return }
+        var whole: DecodedPacket?
+        do {
+            whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timeNanos)
+        } catch {
+            undecodable &+= 1
+        }
+        packetsToDetect.send(PacketToDetect(packet: whole ?? packet, timeNanos: timeNanos))
+    }
 }
 
 /// Where detection's events go: to the tally thread, whole when they are written as JSON,
@@ -235,6 +265,8 @@ struct ReplayEvents {
     // consumer's batch array and copy it on the append.
     private var tallied: OffloadedConsumer<DetectionOutput<TalliedEvent>>?
     private var whole: OffloadedConsumer<DetectionOutput<UnwantedEvent>>?
+    /// Probes the engine let go before their verdict (its table was full): lost events.
+    var lostProbes: UInt64 = 0
 
     init(tallied: OffloadedConsumer<DetectionOutput<TalliedEvent>>) { self.tallied = tallied }
     init(whole: OffloadedConsumer<DetectionOutput<UnwantedEvent>>) { self.whole = whole }

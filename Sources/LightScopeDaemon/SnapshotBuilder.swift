@@ -48,7 +48,8 @@ enum SnapshotBuilder {
                                                 probeEvictions: detection.reduce(0) { $0 &+ $1.probeEvictions },
                                                 scanSourceEvictions: detection.reduce(0) { $0 &+ $1.scanSourceEvictions }),
             store: store, lostEvents: pipeline.counters.lost.byReason, restarts: restarts, fleet: daemon.fleet?.snapshot,
-            reload: daemon.lastReload)
+            reload: daemon.lastReload,
+            fragments: published.values.map(\.fragments).reduce(FragmentCounters()) { $0.adding($1) })
     }
 
     static func fileSize(_ path: String) -> UInt64 {

@@ -40,6 +40,12 @@ final class RunScriptTests: XCTestCase {
         XCTAssertFalse(result.output.contains("/var/lib/lightscope "))
     }
 
+    /// The README's first command, exactly as written there.
+    func testTheReadmeFirstCommandRunsTheDaemonInItsOwnState() throws {
+        let result = try runDocumentedExample("first-run", in: root)
+        XCTAssertTrue(result.output.contains("\nrun --state-dir /var/lib/lightscope-dev\n"), result.output)
+    }
+
     func testAnExplicitStateDirectoryIsKept() throws {
         XCTAssertEqual(try shell([root + "/scripts/run.sh", "--state-dir", "/tmp/x"]).output, "run --state-dir /tmp/x\n")
         XCTAssertEqual(try shell([root + "/scripts/run.sh", "--state-dir=/tmp/y"]).output, "run --state-dir=/tmp/y\n")

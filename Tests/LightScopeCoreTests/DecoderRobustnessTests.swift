@@ -95,7 +95,7 @@ final class DecoderRobustnessTests: XCTestCase {
                     XCTAssertEqual(quoted, fullQuote, context)
                 }
             }
-        case (.other, _):
+        case (.other, _), (.tcpFragment, _):
             XCTAssertEqual(whole.fragment, .first, "\(context): only a first fragment may lose its transport header")
         default:
             XCTFail("\(context): \(partial.transport) does not match \(whole.transport)")
@@ -142,7 +142,7 @@ final class DecoderRobustnessTests: XCTestCase {
         XCTAssertLessThan(decodedCount, 50_000, "some mutations must break a header")
     }
 
-    private static let successOutcomes: Set = ["tcp", "udp", "icmpUnreachable", "icmp", "other"]
+    private static let successOutcomes: Set = ["tcp", "udp", "icmpUnreachable", "icmp", "tcpFragment", "other"]
 
     /// Decodes and checks the invariants a success must hold; names the outcome for tallying.
     private func outcome(_ bytes: [UInt8], linkType: Int32) -> String {
@@ -166,6 +166,12 @@ final class DecoderRobustnessTests: XCTestCase {
                 return "icmpUnreachable"
             case .icmp:
                 return "icmp"
+            case .tcpFragment(let piece):
+                XCTAssertLessThan(piece.offset, 60, "a piece past the largest TCP header holds none of it")
+                XCTAssertLessThanOrEqual(Int(piece.capturedStart) + Int(piece.capturedLength), bytes.count)
+                XCTAssertLessThanOrEqual(piece.capturedLength, piece.length)
+                XCTAssertNotEqual(packet.fragment, .unfragmented)
+                return "tcpFragment"
             case .other:
                 return "other"
             }

@@ -59,8 +59,9 @@ final class IPv4DecodeTests: XCTestCase {
         XCTAssertEqual(packet?.tcp?.destinationPort, 22)
     }
 
-    func testLaterFragmentsAreNetworkOnly() {
-        for flagsAndOffset: UInt16 in [0x2001, 0x0001, 0x1FFF, 0x3FFF] {
+    func testLaterFragmentsPastTheLargestTCPHeaderAreNetworkOnly() {
+        // Offsets in 8-byte units: 8 is byte 64, past the 60 bytes a TCP header may take.
+        for flagsAndOffset: UInt16 in [0x2008, 0x0008, 0x1FFF, 0x3FFF] {
             let packet = decoded(PacketBuilder.ipv4("203.0.113.9", "192.0.2.1", ttl: 9, protocolNumber: 6,
                                                     flagsAndOffset: flagsAndOffset, syn), linkType: LinkType.raw)
             XCTAssertEqual(packet?.fragment, .subsequent)
@@ -70,12 +71,45 @@ final class IPv4DecodeTests: XCTestCase {
         }
     }
 
-    func testTinyFirstFragmentDecodesAsNetworkOnly() {
-        // 8 bytes of TCP in a first fragment: ports but no flags. Not a rejection, not a TCP segment.
+    func testTinyFirstFragmentIsAPieceOfTheTCPHeader() {
+        // 8 bytes of TCP in a first fragment (`nmap -f`): ports but no flags. Not a rejection,
+        // not a TCP segment: a piece for the reassembler, with where its bytes lie.
         let packet = decoded(PacketBuilder.ipv4("203.0.113.9", "192.0.2.1", protocolNumber: 6, flagsAndOffset: 0x2000,
                                                 Array(syn.prefix(8))), linkType: LinkType.raw)
         XCTAssertEqual(packet?.fragment, .first)
-        XCTAssertEqual(packet?.transport, .other(protocolNumber: 6))
+        XCTAssertEqual(packet?.transport, .tcpFragment(TCPFragment(identification: 0x1234, offset: 0, length: 8, moreFragments: true,
+                                                                  capturedStart: 20, capturedLength: 8)))
+    }
+
+    func testLaterFragmentsWithinTheLargestTCPHeaderArePiecesOfIt() {
+        // Offset 1 (byte 8, where `nmap -f` puts the flags) and 7 (byte 56, the last piece a
+        // 60-byte header can have); with and without more fragments to follow.
+        let cases: [(flagsAndOffset: UInt16, offset: UInt16, more: Bool)] = [(0x2001, 8, true), (0x0001, 8, false), (0x0007, 56, false)]
+        for (flagsAndOffset, offset, more) in cases {
+            let packet = decoded(PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                PacketBuilder.ipv4("203.0.113.9", "192.0.2.1", ttl: 9, protocolNumber: 6, flagsAndOffset: flagsAndOffset,
+                                   Array(syn[8..<20]))))
+            XCTAssertEqual(packet?.fragment, .subsequent)
+            XCTAssertEqual(packet?.transport, .tcpFragment(TCPFragment(identification: 0x1234, offset: offset, length: 12,
+                                                                      moreFragments: more, capturedStart: 34, capturedLength: 12)))
+        }
+    }
+
+    func testAFragmentCutByTheSnapshotLengthSaysSo() {
+        let fragment = PacketBuilder.ipv4("203.0.113.9", "192.0.2.1", protocolNumber: 6, flagsAndOffset: 0x2000, Array(syn.prefix(16)))
+        let piece = decoded(Array(fragment.prefix(30)), linkType: LinkType.raw)?.transport
+        XCTAssertEqual(piece, .tcpFragment(TCPFragment(identification: 0x1234, offset: 0, length: 16, moreFragments: true,
+                                                      capturedStart: 20, capturedLength: 10)))
+    }
+
+    func testOtherProtocolsFragmentsAreNetworkOnly() {
+        let udp = PacketBuilder.udp(5353, 53, payload: [1, 2, 3, 4, 5, 6, 7, 8])
+        let later = decoded(PacketBuilder.ipv4("203.0.113.9", "192.0.2.1", protocolNumber: 17, flagsAndOffset: 0x2001, udp),
+                            linkType: LinkType.raw)
+        XCTAssertEqual(later?.transport, .other(protocolNumber: 17))
+        let tinyFirst = decoded(PacketBuilder.ipv4("203.0.113.9", "192.0.2.1", protocolNumber: 17, flagsAndOffset: 0x2000,
+                                                   Array(udp.prefix(4))), linkType: LinkType.raw)
+        XCTAssertEqual(tinyFirst?.transport, .other(protocolNumber: 17))
     }
 
     func testUnfragmentedShortTransportIsRejected() {

@@ -43,6 +43,17 @@ final class IPv6DecodeTests: XCTestCase {
         let packet = decoded(ipv6(nextHeader: 0, chain + syn), linkType: LinkType.raw)
         XCTAssertEqual(packet?.tcp?.sourcePort, 51000)
         XCTAssertEqual(packet?.fragment, .first)
+        XCTAssertEqual(packet?.hasExtensionHeaders, true)
+    }
+
+    func testOnlyAWalkedChainCountsAsExtensionHeaders() {
+        XCTAssertEqual(decoded(ipv6(nextHeader: 6, syn), linkType: LinkType.raw)?.hasExtensionHeaders, false)
+        XCTAssertEqual(decoded(ipv6(nextHeader: 60, PacketBuilder.optionsHeader(next: 6) + syn), linkType: LinkType.raw)?
+            .hasExtensionHeaders, true)
+        XCTAssertEqual(decoded(ipv6(nextHeader: 50, [0, 0, 1, 0, 0, 0, 0, 1]), linkType: LinkType.raw)?.hasExtensionHeaders, false,
+                       "ESP is opaque, not walked")
+        let v4 = PacketBuilder.ipv4("203.0.113.9", "192.0.2.1", protocolNumber: 6, syn)
+        XCTAssertEqual(decoded(v4, linkType: LinkType.raw)?.hasExtensionHeaders, false)
     }
 
     func testAtomicFragmentIsUnfragmented() {
@@ -59,10 +70,25 @@ final class IPv6DecodeTests: XCTestCase {
         XCTAssertEqual(packet?.transport, .other(protocolNumber: 17))
     }
 
-    func testTinyFirstFragmentIsNetworkOnly() {
-        let packet = decoded(ipv6(nextHeader: 44, PacketBuilder.fragmentHeader(next: 6, offset: 0, more: true) + syn.prefix(4)),
+    func testTinyFirstFragmentIsAPieceOfTheTCPHeader() {
+        let packet = decoded(ipv6(nextHeader: 44, PacketBuilder.fragmentHeader(next: 6, offset: 0, more: true) + syn.prefix(8)),
                              linkType: LinkType.raw)
-        XCTAssertEqual(packet?.transport, .other(protocolNumber: 6))
+        XCTAssertEqual(packet?.transport, .tcpFragment(TCPFragment(identification: 0xCAFE, offset: 0, length: 8, moreFragments: true,
+                                                                  capturedStart: 48, capturedLength: 8)))
+    }
+
+    func testLaterTCPFragmentWithinTheHeaderIsAPieceAfterAnyChain() {
+        let chain = PacketBuilder.optionsHeader(next: 44) + PacketBuilder.fragmentHeader(next: 6, offset: 1, more: false)
+        let packet = decoded(ipv6(nextHeader: 60, chain + Array(syn[8..<20])), linkType: LinkType.raw)
+        XCTAssertEqual(packet?.fragment, .subsequent)
+        XCTAssertEqual(packet?.transport, .tcpFragment(TCPFragment(identification: 0xCAFE, offset: 8, length: 12, moreFragments: false,
+                                                                  capturedStart: 56, capturedLength: 12)))
+    }
+
+    func testTinyFirstFragmentOfAnotherProtocolIsNetworkOnly() {
+        let packet = decoded(ipv6(nextHeader: 44, PacketBuilder.fragmentHeader(next: 17, offset: 0, more: true) + syn.prefix(4)),
+                             linkType: LinkType.raw)
+        XCTAssertEqual(packet?.transport, .other(protocolNumber: 17))
     }
 
     func testESPAndNoNextHeaderStopTheWalk() {

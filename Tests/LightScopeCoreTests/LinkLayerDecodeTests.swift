@@ -88,6 +88,20 @@ final class LinkLayerDecodeTests: XCTestCase {
                   source: "2001:db8::7")
     }
 
+    func testCookedCapturesSayWhichWayThePacketWent() {
+        let p = PacketBuilder.self
+        let cases: [(packetType: UInt8, direction: PacketDirection)] = [(0, .inbound), (1, .inbound), (2, .inbound), (3, .inbound),
+                                                                         (4, .outbound), (5, .unknown), (7, .unknown)]
+        for (packetType, direction) in cases {
+            XCTAssertEqual(decoded(p.linuxCooked(p.etherTypeIPv4, packetType: packetType, udpPacket),
+                                   linkType: LinkType.linuxCooked)?.direction, direction, "SLL packet type \(packetType)")
+            XCTAssertEqual(decoded(p.linuxCookedV2(p.etherTypeIPv6, packetType: packetType, ipv6Packet),
+                                   linkType: LinkType.linuxCookedV2)?.direction, direction, "SLL2 packet type \(packetType)")
+        }
+        XCTAssertEqual(decoded(p.ethernet(p.etherTypeIPv4, udpPacket))?.direction, .unknown, "Ethernet carries no direction")
+        XCTAssertEqual(decoded(udpPacket, linkType: LinkType.raw)?.direction, .unknown)
+    }
+
     func testCookedCapturesMayCarryAVLANTag() {
         let tagged = PacketBuilder.be16(5) + PacketBuilder.be16(PacketBuilder.etherTypeIPv4) + udpPacket
         let packet = decoded(PacketBuilder.linuxCooked(0x8100, tagged), linkType: LinkType.linuxCooked)

@@ -16,7 +16,8 @@ final class PrometheusTextTests: XCTestCase {
             detection: .init(pendingProbes: 2, scanSources: 1, evictions: 0, probeEvictions: 0, scanSourceEvictions: 0),
             store: .init(path: "/var/lib/lightscope/events.sqlite", sizeBytes: 4096, eventsWritten: 6, errors: 0),
             lostEvents: ["queue": 3, "eviction": 2, "disk": 0, "interface": 0, "fleet": 0],
-            restarts: .init(byEnding: ["watchdog": 2, "crash": 1], lastRestartAtNanos: 1_699_999_999_000_000_000, lastReason: "watchdog timeout"))
+            restarts: .init(byEnding: ["watchdog": 2, "crash": 1], lastRestartAtNanos: 1_699_999_999_000_000_000, lastReason: "watchdog timeout"),
+            fragments: { var counters = FragmentCounters(); counters.reassembled = 3; counters.evicted = 2; return counters }())
     }
 
     func testExpositionCarriesEveryFamilyWithLabels() {
@@ -40,6 +41,8 @@ final class PrometheusTextTests: XCTestCase {
             "lightscope_watchdog_timeouts_total 2",
             "lightscope_last_restart_time_seconds 1699999999.000",
             "lightscope_interface_capturing{interface=\"we\\\"ird\"} 0",
+            "lightscope_fragmented_datagrams_total{outcome=\"reassembled\"} 3",
+            "lightscope_fragmented_datagrams_total{outcome=\"evicted\"} 2",
             "# TYPE lightscope_packets_total counter",
         ] {
             XCTAssertTrue(text.contains(line + "\n"), "missing \(line) in\n\(text)")
@@ -69,6 +72,7 @@ final class PrometheusTextTests: XCTestCase {
         XCTAssertTrue(unreadable.text(nowNanos: 1_700_000_061_000_000_000).contains("Events: last hour unknown (the store cannot be read); this run:"))
         XCTAssertTrue(text.contains("Lost events: 5 (queue 3, eviction 2, disk 0, interface 0, fleet 0)"), text)
         XCTAssertTrue(text.contains("Store: /var/lib/lightscope/events.sqlite, 4 KiB, 6 written, 0 errors"), text)
+        XCTAssertTrue(text.contains("Fragmented TCP headers: 3 reassembled, 0 dropped as overlapping, 2 pushed out unfinished, 0 timed out"), text)
         XCTAssertTrue(text.contains("16m39s  watchdog timeout (packet loop eth0 stalled for 31.0s)"), text)
         XCTAssertTrue(text.contains("Store: /var/lib/lightscope/events.sqlite, 4 KiB, 6 written"), text)
         let noFile = report.text(nowNanos: 1_700_000_061_000_000_000, storeFileExists: false)

@@ -32,14 +32,15 @@ final class ShippedConfigTests: XCTestCase {
     }
 }
 
-/// The lists of log levels a person reads (conffile, man page, README) are the parser's.
+/// The lists of log levels a person reads (conffile, man page) are the parser's.
 final class LogLevelListTests: XCTestCase {
     private func file(_ path: String) throws -> String {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         return try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
     }
 
-    func testTheConffileTheManPageAndTheREADMEListEveryLevel() throws {
+    /// The README points to these two rather than listing the levels a third time.
+    func testTheConffileAndTheManPageListEveryLevel() throws {
         let names = LogLevel.allCases.map(\.name)
         let conffile = try file("packaging/lightscope.conf")
         XCTAssertTrue(conffile.contains("# \(names.dropLast().joined(separator: ", ")) or \(names.last!). "), "packaging/lightscope.conf")
@@ -47,6 +48,5 @@ final class LogLevelListTests: XCTestCase {
         // troff: ".BR name ," for each but the last two, ".B name" before "or", ".BR last ;".
         let manList = names.dropLast(2).map { ".BR \($0) ,\n" }.joined() + ".B \(names[names.count - 2])\nor\n.BR \(names.last!) ;"
         XCTAssertTrue(manPage.contains(manList), "packaging/lightscope.8 lacks:\n\(manList)")
-        XCTAssertTrue(try file("README.md").contains("level = info                   # \(names.joined(separator: ", "))"), "README.md")
     }
 }

@@ -29,6 +29,8 @@ final class HostileTrafficTests: XCTestCase {
         var script: String
         /// Every packet on the wire (probe and answer) passes the capture filter, so the
         /// daemon's count must match the kernel's; otherwise it must only never exceed it.
+        /// Inbound packets with RST or ACK are not captured: in the direction they came,
+        /// they can only be forged answers (see `CaptureFilter`).
         var everyPacketIsCaptured: Bool
     }
 
@@ -51,7 +53,7 @@ final class HostileTrafficTests: XCTestCase {
             status_interval = 200ms
             [detection]
             memory_budget_mib = \(Self.budgetMiB)
-            syn_answer_timeout = 1s
+            syn_answer_timeout = 5s
             """)
         defer { harness.cleanUp() }
         let recorder = NotifyRecorder(harness.listener)
@@ -65,6 +67,9 @@ final class HostileTrafficTests: XCTestCase {
         var peakKiB = baselineKiB
 
         let target = lab.hostIPv4
+        let fragmentFlood = NSTemporaryDirectory() + "lightscope-fragment-flood-\(UUID().uuidString).py"
+        try Self.fragmentFloodScript.write(toFile: fragmentFlood, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: fragmentFlood) }
         let phases = [
             Phase(name: "SYN flood from random sources", seconds: 3,
                   script: "hping3 --rand-source -S --flood -p 23 \(target)", everyPacketIsCaptured: true),
@@ -72,7 +77,7 @@ final class HostileTrafficTests: XCTestCase {
                   script: "hping3 --rand-source -S -b --flood -p 24 \(target)", everyPacketIsCaptured: true),
             Phase(name: "every flag at once, and a TCP data offset below 5 words", seconds: 3,
                   script: "timeout 1 hping3 --rand-source -SFRPAUXY --flood -p 25 \(target); hping3 --rand-source -S -O 2 --flood -p 26 \(target)",
-                  everyPacketIsCaptured: true),
+                  everyPacketIsCaptured: false),
             Phase(name: "jumbo SYNs (8000 bytes of data, snaplen 256)", seconds: 2,
                   script: "hping3 --rand-source -S -d 8000 --flood -p 27 \(target)", everyPacketIsCaptured: true),
             Phase(name: "FIN, Xmas, null, ACK and URG probes (only the answers are captured)", seconds: 4,
@@ -82,10 +87,12 @@ final class HostileTrafficTests: XCTestCase {
                   everyPacketIsCaptured: false),
             Phase(name: "fragments: 16-byte and 8-byte, SYN and random data", seconds: 3,
                   script: "timeout 1 hping3 --rand-source -S -f --flood -p 29 \(target); hping3 --rand-source -S -f -m 8 -d 200 --flood -p 30 \(target)",
-                  everyPacketIsCaptured: false),
+                  everyPacketIsCaptured: true),
+            Phase(name: "first fragments alone, never completed, from random sources and identifications", seconds: 3,
+                  script: "python3 \(fragmentFlood) \(target)", everyPacketIsCaptured: true),
             Phase(name: "masscan of all 65535 ports", seconds: 6,
                   script: "masscan \(target) -p1-65535 --rate 50000 --adapter \(lab.peerInterface) --adapter-ip \(lab.peerIPv4) --router-mac \(hostMAC) --wait 1",
-                  everyPacketIsCaptured: true),
+                  everyPacketIsCaptured: false), // masscan sends a RST back for most of the host's
         ]
 
         for phase in phases {
@@ -146,6 +153,9 @@ final class HostileTrafficTests: XCTestCase {
         // one, masscan at the end may make another; never a line per eviction.
         XCTAssertTrue((1...2).contains(episodes), "\(episodes) episodes logged, naming the setting:\n\(harness.daemon.log.suffix(3000))")
         XCTAssertGreaterThan(snapshot.interfaces.first?.malformed ?? 0, 0, "the bad data offsets were not counted as malformed")
+        let fragments = try XCTUnwrap(snapshot.fragments)
+        XCTAssertGreaterThan(fragments.reassembled, 10_000, "hping3's fragmented SYNs were not put together: \(fragments)")
+        XCTAssertGreaterThan(fragments.evicted, 0, "the flood of first fragments never filled the reassembler: \(fragments)")
 
         // The watchdog: pinged all along, never within a whisker of WatchdogSec, never triggered.
         let messages = recorder.messages
@@ -162,6 +172,21 @@ final class HostileTrafficTests: XCTestCase {
         XCTAssertTrue(stopLine.contains("; events lost: ") && stopLine.contains("eviction \(snapshot.lostEvents["eviction"] ?? 0),"),
                       "the stop line gives the losses by reason: \(stopLine)")
     }
+
+    /// Sends first fragments of TCP headers (8 bytes each, more to follow) that nothing ever
+    /// completes, from random sources with random identifications, as fast as it can until
+    /// killed: each is a datagram for the reassembler to hold.
+    static let fragmentFloodScript = """
+        import os, socket, struct, sys
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        target = sys.argv[1]
+        destination = socket.inet_aton(target)
+        packets = [struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, identification, 0x2000, 64, 6, 0, os.urandom(4), destination)
+                   + struct.pack("!HHI", 40000, 31, identification) for identification in range(1, 65536)]
+        while True:
+            for packet in packets:
+                s.sendto(packet, (target, 0))
+        """
 
     /// What may be resident beyond the start-up figure and the detection budget: the pcap
     /// ring (`buffer_size_mib`, 4 MiB, touched only as packets arrive), the event queue and
@@ -191,6 +216,12 @@ final class HostileTrafficTests: XCTestCase {
         return (numbers.reduce(0, +), output)
     }
 
+    /// How recent the last STATUS= must be for the daemon to count as alive: 25 status
+    /// intervals (200 ms). One second failed twice with the whole suite running under
+    /// AddressSanitizer on two loaded cores, while the daemon was healthy; a daemon that
+    /// stopped reporting still fails it.
+    static let statusFreshnessSeconds: TimeInterval = 5
+
     /// Waits until the daemon has worked through what the ring holds: the figures of STATUS=
     /// unchanged for a second (a sanitized build may need many seconds after a flood).
     private func settledStatus(_ recorder: NotifyRecorder) throws -> StatusFigures {
@@ -200,7 +231,7 @@ final class HostileTrafficTests: XCTestCase {
             usleep(1_000_000)
             let latest = recorder.messages.last { $0.assignments["STATUS"].flatMap(StatusFigures.init) != nil }
             guard let figures = latest?.assignments["STATUS"].flatMap(StatusFigures.init),
-                  Date().timeIntervalSince(latest!.receivedAt) < 1 else {
+                  Date().timeIntervalSince(latest!.receivedAt) < Self.statusFreshnessSeconds else {
                 throw TestFailure("no recent STATUS= with packet figures; last: \(recorder.lastStatus ?? "none")")
             }
             if figures == previous { return figures }

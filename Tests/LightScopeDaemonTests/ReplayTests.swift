@@ -119,6 +119,52 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(records.first?.timeNanos, 0, "clamped to the epoch")
     }
 
+    /// `nmap -f` in a file: three SYNs in 8-byte fragments, one out of order, each refused.
+    func testFragmentedSynsInAFileAreSeen() throws {
+        var writer = PcapWriter()
+        let syn = { (port: UInt16) in PacketBuilder.tcp(40000, port, flags: 0x02, options: PacketBuilder.linuxSYNOptionBytes) }
+        for port in UInt16(21)...23 {
+            var pieces = PacketBuilder.fragmented(syn(port), pieceBytes: 8, source: scanner, destination: host, identification: UInt32(port))
+            if port == 22 { pieces.reverse() }
+            for (index, piece) in pieces.enumerated() { writer.add(piece, timeNanos: start + UInt64(port) * second + UInt64(index) * 1000) }
+            writer.add(tcp(host, port, scanner, 40000, flags: 0x14), timeNanos: start + UInt64(port) * second + 50_000)
+        }
+        let file = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("fragments-\(UUID().uuidString).pcap")
+        try writer.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let json = try replay([file.path, "--json", "--local", "192.0.2.0/24"])
+        let records = try json.output.split(separator: "\n").map { try EventJSON.decode(String($0)) }
+        XCTAssertEqual(records.filter { $0.verdict == .closed }.compactMap(\.destinationPort), [21, 22, 23], json.output)
+        XCTAssertTrue(records.allSatisfy { $0.tcpOptions == "M1460,S,T,N,W7" }, json.output)
+        let summary = try replay([file.path])
+        XCTAssertTrue(summary.output.contains("Fragmented TCP headers: 3 reassembled, 0 dropped as overlapping"), summary.output)
+    }
+
+    /// A Linux cooked capture (`tcpdump -i any`) says which way each packet went: an answer
+    /// that came in is no answer, whatever address it claims. A plain Ethernet file cannot
+    /// say, and its answers are judged by their addresses.
+    func testACookedCaptureTellsForgedAnswersByTheirDirection() throws {
+        let p = PacketBuilder.self
+        func cooked(_ source: String, _ sourcePort: UInt16, _ destination: String, _ destinationPort: UInt16, flags: UInt8,
+                    packetType: UInt8) -> [UInt8] {
+            p.linuxCookedV2(p.etherTypeIPv4, packetType: packetType,
+                            p.ipv4(source, destination, protocolNumber: 6, p.tcp(sourcePort, destinationPort, flags: flags)))
+        }
+        var writer = PcapWriter(linkType: 276)
+        writer.add(cooked(scanner, 40000, host, 22, flags: 0x02, packetType: p.packetHost), timeNanos: start)
+        writer.add(cooked(host, 22, scanner, 40000, flags: 0x14, packetType: p.packetHost), timeNanos: start + 1000)
+        writer.add(cooked(scanner, 40001, host, 23, flags: 0x02, packetType: p.packetHost), timeNanos: start + 2000)
+        writer.add(cooked(host, 23, scanner, 40001, flags: 0x14, packetType: p.packetOutgoing), timeNanos: start + 3000)
+        let file = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cooked-\(UUID().uuidString).pcap")
+        try writer.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try replay([file.path, "--json", "--local", "192.0.2.0/24"])
+        XCTAssertEqual(result.status, 0, result.errors)
+        let records = try result.output.split(separator: "\n").map { try EventJSON.decode(String($0)) }
+        let verdicts = Dictionary(uniqueKeysWithValues: records.map { ($0.destinationPort ?? 0, $0.verdict) })
+        XCTAssertEqual(verdicts, [22: .unanswered, 23: .closed], result.output)
+    }
+
     func testAMissingFileIsAClearError() throws {
         let result = try replay(["/nonexistent/capture.pcap"])
         XCTAssertEqual(result.status, 1)

@@ -73,6 +73,34 @@ public final class NamespaceLab {
         try run(in: peer, ["python3", "-c", script, target] + ports.map(String.init))
     }
 
+    /// Sends Ethernet frames from the peer's interface to the host's, exactly as given but
+    /// for the addresses: each frame's destination MAC becomes the host interface's and its
+    /// source MAC the peer's. For packets no socket would send: forged sources, odd flags,
+    /// fragments. Bounded: the frames given, once each.
+    public func sendFrames(fromPeer frames: [[UInt8]]) throws {
+        let hostMAC = try macAddress(in: host, of: hostInterface)
+        let peerMAC = try macAddress(in: peer, of: peerInterface)
+        let hexFrames = frames.map { frame in
+            precondition(frame.count >= 14, "a frame needs an Ethernet header")
+            return (hostMAC + peerMAC + frame[12...]).map { String(format: "%02x", $0) }.joined()
+        }
+        let script = """
+        import socket, sys
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind((sys.argv[1], 0))
+        for frame in sys.argv[2:]:
+            s.send(bytes.fromhex(frame))
+        """
+        try run(in: peer, ["python3", "-c", script, peerInterface] + hexFrames)
+    }
+
+    private func macAddress(in namespace: String, of interface: String) throws -> [UInt8] {
+        let text = try run(in: namespace, ["cat", "/sys/class/net/\(interface)/address"]).output
+        let bytes = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").compactMap { UInt8($0, radix: 16) }
+        guard bytes.count == 6 else { throw TestFailure("no MAC address for \(interface): \(text)") }
+        return bytes
+    }
+
     public func destroy() {
         guard !destroyed else { return }
         destroyed = true

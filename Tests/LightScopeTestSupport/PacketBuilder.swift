@@ -28,12 +28,18 @@ public enum PacketBuilder {
         return frame + be16(etherType) + payload
     }
 
-    public static func linuxCooked(_ protocolType: UInt16, hardwareType: UInt16 = 1, _ payload: [UInt8]) -> [UInt8] {
-        be16(0) + be16(hardwareType) + be16(6) + [2, 0, 0, 0, 0, 1, 0, 0] + be16(protocolType) + payload
+    /// Linux's packet types (`linux/if_packet.h`), as cooked headers carry them.
+    public static let packetHost: UInt8 = 0
+    public static let packetOutgoing: UInt8 = 4
+
+    public static func linuxCooked(_ protocolType: UInt16, hardwareType: UInt16 = 1, packetType: UInt8 = packetHost,
+                                   _ payload: [UInt8]) -> [UInt8] {
+        be16(UInt16(packetType)) + be16(hardwareType) + be16(6) + [2, 0, 0, 0, 0, 1, 0, 0] + be16(protocolType) + payload
     }
 
-    public static func linuxCookedV2(_ protocolType: UInt16, hardwareType: UInt16 = 1, _ payload: [UInt8]) -> [UInt8] {
-        be16(protocolType) + be16(0) + be32(3) + be16(hardwareType) + [0, 6] + [2, 0, 0, 0, 0, 1, 0, 0] + payload
+    public static func linuxCookedV2(_ protocolType: UInt16, hardwareType: UInt16 = 1, packetType: UInt8 = packetHost,
+                                     _ payload: [UInt8]) -> [UInt8] {
+        be16(protocolType) + be16(0) + be32(3) + be16(hardwareType) + [packetType, 6] + [2, 0, 0, 0, 0, 1, 0, 0] + payload
     }
 
     public static func null(family: UInt32, bigEndian: Bool = false, _ payload: [UInt8]) -> [UInt8] {
@@ -46,11 +52,11 @@ public enum PacketBuilder {
     /// the computed fields to build malformed headers.
     public static func ipv4(_ source: String, _ destination: String, ttl: UInt8 = 64, protocolNumber: UInt8,
                      options: [UInt8] = [], flagsAndOffset: UInt16 = 0x4000, totalLength: UInt16? = nil,
-                     headerWords: UInt8? = nil, _ payload: [UInt8]) -> [UInt8] {
+                     headerWords: UInt8? = nil, identification: UInt16 = 0x1234, _ payload: [UInt8]) -> [UInt8] {
         precondition(options.count % 4 == 0)
         let words = headerWords ?? UInt8(5 + options.count / 4)
         let length = totalLength ?? UInt16(20 + options.count + payload.count)
-        return [0x40 | (words & 0x0F), 0] + be16(length) + be16(0x1234) + be16(flagsAndOffset)
+        return [0x40 | (words & 0x0F), 0] + be16(length) + be16(identification) + be16(flagsAndOffset)
             + [ttl, protocolNumber] + be16(0) + address(source) + address(destination) + options + payload
     }
 
@@ -67,8 +73,28 @@ public enum PacketBuilder {
     }
 
     /// Fragment header; `offset` in 8-octet units.
-    public static func fragmentHeader(next: UInt8, offset: UInt16, more: Bool) -> [UInt8] {
-        [next, 0] + be16(offset << 3 | (more ? 1 : 0)) + be32(0xCAFE)
+    public static func fragmentHeader(next: UInt8, offset: UInt16, more: Bool, identification: UInt32 = 0xCAFE) -> [UInt8] {
+        [next, 0] + be16(offset << 3 | (more ? 1 : 0)) + be32(identification)
+    }
+
+    /// `segment` (a transport header and whatever follows) split into fragments of
+    /// `pieceBytes` (a multiple of 8) each, as whole frames in order: IPv4 fragments, or IPv6
+    /// packets with a fragment header. `nmap -f` splits into 8-byte pieces, `-ff` into 16.
+    public static func fragmented(_ segment: [UInt8], pieceBytes: Int, ipv6: Bool = false, source: String, destination: String,
+                                  ttl: UInt8 = 64, identification: UInt32 = 0x1234, protocolNumber: UInt8 = 6) -> [[UInt8]] {
+        precondition(pieceBytes > 0 && pieceBytes % 8 == 0)
+        return stride(from: 0, to: segment.count, by: pieceBytes).map { offset in
+            let end = min(offset + pieceBytes, segment.count)
+            let piece = Array(segment[offset..<end])
+            let more = end < segment.count
+            if ipv6 {
+                return ethernet(etherTypeIPv6, self.ipv6(source, destination, hopLimit: ttl, nextHeader: 44,
+                    fragmentHeader(next: protocolNumber, offset: UInt16(offset / 8), more: more, identification: identification) + piece))
+            }
+            return ethernet(etherTypeIPv4, ipv4(source, destination, ttl: ttl, protocolNumber: protocolNumber,
+                                                flagsAndOffset: (more ? 0x2000 : 0) | UInt16(offset / 8),
+                                                identification: UInt16(truncatingIfNeeded: identification), piece))
+        }
     }
 
     /// A 12-byte authentication header (payload length 1: (1 + 2) * 4 octets).
@@ -86,6 +112,24 @@ public enum PacketBuilder {
         let words = dataOffsetWords ?? UInt8(5 + options.count / 4)
         return be16(sourcePort) + be16(destinationPort) + be32(sequence) + be32(acknowledgement)
             + [words << 4, flags] + be16(window) + be16(0) + be16(0) + options + payload
+    }
+
+    /// `segment` (a TCP header and any data) with its checksum filled in, over the pseudo-header
+    /// of `source` and `destination` (IPv4 or IPv6), so that a real stack accepts it.
+    public static func checksummed(_ segment: [UInt8], source: String, destination: String) -> [UInt8] {
+        let ipv6 = source.contains(":")
+        let pseudo = address(source, sixteenBytes: ipv6) + address(destination, sixteenBytes: ipv6)
+            + (ipv6 ? be32(UInt32(segment.count)) + [0, 0, 0, 6] : [0, 6] + be16(UInt16(segment.count)))
+        var words = pseudo + segment
+        words[pseudo.count + 16] = 0
+        words[pseudo.count + 17] = 0
+        if words.count % 2 == 1 { words.append(0) }
+        var sum: UInt32 = 0
+        for index in stride(from: 0, to: words.count, by: 2) { sum += UInt32(words[index]) << 8 | UInt32(words[index + 1]) }
+        while sum > 0xFFFF { sum = (sum & 0xFFFF) + (sum >> 16) }
+        var result = segment
+        result.replaceSubrange(16..<18, with: be16(~UInt16(sum)))
+        return result
     }
 
     /// The options of a Linux SYN: MSS 1460, SACK permitted, timestamps, NOP, window scale 7

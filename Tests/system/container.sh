@@ -53,10 +53,12 @@ ct_up() {
     echo "timeout waiting for container $CT_NAME"; return 1
 }
 
+# The environment of every command run inside: a clean one, as a root login's, without pager or colours.
+CT_ENV=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0)
+
 # ct_exec CMD...: run a command inside (all of the container's namespaces), with a clean environment.
 ct_exec() {
-    nsenter -t "$(cat "$CT_STATE/leader.pid")" -a -- \
-        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb LANG=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
+    nsenter -t "$(cat "$CT_STATE/leader.pid")" -a -- env -i "${CT_ENV[@]}" "$@"
 }
 
 # ct_down: power it off (nspawn turns SIGTERM into an orderly shutdown), then remove its cgroups.

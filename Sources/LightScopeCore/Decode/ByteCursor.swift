@@ -76,6 +76,13 @@ struct ByteCursor {
         return field
     }
 
+    /// The same bytes read again from the first (to decode headers a second time), up to the same end.
+    func restarted() -> ByteCursor {
+        var cursor = self
+        cursor.offset = 0
+        return cursor
+    }
+
     /// Caps what is readable at `count` more bytes when a header declares less than was captured.
     /// Never extends past the captured end: a declared length cannot make bytes appear.
     @inline(__always)

@@ -28,6 +28,17 @@ enum IPv4 {
                              protocolNumber: protocolNumber, fragment: fragment(flagsAndOffset))
     }
 
+    /// The fragment fields of the header at the cursor, already decoded once by `decode`.
+    static func fragmentPosition(_ cursor: ByteCursor) -> FragmentPosition? {
+        var header = cursor
+        let start = header.offset
+        guard let fixed = header.readHeader(20) else { return nil }
+        let totalLength = Int(fixed.uint16(at: 2))
+        let flagsAndOffset = fixed.uint16(at: 6)
+        return FragmentPosition(identification: UInt32(fixed.uint16(at: 4)), offset: Int(flagsAndOffset & 0x1FFF) * 8,
+                                moreFragments: flagsAndOffset & 0x2000 != 0, declaredEnd: totalLength == 0 ? nil : start + totalLength)
+    }
+
     private static func fragment(_ flagsAndOffset: UInt16) -> IPFragment {
         let moreFragments = flagsAndOffset & 0x2000 != 0
         let offset = flagsAndOffset & 0x1FFF

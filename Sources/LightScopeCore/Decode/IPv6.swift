@@ -19,7 +19,21 @@ enum IPv6 {
         if let failure = end.failure { throw failure }
         header.protocolNumber = end.protocolNumber
         header.fragment = end.fragment
+        header.hasExtensionHeaders = end.steppedOverHeaders
         return header
+    }
+
+    /// The fragment header's fields of the packet at the cursor, already decoded once by `decode`.
+    static func fragmentPosition(_ cursor: ByteCursor) -> FragmentPosition? {
+        var header = cursor
+        let start = header.offset
+        guard let fixed = try? decodeFixedHeader(&header) else { return nil }
+        let end = walkExtensionHeaders(&header, nextHeader: fixed.protocolNumber)
+        var lengthField = cursor
+        guard end.failure == nil, end.fragment != .unfragmented, lengthField.skip(4), let payloadLength = lengthField.readUInt16()
+        else { return nil }
+        return FragmentPosition(identification: end.fragmentIdentification, offset: end.fragmentOffset, moreFragments: end.moreFragments,
+                                declaredEnd: payloadLength == 0 ? nil : start + 40 + Int(payloadLength))
     }
 
     /// The 40-byte fixed header alone; `protocolNumber` is its Next Header field.
@@ -50,47 +64,65 @@ enum IPv6 {
         var protocolNumber: UInt8
         var fragment: IPFragment
         var failure: DecodeRejection?
+        /// The walk stepped over at least one extension header.
+        var steppedOverHeaders = false
+        /// From the fragment header, if there was one (offset in bytes).
+        var fragmentIdentification: UInt32 = 0
+        var fragmentOffset = 0
+        var moreFragments = false
+
+        func failed(_ reason: DecodeRejection) -> ChainEnd {
+            var end = self
+            end.failure = reason
+            return end
+        }
     }
 
     /// Steps over hop-by-hop, routing, fragment, destination-options and AH headers, and stops
     /// at anything else: an upper layer, ESP (50, opaque) or No Next Header (59). A fragment
     /// header with a non-zero offset also stops the walk, since what follows is mid-datagram.
     static func walkExtensionHeaders(_ cursor: inout ByteCursor, nextHeader first: UInt8) -> ChainEnd {
-        var nextHeader = first
-        var fragment = IPFragment.unfragmented
+        var end = ChainEnd(protocolNumber: first, fragment: .unfragmented)
         for _ in 0..<maximumExtensionHeaders {
-            switch nextHeader {
+            switch end.protocolNumber {
             case hopByHop, routing, destinationOptions:
                 // Length in 8-octet units, not counting the first 8.
                 guard let following = cursor.readUInt8(), let length = cursor.readUInt8(),
                       cursor.skip(Int(length) * 8 + 6)
-                else { return ChainEnd(protocolNumber: nextHeader, fragment: fragment, failure: .truncatedIPv6ExtensionHeader) }
-                nextHeader = following
+                else { return end.failed(.truncatedIPv6ExtensionHeader) }
+                end.protocolNumber = following
             case authentication:
                 // Length in 4-octet units, minus 2 (RFC 4302).
                 guard let following = cursor.readUInt8(), let length = cursor.readUInt8(),
                       cursor.skip(Int(length) * 4 + 6)
-                else { return ChainEnd(protocolNumber: nextHeader, fragment: fragment, failure: .truncatedIPv6ExtensionHeader) }
-                nextHeader = following
+                else { return end.failed(.truncatedIPv6ExtensionHeader) }
+                end.protocolNumber = following
             case fragmentHeader:
                 guard let following = cursor.readUInt8(), cursor.skip(1), let offsetAndFlags = cursor.readUInt16(),
-                      cursor.skip(4) // identification
-                else { return ChainEnd(protocolNumber: nextHeader, fragment: fragment, failure: .truncatedIPv6ExtensionHeader) }
-                if offsetAndFlags >> 3 != 0 {
-                    return ChainEnd(protocolNumber: following, fragment: .subsequent, failure: nil)
+                      let identification = cursor.readUInt32()
+                else { return end.failed(.truncatedIPv6ExtensionHeader) }
+                end.protocolNumber = following
+                end.steppedOverHeaders = true
+                end.fragmentIdentification = identification
+                end.fragmentOffset = Int(offsetAndFlags >> 3) * 8
+                end.moreFragments = offsetAndFlags & 1 != 0
+                if end.fragmentOffset != 0 {
+                    end.fragment = .subsequent
+                    return end
                 }
                 // Offset zero without M is an atomic fragment (RFC 6946): a whole datagram.
-                if offsetAndFlags & 1 != 0 { fragment = .first }
-                nextHeader = following
+                if end.moreFragments { end.fragment = .first }
+                continue
             default:
-                return ChainEnd(protocolNumber: nextHeader, fragment: fragment, failure: nil)
+                return end
             }
+            end.steppedOverHeaders = true
         }
-        switch nextHeader {
+        switch end.protocolNumber {
         case hopByHop, routing, fragmentHeader, authentication, destinationOptions:
-            return ChainEnd(protocolNumber: nextHeader, fragment: fragment, failure: .ipv6ExtensionChainTooLong)
+            return end.failed(.ipv6ExtensionChainTooLong)
         default:
-            return ChainEnd(protocolNumber: nextHeader, fragment: fragment, failure: nil)
+            return end
         }
     }
 }

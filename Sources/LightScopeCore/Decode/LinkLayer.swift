@@ -31,6 +31,7 @@ struct LinkHeader {
     var network: NetworkKind
     var outerVLAN: UInt16?
     var innerVLAN: UInt16?
+    var direction = PacketDirection.unknown
 }
 
 /// Link-layer headers: Ethernet with up to two VLAN tags, Linux cooked v1/v2, raw IP and BSD
@@ -54,16 +55,18 @@ enum LinkLayer {
             return try afterEtherType(header.uint16(at: 12), &cursor)
         case LinkType.linuxCooked:
             // packet type, ARPHRD type, address length, 8 address bytes, protocol.
-            guard cursor.skip(2), let hardwareType = cursor.readUInt16(), cursor.skip(10),
-                  let etherType = cursor.readUInt16() else { throw .truncatedLinkHeader }
-            guard hardwareType != arphrdNetlink else { throw .notIP }
-            return try afterEtherType(etherType, &cursor)
+            guard let header = cursor.readHeader(16) else { throw .truncatedLinkHeader }
+            guard header.uint16(at: 2) != arphrdNetlink else { throw .notIP }
+            var link = try afterEtherType(header.uint16(at: 14), &cursor)
+            link.direction = direction(packetType: header.uint16(at: 0))
+            return link
         case LinkType.linuxCookedV2:
             // protocol, reserved, interface index, ARPHRD type, packet type, address length, 8 address bytes.
-            guard let etherType = cursor.readUInt16(), cursor.skip(6), let hardwareType = cursor.readUInt16(),
-                  cursor.skip(10) else { throw .truncatedLinkHeader }
-            guard hardwareType != arphrdNetlink else { throw .notIP }
-            return try afterEtherType(etherType, &cursor)
+            guard let header = cursor.readHeader(20) else { throw .truncatedLinkHeader }
+            guard header.uint16(at: 8) != arphrdNetlink else { throw .notIP }
+            var link = try afterEtherType(header.uint16(at: 0), &cursor)
+            link.direction = direction(packetType: UInt16(header.uint8(at: 10)))
+            return link
         case LinkType.raw, LinkType.rawOpenBSD, LinkType.rawFile:
             guard let first = cursor.peekUInt8() else { throw .empty }
             switch first >> 4 {
@@ -87,6 +90,15 @@ enum LinkLayer {
             }
         default:
             throw .unsupportedLinkType
+        }
+    }
+
+    /// The kernel's packet type (PACKET_HOST and the rest, `linux/if_packet.h`) as a direction.
+    private static func direction(packetType: UInt16) -> PacketDirection {
+        switch packetType {
+        case 0, 1, 2, 3: .inbound // to us, broadcast, multicast, to another host
+        case 4: .outbound // sent by us
+        default: .unknown
         }
     }
 

@@ -8,6 +8,21 @@ struct NetworkHeader {
     /// The upper-layer protocol: after the IPv6 extension chain, or where the walk stopped.
     var protocolNumber: UInt8
     var fragment: IPFragment
+    /// IPv6 only: the transport header came after extension headers.
+    var hasExtensionHeaders = false
+}
+
+/// Where a fragment lies in its datagram, read again from its IP header only for the rare
+/// fragment whose TCP header the reassembler must put together (`PacketDecoder`), so that
+/// every other packet's header stays as small as it was.
+struct FragmentPosition {
+    var identification: UInt32
+    /// In bytes, from the start of the datagram's payload.
+    var offset: Int
+    var moreFragments: Bool
+    /// Where the fragment's payload ends in the packet as its header declares; nil when the
+    /// header leaves it to the capture (an IPv4 total length of zero, an IPv6 jumbogram).
+    var declaredEnd: Int?
 }
 
 /// IANA protocol numbers the decoder dispatches on.

@@ -6,7 +6,8 @@ public enum PacketDecoder {
     ///   - bytes: the captured bytes (up to snaplen); only read during the call.
     ///   - linkType: the handle's `pcap_datalink` value (see `LinkType`).
     /// - Throws: the first reason the packet could not be decoded. A transport header cut
-    ///   short in a first fragment is not a rejection: the packet decodes as `.other`.
+    ///   short in a first fragment is not a rejection: the packet decodes as `.other`, or as
+    ///   `.tcpFragment` for TCP, whose header `FragmentReassembler` can put together.
     public static func decode(_ bytes: UnsafeRawBufferPointer, linkType: Int32) throws(DecodeRejection) -> DecodedPacket {
         guard !bytes.isEmpty else { throw .empty }
         var cursor = ByteCursor(bytes)
@@ -17,12 +18,18 @@ public enum PacketDecoder {
         }
         return DecodedPacket(source: network.source, destination: network.destination, isIPv6: network.isIPv6,
                              ttl: network.ttl, outerVLAN: link.outerVLAN, innerVLAN: link.innerVLAN,
-                             fragment: network.fragment, transport: try transport(&cursor, network))
+                             fragment: network.fragment, transport: try transport(&cursor, network, linkType: linkType),
+                             direction: link.direction, hasExtensionHeaders: network.hasExtensionHeaders)
     }
 
     @inline(__always)
-    private static func transport(_ cursor: inout ByteCursor, _ network: NetworkHeader) throws(DecodeRejection) -> Transport {
+    private static func transport(_ cursor: inout ByteCursor, _ network: NetworkHeader,
+                                  linkType: Int32) throws(DecodeRejection) -> Transport {
         let protocolNumber = network.protocolNumber
+        if network.fragment != .unfragmented, protocolNumber == IPProtocolNumber.tcp,
+           let piece = tcpPiece(cursor, isIPv6: network.isIPv6, linkType: linkType) {
+            return .tcpFragment(piece)
+        }
         guard network.fragment != .subsequent else { return .other(protocolNumber: protocolNumber) }
         do throws(DecodeRejection) {
             switch protocolNumber {
@@ -36,5 +43,26 @@ public enum PacketDecoder {
             // A first fragment may legitimately end before its transport header does.
             return .other(protocolNumber: protocolNumber)
         }
+    }
+
+    /// A TCP fragment's piece of the header, unless it holds none of it (it starts past the
+    /// largest header) or all of it (a first fragment holding the whole header decodes as TCP,
+    /// as an ordinary large datagram's does). `cursor` is at the piece; the link and IP headers
+    /// are read again for the fragment's fields: fragments are rare, and keeping them out of
+    /// `NetworkHeader` keeps every other packet's decoding as it was.
+    @inline(never)
+    private static func tcpPiece(_ cursor: ByteCursor, isIPv6: Bool, linkType: Int32) -> TCPFragment? {
+        var networkHeader = cursor.restarted()
+        guard (try? LinkLayer.decode(&networkHeader, linkType: linkType)) != nil,
+              let position = isIPv6 ? IPv6.fragmentPosition(networkHeader) : IPv4.fragmentPosition(networkHeader),
+              position.offset < TCP.maximumHeaderLength else { return nil }
+        let captured = cursor.remaining
+        if position.offset == 0, let headerLength = TCP.declaredHeaderLength(cursor), captured >= max(headerLength, 20) {
+            return nil
+        }
+        let length = position.declaredEnd.map { $0 - cursor.offset } ?? captured
+        return TCPFragment(identification: position.identification, offset: UInt16(position.offset),
+                           length: UInt16(clamping: length), moreFragments: position.moreFragments,
+                           capturedStart: UInt32(cursor.offset), capturedLength: UInt16(clamping: captured))
     }
 }

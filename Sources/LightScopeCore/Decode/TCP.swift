@@ -50,6 +50,16 @@ public struct TCPSegment: Equatable, Sendable {
 /// The TCP header (RFC 9293). Options are parsed, never trusted: a bad option length ends
 /// option parsing but not the packet, because the ports and flags are still good.
 enum TCP {
+    /// A data offset of 15 words: the most a TCP header can be.
+    static let maximumHeaderLength = 60
+
+    /// The header length the data offset at the cursor declares, if the byte is there.
+    static func declaredHeaderLength(_ cursor: ByteCursor) -> Int? {
+        var field = cursor
+        guard field.skip(12), let dataOffset = field.readUInt8() else { return nil }
+        return Int(dataOffset >> 4) * 4
+    }
+
     @inline(__always)
     static func decode(_ cursor: inout ByteCursor) throws(DecodeRejection) -> TCPSegment {
         // Ports, sequence, acknowledgement, data offset, flags, window, checksum, urgent pointer.

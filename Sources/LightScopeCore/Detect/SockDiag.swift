@@ -3,9 +3,9 @@
 /// kernel.
 ///
 /// Why not /proc/net/tcp: to print it the kernel walks its whole established-socket hash
-/// table, sized from RAM, whatever is in it: 19 ms for tcp, tcp6, udp and udp6 on an idle
-/// 24 GB machine, so a refresh every 30 s was most of LightScope's idle CPU. A dump that
-/// asks only for the LISTEN state walks only the listening table.
+/// table, sized from RAM, whatever is in it, so on an idle host a refresh every 30 s was
+/// most of LightScope's idle CPU (bench/HISTORY.md has the figures). A dump that asks only
+/// for the LISTEN state walks only the listening table.
 public enum SockDiag {
     /// NETLINK_SOCK_DIAG, the netlink protocol to open.
     public static let netlinkProtocol: Int32 = 4

@@ -1,4 +1,4 @@
-/// The decisions of `lightscope doctor`: the watchdog design's troubleshooting steps as checks
+/// The decisions of `lightscope doctor`: the README's watchdog troubleshooting steps as checks
 /// over facts the command gathered. Pure, so every verdict and every fix is tested on values.
 public enum Doctor {
     public static let unitName = "lightscope.service"

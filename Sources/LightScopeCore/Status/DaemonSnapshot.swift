@@ -40,6 +40,9 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
             self.atNanos = atNanos
         }
     }
+    /// What became of TCP headers split across fragments, summed over the interfaces; nil in
+    /// a status file from a version without it.
+    public var fragments: FragmentCounters?
 
     public struct Interface: Codable, Equatable, Sendable {
         public var name: String
@@ -171,7 +174,8 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
 
     public init(version: String, pid: Int32, startedAtNanos: UInt64, updatedAtNanos: UInt64, status: String,
                 interfaces: [Interface], loops: [Loop], watchdog: Watchdog, events: Events, detection: Detection, store: Store?,
-                lostEvents: [String: UInt64], restarts: Restarts, fleet: Fleet? = nil, reload: Reload? = nil) {
+                lostEvents: [String: UInt64], restarts: Restarts, fleet: Fleet? = nil, reload: Reload? = nil,
+                fragments: FragmentCounters? = nil) {
         self.version = version
         self.pid = pid
         self.startedAtNanos = startedAtNanos
@@ -187,5 +191,6 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         self.restarts = restarts
         self.fleet = fleet
         self.reload = reload
+        self.fragments = fragments
     }
 }

@@ -50,6 +50,12 @@ public enum PrometheusText {
                [("", "\(snapshot.detection.pendingProbes)")])
         family("lightscope_detection_scan_sources", "gauge", "Sources tracked by scan detection.",
                [("", "\(snapshot.detection.scanSources)")])
+        if let fragments = snapshot.fragments {
+            family("lightscope_fragmented_datagrams_total", "counter",
+                   "Datagrams with a TCP header split across fragments, by what became of them.",
+                   [("reassembled", fragments.reassembled), ("overlapping", fragments.overlapping), ("evicted", fragments.evicted),
+                    ("expired", fragments.expired)].map { (label(("outcome", $0.0)), "\($0.1)") })
+        }
         family("lightscope_restarts_total", "counter", "Earlier runs that systemd restarted, by how they ended (kept history of 50 runs).",
                RunHistory.Ending.allCases.filter { $0 != .clean }.map {
                    (label(("reason", $0.rawValue)), "\(snapshot.restarts.byEnding[$0.rawValue] ?? 0)")

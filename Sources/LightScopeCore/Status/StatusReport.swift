@@ -55,6 +55,10 @@ public struct StatusReport: Codable, Equatable, Sendable {
             lines.append("Detection: \(detection.pendingProbes) pending probes, \(detection.scanSources) scan sources, \(detection.evictions) evictions "
                 + "(\(detection.probeEvictions) probes, \(detection.scanSourceEvictions) scan sources)")
             lines.append("Lost events: " + StatusText.lostEvents(daemon.lostEvents))
+            if let fragments = daemon.fragments {
+                lines.append("Fragmented TCP headers: \(fragments.reassembled) reassembled, \(fragments.overlapping) dropped as overlapping, "
+                    + "\(fragments.evicted) pushed out unfinished, \(fragments.expired) timed out")
+            }
             if let store = daemon.store {
                 let size = storeFileExists ? "\(store.sizeBytes / 1024) KiB" : "no file yet"
                 lines.append("Store: \(store.path), \(size), \(store.eventsWritten) written, \(store.errors) errors")
