@@ -12,7 +12,9 @@ import Glibc
 public final class EventStore {
     public static let fileName = "events.sqlite"
     /// `PRAGMA user_version` of the schema below; raise it with a migration when the schema changes.
-    public static let schemaVersion: Int64 = 1
+    /// 2: event ids are never reused (AUTOINCREMENT) and the store has a random id and the
+    /// fleet shipper's cursor (`store_info`), so that (store id, event id) names an event for good.
+    public static let schemaVersion: Int64 = 2
 
     public let path: String
     let connection: SQLiteConnection
@@ -71,28 +73,48 @@ public final class EventStore {
         }
     }
 
-    /// Deletes up to `limit` events captured before `cutoffNanos`, oldest first; returns how many.
+    /// Deletes up to `limit` events captured before `cutoffNanos`, oldest first.
     /// Chunked so that one call never holds the write lock (or the writer thread) for long.
-    public func deleteEvents(before cutoffNanos: UInt64, limit: Int) throws(StoreError) -> Int {
+    public func deleteEvents(before cutoffNanos: UInt64, limit: Int) throws(StoreError) -> Deletion {
         try delete("""
             DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ns < ?1 ORDER BY time_ns LIMIT ?2)
             """, [.integer(Int64(clamping: cutoffNanos)), .integer(Int64(limit))])
     }
 
-    /// Deletes up to `limit` of the oldest events beyond the newest `keep` ids; returns how many.
+    /// Deletes up to `limit` of the oldest events beyond the newest `keep` ids.
     /// Counted on ids (two index lookups, where an OFFSET walked `keep` rows), so it keeps at
     /// most `keep` events, exactly `keep` while the newest ids have no gaps.
-    public func deleteEvents(beyondNewest keep: Int, limit: Int) throws(StoreError) -> Int {
+    public func deleteEvents(beyondNewest keep: Int, limit: Int) throws(StoreError) -> Deletion {
         try delete("""
             DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= (
                 SELECT max(id) FROM events) - ?1 ORDER BY id LIMIT ?2)
             """, [.integer(Int64(keep)), .integer(Int64(limit))])
     }
 
-    func delete(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Int {
+    /// Events one delete removed, and how many of them were past the fleet shipper's cursor.
+    public struct Deletion: Equatable, Sendable {
+        public var events = 0
+        /// Not yet committed by the collector: lost to the fleet if a shipper is configured.
+        public var undelivered = 0
+
+        public init(events: Int = 0, undelivered: Int = 0) {
+            self.events = events
+            self.undelivered = undelivered
+        }
+
+        public static func += (total: inout Deletion, more: Deletion) {
+            total.events += more.events
+            total.undelivered += more.undelivered
+        }
+    }
+
+    /// Runs a DELETE of events; each deleted row is compared with the shipper's cursor in the
+    /// same statement, so a cursor moving meanwhile cannot make the count wrong.
+    func delete(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Deletion {
         do {
-            try connection.prepare(sql).run(values)
-            return Int(try connection.scalar("SELECT changes()").integer ?? 0)
+            let undelivered = try connection.prepare(sql + " RETURNING id > (\(Self.shippedThroughSQL))")
+                .rows(values) { $0.value(at: 0).integer }
+            return Deletion(events: undelivered.count, undelivered: undelivered.filter { $0 != 0 }.count)
         } catch {
             throw StoreError(error, path: path)
         }
@@ -116,9 +138,11 @@ public final class EventStore {
         return values
     }
 
-    private static let schema = """
+    /// A function, not a constant: each new store draws its own random id.
+    private static func schema() -> String {
+        """
         CREATE TABLE events (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             time_ns INTEGER NOT NULL,
             interface TEXT NOT NULL,
             proto TEXT NOT NULL,
@@ -137,18 +161,49 @@ public final class EventStore {
         CREATE INDEX events_time ON events (time_ns);
         CREATE INDEX events_src ON events (src, time_ns);
         CREATE INDEX events_verdict ON events (verdict, time_ns);
+        CREATE TABLE store_info (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO store_info VALUES ('\(storeIDKey)', \(Int64(bitPattern: UInt64.random(in: 1...UInt64.max)))),
+            ('\(shippedThroughKey)', 0);
         PRAGMA user_version = \(schemaVersion);
         """
+    }
+
+    /// Version 1 reused ids once retention emptied the table (`INTEGER PRIMARY KEY` alone), which
+    /// would make a shipper's cursor skip every new event: its rows move to an AUTOINCREMENT table.
+    private static func migrationFrom1() -> String {
+        """
+        ALTER TABLE events RENAME TO events_v1;
+        DROP INDEX events_time; DROP INDEX events_src; DROP INDEX events_verdict;
+        \(schema())
+        INSERT INTO events SELECT * FROM events_v1;
+        DROP TABLE events_v1;
+        """
+    }
 
     private static func checkSchema(_ connection: SQLiteConnection, path: String, readOnly: Bool) throws -> Void {
         let version = try connection.scalar("PRAGMA user_version").integer ?? 0
         switch version {
         case schemaVersion:
             return
-        case 0 where !readOnly:
-            try connection.execute("BEGIN IMMEDIATE; \(schema) COMMIT;")
-        case 0:
+        case 0 where readOnly:
             throw StoreError("event store \(path) holds no events yet: the daemon creates it when it first runs")
+        case 1 where readOnly:
+            // The readers' queries are the same on both versions; the daemon migrates at its next start.
+            return
+        case 0, 1:
+            // Re-read inside the write lock: the writer and the shipper may both open a new store.
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                switch try connection.scalar("PRAGMA user_version").integer ?? 0 {
+                case 0: try connection.execute(schema())
+                case 1: try connection.execute(migrationFrom1())
+                default: break
+                }
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
         default:
             throw StoreError("event store \(path) has schema version \(version), newer than this LightScope understands (\(schemaVersion)): upgrade lightscope, or move the file aside to start a new store")
         }
