@@ -12,7 +12,7 @@ import Glibc
 public final class EventStore {
     public static let fileName = "events.sqlite"
     /// `PRAGMA user_version` of the schema below; raise it with a migration when the schema changes.
-    public static let schemaVersion: Int64 = 1
+    public static let schemaVersion: Int64 = 2
 
     public let path: String
     let connection: SQLiteConnection
@@ -132,13 +132,25 @@ public final class EventStore {
             window INTEGER,
             tcp_options TEXT,
             ports INTEGER,
-            addresses INTEGER
+            addresses INTEGER,
+            tool TEXT NOT NULL DEFAULT 'unknown'
         );
         CREATE INDEX events_time ON events (time_ns);
         CREATE INDEX events_src ON events (src, time_ns);
         CREATE INDEX events_verdict ON events (verdict, time_ns);
+        CREATE INDEX events_tool ON events (tool, time_ns);
         PRAGMA user_version = \(schemaVersion);
         """
+
+    /// What brings a store of each older version to the next, in one transaction each. A store
+    /// from before tools were named keeps its events, as sent by an `unknown` tool.
+    private static let migrations: [Int64: String] = [
+        1: """
+            ALTER TABLE events ADD COLUMN tool TEXT NOT NULL DEFAULT 'unknown';
+            CREATE INDEX events_tool ON events (tool, time_ns);
+            PRAGMA user_version = 2;
+            """,
+    ]
 
     private static func checkSchema(_ connection: SQLiteConnection, path: String, readOnly: Bool) throws -> Void {
         let version = try connection.scalar("PRAGMA user_version").integer ?? 0
@@ -149,6 +161,12 @@ public final class EventStore {
             try connection.execute("BEGIN IMMEDIATE; \(schema) COMMIT;")
         case 0:
             throw StoreError("event store \(path) holds no events yet: the daemon creates it when it first runs")
+        case 1..<schemaVersion where !readOnly:
+            for step in version..<schemaVersion {
+                try connection.execute("BEGIN IMMEDIATE; \(migrations[step]!) COMMIT;")
+            }
+        case 1..<schemaVersion:
+            throw StoreError("event store \(path) has schema version \(version), older than this LightScope's (\(schemaVersion)): restart the daemon (systemctl restart lightscope), which upgrades it, then read it again")
         default:
             throw StoreError("event store \(path) has schema version \(version), newer than this LightScope understands (\(schemaVersion)): upgrade lightscope, or move the file aside to start a new store")
         }

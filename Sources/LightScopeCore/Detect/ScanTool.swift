@@ -26,4 +26,10 @@ public enum ScanTool: UInt8, CaseIterable, Sendable {
         guard let tool = Self.allCases.first(where: { $0.name == name }) else { return nil }
         self = tool
     }
+
+    /// The tool a stored event or JSON line names: `unknown` for none (written before tools
+    /// were named) and for a name this version does not know (written by a newer one).
+    public init(storedName: String?) {
+        self = storedName.flatMap(Self.init(name:)) ?? .unknown
+    }
 }
