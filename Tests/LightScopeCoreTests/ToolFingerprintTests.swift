@@ -106,3 +106,15 @@ final class ToolFingerprintTests: XCTestCase {
         XCTAssertNil(ScanTool(name: "Nmap"))
     }
 }
+
+extension ToolFingerprintTests {
+    /// The shortcut for SYNs with DF set holds only while every rule wants DF clear: a rule
+    /// table with one that does not still matches such a SYN.
+    func testARuleWithoutTheDFMarkStillSeesSYNsWithDF() throws {
+        let client = try XCTUnwrap(decoded(ToolProbes.linuxClient(from: "203.0.113.9", to: "192.0.2.1"), linkType: LinkType.raw))
+        let segment = try XCTUnwrap(client.tcp)
+        XCTAssertEqual(ToolFingerprint().tool(of: client, segment), .unknown)
+        let custom = ToolFingerprint(rules: ToolRules.standard + [ToolRule(.hping3, [.window(64240)])])
+        XCTAssertEqual(custom.tool(of: client, segment), .hping3)
+    }
+}

@@ -2,16 +2,20 @@
 /// allocation-free, so it can run on every SYN where the probe is first seen.
 public struct ToolFingerprint: Sendable {
     public let rules: [ToolRule]
+    /// Every rule wants DF clear, so a SYN with DF set (nearly every ordinary one) is
+    /// `unknown` without a look at the rules.
+    @usableFromInline let everyRuleWantsDontFragmentClear: Bool
 
     public init(rules: [ToolRule] = ToolRules.standard) {
         self.rules = rules
+        everyRuleWantsDontFragmentClear = rules.allSatisfy { $0.marks.contains(.dontFragmentClear) }
     }
 
     /// The first rule's tool whose marks all hold for this SYN; `unknown` for anything else,
     /// and for segments that are not connection attempts (the rules describe SYN probes).
     @inlinable
     public func tool(of packet: DecodedPacket, _ segment: TCPSegment) -> ScanTool {
-        guard segment.isConnectionAttempt else { return .unknown }
+        guard segment.isConnectionAttempt, !(everyRuleWantsDontFragmentClear && packet.ipv4DontFragment) else { return .unknown }
         for rule in rules where rule.marks.allSatisfy({ $0.holds(for: packet, segment) }) {
             return rule.tool
         }
