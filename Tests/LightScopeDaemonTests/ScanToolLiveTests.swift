@@ -37,21 +37,12 @@ final class ScanToolLiveTests: XCTestCase {
         XCTAssertEqual(tags.filter { $0 != tool }, [], "probes not tagged \(tool.name)\n\(output)", file: file, line: line)
     }
 
-    /// ZMap refuses private and reserved targets by default, and sends its frames to the
-    /// gateway's MAC: an empty blocklist, the host's MAC as gateway, one /32 target.
     func testZMapProbesAreTaggedZMap() throws {
         let lab = try NamespaceLab()
         defer { lab.destroy() }
-        let blocklist = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("zmap-blocklist-\(UUID().uuidString)")
-        try Data().write(to: blocklist)
-        defer { try? FileManager.default.removeItem(at: blocklist) }
-        let gateway = try lab.hostMACText()
         var output = ""
         let capture = try lab.captureConnectionAttempts(maximumPackets: 3, timeoutSeconds: 30) {
-            output = try lab.run(in: lab.peer, ["timeout", "20", "zmap", "--target-port=80", "--interface=\(lab.peerInterface)",
-                                                "--gateway-mac=\(gateway)", "--blacklist-file=\(blocklist.path)", "--max-targets=1",
-                                                "--probes=3", "--rate=100", "--cooldown-time=1", "--output-file=/dev/null",
-                                                "\(lab.hostIPv4)/32"]).output
+            output = try ScanToolRuns.zmap(lab, port: 80, probes: 3)
         }
         assertTagged(try tags(in: capture), .zmap, count: 3, output)
     }
@@ -59,12 +50,9 @@ final class ScanToolLiveTests: XCTestCase {
     func testMasscanProbesAreTaggedMasscan() throws {
         let lab = try NamespaceLab()
         defer { lab.destroy() }
-        let gateway = try lab.hostMACText()
         var output = ""
         let capture = try lab.captureConnectionAttempts(maximumPackets: 3, timeoutSeconds: 30) {
-            output = try lab.run(in: lab.peer, ["timeout", "20", "masscan", "--ports", "22,80,443", "--rate", "100",
-                                                "--adapter", lab.peerInterface, "--router-mac", gateway, "--wait", "0",
-                                                lab.hostIPv4]).output
+            output = try ScanToolRuns.masscan(lab, ports: "22,80,443")
         }
         assertTagged(try tags(in: capture), .masscan, count: 3, output)
     }
@@ -74,10 +62,7 @@ final class ScanToolLiveTests: XCTestCase {
         defer { lab.destroy() }
         var output = ""
         let capture = try lab.captureConnectionAttempts(maximumPackets: 5, timeoutSeconds: 60) {
-            for (family, target, ports) in [("-4", lab.hostIPv4, "22,80,443"), ("-6", lab.hostIPv6, "22,80")] {
-                output += try lab.run(in: lab.peer, ["timeout", "25", "nmap", family, "-sS", "-Pn", "-n", "-p", ports,
-                                                     "--max-retries", "0", target]).output
-            }
+            output = try ScanToolRuns.nmap(lab, family: "-4", ports: "22,80,443") + ScanToolRuns.nmap(lab, family: "-6", ports: "22,80")
         }
         assertTagged(try tags(in: capture), .nmap, count: 5, output)
     }
@@ -87,22 +72,16 @@ final class ScanToolLiveTests: XCTestCase {
         defer { lab.destroy() }
         var output = ""
         let capture = try lab.captureConnectionAttempts(maximumPackets: 3, timeoutSeconds: 30) {
-            output = try lab.run(in: lab.peer, ["timeout", "20", "hping3", "-S", "-p", "80", "-c", "3", "-i", "u20000",
-                                                lab.hostIPv4], allowFailure: true).output
+            output = try ScanToolRuns.hping3(lab, port: 80, count: 3)
         }
         assertTagged(try tags(in: capture), .hping3, count: 3, output)
     }
 
-    /// Mirai's scanner, as its source builds the probe, sent from the peer's interface.
     func testCraftedMiraiProbesAreTaggedMirai() throws {
         let lab = try NamespaceLab()
         defer { lab.destroy() }
-        let probes = zip([UInt16(23), 2323, 23], [UInt16(0x1001), 0x2002, 0x3003]).map { port, identification in
-            PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
-                                   ToolProbes.mirai(from: lab.peerIPv4, to: lab.hostIPv4, port: port, identification: identification))
-        }
         let capture = try lab.captureConnectionAttempts(maximumPackets: 3, timeoutSeconds: 20) {
-            try lab.sendFrames(fromPeer: probes)
+            try ScanToolRuns.mirai(lab, ports: [23, 2323, 23])
         }
         assertTagged(try tags(in: capture), .mirai, count: 3, "")
     }
