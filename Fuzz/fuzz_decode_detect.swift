@@ -80,6 +80,8 @@ struct FuzzInput {
             emitted += 1
             Self.check(event)
         }
+        var lostProbes: UInt64 = 0
+        let lost: (LostProbe) -> Void = { _ in lostProbes += 1 }
 
         var offset = 1
         while offset + 4 <= bytes.count {
@@ -107,7 +109,7 @@ struct FuzzInput {
                    let whole = try? reassembler.add(piece, of: decoded, bytes: packet, timeNanos: nowNanos) {
                     decoded = whole
                 }
-                engine.process(decoded, timeNanos: nowNanos, emit: emit)
+                engine.process(decoded, timeNanos: nowNanos, emit: emit, lost: lost)
             }
             Self.checkBounds(engine.state, capacity: capacity)
             guard reassembler.count <= capacity else {
@@ -118,6 +120,9 @@ struct FuzzInput {
         Self.checkBounds(engine.state, capacity: capacity)
         guard engine.counters.events == emitted else {
             fatalError("the engine counted \(engine.counters.events) events but emitted \(emitted)")
+        }
+        guard engine.state.probeEvictions == lostProbes else {
+            fatalError("the engine counted \(engine.state.probeEvictions) probes evicted but handed over \(lostProbes)")
         }
     }
 

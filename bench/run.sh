@@ -1,8 +1,9 @@
 #!/bin/bash
 # LightScope's benchmark: offline replay against the libpcap limit, live capture against
-# tcpdump, the idle and flood footprint, and the watchdog's hang-to-running time.
+# tcpdump, the live cost per packet against tcpdump's, the idle and flood footprint, and the
+# watchdog's hang-to-running time.
 #
-#   sudo bench/run.sh [--quick] [--skip-watchdog] [--only offline|live|footprint|watchdog]
+#   sudo bench/run.sh [--quick] [--skip-watchdog] [--only offline|live|livecost|footprint|watchdog]
 #   sudo LIGHTSCOPE=/usr/sbin/lightscope bench/run.sh --only footprint   # the installed .deb's binary
 #
 # Installs what it needs (Debian packages), builds a release binary, runs every part and
@@ -12,14 +13,14 @@
 set -euo pipefail
 
 QUICK=0
-PARTS="offline live footprint watchdog"
-usage() { echo "usage: sudo bench/run.sh [--quick] [--skip-watchdog] [--only offline|live|footprint|watchdog]" >&2; exit 2; }
+PARTS="offline live livecost footprint watchdog"
+usage() { echo "usage: sudo bench/run.sh [--quick] [--skip-watchdog] [--only offline|live|livecost|footprint|watchdog]" >&2; exit 2; }
 while (($#)); do
     case "$1" in
         --quick) QUICK=1 ;;
         --skip-watchdog) PARTS="${PARTS/watchdog/}" ;;
         --only) [ $# -ge 2 ] || usage
-                case "$2" in offline|live|footprint|watchdog) PARTS="$2" ;; *) usage ;; esac
+                case "$2" in offline|live|livecost|footprint|watchdog) PARTS="$2" ;; *) usage ;; esac
                 shift ;;
         *) usage ;;
     esac
@@ -37,13 +38,13 @@ export PATH="/opt/swift/usr/bin:$PATH"
 
 if [ "$QUICK" = 1 ]; then
     OFFLINE_PACKETS=500000; RUNS=2; LIVE_SECONDS=2; LIVE_RATES="20000 100000 max"; TRAFGEN_RATES="max"
-    IDLE_SECONDS=12; FLOOD_SOURCES=1000000
+    IDLE_SECONDS=12; FLOOD_SOURCES=1000000; LIVECOST_ARGS="--packets 300000 --rounds 1 --no-profile"
 else
     # Fifteen offline runs: the same binary varies by +-30 % within minutes on these shared
     # machines, and reading a file alone (pcap_count) has fast and slow spells.
     OFFLINE_PACKETS=3000000; RUNS=15; LIVE_SECONDS=4; LIVE_RATES="10000 50000 100000 200000 max"
     TRAFGEN_RATES="300000 max"
-    IDLE_SECONDS=60; FLOOD_SOURCES=1000000
+    IDLE_SECONDS=60; FLOOD_SOURCES=1000000; LIVECOST_ARGS="--packets 1500000 --rounds 3"
 fi
 
 log() { echo "== $*" >&2; }
@@ -51,7 +52,7 @@ log() { echo "== $*" >&2; }
 # --- Set-up -------------------------------------------------------------------------
 install_packages() {
     local needed=() package
-    for package in tcpdump tcpreplay netsniff-ng valgrind gcc libpcap-dev libsystemd-dev iproute2 python3 systemd-container; do
+    for package in tcpdump tcpreplay netsniff-ng nftables linux-perf valgrind gcc libpcap-dev libsystemd-dev iproute2 python3 systemd-container; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || needed+=("$package")
     done
     if [ ${#needed[@]} -gt 0 ]; then
@@ -240,7 +241,7 @@ live() {
 # --- 3. Footprint -------------------------------------------------------------------
 # CPU time in nanoseconds, all threads, from the scheduler's own accounting: utime+stime
 # count whole 10 ms ticks, too coarse for an idle minute (one tick is 0.017 % of a core).
-cpu_nanos() { cat /proc/"$1"/task/*/schedstat | awk '{sum += $1} END {printf "%d\n", sum}'; }
+cpu_nanos() { cat /proc/"$1"/task/*/schedstat | awk '{sum += $1} END {printf "%.0f\n", sum}'; }
 # Context switches, voluntary and not, all threads.
 switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {sum += $2} END {print sum}'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -275,10 +276,14 @@ footprint() {
     row "flood: sent at top speed" "$sent packets in $(python3 -c "print(f'{$seconds:.1f}')") s" ""
     row "flood CPU while sending" "$(python3 -c "print(f'{($ticks1 - $ticks0) / 1e9 / $seconds * 100:.0f} % of a core')")" ""
     row "flood CPU incl. the 12 s after (timeouts, events)" "$(python3 -c "print(f'{($ticks2 - $ticks0) / 1e9:.2f} s')")" ""
-    row "flood peak RSS (VmHWM)" "$(mib "$(hwm_kib "$DAEMON_PID")") MiB" "idle RSS + 64 MiB budget = $(python3 -c "print(f'{$idle_rss / 1024 + 64:.0f}')") MiB"
+    # The budget, and the event queue and writer's batch (docs/resources.md): 2 x 65,536 x 176 bytes.
+    row "flood peak RSS (VmHWM)" "$(mib "$(hwm_kib "$DAEMON_PID")") MiB" \
+        "idle RSS + 64 MiB budget + 22 MiB event buffers = $(python3 -c "print(f'{$idle_rss / 1024 + 64 + 22:.0f}')") MiB"
     stop_lightscope
     local counts; counts=$(lightscope_counts "$DATA/footprint.log")
     row "flood: LightScope seen / dropped" "${counts% *} / ${counts#* }" ""
+    # Every unwanted probe is stored or counted lost, by reason (the rest of the stop line).
+    row "flood: events stored; lost" "$(sed -n 's/.*dropped; \(.*\)$/\1/p' "$DATA/footprint.log" | tail -1)" "stored + lost = unwanted"
     rm -f "$DATA/footprint.log"
 }
 
@@ -289,6 +294,13 @@ MACHINE="$(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -
 if wanted offline; then log "offline"; offline; fi
 if wanted live || wanted footprint; then make_namespaces; fi
 if wanted live; then log "live"; live; fi
+if wanted livecost; then
+    log "live cost per packet (bench/livecost.sh)"
+    # shellcheck disable=SC2086 # LIVECOST_ARGS is a list of options
+    LIVECOST_ROWS=$("$BENCH/livecost.sh" --lightscope "$LIGHTSCOPE" --filter "$(lightscope_filter)" \
+        --results "$RESULTS" $LIVECOST_ARGS)
+    while IFS= read -r line; do TABLE+=("$line"); done <<< "$LIVECOST_ROWS"
+fi
 if wanted footprint; then log "footprint"; footprint; fi
 cleanup
 if wanted watchdog; then

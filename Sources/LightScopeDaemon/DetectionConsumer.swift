@@ -1,5 +1,6 @@
 import LightScopeCapture
 import LightScopeCore
+import LightScopeSystemd
 import Synchronization
 
 /// The pipeline behind one capture loop: decode -> detect -> sink, on the loop's thread.
@@ -11,8 +12,6 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let counters: InterfaceCounters
     private let sink: EventSink
     private let lost: LostEvents
-    /// The engine's probe evictions already counted as lost events.
-    private var countedProbeEvictions: UInt64 = 0
     private let mailbox = Mutex<HostFacts?>(nil)
     private var rejections = [UInt64](repeating: 0, count: DecodeRejection.allCases.count)
     private let publishedState = Mutex<Published?>(nil)
@@ -34,12 +33,31 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         var listening: ListeningPorts?
     }
 
+    /// The daemon's one detection budget (`memory_budget_mib`), which every packet loop's
+    /// engine draws on, however many interfaces (or, later, loops per interface) there
+    /// are: made for the first loop, and again only when the setting changes (a reload,
+    /// which reopens every loop).
+    private static let daemonBudget = Mutex<DetectionBudget?>(nil)
+
+    static func budget(for settings: Settings.Detection) -> DetectionBudget {
+        daemonBudget.withLock { current in
+            if let current, current.memoryBudgetMiB == settings.memoryBudgetMiB { return current }
+            let fresh = DetectionBudget(settings: settings)
+            current = fresh
+            return fresh
+        }
+    }
+
     init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink,
          lost: LostEvents) {
+        let budget = Self.budget(for: settings)
+        // Timers on the monotonic clock: a step of the wall clock, which stamps the packets,
+        // must not freeze or rush expiry.
         engine = DetectionEngine(interface: interface, settings: settings,
-                                 localAddresses: LocalAddresses(addresses: facts.addresses ?? []))
+                                 localAddresses: LocalAddresses(addresses: facts.addresses ?? []),
+                                 budget: budget, clock: .monotonic)
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
-        reassembler = FragmentReassembler(settings: settings)
+        reassembler = FragmentReassembler(budget: budget)
         self.counters = counters
         self.sink = sink
         self.lost = lost
@@ -65,7 +83,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
                 guard let whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestampNanos) else { return }
                 packet = whole
             }
-            engine.process(packet, timeNanos: timestampNanos, emit: emit)
+            engine.process(packet, timeNanos: timestampNanos, emit: emit, lost: lose)
         } catch {
             rejections[error.rawValue] &+= 1
         }
@@ -76,22 +94,23 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             if let addresses = facts.addresses { engine.updateLocalAddresses(addresses) }
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
         }
-        engine.advance(toNanos: wallClockNanos, emit: emit)
+        // Probes past their timeout wait in the table while the event queue is full, and are
+        // reported as it empties, rather than dropped by it.
+        engine.allowReports(sink.room)
+        engine.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emit)
         reassembler.expire(toNanos: wallClockNanos)
         publish()
     }
 
     func flush(wallClockNanos: UInt64) {
-        engine.advance(toNanos: wallClockNanos, emit: emit)
+        engine.advance(monotonicNanos: MonotonicClock.nowNanos(), wallClockNanos: wallClockNanos, emit: emit)
         engine.finish(emit: emit)
         publish()
     }
 
-    /// Counts new probe evictions as lost events, and shows the engine's state to the runner.
+    /// Shows the engine's state to the runner.
     private func publish() {
         let state = engine.state
-        lost.add(state.probeEvictions &- countedProbeEvictions, .eviction)
-        countedProbeEvictions = state.probeEvictions
         var malformed: UInt64 = 0
         for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
         let latest = Published(detection: state, malformed: malformed, fragments: reassembler.counters)
@@ -101,6 +120,13 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     /// The runner has counted what this pipeline holds as lost: it reports nothing more.
     func abandon() {
         abandoned.store(true, ordering: .relaxed)
+    }
+
+    /// A probe the engine let go (its table full): a lost event, counted once, here (the
+    /// runner logs the episode). An abandoned loop's probes were counted lost already.
+    private func lose(_ probe: LostProbe) {
+        guard !abandoned.load(ordering: .relaxed) else { return }
+        lost.add(1, .eviction)
     }
 
     private func emit(_ event: UnwantedEvent) {

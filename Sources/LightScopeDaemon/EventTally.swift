@@ -2,7 +2,9 @@ import LightScopeCore
 import LightScopeStore
 import Synchronization
 
-extension EventPipeline: EventSink {}
+extension EventPipeline: EventSink {
+    public var room: Int { max(0, queueCapacity - queuedEvents) }
+}
 
 /// Counts this run's events by verdict and by tool on their way to the pipeline, for
 /// `lightscope status` and the metrics.
@@ -27,6 +29,8 @@ final class EventTally: EventSink {
         }
         return downstream.submit(event)
     }
+
+    var room: Int { downstream.room }
 
     var snapshot: DaemonSnapshot.Events {
         counts.withLock { counts in

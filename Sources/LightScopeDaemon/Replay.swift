@@ -37,6 +37,10 @@ public struct Replay {
         return withoutActuallyEscaping(write) { write in replay(reader, write: write) }
     }
 
+    /// What the IPv4 tables start with: the benchmark's capture keeps about 100,000 probes
+    /// pending, and a table that starts small copies itself at each doubling on the way.
+    static let initialIPv4Entries = 1 << 17
+
     /// Packets per batch handed to the detection thread, and events per batch handed to the
     /// scan and tally thread; batches at once (see `OffloadedConsumer`).
     static let packetBatchSize = 4096
@@ -60,9 +64,9 @@ public struct Replay {
     /// `write` only escapes to the third thread, which has ended when this returns.
     private func replay(_ reader: PcapFileReader, write: @escaping (String) -> Void) -> ReplaySummary {
         let localAddresses = local.isEmpty ? LocalAddresses.learnedFromAnswers() : LocalAddresses(prefixes: local)
-        let capacities = DetectionCapacities(settings: settings)
-        let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses,
-                                     capacities: capacities, scans: .byCaller)
+        let budget = DetectionBudget(settings: settings, initialIPv4Entries: Self.initialIPv4Entries)
+        let engine = DetectionEngine(interface: "pcap", settings: settings, localAddresses: localAddresses, budget: budget,
+                                     scans: .byCaller)
         let json = json
         // Each thread's state behind a pointer, as `DetectionEngine` keeps its own: a captured
         // `var` that a closure changes gets a dynamic exclusivity check on every access.
@@ -71,7 +75,7 @@ public struct Replay {
         let tally = UnsafeMutablePointer<ReplaySummary>.allocate(capacity: 1)
         tally.initialize(to: ReplaySummary())
         let scans = UnsafeMutablePointer<ScanDetector>.allocate(capacity: 1)
-        scans.initialize(to: ScanDetector(interface: engine.interfaceName, settings: settings, capacity: capacities.scanSources))
+        scans.initialize(to: ScanDetector(interface: engine.interfaceName, settings: settings, budget: budget))
         let events = UnsafeMutablePointer<ReplayEvents>.allocate(capacity: 1)
         if json {
             events.initialize(to: ReplayEvents(whole: OffloadedConsumer(
@@ -116,13 +120,14 @@ public struct Replay {
                 })))
         }
         func emit(_ event: UnwantedEvent) { events.pointee.send(event) }
+        func lose(_ probe: LostProbe) { events.pointee.lostProbes &+= 1 }
         func advance(toNanos nowNanos: UInt64) {
             engine.advance(toNanos: nowNanos, emit: emit)
             events.pointee.timersRan(atNanos: nowNanos)
         }
         // The calling thread's: what it has read, and the detection thread it feeds.
         let reading = UnsafeMutablePointer<ReadProgress>.allocate(capacity: 1)
-        reading.initialize(to: ReadProgress(reassembler: FragmentReassembler(settings: settings), packetsToDetect: OffloadedConsumer(
+        reading.initialize(to: ReadProgress(reassembler: FragmentReassembler(budget: budget), packetsToDetect: OffloadedConsumer(
             name: "lightscope-detect", batchSize: Self.packetBatchSize, batchesInFlight: Self.batchesInFlight, consumeBatch: { batch in
                 // Each packet's table lookups start `prefetchDistance` packets before it is
                 // processed, so that the cache misses of several packets overlap (see
@@ -142,7 +147,7 @@ public struct Replay {
                         // is told: it forgets windows exactly where the engine would have.
                         let timeNanos = packets[index].timeNanos
                         if engine.timersAreDue(atNanos: timeNanos) { advance(toNanos: timeNanos) }
-                        if let packet = packets[index].packet { engine.process(packet, timeNanos: timeNanos, emit: emit) }
+                        if let packet = packets[index].packet { engine.process(packet, timeNanos: timeNanos, emit: emit, lost: lose) }
                     }
                 }
             })))
@@ -211,6 +216,8 @@ public struct Replay {
         summary.packets = reading.pointee.packets
         summary.undecodable = reading.pointee.undecodable
         summary.probes = engine.counters.probes
+        summary.lostProbes = events.pointee.lostProbes
+        summary.scanSourceEvictions = scans.pointee.evictions
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
         summary.fragments = reading.pointee.reassembler.counters
@@ -258,6 +265,8 @@ struct ReplayEvents {
     // consumer's batch array and copy it on the append.
     private var tallied: OffloadedConsumer<DetectionOutput<TalliedEvent>>?
     private var whole: OffloadedConsumer<DetectionOutput<UnwantedEvent>>?
+    /// Probes the engine let go before their verdict (its table was full): lost events.
+    var lostProbes: UInt64 = 0
 
     init(tallied: OffloadedConsumer<DetectionOutput<TalliedEvent>>) { self.tallied = tallied }
     init(whole: OffloadedConsumer<DetectionOutput<UnwantedEvent>>) { self.whole = whole }

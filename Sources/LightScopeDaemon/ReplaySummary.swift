@@ -20,6 +20,10 @@ public struct ReplaySummary: Sendable {
     /// beside it. The ports are few enough to rank at the end; kept as they grew, the few
     /// scanned ports at the top moved on nearly every event.
     private var topSources = Top<IPAddress>(limit: Self.topCount)
+    /// Probes a full pending-probe table let go before their verdict (lost events), and scan
+    /// sources a full scan table let go (lost scan state): the budget was too small for the file.
+    public var lostProbes: UInt64 = 0
+    public var scanSourceEvictions: UInt64 = 0
     /// libpcap's description of a corrupt or truncated file, if the file ended badly.
     public var damage: String?
     public var localAddresses = 0
@@ -98,6 +102,9 @@ public struct ReplaySummary: Sendable {
         var topPorts = Top<PortKey>(limit: Self.topCount)
         for (index, count) in portCounts.enumerated() where count > 0 { topPorts.raise(Self.portKey(at: index), to: count) }
         for (key, count) in topPorts.entries { lines.append("  \(key.port)/\(key.proto.rawValue)  \(count)") }
+        if lostProbes > 0 || scanSourceEvictions > 0 {
+            lines.append("Warning: the tables were full: \(lostProbes) probes lost before their verdict, \(scanSourceEvictions) scan sources forgotten early (raise memory_budget_mib)")
+        }
         if let damage { lines.append("Warning: the file ended badly (\(damage)); everything before that was processed") }
         return lines.joined(separator: "\n")
     }

@@ -1,4 +1,4 @@
-import LightScopeCore
+@testable import LightScopeCore
 import XCTest
 
 /// Files as editors and accidents produce them: Windows line endings, a byte-order mark, a key
@@ -78,7 +78,7 @@ final class ConfigEdgeCaseTests: XCTestCase {
     }
 }
 
-/// Scan thresholds so high that the scan sources detection always tracks would not fit in
+/// Scan thresholds so high that 16 sources scanning at once would not fit in the scan-target share of
 /// the memory budget: rejected on the threshold's line, naming the values that fit.
 final class ConfigBudgetTests: XCTestCase {
     func testAHugeAddrscanThresholdIsCheckedAgainstTheBudget() throws {
@@ -86,7 +86,7 @@ final class ConfigBudgetTests: XCTestCase {
         XCTAssertThrowsError(try ConfigFile.parse(text, source: "x.conf")) { error in
             let configError = error as? ConfigError
             XCTAssertEqual(configError?.line, 3)
-            XCTAssertTrue(configError?.problem.contains("addrscan_addresses = 65535 lets each scanning source keep up to 131070 targets") ?? false,
+            XCTAssertTrue(configError?.problem.contains("addrscan_addresses = 65535 lets each scanning source keep up to 65535 targets") ?? false,
                           "\(error)")
         }
         let problem = try XCTUnwrap(DetectionCapacities.budgetProblem(try settings(budget: 64, addrscan: 65535)))
@@ -99,6 +99,9 @@ final class ConfigBudgetTests: XCTestCase {
         // Whatever fits the check keeps the scan table's worst case inside the budget.
         let capacities = DetectionCapacities(settings: try settings(budget: 64, addrscan: most))
         XCTAssertGreaterThanOrEqual(capacities.scanSources, 16)
+        let targets = ScanTracker.maximumTargets(portscanPorts: 15, addrscanAddresses: most)
+        XCTAssertGreaterThanOrEqual(capacities.scanTargetBlocks, 16 * ScanTargets.blocks(holding: targets, wide: true),
+                                    "16 IPv6 sources at the target cap fit in the scan-target blocks")
     }
 
     func testTheDefaultsAndTheSmallestBudgetWithDefaultThresholdsFit() throws {

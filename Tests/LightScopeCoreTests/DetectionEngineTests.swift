@@ -4,35 +4,7 @@ import LightScopeTestSupport
 
 /// The engine's verdicts, fed decoded packets built in code (the decoder has its own
 /// byte-level tests; replay tests run bytes through both).
-final class DetectionEngineTests: XCTestCase {
-    let local = IPAddress("192.0.2.1")!
-    let local2 = IPAddress("192.0.2.9")!
-    let remote = IPAddress("198.51.100.7")!
-    let second: UInt64 = 1_000_000_000
-    var events: [UnwantedEvent] = []
-
-    func makeEngine(_ configure: (inout Settings.Detection) -> Void = { _ in }) -> DetectionEngine {
-        var settings = Settings.Detection()
-        configure(&settings)
-        return DetectionEngine(interface: "eth0", settings: settings, localAddresses: LocalAddresses(addresses: [local, local2]))
-    }
-
-    func tcp(_ source: IPAddress, _ sourcePort: UInt16, _ destination: IPAddress, _ destinationPort: UInt16,
-             _ flags: TCPFlags, ttl: UInt8 = 50, window: UInt16 = 1024) -> DecodedPacket {
-        var options = TCPOptions(bytes: UnsafeRawBufferPointer(start: nil, count: 0))
-        if flags == .syn {
-            options = [UInt8]([2, 4, 0x05, 0xB4, 1, 3, 3, 7]).withUnsafeBytes { TCPOptions(bytes: $0) }
-        }
-        return DecodedPacket(source: source, destination: destination, isIPv6: !source.isIPv4, ttl: ttl,
-                             transport: .tcp(TCPSegment(sourcePort: sourcePort, destinationPort: destinationPort, sequence: 1,
-                                                        acknowledgement: 0, headerLength: 20, flags: flags, window: window,
-                                                        options: options)))
-    }
-
-    func feed(_ engine: DetectionEngine, _ packet: DecodedPacket, at time: UInt64) {
-        engine.process(packet, timeNanos: time) { events.append($0) }
-    }
-
+final class DetectionEngineTests: EngineTestCase {
     func testSynAnsweredByResetIsClosed() {
         let engine = makeEngine()
         feed(engine, tcp(remote, 40000, local, 23, .syn, ttl: 47, window: 29200), at: 100 * second)
@@ -107,7 +79,7 @@ final class DetectionEngineTests: XCTestCase {
                                  sourcePort: 1000, destinationPort: 53, ttl: 60)
         let icmp = DecodedPacket(source: IPAddress("2001:db8::1")!, destination: IPAddress("2001:db8::99")!, isIPv6: true, ttl: 64,
                                  transport: .icmpUnreachable(ICMPUnreachable(isIPv6: true, code: 4, quoted: quoted)))
-        engine.process(icmp, timeNanos: 1) { events.append($0) }
+        engine.process(icmp, timeNanos: 1) { events.append($0) } lost: { lost.append($0) }
         XCTAssertEqual(events.map(\.verdict), [.closed])
     }
 
@@ -164,8 +136,8 @@ final class DetectionEngineTests: XCTestCase {
                                      localAddresses: LocalAddresses(addresses: Set(addresses)))
         for (index, address) in addresses.enumerated() {
             let time = UInt64(index) * second
-            engine.process(tcp(remote, 50000, address, 445, .syn), timeNanos: time) { events.append($0) }
-            engine.process(tcp(address, 445, remote, 50000, [.rst, .ack]), timeNanos: time + 1) { events.append($0) }
+            feed(engine, tcp(remote, 50000, address, 445, .syn), at: time)
+            feed(engine, tcp(address, 445, remote, 50000, [.rst, .ack]), at: time + 1)
         }
         let scans = events.filter { $0.verdict == .addrscan }
         XCTAssertEqual(scans.count, 1)
@@ -196,7 +168,7 @@ final class DetectionEngineTests: XCTestCase {
     /// first, and the engine is left with none (and can go on).
     func testFinishReportsEveryPendingProbeInOrderWhenThereAreMoreThanOneChunk() {
         let engine = makeEngine()
-        let probes = 2 * DetectionCore.keptExpiredCapacity + 123
+        let probes = 2 * DetectionCore.expiryChunk + 123
         for index in 0..<probes {
             feed(engine, tcp(remote, UInt16(1024 + index), local, 23, .syn), at: second + UInt64(index))
         }
@@ -233,9 +205,9 @@ final class DetectionEngineTests: XCTestCase {
         for index in 0..<100_000 {
             let source = IPAddress(ipv4: UInt32(truncatingIfNeeded: generator.next()))
             let port = UInt16(truncatingIfNeeded: generator.next())
-            engine.process(tcp(source, port, local, 80, .syn), timeNanos: UInt64(index) * 1000) { events.append($0) }
-            engine.process(tcp(local, 80, source, port, [.rst, .ack]), timeNanos: UInt64(index) * 1000 + 1) { _ in }
-            engine.process(tcp(source, port &+ 1, local, 81, .syn), timeNanos: UInt64(index) * 1000 + 2) { events.append($0) }
+            feed(engine, tcp(source, port, local, 80, .syn), at: UInt64(index) * 1000)
+            engine.process(tcp(local, 80, source, port, [.rst, .ack]), timeNanos: UInt64(index) * 1000 + 1) { _ in } lost: { lost.append($0) }
+            feed(engine, tcp(source, port &+ 1, local, 81, .syn), at: UInt64(index) * 1000 + 2)
         }
         let state = engine.state
         XCTAssertLessThanOrEqual(state.pendingProbes, 1000)
@@ -263,7 +235,7 @@ final class DetectionEngineTests: XCTestCase {
         }
         let inline = engine(.inEngine)
         let split = engine(.byCaller)
-        var scanner = ScanDetector(interface: split.interfaceName, settings: settings, capacity: capacities.scanSources)
+        var scanner = ScanDetector(interface: split.interfaceName, settings: settings, budget: DetectionBudget(capacities: capacities))
         var inlineEvents: [UnwantedEvent] = []
         var splitEvents: [UnwantedEvent] = []
         func splitEvent(_ event: UnwantedEvent) {
@@ -293,9 +265,9 @@ final class DetectionEngineTests: XCTestCase {
             var packets = [tcp(remote, remotePort, host, port, .syn)]
             if generator.next() % 2 == 0 { packets.append(tcp(host, port, remote, remotePort, [.rst, .ack])) }
             for packet in packets {
-                inline.process(packet, timeNanos: time) { inlineEvents.append($0) }
+                inline.process(packet, timeNanos: time) { inlineEvents.append($0) } lost: { lost.append($0) }
                 if split.timersAreDue(atNanos: time) { advanceSplit(to: time) }
-                split.process(packet, timeNanos: time, emit: splitEvent)
+                split.process(packet, timeNanos: time, emit: splitEvent) { lost.append($0) }
             }
         }
         inline.advance(toNanos: time) { inlineEvents.append($0) }

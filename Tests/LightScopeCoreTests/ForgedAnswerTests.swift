@@ -30,7 +30,7 @@ final class ForgedAnswerTests: XCTestCase {
     }
 
     func feed(_ engine: DetectionEngine, _ packet: DecodedPacket, at time: UInt64) {
-        engine.process(packet, timeNanos: time) { events.append($0) }
+        engine.process(packet, timeNanos: time) { events.append($0) } lost: { XCTFail("no probe may be lost here: \($0)") }
     }
 
     func testAResetThatCameInIsNotTheHostsAnswer() {

@@ -209,13 +209,47 @@ final class FragmentReassemblerTests: XCTestCase {
 
     func testTheTableFitsItsShareOfTheMemoryBudget() {
         var settings = Settings.Detection()
-        let share = Int(Double(settings.memoryBudgetMiB) * 1_048_576 * FragmentReassembler.budgetShare)
+        let share = DetectionCapacities.shareBytes(of: .fragments, settings: settings)
         XCTAssertEqual(share, 2 * 1_048_576, "2 MiB of the default budget")
-        let reassembler = FragmentReassembler(settings: settings)
+        let reassembler = FragmentReassembler(budget: DetectionBudget(settings: settings))
         XCTAssertLessThanOrEqual(FragmentReassembler.bytes(capacity: reassembler.capacity), share)
         XCTAssertGreaterThan(FragmentReassembler.bytes(capacity: reassembler.capacity + 1), share)
         XCTAssertGreaterThan(reassembler.capacity, 5000)
         settings.memoryBudgetMiB = 4
-        XCTAssertLessThanOrEqual(FragmentReassembler.bytes(capacity: FragmentReassembler(settings: settings).capacity), 4 * 1_048_576 / 32)
+        XCTAssertLessThanOrEqual(FragmentReassembler.bytes(capacity: FragmentReassembler(budget: DetectionBudget(settings: settings)).capacity),
+                                 4 * 1_048_576 / 32)
+    }
+
+    /// Every loop's reassembler draws on the one fragments share: under a flood of unfinished
+    /// datagrams one grows to what the share holds, the other keeps its first ring, and the
+    /// share's bytes go back when the flood has passed.
+    func testReassemblersShareTheBudgetsFragmentsShare() throws {
+        var settings = Settings.Detection()
+        settings.memoryBudgetMiB = 4
+        let budget = DetectionBudget(settings: settings)
+        let pool = budget.pool(.fragments)
+        var flooded = FragmentReassembler(budget: budget)
+        let quiet = FragmentReassembler(budget: budget)
+        let quietBytes = FragmentReassembler.bytes(capacity: quiet.ringCapacity)
+        var time: UInt64 = 0
+        for identification in 0..<UInt16(3 * flooded.capacity) {
+            let frame = P.ethernet(P.etherTypeIPv4, P.ipv4(scanner, host, protocolNumber: 6, flagsAndOffset: 0x2000,
+                                                            identification: identification, [UInt8](repeating: 0, count: 8)))
+            guard case .success(let packet) = decode(frame), case .tcpFragment(let fragment) = packet.transport else {
+                return XCTFail("not a fragment")
+            }
+            time += 1000
+            _ = try frame.withUnsafeBytes { bytes throws(DecodeRejection) in
+                try flooded.add(fragment, of: packet, bytes: bytes, timeNanos: time)
+            }
+        }
+        XCTAssertEqual(quiet.ringCapacity, FragmentReassembler.initialRingCapacity)
+        XCTAssertEqual(flooded.ringCapacity, FragmentReassembler.capacity(fittingIn: pool.limitBytes - quietBytes),
+                       "the flooded one took what the quiet one left of the share")
+        XCTAssertLessThanOrEqual(pool.reservedBytes, pool.limitBytes)
+        XCTAssertEqual(flooded.counters.evicted, UInt64(3 * flooded.capacity - flooded.count))
+        flooded.expire(toNanos: time + UInt64(FragmentReassembler.timeout.nanoseconds) + 1)
+        XCTAssertEqual(flooded.count, 0)
+        XCTAssertLessThan(flooded.ringCapacity, flooded.capacity, "the ring shrank once the datagrams expired")
     }
 }

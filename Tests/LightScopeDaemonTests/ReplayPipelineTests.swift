@@ -96,41 +96,47 @@ final class ReplayPipelineTests: XCTestCase {
     }
 
     /// The reference: libpcap reads, every packet is decoded, one engine on this thread.
+    /// Returns its events as JSON lines, and the probes it lost.
     private func plainReplay(_ path: String, local: [IPPrefix], settings: Settings.Detection,
-                             expectEvictions: Bool = true) throws -> [String] {
+                             expectEvictions: Bool = true) throws -> (lines: [String], lostProbes: UInt64) {
         let reader = try PcapFileReader(path: path)
         let engine = DetectionEngine(interface: "pcap", settings: settings,
                                      localAddresses: local.isEmpty ? .learnedFromAnswers() : LocalAddresses(prefixes: local))
         var lines: [String] = []
+        var lostProbes: UInt64 = 0
         var last: UInt64 = 0
         let emit: (UnwantedEvent) -> Void = { lines.append(EventJSON.encode(EventRecord($0))) }
         let damage = reader.forEachPacketThroughLibpcap { bytes, _, time in
             last = max(last, time)
             guard let packet = try? PacketDecoder.decode(bytes, linkType: reader.linkType) else { return }
-            engine.process(packet, timeNanos: time, emit: emit)
+            engine.process(packet, timeNanos: time, emit: emit) { _ in lostProbes += 1 }
         }
         XCTAssertNil(damage)
         if expectEvictions { XCTAssertGreaterThan(engine.state.evictions, 0, "the budget is small enough that the tables evict") }
         engine.advance(toNanos: last, emit: emit)
         engine.finish(emit: emit)
-        return lines
+        return (lines, lostProbes)
     }
 
-    private func assertReplayMatchesThePlainReplay(local: [IPPrefix], seed: UInt64) throws {
-        let path = try writeMix(packets: 60_000, seed: seed)
+    private func assertReplayMatchesThePlainReplay(local: [IPPrefix], seed: UInt64, packets: Int = 60_000,
+                                                   synAnswerTimeout: Duration = Settings.Detection().synAnswerTimeout) throws {
+        let path = try writeMix(packets: packets, seed: seed)
         var settings = Settings.Detection()
-        settings.memoryBudgetMiB = 4 // small enough that the tables evict under this mix
+        settings.memoryBudgetMiB = 1 // small enough that the tables evict under this mix (below what a config may say)
+        settings.synAnswerTimeout = synAnswerTimeout
         let expected = try plainReplay(path, local: local, settings: settings)
+        if synAnswerTimeout > .seconds(40) { XCTAssertGreaterThan(expected.lostProbes, 0, "the pending probes fill their table") }
         var lines: [String] = []
         let summary = try Replay(path: path, json: true, local: local, settings: settings).run { lines.append($0) }
         XCTAssertGreaterThan(summary.undecodable, 0, "the mix has undecodable frames")
         for verdict in Verdict.allCases {
             XCTAssertGreaterThan(summary.events[verdict] ?? 0, 0, "the mix gives \(verdict.rawValue) events")
         }
-        XCTAssertEqual(lines.count, expected.count, "event count")
-        if let index = lines.indices.first(where: { $0 < expected.count && lines[$0] != expected[$0] }) {
-            XCTFail("event \(index) differs:\n  replay: \(lines[index])\n  plain:  \(expected[index])")
+        XCTAssertEqual(lines.count, expected.lines.count, "event count")
+        if let index = lines.indices.first(where: { $0 < expected.lines.count && lines[$0] != expected.lines[$0] }) {
+            XCTFail("event \(index) differs:\n  replay: \(lines[index])\n  plain:  \(expected.lines[index])")
         }
+        XCTAssertEqual(summary.lostProbes, expected.lostProbes, "probes lost to a full table")
     }
 
     func testReplayGivesThePlainReplaysEventsInOrderWithLocalAddressesGiven() throws {
@@ -139,6 +145,13 @@ final class ReplayPipelineTests: XCTestCase {
 
     func testReplayGivesThePlainReplaysEventsInOrderLearningLocalAddresses() throws {
         try assertReplayMatchesThePlainReplay(local: [], seed: 2)
+    }
+
+    /// No probe times out before the end of the file, so the pending probes fill their
+    /// table: replay loses the same probes as the plain replay, and says how many.
+    func testReplayLosesThePlainReplaysProbesWhenThePendingTableFills() throws {
+        try assertReplayMatchesThePlainReplay(local: [IPPrefix("192.0.2.0/24")!], seed: 3, packets: 120_000,
+                                              synAnswerTimeout: .seconds(600))
     }
 
     /// Replay hands the engine an established-TCP packet only when its time runs the timers.
@@ -164,6 +177,6 @@ final class ReplayPipelineTests: XCTestCase {
         var lines: [String] = []
         let summary = try Replay(path: url.path, json: true, local: local, settings: Settings.Detection()).run { lines.append($0) }
         XCTAssertEqual(summary.events, [.closed: 1], "the RST found its probe")
-        XCTAssertEqual(lines, expected)
+        XCTAssertEqual(lines, expected.lines)
     }
 }

@@ -1,11 +1,12 @@
-# Sourced by Tests/system/run.sh: the README's alert examples delivered for real from
+# Sourced by Tests/system/run.sh: the documented alert examples (docs/alerts.md) delivered for real from
 # lightscope-alert@.service's sandbox, to a local SMTP sink and HTTP receiver inside the
 # container (Tests/system/alert-sinks.py). Uses run.sh's helpers (X, expect, wait_until).
 
-# The README's alert examples, exactly as it prints them, in order (mail, then webhook).
+# docs/alerts.md's alert examples, exactly as it prints them, in order (mail, then webhook):
+# the `command =` line of every ```ini block.
 readme_alert_commands() {
-    awk '/^\*\*Alerts\.\*\*/ { alerts = 1 } alerts && /^```ini/ { block = 1; next }
-         block && /^```/ { exit } block && /^command = / { sub(/^command = /, ""); print }' README.md
+    awk '/^```ini/ { block = 1; next } block && /^```/ { block = 0 }
+         block && /^command = / { sub(/^command = /, ""); print }' docs/alerts.md
 }
 # A local SMTP sink (127.0.0.1:25) and HTTP receiver (127.0.0.1:8080) in the container.
 start_alert_sinks() {
@@ -25,7 +26,7 @@ run_alert_with() {
 }
 sink_has() { X sh -c "cat /root/alert-sinks/$1-*.txt 2>/dev/null" | grep -F -- "$2" >/dev/null; }
 
-# The README's mail and webhook examples deliver for real from the alert unit's sandbox, and
+# The documented mail and webhook examples deliver for real from the alert unit's sandbox, and
 # the admin's command sees neither the state directory (the anonymisation key) nor the journal.
 scenario_alert_examples_deliver() {
     start_alert_sinks || { echo "    expected: the SMTP sink and the HTTP receiver listening"; return 1; }
@@ -34,7 +35,7 @@ scenario_alert_examples_deliver() {
     hook=$(readme_alert_commands | sed -n 2p | sed 's#https://hooks.example.invalid/lightscope#http://127.0.0.1:8080/lightscope#')
     echo "    mail example: $mail"
     echo "    webhook example (receiver swapped in): $hook"
-    expect "the README's two alert examples" eval '[ -n "$mail" ] && [ -n "$hook" ]' || return 1
+    expect "the two alert examples of docs/alerts.md" eval '[ -n "$mail" ] && [ -n "$hook" ]' || return 1
     expect "the alert unit with the mail example succeeds" run_alert_with "$mail" || return 1
     expect "the mail in the SMTP sink, with its subject and the alert" wait_until 5 eval \
         "sink_has smtp 'Subject: LightScope failed on' && sink_has smtp 'RCPT TO:<root@localhost>' && sink_has smtp 'lightscope.service failed for good'" || return 1

@@ -53,7 +53,8 @@ public struct Settings: Equatable, Sendable {
         public var addrscanAddresses: Int = 25
         public var addrscanWindow: Duration = .seconds(5 * 60)
         /// Upper bound for detection state (pending probes, recent connections, scan sources)
-        /// per capture loop; the oldest entries are evicted, and counted, beyond it.
+        /// of the whole daemon, shared by every interface and packet loop; the oldest entries
+        /// are evicted, and counted, beyond it (`DetectionBudget`, docs/capacity.md).
         public var memoryBudgetMiB: Int = 64
         /// How often the listening sockets are re-read (netlink sock_diag, or /proc/net/{tcp,tcp6,udp,udp6}).
         public var listeningRefreshInterval: Duration = .seconds(30)

@@ -11,14 +11,18 @@
 /// datagrams, kept in arrival order; the oldest is pushed out for a new one when full, and
 /// any is dropped `timeout` after its first fragment. Datagrams whose fragments overlap are
 /// dropped (see `PartialTCPHeader`). Each outcome is counted (`FragmentCounters`).
+///
+/// Its memory comes from the detection budget's fragments share (`DetectionTable.fragments`),
+/// which every packet loop's reassembler draws on: the ring starts small, doubles while the
+/// share has room, and halves again once a quarter full, like the detection tables.
 public struct FragmentReassembler {
     /// How long a datagram may take to arrive whole: Linux's own default (`ipfrag_time`), so
     /// what the host's kernel still waits for is waited for here too.
     public static let timeout = Duration.seconds(30)
-    /// The share of `memory_budget_mib` the table may take: 2 MiB of the default 64. The
-    /// detection tables share the rest (`DetectionCapacities`).
-    public static let budgetShare = 1.0 / 32
+    /// Datagrams the ring has room for at first, before fragments make it grow.
+    static let initialRingCapacity = 64
 
+    /// The most datagrams, had the reassembler the whole share.
     public let capacity: Int
     public private(set) var counters = FragmentCounters()
 
@@ -27,19 +31,30 @@ public struct FragmentReassembler {
     private var slots: [Slot] = []
     private var oldest = 0
     private var used = 0
+    /// Datagrams the ring has room for now.
+    private(set) var ringCapacity: Int
     /// Where each live datagram's slot is.
     private var index: FastHashTable<FragmentKey, Int32>
+    /// The ring's bytes, taken from the fragments share.
+    private let reservation: PoolReservation
     private let timeoutNanos = UInt64(timeout.nanoseconds)
 
+    /// A reassembler of `capacity` datagrams, outside any budget.
     public init(capacity: Int) {
-        precondition(capacity > 0)
-        self.capacity = capacity
-        index = FastHashTable(maximumCount: capacity)
+        self.init(capacity: capacity, pool: .unlimited())
     }
 
-    /// Sized from the memory budget (`budgetShare` of it).
-    public init(settings: Settings.Detection) {
-        self.init(capacity: max(16, Self.capacity(fittingIn: Int(Double(settings.memoryBudgetMiB) * 1_048_576 * Self.budgetShare))))
+    /// Drawing on `budget`'s fragments share, shared with every other loop's reassembler.
+    public init(budget: DetectionBudget) {
+        self.init(capacity: budget.capacities.fragmentDatagrams, pool: budget.pool(.fragments))
+    }
+
+    private init(capacity: Int, pool: TableBytePool) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+        ringCapacity = min(capacity, Self.initialRingCapacity)
+        index = FastHashTable(maximumCount: ringCapacity)
+        reservation = PoolReservation(Self.bytes(capacity: ringCapacity), from: pool)
     }
 
     /// Datagrams being put together now.
@@ -96,19 +111,25 @@ public struct FragmentReassembler {
             }
             popOldest()
         }
+        if ringCapacity > Self.initialRingCapacity && index.count <= ringCapacity / 4 {
+            relayOut(ringCapacity: ringCapacity / 2)
+        }
     }
 
     // MARK: - The ring
 
     private mutating func open(_ key: FragmentKey, _ packet: DecodedPacket, timeNanos: UInt64) -> Int {
-        if used == capacity {
+        if used == ringCapacity {
+            makeRoom()
+        }
+        if used == ringCapacity {
             if slots[oldest].isLive {
                 counters.evicted &+= 1
                 index.removeValue(forKey: slots[oldest].key)
             }
             popOldest()
         }
-        let position = (oldest + used) % capacity
+        let position = (oldest + used) % ringCapacity
         let slot = Slot(key: key, startedNanos: timeNanos, facts: packet)
         if position == slots.count { slots.append(slot) } else { slots[position] = slot }
         used += 1
@@ -122,8 +143,44 @@ public struct FragmentReassembler {
     }
 
     private mutating func popOldest() {
-        oldest = (oldest + 1) % capacity
+        oldest = (oldest + 1) % ringCapacity
         used -= 1
+    }
+
+    /// A full ring: half of it dead slots, it is compacted; else it doubles, if the share
+    /// has room. Failing both, the caller pushes out the oldest.
+    private mutating func makeRoom() {
+        if index.count <= ringCapacity / 2 {
+            relayOut(ringCapacity: ringCapacity)
+        } else if ringCapacity < capacity {
+            var grown = min(capacity, 2 * ringCapacity)
+            if !reservation.resize(to: Self.bytes(capacity: grown)) {
+                // What the share has left, if that is more than the ring has now.
+                grown = min(grown, Self.capacity(fittingIn: reservation.bytes + reservation.pool.availableBytes))
+                guard grown > ringCapacity, reservation.resize(to: Self.bytes(capacity: grown)) else { return }
+            }
+            relayOut(ringCapacity: grown)
+        }
+    }
+
+    /// Moves the live datagrams, oldest first, into a ring of `ringCapacity` slots (the
+    /// dead ones are left behind), and holds that ring's bytes.
+    private mutating func relayOut(ringCapacity newCapacity: Int) {
+        var live: [Slot] = []
+        live.reserveCapacity(newCapacity)
+        var fresh = FastHashTable<FragmentKey, Int32>(maximumCount: newCapacity)
+        for offset in 0..<used {
+            let slot = slots[(oldest + offset) % ringCapacity]
+            guard slot.isLive else { continue }
+            fresh.updateValue(Int32(live.count), forKey: slot.key)
+            live.append(slot)
+        }
+        slots = live
+        index = fresh
+        oldest = 0
+        used = live.count
+        ringCapacity = newCapacity
+        _ = reservation.resize(to: Self.bytes(capacity: newCapacity))
     }
 
     // MARK: - Memory

@@ -99,6 +99,22 @@ public struct TCPOptions: Sendable {
     }
 }
 
+extension TCPOptions: FastHashKey {
+    /// Every word `==` compares: the kept bytes, their count and whether they were cut short.
+    public func hash(seed: FastHashSeed) -> UInt64 {
+        seed.hash(raw.0, raw.1, raw.2, raw.3, raw.4, UInt64(rawCount) | (cutShort ? 0x100 : 0))
+    }
+
+    /// Fewer bytes were kept than the header declared.
+    var isCutShort: Bool { cutShort }
+
+    /// Options made of `bytes` (at most 40), as cut short as `cutShort` says.
+    init(bytes: UnsafeRawBufferPointer, cutShort: Bool) {
+        self.init(bytes: bytes)
+        self.cutShort = cutShort || bytes.count > Self.capacity
+    }
+}
+
 extension TCPOptions: Equatable {
     /// The parsed fields follow from the bytes, so the bytes are what is compared.
     public static func == (lhs: TCPOptions, rhs: TCPOptions) -> Bool {

@@ -28,6 +28,47 @@ enum TCPOptionsFingerprint {
         }
     }
 
+    /// `options` with every byte zeroed that its text does not show: option values other than
+    /// an MSS's or a window scale's (a timestamp's, which differ in every SYN), what follows
+    /// an end of list or a malformed length. Options with the same text mostly have the same
+    /// shown form, which pending probes keep once for all (`TCPOptionsTable`).
+    static func shownForm(of options: TCPOptions) -> TCPOptions {
+        options.withRawBytes { raw in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: TCPOptions.capacity) { buffer in
+                let count = raw.count
+                _ = buffer.initialize(from: raw)
+                func zero(_ range: Range<Int>) {
+                    for index in range where index < count { buffer[index] = 0 }
+                }
+                var index = 0
+                // The walk of `TCPOptionWalker`, which stops where it would.
+                while index < count {
+                    let kind = buffer[index]
+                    if kind == TCPOptionKind.endOfList {
+                        zero(index + 1..<count)
+                        break
+                    }
+                    if kind == TCPOptionKind.noOperation {
+                        index += 1
+                        continue
+                    }
+                    guard index + 1 < count else { break }
+                    let length = Int(buffer[index + 1])
+                    guard length >= 2, index + length <= count else {
+                        zero(index + 2..<count)
+                        break
+                    }
+                    let shown = (kind == TCPOptionKind.maximumSegmentSize && length == 4)
+                        || (kind == TCPOptionKind.windowScale && length == 3)
+                    if !shown { zero(index + 2..<index + length) }
+                    index += length
+                }
+                return TCPOptions(bytes: UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[0..<count]),
+                                  cutShort: options.isCutShort)
+            }
+        }
+    }
+
     private static func token(kind: UInt8, value: inout ByteCursor, into writer: inout Writer) {
         switch kind {
         case TCPOptionKind.endOfList:

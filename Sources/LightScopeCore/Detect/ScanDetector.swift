@@ -9,19 +9,37 @@
 /// table is a third of the detection thread's work). Either way it gives the same events in
 /// the same order: each scan event straight after the failure that crossed the threshold.
 public struct ScanDetector {
+    /// Counts both scans when their windows are the same length (the default), else the
+    /// port scans alone, each scan then kept in a window of its own length.
     private var tracker: ScanTracker
+    /// The address scans, when `addrscan_window` differs from `portscan_window`.
+    private var addrscans: ScanTracker?
     private let interfaceName: InterfaceName
     /// Scan events reported, by verdict.
     public private(set) var counters = DetectionCounters()
 
-    public init(interface: InterfaceName, settings: Settings.Detection, capacity: Int) {
+    /// A detector drawing on `budget` (or, without one, on a budget of its own from `settings`).
+    public init(interface: InterfaceName, settings: Settings.Detection, budget: DetectionBudget? = nil) {
+        let budget = budget ?? DetectionBudget(settings: settings)
         interfaceName = interface
-        tracker = ScanTracker(portscanPorts: settings.portscanPorts, addrscanAddresses: settings.addrscanAddresses,
-                              window: max(settings.portscanWindow, settings.addrscanWindow), capacity: capacity)
+        func makeTracker(window: Duration, kinds: ScanKinds) -> ScanTracker {
+            ScanTracker(portscanPorts: settings.portscanPorts, addrscanAddresses: settings.addrscanAddresses, window: window,
+                        kinds: kinds, capacities: budget.capacities, budget: budget)
+        }
+        if settings.portscanWindow == settings.addrscanWindow {
+            tracker = makeTracker(window: settings.portscanWindow, kinds: .both)
+        } else {
+            tracker = makeTracker(window: settings.portscanWindow, kinds: .portscan)
+            addrscans = makeTracker(window: settings.addrscanWindow, kinds: .addrscan)
+        }
     }
 
-    public var trackedSources: Int { tracker.trackedSources }
-    public var evictions: UInt64 { tracker.evictions }
+    /// Sources tracked: with two windows, a source in both counts twice (it has two entries).
+    public var trackedSources: Int { tracker.trackedSources + (addrscans?.trackedSources ?? 0) }
+    /// Sources pushed out by the memory budget: scan state lost, not events.
+    public var evictions: UInt64 { tracker.evictions &+ (addrscans?.evictions ?? 0) }
+    /// The memory its tables hold now.
+    var reservedBytes: Int { tracker.reservedBytes + (addrscans?.reservedBytes ?? 0) }
 
     /// Whether an event of this verdict is a failed attempt, which the scan counts take in.
     /// Inlinable: replay's tally thread asks it of every event.
@@ -36,17 +54,33 @@ public struct ScanDetector {
     @inline(__always)
     public mutating func prefetch(source: IPAddress) {
         tracker.prefetch(source: source)
+        addrscans?.prefetch(source: source)
     }
 
     /// Counts one failed attempt, as its `closed` or `unanswered` event has it (the event's
-    /// time is the attempt's); emits the scan events it makes cross a threshold.
+    /// time is the attempt's, and the windows run on it); emits the scan events it makes
+    /// cross a threshold.
     public mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
                                        timeNanos: UInt64, emit: (UnwantedEvent) -> Void) {
-        // Crossings are collected, then reported: the closure may not touch `self` while
-        // `tracker` is being changed. One attempt crosses at most both thresholds.
+        recordFailure(source: source, destination: destination, port: port, proto: proto, timeNanos: timeNanos,
+                      clockNanos: timeNanos, emit: emit)
+    }
+
+    /// `recordFailure`, with the windows on the timers' clock (`clockNanos`, the attempt's
+    /// time there) and the events at the attempt's capture time (`timeNanos`).
+    public mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
+                                       timeNanos: UInt64, clockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        // Crossings are collected, then reported: the closure may not touch `self` while a
+        // tracker is being changed. One attempt crosses at most both thresholds, the port
+        // scan's first.
         var crossings: (ScanTracker.Crossing?, ScanTracker.Crossing?) = (nil, nil)
-        tracker.record(source: source, destination: destination, port: port, nowNanos: timeNanos) { crossing in
+        tracker.record(source: source, destination: destination, port: port, nowNanos: clockNanos) { crossing in
             if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
+        }
+        if addrscans != nil {
+            addrscans?.record(source: source, destination: destination, port: port, nowNanos: clockNanos) { crossing in
+                if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
+            }
         }
         if let crossing = crossings.0 { report(crossing, proto: proto, timeNanos: timeNanos, emit: emit) }
         if let crossing = crossings.1 { report(crossing, proto: proto, timeNanos: timeNanos, emit: emit) }
@@ -55,6 +89,7 @@ public struct ScanDetector {
     /// The engine's timers ran at `nowNanos`: windows that are over are forgotten.
     public mutating func timersRan(atNanos nowNanos: UInt64) {
         tracker.expire(nowNanos: nowNanos)
+        addrscans?.expire(nowNanos: nowNanos)
     }
 
     private mutating func report(_ crossing: ScanTracker.Crossing, proto: TransportProtocol, timeNanos: UInt64,

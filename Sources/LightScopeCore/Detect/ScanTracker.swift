@@ -4,14 +4,21 @@
 /// Each is reported once per source per window, with its count.
 ///
 /// Windows are tumbling, starting at a source's first failed attempt (Zeek's SumStats
-/// epochs work the same way). Memory is bounded twice: the table of sources has a capacity
-/// with oldest-first eviction, and each source keeps at most `maximumTargetsPerSource`
-/// distinct (address, port) pairs.
+/// epochs work the same way). Counting is exact: a source keeps every distinct (address,
+/// port) target of its window, up to `maximumTargetsPerSource`, enough to cross either
+/// threshold. Memory is bounded: a source is a fixed-size record (32 bytes for IPv4, 56
+/// otherwise) in a table with a capacity, its first target in the record and the rest in
+/// blocks from a shared pool (`ScanTargets`). When either is full, the oldest source is
+/// evicted whole and counted; no source is ever kept with part of its targets.
 public struct ScanTracker {
     public let portscanPorts: Int
     public let addrscanAddresses: Int
     public let windowNanos: UInt64
-    private var sources: ExpiringTable<IPAddress, SourceActivity>
+    /// The scans this tracker reports (`ScanDetector` runs one per window length).
+    let kinds: ScanKinds
+    private var ipv4: ExpiringTable<IPv4SourceRecord>
+    private var wide: ExpiringTable<WideSourceRecord>
+    private let targets: ScanTargets
 
     /// Distinct targets kept per source: enough to cross either threshold, and a bound
     /// on what one scanner costs.
@@ -20,24 +27,7 @@ public struct ScanTracker {
     }
 
     public static func maximumTargets(portscanPorts: Int, addrscanAddresses: Int) -> Int {
-        2 * max(portscanPorts, addrscanAddresses)
-    }
-
-    /// The most sources whose worst case (table, ring, and each source's targets at the
-    /// cap) fits in `budget` bytes. A source's first target lives in its table entry; the
-    /// rest in an array that may have grown to twice what it holds, plus its header and
-    /// malloc's overhead.
-    static func capacity(fittingIn budget: Int, targetsPerSource: Int) -> Int {
-        ExpiringTable<IPAddress, SourceActivity>.capacity(fittingIn: budget, extraBytesPerEntry: spilledBytes(targetsPerSource))
-    }
-
-    /// The worst case of `sources` sources, each at the target cap.
-    static func bytes(sources: Int, targetsPerSource: Int) -> Int {
-        ExpiringTable<IPAddress, SourceActivity>.bytes(capacity: sources, extraBytesPerEntry: spilledBytes(targetsPerSource))
-    }
-
-    private static func spilledBytes(_ targetsPerSource: Int) -> Int {
-        48 + 2 * MemoryLayout<Target>.stride * max(0, targetsPerSource - 1)
+        min(2 * max(portscanPorts, addrscanAddresses), Int(UInt16.max))
     }
 
     public struct Crossing: Equatable, Sendable {
@@ -57,155 +47,151 @@ public struct ScanTracker {
         var port: UInt16
     }
 
-    struct SourceActivity {
-        var windowStartNanos: UInt64
-        var attempts: UInt32 = 0
-        var reportedPortscan = false
-        var reportedAddrscan = false
-        /// Distinct targets in the window, in arrival order: the first inline (most sources
-        /// fail once, and then cost no allocation), the rest in `more`.
-        var first: Target?
-        var more: [Target] = []
-        /// Whether every target so far is on `first`'s host (a port scan's shape), or on
-        /// `first`'s port (an address scan's): then the counts follow from `targetCount`,
-        /// and only whether the target is new needs a look at the targets.
-        var targetsShareHost = true
-        var targetsSharePort = true
-        /// A bit per target's port and per target's host (`bit(of:)`): a clear bit says no
-        /// target has that port (host) without a look at the targets.
-        var portBits: UInt64 = 0
-        var hostBits: UInt64 = 0
-
-        var targetCount: Int { first == nil ? 0 : 1 + more.count }
-
-        static func bit(of port: UInt16) -> UInt64 { 1 << (UInt64(port) & 63) }
-        static func bit(of host: IPAddress) -> UInt64 { 1 << ((host.low ^ host.high) & 63) }
-
-        /// Whether a target has `port` (`host`); the bits answer most misses.
-        func hasTarget(port: UInt16) -> Bool {
-            guard portBits & Self.bit(of: port) != 0 else { return false }
-            return first?.port == port || more.contains { $0.port == port }
-        }
-
-        func hasTarget(host: IPAddress) -> Bool {
-            guard hostBits & Self.bit(of: host) != 0 else { return false }
-            return first?.address == host || more.contains { $0.address == host }
-        }
+    /// A tracker of both scans with a capacity of its own, outside any budget.
+    public init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, capacity: Int) {
+        self.init(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, window: window, kinds: .both,
+                  capacities: DetectionCapacities(pendingProbes: 16, recentConnections: 16, scanSources: capacity),
+                  budget: DetectionBudget(capacities: DetectionCapacities(pendingProbes: 16, recentConnections: 16, scanSources: capacity)))
     }
 
-    public init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, capacity: Int) {
+    init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, kinds: ScanKinds, capacities: DetectionCapacities,
+         budget: DetectionBudget) {
         self.portscanPorts = portscanPorts
         self.addrscanAddresses = addrscanAddresses
-        self.windowNanos = UInt64(window.nanoseconds)
-        sources = ExpiringTable(capacity: capacity)
+        windowNanos = UInt64(window.nanoseconds)
+        self.kinds = kinds
+        let pool = budget.pool(.scanSources)
+        // The IPv6 table first: a larger first size of the IPv4 one takes what it leaves.
+        wide = ExpiringTable(maximumCapacity: capacities.ipv6ScanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool)
+        ipv4 = ExpiringTable(maximumCapacity: capacities.scanSources, initialCapacity: budget.initialIPv4Entries, pool: pool)
+        targets = ScanTargets(blocks: BlockPool(maximumBlocks: capacities.scanTargetBlocks,
+                                                initialBlocks: DetectionBudget.initialEntries, pool: budget.pool(.scanTargets)))
     }
 
-    public var trackedSources: Int { sources.count }
-    public var evictions: UInt64 { sources.evictions }
+    public var trackedSources: Int { ipv4.count + wide.count }
+    /// Sources pushed out by a full table or a full target pool: scan state lost.
+    public var evictions: UInt64 { ipv4.evictions &+ wide.evictions }
+    /// The memory its tables and target blocks hold now.
+    var reservedBytes: Int { ipv4.reservedBytes + wide.reservedBytes + targets.blocks.reservedBytes }
 
     /// Starts loading `source`'s entry (see `ExpiringTable.prefetch`).
     @inline(__always)
     func prefetch(source: IPAddress) {
-        sources.prefetch(source)
+        if source.isIPv4 { ipv4.prefetch(IPv4Key(value: UInt32(truncatingIfNeeded: source.low))) } else { wide.prefetch(source) }
     }
 
     /// Counts one failed attempt; returns a scan that this attempt made cross a threshold.
     public mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                                 _ crossed: (Crossing) -> Void) {
-        // In place when the source is known, so its target set is never copied.
-        let limits = Limits(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: windowNanos,
-                            maximumTargets: maximumTargetsPerSource)
-        // A source's entry ages from the start of its window, not from its last attempt: a
-        // window is over `windowNanos` after it started whatever came since, so only a new
-        // window moves the entry to the young end (one ring record per source and window,
-        // not one per attempt).
-        var restarted = false
-        sources.insertOrModify(source, nowNanos: nowNanos, makeValue: { SourceActivity(windowStartNanos: nowNanos) }) { activity in
-            restarted = limits.count(&activity, source: source, destination: destination, port: port, nowNanos: nowNanos, crossed)
+        let limits = ScanLimits(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: windowNanos,
+                                maximumTargets: maximumTargetsPerSource, kinds: kinds, targets: targets)
+        let target = Target(address: destination, port: port)
+        while true {
+            let outcome: ScanLimits.Outcome
+            if source.isIPv4 && destination.isIPv4
+                && (targets.ipv4SourcesInWideTable == 0 || !wide.contains(source)) {
+                outcome = recordIPv4(source: source, target, nowNanos: nowNanos, limits: limits, crossed)
+            } else if source.isIPv4 && !moveToWideTable(source) {
+                outcome = .needsBlock
+            } else {
+                outcome = recordWide(source: source, target, nowNanos: nowNanos, limits: limits, crossed)
+            }
+            // Out of target blocks: the oldest source gives its back, and the attempt is
+            // counted again (as it was, unless the oldest source was this one).
+            guard outcome == .needsBlock else { return }
+            guard evictOldestSource() else { return }
         }
-        if restarted { sources.modify(source, nowNanos: nowNanos, refresh: true) { _ in } }
     }
 
-    /// The thresholds as a value apart from the table, so counting can run while the table
-    /// is being modified.
-    private struct Limits {
-        var portscanPorts: Int
-        var addrscanAddresses: Int
-        var windowNanos: UInt64
-        var maximumTargets: Int
-
-        /// Counts the attempt; returns whether it started a new window.
-        @discardableResult
-        func count(_ activity: inout SourceActivity, source: IPAddress, destination: IPAddress, port: UInt16,
-                   nowNanos: UInt64, _ crossed: (Crossing) -> Void) -> Bool {
-            var restarted = false
-            if nowNanos &- activity.windowStartNanos > windowNanos {
-                activity = SourceActivity(windowStartNanos: nowNanos)
-                restarted = true
-            }
-            activity.attempts &+= 1
-            guard activity.targetCount < maximumTargets else { return restarted }
-            // Is this target new, and how many targets share its host or its port (itself
-            // included)? The scan shapes answer from the count and, mostly, the bits; any
-            // other mix takes one pass over the targets.
-            let target = Target(address: destination, port: port)
-            var ports = 1
-            var addresses = 1
-            if let first = activity.first {
-                if activity.targetsShareHost && first.address == destination {
-                    // Every target is on this host: only this very target has this port.
-                    if activity.hasTarget(port: port) { return restarted }
-                    ports = activity.targetCount + 1
-                } else if activity.targetsSharePort && first.port == port {
-                    // Every target has this port: only this very target is on this host.
-                    if activity.hasTarget(host: destination) { return restarted }
-                    addresses = activity.targetCount + 1
-                } else {
-                    if first.address == destination {
-                        if first.port == port { return restarted }
-                        ports += 1
-                    } else if first.port == port {
-                        addresses += 1
-                    }
-                    for known in activity.more {
-                        if known.address == destination {
-                            if known.port == port { return restarted }
-                            ports += 1
-                        } else if known.port == port {
-                            addresses += 1
-                        }
-                    }
-                }
-                activity.targetsShareHost = activity.targetsShareHost && first.address == destination
-                activity.targetsSharePort = activity.targetsSharePort && first.port == port
-                activity.more.append(target)
-            } else {
-                activity.first = target
-            }
-            activity.portBits |= SourceActivity.bit(of: port)
-            activity.hostBits |= SourceActivity.bit(of: destination)
-            if !activity.reportedPortscan {
-                if ports >= portscanPorts {
-                    activity.reportedPortscan = true
-                    crossed(Crossing(verdict: .portscan, source: source, destination: destination, destinationPort: nil,
-                                     count: ports, attempts: activity.attempts))
-                }
-            }
-            if !activity.reportedAddrscan {
-                if addresses >= addrscanAddresses {
-                    activity.reportedAddrscan = true
-                    crossed(Crossing(verdict: .addrscan, source: source, destination: nil, destinationPort: port,
-                                     count: addresses, attempts: activity.attempts))
-                }
-            }
-            return restarted
+    private mutating func recordIPv4(source: IPAddress, _ target: Target, nowNanos: UInt64, limits: ScanLimits,
+                                     _ crossed: (Crossing) -> Void) -> ScanLimits.Outcome {
+        let address = UInt32(truncatingIfNeeded: source.low)
+        unowned(unsafe) let targets = targets
+        var outcome = ScanLimits.Outcome.counted
+        ipv4.insertOrModify(IPv4Key(value: address), nowNanos: nowNanos, make: { IPv4SourceRecord(source: address, SourceActivity()) }) {
+            record, windowStart in
+            var activity = record.activity
+            outcome = limits.count(&activity, windowStartNanos: windowStart, source: source, target, wide: false,
+                                   nowNanos: nowNanos, crossed)
+            if outcome != .needsBlock { record = IPv4SourceRecord(source: address, activity) }
+        } evicted: { record, _ in
+            targets.release(record.spill)
         }
+        // A source's entry ages from the start of its window, not from its last attempt: a
+        // window is over `windowNanos` after it started whatever came since, so only a new
+        // window moves the entry to the young end (one ring record per source and window).
+        if outcome == .restarted { ipv4.modify(IPv4Key(value: address), nowNanos: nowNanos, refresh: true) { _, _ in } }
+        return outcome
+    }
+
+    private mutating func recordWide(source: IPAddress, _ target: Target, nowNanos: UInt64, limits: ScanLimits,
+                                     _ crossed: (Crossing) -> Void) -> ScanLimits.Outcome {
+        unowned(unsafe) let targets = targets
+        var outcome = ScanLimits.Outcome.counted
+        let inserted = wide.insertOrModify(source, nowNanos: nowNanos, make: { WideSourceRecord(source: source, SourceActivity()) }) {
+            record, windowStart in
+            var activity = record.activity
+            outcome = limits.count(&activity, windowStartNanos: windowStart, source: source, target, wide: true,
+                                   nowNanos: nowNanos, crossed)
+            if outcome != .needsBlock { record = WideSourceRecord(source: source, activity) }
+        } evicted: { record, _ in
+            Self.release(record, targets)
+        }
+        if inserted && source.isIPv4 { targets.ipv4SourcesInWideTable += 1 }
+        if outcome == .restarted { wide.modify(source, nowNanos: nowNanos, refresh: true) { _, _ in } }
+        return outcome
+    }
+
+    /// An IPv4 source about to count a target of another family moves, with its window,
+    /// to the wide table; false, moving nothing, if its targets find no blocks there.
+    private mutating func moveToWideTable(_ source: IPAddress) -> Bool {
+        let key = IPv4Key(value: UInt32(truncatingIfNeeded: source.low))
+        guard let record = ipv4[key], let windowStart = ipv4.touchedNanos(of: key) else { return true }
+        var activity = record.activity
+        guard let spill = activity.spill == 0 ? 0 : targets.widened(activity) else { return false }
+        ipv4.remove(key)
+        targets.release(activity.spill)
+        activity.spill = spill
+        let targets = targets
+        wide.insertOrModify(source, nowNanos: windowStart, make: { WideSourceRecord(source: source, activity) }, { _, _ in },
+                            evicted: { record, _ in Self.release(record, targets) })
+        targets.ipv4SourcesInWideTable += 1
+        return true
+    }
+
+    /// Evicts the source whose window started first, of either table; false if none is left.
+    private mutating func evictOldestSource() -> Bool {
+        let targets = targets
+        let ipv4Oldest = ipv4.oldestTouchedNanos
+        if let wideOldest = wide.oldestTouchedNanos, ipv4Oldest.map({ wideOldest < $0 }) ?? true {
+            return wide.evictOldest { record, _ in Self.release(record, targets) }
+        }
+        return ipv4.evictOldest { record, _ in targets.release(record.spill) }
+    }
+
+    /// A wide source leaving its table gives its blocks back.
+    private static func release(_ record: WideSourceRecord, _ targets: ScanTargets) {
+        targets.release(record.spill)
+        if record.key.isIPv4 { targets.ipv4SourcesInWideTable -= 1 }
     }
 
     /// Forgets sources whose window is over: started more than `windowNanos` ago (the same
     /// test that starts a new window on the next attempt, so forgetting changes no verdict).
     public mutating func expire(nowNanos: UInt64) {
         guard nowNanos > windowNanos else { return }
-        sources.expire(touchedAtOrBefore: nowNanos - windowNanos - 1) { _, _ in }
+        let targets = targets
+        ipv4.expire(touchedAtOrBefore: nowNanos - windowNanos - 1) { record, _ in targets.release(record.spill) }
+        wide.expire(touchedAtOrBefore: nowNanos - windowNanos - 1) { record, _ in Self.release(record, targets) }
+        ipv4.shrinkIfSparse()
+        wide.shrinkIfSparse()
+        targets.blocks.shrinkIfUnused()
     }
+}
+
+/// Which scans a `ScanTracker` reports.
+struct ScanKinds: OptionSet {
+    let rawValue: UInt8
+    static let portscan = ScanKinds(rawValue: 1)
+    static let addrscan = ScanKinds(rawValue: 2)
+    static let both: ScanKinds = [.portscan, .addrscan]
 }

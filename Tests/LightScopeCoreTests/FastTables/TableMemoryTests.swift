@@ -31,20 +31,20 @@ final class TableMemoryTests: XCTestCase {
 
     func testLargeTablesAskForHugePagesOnlyWhenPreferred() throws {
         // 16 MiB of buckets: several whole huge pages, whatever the alignment.
-        let plain = EntryIndex(maximumCount: 1 << 20)
+        let plain = EntryIndex(maximumCount: 1 << 21, slotCount: 1 << 21)
         defer { plain.deallocate() }
         XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(plain.buckets)).contains("hg"), "not preferred: no advice")
 
         TableMemory.preferHugePages()
         defer { TableMemory.stopPreferringHugePages() }
-        let advised = EntryIndex(maximumCount: 1 << 20)
+        let advised = EntryIndex(maximumCount: 1 << 21, slotCount: 1 << 21)
         defer { advised.deallocate() }
         // The first whole huge page inside the block carries the advice.
         let start = UInt(bitPattern: UnsafeRawPointer(advised.buckets))
         let firstHugePage = (start + UInt(TableMemory.hugePageSize - 1)) & ~UInt(TableMemory.hugePageSize - 1)
         XCTAssertTrue(try mappingFlags(of: UnsafeRawPointer(bitPattern: firstHugePage)!).contains("hg"), "preferred: advised")
 
-        let small = EntryIndex(maximumCount: 1000)
+        let small = EntryIndex(maximumCount: 1000, slotCount: 1250)
         defer { small.deallocate() }
         XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(small.buckets)).contains("hg"), "a small block is left alone")
     }

@@ -1,0 +1,312 @@
+/// The engine's state and logic (see `DetectionEngine`).
+struct DetectionCore {
+    let interface: String
+    /// `interface` as events carry it, made once.
+    let interfaceName: InterfaceName
+    private let settings: Settings.Detection
+    private let synAnswerTimeoutNanos: UInt64
+    private let graceNanos: UInt64
+    private(set) var localAddresses: LocalAddresses
+    /// The host's listening TCP ports (from `ListeningPorts`).
+    private var listeningTCP = PortSet()
+    /// TCP ports seen answering with SYN-ACK, for `grace` to twice that.
+    private var answeredPorts: AnsweredPorts
+    private var pending: PendingProbes
+    private var connections: RecentConnections
+    private var options: TCPOptionsTable
+    /// Nil when the caller counts scans (`ScanDetection.byCaller`).
+    private var scans: ScanDetector?
+    private var timeline: CaptureTimeline
+    private var timers = PacketDrivenTimers()
+    /// The probes a timer run takes out, a chunk of at most `expiryChunk` at a time, kept
+    /// between runs so that its storage is reused. A flood's expiry in one piece made this
+    /// buffer as large as a second of the flood, memory beyond the budget.
+    private var expiredProbes: [PendingProbe] = []
+    static let expiryChunk = 8192
+    /// Probes the timer runs may still take out for their verdicts until the caller says
+    /// again how much its sink can take (`allowReports`). The rest wait in the table,
+    /// overdue, for a later run: a full event queue then delays their events rather than
+    /// dropping them, and the table, not the queue, holds them (in their budget).
+    private var reportAllowance = Int.max
+    /// When the last timer run left probes overdue for want of allowance: those first seen at
+    /// or before this time. An answer to one of them comes too late to change its verdict.
+    private var overdueThroughNanos: UInt64?
+    private var probeCounters = DetectionCounters()
+
+    init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses, capacities: DetectionCapacities? = nil,
+         budget: DetectionBudget? = nil, scans placement: ScanDetection = .inEngine, clock: DetectionClock = .captureTime) {
+        self.interface = interface
+        interfaceName = InterfaceName(interface)
+        self.settings = settings
+        self.localAddresses = localAddresses
+        synAnswerTimeoutNanos = UInt64(settings.synAnswerTimeout.nanoseconds)
+        graceNanos = UInt64(settings.grace.nanoseconds)
+        answeredPorts = AnsweredPorts(memoryNanos: graceNanos)
+        let budget = budget ?? capacities.map { DetectionBudget(capacities: $0) } ?? DetectionBudget(settings: settings)
+        let limits = capacities ?? budget.capacities
+        pending = PendingProbes(capacities: limits, budget: budget)
+        connections = RecentConnections(capacities: limits, budget: budget)
+        options = TCPOptionsTable(maximumCapacity: limits.tcpOptions, pool: budget.pool(.tcpOptions))
+        timeline = CaptureTimeline(clock: clock)
+        switch placement {
+        case .inEngine: scans = ScanDetector(interface: interfaceName, settings: settings, budget: budget)
+        case .byCaller: scans = nil
+        }
+    }
+
+    mutating func updateListeningPorts(_ ports: ListeningPorts) { listeningTCP = PortSet(ports.tcp) }
+    mutating func allowReports(_ count: Int) { reportAllowance = max(0, count) }
+    mutating func updateLocalAddresses(_ addresses: Set<IPAddress>) { localAddresses.replace(addresses: addresses) }
+
+    var state: DetectionState {
+        DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans?.trackedSources ?? 0,
+                       probeEvictions: pending.evictions, scanSourceEvictions: scans?.evictions ?? 0,
+                       connectionEvictions: connections.evictions, optionsNotKept: options.notKeptCount,
+                       tableBytes: pending.reservedBytes + connections.reservedBytes + options.reservedBytes
+                           + (scans?.reservedBytes ?? 0))
+    }
+
+    /// The probe verdicts' counts, and the scans' when the engine counts them.
+    var counters: DetectionCounters {
+        guard let scans else { return probeCounters }
+        return probeCounters.adding(scans.counters)
+    }
+
+    mutating func process(_ packet: DecodedPacket, timeNanos: UInt64, emit: (UnwantedEvent) -> Void, lost: (LostProbe) -> Void) {
+        let (clockNanos, generation) = timeline.clockTime(ofCapture: timeNanos)
+        passOver(clockNanos: clockNanos, emit: emit)
+        switch packet.transport {
+        case .tcp(let segment):
+            let flags = segment.flags
+            if flags.contains(.syn) {
+                if flags.contains(.ack) {
+                    answered(byOpen: packet, segment, clockNanos: clockNanos, emit: emit)
+                } else if !flags.contains(.rst) {
+                    inboundSYN(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
+                }
+            } else if flags.contains(.rst) {
+                answered(byReset: packet, segment, emit: emit)
+            }
+        case .icmpUnreachable(let unreachable):
+            portUnreachable(packet, unreachable, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
+        case .udp, .icmp, .tcpFragment, .other:
+            break
+        }
+    }
+
+    /// What `process` does for every packet before looking at it: runs the timers when the
+    /// packet's time says they are due.
+    @inline(__always)
+    private mutating func passOver(clockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        if timers.areDue(atNanos: clockNanos) {
+            advance(toNanos: clockNanos, emit: emit)
+        }
+    }
+
+    @inline(__always)
+    func timersAreDue(atNanos timeNanos: UInt64) -> Bool {
+        timers.areDue(atNanos: timeline.clockTime(ofCapture: timeNanos).nanos)
+    }
+
+    /// The lookups `process` will make for `packet`, started early (see `DetectionEngine.prefetch`).
+    /// `mutating` though it changes nothing: called through the engine's pointer, a
+    /// non-mutating call would copy the whole core (and retain every table) first.
+    mutating func prefetch(_ packet: DecodedPacket) {
+        guard case .tcp(let segment) = packet.transport else { return }
+        let flags = segment.flags
+        if flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst) {
+            pending.prefetch(ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination,
+                                      localPort: segment.destinationPort))
+        } else if flags.contains(.rst) || flags.contains(.syn) {
+            // An answer (RST or SYN-ACK) from the local side: its probe, the connection
+            // check, and for a RST the scan count of the remote it closes on.
+            pending.prefetch(ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source,
+                                      localPort: segment.sourcePort))
+            connections.prefetch(remote: packet.destination, localPort: segment.sourcePort)
+            if flags.contains(.rst) { scans?.prefetch(source: packet.destination) }
+        }
+    }
+
+    /// Runs the timers at `nowNanos` on their clock: pending SYNs past `synAnswerTimeout`
+    /// become `unanswered`, old connections and scan windows are forgotten, and tables
+    /// that a flood grew and left nearly empty give memory back.
+    mutating func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        timers.ran(atNanos: nowNanos)
+        if nowNanos > synAnswerTimeoutNanos {
+            // Taken out of `self` while the table fills it (the table may not touch `self`).
+            let cutoff = nowNanos - synAnswerTimeoutNanos
+            var expired: [PendingProbe] = []
+            swap(&expired, &expiredProbes)
+            overdueThroughNanos = nil
+            while true {
+                guard reportAllowance > 0 else {
+                    overdueThroughNanos = cutoff
+                    break
+                }
+                expired.removeAll(keepingCapacity: true)
+                pending.expire(firstSeenAtOrBefore: cutoff, limit: min(Self.expiryChunk, reportAllowance), into: &expired)
+                guard !expired.isEmpty else { break }
+                reportAllowance -= expired.count
+                unanswered(expired, emit: emit)
+            }
+            expired.removeAll(keepingCapacity: true)
+            swap(&expired, &expiredProbes)
+            pending.shrinkIfSparse()
+        }
+        if nowNanos > graceNanos {
+            connections.expire(touchedAtOrBefore: nowNanos - graceNanos)
+        }
+        answeredPorts.age(toNanos: nowNanos)
+        scans?.timersRan(atNanos: nowNanos)
+    }
+
+    mutating func advance(monotonicNanos: UInt64, wallClockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        advance(toNanos: timeline.observe(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos), emit: emit)
+    }
+
+    /// The end of a capture file, or shutdown: every probe still waiting for an answer is
+    /// resolved as if time ran on, so nothing pending is silently dropped.
+    mutating func finish(emit: (UnwantedEvent) -> Void) {
+        // Reported a chunk at a time, in the timer runs' reused array: all at once, a large
+        // table's worth went to fresh memory that the kernel had to fault in and zero first.
+        // The probes are taken out of `self` while they are handed over, so that each chunk
+        // can be reported (which uses `self`) before the next is taken; they are empty when
+        // they go back.
+        var draining = PendingProbes.placeholder()
+        swap(&draining, &pending)
+        var chunk: [PendingProbe] = []
+        swap(&chunk, &expiredProbes)
+        chunk.removeAll(keepingCapacity: true)
+        draining.drain(chunkSize: Self.expiryChunk, chunk: &chunk) { unanswered($0, emit: emit) }
+        swap(&chunk, &expiredProbes)
+        swap(&draining, &pending)
+    }
+
+    // MARK: - Packets
+
+    private mutating func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64, generation: UInt8,
+                                     lost: (LostProbe) -> Void) {
+        guard packet.direction != .outbound,
+              localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
+        probeCounters.probes &+= 1
+        let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
+        // A retransmitted SYN adds to the probe; its timeout still runs from the first one,
+        // whose options it keeps.
+        if !pending.holdsTime(clockNanos, isIPv4: key.isIPv4) {
+            for probe in pending.movingClock(toInclude: clockNanos, isIPv4: key.isIPv4) { lose(probe, lost: lost) }
+        }
+        let optionsID = options.retain(segment.options)
+        var evicted: PendingProbe?
+        let inserted = pending.insertOrCount(key, clockNanos: clockNanos, generation: generation, ttl: packet.ttl,
+                                             window: segment.window, options: optionsID, evicted: &evicted)
+        if !inserted { options.release(optionsID) }
+        if let evicted { lose(evicted, lost: lost) }
+    }
+
+    /// A probe pushed out of a full table: handed over as lost.
+    private mutating func lose(_ probe: PendingProbe, lost: (LostProbe) -> Void) {
+        options.release(probe.options)
+        lost(LostProbe(timeNanos: timeline.captureTime(ofClock: probe.firstSeenNanos, generation: probe.generation),
+                       source: probe.key.remote, sourcePort: probe.key.remotePort, destination: probe.key.local,
+                       destinationPort: probe.key.localPort, packets: probe.packets))
+    }
+
+    /// A SYN-ACK. Like every answer, it counts only if the host can have sent it
+    /// (`DecodedPacket.mayBeHostAnswer`): one that came in is a forgery, whatever it claims.
+    private mutating func answered(byOpen packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64,
+                                   emit: (UnwantedEvent) -> Void) {
+        guard packet.mayBeHostAnswer else { return }
+        let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
+        let probe = pending.remove(key)
+        if let probe {
+            // Too late: its verdict was due before this answer (`reportAllowance` held it back).
+            if isOverdue(probe) { unanswered(probe, emit: emit) } else { options.release(probe.options) }
+        }
+        guard probe != nil || localAddresses.contains(packet.source) else { return }
+        guard localAddresses.acceptAnswer(from: packet.source) else { return }
+        answeredPorts.insert(segment.sourcePort)
+        connections.record(remote: packet.destination, localPort: segment.sourcePort, clockNanos: clockNanos)
+    }
+
+    private mutating func answered(byReset packet: DecodedPacket, _ segment: TCPSegment, emit: (UnwantedEvent) -> Void) {
+        let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
+        // One lookup: the probe is taken only if the answer may speak for this host, and the
+        // answering address is learnt (when learning) only if it answered a probe.
+        guard packet.mayBeHostAnswer, localAddresses.mayAcceptAnswer(from: packet.source),
+              let probe = pending.remove(key) else { return }
+        localAddresses.accept(answerFrom: packet.source)
+        if isOverdue(probe) { return unanswered(probe, emit: emit) }
+        defer { options.release(probe.options) }
+        guard !isLateConnectionPacket(remote: key.remote, localPort: key.localPort) else { return }
+        report(.closed, probe, emit: emit)
+    }
+
+    private mutating func portUnreachable(_ packet: DecodedPacket, _ unreachable: ICMPUnreachable, timeNanos: UInt64,
+                                          clockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        // The quoted probe must have been sent to this host: else one forged error is one fake event.
+        guard packet.mayBeHostAnswer, unreachable.isPortUnreachable, let quoted = unreachable.quoted,
+              quoted.protocolNumber == IPProtocolNumber.udp, let remotePort = quoted.sourcePort, let localPort = quoted.destinationPort,
+              !localAddresses.contains(quoted.source), localAddresses.mayAcceptAnswer(from: packet.source),
+              quoted.destination == packet.source || localAddresses.contains(quoted.destination) else { return }
+        localAddresses.accept(answerFrom: packet.source)
+        probeCounters.probes &+= 1
+        let event = UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .udp, source: quoted.source,
+                                  sourcePort: remotePort, destination: quoted.destination, destinationPort: localPort,
+                                  verdict: .closed, packets: 1, ttl: quoted.ttl)
+        probeCounters.count(.closed)
+        emit(event)
+        scans?.recordFailure(source: quoted.source, destination: quoted.destination, port: localPort, proto: .udp,
+                             timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
+    }
+
+    // MARK: - Verdicts
+
+    /// Probes out of time, oldest first (a timer's worth, or a chunk of those left at the end).
+    private mutating func unanswered(_ probes: [PendingProbe], emit: (UnwantedEvent) -> Void) {
+        let distance = ExpiringTable<PendingIPv4Probe>.expiryPrefetchDistance
+        for index in probes.indices {
+            // The lookups of a probe a few places on start now (see `prefetch(_:)`).
+            if index + distance < probes.count {
+                let ahead = probes[index + distance].key
+                connections.prefetch(remote: ahead.remote, localPort: ahead.localPort)
+                scans?.prefetch(source: ahead.remote)
+            }
+            unanswered(probes[index], emit: emit)
+        }
+    }
+
+    private mutating func unanswered(_ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+        defer { options.release(probe.options) }
+        let key = probe.key
+        // A listening port that did not answer in time is busy, not closed.
+        if listeningTCP.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
+        if isLateConnectionPacket(remote: key.remote, localPort: key.localPort) { return }
+        // Learning local addresses from answers: only a destination known to be local is ours.
+        guard localAddresses.contains(key.local) else { return }
+        report(.unanswered, probe, emit: emit)
+    }
+
+    private mutating func report(_ verdict: Verdict, _ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+        let key = probe.key
+        let timeNanos = timeline.captureTime(ofClock: probe.firstSeenNanos, generation: probe.generation)
+        probeCounters.count(verdict)
+        emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .tcp, source: key.remote,
+                           sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
+                           verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
+                           options: options.options(probe.options)))
+        // A failure also counts towards its source's scans, when the engine counts them.
+        scans?.recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
+                             timeNanos: timeNanos, clockNanos: probe.firstSeenNanos, emit: emit)
+    }
+
+    /// Whether a timer run found `probe` out of time and left it pending for want of
+    /// allowance: its verdict is then `unanswered`, whatever answer comes now.
+    private func isOverdue(_ probe: PendingProbe) -> Bool {
+        guard let overdueThroughNanos else { return false }
+        return probe.firstSeenNanos <= overdueThroughNanos
+    }
+
+    private func isLateConnectionPacket(remote: IPAddress, localPort: UInt16) -> Bool {
+        connections.contains(remote: remote, localPort: localPort)
+    }
+}

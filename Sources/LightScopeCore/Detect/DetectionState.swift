@@ -1,0 +1,58 @@
+/// Sizes of the detection tables right now, and what the memory budget pushed out of them.
+public struct DetectionState: Equatable, Sendable {
+    public var pendingProbes: Int
+    public var recentConnections: Int
+    public var scanSources: Int
+    /// Probes pushed out of a full pending-probe table: lost events (each handed to the
+    /// caller as a `LostProbe`).
+    public var probeEvictions: UInt64
+    /// Scan sources pushed out of a full scan table: lost scan state, not events.
+    public var scanSourceEvictions: UInt64
+    /// Connections pushed out early: a late packet of one may then be judged unwanted.
+    public var connectionEvictions: UInt64
+    /// Probes whose TCP options found no room (`TCPOptionsTable`): their events' fingerprint is `?`.
+    public var optionsNotKept: UInt64
+    /// Memory the engine's tables hold now, in bytes.
+    public var tableBytes: Int
+
+    /// Every eviction, of any table.
+    public var evictions: UInt64 { probeEvictions &+ scanSourceEvictions &+ connectionEvictions }
+}
+
+/// A probe the engine let go before its verdict was known (its table was full): a lost
+/// event, with what is known of it.
+public struct LostProbe: Equatable, Sendable {
+    /// The capture time of its first SYN.
+    public var timeNanos: UInt64
+    public var source: IPAddress
+    public var sourcePort: UInt16
+    public var destination: IPAddress
+    public var destinationPort: UInt16
+    public var packets: UInt32
+}
+
+public struct DetectionCounters: Equatable, Sendable {
+    /// Inbound connection attempts to local addresses (TCP SYNs, UDP probes seen through ICMP).
+    public var probes: UInt64 = 0
+    /// Indexed by `Verdict.caseIndex`: counted once per event, so no hashing.
+    private var eventCounts = [UInt64](repeating: 0, count: Verdict.allCases.count)
+
+    mutating func count(_ verdict: Verdict) { eventCounts[verdict.caseIndex] &+= 1 }
+
+    /// Both counts together.
+    func adding(_ other: DetectionCounters) -> DetectionCounters {
+        var sum = self
+        sum.probes &+= other.probes
+        for index in sum.eventCounts.indices { sum.eventCounts[index] &+= other.eventCounts[index] }
+        return sum
+    }
+
+    /// The verdicts seen so far, with their counts.
+    public var eventsByVerdict: [Verdict: UInt64] {
+        var counts: [Verdict: UInt64] = [:]
+        for verdict in Verdict.allCases where eventCounts[verdict.caseIndex] > 0 { counts[verdict] = eventCounts[verdict.caseIndex] }
+        return counts
+    }
+
+    public var events: UInt64 { eventCounts.reduce(0, &+) }
+}

@@ -1,0 +1,147 @@
+/// The SYNs waiting for an answer: IPv4 probes in a table of 28-byte records, every other
+/// probe in one of 52, both drawing on the budget's share for pending probes.
+///
+/// Oldest first is kept across the two: a timer run's or the end's probes come out in the
+/// order of their first SYN (each table is in that order already; the two are merged).
+struct PendingProbes {
+    private var ipv4: ExpiringTable<PendingIPv4Probe>
+    private var wide: ExpiringTable<PendingWideProbe>
+
+    init(capacities: DetectionCapacities, budget: DetectionBudget) {
+        let pool = budget.pool(.pendingProbes)
+        // The IPv6 table first: a larger first size of the IPv4 one takes what it leaves.
+        wide = ExpiringTable(maximumCapacity: capacities.pendingIPv6Probes,
+                             initialCapacity: DetectionBudget.initialEntries, pool: pool)
+        ipv4 = ExpiringTable(maximumCapacity: capacities.pendingProbes, initialCapacity: budget.initialIPv4Entries, pool: pool)
+    }
+
+    /// Empty tables of one entry, to stand in while the real ones are taken out (`DetectionCore.finish`).
+    static func placeholder() -> PendingProbes {
+        let tiny = DetectionCapacities(pendingProbes: 1, recentConnections: 1, scanSources: 1)
+        return PendingProbes(capacities: tiny, budget: DetectionBudget(capacities: tiny))
+    }
+
+    var count: Int { ipv4.count + wide.count }
+    var evictions: UInt64 { ipv4.evictions &+ wide.evictions }
+    var reservedBytes: Int { ipv4.reservedBytes + wide.reservedBytes }
+
+    @inline(__always)
+    func prefetch(_ key: ProbeKey) {
+        if key.isIPv4 { ipv4.prefetch(IPv4ProbeKey(key)) } else { wide.prefetch(key) }
+    }
+
+    /// A new probe, or one more packet of a pending one (a retransmitted SYN, whose probe
+    /// keeps its first SYN's time and details). Returns whether it was new; a probe it
+    /// pushed out of the full table goes to `evicted`. Call `movingClock` first if the time
+    /// is beyond the table's range (`holdsTime`).
+    @inline(__always)
+    mutating func insertOrCount(_ key: ProbeKey, clockNanos: UInt64, generation: UInt8, ttl: UInt8, window: UInt16,
+                                options: UInt16, evicted: inout PendingProbe?) -> Bool {
+        let mark = generation &+ 1
+        if key.isIPv4 {
+            let compact = IPv4ProbeKey(key)
+            return ipv4.insertOrModify(compact, nowNanos: clockNanos, make: {
+                var record = PendingIPv4Probe(remote: compact.remote, local: compact.local, ports: compact.ports, packets: 0,
+                                              ttl: ttl, window: window, options: options)
+                record.stamp.mark = mark
+                return record
+            }, { record, _ in record.packets &+= 1 }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
+        }
+        return wide.insertOrModify(key, nowNanos: clockNanos, make: {
+            var record = PendingWideProbe(remote: PackedAddress(key.remote), local: PackedAddress(key.local), ports: key.ports,
+                                          packets: 0, ttl: ttl, window: window, options: options)
+            record.stamp.mark = mark
+            return record
+        }, { record, _ in record.packets &+= 1 }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
+    }
+
+    /// Whether the table for a probe of this family can stamp a time as it is.
+    @inline(__always)
+    func holdsTime(_ nanos: UInt64, isIPv4: Bool) -> Bool {
+        isIPv4 ? ipv4.holdsTime(nanos) : wide.holdsTime(nanos)
+    }
+
+    /// Before an insert at a time the table cannot hold as it is (the capture's times jumped
+    /// by days): the probes that moving the table's clock pushes out, so that the insert
+    /// itself evicts one probe at most.
+    mutating func movingClock(toInclude nanos: UInt64, isIPv4: Bool) -> [PendingProbe] {
+        var evicted: [PendingProbe] = []
+        if isIPv4 {
+            ipv4.moveClock(toInclude: nanos) { evicted.append(PendingProbe($0, firstSeenNanos: $1)) }
+        } else {
+            wide.moveClock(toInclude: nanos) { evicted.append(PendingProbe($0, firstSeenNanos: $1)) }
+        }
+        return evicted
+    }
+
+    /// Takes out the probe an answer answers, if pending.
+    @inline(__always)
+    mutating func remove(_ key: ProbeKey) -> PendingProbe? {
+        if key.isIPv4 {
+            return ipv4.remove(IPv4ProbeKey(key)).map { PendingProbe($0.record, firstSeenNanos: $0.touchedNanos) }
+        }
+        return wide.remove(key).map { PendingProbe($0.record, firstSeenNanos: $0.touchedNanos) }
+    }
+
+    /// Appends to `expired`, oldest first, the probes first seen at or before `cutoffNanos`,
+    /// `limit` at most.
+    mutating func expire(firstSeenAtOrBefore cutoffNanos: UInt64, limit: Int, into expired: inout [PendingProbe]) {
+        var left = limit
+        // Both families pending: the older front first, one at a time.
+        while left > 0, let ipv4Oldest = ipv4.oldestTouchedNanos, let wideOldest = wide.oldestTouchedNanos {
+            let oldest = min(ipv4Oldest, wideOldest)
+            guard oldest <= cutoffNanos else { return }
+            if ipv4Oldest <= wideOldest {
+                ipv4.expire(touchedAtOrBefore: oldest, limit: 1) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
+            } else {
+                wide.expire(touchedAtOrBefore: oldest, limit: 1) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
+            }
+            left -= 1
+        }
+        // One family (the other has none, or none left).
+        let before = expired.count
+        ipv4.expire(touchedAtOrBefore: cutoffNanos, limit: left) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
+        left -= expired.count - before
+        wide.expire(touchedAtOrBefore: cutoffNanos, limit: left) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
+    }
+
+    /// Takes out every probe, oldest first, a chunk of at most `chunkSize` at a time: each
+    /// chunk goes to `report` in `chunk`, which is emptied (its storage kept) before the next.
+    mutating func drain(chunkSize: Int, chunk: inout [PendingProbe], report: (inout [PendingProbe]) -> Void) {
+        if wide.isEmpty || ipv4.isEmpty {
+            // One table: its ring walked once, its index emptied at once.
+            func flush() { if chunk.count == chunkSize { report(&chunk); chunk.removeAll(keepingCapacity: true) } }
+            ipv4.drain { chunk.append(PendingProbe($0, firstSeenNanos: $1)); flush() }
+            wide.drain { chunk.append(PendingProbe($0, firstSeenNanos: $1)); flush() }
+        } else {
+            // Both: the older front first, one at a time.
+            while let ipv4Oldest = ipv4.oldestTouchedNanos, let wideOldest = wide.oldestTouchedNanos {
+                if ipv4Oldest <= wideOldest {
+                    ipv4.expire(touchedAtOrBefore: ipv4Oldest) { chunk.append(PendingProbe($0, firstSeenNanos: $1)) }
+                } else {
+                    wide.expire(touchedAtOrBefore: wideOldest) { chunk.append(PendingProbe($0, firstSeenNanos: $1)) }
+                }
+                if chunk.count >= chunkSize { report(&chunk); chunk.removeAll(keepingCapacity: true) }
+            }
+            drain(chunkSize: chunkSize, chunk: &chunk, report: report)
+            return
+        }
+        report(&chunk)
+        chunk.removeAll(keepingCapacity: true)
+    }
+
+    mutating func shrinkIfSparse() {
+        ipv4.shrinkIfSparse()
+        wide.shrinkIfSparse()
+    }
+}
+
+extension IPv4ProbeKey {
+    /// The compact key of an IPv4 probe (both addresses IPv4).
+    @inline(__always)
+    init(_ key: ProbeKey) {
+        remote = UInt32(truncatingIfNeeded: key.remote.low)
+        local = UInt32(truncatingIfNeeded: key.local.low)
+        ports = key.ports
+    }
+}

@@ -1,0 +1,177 @@
+/// An address in 4-byte words, so that a record holding one needs no 8-byte alignment and
+/// so no padding around it.
+struct PackedAddress: BitwiseCopyable, Equatable {
+    var word0, word1, word2, word3: UInt32
+
+    @inline(__always)
+    init(_ address: IPAddress) {
+        word0 = UInt32(truncatingIfNeeded: address.high >> 32)
+        word1 = UInt32(truncatingIfNeeded: address.high)
+        word2 = UInt32(truncatingIfNeeded: address.low >> 32)
+        word3 = UInt32(truncatingIfNeeded: address.low)
+    }
+
+    @inline(__always)
+    var address: IPAddress {
+        IPAddress(high: UInt64(word0) << 32 | UInt64(word1), low: UInt64(word2) << 32 | UInt64(word3))
+    }
+}
+
+/// An IPv4 address as a key of its own (the IPv4 tables' keys are a few 32-bit words).
+struct IPv4Key: FastHashKey, BitwiseCopyable {
+    var value: UInt32
+
+    @inline(__always)
+    func hash(seed: FastHashSeed) -> UInt64 { seed.hash(UInt64(value), 0) }
+}
+
+/// An IPv4 probe's key: its two addresses and two ports in three words.
+struct IPv4ProbeKey: FastHashKey, BitwiseCopyable {
+    var remote: UInt32
+    var local: UInt32
+    var ports: UInt32
+
+    @inline(__always)
+    func hash(seed: FastHashSeed) -> UInt64 { seed.hash(UInt64(remote) << 32 | UInt64(local), UInt64(ports)) }
+}
+
+/// A pending IPv4 probe: 28 bytes.
+struct PendingIPv4Probe: TableRecord {
+    var remote: UInt32
+    var local: UInt32
+    var ports: UInt32
+    var packets: UInt32
+    /// Its first SYN's time (the timers' clock); the mark is its `CaptureTimeline` generation + 1.
+    var stamp = RecordStamp()
+    var ttl: UInt8
+    var window: UInt16
+    /// Its options' id in the engine's `TCPOptionsTable`.
+    var options: UInt16
+
+    var key: IPv4ProbeKey { IPv4ProbeKey(remote: remote, local: local, ports: ports) }
+}
+
+/// A pending probe of any other family: 52 bytes.
+struct PendingWideProbe: TableRecord {
+    var remote: PackedAddress
+    var local: PackedAddress
+    var ports: UInt32
+    var packets: UInt32
+    var stamp = RecordStamp()
+    var ttl: UInt8
+    var window: UInt16
+    var options: UInt16
+
+    var key: ProbeKey {
+        ProbeKey(remote: remote.address, remotePort: UInt16(truncatingIfNeeded: ports >> 16), local: local.address,
+                 localPort: UInt16(truncatingIfNeeded: ports))
+    }
+}
+
+/// A remote's recent connection to a local IPv4 port: 16 bytes.
+struct IPv4ConnectionRecord: TableRecord {
+    var remote: UInt32
+    var localPort: UInt16
+    var stamp = RecordStamp()
+
+    var key: IPv4ConnectionKey { IPv4ConnectionKey(remote: remote, localPort: localPort) }
+}
+
+struct IPv4ConnectionKey: FastHashKey, BitwiseCopyable {
+    var remote: UInt32
+    var localPort: UInt16
+
+    @inline(__always)
+    func hash(seed: FastHashSeed) -> UInt64 { seed.hash(UInt64(remote), UInt64(localPort)) }
+}
+
+/// A recent connection of any other family: 28 bytes.
+struct WideConnectionRecord: TableRecord {
+    var remote: PackedAddress
+    var localPort: UInt16
+    var stamp = RecordStamp()
+
+    var key: ConnectionKey { ConnectionKey(remote: remote.address, localPort: localPort) }
+}
+
+/// One inbound connection attempt, from the remote's point of view.
+struct ProbeKey: Hashable, FastHashKey {
+    var remote: IPAddress
+    var local: IPAddress
+    var remotePort: UInt16
+    var localPort: UInt16
+
+    init(remote: IPAddress, remotePort: UInt16, local: IPAddress, localPort: UInt16) {
+        self.remote = remote
+        self.local = local
+        self.remotePort = remotePort
+        self.localPort = localPort
+    }
+
+    /// Both ports in one word, the remote's high.
+    var ports: UInt32 { UInt32(remotePort) << 16 | UInt32(localPort) }
+    /// Whether the IPv4 tables hold it.
+    var isIPv4: Bool { remote.isIPv4 && local.isIPv4 }
+
+    @inline(__always)
+    func hash(seed: FastHashSeed) -> UInt64 {
+        seed.hash(remote.high, remote.low, local.high, local.low, UInt64(remotePort) << 16 | UInt64(localPort))
+    }
+}
+
+/// A remote that had a real connection to a local port.
+struct ConnectionKey: Hashable, FastHashKey {
+    var remote: IPAddress
+    var localPort: UInt16
+
+    @inline(__always)
+    func hash(seed: FastHashSeed) -> UInt64 {
+        seed.hash(remote.high, remote.low, UInt64(localPort))
+    }
+}
+
+/// A SYN waiting for its answer, with what its event will need, as the engine handles it
+/// (the tables hold it packed, `PendingIPv4Probe` or `PendingWideProbe`).
+struct PendingProbe {
+    var key: ProbeKey
+    /// The first SYN's time on the timers' clock, and the clock's generation then.
+    var firstSeenNanos: UInt64
+    var generation: UInt8
+    var packets: UInt32
+    var ttl: UInt8
+    var window: UInt16
+    var options: UInt16
+
+    init(key: ProbeKey, firstSeenNanos: UInt64, generation: UInt8, packets: UInt32, ttl: UInt8, window: UInt16, options: UInt16) {
+        self.key = key
+        self.firstSeenNanos = firstSeenNanos
+        self.generation = generation
+        self.packets = packets
+        self.ttl = ttl
+        self.window = window
+        self.options = options
+    }
+
+    @inline(__always)
+    init(_ record: PendingIPv4Probe, firstSeenNanos: UInt64) {
+        key = ProbeKey(remote: IPAddress(ipv4: record.remote), remotePort: UInt16(truncatingIfNeeded: record.ports >> 16),
+                       local: IPAddress(ipv4: record.local), localPort: UInt16(truncatingIfNeeded: record.ports))
+        self.firstSeenNanos = firstSeenNanos
+        generation = record.stamp.mark &- 1
+        packets = record.packets
+        ttl = record.ttl
+        window = record.window
+        options = record.options
+    }
+
+    @inline(__always)
+    init(_ record: PendingWideProbe, firstSeenNanos: UInt64) {
+        key = record.key
+        self.firstSeenNanos = firstSeenNanos
+        generation = record.stamp.mark &- 1
+        packets = record.packets
+        ttl = record.ttl
+        window = record.window
+        options = record.options
+    }
+}

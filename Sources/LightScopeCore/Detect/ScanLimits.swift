@@ -1,0 +1,111 @@
+/// The counting of `ScanTracker`: the thresholds, as a value apart from its tables, so that
+/// counting can run while a table is being changed.
+struct ScanLimits {
+    var portscanPorts: Int
+    var addrscanAddresses: Int
+    var windowNanos: UInt64
+    var maximumTargets: Int
+    var kinds: ScanKinds
+    /// Unowned: limits live for one count, while their tracker holds the targets.
+    unowned(unsafe) let targets: ScanTargets
+
+    enum Outcome {
+        /// Counted in the source's window.
+        case counted
+        /// Counted as the first attempt of a new window.
+        case restarted
+        /// The target needed a block and none was left; nothing was changed.
+        case needsBlock
+    }
+
+    /// Counts one failed attempt at `target` in `activity`, whose window started at
+    /// `windowStartNanos`, and reports the crossings it makes.
+    func count(_ activity: inout SourceActivity, windowStartNanos: UInt64, source: IPAddress, _ target: ScanTracker.Target,
+               wide: Bool, nowNanos: UInt64, _ crossed: (ScanTracker.Crossing) -> Void) -> Outcome {
+        var outcome = Outcome.counted
+        if nowNanos &- windowStartNanos > windowNanos {
+            targets.release(activity.spill)
+            activity = SourceActivity()
+            outcome = .restarted
+        }
+        guard activity.targetCount < maximumTargets else {
+            activity.attempts &+= 1
+            return outcome
+        }
+        // Is this target new, and how many targets share its host or its port (itself
+        // included)? The scan shapes answer from the count and, mostly, the bits; any
+        // other mix takes one pass over the targets.
+        var ports = 1
+        var addresses = 1
+        if activity.targetCount > 0 {
+            var seen = false
+            let sharesHost = activity.flags.contains(.targetsShareHost) && activity.firstHost == target.address
+            let sharesPort = activity.flags.contains(.targetsSharePort) && activity.firstPort == target.port
+            if sharesHost {
+                // Every target is on this host: only this very target has this port.
+                seen = hasTarget(activity, wide: wide, bit: SourceActivity.bit(of: target.port) & activity.portBits) {
+                    $0.port == target.port
+                }
+                ports = activity.targetCount + 1
+            } else if sharesPort {
+                // Every target has this port: only this very target is on this host.
+                seen = hasTarget(activity, wide: wide, bit: SourceActivity.bit(of: target.address) & activity.hostBits) {
+                    $0.address == target.address
+                }
+                addresses = activity.targetCount + 1
+            } else {
+                func tally(_ known: ScanTracker.Target) -> Bool {
+                    if known.address == target.address {
+                        if known.port == target.port { seen = true }
+                        ports += 1
+                    } else if known.port == target.port {
+                        addresses += 1
+                    }
+                    return !seen
+                }
+                if tally(ScanTracker.Target(address: activity.firstHost, port: activity.firstPort)) {
+                    targets.forEachSpilled(activity, wide: wide, tally)
+                }
+            }
+            if seen {
+                activity.attempts &+= 1
+                return outcome
+            }
+            guard targets.append(target, to: &activity, wide: wide) else { return .needsBlock }
+            if activity.firstHost != target.address { activity.flags.remove(.targetsShareHost) }
+            if activity.firstPort != target.port { activity.flags.remove(.targetsSharePort) }
+            activity.targetCount += 1
+        } else {
+            activity.firstHost = target.address
+            activity.firstPort = target.port
+            activity.targetCount = 1
+        }
+        activity.attempts &+= 1
+        activity.portBits |= SourceActivity.bit(of: target.port)
+        activity.hostBits |= SourceActivity.bit(of: target.address)
+        if kinds.contains(.portscan) && !activity.flags.contains(.reportedPortscan) && ports >= portscanPorts {
+            activity.flags.insert(.reportedPortscan)
+            crossed(ScanTracker.Crossing(verdict: .portscan, source: source, destination: target.address, destinationPort: nil,
+                                         count: ports, attempts: activity.attempts))
+        }
+        if kinds.contains(.addrscan) && !activity.flags.contains(.reportedAddrscan) && addresses >= addrscanAddresses {
+            activity.flags.insert(.reportedAddrscan)
+            crossed(ScanTracker.Crossing(verdict: .addrscan, source: source, destination: nil, destinationPort: target.port,
+                                         count: addresses, attempts: activity.attempts))
+        }
+        return outcome
+    }
+
+    /// Whether a target matches: the first, or one in the blocks; `bit` zero says none
+    /// without a look.
+    private func hasTarget(_ activity: SourceActivity, wide: Bool, bit: UInt16, _ matches: (ScanTracker.Target) -> Bool) -> Bool {
+        guard bit != 0 else { return false }
+        if matches(ScanTracker.Target(address: activity.firstHost, port: activity.firstPort)) { return true }
+        var found = false
+        targets.forEachSpilled(activity, wide: wide) { known in
+            found = matches(known)
+            return !found
+        }
+        return found
+    }
+}

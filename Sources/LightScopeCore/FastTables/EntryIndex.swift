@@ -1,0 +1,144 @@
+import CPrefetch
+
+/// The hash index of an `ExpiringTable`: open addressing with linear probing and backward-
+/// shift deletion, at a load factor of at most 1/2, in 4 bytes per bucket. It holds no keys:
+/// a bucket is a record's ring slot, how far the bucket lies from the key's home bucket,
+/// and as many bits of the key's hash as are left over (a tag).
+///
+/// - The tag filters candidates: a lookup reads a record only when the tag matches, so a
+///   false match costs one record read in 2^tag bits.
+/// - The distance gives each entry's home bucket, which deletion needs to shift the rest
+///   of a cluster back, without reading the record. Four bits hold distances up to 14; a
+///   longer one (rare at half load) is marked unknown, and deletion then hashes the record's
+///   key (`homeOfSlot`) to find the home.
+struct EntryIndex {
+    let bucketCount: Int
+    private let mask: Int
+    private let slotBits: UInt32
+    private let slotMask: UInt32
+    private let tagShift: UInt32
+    let buckets: UnsafeMutablePointer<UInt32>
+
+    static let distanceBits: UInt32 = 4
+    static let unknownDistance: UInt32 = (1 << distanceBits) - 1
+    /// The most ring slots an index can point at: enough bits must be left for a tag.
+    static let maximumSlots = (1 << 27) - 1
+
+    static func bucketCount(forMaximumCount maximumCount: Int) -> Int {
+        var count = 16
+        while count / 2 < maximumCount { count *= 2 }
+        return count
+    }
+
+    /// Memory of an index for `maximumCount` entries, in whole pages.
+    static func bytes(forMaximumCount maximumCount: Int) -> Int {
+        TableMemory.pageRounded(bucketCount(forMaximumCount: maximumCount) * MemoryLayout<UInt32>.stride)
+    }
+
+    /// An empty index for up to `maximumCount` entries, pointing at slots below `slotCount`.
+    init(maximumCount: Int, slotCount: Int) {
+        precondition(maximumCount > 0 && slotCount > 0 && slotCount <= Self.maximumSlots)
+        bucketCount = Self.bucketCount(forMaximumCount: maximumCount)
+        mask = bucketCount - 1
+        // Slot + 1 is stored (0 marks an empty bucket), so `slotCount` itself must fit.
+        slotBits = UInt32(Int.bitWidth - slotCount.leadingZeroBitCount)
+        slotMask = (1 &<< slotBits) &- 1
+        tagShift = slotBits + Self.distanceBits
+        buckets = TableMemory.allocate(byteCount: bucketCount * MemoryLayout<UInt32>.stride)
+            .bindMemory(to: UInt32.self, capacity: bucketCount)
+    }
+
+    func deallocate() { TableMemory.free(buckets, byteCount: bucketCount * MemoryLayout<UInt32>.stride) }
+
+    /// Empties every bucket.
+    func clear() { TableMemory.zero(buckets, byteCount: bucketCount * MemoryLayout<UInt32>.stride) }
+
+    @inline(__always)
+    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & mask }
+
+    /// The top bits of the hash, as many as a bucket has room for.
+    @inline(__always)
+    private func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash &>> (32 + UInt64(tagShift))) }
+
+    @inline(__always)
+    private func slot(of entry: UInt32) -> Int { Int(entry & slotMask) &- 1 }
+
+    @inline(__always)
+    private func distance(of entry: UInt32) -> UInt32 { (entry &>> slotBits) & Self.unknownDistance }
+
+    @inline(__always)
+    private func entry(slot: Int, distance: Int, tag: UInt32) -> UInt32 {
+        UInt32(truncatingIfNeeded: slot &+ 1) | UInt32(truncatingIfNeeded: min(distance, Int(Self.unknownDistance))) &<< slotBits
+            | tag &<< tagShift
+    }
+
+    /// Starts loading the buckets a lookup of `hash` will read: its home, and the next few
+    /// (a lookup runs on through its cluster, which may cross into the next cache line).
+    @inline(__always)
+    func prefetch(hash: UInt64) {
+        let home = home(hash)
+        lightscope_prefetch(buckets + home)
+        lightscope_prefetch(buckets + ((home &+ 3) & mask))
+    }
+
+    /// The bucket and slot of the entry whose hash is `hash` and for which `isMatch(slot)`.
+    @inline(__always)
+    func find(hash: UInt64, isMatch: (Int) -> Bool) -> (bucket: Int, slot: Int)? {
+        let wanted = tag(hash)
+        var bucket = home(hash)
+        while true {
+            let entry = buckets[bucket]
+            if entry == 0 { return nil }
+            if entry &>> tagShift == wanted, isMatch(slot(of: entry)) { return (bucket, slot(of: entry)) }
+            bucket = (bucket &+ 1) & mask
+        }
+    }
+
+    /// The bucket that points at `slot`, whose entry has hash `hash`; it must be present.
+    func bucket(ofSlot slot: Int, hash: UInt64) -> Int {
+        var bucket = home(hash)
+        while self.slot(of: buckets[bucket]) != slot {
+            precondition(buckets[bucket] != 0, "EntryIndex: slot \(slot) not indexed")
+            bucket = (bucket &+ 1) & mask
+        }
+        return bucket
+    }
+
+    func slot(inBucket bucket: Int) -> Int { slot(of: buckets[bucket]) }
+
+    func setSlot(_ slot: Int, inBucket bucket: Int) {
+        buckets[bucket] = buckets[bucket] & ~slotMask | UInt32(truncatingIfNeeded: slot &+ 1)
+    }
+
+    /// Indexes `slot` under `hash`; the key must be absent (the caller found it so).
+    @inline(__always)
+    func insert(slot: Int, hash: UInt64) {
+        var bucket = home(hash)
+        var distance = 0
+        while buckets[bucket] != 0 {
+            bucket = (bucket &+ 1) & mask
+            distance += 1
+        }
+        buckets[bucket] = entry(slot: slot, distance: distance, tag: tag(hash))
+    }
+
+    /// Empties `bucket` and shifts the rest of its cluster back, so lookups need no
+    /// tombstones. `homeOfSlot` hashes the key in a slot, for an entry whose distance from
+    /// home was too long to keep.
+    func remove(bucket: Int, homeOfSlot: (Int) -> UInt64) {
+        var hole = bucket
+        var next = (bucket &+ 1) & mask
+        while buckets[next] != 0 {
+            let moving = buckets[next]
+            let distance = distance(of: moving)
+            let wanted = distance == Self.unknownDistance ? home(homeOfSlot(slot(of: moving))) : (next &- Int(distance)) & mask
+            // Move the entry at `next` into the hole unless its home lies cyclically in (hole, next].
+            if (next &- wanted) & mask >= (next &- hole) & mask {
+                buckets[hole] = entry(slot: slot(of: moving), distance: (hole &- wanted) & mask, tag: moving &>> tagShift)
+                hole = next
+            }
+            next = (next &+ 1) & mask
+        }
+        buckets[hole] = 0
+    }
+}

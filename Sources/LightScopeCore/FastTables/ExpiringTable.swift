@@ -1,0 +1,334 @@
+/// A hash table with oldest-first expiry and a capacity that grows and shrinks within a
+/// shared byte pool, for detection state that an attacker can make grow (one entry per
+/// spoofed source or probe).
+///
+/// The records live in a ring, in the order they were last touched: an insert or a refresh
+/// appends the record at the young end (a refresh leaves a dead record behind), so the front
+/// is always the oldest live record or a dead one to skip. That gives amortised O(1) expiry
+/// by age and O(1) eviction of the oldest entry when full, with no per-entry timers and no
+/// scans. A small hash index (`EntryIndex`, 4 bytes a bucket) maps each key to its ring slot.
+///
+/// Compact, because a flood fills it: records are the owner's packed `TableRecord`s, times
+/// are 48-bit offsets, and the ring has room for a quarter more records than the capacity
+/// (the dead ones between the live); when it is full, the live records are moved together in
+/// order (amortised: a quarter of the ring at least was dead).
+///
+/// Laid out for the cache: a lookup of an absent key (most lookups: a new probe, a remote
+/// with no recent connection) reads the index only; records are written one after another at
+/// the young end and read one after another from the old end as they expire.
+///
+/// It starts small and doubles when full, as long as its `TableBytePool` has the bytes (the
+/// pool is shared with the tables of the same kind in other packet loops); when it cannot
+/// grow, the oldest entry is evicted, counted, and handed to the caller. `shrinkIfSparse`,
+/// called from the owner's timers, gives the memory back after a flood.
+/// Storage is copy-on-write, like the standard collections.
+struct ExpiringTable<Record: TableRecord> {
+    typealias Key = Record.Key
+    private var storage: Storage
+    /// The most entries it may ever hold (its pool may let it hold fewer).
+    let maximumCapacity: Int
+    /// Its first size (`initialCapacity`, up to what its pages hold): it never shrinks below.
+    let minimumCapacity: Int
+    private let pool: TableBytePool
+    /// Entries pushed out by the capacity limit before their time (a flood, or a budget too small).
+    private(set) var evictions: UInt64 = 0
+
+    /// A table that starts with room for `initialCapacity` entries, or what `pool` has left,
+    /// and grows up to `maximumCapacity`, drawing its memory from `pool`.
+    init(maximumCapacity: Int, initialCapacity: Int, pool: TableBytePool) {
+        precondition(maximumCapacity > 0 && maximumCapacity <= Self.largestCapacity)
+        self.maximumCapacity = maximumCapacity
+        // Whole pages are taken whatever the capacity: as many entries as they hold.
+        func paged(_ capacity: Int) -> Int {
+            max(1, min(maximumCapacity, Self.capacity(fittingIn: Self.bytes(capacity: max(1, capacity)))))
+        }
+        var first = paged(initialCapacity)
+        if Self.bytes(capacity: first) > pool.availableBytes {
+            // What the pool has left, but a few pages at least: the table must work at all.
+            first = max(min(first, paged(Self.leastCapacity)), min(first, Self.capacity(fittingIn: pool.availableBytes)))
+        }
+        minimumCapacity = first
+        self.pool = pool
+        let bytes = Self.bytes(capacity: minimumCapacity)
+        pool.reserveRegardless(bytes)
+        storage = Storage(capacity: minimumCapacity, seed: .random(), clock: TableClockBase(), accountedBytes: bytes, pool: pool)
+    }
+
+    /// A table of a fixed capacity, outside any budget.
+    init(capacity: Int) {
+        self.init(maximumCapacity: capacity, initialCapacity: capacity, pool: .unlimited())
+    }
+
+    var count: Int { storage.liveCount }
+    var isEmpty: Bool { storage.liveCount == 0 }
+    /// The entries it has room for now.
+    var capacity: Int { storage.capacity }
+    /// The memory it holds now, ring and index, in whole pages.
+    var reservedBytes: Int { storage.accountedBytes }
+
+    // MARK: - Sizes
+
+    /// Ring records for `capacity` live entries: a quarter more, for the dead between them.
+    static func ringCapacity(forCapacity capacity: Int) -> Int { capacity + max(1, capacity / 4) }
+
+    /// The fewest entries a table starts with, whatever its pool has left.
+    static var leastCapacity: Int { 16 }
+
+    /// The largest capacity an `EntryIndex` can point at.
+    static var largestCapacity: Int { EntryIndex.maximumSlots / 5 * 4 }
+
+    /// Memory of the table at `capacity` entries: the full ring and the index, in whole pages.
+    static func bytes(capacity: Int) -> Int {
+        TableMemory.pageRounded(ringCapacity(forCapacity: capacity) * MemoryLayout<Record>.stride)
+            + EntryIndex.bytes(forMaximumCount: capacity)
+    }
+
+    /// The largest capacity whose `bytes(capacity:)` fits in `budget` bytes; 0 if none.
+    static func capacity(fittingIn budget: Int) -> Int {
+        var low = 0
+        var high = largestCapacity
+        while low < high {
+            let middle = low + (high - low + 1) / 2
+            if bytes(capacity: middle) <= budget { low = middle } else { high = middle - 1 }
+        }
+        return low
+    }
+
+    // MARK: - Lookups
+
+    /// Starts loading the index buckets where a lookup of `key` begins, so that a lookup a
+    /// little later finds them in cache: for callers that know their next keys ahead (see
+    /// `DetectionEngine.prefetch`). Changes nothing.
+    @inline(__always)
+    func prefetch(_ key: Key) {
+        storage.index.prefetch(hash: storage.hash(key))
+    }
+
+    /// How far ahead of the ring's front `expire`'s callers prefetch what they will look up
+    /// for each expired entry: enough for the loads to overlap, few enough that they are
+    /// still in cache when reached.
+    static var expiryPrefetchDistance: Int { 8 }
+
+    subscript(key: Key) -> Record? {
+        guard let found = storage.find(key) else { return nil }
+        return storage.records[found.slot]
+    }
+
+    func contains(_ key: Key) -> Bool { storage.find(key) != nil }
+
+    /// When the entry `key` was last touched, if present.
+    func touchedNanos(of key: Key) -> UInt64? {
+        storage.find(key).map { storage.clock.nanos(of: storage.records[$0.slot].stamp) }
+    }
+
+    /// When the oldest entry was last touched, if any.
+    var oldestTouchedNanos: UInt64? {
+        storage.dropDeadFront()
+        guard let front = storage.front else { return nil }
+        return storage.clock.nanos(of: storage.records[front].stamp)
+    }
+
+    // MARK: - Changes
+
+    /// Inserts `record` or replaces the entry with its key, and marks it touched at `nowNanos`
+    /// (at the young end). If the table is full and cannot grow, the oldest entry is
+    /// evicted first and handed to `evicted`.
+    mutating func upsert(_ record: Record, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
+        makeUnique()
+        let key = record.key
+        let hash = storage.hash(key)
+        if let found = storage.find(key, hash: hash) {
+            let stamp = storage.records[found.slot].stamp
+            storage.records[found.slot] = record
+            storage.records[found.slot].stamp = stamp
+            refresh(found, nowNanos: nowNanos, evicted: evicted)
+            return
+        }
+        insertAbsent(record, hash: hash, nowNanos: nowNanos, evicted: evicted)
+    }
+
+    /// Changes `key`'s record in place, first inserting `make()` touched at `nowNanos` if the
+    /// key is absent: one lookup where a lookup and then an insert make two. An entry already
+    /// present keeps its place and age. `change` is given the entry's touched time and must
+    /// leave the key as it is. A record made here is live with the `mark` it comes with (1
+    /// if it has none). Returns whether the key was inserted.
+    @discardableResult @inline(__always)
+    mutating func insertOrModify(_ key: Key, nowNanos: UInt64, make: () -> Record, _ change: (inout Record, UInt64) -> Void,
+                                 evicted: (Record, UInt64) -> Void) -> Bool {
+        makeUnique()
+        let hash = storage.hash(key)
+        if let found = storage.find(key, hash: hash) {
+            let stamp = storage.records[found.slot].stamp
+            change(&storage.records[found.slot], storage.clock.nanos(of: stamp))
+            storage.records[found.slot].stamp = stamp
+            return false
+        }
+        var record = make()
+        change(&record, nowNanos)
+        insertAbsent(record, hash: hash, nowNanos: nowNanos, evicted: evicted)
+        return true
+    }
+
+    /// Changes a present record in place (one lookup); `refresh` also marks it touched at
+    /// `nowNanos` and moves it to the young end. `change` must leave the key as it is.
+    @discardableResult
+    mutating func modify(_ key: Key, nowNanos: UInt64, refresh: Bool, _ change: (inout Record, UInt64) -> Void) -> Bool {
+        makeUnique()
+        guard let found = storage.find(key) else { return false }
+        let stamp = storage.records[found.slot].stamp
+        change(&storage.records[found.slot], storage.clock.nanos(of: stamp))
+        storage.records[found.slot].stamp = stamp
+        if refresh { self.refresh(found, nowNanos: nowNanos, evicted: { _, _ in }) }
+        return true
+    }
+
+    /// Takes `key`'s entry out, with the time it was last touched.
+    @discardableResult
+    mutating func remove(_ key: Key) -> (record: Record, touchedNanos: UInt64)? {
+        makeUnique()
+        guard let found = storage.find(key) else { return nil }
+        let touched = storage.clock.nanos(of: storage.records[found.slot].stamp)
+        return (storage.remove(found), touched)
+    }
+
+    /// Removes, oldest first, every entry last touched at or before `cutoffNanos`, or the
+    /// `limit` oldest of them.
+    mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, limit: Int = .max, _ expired: (Record, UInt64) -> Void) {
+        makeUnique()
+        var taken = 0
+        while taken < limit, let front = storage.front {
+            let stamp = storage.records[front].stamp
+            guard stamp.isLive else {
+                storage.popDeadFront()
+                continue
+            }
+            let touched = storage.clock.nanos(of: stamp)
+            guard touched <= cutoffNanos else { return }
+            // Removing an entry rewrites its index bucket, a random place in the index:
+            // start loading the bucket of the record a few places on now, so that the
+            // removals' cache misses overlap instead of each stalling in turn.
+            storage.prefetchBucket(ofRecordBehindFront: Self.expiryPrefetchDistance)
+            expired(storage.removeFront(), touched)
+            taken += 1
+        }
+    }
+
+    /// Evicts the oldest entry, counted as an eviction; false if the table is empty.
+    mutating func evictOldest(_ evicted: (Record, UInt64) -> Void) -> Bool {
+        makeUnique()
+        storage.dropDeadFront()
+        guard let front = storage.front else { return false }
+        let touched = storage.clock.nanos(of: storage.records[front].stamp)
+        evictions &+= 1
+        evicted(storage.removeFront(), touched)
+        return true
+    }
+
+    /// Removes everything, oldest first. Walks the ring alone and then empties the index,
+    /// instead of unindexing entry by entry (a cache miss each, in a large table).
+    mutating func drain(_ each: (Record, UInt64) -> Void) {
+        makeUnique()
+        storage.drain(each)
+    }
+
+    /// After a flood: halves the table if a quarter of it or less is in use and it is above
+    /// its first size, giving the memory back to its pool.
+    mutating func shrinkIfSparse() {
+        guard storage.capacity > minimumCapacity, storage.liveCount <= storage.capacity / 4 else { return }
+        let target = max(minimumCapacity, storage.capacity / 2)
+        let bytes = Self.bytes(capacity: target)
+        let smaller = storage.moved(toCapacity: target, accountedBytes: bytes)
+        pool.release(storage.handOverAccountedBytes() - bytes)
+        storage = smaller
+    }
+
+    // MARK: - Inside
+
+    /// Appends an absent key, growing the table or evicting the oldest entry first if full.
+    private mutating func insertAbsent(_ record: Record, hash: UInt64, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
+        var record = record
+        record.stamp = stamp(for: nowNanos, mark: record.stamp.mark, evicted: evicted)
+        if storage.liveCount >= storage.capacity && !grow() {
+            while storage.liveCount >= storage.capacity, evictOldest(evicted) {}
+        }
+        if storage.ringIsFull { storage.compact() }
+        storage.append(record, hash: hash)
+    }
+
+    /// Whether a time is within the range of the table's clock (else the next entry touched
+    /// then moves the clock, and may evict; see `TableClockBase`).
+    @inline(__always)
+    func holdsTime(_ nanos: UInt64) -> Bool { storage.clock.offset(of: nanos) != nil }
+
+    /// Moves the table's clock to centre on `nanos` if it is out of range, evicting (and
+    /// counting) what the new range cannot hold.
+    @inline(never)
+    mutating func moveClock(toInclude nanos: UInt64, evicted: (Record, UInt64) -> Void) {
+        makeUnique()
+        guard !holdsTime(nanos) else { return }
+        evictions &+= UInt64(storage.moveClock(to: .centred(on: nanos), evicted: evicted))
+    }
+
+    /// The stamp of a live record touched at `nanos`, moving the table's clock base first if
+    /// `nanos` is out of its range (evicting what the new range cannot hold).
+    @inline(__always)
+    private mutating func stamp(for nanos: UInt64, mark: UInt8, evicted: (Record, UInt64) -> Void) -> RecordStamp {
+        var offset = storage.clock.offset(of: nanos)
+        if offset == nil {
+            moveClock(toInclude: nanos, evicted: evicted)
+            offset = storage.clock.offset(of: nanos)
+        }
+        return RecordStamp(offsetNanos: offset!, mark: mark == 0 ? 1 : mark)
+    }
+
+    /// Doubles the capacity, or takes what the pool has left up to that; false if it cannot grow.
+    private mutating func grow() -> Bool {
+        let current = storage.capacity
+        guard current < maximumCapacity else { return false }
+        var target = min(maximumCapacity, 2 * current)
+        var delta = Self.bytes(capacity: target) - storage.accountedBytes
+        if !pool.reserve(delta) {
+            target = min(target, Self.capacity(fittingIn: storage.accountedBytes + pool.availableBytes))
+            guard target > current else { return false }
+            delta = Self.bytes(capacity: target) - storage.accountedBytes
+            guard pool.reserve(delta) else { return false }
+        }
+        let bigger = storage.moved(toCapacity: target, accountedBytes: storage.accountedBytes + delta)
+        _ = storage.handOverAccountedBytes()
+        storage = bigger
+        return true
+    }
+
+    /// Moves a found entry to the young end, touched at `nowNanos`.
+    private mutating func refresh(_ found: Found, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
+        var found = found
+        let key = storage.records[found.slot].key
+        let before = storage.clock.baseNanos
+        let stamp = stamp(for: nowNanos, mark: storage.records[found.slot].stamp.mark, evicted: evicted)
+        if storage.clock.baseNanos != before {
+            // The clock moved (rarely), evicting what it could not hold: this entry may be gone.
+            guard let again = storage.find(key) else { return }
+            found = again
+        }
+        guard !storage.isNewest(found.slot) else {
+            storage.records[found.slot].stamp = stamp
+            return
+        }
+        if storage.ringIsFull {
+            storage.compact()
+            found.slot = storage.index.slot(inBucket: found.bucket)
+        }
+        storage.moveToYoungEnd(found, stamp: stamp)
+    }
+
+    @inline(__always)
+    private mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+    }
+
+    /// Where a present key is: its index bucket and its ring slot.
+    struct Found {
+        var bucket: Int
+        var slot: Int
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+@testable import LightScopeCore
+@testable import LightScopeDaemon
+import LightScopeStore
+import LightScopeTestSupport
+import XCTest
+
+/// The live pipeline's detection: its timers on the monotonic clock (issue 17, item 14), its
+/// one budget for the whole daemon (item 17), its evicted probes counted lost once (item 8).
+final class DetectionConsumerTests: XCTestCase {
+    private final class Collector: EventSink, @unchecked Sendable {
+        var events: [UnwantedEvent] = []
+        func submit(_ event: UnwantedEvent) -> Bool {
+            events.append(event)
+            return true
+        }
+    }
+
+    let second: UInt64 = 1_000_000_000
+    let hour: UInt64 = 3_600_000_000_000
+    let wallStart: UInt64 = 1_764_000_000 * 1_000_000_000
+    let monotonicStart: UInt64 = 5_000 * 1_000_000_000
+
+    /// The wall clock steps back an hour two seconds after a SYN: the probe still times out
+    /// ten seconds after it came, by the monotonic clock, with its own capture time.
+    func testLiveTimersFollowTheMonotonicClockWhenTheWallClockStepsBack() {
+        let collector = Collector()
+        let local = IPAddress("192.0.2.1")!
+        let consumer = DetectionConsumer(interface: "lab0", settings: Settings.Detection(),
+                                         facts: DetectionConsumer.HostFacts(addresses: [local]),
+                                         counters: InterfaceCounters(interfaceName: "lab0"), sink: collector,
+                                         lost: LostEvents())
+        consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
+        let syn = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                         PacketBuilder.ipv4("198.51.100.1", "192.0.2.1", ttl: 50, protocolNumber: 6,
+                                                            PacketBuilder.tcp(40000, 8080, flags: 0x02)))
+        syn.withUnsafeBytes { consumer.consume(bytes: $0, wireLength: syn.count, timestampNanos: wallStart + second, linkType: 1) }
+        consumer.tick(monotonicNanos: monotonicStart + 2 * second, wallClockNanos: wallStart + 2 * second - hour)
+        consumer.tick(monotonicNanos: monotonicStart + 10 * second, wallClockNanos: wallStart + 10 * second - hour)
+        XCTAssertEqual(collector.events, [])
+        consumer.tick(monotonicNanos: monotonicStart + 11 * second, wallClockNanos: wallStart + 11 * second - hour)
+        XCTAssertEqual(collector.events.map(\.verdict), [.unanswered])
+        XCTAssertEqual(collector.events.first?.timeNanos, wallStart + second)
+    }
+
+    /// Every loop's engine draws on the same budget, whatever the interface; a new budget
+    /// comes only with a new `memory_budget_mib`.
+    func testEveryLoopDrawsOnTheDaemonsOneBudget() {
+        var settings = Settings.Detection()
+        settings.memoryBudgetMiB = 48
+        let first = DetectionConsumer.budget(for: settings)
+        XCTAssertTrue(DetectionConsumer.budget(for: settings) === first)
+        settings.memoryBudgetMiB = 24
+        let changed = DetectionConsumer.budget(for: settings)
+        XCTAssertFalse(changed === first)
+        XCTAssertEqual(changed.memoryBudgetMiB, 24)
+    }
+
+    /// A sink that takes `capacity` events, then drops (as the event queue does when full).
+    private final class SmallQueue: EventSink, @unchecked Sendable {
+        let capacity: Int
+        var queued: [UnwantedEvent] = []
+        var delivered: [UnwantedEvent] = []
+        var dropped = 0
+        init(capacity: Int) { self.capacity = capacity }
+        func submit(_ event: UnwantedEvent) -> Bool {
+            guard queued.count < capacity else {
+                dropped += 1
+                return false
+            }
+            queued.append(event)
+            return true
+        }
+        var room: Int { capacity - queued.count }
+        /// The writer empties the queue.
+        func write() {
+            delivered += queued
+            queued = []
+        }
+    }
+
+    /// More probes time out at once than the event queue holds: the rest wait in the pending
+    /// table and are reported as the queue empties, none dropped, oldest first.
+    func testProbesThatTimeOutBeyondTheQueuesRoomWaitInsteadOfBeingDropped() {
+        let queue = SmallQueue(capacity: 5_000)
+        let consumer = DetectionConsumer(interface: "lab0", settings: Settings.Detection(),
+                                         facts: DetectionConsumer.HostFacts(addresses: [IPAddress("192.0.2.1")!]),
+                                         counters: InterfaceCounters(interfaceName: "lab0"), sink: queue, lost: LostEvents())
+        consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
+        let probes = 18_000
+        for source in 0..<probes {
+            let syn = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                             PacketBuilder.ipv4("10.0.\(source >> 8).\(source & 255)", "192.0.2.1", ttl: 50, protocolNumber: 6,
+                                                                PacketBuilder.tcp(40000, 8080, flags: 0x02)))
+            syn.withUnsafeBytes {
+                consumer.consume(bytes: $0, wireLength: syn.count, timestampNanos: wallStart + second + UInt64(source), linkType: 1)
+            }
+        }
+        for round in 1...4 {
+            consumer.tick(monotonicNanos: monotonicStart + UInt64(11 + round) * second, wallClockNanos: wallStart + UInt64(11 + round) * second)
+            XCTAssertEqual(queue.dropped, 0, "round \(round)")
+            queue.write()
+        }
+        XCTAssertEqual(queue.delivered.count, probes)
+        XCTAssertTrue(zip(queue.delivered, queue.delivered.dropFirst()).allSatisfy { $0.timeNanos < $1.timeNanos }, "oldest first")
+        XCTAssertEqual(consumer.published?.detection.pendingProbes, 0)
+    }
+
+    /// The daemon's sink (the tally in front of the event pipeline) tells the consumer how
+    /// many events the pipeline's queue has room for.
+    func testTheDaemonsSinkReportsTheQueuesRoom() throws {
+        let directory = NSTemporaryDirectory() + "lightscope-room-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pipeline = EventPipeline(stateDirectory: directory, settings: Settings.Store(), anonymiser: .disabled, journal: nil,
+                                     queueCapacity: 8)
+        let sink = EventTally(downstream: pipeline)
+        XCTAssertEqual(sink.room, 8)
+        let event = UnwantedEvent(timeNanos: wallStart, interface: InterfaceName("lab0"), proto: .tcp,
+                                  source: IPAddress("198.51.100.7")!, sourcePort: 40000, destination: IPAddress("192.0.2.1")!,
+                                  destinationPort: 23, verdict: .unanswered, packets: 1, ttl: 50)
+        for _ in 0..<3 { sink.submit(event) }
+        XCTAssertEqual(sink.room, 5)
+        for _ in 0..<6 { sink.submit(event) }
+        XCTAssertEqual(sink.room, 0, "a full queue has no room, never less")
+    }
+
+    /// A flood beyond the pending probes' share: each probe pushed out is one lost event
+    /// (eviction), counted as it goes; once the runner has given the loop up (its pending
+    /// probes counted lost with the interface), nothing it evicts is counted again.
+    func testEachEvictedProbeIsCountedLostOnce() {
+        var settings = Settings.Detection()
+        settings.memoryBudgetMiB = 4
+        let lost = LostEvents()
+        let consumer = DetectionConsumer(interface: "lab0", settings: settings,
+                                         facts: DetectionConsumer.HostFacts(addresses: [IPAddress("192.0.2.1")!]),
+                                         counters: InterfaceCounters(interfaceName: "lab0"), sink: Collector(), lost: lost)
+        consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
+        func flood(_ sources: Range<UInt32>) {
+            for source in sources {
+                let address = "10.\(source >> 16 & 255).\(source >> 8 & 255).\(source & 255)"
+                let syn = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                                 PacketBuilder.ipv4(address, "192.0.2.1", ttl: 50, protocolNumber: 6,
+                                                                    PacketBuilder.tcp(40000, 8080, flags: 0x02)))
+                syn.withUnsafeBytes { consumer.consume(bytes: $0, wireLength: syn.count, timestampNanos: wallStart + second, linkType: 1) }
+            }
+        }
+        let capacity = UInt32(DetectionCapacities(settings: settings).pendingProbes)
+        flood(0..<capacity + 5_000)
+        consumer.tick(monotonicNanos: monotonicStart + second, wallClockNanos: wallStart + second)
+        let state = consumer.published!.detection
+        XCTAssertGreaterThanOrEqual(state.probeEvictions, 5_000)
+        XCTAssertEqual(lost[.eviction], state.probeEvictions)
+        XCTAssertEqual(UInt64(state.pendingProbes) + state.probeEvictions, UInt64(capacity + 5_000))
+        consumer.abandon()
+        flood(capacity + 5_000..<capacity + 6_000)
+        consumer.tick(monotonicNanos: monotonicStart + 2 * second, wallClockNanos: wallStart + 2 * second)
+        XCTAssertEqual(consumer.published!.detection.probeEvictions, state.probeEvictions + 1_000)
+        XCTAssertEqual(lost[.eviction], state.probeEvictions, "an abandoned loop's probes were counted with the interface")
+    }
+}
