@@ -16,6 +16,7 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // One static inline function: the cache-prefetch hint Swift cannot spell.
         .target(name: "CPrefetch"),
@@ -31,10 +32,13 @@ let package = Package(
             "LightScopeCore", "LightScopeSystemd", "CSQLite", "CSystemd",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The fleet: the shipper that delivers the local store to a central PostgreSQL (libpq,
+        // non-blocking), the collector's schema and the fleet commands' logic.
+        .target(name: "LightScopeFleet", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeStore", "CLibPQ", "CSystemd"]),
         // The runner: composes capture loops and the watchdog supervisor.
-        .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd", "LightScopeStore", "CPrefetch"]),
+        .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd", "LightScopeStore", "LightScopeFleet", "CPrefetch"]),
         .executableTarget(name: "lightscope", dependencies: [
-            "LightScopeDaemon", "LightScopeStore",
+            "LightScopeDaemon", "LightScopeStore", "LightScopeFleet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmark only: writes the reproducible capture files bench/run.sh measures with.
@@ -46,7 +50,9 @@ let package = Package(
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),
-        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeCapture", "CPcap", "LightScopeStore", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeCapture", "CPcap", "LightScopeStore", "LightScopeFleet", "LightScopeTestSupport"]),
+        // The shipper and the collector's schema against a real PostgreSQL the tests start.
+        .testTarget(name: "LightScopeFleetTests", dependencies: ["LightScopeFleet", "LightScopeStore", "LightScopeTestSupport"]),
         // The operator commands (events, top, blocklist, doctor) through the real binary.
         .testTarget(name: "LightScopeCLITests", dependencies: ["LightScopeCore", "LightScopeStore", "LightScopeTestSupport"]),
     ]

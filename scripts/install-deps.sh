@@ -5,7 +5,10 @@ set -euo pipefail
 
 packages=(
     # build and runtime
-    libpcap-dev libsystemd-dev libsqlite3-dev pkg-config
+    libpcap-dev libsystemd-dev libsqlite3-dev libpq-dev pkg-config
+    # tests and benchmark: a real PostgreSQL 15 for the fleet (started by the tests, as postgres),
+    # openssl for its test CA and certificates
+    postgresql openssl
     # tests: namespaces and veth, real scanners and capture tools, a real systemd
     iproute2 procps util-linux python3 tcpdump nmap hping3 masscan zmap systemd-container
     # tests: real client SYNs that must get no scanner tag

@@ -67,18 +67,31 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
     /// Why the loop ended, or nil while it runs.
     public var outcome: Outcome? { outcomeStore.withLock { $0 } }
 
-    /// Asks the loop to end and waits for it; false if it did not end in time (hung).
+    /// Asks the loop to end and waits for it; false if it made no progress for `timeout`
+    /// (hung). A loop still flushing a large table beats as it goes and is waited for, up to
+    /// `Self.longestFlush`.
     public func stop(timeout: Duration) -> Bool {
         stopPipe.wake()
-        return thread.join(timeout: timeout)
+        let giveUp = MonotonicClock.nowNanos() + UInt64(Self.longestFlush.nanoseconds)
+        var beats = heartbeat.pulse.beatCount
+        while !thread.join(timeout: timeout) {
+            let now = heartbeat.pulse.beatCount
+            if now == beats || MonotonicClock.nowNanos() >= giveUp { return false }
+            beats = now
+        }
+        return true
     }
+
+    /// The most a stop waits for a loop that keeps beating: well inside systemd's default
+    /// TimeoutStopSec (90 s), so that a loop beating without end is still reported as hung.
+    public static let longestFlush: Duration = .seconds(30)
 
     /// However the loop ends (a stop, its interface gone, a failure), detection reports what
     /// it holds: the probes pending now become events with the verdict time gives them,
     /// instead of vanishing with the interface.
     private func run() -> Outcome {
         let outcome = capture()
-        consumer.flush(wallClockNanos: WallClock.nowNanos())
+        consumer.flush(wallClockNanos: WallClock.nowNanos()) { heartbeat.beat() }
         return outcome
     }
 

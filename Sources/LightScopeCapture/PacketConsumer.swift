@@ -6,6 +6,7 @@ public protocol PacketConsumer: AnyObject {
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32)
     /// Called on every wake-up, packets or not, so timers run on a quiet network.
     func tick(monotonicNanos: UInt64, wallClockNanos: UInt64)
-    /// The loop is closing its handle: report or persist whatever is pending.
-    func flush(wallClockNanos: UInt64)
+    /// The loop is closing its handle: report or persist whatever is pending. Calls `beat`
+    /// as it goes, so that a long flush shows progress rather than a hang.
+    func flush(wallClockNanos: UInt64, beat: () -> Void)
 }

@@ -102,11 +102,21 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         publish()
     }
 
-    func flush(wallClockNanos: UInt64) {
-        engine.advance(monotonicNanos: MonotonicClock.nowNanos(), wallClockNanos: wallClockNanos, emit: emit)
-        engine.finish(emit: emit)
+    func flush(wallClockNanos: UInt64, beat: () -> Void) {
+        var reported = 0
+        let emitAndBeat = { (event: UnwantedEvent) in
+            self.emit(event)
+            reported &+= 1
+            if reported % Self.eventsPerFlushBeat == 0 { beat() }
+        }
+        engine.advance(monotonicNanos: MonotonicClock.nowNanos(), wallClockNanos: wallClockNanos, emit: emitAndBeat)
+        engine.finish(emit: emitAndBeat)
         publish()
     }
+
+    /// How often a flush shows progress: often enough that a large table's flush on a slow
+    /// machine never looks hung, rarely enough to cost nothing.
+    static let eventsPerFlushBeat = 1024
 
     /// Shows the engine's state to the runner.
     private func publish() {

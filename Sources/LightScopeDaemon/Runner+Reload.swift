@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeFleet
 import LightScopeStore
 import LightScopeSystemd
 #if canImport(Glibc)
@@ -6,8 +7,8 @@ import Glibc
 #endif
 
 /// A reload that is ready to apply: everything in it has been checked, and everything that
-/// could fail (reading the config, the key, capture privileges, binding a new metrics
-/// listener) has been done, without touching what runs.
+/// could fail (reading the config, the key, the fleet password, capture privileges, binding a
+/// new metrics listener) has been done, without touching what runs.
 struct ReloadPlan {
     var settings: Settings
     var timing: WatchdogTiming
@@ -18,6 +19,10 @@ struct ReloadPlan {
     /// means metrics are turned off.
     var metrics: MetricsServer?
     var metricsChanged: Bool
+    /// The fleet shipper's configuration (nil: no shipping); a shipper is replaced only when
+    /// it changed (`[fleet]`, the password its file holds, the anonymisation of its heartbeat).
+    var fleet: FleetShipper.Configuration?
+    var fleetChanged: Bool
 }
 
 extension Runner {
@@ -55,6 +60,8 @@ extension Runner {
         let reopenCaptures = settings.capture != daemon.settings.capture || settings.detection != daemon.settings.detection
             || timing.loopWake != daemon.timing.loopWake
         try daemon.captures.checkPrivileges(settings: settings.capture, reopeningAll: reopenCaptures)
+        let fleet = try FleetLink.configuration(settings, stateDirectory: stateDirectory, environment: environment,
+                                                anonymiser: anonymiser, faultInjectionEnabled: options.faultInjectionEnabled)
         // Last, because it holds a port: nothing after it may fail.
         let metricsChanged = settings.metrics.listen != daemon.metrics?.endpoint
         var metrics: MetricsServer?
@@ -69,7 +76,7 @@ extension Runner {
             }
         }
         return ReloadPlan(settings: settings, timing: timing, anonymiser: anonymiser, reopenCaptures: reopenCaptures,
-                          metrics: metrics, metricsChanged: metricsChanged)
+                          metrics: metrics, metricsChanged: metricsChanged, fleet: fleet, fleetChanged: fleet != daemon.fleet?.configuration)
     }
 
     /// Puts a prepared reload in force. Nothing here fails: what could has been done by `prepareReload`.
@@ -77,6 +84,7 @@ extension Runner {
         daemon.apply(plan.settings, anonymiser: plan.anonymiser, timing: plan.timing, notifier: edges.notifier,
                      nowNanos: edges.clock.monotonicNanos())
         if plan.metricsChanged { daemon.switchMetrics(to: plan.metrics) }
+        if plan.fleetChanged { daemon.switchFleet(to: plan.fleet, wakeInterval: plan.timing.loopWake) }
         if plan.reopenCaptures { daemon.captures.closeAll() }
         do {
             try daemon.captures.reconcile(settings: plan.settings.capture, wakeInterval: plan.timing.loopWake)

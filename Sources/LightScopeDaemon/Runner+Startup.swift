@@ -18,11 +18,14 @@ extension Runner {
         let timing = try StartupChecks.watchdogTiming(settings, systemdTimeout: edges.notifier.watchdogTimeout)
         try StartupChecks.requireNamedInterfacesExist(settings.capture.interfaces, on: edges.interfaces)
         let anonymiser = try StartupChecks.anonymiser(settings.store, directory: stateDirectory)
+        let fleet = try FleetLink.configuration(settings, stateDirectory: stateDirectory, environment: environment,
+                                                anonymiser: anonymiser, faultInjectionEnabled: options.faultInjectionEnabled)
         edges.notifier.extendTimeout(by: Self.startupExtension)
 
         let lost = LostEvents()
         let pipeline = EventPipeline(stateDirectory: stateDirectory, settings: settings.store, anonymiser: anonymiser,
                                      wakeInterval: timing.loopWake, lost: lost)
+        pipeline.isFleetShipping = fleet != nil
         pipeline.start()
         let metrics: MetricsServer?
         do {
@@ -42,6 +45,7 @@ extension Runner {
             status: StatusReporter(startNanos: edges.clock.monotonicNanos()))
         daemon.metricsSandbox = SandboxFacts.current(environment: environment)
         daemon.switchMetrics(to: metrics)
+        daemon.switchFleet(to: fleet, wakeInterval: timing.loopWake)
         refreshHostFacts(daemon, listening: true, nowNanos: edges.clock.monotonicNanos())
         do {
             try daemon.captures.reconcile(settings: settings.capture, wakeInterval: timing.loopWake)

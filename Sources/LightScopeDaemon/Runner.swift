@@ -9,7 +9,7 @@ import Glibc
 /// The runner (supervisor) loop of `lightscope run`: start-up, the systemd protocol,
 /// signals, reload, interface rescans, the watchdog and shutdown all live here, apart
 /// from the loops whose heartbeats it watches (`RunningDaemon`: packet loops, event
-/// writer, metrics). Start-up is in Runner+Startup, reload in Runner+Reload, the stop in
+/// writer, metrics, fleet shipper). Start-up is in Runner+Startup, reload in Runner+Reload, the stop in
 /// Runner+Shutdown, status in Runner+Status.
 public final class Runner {
     let options: RunOptions
@@ -104,7 +104,7 @@ public final class Runner {
         }
         reportLosses(daemon, nowNanos: now)
         if now >= daemon.nextStatusNanos {
-            let text = daemon.supervisor.stallStatus ?? daemon.status.refresh(captures: daemon.captures, nowNanos: now)
+            let text = daemon.supervisor.stallStatus ?? daemon.status.refresh(captures: daemon.captures, nowNanos: now) + daemon.fleetStatusNote
             edges.notifier.status(text)
             Log.debug("Status: \(text)")
             publishSnapshot(daemon, statusText: text)

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeFleet
 import LightScopeStore
 import LightScopeSystemd
 
@@ -6,7 +7,7 @@ import LightScopeSystemd
 /// one only once start-up has succeeded, so nothing in it is optional for "not started yet".
 ///
 /// Start order: the event writer first (every other loop feeds it), then the other services
-/// (metrics), then the captures. Stop order is the reverse: the captures first (their flush
+/// (metrics, the fleet shipper), then the captures. Stop order is the reverse: the captures first (their flush
 /// reports pending probes into the writer), then the services, last started first, so the
 /// writer commits what everyone handed it before it ends.
 final class RunningDaemon {
@@ -24,6 +25,8 @@ final class RunningDaemon {
     /// In start order; the event writer is first.
     private(set) var services: [Service]
     private(set) var metrics: MetricsServer?
+    /// nil while `[fleet] url` is empty (see FleetLink).
+    var fleet: FleetShipper?
     var statusFile: StatusFile
     var status: StatusReporter
     /// What detection knows about the host, as last read (the captures hold what they were told).
@@ -96,6 +99,7 @@ final class RunningDaemon {
         captures.detectionSettings = settings.detection
         pipeline.reconfigure(settings: settings.store, anonymiser: anonymiser)
         pipeline.setWakeInterval(timing.loopWake)
+        fleet?.setWakeInterval(timing.loopWake)
         if timing != supervisor.timing {
             let previous = supervisor
             supervisor = WatchdogSupervisor(timing: timing, notifier: notifier, nowNanos: nowNanos)

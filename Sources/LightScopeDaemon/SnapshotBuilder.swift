@@ -47,7 +47,8 @@ enum SnapshotBuilder {
                                                 evictions: detection.reduce(0) { $0 &+ $1.evictions },
                                                 probeEvictions: detection.reduce(0) { $0 &+ $1.probeEvictions },
                                                 scanSourceEvictions: detection.reduce(0) { $0 &+ $1.scanSourceEvictions }),
-            store: store, lostEvents: pipeline.counters.lost.byReason, restarts: restarts, reload: daemon.lastReload,
+            store: store, lostEvents: pipeline.counters.lost.byReason, restarts: restarts, fleet: daemon.fleet?.snapshot,
+            reload: daemon.lastReload,
             fragments: published.values.map(\.fragments).reduce(FragmentCounters()) { $0.adding($1) })
     }
 

@@ -8,7 +8,7 @@ import LightScopeCore
 /// IPv6 one: `anon4-3f2a9c0d11e4b7a5`. The same address always gets the same pseudonym under
 /// one key, so counts and "top sources" still work; without the key, pseudonyms cannot be
 /// reversed or recomputed by trying every IPv4 address, which a plain hash would allow.
-public struct AddressAnonymiser: Sendable {
+public struct AddressAnonymiser: Equatable, Sendable {
     public let mode: AddressAnonymisation
     /// Raw bytes rather than a `SymmetricKey`, which is not `Sendable`; the HMAC copies it anyway.
     private let key: [UInt8]?

@@ -2,7 +2,7 @@ import LightScopeCore
 import Synchronization
 
 /// What the event pipeline has done, readable from any thread (STATUS=, metrics) without locks.
-/// Its losses go to the daemon's one `LostEvents`, under `queue` and `disk`.
+/// Its losses go to the daemon's one `LostEvents`, under `queue`, `disk` and `fleet`.
 public final class EventCounters: Sendable {
     public let lost: LostEvents
     private let written = Atomic<UInt64>(0)
@@ -38,5 +38,7 @@ public final class EventCounters: Sendable {
     func addWritten(_ count: Int) { written.wrappingAdd(UInt64(count), ordering: .relaxed) }
     func addLost(_ count: Int) { lost.add(UInt64(count), .disk) }
     func addQueueDrop() { lost.add(1, .queue) }
+    /// Removed from the store before the fleet shipper delivered them.
+    func addUndelivered(_ count: Int) { lost.add(UInt64(count), .fleet) }
     func addStoreError() { storeErrors.wrappingAdd(1, ordering: .relaxed) }
 }

@@ -37,6 +37,7 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     private let wakePipe = WakePipe()
     private let stopRequested = Atomic<Bool>(false)
     private let pendingConfiguration = Mutex<(Settings.Store, AddressAnonymiser)?>(nil)
+    private let fleetShipping = Atomic<Bool>(false)
     private let thread = DedicatedThread()
     /// How long the writer sleeps between drains: the commit interval, or less when the
     /// watchdog needs every loop to beat more often (a quarter of its ping interval).
@@ -102,6 +103,13 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
         pendingConfiguration.withLock { $0 = (settings, anonymiser) }
     }
 
+    /// Whether a fleet shipper is configured: retention then counts the events it removes
+    /// before the shipper delivered them as lost (`fleet`). Set it before `start`.
+    public var isFleetShipping: Bool {
+        get { fleetShipping.load(ordering: .relaxed) }
+        set { fleetShipping.store(newValue, ordering: .relaxed) }
+    }
+
     /// Events waiting for the writer.
     public var queuedEvents: Int { queue.count }
     /// Events the queue holds before it drops (`EventLossReason.queue`).
@@ -149,6 +157,7 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
             }) {
                 writer.reconfigure(settings: settings, anonymiser: anonymiser)
             }
+            writer.isFleetShipping = isFleetShipping
             repeat {
                 queue.drain(into: &batch)
                 for start in stride(from: 0, to: batch.count, by: Self.maximumEventsPerTransaction) {

@@ -12,7 +12,10 @@ import Glibc
 public final class EventStore {
     public static let fileName = "events.sqlite"
     /// `PRAGMA user_version` of the schema below; raise it with a migration when the schema changes.
-    public static let schemaVersion: Int64 = 2
+    /// 2: event ids are never reused (AUTOINCREMENT) and the store has a random id and the
+    /// fleet shipper's cursor (`store_info`), so that (store id, event id) names an event for good.
+    /// 3: each event names the tool that sent its probe (`tool`).
+    public static let schemaVersion: Int64 = 3
 
     public let path: String
     let connection: SQLiteConnection
@@ -71,28 +74,48 @@ public final class EventStore {
         }
     }
 
-    /// Deletes up to `limit` events captured before `cutoffNanos`, oldest first; returns how many.
+    /// Deletes up to `limit` events captured before `cutoffNanos`, oldest first.
     /// Chunked so that one call never holds the write lock (or the writer thread) for long.
-    public func deleteEvents(before cutoffNanos: UInt64, limit: Int) throws(StoreError) -> Int {
+    public func deleteEvents(before cutoffNanos: UInt64, limit: Int) throws(StoreError) -> Deletion {
         try delete("""
             DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ns < ?1 ORDER BY time_ns LIMIT ?2)
             """, [.integer(Int64(clamping: cutoffNanos)), .integer(Int64(limit))])
     }
 
-    /// Deletes up to `limit` of the oldest events beyond the newest `keep` ids; returns how many.
+    /// Deletes up to `limit` of the oldest events beyond the newest `keep` ids.
     /// Counted on ids (two index lookups, where an OFFSET walked `keep` rows), so it keeps at
     /// most `keep` events, exactly `keep` while the newest ids have no gaps.
-    public func deleteEvents(beyondNewest keep: Int, limit: Int) throws(StoreError) -> Int {
+    public func deleteEvents(beyondNewest keep: Int, limit: Int) throws(StoreError) -> Deletion {
         try delete("""
             DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= (
                 SELECT max(id) FROM events) - ?1 ORDER BY id LIMIT ?2)
             """, [.integer(Int64(keep)), .integer(Int64(limit))])
     }
 
-    func delete(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Int {
+    /// Events one delete removed, and how many of them were past the fleet shipper's cursor.
+    public struct Deletion: Equatable, Sendable {
+        public var events = 0
+        /// Not yet committed by the collector: lost to the fleet if a shipper is configured.
+        public var undelivered = 0
+
+        public init(events: Int = 0, undelivered: Int = 0) {
+            self.events = events
+            self.undelivered = undelivered
+        }
+
+        public static func += (total: inout Deletion, more: Deletion) {
+            total.events += more.events
+            total.undelivered += more.undelivered
+        }
+    }
+
+    /// Runs a DELETE of events; each deleted row is compared with the shipper's cursor in the
+    /// same statement, so a cursor moving meanwhile cannot make the count wrong.
+    func delete(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Deletion {
         do {
-            try connection.prepare(sql).run(values)
-            return Int(try connection.scalar("SELECT changes()").integer ?? 0)
+            let undelivered = try connection.prepare(sql + " RETURNING id > (\(Self.shippedThroughSQL))")
+                .rows(values) { $0.value(at: 0).integer }
+            return Deletion(events: undelivered.count, undelivered: undelivered.filter { $0 != 0 }.count)
         } catch {
             throw StoreError(error, path: path)
         }
@@ -116,9 +139,13 @@ public final class EventStore {
         return values
     }
 
-    private static let schema = """
+    /// Version 2 as it shipped, kept as it was: a new store starts from it and takes every later
+    /// migration, so new and upgraded stores cannot drift apart. A function, not a constant:
+    /// each new store draws its own random id.
+    private static func schemaVersion2() -> String {
+        """
         CREATE TABLE events (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             time_ns INTEGER NOT NULL,
             interface TEXT NOT NULL,
             proto TEXT NOT NULL,
@@ -132,41 +159,79 @@ public final class EventStore {
             window INTEGER,
             tcp_options TEXT,
             ports INTEGER,
-            addresses INTEGER,
-            tool TEXT NOT NULL DEFAULT 'unknown'
+            addresses INTEGER
         );
         CREATE INDEX events_time ON events (time_ns);
         CREATE INDEX events_src ON events (src, time_ns);
         CREATE INDEX events_verdict ON events (verdict, time_ns);
+        CREATE TABLE store_info (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO store_info VALUES ('\(storeIDKey)', \(Int64(bitPattern: UInt64.random(in: 1...UInt64.max)))),
+            ('\(shippedThroughKey)', 0);
+        PRAGMA user_version = 2;
+        """
+    }
+
+    /// Version 1 reused ids once retention emptied the table (`INTEGER PRIMARY KEY` alone), which
+    /// would make a shipper's cursor skip every new event: its rows move to an AUTOINCREMENT table.
+    private static func migrationFrom1() -> String {
+        """
+        ALTER TABLE events RENAME TO events_v1;
+        DROP INDEX events_time; DROP INDEX events_src; DROP INDEX events_verdict;
+        \(schemaVersion2())
+        INSERT INTO events SELECT * FROM events_v1;
+        DROP TABLE events_v1;
+        """
+    }
+
+    /// Events stored before tools were named keep their rows, as sent by an `unknown` tool.
+    private static let migrationFrom2 = """
+        ALTER TABLE events ADD COLUMN tool TEXT NOT NULL DEFAULT 'unknown';
         CREATE INDEX events_tool ON events (tool, time_ns);
-        PRAGMA user_version = \(schemaVersion);
+        PRAGMA user_version = 3;
         """
 
-    /// What brings a store of each older version to the next, in one transaction each. A store
-    /// from before tools were named keeps its events, as sent by an `unknown` tool.
-    private static let migrations: [Int64: String] = [
-        1: """
-            ALTER TABLE events ADD COLUMN tool TEXT NOT NULL DEFAULT 'unknown';
-            CREATE INDEX events_tool ON events (tool, time_ns);
-            PRAGMA user_version = 2;
-            """,
-    ]
+    /// Brings a store of `version` to a later one: each step sets `user_version` to what it made
+    /// (a new store starts at 2).
+    private static func migration(from version: Int64) -> String {
+        switch version {
+        case 0: schemaVersion2()
+        case 1: migrationFrom1()
+        default: migrationFrom2
+        }
+    }
+
+    /// Lets the readers' queries run unchanged on a store of version 1 or 2, which has no `tool`
+    /// column: a temporary view (the connection's own, nothing is written to the file) shadows
+    /// `events` and gives its events the tool `unknown`, as the upgrade will.
+    private static func readWithoutToolColumn(_ connection: SQLiteConnection) throws {
+        try connection.execute("CREATE TEMP VIEW events AS SELECT *, 'unknown' AS tool FROM main.events")
+    }
 
     private static func checkSchema(_ connection: SQLiteConnection, path: String, readOnly: Bool) throws -> Void {
         let version = try connection.scalar("PRAGMA user_version").integer ?? 0
         switch version {
         case schemaVersion:
             return
-        case 0 where !readOnly:
-            try connection.execute("BEGIN IMMEDIATE; \(schema) COMMIT;")
-        case 0:
+        case 0 where readOnly:
             throw StoreError("event store \(path) holds no events yet: the daemon creates it when it first runs")
-        case 1..<schemaVersion where !readOnly:
-            for step in version..<schemaVersion {
-                try connection.execute("BEGIN IMMEDIATE; \(migrations[step]!) COMMIT;")
+        case 1..<schemaVersion where readOnly:
+            // A reader cannot upgrade; it reads the older store as it is until the daemon's next start.
+            try readWithoutToolColumn(connection)
+        case 0..<schemaVersion:
+            // Re-read inside the write lock: the writer and the shipper may both open a new store.
+            // All steps in one transaction: a crash leaves the store as it was, never half-upgraded.
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                var current = try connection.scalar("PRAGMA user_version").integer ?? 0
+                while current < schemaVersion {
+                    try connection.execute(migration(from: current))
+                    current = try connection.scalar("PRAGMA user_version").integer ?? 0
+                }
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
             }
-        case 1..<schemaVersion:
-            throw StoreError("event store \(path) has schema version \(version), older than this LightScope's (\(schemaVersion)): restart the daemon (systemctl restart lightscope), which upgrades it, then read it again")
         default:
             throw StoreError("event store \(path) has schema version \(version), newer than this LightScope understands (\(schemaVersion)): upgrade lightscope, or move the file aside to start a new store")
         }

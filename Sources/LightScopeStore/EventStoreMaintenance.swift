@@ -25,8 +25,8 @@ extension EventStore {
         }
     }
 
-    /// Deletes the `limit` events with the lowest ids; returns how many.
-    func deleteOldest(limit: Int) throws(StoreError) -> Int {
+    /// Deletes the `limit` events with the lowest ids.
+    func deleteOldest(limit: Int) throws(StoreError) -> Deletion {
         try delete("DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?1)", [.integer(Int64(limit))])
     }
 
@@ -61,22 +61,40 @@ extension EventStore {
 
     /// Creates the store's file before SQLite opens it: with O_NOFOLLOW, so that a symbolic link
     /// planted in its place is refused rather than followed, and with `fileMode` whatever the umask.
+    /// A file that is there already is only looked at (lstat), never opened here: closing a
+    /// descriptor of it would drop the POSIX locks of every SQLite connection to it in this
+    /// process (the event writer's, while the fleet shipper opens its own), and another process
+    /// would then checkpoint and remove the log under them.
     static func createFile(_ path: String) throws(StoreError) {
-        let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, fileMode)
+        var status = stat()
+        if lstat(path, &status) == 0 {
+            try checkRegular(path, status)
+            return
+        }
+        let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, fileMode)
         guard descriptor >= 0 else {
             let errorNumber = errno
-            if errorNumber == ELOOP {
-                throw StoreError("event store \(path) is a symbolic link, which LightScope never follows: remove it (rm \(path)) and find out who put it there", sqliteCode: nil)
+            // Created meanwhile (or a link planted meanwhile): judge what is there now.
+            if errorNumber == EEXIST, lstat(path, &status) == 0 {
+                try checkRegular(path, status)
+                return
             }
             throw StoreError("event store \(path): cannot create it (\(StoreError.systemMessage(errorNumber))); make \(StoreError.directory(of: path)) writable by the user LightScope runs as, or choose another with --state-dir",
                              sqliteCode: [EACCES, EPERM, EROFS, ENOENT, ENOSPC, EDQUOT].contains(errorNumber) ? SQLITE_CANTOPEN : nil)
         }
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+        if fstat(descriptor, &status) == 0, status.st_mode & 0o777 != fileMode { fchmod(descriptor, fileMode) }
+    }
+
+    private static func checkRegular(_ path: String, _ status: stat) throws(StoreError) {
+        switch status.st_mode & S_IFMT {
+        case S_IFREG:
+            return
+        case S_IFLNK:
+            throw StoreError("event store \(path) is a symbolic link, which LightScope never follows: remove it (rm \(path)) and find out who put it there", sqliteCode: nil)
+        default:
             throw StoreError("event store \(path) is not a regular file: move it aside; a new store is created at the next start")
         }
-        if status.st_size == 0, status.st_mode & 0o777 != fileMode { fchmod(descriptor, fileMode) }
     }
 
     private static func fileSize(_ path: String) -> Int {

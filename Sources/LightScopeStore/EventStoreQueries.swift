@@ -21,20 +21,23 @@ extension EventStore {
             SELECT \(columns) FROM (SELECT id, \(columns) FROM events WHERE time_ns >= ?1\(filter)
                 ORDER BY time_ns DESC, id DESC LIMIT ?2) ORDER BY time_ns, id
             """
-        return try query(sql, values) { row in
-            func text(_ field: EventField) -> String? { row.value(at: column(field)).text }
-            func number<Number: FixedWidthInteger>(_ field: EventField) -> Number? {
-                row.value(at: column(field)).integer.flatMap { Number(exactly: $0) }
-            }
-            guard let time: UInt64 = number(.time), let interface = text(.interface),
-                  let proto = text(.proto).flatMap(TransportProtocol.init(rawValue:)), let source = text(.src),
-                  let verdict = text(.verdict).flatMap(Verdict.init(rawValue:)), let packets: UInt32 = number(.packets)
-            else { return nil }
-            return EventRecord(timeNanos: time, interface: interface, proto: proto, source: source, sourcePort: number(.sport),
-                               destination: text(.dst), destinationPort: number(.dport), verdict: verdict, packets: packets,
-                               ttl: number(.ttl), tcpWindow: number(.window), tcpOptions: text(.tcpOptions),
-                               ports: number(.ports), addresses: number(.addresses), tool: ScanTool(storedName: text(.tool)))
+        return try query(sql, values, Self.record)
+    }
+
+    /// A row whose first columns are `EventField.allCases` in order, as a record.
+    static func record(_ row: SQLiteStatement) -> EventRecord? {
+        func text(_ field: EventField) -> String? { row.value(at: column(field)).text }
+        func number<Number: FixedWidthInteger>(_ field: EventField) -> Number? {
+            row.value(at: column(field)).integer.flatMap { Number(exactly: $0) }
         }
+        guard let time: UInt64 = number(.time), let interface = text(.interface),
+              let proto = text(.proto).flatMap(TransportProtocol.init(rawValue:)), let source = text(.src),
+              let verdict = text(.verdict).flatMap(Verdict.init(rawValue:)), let packets: UInt32 = number(.packets)
+        else { return nil }
+        return EventRecord(timeNanos: time, interface: interface, proto: proto, source: source, sourcePort: number(.sport),
+                           destination: text(.dst), destinationPort: number(.dport), verdict: verdict, packets: packets,
+                           ttl: number(.ttl), tcpWindow: number(.window), tcpOptions: text(.tcpOptions),
+                           ports: number(.ports), addresses: number(.addresses), tool: ScanTool(storedName: text(.tool)))
     }
 
     /// How many events of each verdict were captured at or after `sinceNanos`; absent verdicts are 0.
@@ -114,11 +117,11 @@ extension EventStore {
         try query("SELECT count(*) FROM events", []) { $0.value(at: 0).integer.map(Int.init) }.first ?? 0
     }
 
-    private func column(_ field: EventField) -> Int32 {
+    private static func column(_ field: EventField) -> Int32 {
         Int32(EventField.allCases.firstIndex(of: field)!)
     }
 
-    private func query<Row>(_ sql: String, _ values: [SQLiteValue], _ read: (SQLiteStatement) -> Row?) throws(StoreError) -> [Row] {
+    func query<Row>(_ sql: String, _ values: [SQLiteValue], _ read: (SQLiteStatement) -> Row?) throws(StoreError) -> [Row] {
         do {
             return try connection.prepare(sql).rows(values, read)
         } catch {

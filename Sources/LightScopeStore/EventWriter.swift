@@ -32,6 +32,9 @@ final class EventWriter {
     private var deletedEarlySinceLastLog = 0
     private var fullThrottle = ErrorThrottle(interval: EventWriter.errorLogInterval)
     private var lostWhileFull = 0
+    /// A fleet shipper is configured: events past its cursor are not delivered yet, and
+    /// retention that removes them loses them (`fleet`). Set by the pipeline on each wake-up.
+    var isFleetShipping = false
     /// Inserted since the last background retention, which must delete at least as many when the
     /// store is at a limit.
     private var insertedSinceRetention = 0
@@ -121,7 +124,7 @@ final class EventWriter {
             let progress = try retention.runBackground(in: store, wallClockNanos: wallClockNanos, insertedEvents: insertedSinceRetention,
                                                        shouldYield: shouldYield, beat: beat)
             insertedSinceRetention = 0
-            deleted(early: progress.deletedEarly, monotonicNanos: monotonicNanos)
+            deleted(early: progress.deletedEarly, expired: progress.expired, monotonicNanos: monotonicNanos)
             let idle = progress == StoreRetention.Progress()
             nextIdleRetentionNanos = idle ? monotonicNanos + UInt64(Self.idleRetentionInterval.nanoseconds) : 0
             return progress.yielded
@@ -156,11 +159,15 @@ final class EventWriter {
     }
 
     /// Events deleted before `retention_days` to stay within `max_events` or `max_store_mib` are
-    /// lost: counted, and said at once, then at most once an hour while it goes on.
-    private func deleted(early count: Int, monotonicNanos: UInt64) {
-        guard count > 0 else { return }
-        counters.addLost(count)
-        deletedEarlySinceLastLog += count
+    /// lost (`disk`): counted, and said at once, then at most once an hour while it goes on.
+    /// While a fleet shipper is configured, a deleted event it had not delivered yet, expired
+    /// or not, is lost to the fleet instead (`fleet`, said by the runner): each loss counts once.
+    private func deleted(early: EventStore.Deletion, expired: EventStore.Deletion = EventStore.Deletion(), monotonicNanos: UInt64) {
+        let undeliveredEarly = isFleetShipping ? early.undelivered : 0
+        counters.addUndelivered(undeliveredEarly + (isFleetShipping ? expired.undelivered : 0))
+        counters.addLost(early.events - undeliveredEarly)
+        guard early.events > 0 else { return }
+        deletedEarlySinceLastLog += early.events
         guard earlyDeletionThrottle.admit(nowNanos: monotonicNanos) != nil else { return }
         let limits = "[store] max_events = \(settings.maxEvents) or max_store_mib = \(settings.maxStoreMiB)"
         log(.notice, "Event store \(databasePath) is at its limit (\(limits)): \(deletedEarlySinceLastLog) of the oldest events were deleted before retention_days (\(settings.retentionDays)) to make room, counted as lost; raise the limit to keep more. Said at most once an hour while it goes on")

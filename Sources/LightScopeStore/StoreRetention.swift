@@ -22,7 +22,7 @@ struct StoreRetention {
 
     enum Room: Equatable {
         /// The batch fits; `deletedEarly` events went first to make room for it.
-        case fits(deletedEarly: Int)
+        case fits(deletedEarly: EventStore.Deletion)
         /// The write-ahead log has outgrown its reserve: a reader keeps checkpoints from finishing.
         case full(logBytes: Int)
     }
@@ -45,21 +45,21 @@ struct StoreRetention {
             }
         }
         var toDelete = limits.eventsToMakeRoom(footprint, incoming: incoming)
-        var deleted = 0
+        var deleted = EventStore.Deletion()
         while toDelete > 0 {
             let chunk = try store.deleteOldest(limit: min(toDelete, StoreLimits.pruneBatchEvents))
-            guard chunk > 0 else { break }
+            guard chunk.events > 0 else { break }
             deleted += chunk
-            toDelete -= chunk
+            toDelete -= chunk.events
         }
         return .fits(deletedEarly: deleted)
     }
 
     struct Progress: Equatable {
         /// Deleted before `retention_days` because of `max_events` or `max_store_mib`: lost events.
-        var deletedEarly = 0
-        /// Deleted because they were older than `retention_days`.
-        var expired = 0
+        var deletedEarly = EventStore.Deletion()
+        /// Deleted because they were older than `retention_days`; lost only if not yet shipped.
+        var expired = EventStore.Deletion()
         /// Stopped with work left because events were waiting or the time budget ran out.
         var yielded = false
     }
@@ -74,7 +74,7 @@ struct StoreRetention {
         var progress = Progress()
         var footprint = try store.footprint()
         while let step = limits.nextStep(footprint, wallClockNanos: wallClockNanos) {
-            let keepingPace = step.isPrunedForALimit && progress.deletedEarly < insertedEvents
+            let keepingPace = step.isPrunedForALimit && progress.deletedEarly.events < insertedEvents
             if !keepingPace, shouldYield() || MonotonicClock.nowNanos() &- start >= budget {
                 progress.yielded = true
                 break
@@ -82,14 +82,17 @@ struct StoreRetention {
             let done: Int
             switch step {
             case .prune(let events, .age):
-                done = try store.deleteEvents(before: wallClockNanos - limits.retentionNanos, limit: events)
-                progress.expired += done
+                let deletion = try store.deleteEvents(before: wallClockNanos - limits.retentionNanos, limit: events)
+                progress.expired += deletion
+                done = deletion.events
             case .prune(let events, .count):
-                done = try store.deleteEvents(beyondNewest: limits.maxEvents, limit: events)
-                progress.deletedEarly += done
+                let deletion = try store.deleteEvents(beyondNewest: limits.maxEvents, limit: events)
+                progress.deletedEarly += deletion
+                done = deletion.events
             case .prune(let events, .size):
-                done = try store.deleteOldest(limit: events)
-                progress.deletedEarly += done
+                let deletion = try store.deleteOldest(limit: events)
+                progress.deletedEarly += deletion
+                done = deletion.events
             case .vacuum(let pages):
                 try store.giveBackFreePages(pages)
                 try store.checkpoint()

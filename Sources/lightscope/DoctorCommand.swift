@@ -1,6 +1,7 @@
 import ArgumentParser
 import LightScopeCore
 import LightScopeDaemon
+import LightScopeFleet
 import LightScopeStore
 
 struct DoctorCommand: ParsableCommand {
@@ -59,11 +60,23 @@ struct DoctorCommand: ParsableCommand {
                                                                         store.directory + "/events.sqlite"]),
                                     user: DoctorFacts.userName()))
         if let unit { checks.append(resourcesCheck(unit, settings: settings)) }
+        if let url = settings.fleet.url { checks.append(fleetCheck(url: url, unit: unit)) }
 
         checks.forEach { print($0.line) }
         let failed = checks.filter { !$0.passed }.count
         print(failed == 0 ? "All \(checks.count) checks passed." : "\(failed) of \(checks.count) checks failed.")
         if failed > 0 { throw ExitCode.failure }
+    }
+
+    private func fleetCheck(url: String, unit: SystemdUnitProperties?) -> DoctorCheck {
+        let collector = (try? ConnectionParameters(url: url).hostDescription) ?? url
+        let addresses: Result<[IPAddress], Doctor.FleetLookupFailure>
+        do {
+            addresses = .success(try FleetDropIn.collectorAddresses(url: url).compactMap(IPAddress.init))
+        } catch {
+            addresses = .failure(Doctor.FleetLookupFailure(reason: error.message))
+        }
+        return Doctor.fleetSandbox(collector: collector, addresses: addresses, unit: unit)
     }
 
     /// The interfaces that will be captured: those configured, or every non-loopback one present.

@@ -17,7 +17,7 @@ struct LightScopeCommand: ParsableCommand {
         version: LightScopeVersion.current,
         subcommands: [RunCommand.self, StatusCommand.self, EventsCommand.self, TopCommand.self, BlocklistCommand.self,
                       DoctorCommand.self, CheckConfigCommand.self, ReloadCommand.self, ReplayCommand.self, RecordExitCommand.self,
-                      AlertCommand.self]
+                      AlertCommand.self, FleetCommand.self]
     )
 }
 

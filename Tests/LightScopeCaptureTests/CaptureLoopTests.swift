@@ -15,11 +15,20 @@ final class CaptureLoopTests: XCTestCase {
         let packets = Mutex<[(length: Int, linkType: Int32)]>([])
         let ticks = Atomic<Int>(0)
         let flushed = Atomic<Bool>(false)
+        /// A slow flush: this many steps of 100 ms, beating after each if `flushBeats`.
+        let flushSteps = Atomic<Int>(0)
+        let flushBeats = Atomic<Bool>(true)
         func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
             packets.withLock { $0.append((bytes.count, linkType)) }
         }
         func tick(monotonicNanos: UInt64, wallClockNanos: UInt64) { ticks.wrappingAdd(1, ordering: .relaxed) }
-        func flush(wallClockNanos: UInt64) { flushed.store(true, ordering: .relaxed) }
+        func flush(wallClockNanos: UInt64, beat: () -> Void) {
+            for _ in 0..<flushSteps.load(ordering: .relaxed) {
+                usleep(100_000)
+                if flushBeats.load(ordering: .relaxed) { beat() }
+            }
+            flushed.store(true, ordering: .relaxed)
+        }
     }
 
     func testLoopCapturesFilteredPacketsAndBeatsWhileIdle() throws {
@@ -88,6 +97,27 @@ final class CaptureLoopTests: XCTestCase {
             try handle.dispatch(context: UnsafeMutableRawPointer($0), callback: count, maximumPackets: bound)
         }) > 0 {}
         XCTAssertGreaterThanOrEqual(handed + total, 4 * bound - 8, "the rest is still there for the next calls")
+    }
+
+    /// A loop flushing a large table on a slow machine takes longer than the stop timeout but
+    /// beats as it goes: it is slow, not hung, and its probes are reported, not abandoned.
+    func testAStopWaitsForAFlushThatMakesProgress() throws {
+        try requireRoot()
+        let (loop, consumer, _) = try startLoopbackLoop()
+        consumer.flushSteps.store(15, ordering: .relaxed)
+        XCTAssertTrue(loop.stop(timeout: .milliseconds(500)), "a 1.5 s flush that beats is waited for")
+        XCTAssertTrue(consumer.flushed.load(ordering: .relaxed))
+        XCTAssertEqual(loop.outcome, .stopped)
+    }
+
+    /// The same flush without a beat is what a hang looks like: the stop gives up on it.
+    func testAStopGivesUpOnAFlushThatMakesNoProgress() throws {
+        try requireRoot()
+        let (loop, consumer, _) = try startLoopbackLoop()
+        consumer.flushBeats.store(false, ordering: .relaxed)
+        consumer.flushSteps.store(15, ordering: .relaxed)
+        XCTAssertFalse(loop.stop(timeout: .milliseconds(500)), "a silent 1.5 s flush is reported as hung")
+        XCTAssertTrue(loop.stop(timeout: .seconds(3)), "it ends in the end; nothing is left running")
     }
 
     func testOpeningAMissingInterfaceSaysSo() {

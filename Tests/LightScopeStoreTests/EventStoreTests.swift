@@ -23,7 +23,7 @@ final class EventStoreTests: XCTestCase {
     func testSchemaIsVersionedWALWithIndexes() throws {
         _ = try EventStore(directory: directory.path)
         let connection = try SQLiteConnection(path: directory.file("events.sqlite"), readOnly: true)
-        XCTAssertEqual(try connection.scalar("PRAGMA user_version"), .integer(2))
+        XCTAssertEqual(try connection.scalar("PRAGMA user_version"), .integer(3))
         XCTAssertEqual(try connection.scalar("PRAGMA journal_mode"), .text("wal"))
         let indexes = try connection.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name").rows { $0.value(at: 0).text }
         XCTAssertEqual(indexes, ["events_src", "events_time", "events_tool", "events_verdict"])
@@ -54,10 +54,10 @@ final class EventStoreTests: XCTestCase {
         let old = (0..<25).map { EventRecord(Sample.event($0, timeNanos: 1_000 + UInt64($0))) }
         let recent = (25..<30).map { EventRecord(Sample.event($0)) }
         try store.insert(old + recent)
-        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10), 10)
-        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10), 10)
-        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10), 5)
-        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10), 0)
+        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10).events, 10)
+        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10).events, 10)
+        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10).events, 5)
+        XCTAssertEqual(try store.deleteEvents(before: 1_000_000, limit: 10).events, 0)
         XCTAssertEqual(try store.events(since: 0, limit: 100), recent)
     }
 
@@ -65,9 +65,9 @@ final class EventStoreTests: XCTestCase {
         let store = try EventStore(directory: directory.path)
         let records = (0..<50).map { EventRecord(Sample.event($0)) }
         try store.insert(records)
-        XCTAssertEqual(try store.deleteEvents(beyondNewest: 20, limit: 1000), 30)
+        XCTAssertEqual(try store.deleteEvents(beyondNewest: 20, limit: 1000).events, 30)
         XCTAssertEqual(try store.events(since: 0, limit: 100), Array(records.suffix(20)))
-        XCTAssertEqual(try store.deleteEvents(beyondNewest: 20, limit: 1000), 0)
+        XCTAssertEqual(try store.deleteEvents(beyondNewest: 20, limit: 1000).events, 0)
     }
 
     func testReadersFilterCountAndRank() throws {

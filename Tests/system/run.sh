@@ -452,6 +452,104 @@ scenario_remove_then_purge() {
     expect "not masked after purge" eval "! X test -L /etc/systemd/system/lightscope.service" || return 1
 }
 
+# --- the fleet: ship through the unit's sandbox to a PostgreSQL on a non-loopback address ---------
+FLEET_ADDR=203.0.113.10
+FLEET_PG=/var/tmp/lspg
+FLEET_ADMIN="host=$FLEET_PG port=5432 user=postgres dbname=lightscope"
+
+# A PostgreSQL 15 of the test's own (the image's units are masked), on a veth of its own (this
+# kernel has no dummy interfaces), with a test CA and a server certificate for its address; TCP
+# over TLS only, SCRAM.
+fleet_collector_up() {
+    local bin=/usr/lib/postgresql/15/bin
+    X ip link add fleet0 type veth peer name fleet1 && X ip addr add "$FLEET_ADDR/24" dev fleet0 \
+        && X ip link set fleet0 up && X ip link set fleet1 up || return 1
+    X mkdir -p "$FLEET_PG" && X chown postgres:postgres "$FLEET_PG" || return 1
+    X runuser -u postgres -- sh -c "cd $FLEET_PG &&
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=systest CA' -keyout ca.key -out ca.crt &&
+        openssl req -newkey rsa:2048 -nodes -subj '/CN=$FLEET_ADDR' -keyout server.key -out server.csr &&
+        printf 'subjectAltName=IP:$FLEET_ADDR\n' > san.ext &&
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt &&
+        $bin/initdb -D data -U postgres -A peer --no-sync &&
+        printf \"listen_addresses = '$FLEET_ADDR'\nunix_socket_directories = '$FLEET_PG'\nssl = on\nssl_cert_file = '$FLEET_PG/server.crt'\nssl_key_file = '$FLEET_PG/server.key'\n\" >> data/postgresql.conf &&
+        printf 'local all postgres peer\nhostssl all all 0.0.0.0/0 scram-sha-256\n' > data/pg_hba.conf" > "$CT_STATE/fleet-initdb.log" 2>&1 \
+        || { cat "$CT_STATE/fleet-initdb.log"; return 1; }
+    X sh -c "runuser -u postgres -- $bin/pg_ctl -D $FLEET_PG/data -l $FLEET_PG/server.log -w start < /dev/null > /dev/null 2>&1" || return 1
+    X runuser -u postgres -- psql -h "$FLEET_PG" -c "CREATE DATABASE lightscope" >/dev/null || return 1
+    X runuser -u postgres -- lightscope fleet init --url "$FLEET_ADMIN" | sed 's/^/    fleet init: /'
+}
+fleet_collector_down() {
+    X sh -c "runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D $FLEET_PG/data -m fast -w stop < /dev/null > /dev/null 2>&1"
+    X ip link del fleet0 2>/dev/null
+}
+fleet_rows() { # fleet_rows CONDITION
+    X runuser -u postgres -- psql -h "$FLEET_PG" -d lightscope -AtX -c "SELECT count(*) FROM lightscope.events WHERE $1"
+}
+fleet_has_probe() { probe_closed_port; [ "$(fleet_rows "src = '$PEER_ADDR' AND dport = 9 AND verdict = 'closed'")" -gt 0 ]; }
+
+scenario_fleet_ships_through_the_sandbox() {
+    fleet_collector_up || { echo "    expected: a PostgreSQL on $FLEET_ADDR"; fleet_collector_down; return 1; }
+    fleet_checks
+    local result=$?
+    X sed -i '/^# systest fleet$/,$d' "$CONF"
+    remove_dropin fleet
+    X rm -f /etc/lightscope/fleet-password /etc/lightscope/fleet-ca.crt
+    fleet_collector_down
+    restart_service && wait_until 15 is_running || { echo "    expected: running again without [fleet]"; return 1; }
+    return $result
+}
+fleet_checks() {
+    local credentials password url c report exposure
+    credentials=$(X runuser -u postgres -- lightscope fleet add-host systest --json --collector "$FLEET_ADDR" --url "$FLEET_ADMIN") \
+        || { echo "    expected: fleet add-host to succeed"; return 1; }
+    password=$(printf '%s' "$credentials" | jq -r .password)
+    url=$(printf '%s' "$credentials" | jq -r .url)
+    echo "    add-host: role $(printf '%s' "$credentials" | jq -r .role), url $url"
+    X install -m 0644 "$FLEET_PG/ca.crt" /etc/lightscope/fleet-ca.crt
+    printf '%s\n' "$password" | X sh -c 'umask 077 && cat > /etc/lightscope/fleet-password'
+    printf '# systest fleet\n[fleet]\nurl = %s\nhost_name = systest\ninterval = 1s\nconnect_timeout = 2s\nretry_max_interval = 2s\n' "$url" \
+        | X tee -a "$CONF" >/dev/null
+
+    # Without the drop-in the sandbox blocks the collector: doctor names it, nothing arrives.
+    c=$(cursor)
+    restart_service && wait_until 15 is_running || { echo "    expected: running with [fleet] and no drop-in"; return 1; }
+    doctor_passes && { echo "    expected: doctor to fail while the unit blocks the collector"; return 1; }
+    printf '%s\n' "$DOCTOR_OUT" | grep '^FAIL fleet' | sed 's/^/    doctor: /'
+    expect "FAIL fleet: ... IPAddressDeny= blocks the collector ... -> fix: lightscope fleet dropin" \
+        eval 'printf "%s\n" "$DOCTOR_OUT" | grep "^FAIL fleet: the unit.s IPAddressDeny= blocks the collector $FLEET_ADDR:5432.*-> fix: lightscope fleet dropin" >/dev/null' || return 1
+    expect "journal: one line saying why nothing is shipped" \
+        wait_until 15 eval "journal_since '$c' | grep -E 'Fleet: (cannot ship to the collector|the collector refuses this host)' >/dev/null" || return 1
+    journal_since "$c" | grep -E '^Fleet: ' | sed 's/^/    journal: /'
+    if journal_since "$c" | grep 'no password supplied' >/dev/null; then
+        # The connection itself went through: systemd attached no IP firewall (it needs cgroup v2 BPF).
+        echo "    note: this systemd does not enforce IPAddressDeny= here: $(X journalctl -b -q --no-pager | grep -i -m1 'bpf' || echo 'no BPF firewall line')"
+    fi
+    probe_closed_port; sleep 2
+    expect "no event on the collector without the drop-in" [ "$(fleet_rows true)" = 0 ] || return 1
+
+    # With the drop-in that `fleet dropin` prints (the collector's address and the credential).
+    X sh -c "lightscope fleet dropin --credential /etc/lightscope/fleet-password > $DROPIN_DIR/fleet.conf" \
+        || { echo "    expected: fleet dropin to print the drop-in"; return 1; }
+    X cat "$DROPIN_DIR/fleet.conf" | sed 's/^/    drop-in: /'
+    X systemctl daemon-reload
+    c=$(cursor)
+    restart_service && wait_until 15 is_running || { echo "    expected: running with the drop-in"; return 1; }
+    expect "the closed-port probe on the collector, with this host's id" wait_until 30 fleet_has_probe || return 1
+    expect "the host id is the one fleet host-id prints" \
+        [ "$(fleet_rows "host_id = '$(X lightscope fleet host-id)'")" -gt 0 ] || return 1
+    expect "the host's heartbeat row" eval "[ \"\$(X runuser -u postgres -- psql -h $FLEET_PG -d lightscope -AtX -c \"SELECT name FROM lightscope.hosts\")\" = systest ]" || return 1
+    expect "doctor passes with the drop-in" wait_until 10 doctor_passes || { printf '%s\n' "$DOCTOR_OUT" | sed 's/^/    doctor: /'; return 1; }
+    printf '%s\n' "$DOCTOR_OUT" | grep '^PASS fleet' | sed 's/^/    doctor: /'
+    expect "lightscope status shows the fleet line" \
+        wait_until 10 eval "X lightscope status | grep '^Fleet: $FLEET_ADDR:5432 as systest .*, connected' >/dev/null" \
+        || { X lightscope status | sed 's/^/    status: /'; return 1; }
+    X lightscope status | grep '^Fleet: ' | sed 's/^/    status: /'
+    report=$(X systemd-analyze security --no-pager lightscope.service 2>&1)
+    exposure=$(printf '%s\n' "$report" | sed -n 's/.*Overall exposure level for lightscope.service: \([0-9.]*\).*/\1/p')
+    echo "    exposure with the fleet drop-in: $exposure"
+    expect "exposure <= 1.5 with the drop-in" awk -v e="$exposure" 'BEGIN { exit !(e <= 1.5) }'
+}
+
 # --- the run ------------------------------------------------------------------------
 passed=0; failed=0
 run() {
@@ -528,6 +626,7 @@ run scenario_broken_config_fails_without_loop
 run scenario_start_limit_hit_alerts
 run scenario_alert_examples_deliver
 run scenario_edit_watchdogsec
+run scenario_fleet_ships_through_the_sandbox
 run scenario_upgrade_keeps_config_and_state
 run scenario_remove_then_purge
 

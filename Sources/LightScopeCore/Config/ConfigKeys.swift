@@ -88,6 +88,7 @@ extension ConfigFile {
                 return nil
             },
         ],
+        "fleet": fleetKeys,
     ]
 
     private static func boolean(_ set: @escaping @Sendable (inout Settings, Bool) -> Void) -> Apply {
@@ -101,7 +102,7 @@ extension ConfigFile {
         }
     }
 
-    private static func integer(in range: ClosedRange<Int>, _ set: @escaping @Sendable (inout Settings, Int) -> Void) -> Apply {
+    static func integer(in range: ClosedRange<Int>, _ set: @escaping @Sendable (inout Settings, Int) -> Void) -> Apply {
         { settings, value in
             guard let number = Int(value), range.contains(number) else {
                 return "'\(value)' must be a whole number from \(range.lowerBound) to \(range.upperBound)"
@@ -111,7 +112,7 @@ extension ConfigFile {
         }
     }
 
-    private static func duration(in range: ClosedRange<Duration>, _ set: @escaping @Sendable (inout Settings, Duration) -> Void) -> Apply {
+    static func duration(in range: ClosedRange<Duration>, _ set: @escaping @Sendable (inout Settings, Duration) -> Void) -> Apply {
         { settings, value in
             guard let duration = DurationText.parse(value), range.contains(duration) else {
                 return "'\(value)' must be a duration from \(DurationText.format(range.lowerBound)) to \(DurationText.format(range.upperBound)), like 10s, 500ms or 5m"

@@ -10,6 +10,7 @@ public struct Settings: Equatable, Sendable {
     public var log = Log()
     public var store = Store()
     public var blocklist = Blocklist()
+    public var fleet = Fleet()
 
     public init() {}
 

@@ -7,7 +7,7 @@ public struct SystemdUnitProperties: Equatable, Sendable {
     public static let names = [
         "LoadState", "ActiveState", "SubState", "Result", "Type", "NotifyAccess", "WatchdogUSec",
         "WatchdogTimestampMonotonic", "AmbientCapabilities", "User", "DropInPaths", "MainPID",
-        "MemoryMax", "TasksMax",
+        "MemoryMax", "TasksMax", "IPAddressAllow", "IPAddressDeny",
     ]
 
     public var values: [String: String]

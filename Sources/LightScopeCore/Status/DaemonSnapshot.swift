@@ -17,6 +17,8 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
     /// Every event lost since start, by `EventLossReason` name (zeros included).
     public var lostEvents: [String: UInt64]
     public var restarts: Restarts
+    /// nil when `[fleet] url` is empty.
+    public var fleet: Fleet?
     /// The outcome of the latest SIGHUP; nil before the first. What `lightscope reload` waits for.
     public var reload: Reload?
 
@@ -182,7 +184,8 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
 
     public init(version: String, pid: Int32, startedAtNanos: UInt64, updatedAtNanos: UInt64, status: String,
                 interfaces: [Interface], loops: [Loop], watchdog: Watchdog, events: Events, detection: Detection, store: Store?,
-                lostEvents: [String: UInt64], restarts: Restarts, reload: Reload? = nil, fragments: FragmentCounters? = nil) {
+                lostEvents: [String: UInt64], restarts: Restarts, fleet: Fleet? = nil, reload: Reload? = nil,
+                fragments: FragmentCounters? = nil) {
         self.version = version
         self.pid = pid
         self.startedAtNanos = startedAtNanos
@@ -196,6 +199,7 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         self.store = store
         self.lostEvents = lostEvents
         self.restarts = restarts
+        self.fleet = fleet
         self.reload = reload
         self.fragments = fragments
     }

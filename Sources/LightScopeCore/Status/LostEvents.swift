@@ -11,7 +11,8 @@ public enum EventLossReason: String, CaseIterable, Codable, Sendable {
     case disk
     /// A capture loop hung and was given up with the probes it held.
     case interface
-    /// The fleet shipper could not deliver to the central store.
+    /// Removed from the store (retention, `max_events`, `max_store_mib`) before the fleet
+    /// shipper delivered it to the central store.
     case fleet
 }
 

@@ -46,7 +46,7 @@ public enum PrometheusText {
                "Scan sources evicted by the memory budget, with what they had counted (lost scan state).",
                [("", "\(snapshot.detection.scanSourceEvictions)")])
         family("lightscope_events_lost_total", "counter",
-               "Events that never reached the store, by reason: queue (writer behind), eviction (memory budget), disk, interface (hung capture), fleet.",
+               "Events that never reached the store, by reason: queue (writer behind), eviction (memory budget), disk, interface (hung capture), fleet (removed from the store before the shipper delivered them).",
                EventLossReason.allCases.map { (label(("reason", $0.rawValue)), "\(snapshot.lostEvents[$0.rawValue] ?? 0)") })
         family("lightscope_detection_pending_probes", "gauge", "Connection attempts waiting for an answer.",
                [("", "\(snapshot.detection.pendingProbes)")])
@@ -72,6 +72,16 @@ public enum PrometheusText {
                    [("", "\(store.eventsWritten)")])
             family("lightscope_store_errors_total", "counter", "Store write errors.", [("", "\(store.errors)")])
             family("lightscope_store_size_bytes", "gauge", "Size of the local store on disk.", [("", "\(store.sizeBytes)")])
+        }
+        if let fleet = snapshot.fleet {
+            family("lightscope_fleet_connected", "gauge", "1 while the shipper holds a connection to the collector.",
+                   [("", fleet.connected ? "1" : "0")])
+            family("lightscope_fleet_events_pending", "gauge", "Stored events the collector has not committed yet.",
+                   [("", "\(fleet.eventsPending)")])
+            family("lightscope_fleet_oldest_pending_age_seconds", "gauge", "Age of the oldest event not yet shipped (0: none).",
+                   [("", seconds(fleet.oldestPendingAgeNanos(nowNanos: snapshot.updatedAtNanos)))])
+            family("lightscope_fleet_events_shipped_total", "counter", "Events the collector committed since start.",
+                   [("", "\(fleet.eventsShipped)")])
         }
         return out
     }

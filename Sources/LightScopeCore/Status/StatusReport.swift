@@ -63,6 +63,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
                 let size = storeFileExists ? "\(store.sizeBytes / 1024) KiB" : "no file yet"
                 lines.append("Store: \(store.path), \(size), \(store.eventsWritten) written, \(store.errors) errors")
             }
+            if let fleet = daemon.fleet { lines.append(fleet.line(nowNanos: nowNanos)) }
         }
         if !recentRuns.isEmpty {
             lines.append("Recent runs:")

@@ -1,0 +1,41 @@
+/// The `[fleet] url` that `add-host` prints for a new role: the collector's address as the
+/// admin URL names it (or `--collector`), TLS with the server's name checked, and the CA file
+/// where the documentation puts it.
+enum HostURL {
+    static let caFile = "/etc/lightscope/fleet-ca.crt"
+    static let clientCertificate = "/etc/lightscope/fleet-client.crt"
+    static let clientKey = "/etc/lightscope/fleet-client.key"
+
+    static func make(role: String, adminURL: String, collector: String?, authentication: FleetCollector.Authentication) throws(FleetError) -> String {
+        let admin = try ConnectionParameters(url: adminURL)
+        var host: String
+        var port = admin.parsed["port"] ?? "5432"
+        if let collector {
+            (host, port) = split(collector, defaultPort: port)
+        } else {
+            host = admin.parsed["host"] ?? ""
+            guard !host.isEmpty, !host.hasPrefix("/"), !host.contains(",") else {
+                throw FleetError("the admin URL reaches the collector through a local socket (or several hosts), which the hosts cannot use: give the address hosts connect to with --collector HOST[:PORT]")
+            }
+        }
+        let database = admin.parsed["dbname"] ?? role
+        if host.contains(":") && !host.hasPrefix("[") { host = "[\(host)]" }
+        var url = "postgresql://\(role)@\(host):\(port)/\(database)?sslmode=verify-full&sslrootcert=\(caFile)"
+        if authentication == .cert { url += "&sslcert=\(clientCertificate)&sslkey=\(clientKey)" }
+        return url
+    }
+
+    /// `host`, `host:port`, `[v6]:port` or a bare IPv6 address.
+    static func split(_ text: String, defaultPort: String) -> (String, String) {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            let host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            return (host, rest.hasPrefix(":") ? String(rest.dropFirst()) : defaultPort)
+        }
+        let colons = text.filter { $0 == ":" }.count
+        if colons == 1, let colon = text.firstIndex(of: ":") {
+            return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+        }
+        return (text, defaultPort)
+    }
+}
