@@ -12,8 +12,8 @@ public enum FleetSchema {
         public var sql: String
     }
 
-    /// The lowest schema version this LightScope can ship to.
-    public static let requiredVersion = 1
+    /// The lowest schema version this LightScope can ship to: 2, since its batches carry `tool`.
+    public static let requiredVersion = 2
 
     public static var latestVersion: Int { migrations.last!.version }
 
