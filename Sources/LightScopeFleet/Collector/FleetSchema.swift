@@ -12,8 +12,8 @@ public enum FleetSchema {
         public var sql: String
     }
 
-    /// The lowest schema version this LightScope can ship to.
-    public static let requiredVersion = 1
+    /// The lowest schema version this LightScope can ship to: 2, since its batches carry `tool`.
+    public static let requiredVersion = 2
 
     public static var latestVersion: Int { migrations.last!.version }
 
@@ -30,7 +30,16 @@ public enum FleetSchema {
     public static let migrations: [Migration] = [
         Migration(version: 1, description: "events by day, hosts, per-host roles with row-level security",
                   sql: initialTables + initialSecurity + FleetMaintenanceSQL.function),
+        Migration(version: 2, description: "the tool that sent each event's probe", sql: eventTool),
     ]
+
+    /// A constant default: PostgreSQL adds the column without rewriting a partition, and rows
+    /// shipped before it read as `unknown`, as on the host. No index: each one costs every
+    /// insert, and a tool is looked for within a time range, which events_time serves.
+    private static let eventTool = """
+        ALTER TABLE lightscope.events ADD COLUMN tool text NOT NULL DEFAULT 'unknown';
+
+        """
 
     private static let initialTables = """
         DO $$ BEGIN CREATE ROLE lightscope_host NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
