@@ -82,6 +82,13 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
         return true
     }
 
+    /// Gives up on a hung loop without waiting: asks it to end, so that it stops capturing if
+    /// it ever recovers, and lets its thread go.
+    public func abandon() {
+        stopPipe.wake()
+        thread.detach()
+    }
+
     /// The most a stop waits for a loop that keeps beating: well inside systemd's default
     /// TimeoutStopSec (90 s), so that a loop beating without end is still reported as hung.
     public static let longestFlush: Duration = .seconds(30)

@@ -95,6 +95,7 @@ final class CaptureSet {
     func abandon(_ name: String) {
         let pending = UInt64(consumers[name]?.published?.detection.pendingProbes ?? 0)
         consumers[name]?.abandon()
+        loops[name]?.abandon()
         forget(name)
         lost.add(pending, .interface)
         Log.error("The packet loop of \(name) is stalled: its \(pending) pending probes are lost")
@@ -126,6 +127,7 @@ final class CaptureSet {
         if !ended {
             // Its thread never flushes: what it held, as of its last tick, is lost with it.
             consumer?.abandon()
+            loop.abandon()
             lost.add(pending, .interface)
             Log.error("The packet loop of \(name) did not stop within \(DurationText.format(Self.stopTimeout)); it is hung, and its \(pending) pending probes are lost")
         } else if let reason {
