@@ -66,6 +66,10 @@ completions bash usr/share/bash-completion/completions/lightscope
 completions zsh usr/share/zsh/vendor-completions/_lightscope
 completions fish usr/share/fish/vendor_completions.d/lightscope.fish
 install -D -m 0644 packaging/lightscope.conf "$stage/etc/lightscope/lightscope.conf"
+# Prometheus alerting rules and their promtool tests (docs/prometheus.md): not under /usr/share/doc,
+# which minimal images drop (dpkg path-exclude), as a rule_files: entry may point here.
+install -D -m 0644 -t "$stage/usr/share/lightscope/prometheus" \
+    packaging/prometheus/lightscope-rules.yml packaging/prometheus/lightscope-rules.test.yml
 doc=$stage/usr/share/doc/lightscope
 install -D -m 0644 packaging/debian/copyright "$doc/copyright"
 # The pages the man page and the README point to (docs/store.md, docs/resources.md, ...).
