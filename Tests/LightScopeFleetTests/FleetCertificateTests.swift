@@ -8,7 +8,8 @@ import XCTest
 /// `lightscope fleet add-host NAME --auth cert` against a real PostgreSQL 15: what the command
 /// prints, used as printed (only the certificate files moved to the test's directory), lets the
 /// shipper deliver with a client certificate of the test CA and no password; row-level security
-/// holds for the role.
+/// holds for the role; another role's certificate, a key others can read or a missing certificate
+/// gives one clear line.
 final class FleetCertificateTests: XCTestCase {
     var fixture: FleetFixture!
 
@@ -58,6 +59,29 @@ final class FleetCertificateTests: XCTestCase {
         XCTAssertEqual(try fixture.server.query("SELECT count(*) FROM lightscope.events WHERE host_id <> '\(fixture.hostID)'"), "0")
     }
 
+    func testACertificateOfAnotherRoleIsRefusedWithOneClearLine() throws {
+        let host = try addCertificateHost("web2")
+        try fixture.server.addHBALine(host.hbaLine.replacingOccurrences(of: "ADDRESS", with: "127.0.0.1/32"), first: true)
+        let files = try fixture.server.issueClientCertificate(commonName: fixture.role, name: "web1")
+        try assertRefusedOnce(url: localURL(host.url, files), saying: "certificate authentication failed for user \"\(host.role)\"")
+    }
+
+    func testAKeyOthersCanReadIsRefusedWithOneClearLine() throws {
+        let host = try addCertificateHost("web2")
+        try fixture.server.addHBALine(host.hbaLine.replacingOccurrences(of: "ADDRESS", with: "127.0.0.1/32"), first: true)
+        let files = try fixture.server.issueClientCertificate(commonName: host.role, name: "web2")
+        chmod(files.key, 0o644)
+        try assertRefusedOnce(url: localURL(host.url, files), saying: "has group or world access")
+    }
+
+    /// libpq skips an sslcert file that is not there, so the server is the one to refuse.
+    func testAMissingCertificateIsRefusedWithOneClearLine() throws {
+        let host = try addCertificateHost("web2")
+        try fixture.server.addHBALine(host.hbaLine.replacingOccurrences(of: "ADDRESS", with: "127.0.0.1/32"), first: true)
+        let missing = (certificate: fixture.stateDirectory + "/none.crt", key: fixture.stateDirectory + "/none.key")
+        try assertRefusedOnce(url: localURL(host.url, missing), saying: "connection requires a valid client certificate")
+    }
+
     /// Runs the real `lightscope fleet add-host NAME --auth cert`, as docs/fleet.md shows it.
     private func addCertificateHost(_ name: String) throws -> (role: String, url: String, hbaLine: String, output: String) {
         let output = try shell([DaemonProcess.binaryPath, "fleet", "add-host", name, "--auth", "cert", "--host-id", fixture.hostID.description,
@@ -83,5 +107,20 @@ final class FleetCertificateTests: XCTestCase {
             settings: settings, parameters: try ConnectionParameters(url: url), password: nil, hostID: fixture.hostID,
             hostName: "web2", databasePath: fixture.databasePath, anonymiser: .disabled, killAfterCommits: nil)
         return FleetShipper(configuration: configuration, lost: LostEvents(), wakeInterval: .milliseconds(250), log: fixture.lines.log)
+    }
+
+    private func assertRefusedOnce(url: String, saying words: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        try fixture.store(300)
+        let shipper = try certificateShipper(url: url)
+        shipper.start()
+        sleep(4)
+        XCTAssertTrue(shipper.stop(timeout: .seconds(10)), file: file, line: line)
+        let refusals = fixture.lines.messages(.error).filter { $0.contains(words) }
+        XCTAssertEqual(refusals.count, 1, "\(fixture.lines.messages())", file: file, line: line)
+        XCTAssertTrue(refusals.first?.contains("fix the client certificate or key in [fleet] url") == true, "\(refusals)", file: file, line: line)
+        XCTAssertEqual(fixture.lines.messages(.warning), [], "not taken for an unreachable collector", file: file, line: line)
+        XCTAssertTrue(shipper.snapshot.problem?.contains("refused by the collector") == true, file: file, line: line)
+        XCTAssertEqual(fixture.collectorCount(), 0, file: file, line: line)
+        XCTAssertEqual(try fixture.localIDs().count, 300, "the events stay in the local store", file: file, line: line)
     }
 }
