@@ -176,7 +176,14 @@ func printCredentials(_ credentials: FleetCollector.Credentials, json: Bool) {
         print("Shown once. On the host: put the password into /etc/lightscope/fleet-password (mode 0600), the url into [fleet] url.")
     } else {
         print("url:      \(credentials.url)")
-        print("Certificate authentication: give the host a client certificate with CN=\(credentials.role), and the collector a pg_hba.conf line 'hostssl DB \(credentials.role) ADDRESS cert'.")
+        print("""
+            No password: the host logs in with a client certificate whose CN is \(credentials.role). On the host: the \
+            certificate into \(HostURL.clientCertificate), its key into \(HostURL.clientKey) (owner root, group \
+            lightscope, mode 0640: libpq refuses a key others can read), the url into [fleet] url. On the collector: \
+            ssl_ca_file naming the CA that signed the certificate, and this line in pg_hba.conf with the host's address, \
+            above any line for +lightscope_host (the first matching line decides), then reload:
+            """)
+        print(credentials.hbaLine ?? "")
     }
 }
 

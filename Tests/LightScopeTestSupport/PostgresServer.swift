@@ -77,6 +77,33 @@ public final class PostgresServer {
         try psql(adminURL(database: database), sql).output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A client certificate from the test CA with `commonName` as its CN, and its key (root,
+    /// mode 0600), for `cert` authentication; `name` keeps several apart.
+    public func issueClientCertificate(commonName: String, name: String) throws -> (certificate: String, key: String) {
+        let base = directory + "/client-" + name
+        try shell(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(commonName)",
+                   "-keyout", base + ".key", "-out", base + ".csr"])
+        try shell(["openssl", "x509", "-req", "-in", base + ".csr", "-CA", caCertificatePath, "-CAkey", directory + "/ca.key",
+                   "-CAcreateserial", "-days", "2", "-out", base + ".crt"])
+        chmod(base + ".key", 0o600)
+        return (base + ".crt", base + ".key")
+    }
+
+    /// Trusts the test CA for client certificates (`ssl_ca_file`) and puts `line` into
+    /// pg_hba.conf, first (the first matching line decides) or last; then reloads the server.
+    public func addHBALine(_ line: String, first: Bool) throws {
+        try append("ssl_ca_file = '\(caCertificatePath)'\n", to: directory + "/data/postgresql.conf")
+        let path = directory + "/data/pg_hba.conf"
+        let lines = try String(contentsOfFile: path, encoding: .utf8)
+        try (first ? line + "\n" + lines : lines + line + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try shell(["chown", "postgres:postgres", path])
+        let reloads = log.components(separatedBy: "reloading configuration files").count
+        try asPostgres(["\(Self.binDirectory)/pg_ctl", "-D", directory + "/data", "reload"])
+        let deadline = Date().addingTimeInterval(10)
+        while log.components(separatedBy: "reloading configuration files").count == reloads, Date() < deadline { usleep(50_000) }
+        usleep(200_000)
+    }
+
     public var log: String { (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? "" }
 
     public func destroy() {

@@ -69,6 +69,8 @@ public enum FleetCollector {
         /// nil with certificate authentication.
         public var password: String?
         public var url: String
+        /// With certificate authentication, the collector's `pg_hba.conf` line for the role.
+        public var hbaLine: String?
     }
 
     public enum Authentication: String, Sendable, CaseIterable {
@@ -124,7 +126,8 @@ public enum FleetCollector {
                 throw error
             }
         }
-        return Credentials(role: role, password: password, url: url)
+        let hbaLine = authentication == .cert ? try HostURL.certificateHBALine(role: role, adminURL: adminURL) : nil
+        return Credentials(role: role, password: password, url: url, hbaLine: hbaLine)
     }
 
     /// `lightscope_host_` plus the name, lower-cased, with `.` and `-` as `_`: a plain SQL identifier.

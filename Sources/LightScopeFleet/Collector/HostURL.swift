@@ -1,10 +1,10 @@
 /// The `[fleet] url` that `add-host` prints for a new role: the collector's address as the
 /// admin URL names it (or `--collector`), TLS with the server's name checked, and the CA file
 /// where the documentation puts it.
-enum HostURL {
-    static let caFile = "/etc/lightscope/fleet-ca.crt"
-    static let clientCertificate = "/etc/lightscope/fleet-client.crt"
-    static let clientKey = "/etc/lightscope/fleet-client.key"
+public enum HostURL {
+    public static let caFile = "/etc/lightscope/fleet-ca.crt"
+    public static let clientCertificate = "/etc/lightscope/fleet-client.crt"
+    public static let clientKey = "/etc/lightscope/fleet-client.key"
 
     static func make(role: String, adminURL: String, collector: String?, authentication: FleetCollector.Authentication) throws(FleetError) -> String {
         let admin = try ConnectionParameters(url: adminURL)
@@ -23,6 +23,14 @@ enum HostURL {
         var url = "postgresql://\(role)@\(host):\(port)/\(database)?sslmode=verify-full&sslrootcert=\(caFile)"
         if authentication == .cert { url += "&sslcert=\(clientCertificate)&sslkey=\(clientKey)" }
         return url
+    }
+
+    /// The `pg_hba.conf` line that lets a certificate role in, with ADDRESS for the operator to
+    /// fill in. It must come before any line that matches the role by `+lightscope_host`: the
+    /// first matching line decides, and a `scram-sha-256` one would ask for a password.
+    static func certificateHBALine(role: String, adminURL: String) throws(FleetError) -> String {
+        let database = try ConnectionParameters(url: adminURL).parsed["dbname"] ?? role
+        return "hostssl \(database) \(role) ADDRESS cert"
     }
 
     /// `host`, `host:port`, `[v6]:port` or a bare IPv6 address.

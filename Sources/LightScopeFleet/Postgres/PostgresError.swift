@@ -31,12 +31,14 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public static let uniqueViolation = "23505"
 
     /// libpq reports a failed connection as text only; these are the server's and libpq's
-    /// words for a refusal of the credentials, as opposed to an unreachable server.
+    /// words for a refusal of the credentials (or a client key libpq will not use), as opposed
+    /// to an unreachable server.
     static func connectionFailure(_ text: String) -> PostgresError {
         let message = text.trimmingWhitespace
         let credentialSigns = ["password authentication failed", "no password supplied", "certificate authentication failed",
                                "does not exist", "no pg_hba.conf entry", "not permitted to log in", "permission denied",
-                               "SCRAM authentication", "authentication failed"]
+                               "SCRAM authentication", "authentication failed", "private key file", "certificate file",
+                               "requires a valid client certificate"]
         let isCredentials = credentialSigns.contains { message.contains($0) }
         return PostgresError(isCredentials ? .credentials : .connection, message)
     }

@@ -24,7 +24,9 @@ struct FleetProblems {
         case .collector:
             return (.warning, "Fleet: cannot ship to the collector: \(message). Events keep accumulating in the local store and are shipped when it answers again; retrying with back-off")
         case .credentials:
-            return (.error, "Fleet: the collector refuses this host: \(message). Events keep accumulating in the local store; fix [fleet] url or password_file, then systemctl reload lightscope")
+            let isCertificate = message.contains("certificate") || message.contains("private key")
+            let fix = isCertificate ? "the client certificate or key in [fleet] url (CN = the role; key mode 0600, or 0640 owned by root)" : "[fleet] url or password_file"
+            return (.error, "Fleet: the collector refuses this host: \(message). Events keep accumulating in the local store; fix \(fix), then systemctl reload lightscope")
         case .store:
             return (.error, "Fleet: cannot read the local event store: \(message); retrying")
         }
