@@ -15,7 +15,15 @@ public enum FleetSchema {
     /// The lowest schema version this LightScope can ship to.
     public static let requiredVersion = 1
 
+    /// The lowest schema version the read commands (`fleet status`, `scanners`, `blocklist`)
+    /// can query: the one that added the fleet views.
+    public static let viewsVersion = 2
+
     public static var latestVersion: Int { migrations.last!.version }
+
+    /// A host is silent, not merely quiet, once its last heartbeat is older than this many of
+    /// its own heartbeat intervals.
+    public static let silentAfterIntervals = 3
 
     /// Created before any migration, so that the applied versions can be read.
     static let bookkeeping = """
@@ -30,6 +38,8 @@ public enum FleetSchema {
     public static let migrations: [Migration] = [
         Migration(version: 1, description: "events by day, hosts, per-host roles with row-level security",
                   sql: initialTables + initialSecurity + FleetMaintenanceSQL.function),
+        Migration(version: 2, description: "fleet views: scanners, distributed scans, host health",
+                  sql: FleetViewsSQL.migration),
     ]
 
     private static let initialTables = """
