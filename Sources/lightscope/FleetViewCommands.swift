@@ -11,9 +11,6 @@ struct FleetReaderOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Config file for [fleet] url and [blocklist]; default: \(RunOptions.defaultConfigPath).", valueName: "file"), completion: .file())
     var config: String?
 
-    @Flag(help: "Print JSON Lines, one object per line.")
-    var json = false
-
     func settings() throws -> Settings {
         do {
             return try ConfigLoader.load(RunOptions(configPath: config, interfaces: [], logLevel: nil, faultInjectionEnabled: false))
@@ -47,11 +44,14 @@ struct FleetStatusCommand: ParsableCommand {
 
     @OptionGroup var reader: FleetReaderOptions
 
+    @Flag(help: "Print JSON Lines, one object per host.")
+    var json = false
+
     func run() throws {
         let connection = try reader.connect()
         let hosts = try fleetStep { () throws(FleetError) in try FleetView.hostHealth(connection) }
         for host in hosts {
-            if reader.json {
+            if json {
                 var line = JSONLine()
                 line.add("host", host.name)
                 line.add("host_id", host.hostID)
@@ -96,6 +96,9 @@ struct FleetScannersCommand: ParsableCommand {
 
     @OptionGroup var reader: FleetReaderOptions
 
+    @Flag(help: "Print JSON Lines, one object per source (or port).")
+    var json = false
+
     @Option(help: ArgumentHelp("Only sources (or ports) seen by at least this many hosts.", valueName: "n"))
     var minHosts = 2
 
@@ -121,14 +124,14 @@ struct FleetScannersCommand: ParsableCommand {
             let ports = try fleetStep { () throws(FleetError) in
                 try FleetView.distributedScans(connection, windowSeconds: window, minHosts: minHosts, minSources: minSources)
             }
-            ports.forEach { print(reader.json ? Self.json($0) : Self.line($0)) }
+            ports.forEach { print(json ? Self.json($0) : Self.line($0)) }
             printError("\(ports.count) port\(ports.count == 1 ? "" : "s") probed on at least \(minHosts) hosts by at least \(minSources) sources in the last \(since)")
             return
         }
         let scanners = try fleetStep { () throws(FleetError) in
             try FleetView.scanners(connection, windowSeconds: window, minHosts: minHosts)
         }
-        scanners.forEach { print(reader.json ? Self.json($0) : Self.line($0)) }
+        scanners.forEach { print(json ? Self.json($0) : Self.line($0)) }
         printError("\(scanners.count) source\(scanners.count == 1 ? "" : "s") seen by at least \(minHosts) hosts in the last \(since)")
     }
 
