@@ -48,8 +48,16 @@ struct FleetBlocklistCommand: ParsableCommand {
             (try FleetView.scanners(connection, windowSeconds: window, minHosts: minHosts), try FleetView.hostAddresses(connection))
         }
         var fleetHosts: [IPAddress: String] = [:]
+        var pseudonymised: [String] = []
         for (text, host) in hostAddresses {
-            if let address = IPAddress(text) { fleetHosts[address] = host }
+            if let address = IPAddress(text) {
+                fleetHosts[address] = host
+            } else if !pseudonymised.contains(host) {
+                pseudonymised.append(host)
+            }
+        }
+        for host in pseudonymised {
+            printError("warning: \(SafeText.escaped(host)) reports its addresses as pseudonyms ([store] anonymise): they cannot be kept off this list; give the fleet's own networks in [blocklist] allow")
         }
         let policy = BlocklistPolicy(host: HostNetworkFacts.read(), settings: settings.blocklist, fleetHosts: fleetHosts)
         let blocklist = Blocklist(sources: scanners.map(\.source), policy: policy)

@@ -48,9 +48,18 @@ final class FleetBlocklistCommandTests: XCTestCase {
         XCTAssertTrue(plain.errors.contains("203.0.113.9 ([blocklist] allow 203.0.113.0/24)"), plain.errors)
         XCTAssertTrue(plain.errors.contains("127.0.0.1 (loopback)"), plain.errors)
         XCTAssertTrue(plain.errors.contains("1 IPv4 and 1 IPv6 sources seen by at least 2 hosts in the last 24h"), plain.errors)
+        XCTAssertFalse(plain.errors.contains("pseudonym"), plain.errors)
 
         let one = try runLightScope(["fleet", "blocklist", "--format", "plain", "--min-hosts", "1", "--config", configPath, "--url", readerURL])
         XCTAssertEqual(one.output, "198.51.100.77\n198.51.100.88\n2001:db8:77::1\n", one.errors)
+    }
+
+    /// A host that anonymises its own addresses cannot have them kept off the list: said, by name.
+    func testAHostWhoseAddressesArePseudonymsIsNamed() throws {
+        try server.query("UPDATE lightscope.hosts SET addresses = ARRAY['anon4-3f2a9c01d2e4b5a6'] WHERE name = 'web1'")
+        let plain = try runLightScope(["fleet", "blocklist", "--format", "plain", "--config", configPath, "--url", readerURL])
+        XCTAssertEqual(plain.status, 0, plain.errors)
+        XCTAssertTrue(plain.errors.contains("warning: web1 reports its addresses as pseudonyms ([store] anonymise): they cannot be kept off this list; give the fleet's own networks in [blocklist] allow"), plain.errors)
     }
 
     func testTheFleetNftRulesetIsAcceptedByNftAndLeavesTheLocalTableAlone() throws {

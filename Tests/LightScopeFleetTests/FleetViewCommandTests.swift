@@ -111,7 +111,7 @@ final class FleetViewCommandTests: XCTestCase {
         let closedPort = server.tlsURL(role: "ops").replacingOccurrences(of: ":\(server.port)/", with: ":1/")
         let unreachable = try runLightScope(["fleet", "status", "--url", closedPort])
         XCTAssertEqual(unreachable.status, 1)
-        XCTAssertTrue(unreachable.errors.contains("cannot reach the collector at 127.0.0.1:1"), unreachable.errors)
+        XCTAssertTrue(unreachable.errors.contains("cannot connect to the collector at 127.0.0.1:1"), unreachable.errors)
         XCTAssertTrue(unreachable.errors.contains("check --url (or [fleet] url)"), unreachable.errors)
 
         let web1 = try host("web1", "11111111-1111-4111-8111-111111111111")

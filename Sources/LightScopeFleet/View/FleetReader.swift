@@ -13,19 +13,9 @@ public enum FleetReader {
     static let rfc3339 = #"'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"#
 
     public static func connect(url: String) throws(FleetError) -> PostgresConnection {
-        let parameters = try ConnectionParameters(url: url)
-        let deadline = MonotonicClock.nowNanos() + UInt64(connectTimeout.nanoseconds)
-        let connection: PostgresConnection
-        do {
-            var keywords: [(String, String)] = [("dbname", url), ("application_name", "lightscope fleet")]
-            if !parameters.namesToResolve.isEmpty {
-                let addresses = try HostResolver.resolve(parameters.namesToResolve, deadlineNanos: deadline, waiter: .plain)
-                keywords.append(("hostaddr", addresses.joined(separator: ",")))
-            }
-            connection = try PostgresConnection(parameters: keywords, deadlineNanos: deadline, waiter: .plain)
-        } catch {
-            throw FleetError("cannot reach the collector at \(parameters.hostDescription): \(error.message); check --url (or [fleet] url) and that PostgreSQL runs there and lets this machine in (pg_hba.conf)")
-        }
+        let connection = try FleetCollector.connect(
+            url: url, environment: [:], timeout: connectTimeout,
+            fix: "check --url (or [fleet] url), and that PostgreSQL runs there and lets this machine in (pg_hba.conf)")
         try checkSchema(connection)
         return connection
     }
