@@ -10,7 +10,9 @@ packages=(
     # openssl for its test CA and certificates
     postgresql openssl
     # tests: namespaces and veth, real scanners and capture tools, a real systemd
-    iproute2 procps util-linux python3 tcpdump nmap hping3 masscan systemd-container
+    iproute2 procps util-linux python3 tcpdump nmap hping3 masscan zmap systemd-container
+    # tests: real client SYNs that must get no scanner tag
+    netcat-openbsd
     # tests: the blocklist output goes through the real firewall tools (in a namespace)
     nftables ipset
     # packaging and its checks (the system tests install the .deb: adduser, man-db)

@@ -6,11 +6,16 @@ extension EventPipeline: EventSink {
     public var room: Int { max(0, queueCapacity - queuedEvents) }
 }
 
-/// Counts this run's events by verdict on their way to the pipeline, for `lightscope status`
-/// and the metrics.
+/// Counts this run's events by verdict and by tool on their way to the pipeline, for
+/// `lightscope status` and the metrics.
 final class EventTally: EventSink {
     private let downstream: EventSink
-    private let byVerdict = Mutex<[Verdict: UInt64]>([:])
+    private let counts = Mutex(Counts())
+
+    private struct Counts {
+        var byVerdict: [Verdict: UInt64] = [:]
+        var byTool = [UInt64](repeating: 0, count: ScanTool.allCases.count)
+    }
 
     init(downstream: EventSink) {
         self.downstream = downstream
@@ -18,15 +23,19 @@ final class EventTally: EventSink {
 
     @discardableResult
     func submit(_ event: UnwantedEvent) -> Bool {
-        byVerdict.withLock { $0[event.verdict, default: 0] &+= 1 }
+        counts.withLock { counts in
+            counts.byVerdict[event.verdict, default: 0] &+= 1
+            counts.byTool[Int(event.tool.rawValue)] &+= 1
+        }
         return downstream.submit(event)
     }
 
     var room: Int { downstream.room }
 
     var snapshot: DaemonSnapshot.Events {
-        byVerdict.withLock { counts in
-            DaemonSnapshot.Events(byVerdict: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }))
+        counts.withLock { counts in
+            DaemonSnapshot.Events(byVerdict: Dictionary(uniqueKeysWithValues: counts.byVerdict.map { ($0.key.rawValue, $0.value) }),
+                                  byTool: Dictionary(uniqueKeysWithValues: ScanTool.allCases.map { ($0.name, counts.byTool[Int($0.rawValue)]) }))
         }
     }
 }

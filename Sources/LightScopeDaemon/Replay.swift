@@ -91,7 +91,7 @@ public struct Replay {
                             guard ScanDetector.isFailure(event.verdict), let destination = event.destination,
                                   let port = event.destinationPort else { continue }
                             scans.pointee.recordFailure(source: event.source, destination: destination, port: port, proto: event.proto,
-                                                        timeNanos: event.timeNanos, emit: tallyAndWrite)
+                                                        timeNanos: event.timeNanos, tool: event.tool, emit: tallyAndWrite)
                         case .timersRan(let nowNanos):
                             scans.pointee.timersRan(atNanos: nowNanos)
                         }
@@ -112,7 +112,7 @@ public struct Replay {
                             tally.pointee.add(event)
                             guard ScanDetector.isFailure(event.verdict), let port = event.destinationPort else { continue }
                             scans.pointee.recordFailure(source: event.source, destination: event.destination, port: port,
-                                                        proto: event.proto, timeNanos: event.timeNanos, emit: tallyScan)
+                                                        proto: event.proto, timeNanos: event.timeNanos, tool: event.tool, emit: tallyScan)
                         case .timersRan(let nowNanos):
                             scans.pointee.timersRan(atNanos: nowNanos)
                         }
@@ -302,6 +302,8 @@ struct TalliedEvent {
     var destinationPort: UInt16?
     var verdict: Verdict
     var proto: TransportProtocol
+    /// For the scan events the tally thread makes from it.
+    var tool: ScanTool
 
     init(_ event: UnwantedEvent) {
         source = event.source
@@ -310,6 +312,7 @@ struct TalliedEvent {
         destinationPort = event.destinationPort
         verdict = event.verdict
         proto = event.proto
+        tool = event.tool
     }
 }
 

@@ -14,7 +14,8 @@ public final class EventStore {
     /// `PRAGMA user_version` of the schema below; raise it with a migration when the schema changes.
     /// 2: event ids are never reused (AUTOINCREMENT) and the store has a random id and the
     /// fleet shipper's cursor (`store_info`), so that (store id, event id) names an event for good.
-    public static let schemaVersion: Int64 = 2
+    /// 3: each event names the tool that sent its probe (`tool`).
+    public static let schemaVersion: Int64 = 3
 
     public let path: String
     let connection: SQLiteConnection
@@ -138,8 +139,10 @@ public final class EventStore {
         return values
     }
 
-    /// A function, not a constant: each new store draws its own random id.
-    private static func schema() -> String {
+    /// Version 2 as it shipped, kept as it was: a new store starts from it and takes every later
+    /// migration, so new and upgraded stores cannot drift apart. A function, not a constant:
+    /// each new store draws its own random id.
+    private static func schemaVersion2() -> String {
         """
         CREATE TABLE events (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -164,7 +167,7 @@ public final class EventStore {
         CREATE TABLE store_info (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
         INSERT INTO store_info VALUES ('\(storeIDKey)', \(Int64(bitPattern: UInt64.random(in: 1...UInt64.max)))),
             ('\(shippedThroughKey)', 0);
-        PRAGMA user_version = \(schemaVersion);
+        PRAGMA user_version = 2;
         """
     }
 
@@ -174,10 +177,34 @@ public final class EventStore {
         """
         ALTER TABLE events RENAME TO events_v1;
         DROP INDEX events_time; DROP INDEX events_src; DROP INDEX events_verdict;
-        \(schema())
+        \(schemaVersion2())
         INSERT INTO events SELECT * FROM events_v1;
         DROP TABLE events_v1;
         """
+    }
+
+    /// Events stored before tools were named keep their rows, as sent by an `unknown` tool.
+    private static let migrationFrom2 = """
+        ALTER TABLE events ADD COLUMN tool TEXT NOT NULL DEFAULT 'unknown';
+        CREATE INDEX events_tool ON events (tool, time_ns);
+        PRAGMA user_version = 3;
+        """
+
+    /// Brings a store of `version` to a later one: each step sets `user_version` to what it made
+    /// (a new store starts at 2).
+    private static func migration(from version: Int64) -> String {
+        switch version {
+        case 0: schemaVersion2()
+        case 1: migrationFrom1()
+        default: migrationFrom2
+        }
+    }
+
+    /// Lets the readers' queries run unchanged on a store of version 1 or 2, which has no `tool`
+    /// column: a temporary view (the connection's own, nothing is written to the file) shadows
+    /// `events` and gives its events the tool `unknown`, as the upgrade will.
+    private static func readWithoutToolColumn(_ connection: SQLiteConnection) throws {
+        try connection.execute("CREATE TEMP VIEW events AS SELECT *, 'unknown' AS tool FROM main.events")
     }
 
     private static func checkSchema(_ connection: SQLiteConnection, path: String, readOnly: Bool) throws -> Void {
@@ -187,17 +214,18 @@ public final class EventStore {
             return
         case 0 where readOnly:
             throw StoreError("event store \(path) holds no events yet: the daemon creates it when it first runs")
-        case 1 where readOnly:
-            // The readers' queries are the same on both versions; the daemon migrates at its next start.
-            return
-        case 0, 1:
+        case 1..<schemaVersion where readOnly:
+            // A reader cannot upgrade; it reads the older store as it is until the daemon's next start.
+            try readWithoutToolColumn(connection)
+        case 0..<schemaVersion:
             // Re-read inside the write lock: the writer and the shipper may both open a new store.
+            // All steps in one transaction: a crash leaves the store as it was, never half-upgraded.
             try connection.execute("BEGIN IMMEDIATE")
             do {
-                switch try connection.scalar("PRAGMA user_version").integer ?? 0 {
-                case 0: try connection.execute(schema())
-                case 1: try connection.execute(migrationFrom1())
-                default: break
+                var current = try connection.scalar("PRAGMA user_version").integer ?? 0
+                while current < schemaVersion {
+                    try connection.execute(migration(from: current))
+                    current = try connection.scalar("PRAGMA user_version").integer ?? 0
                 }
                 try connection.execute("COMMIT")
             } catch {

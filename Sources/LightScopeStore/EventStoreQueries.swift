@@ -2,17 +2,25 @@ import LightScopeCore
 
 /// The readers behind the CLI's queries: plain functions returning values, no cursors to manage.
 extension EventStore {
-    /// The newest `limit` events captured at or after `sinceNanos` (optionally of one verdict),
-    /// returned oldest first, as a log tail reads.
-    public func events(since sinceNanos: UInt64, verdict: Verdict? = nil, limit: Int = 100) throws(StoreError) -> [EventRecord] {
+    /// The newest `limit` events captured at or after `sinceNanos` (optionally of one verdict,
+    /// or sent by one tool), returned oldest first, as a log tail reads.
+    public func events(since sinceNanos: UInt64, verdict: Verdict? = nil, tool: ScanTool? = nil,
+                       limit: Int = 100) throws(StoreError) -> [EventRecord] {
         let columns = EventField.allCases.map(\.storeColumn).joined(separator: ", ")
-        let filter = verdict == nil ? "" : " AND verdict = ?3"
+        var values: [SQLiteValue] = [.integer(Int64(clamping: sinceNanos)), .integer(Int64(limit))]
+        var filter = ""
+        if let verdict {
+            values.append(.text(verdict.rawValue))
+            filter += " AND verdict = ?\(values.count)"
+        }
+        if let tool {
+            values.append(.text(tool.name))
+            filter += " AND tool = ?\(values.count)"
+        }
         let sql = """
             SELECT \(columns) FROM (SELECT id, \(columns) FROM events WHERE time_ns >= ?1\(filter)
                 ORDER BY time_ns DESC, id DESC LIMIT ?2) ORDER BY time_ns, id
             """
-        var values: [SQLiteValue] = [.integer(Int64(clamping: sinceNanos)), .integer(Int64(limit))]
-        if let verdict { values.append(.text(verdict.rawValue)) }
         return try query(sql, values, Self.record)
     }
 
@@ -29,7 +37,7 @@ extension EventStore {
         return EventRecord(timeNanos: time, interface: interface, proto: proto, source: source, sourcePort: number(.sport),
                            destination: text(.dst), destinationPort: number(.dport), verdict: verdict, packets: packets,
                            ttl: number(.ttl), tcpWindow: number(.window), tcpOptions: text(.tcpOptions),
-                           ports: number(.ports), addresses: number(.addresses))
+                           ports: number(.ports), addresses: number(.addresses), tool: ScanTool(storedName: text(.tool)))
     }
 
     /// How many events of each verdict were captured at or after `sinceNanos`; absent verdicts are 0.
@@ -82,6 +90,25 @@ extension EventStore {
                   let port = row.value(at: 1).integer.flatMap(UInt16.init(exactly:)),
                   let events = row.value(at: 2).integer else { return nil }
             return PortCount(proto: proto, port: port, events: Int(events))
+        }
+    }
+
+    public struct ToolCount: Equatable, Sendable {
+        /// The tool's name as stored: a newer LightScope may have named one this version does not know.
+        public var tool: String
+        public var events: Int
+        public var packets: Int
+    }
+
+    /// The tools that sent the events since `sinceNanos`, most events first (`unknown` among them).
+    public func topTools(since sinceNanos: UInt64, limit: Int = 10) throws(StoreError) -> [ToolCount] {
+        try query("""
+            SELECT tool, count(*) AS n, sum(packets) FROM events WHERE time_ns >= ?1
+                GROUP BY tool ORDER BY n DESC, tool LIMIT ?2
+            """, [.integer(Int64(clamping: sinceNanos)), .integer(Int64(limit))]) { row in
+            guard let tool = row.value(at: 0).text, let events = row.value(at: 1).integer,
+                  let packets = row.value(at: 2).integer else { return nil }
+            return ToolCount(tool: tool, events: Int(events), packets: Int(packets))
         }
     }
 

@@ -9,17 +9,19 @@ struct TopCommand: ParsableCommand {
         discussion: """
         --by source lists the senders with the most events in the window (with their packets); \
         --by port the destination ports probed most, as proto/port (portscan events, which cover \
-        many ports, are not counted per port). Anonymised senders appear as their pseudonyms \
+        many ports, are not counted per port); --by tool the tools that sent the probes, `unknown` \
+        for probes no scanner's marks named (docs/detection.md). Anonymised senders appear as their pseudonyms \
         (anon4-..., anon6-...). With --json each row is one JSON object per line.
         Example: lightscope top --by port --since 7d --limit 20
         """
     )
 
     enum Grouping: String, ExpressibleByArgument, CaseIterable {
-        case source, port
+        case source, port, tool
     }
 
-    @Option(help: ArgumentHelp("Rank senders (source) or destination ports (port).", valueName: "source|port"))
+    @Option(help: ArgumentHelp("Rank senders (source), destination ports (port) or the tools that sent the probes (tool).",
+                               valueName: "source|port|tool"))
     var by: Grouping = .source
 
     @Option(help: ArgumentHelp("How far back: a duration such as 30m, 1h, 24h or 7d.", valueName: "duration"))
@@ -46,6 +48,7 @@ struct TopCommand: ParsableCommand {
             switch by {
             case .source: rows = sourceRows(try eventStore.topSources(since: window.startNanos, limit: limit))
             case .port: rows = portRows(try eventStore.topPorts(since: window.startNanos, limit: limit))
+            case .tool: rows = toolRows(try eventStore.topTools(since: window.startNanos, limit: limit))
             }
         } catch {
             printError("error: \(error.message)")
@@ -55,7 +58,13 @@ struct TopCommand: ParsableCommand {
             printError("no events in the last \(since)")
             return
         }
-        if !json { print(by == .source ? "EVENTS  PACKETS  SOURCE" : "EVENTS  PORT") }
+        if !json {
+            switch by {
+            case .source: print("EVENTS  PACKETS  SOURCE")
+            case .port: print("EVENTS  PORT")
+            case .tool: print("EVENTS  PACKETS  TOOL")
+            }
+        }
         rows.forEach { print($0) }
     }
 
@@ -74,6 +83,17 @@ struct TopCommand: ParsableCommand {
         counts.map { count in
             json ? "{\"proto\":\"\(count.proto.rawValue)\",\"port\":\(count.port),\"events\":\(count.events)}"
                 : "\(padded(count.events, 6))  \(count.proto.rawValue)/\(count.port)"
+        }
+    }
+
+    private func toolRows(_ counts: [EventStore.ToolCount]) -> [String] {
+        counts.map { count in
+            if json {
+                var line = "{\"tool\":"
+                EventJSON.appendQuoted(count.tool, to: &line)
+                return line + ",\"events\":\(count.events),\"packets\":\(count.packets)}"
+            }
+            return "\(padded(count.events, 6))  \(padded(count.packets, 7))  \(SafeText.escaped(count.tool))"
         }
     }
 

@@ -4,8 +4,9 @@ import XCTest
 final class DecodedPacketTests: XCTestCase {
     /// Replay hands millions of decoded packets from the reading thread to the detection
     /// thread, so their size is memory traffic: the direction and extension-header fields
-    /// live in what was the transport's tail padding, and the stride is what it was before.
-    func testTheDirectionAndExtensionFieldsCostNoMemory() {
+    /// live in what was the transport's tail padding, the IPv4 identification and
+    /// don't-fragment bit in the padding before it, and the stride is what it was before.
+    func testTheDirectionExtensionAndIPv4FieldsCostNoMemory() {
         XCTAssertEqual(MemoryLayout<DecodedPacket>.stride, 112)
     }
 

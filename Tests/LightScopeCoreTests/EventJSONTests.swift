@@ -11,7 +11,8 @@ final class EventJSONTests: XCTestCase {
     func testWritesTheStableFieldNamesInOrder() {
         XCTAssertEqual(EventJSON.encode(Self.closed), """
             {"time":"2026-11-29T21:56:06.123456Z","interface":"eth0","proto":"tcp","src":"203.0.113.7","sport":51234,\
-            "dst":"192.0.2.1","dport":23,"verdict":"closed","packets":1,"ttl":54,"window":64240,"tcp_options":"M1460,S,T,N,W7"}
+            "dst":"192.0.2.1","dport":23,"verdict":"closed","packets":1,"ttl":54,"window":64240,"tcp_options":"M1460,S,T,N,W7",\
+            "tool":"unknown"}
             """)
     }
 
@@ -20,7 +21,7 @@ final class EventJSONTests: XCTestCase {
                                destination: nil, destinationPort: 161, verdict: .addrscan, packets: 12, addresses: 12)
         XCTAssertEqual(EventJSON.encode(scan), """
             {"time":"1970-01-01T00:00:00.000000Z","interface":"eth0","proto":"udp","src":"2001:db8::7",\
-            "dport":161,"verdict":"addrscan","packets":12,"addresses":12}
+            "dport":161,"verdict":"addrscan","packets":12,"addresses":12,"tool":"unknown"}
             """)
     }
 
@@ -29,6 +30,7 @@ final class EventJSONTests: XCTestCase {
         record.ports = 40
         record.addresses = 3
         record.interface = "we\"ird\\\u{1}name"
+        record.tool = .masscan
         XCTAssertEqual(try EventJSON.decode(EventJSON.encode(record)), record)
         XCTAssertEqual(try EventJSON.decode(EventJSON.encode(Self.closed)), Self.closed)
     }
@@ -47,6 +49,19 @@ final class EventJSONTests: XCTestCase {
         XCTAssertEqual(record.source, "anon4-0011223344556677")
         XCTAssertEqual(record.verdict, .portscan)
         XCTAssertEqual(record.ports, 40)
+    }
+
+    /// Every event names a tool; a line from before tools were named, or naming one a newer
+    /// LightScope knows and this one does not, reads as `unknown` rather than failing.
+    func testToolIsAlwaysWrittenAndReadsAsUnknownWhenAbsentOrNew() throws {
+        var record = Self.closed
+        record.tool = .nmap
+        XCTAssertTrue(EventJSON.encode(record).hasSuffix(#","tcp_options":"M1460,S,T,N,W7","tool":"nmap"}"#), EventJSON.encode(record))
+        let base = #"{"time":"2026-11-29T21:56:06Z","interface":"eth0","proto":"tcp","src":"a","verdict":"closed","packets":1"#
+        XCTAssertEqual(try EventJSON.decode(base + "}").tool, .unknown)
+        XCTAssertEqual(try EventJSON.decode(base + #","tool":"zgrab9"}"#).tool, .unknown)
+        XCTAssertEqual(try EventJSON.decode(base + #","tool":"hping3"}"#).tool, .hping3)
+        XCTAssertThrowsError(try EventJSON.decode(base + #","tool":3}"#))
     }
 
     func testDecodeNamesWhatIsWrong() {

@@ -28,7 +28,15 @@ final class EventLineTests: XCTestCase {
             "LIGHTSCOPE_TIME=2026-11-29T21:56:06.123456Z", "LIGHTSCOPE_INTERFACE=eth0", "LIGHTSCOPE_PROTO=tcp",
             "LIGHTSCOPE_SRC=203.0.113.7", "LIGHTSCOPE_SPORT=51234", "LIGHTSCOPE_DST=192.0.2.1", "LIGHTSCOPE_DPORT=23",
             "LIGHTSCOPE_VERDICT=closed", "LIGHTSCOPE_PACKETS=1", "LIGHTSCOPE_TTL=54", "LIGHTSCOPE_WINDOW=64240",
-            "LIGHTSCOPE_TCP_OPTIONS=M1460,S,T,N,W7",
+            "LIGHTSCOPE_TCP_OPTIONS=M1460,S,T,N,W7", "LIGHTSCOPE_TOOL=unknown",
         ])
+    }
+
+    /// The line names a tool only when one was named, so ordinary events read as before.
+    func testANamedToolEndsTheDetails() {
+        var record = EventJSONTests.closed
+        record.tool = .nmap
+        XCTAssertEqual(EventLine.text(record), "unwanted tcp 203.0.113.7:51234 -> 192.0.2.1:23 closed (1 packet, ttl 54, tool nmap)")
+        XCTAssertTrue(JournalFields.fields(for: record).contains("LIGHTSCOPE_TOOL=nmap"))
     }
 }

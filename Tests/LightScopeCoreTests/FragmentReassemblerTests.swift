@@ -32,9 +32,11 @@ final class FragmentReassemblerTests: XCTestCase {
         return whole
     }
 
+    /// The same segment sent whole, as nmap sends it without `-f`: without the don't-fragment
+    /// bit, which a fragmented datagram cannot have had either.
     private func unfragmented(_ segment: [UInt8], ipv6: Bool = false) -> DecodedPacket? {
         ipv6 ? decoded(P.ethernet(P.etherTypeIPv6, P.ipv6("2001:db8::9", "2001:db8::1", hopLimit: 50, nextHeader: 6, segment)))
-             : decoded(P.ethernet(P.etherTypeIPv4, P.ipv4(scanner, host, ttl: 50, protocolNumber: 6, segment)))
+             : decoded(P.ethernet(P.etherTypeIPv4, P.ipv4(scanner, host, ttl: 50, protocolNumber: 6, flagsAndOffset: 0, segment)))
     }
 
     func testNmapTinyFragmentsGiveTheSYNTheUnfragmentedPacketWouldGive() throws {

@@ -18,6 +18,18 @@ final class IPv4DecodeTests: XCTestCase {
         XCTAssertEqual(packet?.fragment, .unfragmented)
     }
 
+    /// Scanners' marks (`ToolRules`) are read from these two fields.
+    func testIdentificationAndDontFragmentAreKept() {
+        let withDF = decoded(PacketBuilder.ipv4("203.0.113.9", "192.0.2.1", protocolNumber: 6, flagsAndOffset: 0x4000,
+                                                identification: 54321, syn), linkType: LinkType.raw)
+        XCTAssertEqual(withDF?.ipv4Identification, 54321)
+        XCTAssertEqual(withDF?.ipv4DontFragment, true)
+        let withoutDF = decoded(PacketBuilder.ipv4("203.0.113.9", "192.0.2.1", protocolNumber: 6, flagsAndOffset: 0,
+                                                   identification: 0, syn), linkType: LinkType.raw)
+        XCTAssertEqual(withoutDF?.ipv4Identification, 0)
+        XCTAssertEqual(withoutDF?.ipv4DontFragment, false)
+    }
+
     func testMaximumOptions() {
         let options = [UInt8](repeating: 1, count: 40) // IHL 15
         let packet = decoded(PacketBuilder.ipv4("203.0.113.9", "192.0.2.1", protocolNumber: 6, options: options, syn),

@@ -17,6 +17,8 @@ final class IPv6DecodeTests: XCTestCase {
         XCTAssertEqual(packet?.ttl, 57)
         XCTAssertEqual(packet?.isIPv6, true)
         XCTAssertEqual(packet?.tcp?.destinationPort, 443)
+        XCTAssertNil(packet?.ipv4Identification, "IPv6's fixed header has no identification")
+        XCTAssertEqual(packet?.ipv4DontFragment, false)
     }
 
     /// The address type holds IPv4 as ::ffff:a.b.c.d: decoded, this IPv6 packet would be

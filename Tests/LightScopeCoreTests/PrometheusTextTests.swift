@@ -1,3 +1,4 @@
+import Foundation
 import LightScopeCore
 import XCTest
 
@@ -12,7 +13,7 @@ final class PrometheusTextTests: XCTestCase {
             loops: [.init(name: "runner loop", heartbeatAgeNanos: 250_000_000, stalled: false)],
             watchdog: .init(timeoutNanos: 30_000_000_000, pingIntervalNanos: 15_000_000_000, stallLimitNanos: 30_000_000_000,
                             pingsSent: 4, lastPingAtNanos: 1_700_000_060_000_000_000, stallsDetected: 1),
-            events: .init(byVerdict: ["closed": 5, "portscan": 1]),
+            events: .init(byVerdict: ["closed": 5, "portscan": 1], byTool: ["unknown": 4, "nmap": 2]),
             detection: .init(pendingProbes: 2, scanSources: 1, evictions: 0, probeEvictions: 0, scanSourceEvictions: 0),
             store: .init(path: "/var/lib/lightscope/events.sqlite", sizeBytes: 4096, eventsWritten: 6, errors: 0),
             lostEvents: ["queue": 3, "eviction": 2, "disk": 0, "interface": 0, "fleet": 0],
@@ -28,6 +29,9 @@ final class PrometheusTextTests: XCTestCase {
             "lightscope_bytes_total{interface=\"eth0\"} 80000",
             "lightscope_events_total{verdict=\"closed\"} 5",
             "lightscope_events_total{verdict=\"addrscan\"} 0",
+            "lightscope_events_by_tool_total{tool=\"nmap\"} 2",
+            "lightscope_events_by_tool_total{tool=\"unknown\"} 4",
+            "lightscope_events_by_tool_total{tool=\"hping3\"} 0",
             "lightscope_watchdog_pings_total 4",
             "lightscope_loop_stalls_total 1",
             "lightscope_loop_heartbeat_age_seconds{loop=\"runner loop\"} 0.250",
@@ -50,6 +54,15 @@ final class PrometheusTextTests: XCTestCase {
     }
 
     /// Present from the first scrape (0 until a restart), so a dashboard or alert never sees it appear.
+    /// `lightscope status` of a new version reads the status file of a daemon started before
+    /// the upgrade: its events, with no tool counted.
+    func testEventsFromBeforeToolsWereCountedStillRead() throws {
+        let events = try JSONDecoder().decode(DaemonSnapshot.Events.self, from: Data(#"{"byVerdict":{"closed":3}}"#.utf8))
+        XCTAssertEqual(events, DaemonSnapshot.Events(byVerdict: ["closed": 3], byTool: [:]))
+        XCTAssertTrue(PrometheusText.render({ var snapshot = Self.sampleSnapshot(); snapshot.events = events; return snapshot }())
+            .contains("lightscope_events_by_tool_total{tool=\"nmap\"} 0"))
+    }
+
     func testLastRestartTimeIsThereBeforeAnyRestart() {
         var snapshot = Self.sampleSnapshot()
         snapshot.restarts = .init(byEnding: [:], lastRestartAtNanos: nil, lastReason: nil)

@@ -69,6 +69,35 @@ final class FleetCollectorTests: XCTestCase {
         XCTAssertEqual(try server.query("SELECT count(*) FROM lightscope.events"), "1")
     }
 
+    /// A collector set up before events named their tool (version 1) gains `tool` from the next
+    /// `fleet init`: its rows, in a day's partition and in DEFAULT, read as `unknown`, and
+    /// maintain still moves DEFAULT's rows into partitions it creates afterwards.
+    func testAVersionOneCollectorGainsToolKeepingItsEvents() throws {
+        let connection = try FleetCollector.connect(url: server.adminURL(), environment: [:])
+        let first = try XCTUnwrap(FleetSchema.migrations.first)
+        XCTAssertEqual(first.version, 1)
+        _ = try FleetCollector.execute(connection, FleetSchema.bookkeeping)
+        _ = try FleetCollector.execute(connection, """
+            BEGIN;
+            \(first.sql)
+            INSERT INTO lightscope.schema_migrations (version, description) VALUES (1, \(FleetCollector.literal(first.description)));
+            COMMIT;
+            """)
+        _ = try FleetCollector.maintain(connection, daysAhead: 1, retentionDays: 30)
+        try server.query("""
+            INSERT INTO lightscope.events (host_id, store_id, event_id, time, interface, proto, src, verdict, packets)
+            VALUES ('6c1f3a52-9e44-4b0d-8a57-2cd17e903b64', 1, 1, now(), 'eth0', 'tcp', '203.0.113.7', 'closed', 1),
+                   ('6c1f3a52-9e44-4b0d-8a57-2cd17e903b64', 1, 2, now() + interval '10 days', 'eth0', 'tcp', '203.0.113.7', 'closed', 1)
+            """)
+        XCTAssertEqual(try FleetCollector.initialize(connection), [2])
+        XCTAssertEqual(try server.query("SELECT max(version) FROM lightscope.schema_migrations"), "2")
+        XCTAssertEqual(try server.query("SELECT event_id, tool FROM lightscope.events ORDER BY event_id"), "1|unknown\n2|unknown")
+        let lines = try FleetCollector.maintain(connection, daysAhead: 12, retentionDays: 30)
+        XCTAssertTrue(lines.contains { $0.contains("moved 1 rows from events_default") }, "\(lines)")
+        XCTAssertEqual(try server.query("SELECT count(*) FROM ONLY lightscope.events_default"), "0")
+        XCTAssertEqual(try server.query("SELECT event_id, tool FROM lightscope.events ORDER BY event_id"), "1|unknown\n2|unknown")
+    }
+
     func testExpiredPartitionsAreDropped() throws {
         let connection = try initialised()
         try server.query("""

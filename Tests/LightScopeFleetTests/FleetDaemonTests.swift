@@ -69,6 +69,8 @@ final class FleetDaemonTests: XCTestCase {
         XCTAssertEqual(try fixture.server.query("SELECT DISTINCT host_id FROM lightscope.events"), fixture.hostID.description)
         XCTAssertEqual(try fixture.server.query("SELECT count(*) > 0 FROM lightscope.events WHERE verdict = 'portscan' AND src = '\(lab.peerIPv4)' AND dst = '\(lab.hostIPv4)' AND interface = '\(lab.hostInterface)' AND ports >= 15"), "t")
         XCTAssertEqual(try fixture.server.query("SELECT count(*) > 0 FROM lightscope.events WHERE verdict = 'closed' AND proto = 'tcp' AND dport BETWEEN 1 AND 120 AND ttl > 0"), "t")
+        XCTAssertEqual(try fixture.server.query("SELECT DISTINCT tool FROM lightscope.events WHERE verdict = 'closed'"), "nmap",
+                       "the real nmap's probes arrive tagged")
         let store = try EventStore(path: fixture.databasePath, readOnly: true)
         XCTAssertEqual(try fixture.server.query("SELECT DISTINCT store_id FROM lightscope.events"), String(Int64(bitPattern: try store.storeID())))
         XCTAssertEqual(try fixture.server.query("SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = '\(fixture.role)'"), "t")

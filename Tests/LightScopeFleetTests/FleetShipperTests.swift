@@ -27,6 +27,12 @@ final class FleetShipperTests: XCTestCase {
         let record = FleetSample.record(2)
         XCTAssertEqual(record.verdict, .portscan)
         XCTAssertEqual(row, "\(fixture.hostID)|eth0|tcp|203.0.113.2||192.0.2.1||portscan|3|54|64240|M1460,S,T,N,W7|40||\(RFC3339.format(timeNanos: record.timeNanos))")
+        XCTAssertEqual(try fixture.server.query("SELECT tool FROM lightscope.events WHERE event_id = 3"), record.tool.name)
+        let shippedTools = (0..<5432).map { FleetSample.record($0).tool.name }
+        let toolCounts = Dictionary(grouping: shippedTools, by: { $0 }).sorted { $0.key < $1.key }.map { "\($0.key)|\($0.value.count)" }
+        XCTAssertEqual(toolCounts.count, ScanTool.allCases.count, "the sample names every tool")
+        XCTAssertEqual(try fixture.server.query("SELECT tool, count(*) FROM lightscope.events GROUP BY tool ORDER BY tool"),
+                       toolCounts.joined(separator: "\n"), "each event arrives with its tool")
         let tls = try fixture.server.query("SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = '\(fixture.role)'")
         XCTAssertEqual(tls, "t", "the shipper's session runs over TLS")
         let deadline = Date().addingTimeInterval(10)
@@ -71,6 +77,31 @@ final class FleetShipperTests: XCTestCase {
         XCTAssertEqual(fixture.collectorCount(), 0)
         XCTAssertEqual(try fixture.localIDs().count, 300, "the events stay in the local store")
         XCTAssertEqual(try EventStore(path: fixture.databasePath).shippedThrough(), 0)
+    }
+
+    /// A host upgraded before its collector: the collector lacks `tool` (schema version 1), so
+    /// the shipper names the fix once and keeps the events; after `fleet init` they arrive with
+    /// their tools.
+    func testACollectorWithoutTheToolColumnIsToldToUpgradeThenShippedTo() throws {
+        try fixture.server.query("""
+            ALTER TABLE lightscope.events DROP COLUMN tool; DELETE FROM lightscope.schema_migrations WHERE version = 2
+            """)
+        try fixture.store(60)
+        let shipper = try fixture.shipper()
+        shipper.start()
+        defer { XCTAssertTrue(shipper.stop(timeout: .seconds(10))) }
+        let deadline = Date().addingTimeInterval(10)
+        while shipper.snapshot.problem == nil, Date() < deadline { usleep(100_000) }
+        XCTAssertTrue(shipper.snapshot.problem?.contains("refused by the collector") == true, "\(String(describing: shipper.snapshot.problem))")
+        let refusals = fixture.lines.messages(.error).filter { $0.contains("schema is version 1, this LightScope needs 2: run lightscope fleet init") }
+        XCTAssertEqual(refusals.count, 1, "\(fixture.lines.messages())")
+        XCTAssertEqual(fixture.collectorCount(), 0)
+
+        let admin = try FleetCollector.connect(url: fixture.server.adminURL(), environment: [:])
+        XCTAssertEqual(try FleetCollector.initialize(admin), [2])
+        XCTAssertTrue(fixture.waitForCollector(count: 60, timeout: 30), "collector has \(fixture.collectorCount()); \(fixture.lines.messages())")
+        XCTAssertEqual(try fixture.server.query("SELECT tool FROM lightscope.events WHERE event_id = 5"), FleetSample.record(4).tool.name)
+        XCTAssertEqual(try fixture.server.query("SELECT count(DISTINCT tool) FROM lightscope.events"), String(ScanTool.allCases.count))
     }
 
     func testALostRowIsReSentAndAKnownOneSkipped() throws {

@@ -94,7 +94,8 @@ enum FleetSample {
                            source: "203.0.113.\(index % 200)", sourcePort: verdict == .portscan ? nil : 40000 + UInt16(index % 1000),
                            destination: verdict == .addrscan ? nil : "192.0.2.1", destinationPort: verdict == .portscan ? nil : 22,
                            verdict: verdict, packets: UInt32(1 + index % 7), ttl: 54, tcpWindow: 64240, tcpOptions: "M1460,S,T,N,W7",
-                           ports: verdict == .portscan ? 40 : nil, addresses: verdict == .addrscan ? 12 : nil)
+                           ports: verdict == .portscan ? 40 : nil, addresses: verdict == .addrscan ? 12 : nil,
+                           tool: ScanTool.allCases[index % ScanTool.allCases.count])
     }
 }
 

@@ -94,6 +94,12 @@ public final class NamespaceLab {
         try run(in: peer, ["python3", "-c", script, peerInterface] + hexFrames)
     }
 
+    /// The host interface's MAC address as text (`02:ab:...`), the gateway address tools that
+    /// write their own frames ask for (`zmap -G`, `masscan --router-mac`).
+    public func hostMACText() throws -> String {
+        try macAddress(in: host, of: hostInterface).map { String(format: "%02x", $0) }.joined(separator: ":")
+    }
+
     private func macAddress(in namespace: String, of interface: String) throws -> [UInt8] {
         let text = try run(in: namespace, ["cat", "/sys/class/net/\(interface)/address"]).output
         let bytes = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").compactMap { UInt8($0, radix: 16) }

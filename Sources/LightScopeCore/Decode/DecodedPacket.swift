@@ -14,6 +14,13 @@ public struct DecodedPacket: Equatable, Sendable {
     /// The 12-bit VLAN ID of the second tag of a QinQ frame.
     public var innerVLAN: UInt16?
     public var fragment: IPFragment
+    // The two IPv4 fields below sit in the padding before `transport`, so they cost no memory
+    // either. Scanning tools that build their own headers leave marks in them (`ToolRules`).
+    /// The IPv4 identification field; nil for IPv6, whose fixed header has none.
+    public var ipv4Identification: UInt16?
+    /// The IPv4 don't-fragment bit. Every common stack sets it on a SYN (path MTU discovery);
+    /// scanners that write their own headers mostly leave it clear. False for IPv6.
+    public var ipv4DontFragment: Bool
     public var transport: Transport
     // The two fields below come after `transport` on purpose: they fill what would be its
     // tail padding, so the packet takes no more memory for them (replay hands millions
@@ -25,8 +32,9 @@ public struct DecodedPacket: Equatable, Sendable {
     public var hasExtensionHeaders: Bool
 
     public init(source: IPAddress, destination: IPAddress, isIPv6: Bool, ttl: UInt8, outerVLAN: UInt16? = nil,
-                innerVLAN: UInt16? = nil, fragment: IPFragment = .unfragmented, transport: Transport,
-                direction: PacketDirection = .unknown, hasExtensionHeaders: Bool = false) {
+                innerVLAN: UInt16? = nil, fragment: IPFragment = .unfragmented, ipv4Identification: UInt16? = nil,
+                ipv4DontFragment: Bool = false, transport: Transport, direction: PacketDirection = .unknown,
+                hasExtensionHeaders: Bool = false) {
         self.source = source
         self.destination = destination
         self.isIPv6 = isIPv6
@@ -34,6 +42,8 @@ public struct DecodedPacket: Equatable, Sendable {
         self.outerVLAN = outerVLAN
         self.innerVLAN = innerVLAN
         self.fragment = fragment
+        self.ipv4Identification = ipv4Identification
+        self.ipv4DontFragment = ipv4DontFragment
         self.transport = transport
         self.direction = direction
         self.hasExtensionHeaders = hasExtensionHeaders

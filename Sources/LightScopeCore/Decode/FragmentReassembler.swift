@@ -90,8 +90,10 @@ public struct FragmentReassembler {
             close(slot)
             let segment = try complete.header.segment(length: length)
             counters.reassembled &+= 1
+            // A datagram that was fragmented had its don't-fragment bit clear.
             return DecodedPacket(source: key.source, destination: key.destination, isIPv6: key.isIPv6, ttl: complete.ttl,
                                  outerVLAN: complete.outerVLAN, innerVLAN: complete.innerVLAN, fragment: .reassembled,
+                                 ipv4Identification: key.isIPv6 ? nil : UInt16(truncatingIfNeeded: key.identification),
                                  transport: .tcp(segment), direction: complete.direction,
                                  hasExtensionHeaders: complete.hasExtensionHeaders)
         }

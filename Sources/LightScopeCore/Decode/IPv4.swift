@@ -13,6 +13,7 @@ enum IPv4 {
         // fragment offset, TTL, protocol, checksum, source, destination; then the options.
         guard let header = cursor.readHeader(20), cursor.skip(headerLength - 20) else { throw .truncatedIPv4Header }
         let totalLength = header.uint16(at: 2)
+        let identification = header.uint16(at: 4)
         let flagsAndOffset = header.uint16(at: 6)
         let ttl = header.uint8(at: 8)
         let protocolNumber = header.uint8(at: 9)
@@ -25,7 +26,8 @@ enum IPv4 {
             cursor.limit(to: Int(totalLength) - headerLength)
         }
         return NetworkHeader(source: source, destination: destination, isIPv6: false, ttl: ttl,
-                             protocolNumber: protocolNumber, fragment: fragment(flagsAndOffset))
+                             protocolNumber: protocolNumber, fragment: fragment(flagsAndOffset), identification: identification,
+                             dontFragment: flagsAndOffset & 0x4000 != 0)
     }
 
     /// The fragment fields of the header at the cursor, already decoded once by `decode`.

@@ -8,6 +8,9 @@ struct NetworkHeader {
     /// The upper-layer protocol: after the IPv6 extension chain, or where the walk stopped.
     var protocolNumber: UInt8
     var fragment: IPFragment
+    /// IPv4 only: the identification field and the don't-fragment bit.
+    var identification: UInt16?
+    var dontFragment = false
     /// IPv6 only: the transport header came after extension headers.
     var hasExtensionHeaders = false
 }

@@ -18,7 +18,8 @@ public enum PacketDecoder {
         }
         return DecodedPacket(source: network.source, destination: network.destination, isIPv6: network.isIPv6,
                              ttl: network.ttl, outerVLAN: link.outerVLAN, innerVLAN: link.innerVLAN,
-                             fragment: network.fragment, transport: try transport(&cursor, network, linkType: linkType),
+                             fragment: network.fragment, ipv4Identification: network.identification,
+                             ipv4DontFragment: network.dontFragment, transport: try transport(&cursor, network, linkType: linkType),
                              direction: link.direction, hasExtensionHeaders: network.hasExtensionHeaders)
     }
 

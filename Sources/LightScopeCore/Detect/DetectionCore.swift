@@ -14,6 +14,8 @@ struct DetectionCore {
     private var pending: PendingProbes
     private var connections: RecentConnections
     private var options: TCPOptionsTable
+    /// Names the tool that sent each new probe, from its first SYN (`ToolRules`).
+    private let toolFingerprint = ToolFingerprint()
     /// Nil when the caller counts scans (`ScanDetection.byCaller`).
     private var scans: ScanDetector?
     private var timeline: CaptureTimeline
@@ -198,7 +200,8 @@ struct DetectionCore {
         let optionsID = options.retain(segment.options)
         var evicted: PendingProbe?
         let inserted = pending.insertOrCount(key, clockNanos: clockNanos, generation: generation, ttl: packet.ttl,
-                                             window: segment.window, options: optionsID, evicted: &evicted)
+                                             window: segment.window, options: optionsID,
+                                             tool: toolFingerprint.tool(of: packet, segment), evicted: &evicted)
         if !inserted { options.release(optionsID) }
         if let evicted { lose(evicted, lost: lost) }
     }
@@ -293,10 +296,10 @@ struct DetectionCore {
         emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .tcp, source: key.remote,
                            sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
                            verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
-                           options: options.options(probe.options)))
+                           options: options.options(probe.options), tool: probe.tool))
         // A failure also counts towards its source's scans, when the engine counts them.
         scans?.recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
-                             timeNanos: timeNanos, clockNanos: probe.firstSeenNanos, emit: emit)
+                             timeNanos: timeNanos, clockNanos: probe.firstSeenNanos, tool: probe.tool, emit: emit)
     }
 
     /// Whether a timer run found `probe` out of time and left it pending for want of

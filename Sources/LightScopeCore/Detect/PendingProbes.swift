@@ -36,23 +36,23 @@ struct PendingProbes {
     /// is beyond the table's range (`holdsTime`).
     @inline(__always)
     mutating func insertOrCount(_ key: ProbeKey, clockNanos: UInt64, generation: UInt8, ttl: UInt8, window: UInt16,
-                                options: UInt16, evicted: inout PendingProbe?) -> Bool {
+                                options: UInt16, tool: ScanTool, evicted: inout PendingProbe?) -> Bool {
         let mark = generation &+ 1
         if key.isIPv4 {
             let compact = IPv4ProbeKey(key)
             return ipv4.insertOrModify(compact, nowNanos: clockNanos, make: {
-                var record = PendingIPv4Probe(remote: compact.remote, local: compact.local, ports: compact.ports, packets: 0,
+                var record = PendingIPv4Probe(remote: compact.remote, local: compact.local, ports: compact.ports, counts: PacketsAndTool(tool: tool),
                                               ttl: ttl, window: window, options: options)
                 record.stamp.mark = mark
                 return record
-            }, { record, _ in record.packets &+= 1 }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
+            }, { record, _ in record.counts.countPacket() }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
         }
         return wide.insertOrModify(key, nowNanos: clockNanos, make: {
             var record = PendingWideProbe(remote: PackedAddress(key.remote), local: PackedAddress(key.local), ports: key.ports,
-                                          packets: 0, ttl: ttl, window: window, options: options)
+                                          counts: PacketsAndTool(tool: tool), ttl: ttl, window: window, options: options)
             record.stamp.mark = mark
             return record
-        }, { record, _ in record.packets &+= 1 }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
+        }, { record, _ in record.counts.countPacket() }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
     }
 
     /// Whether the table for a probe of this family can stamp a time as it is.

@@ -35,12 +35,31 @@ struct IPv4ProbeKey: FastHashKey, BitwiseCopyable {
     func hash(seed: FastHashSeed) -> UInt64 { seed.hash(UInt64(remote) << 32 | UInt64(local), UInt64(ports)) }
 }
 
+/// A probe's SYN count and the tool that sent it, in one word: the count in the low 24 bits,
+/// stopping at `maximumPackets` (a retransmitting stack sends a handful), the `ScanTool` in
+/// the high 8. Naming the tool costs a pending probe no byte.
+struct PacketsAndTool: BitwiseCopyable, Equatable {
+    static let maximumPackets: UInt32 = (1 << 24) - 1
+    private var word: UInt32
+
+    @inline(__always)
+    init(tool: ScanTool) { word = UInt32(tool.rawValue) << 24 }
+
+    var packets: UInt32 { word & Self.maximumPackets }
+    var tool: ScanTool { ScanTool(rawValue: UInt8(truncatingIfNeeded: word >> 24)) ?? .unknown }
+
+    @inline(__always)
+    mutating func countPacket() {
+        if word & Self.maximumPackets != Self.maximumPackets { word &+= 1 }
+    }
+}
+
 /// A pending IPv4 probe: 28 bytes.
 struct PendingIPv4Probe: TableRecord {
     var remote: UInt32
     var local: UInt32
     var ports: UInt32
-    var packets: UInt32
+    var counts: PacketsAndTool
     /// Its first SYN's time (the timers' clock); the mark is its `CaptureTimeline` generation + 1.
     var stamp = RecordStamp()
     var ttl: UInt8
@@ -56,7 +75,7 @@ struct PendingWideProbe: TableRecord {
     var remote: PackedAddress
     var local: PackedAddress
     var ports: UInt32
-    var packets: UInt32
+    var counts: PacketsAndTool
     var stamp = RecordStamp()
     var ttl: UInt8
     var window: UInt16
@@ -141,8 +160,11 @@ struct PendingProbe {
     var ttl: UInt8
     var window: UInt16
     var options: UInt16
+    /// The tool its first SYN's marks named (`ToolFingerprint`).
+    var tool: ScanTool
 
-    init(key: ProbeKey, firstSeenNanos: UInt64, generation: UInt8, packets: UInt32, ttl: UInt8, window: UInt16, options: UInt16) {
+    init(key: ProbeKey, firstSeenNanos: UInt64, generation: UInt8, packets: UInt32, ttl: UInt8, window: UInt16, options: UInt16,
+         tool: ScanTool = .unknown) {
         self.key = key
         self.firstSeenNanos = firstSeenNanos
         self.generation = generation
@@ -150,6 +172,7 @@ struct PendingProbe {
         self.ttl = ttl
         self.window = window
         self.options = options
+        self.tool = tool
     }
 
     @inline(__always)
@@ -158,10 +181,11 @@ struct PendingProbe {
                        local: IPAddress(ipv4: record.local), localPort: UInt16(truncatingIfNeeded: record.ports))
         self.firstSeenNanos = firstSeenNanos
         generation = record.stamp.mark &- 1
-        packets = record.packets
+        packets = record.counts.packets
         ttl = record.ttl
         window = record.window
         options = record.options
+        tool = record.counts.tool
     }
 
     @inline(__always)
@@ -169,9 +193,10 @@ struct PendingProbe {
         key = record.key
         self.firstSeenNanos = firstSeenNanos
         generation = record.stamp.mark &- 1
-        packets = record.packets
+        packets = record.counts.packets
         ttl = record.ttl
         window = record.window
         options = record.options
+        tool = record.counts.tool
     }
 }

@@ -10,6 +10,8 @@ public enum EventField: String, CaseIterable, Sendable {
     case ports
     /// `addrscan`: distinct local addresses probed.
     case addresses
+    /// The tool that sent the probe (`ScanTool`): `unknown` when no rule names one.
+    case tool
 
     public var journalName: String { "LIGHTSCOPE_" + rawValue.uppercased() }
 

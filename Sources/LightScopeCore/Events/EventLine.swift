@@ -3,6 +3,7 @@
 ///     unwanted tcp 203.0.113.7:51234 -> 192.0.2.1:23 closed (1 packet, ttl 54)
 ///     unwanted tcp [2001:db8::7] -> 192.0.2.1 portscan (40 ports, 52 packets, ttl 54)
 ///     unwanted udp 203.0.113.7 -> *:161 addrscan (12 addresses, 12 packets)
+///     unwanted tcp 203.0.113.9:56251 -> 192.0.2.1:22 closed (1 packet, ttl 47, tool nmap)
 ///
 /// It always starts with `unwanted <proto> <src>`, so `grep 'unwanted tcp 203.0.113.7'` finds a
 /// source; IPv6 addresses are bracketed only when a port follows, as in URLs. Escaped
@@ -18,6 +19,7 @@ public enum EventLine {
         if let addresses = record.addresses { details.append(plural(addresses, "address", "addresses")) }
         details.append(plural(Int(record.packets), "packet"))
         if let ttl = record.ttl { details.append("ttl \(ttl)") }
+        if record.tool != .unknown { details.append("tool \(record.tool.name)") }
         return "unwanted \(record.proto.rawValue) \(endpoint(record.source, record.sourcePort)) -> "
             + "\(endpoint(record.destination ?? "*", record.destinationPort)) \(record.verdict.rawValue) "
             + "(\(details.joined(separator: ", ")))"

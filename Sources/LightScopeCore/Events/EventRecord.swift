@@ -20,11 +20,12 @@ public struct EventRecord: Equatable, Sendable {
     public var tcpOptions: String?
     public var ports: Int?
     public var addresses: Int?
+    public var tool: ScanTool
 
     public init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: String, sourcePort: UInt16?,
                 destination: String?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, tcpOptions: String? = nil,
-                ports: Int? = nil, addresses: Int? = nil) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown) {
         self.timeNanos = timeNanos
         self.interface = interface
         self.proto = proto
@@ -39,6 +40,7 @@ public struct EventRecord: Equatable, Sendable {
         self.tcpOptions = tcpOptions
         self.ports = ports
         self.addresses = addresses
+        self.tool = tool
     }
 
     /// The event with its addresses shown as given (pseudonyms, or plain text).
@@ -47,7 +49,7 @@ public struct EventRecord: Equatable, Sendable {
                   source: source, sourcePort: event.sourcePort,
                   destination: destination, destinationPort: event.destinationPort,
                   verdict: event.verdict, packets: event.packets, ttl: event.ttl, tcpWindow: event.tcpWindow,
-                  tcpOptions: event.tcpOptions, ports: event.ports, addresses: event.addresses)
+                  tcpOptions: event.tcpOptions, ports: event.ports, addresses: event.addresses, tool: event.tool)
     }
 
     /// The event with its real addresses.
@@ -78,6 +80,7 @@ public struct EventRecord: Equatable, Sendable {
         if let tcpOptions { values.append((.tcpOptions, .text(tcpOptions))) }
         if let ports { values.append((.ports, .integer(Int64(ports)))) }
         if let addresses { values.append((.addresses, .integer(Int64(addresses)))) }
+        values.append((.tool, .text(tool.name)))
         return values
     }
 }

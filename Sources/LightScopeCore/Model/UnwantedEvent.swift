@@ -68,6 +68,8 @@ public struct UnwantedEvent: Equatable, Sendable {
     public var ports: Int?
     /// `addrscan`: distinct local addresses probed in the window.
     public var addresses: Int?
+    /// The tool whose marks the probe carried (for a scan event, the probe that completed it).
+    public var tool: ScanTool
 
     public var interface: String { interfaceName.description }
 
@@ -78,16 +80,17 @@ public struct UnwantedEvent: Equatable, Sendable {
     public init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
                 destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, options: TCPOptions? = nil,
-                ports: Int? = nil, addresses: Int? = nil) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown) {
         self.init(timeNanos: timeNanos, interface: InterfaceName(interface), proto: proto, source: source,
                   sourcePort: sourcePort, destination: destination, destinationPort: destinationPort, verdict: verdict,
-                  packets: packets, ttl: ttl, tcpWindow: tcpWindow, options: options, ports: ports, addresses: addresses)
+                  packets: packets, ttl: ttl, tcpWindow: tcpWindow, options: options, ports: ports, addresses: addresses,
+                  tool: tool)
     }
 
     public init(timeNanos: UInt64, interface: InterfaceName, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
                 destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, options: TCPOptions? = nil,
-                ports: Int? = nil, addresses: Int? = nil) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown) {
         self.timeNanos = timeNanos
         self.interfaceName = interface
         self.proto = proto
@@ -102,5 +105,6 @@ public struct UnwantedEvent: Equatable, Sendable {
         self.options = options
         self.ports = ports
         self.addresses = addresses
+        self.tool = tool
     }
 }

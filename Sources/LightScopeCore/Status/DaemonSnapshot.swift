@@ -106,9 +106,19 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
     public struct Events: Codable, Equatable, Sendable {
         /// Since this run started, by verdict name.
         public var byVerdict: [String: UInt64]
+        /// Since this run started, by the name of the tool that sent the probe (`ScanTool`).
+        public var byTool: [String: UInt64]
 
-        public init(byVerdict: [String: UInt64]) {
+        public init(byVerdict: [String: UInt64], byTool: [String: UInt64] = [:]) {
             self.byVerdict = byVerdict
+            self.byTool = byTool
+        }
+
+        /// A status file written before tools were counted reads with none counted.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            byVerdict = try container.decode([String: UInt64].self, forKey: .byVerdict)
+            byTool = try container.decodeIfPresent([String: UInt64].self, forKey: .byTool) ?? [:]
         }
     }
 

@@ -30,6 +30,8 @@ public enum PrometheusText {
                interfaces.map { (label(("interface", $0.name)), "\($0.malformed)") })
         family("lightscope_events_total", "counter", "Unwanted-traffic events by verdict.",
                Verdict.allCases.map { (label(("verdict", $0.rawValue)), "\(snapshot.events.byVerdict[$0.rawValue] ?? 0)") })
+        family("lightscope_events_by_tool_total", "counter", "Unwanted-traffic events by the tool that sent the probe (unknown: no tool named).",
+               ScanTool.allCases.map { (label(("tool", $0.name)), "\(snapshot.events.byTool[$0.name] ?? 0)") })
         family("lightscope_watchdog_pings_total", "counter", "WATCHDOG=1 notifications sent to systemd.",
                [("", "\(snapshot.watchdog.pingsSent)")])
         family("lightscope_watchdog_enabled", "gauge", "1 when systemd's watchdog supervises the daemon.",

@@ -12,12 +12,12 @@ public enum FleetSchema {
         public var sql: String
     }
 
-    /// The lowest schema version this LightScope can ship to.
-    public static let requiredVersion = 1
+    /// The lowest schema version this LightScope can ship to: 2, since its batches carry `tool`.
+    public static let requiredVersion = 2
 
     /// The lowest schema version the read commands (`fleet status`, `scanners`, `blocklist`)
     /// can query: the one that added the fleet views.
-    public static let viewsVersion = 2
+    public static let viewsVersion = 3
 
     public static var latestVersion: Int { migrations.last!.version }
 
@@ -38,9 +38,18 @@ public enum FleetSchema {
     public static let migrations: [Migration] = [
         Migration(version: 1, description: "events by day, hosts, per-host roles with row-level security",
                   sql: initialTables + initialSecurity + FleetMaintenanceSQL.function),
-        Migration(version: 2, description: "fleet views: scanners, distributed scans, host health",
+        Migration(version: 2, description: "the tool that sent each event's probe", sql: eventTool),
+        Migration(version: 3, description: "fleet views: scanners, distributed scans, host health",
                   sql: FleetViewsSQL.migration),
     ]
+
+    /// A constant default: PostgreSQL adds the column without rewriting a partition, and rows
+    /// shipped before it read as `unknown`, as on the host. No index: each one costs every
+    /// insert, and a tool is looked for within a time range, which events_time serves.
+    private static let eventTool = """
+        ALTER TABLE lightscope.events ADD COLUMN tool text NOT NULL DEFAULT 'unknown';
+
+        """
 
     private static let initialTables = """
         DO $$ BEGIN CREATE ROLE lightscope_host NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
