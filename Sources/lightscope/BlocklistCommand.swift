@@ -72,17 +72,7 @@ struct BlocklistCommand: ParsableCommand {
         let policy = BlocklistPolicy(host: HostNetworkFacts.read(), settings: settings.blocklist)
         let blocklist = Blocklist(sources: sources.map(\.source), policy: policy)
         let summary = "\(blocklist.ipv4.count) IPv4 and \(blocklist.ipv6.count) IPv6 sources with at least \(minEvents) event\(minEvents == 1 ? "" : "s") in the last \(since)"
-        let pseudonyms = blocklist.skipped.filter { $0.hasPrefix("anon4-") || $0.hasPrefix("anon6-") }
-        if !pseudonyms.isEmpty {
-            printError("skipped \(pseudonyms.count) anonymised sources: pseudonyms cannot be blocked (set [store] anonymise to none or dst to block senders)")
-        }
-        let unreadable = blocklist.skipped.filter { !pseudonyms.contains($0) }
-        if !unreadable.isEmpty {
-            printError("skipped \(unreadable.count) sources that are no address a firewall can match: \(BlocklistReport.list(unreadable))")
-        }
-        if !blocklist.excluded.isEmpty {
-            printError("left out \(blocklist.excluded.count) that must never be blocked: \(BlocklistReport.list(blocklist.excluded))")
-        }
+        BlocklistReport.explainOmissions(blocklist)
         printError(summary)
         let rendered = blocklist.render(format, header: ["LightScope blocklist: \(summary)"])
         guard let output else {

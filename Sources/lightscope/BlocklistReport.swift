@@ -15,6 +15,21 @@ enum BlocklistReport {
         return items.count > namedAtMost ? "\(named) and \(items.count - namedAtMost) more" : named
     }
 
+    /// Says on stderr which sources the list leaves out, and why.
+    static func explainOmissions(_ blocklist: Blocklist) {
+        let pseudonyms = blocklist.skipped.filter { $0.hasPrefix("anon4-") || $0.hasPrefix("anon6-") }
+        if !pseudonyms.isEmpty {
+            printError("skipped \(pseudonyms.count) anonymised sources: pseudonyms cannot be blocked (set [store] anonymise to none or dst to block senders)")
+        }
+        let unreadable = blocklist.skipped.filter { !pseudonyms.contains($0) }
+        if !unreadable.isEmpty {
+            printError("skipped \(unreadable.count) sources that are no address a firewall can match: \(list(unreadable))")
+        }
+        if !blocklist.excluded.isEmpty {
+            printError("left out \(blocklist.excluded.count) that must never be blocked: \(list(blocklist.excluded))")
+        }
+    }
+
     /// Compares with what `path` lists now; writes the new text unless `dryRun`. A dry run
     /// prints one `add ADDRESS` or `remove ADDRESS` line per change on stdout.
     static func replace(_ path: String, with text: String, blocklist: Blocklist, dryRun: Bool) throws {

@@ -6,16 +6,20 @@ import LightScopeFleet
 struct FleetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
-        abstract: "Set up the central PostgreSQL that every host ships its events to.",
+        abstract: "Set up the central PostgreSQL that every host ships its events to, and read it.",
         discussion: """
         On the collector: 'init' applies the schema, 'maintain' keeps its daily partitions (the \
         lightscope-fleet-maintain.timer runs it), 'add-host' and 'add-reader' create roles. On a \
         host: 'host-id' prints the id to bind its role to, 'dropin' prints the systemd drop-in that \
         lets the sandboxed unit reach the collector. --url takes a libpq connection URI or keyword \
-        string with an administrator's role; without it libpq's defaults apply (PGHOST, PGSERVICE, ...).
+        string with an administrator's role; without it libpq's defaults apply (PGHOST, PGSERVICE, ...). \
+        Anywhere, with a reader's role (add-reader): 'status' shows each host's heartbeat, \
+        'scanners' the sources seen by several hosts, 'blocklist' those as a firewall list; \
+        their --url defaults to [fleet] url.
         """,
         subcommands: [FleetInitCommand.self, FleetMaintainCommand.self, FleetAddHostCommand.self, FleetAddReaderCommand.self,
-                      FleetHostIDCommand.self, FleetDropInCommand.self]
+                      FleetHostIDCommand.self, FleetDropInCommand.self, FleetStatusCommand.self, FleetScannersCommand.self,
+                      FleetBlocklistCommand.self]
     )
 }
 

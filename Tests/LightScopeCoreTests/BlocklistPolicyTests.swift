@@ -23,6 +23,15 @@ final class BlocklistPolicyTests: XCTestCase {
         }
     }
 
+    func testFleetHostsAddressesAreExcludedByName() {
+        let policy = BlocklistPolicy(host: host, fleetHosts: [IPAddress("198.51.100.20")!: "web2", IPAddress("2001:db8:20::20")!: "web2"])
+        XCTAssertEqual(policy.exclusion(of: IPAddress("198.51.100.20")!), "fleet host web2")
+        XCTAssertEqual(policy.exclusion(of: IPAddress("2001:db8:20::20")!), "fleet host web2")
+        XCTAssertEqual(policy.exclusion(of: IPAddress("192.0.2.1")!), "this host's address", "this host first")
+        XCTAssertNil(policy.exclusion(of: IPAddress("198.51.100.21")!))
+        XCTAssertNil(BlocklistPolicy(host: host).exclusion(of: IPAddress("198.51.100.20")!))
+    }
+
     func testLocalNetworksOnlyWhenAskedFor() {
         let policy = BlocklistPolicy(host: host, excludeLocalNetworks: true)
         XCTAssertEqual(policy.exclusion(of: IPAddress("192.0.2.77")!), "local network 192.0.2.0/24")

@@ -66,4 +66,16 @@ final class BlocklistTests: XCTestCase {
 
             """)
     }
+
+    func testTheFleetListHasItsOwnTableAndSets() {
+        let blocklist = Blocklist(sources: ["2001:db8::7", "203.0.113.9"])
+        let nft = blocklist.render(.nft, names: .fleet)
+        XCTAssertTrue(nft.contains("table inet lightscope_fleet\ndelete table inet lightscope_fleet\ntable inet lightscope_fleet {\n"), nft)
+        XCTAssertFalse(nft.contains("table inet lightscope\n"), nft)
+        let ipset = blocklist.render(.ipset, names: .fleet)
+        XCTAssertTrue(ipset.contains("create lightscope-fleet-v4 hash:ip family inet -exist\n"), ipset)
+        XCTAssertTrue(ipset.contains("add lightscope-fleet-v6 2001:db8::7 -exist\n"), ipset)
+        XCTAssertFalse(ipset.contains("lightscope-v4"), ipset)
+        XCTAssertEqual(Blocklist.addresses(inOutput: ipset), Set(blocklist.addresses), "--dry-run reads the fleet list too")
+    }
 }

@@ -84,7 +84,9 @@ final class FleetShipperTests: XCTestCase {
     /// their tools.
     func testACollectorWithoutTheToolColumnIsToldToUpgradeThenShippedTo() throws {
         try fixture.server.query("""
-            ALTER TABLE lightscope.events DROP COLUMN tool; DELETE FROM lightscope.schema_migrations WHERE version = 2
+            DROP VIEW lightscope.fleet_scanners, lightscope.fleet_distributed_scans, lightscope.host_health;
+            DROP FUNCTION lightscope.fleet_scanners_since, lightscope.fleet_distributed_scans_since;
+            ALTER TABLE lightscope.events DROP COLUMN tool; DELETE FROM lightscope.schema_migrations WHERE version >= 2
             """)
         try fixture.store(60)
         let shipper = try fixture.shipper()
@@ -98,7 +100,7 @@ final class FleetShipperTests: XCTestCase {
         XCTAssertEqual(fixture.collectorCount(), 0)
 
         let admin = try FleetCollector.connect(url: fixture.server.adminURL(), environment: [:])
-        XCTAssertEqual(try FleetCollector.initialize(admin), [2])
+        XCTAssertEqual(try FleetCollector.initialize(admin), Array(2...FleetSchema.latestVersion))
         XCTAssertTrue(fixture.waitForCollector(count: 60, timeout: 30), "collector has \(fixture.collectorCount()); \(fixture.lines.messages())")
         XCTAssertEqual(try fixture.server.query("SELECT tool FROM lightscope.events WHERE event_id = 5"), FleetSample.record(4).tool.name)
         XCTAssertEqual(try fixture.server.query("SELECT count(DISTINCT tool) FROM lightscope.events"), String(ScanTool.allCases.count))

@@ -11,10 +11,16 @@ public struct Blocklist: Equatable, Sendable {
         case plain, nft, ipset
     }
 
-    /// The nftables table (family `inet`) and the ipset names the output manages.
-    public static let nftTable = "lightscope"
-    public static let ipsetIPv4 = "lightscope-v4"
-    public static let ipsetIPv6 = "lightscope-v6"
+    /// The nftables table (family `inet`) and the ipset names one output manages. The local
+    /// list and the fleet's have their own, so loading one never replaces the other.
+    public struct Names: Sendable {
+        public var nftTable: String
+        public var ipsetIPv4: String
+        public var ipsetIPv6: String
+
+        public static let local = Names(nftTable: "lightscope", ipsetIPv4: "lightscope-v4", ipsetIPv6: "lightscope-v6")
+        public static let fleet = Names(nftTable: "lightscope_fleet", ipsetIPv4: "lightscope-fleet-v4", ipsetIPv6: "lightscope-fleet-v6")
+    }
 
     public private(set) var ipv4: [IPAddress] = []
     public private(set) var ipv6: [IPAddress] = []
@@ -74,19 +80,19 @@ public struct Blocklist: Equatable, Sendable {
 
     /// `header` becomes comment lines (nft, ipset), e.g. how the list was chosen; plain output
     /// is addresses only, one per line, for other tools to read.
-    public func render(_ format: Format, header: [String] = []) -> String {
+    public func render(_ format: Format, header: [String] = [], names: Names = .local) -> String {
         switch format {
         case .plain: return (ipv4 + ipv6).map { "\($0)\n" }.joined()
-        case .nft: return nftRuleset(header: header)
-        case .ipset: return ipsetScript(header: header)
+        case .nft: return nftRuleset(header: header, table: names.nftTable)
+        case .ipset: return ipsetScript(header: header, names: names)
         }
     }
 
     /// `table` then `delete table` first: the delete never fails on a first run, and the
     /// whole file is one nft transaction, so the old rules stay until the new ones are in.
-    private func nftRuleset(header: [String]) -> String {
+    private func nftRuleset(header: [String], table: String) -> String {
         var lines = ["#!/usr/sbin/nft -f"] + header.map { "# \($0)" }
-        lines += ["table inet \(Self.nftTable)", "delete table inet \(Self.nftTable)", "table inet \(Self.nftTable) {"]
+        lines += ["table inet \(table)", "delete table inet \(table)", "table inet \(table) {"]
         for (name, type, addresses) in [("blocked_v4", "ipv4_addr", ipv4), ("blocked_v6", "ipv6_addr", ipv6)] {
             lines += ["\tset \(name) {", "\t\ttype \(type)"]
             // nft rejects `elements = { }`: an empty set is declared without the line.
@@ -112,16 +118,16 @@ public struct Blocklist: Equatable, Sendable {
     }
 
     /// `-exist` makes create and add idempotent; `flush` drops what the previous run added.
-    private func ipsetScript(header: [String]) -> String {
+    private func ipsetScript(header: [String], names: Names) -> String {
         var lines = header.map { "# \($0)" }
         lines += [
-            "create \(Self.ipsetIPv4) hash:ip family inet -exist",
-            "create \(Self.ipsetIPv6) hash:ip family inet6 -exist",
-            "flush \(Self.ipsetIPv4)",
-            "flush \(Self.ipsetIPv6)",
+            "create \(names.ipsetIPv4) hash:ip family inet -exist",
+            "create \(names.ipsetIPv6) hash:ip family inet6 -exist",
+            "flush \(names.ipsetIPv4)",
+            "flush \(names.ipsetIPv6)",
         ]
-        lines += ipv4.map { "add \(Self.ipsetIPv4) \($0) -exist" }
-        lines += ipv6.map { "add \(Self.ipsetIPv6) \($0) -exist" }
+        lines += ipv4.map { "add \(names.ipsetIPv4) \($0) -exist" }
+        lines += ipv6.map { "add \(names.ipsetIPv6) \($0) -exist" }
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -5,26 +5,33 @@
 /// off. Never listed: special-use addresses (loopback, unspecified, broadcast, multicast,
 /// link-local), the host's own addresses, its default gateways and DNS resolvers, the
 /// `[blocklist] allow` prefixes, and with `exclude_local_networks` the host's on-link
-/// networks (off by default: a compromised neighbour is a real scanner).
+/// networks (off by default: a compromised neighbour is a real scanner). A fleet blocklist
+/// also never lists the fleet hosts' own addresses: there one spoofed packet would be blocked
+/// by every host.
 public struct BlocklistPolicy: Sendable {
     public var host: HostNetwork
     public var excludeLocalNetworks: Bool
     public var allow: [IPPrefix]
+    /// Each fleet host's addresses from its heartbeat, with the host's name.
+    public var fleetHosts: [IPAddress: String]
 
-    public init(host: HostNetwork = HostNetwork(), excludeLocalNetworks: Bool = false, allow: [IPPrefix] = []) {
+    public init(host: HostNetwork = HostNetwork(), excludeLocalNetworks: Bool = false, allow: [IPPrefix] = [],
+                fleetHosts: [IPAddress: String] = [:]) {
         self.host = host
         self.excludeLocalNetworks = excludeLocalNetworks
         self.allow = allow
+        self.fleetHosts = fleetHosts
     }
 
-    public init(host: HostNetwork, settings: Settings.Blocklist) {
-        self.init(host: host, excludeLocalNetworks: settings.excludeLocalNetworks, allow: settings.allow)
+    public init(host: HostNetwork, settings: Settings.Blocklist, fleetHosts: [IPAddress: String] = [:]) {
+        self.init(host: host, excludeLocalNetworks: settings.excludeLocalNetworks, allow: settings.allow, fleetHosts: fleetHosts)
     }
 
     /// Why `address` must not be listed, or nil when it may be.
     public func exclusion(of address: IPAddress) -> String? {
         if let use = SpecialUseAddress(address) { return use.rawValue }
         if host.addresses.contains(where: { $0.address == address }) { return "this host's address" }
+        if let name = fleetHosts[address] { return "fleet host \(name)" }
         if host.gateways.contains(address) { return "default gateway" }
         if host.resolvers.contains(address) { return "DNS resolver" }
         if let prefix = allow.first(where: { $0.contains(address) }) { return "[blocklist] allow \(prefix)" }

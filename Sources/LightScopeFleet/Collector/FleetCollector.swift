@@ -9,9 +9,11 @@ public enum FleetCollector {
     /// How long one command may wait for the collector.
     public static let commandTimeout: Duration = .seconds(120)
 
-    public static func connect(url: String, environment: [String: String]) throws(FleetError) -> PostgresConnection {
+    /// - Parameter fix: said after the reason when the collector cannot be reached.
+    public static func connect(url: String, environment: [String: String], timeout: Duration = commandTimeout,
+                               fix: String? = nil) throws(FleetError) -> PostgresConnection {
         let parameters = try ConnectionParameters(url: url)
-        let deadline = MonotonicClock.nowNanos() + UInt64(commandTimeout.nanoseconds)
+        let deadline = MonotonicClock.nowNanos() + UInt64(timeout.nanoseconds)
         do {
             var keywords: [(String, String)] = [("dbname", url), ("application_name", "lightscope fleet")]
             if !parameters.namesToResolve.isEmpty {
@@ -20,7 +22,7 @@ public enum FleetCollector {
             }
             return try PostgresConnection(parameters: keywords, deadlineNanos: deadline, waiter: .plain)
         } catch {
-            throw FleetError("cannot connect to the collector at \(parameters.hostDescription): \(error.message)")
+            throw FleetError("cannot connect to the collector at \(parameters.hostDescription): \(error.message)\(fix.map { "; \($0)" } ?? "")")
         }
     }
 

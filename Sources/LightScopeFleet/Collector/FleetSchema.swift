@@ -15,7 +15,15 @@ public enum FleetSchema {
     /// The lowest schema version this LightScope can ship to: 2, since its batches carry `tool`.
     public static let requiredVersion = 2
 
+    /// The lowest schema version the read commands (`fleet status`, `scanners`, `blocklist`)
+    /// can query: the one that added the fleet views.
+    public static let viewsVersion = 3
+
     public static var latestVersion: Int { migrations.last!.version }
+
+    /// A host is silent, not merely quiet, once its last heartbeat is older than this many of
+    /// its own heartbeat intervals.
+    public static let silentAfterIntervals = 3
 
     /// Created before any migration, so that the applied versions can be read.
     static let bookkeeping = """
@@ -31,6 +39,8 @@ public enum FleetSchema {
         Migration(version: 1, description: "events by day, hosts, per-host roles with row-level security",
                   sql: initialTables + initialSecurity + FleetMaintenanceSQL.function),
         Migration(version: 2, description: "the tool that sent each event's probe", sql: eventTool),
+        Migration(version: 3, description: "fleet views: scanners, distributed scans, host health",
+                  sql: FleetViewsSQL.migration),
     ]
 
     /// A constant default: PostgreSQL adds the column without rewriting a partition, and rows
