@@ -14,12 +14,13 @@ struct FleetCommand: ParsableCommand {
         lets the sandboxed unit reach the collector. --url takes a libpq connection URI or keyword \
         string with an administrator's role; without it libpq's defaults apply (PGHOST, PGSERVICE, ...). \
         Anywhere, with a reader's role (add-reader): 'status' shows each host's heartbeat, \
-        'scanners' the sources seen by several hosts, 'blocklist' those as a firewall list; \
+        'scanners' the sources seen by several hosts, 'blocklist' those as a firewall list, \
+        'events' and 'top' every host's events as 'lightscope events' and 'top' show one host's; \
         their --url defaults to [fleet] url.
         """,
         subcommands: [FleetInitCommand.self, FleetMaintainCommand.self, FleetAddHostCommand.self, FleetAddReaderCommand.self,
                       FleetHostIDCommand.self, FleetDropInCommand.self, FleetStatusCommand.self, FleetScannersCommand.self,
-                      FleetBlocklistCommand.self]
+                      FleetBlocklistCommand.self, FleetEventsCommand.self, FleetTopCommand.self]
     )
 }
 

@@ -75,14 +75,14 @@ struct TopCommand: ParsableCommand {
                 EventJSON.appendQuoted(count.source, to: &line)
                 return line + ",\"events\":\(count.events),\"packets\":\(count.packets)}"
             }
-            return "\(padded(count.events, 6))  \(padded(count.packets, 7))  \(SafeText.escaped(count.source))"
+            return "\(Self.padded(count.events, 6))  \(Self.padded(count.packets, 7))  \(SafeText.escaped(count.source))"
         }
     }
 
     private func portRows(_ counts: [EventStore.PortCount]) -> [String] {
         counts.map { count in
             json ? "{\"proto\":\"\(count.proto.rawValue)\",\"port\":\(count.port),\"events\":\(count.events)}"
-                : "\(padded(count.events, 6))  \(count.proto.rawValue)/\(count.port)"
+                : "\(Self.padded(count.events, 6))  \(count.proto.rawValue)/\(count.port)"
         }
     }
 
@@ -93,11 +93,11 @@ struct TopCommand: ParsableCommand {
                 EventJSON.appendQuoted(count.tool, to: &line)
                 return line + ",\"events\":\(count.events),\"packets\":\(count.packets)}"
             }
-            return "\(padded(count.events, 6))  \(padded(count.packets, 7))  \(SafeText.escaped(count.tool))"
+            return "\(Self.padded(count.events, 6))  \(Self.padded(count.packets, 7))  \(SafeText.escaped(count.tool))"
         }
     }
 
-    private func padded(_ number: Int, _ width: Int) -> String {
+    static func padded(_ number: Int, _ width: Int) -> String {
         let text = String(number)
         return String(repeating: " ", count: max(0, width - text.count)) + text
     }

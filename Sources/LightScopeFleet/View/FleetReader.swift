@@ -1,8 +1,8 @@
 import LightScopeCore
 
-/// The collector's read side, for `lightscope fleet status`, `scanners` and `blocklist`: a
-/// connection as a reader role, checked against the schema versions this LightScope knows, and
-/// the fleet views queried through it.
+/// The collector's read side, for `lightscope fleet status`, `scanners`, `blocklist`, `events`
+/// and `top`: a connection as a reader role, checked against the schema versions this
+/// LightScope knows, and the fleet views queried through it.
 public enum FleetReader {
     /// How long a read command waits for the collector to answer a connection.
     public static let connectTimeout: Duration = .seconds(10)
