@@ -8,7 +8,7 @@ struct FleetReaderOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The collector, as a reader role (libpq URI or keyword string); default: [fleet] url of the config.", valueName: "url"))
     var url: String?
 
-    @Option(name: .long, help: ArgumentHelp("Config file for [fleet] url and [blocklist]; default: \(RunOptions.defaultConfigPath).", valueName: "file"), completion: .file())
+    @Option(name: .long, help: ArgumentHelp("Config file for [fleet] url (and [blocklist], for fleet blocklist); default: \(RunOptions.defaultConfigPath).", valueName: "file"), completion: .file())
     var config: String?
 
     func settings() throws -> Settings {
