@@ -126,9 +126,12 @@ struct FuzzInput {
         }
     }
 
+    /// Each kind of table is an IPv4 and an IPv6 table, each of `capacity` entries (hand-set
+    /// `DetectionCapacities` give both families the same), and the state counts both.
     static func checkBounds(_ state: DetectionState, capacity: Int) {
-        guard state.pendingProbes <= capacity, state.recentConnections <= capacity, state.scanSources <= capacity else {
-            fatalError("a detection table outgrew its capacity \(capacity): \(state)")
+        let bothFamilies = 2 * capacity
+        guard state.pendingProbes <= bothFamilies, state.recentConnections <= bothFamilies, state.scanSources <= bothFamilies else {
+            fatalError("a detection table outgrew its capacity \(capacity) per address family: \(state)")
         }
     }
 
