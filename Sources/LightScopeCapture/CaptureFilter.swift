@@ -3,6 +3,9 @@
 ///
 /// Inbound (what others send):
 /// - TCP connection attempts: SYN without ACK or RST;
+/// - TCP probes with neither SYN nor ACK nor RST: the FIN, NULL and Xmas scans (`nmap -sF`,
+///   `-sN`, `-sX`). Every segment of a real connection after its SYN carries ACK, so this
+///   lets in no established traffic, late packets of closed connections included;
 /// - IPv4 TCP fragments, whose flags BPF cannot read (`nmap -f` puts them in the second
 ///   fragment); user space puts the header together (`FragmentReassembler`). First in the
 ///   list: BPF ends the whole program, rejecting, at a load past the packet, and the TCP
@@ -27,8 +30,8 @@
 public enum CaptureFilter {
     static let inboundClauses = [
         "(ip[6:2] & 0x3fff != 0 and ip[9] == 6)",
-        "(tcp[tcpflags] & (tcp-syn|tcp-ack|tcp-rst) == tcp-syn)",
-        "(ip6 and ip6[6] == 6 and ip6[53] & 0x16 == 0x02)",
+        "(tcp[tcpflags] & (tcp-ack|tcp-rst) == 0)",
+        "(ip6 and ip6[6] == 6 and ip6[53] & 0x14 == 0)",
         "(ip6 and ip6[6] != 6 and ip6[6] != 17 and ip6[6] != 58)",
     ]
 

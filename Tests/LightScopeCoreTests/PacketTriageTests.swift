@@ -3,7 +3,7 @@ import LightScopeTestSupport
 import XCTest
 
 /// `PacketTriage` may only wave through what detection would pass over anyway: whenever it
-/// answers true, the decoder must succeed with a TCP segment without SYN and RST.
+/// answers true, the decoder must succeed with a TCP segment with ACK and without SYN and RST.
 final class PacketTriageTests: XCTestCase {
     private let p = PacketBuilder.self
     private let ack: UInt8 = 0x10
@@ -40,6 +40,9 @@ final class PacketTriageTests: XCTestCase {
         XCTAssertFalse(triage(ipv4(0x12)), "SYN-ACK")
         XCTAssertFalse(triage(ipv4(0x14)), "RST-ACK")
         XCTAssertFalse(triage(ipv4(0x04)), "RST")
+        XCTAssertFalse(triage(ipv4(0x01)), "FIN probe")
+        XCTAssertFalse(triage(ipv4(0x00)), "NULL probe")
+        XCTAssertFalse(triage(ipv4(0x29)), "Xmas probe")
         XCTAssertFalse(triage(p.ethernet(p.etherTypeIPv4, tags: [(0x8100, 7)],
                                          p.ipv4("203.0.113.9", "192.0.2.1", protocolNumber: 6, p.tcp(1, 2, flags: ack)))),
                        "VLAN-tagged: left to the decoder")
@@ -63,7 +66,7 @@ final class PacketTriageTests: XCTestCase {
                               linkType: LinkType.linuxCooked), "link types it does not know")
     }
 
-    /// Random and mutated frames: every one waved through decodes as TCP without SYN or RST.
+    /// Random and mutated frames: every one waved through decodes as TCP with ACK, without SYN or RST.
     func testEveryFrameWavedThroughDecodesAsTCPWithoutSYNOrRST() {
         var random = SplitMix64(seed: 0x7121_A6E)
         let linkTypes: [Int32] = [LinkType.ethernet, LinkType.raw, LinkType.rawFile, LinkType.ipv4, LinkType.ipv6,
@@ -99,7 +102,8 @@ final class PacketTriageTests: XCTestCase {
                 guard case .tcp(let segment) = packet.transport else {
                     return XCTFail("round \(round): waved through, decoded as \(packet.transport): \(bytes)")
                 }
-                XCTAssertFalse(segment.flags.contains(.syn) || segment.flags.contains(.rst), "round \(round): \(bytes)")
+                XCTAssertFalse(segment.flags.contains(.syn) || segment.flags.contains(.rst) || !segment.flags.contains(.ack),
+                               "round \(round): \(bytes)")
             case .failure(let reason):
                 return XCTFail("round \(round): waved through, but the decoder rejects it (\(reason)): \(bytes)")
             }

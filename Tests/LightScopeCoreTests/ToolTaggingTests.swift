@@ -58,16 +58,22 @@ final class ToolTaggingTests: EngineTestCase {
         XCTAssertEqual(Set(events.map(\.tool)), [.nmap])
     }
 
-    func testTheCountStopsAtItsLargestValueAndKeepsTheTool() {
-        var counts = PacketsAndTool(tool: .mirai)
+    func testTheCountStopsAtItsLargestValueAndKeepsTheToolAndFlags() {
+        var counts = PacketsToolAndFlags(tool: .mirai, flags: .syn)
         for _ in 0..<3 { counts.countPacket() }
         XCTAssertEqual(counts.packets, 3)
         XCTAssertEqual(counts.tool, .mirai)
-        var full = PacketsAndTool(tool: .zmap)
-        withUnsafeMutableBytes(of: &full) { $0.storeBytes(of: UInt32(ScanTool.zmap.rawValue) << 24 | (PacketsAndTool.maximumPackets - 1), as: UInt32.self) }
+        XCTAssertEqual(counts.flags, .syn)
+        let xmas: TCPFlags = [.fin, .psh, .urg]
+        var full = PacketsToolAndFlags(tool: .zmap, flags: xmas)
+        withUnsafeMutableBytes(of: &full) {
+            $0.storeBytes(of: UInt32(ScanTool.zmap.rawValue) << 24 | UInt32(xmas.rawValue) << 16 | (PacketsToolAndFlags.maximumPackets - 1),
+                          as: UInt32.self)
+        }
         full.countPacket()
         full.countPacket()
-        XCTAssertEqual(full.packets, PacketsAndTool.maximumPackets, "saturates, never wraps to 0")
+        XCTAssertEqual(full.packets, PacketsToolAndFlags.maximumPackets, "saturates, never wraps to 0")
         XCTAssertEqual(full.tool, .zmap, "and never spills into the tool")
+        XCTAssertEqual(full.flags, xmas, "nor into the flags")
     }
 }

@@ -1,12 +1,12 @@
 /// A glance at a frame before decoding it, for the commonest packet detection has no use for:
-/// an unfragmented TCP segment with neither SYN nor RST, the established traffic that makes up
-/// most of what a busy host carries (and what the live capture's kernel filter already drops,
-/// see `CaptureFilter`). A few loads at fixed offsets instead of a full decode, for callers
+/// an unfragmented TCP segment with ACK and neither SYN nor RST, the established traffic that
+/// makes up most of what a busy host carries (and what the live capture's kernel filter
+/// already drops, see `CaptureFilter`). A segment without ACK is a probe (FIN, NULL, Xmas). A few loads at fixed offsets instead of a full decode, for callers
 /// that see unfiltered packets (replay of a full capture).
 ///
 /// Its one promise, which the tests hold it to on random and mutated frames: when it answers
-/// true, `PacketDecoder.decode` succeeds on the same bytes and gives a TCP segment with neither
-/// SYN nor RST, which `DetectionEngine.process` passes over. When unsure (VLAN tags, IP
+/// true, `PacketDecoder.decode` succeeds on the same bytes and gives a TCP segment with ACK and
+/// neither SYN nor RST, which `DetectionEngine.process` passes over. When unsure (VLAN tags, IP
 /// options it would have to trust, IPv6 extension headers, other link types) it answers false
 /// and the packet is decoded as usual.
 public struct PacketTriage: Sendable {
@@ -82,10 +82,11 @@ public struct PacketTriage: Sendable {
             && (totalLength == 0 || totalLength >= headerLength + 20)
     }
 
-    /// A captured TCP header with a sane data offset and neither SYN nor RST.
+    /// A captured TCP header with a sane data offset, ACK, and neither SYN nor RST.
     @inline(__always)
     private static func isEstablished(_ bytes: UnsafeRawBufferPointer, tcpAt offset: Int) -> Bool {
-        bytes[offset + 12] >> 4 >= 5 && bytes[offset + 13] & (TCPFlags.syn.rawValue | TCPFlags.rst.rawValue) == 0
+        bytes[offset + 12] >> 4 >= 5
+            && bytes[offset + 13] & (TCPFlags.syn.rawValue | TCPFlags.rst.rawValue | TCPFlags.ack.rawValue) == TCPFlags.ack.rawValue
     }
 
     /// The 16 bytes at `offset` are ::ffff:a.b.c.d.

@@ -84,10 +84,13 @@ struct DetectionCore {
                 if flags.contains(.ack) {
                     answered(byOpen: packet, segment, clockNanos: clockNanos, emit: emit)
                 } else if !flags.contains(.rst) {
-                    inboundSYN(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
+                    inboundProbe(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
                 }
             } else if flags.contains(.rst) {
                 answered(byReset: packet, segment, emit: emit)
+            } else if !flags.contains(.ack) {
+                // FIN, NULL or Xmas: no real connection sends a segment without ACK after its SYN.
+                inboundProbe(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
             }
         case .icmpUnreachable(let unreachable):
             portUnreachable(packet, unreachable, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
@@ -116,7 +119,7 @@ struct DetectionCore {
     mutating func prefetch(_ packet: DecodedPacket) {
         guard case .tcp(let segment) = packet.transport else { return }
         let flags = segment.flags
-        if flags.contains(.syn) && !flags.contains(.ack) && !flags.contains(.rst) {
+        if !flags.contains(.ack) && !flags.contains(.rst) {
             pending.prefetch(ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination,
                                       localPort: segment.destinationPort))
         } else if flags.contains(.rst) || flags.contains(.syn) {
@@ -186,8 +189,10 @@ struct DetectionCore {
 
     // MARK: - Packets
 
-    private mutating func inboundSYN(_ packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64, generation: UInt8,
-                                     lost: (LostProbe) -> Void) {
+    /// A SYN, or a stealth probe (neither SYN, ACK nor RST: `nmap -sF`, `-sN`, `-sX`), which a
+    /// closed port answers with RST as it does a SYN, and an open one does not answer at all.
+    private mutating func inboundProbe(_ packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64, generation: UInt8,
+                                       lost: (LostProbe) -> Void) {
         guard packet.direction != .outbound,
               localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
         probeCounters.probes &+= 1
@@ -201,7 +206,8 @@ struct DetectionCore {
         var evicted: PendingProbe?
         let inserted = pending.insertOrCount(key, clockNanos: clockNanos, generation: generation, ttl: packet.ttl,
                                              window: segment.window, options: optionsID,
-                                             tool: toolFingerprint.tool(of: packet, segment), evicted: &evicted)
+                                             tool: toolFingerprint.tool(of: packet, segment), flags: segment.flags,
+                                             evicted: &evicted)
         if !inserted { options.release(optionsID) }
         if let evicted { lose(evicted, lost: lost) }
     }
@@ -281,8 +287,9 @@ struct DetectionCore {
     private mutating func unanswered(_ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
         defer { options.release(probe.options) }
         let key = probe.key
-        // A listening port that did not answer in time is busy, not closed.
-        if listeningTCP.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
+        // A listening port that did not answer a SYN in time is busy, not closed. A stealth
+        // probe's silence is how an open port answers it: reported whatever the port.
+        if probe.flags.contains(.syn), listeningTCP.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
         if isLateConnectionPacket(remote: key.remote, localPort: key.localPort) { return }
         // Learning local addresses from answers: only a destination known to be local is ours.
         guard localAddresses.contains(key.local) else { return }

@@ -1,4 +1,4 @@
-/// The SYNs waiting for an answer: IPv4 probes in a table of 28-byte records, every other
+/// The probes (SYNs, and the stealth probes without SYN or ACK) waiting for an answer: IPv4 probes in a table of 28-byte records, every other
 /// probe in one of 52, both drawing on the budget's share for pending probes.
 ///
 /// Oldest first is kept across the two: a timer run's or the end's probes come out in the
@@ -36,20 +36,21 @@ struct PendingProbes {
     /// is beyond the table's range (`holdsTime`).
     @inline(__always)
     mutating func insertOrCount(_ key: ProbeKey, clockNanos: UInt64, generation: UInt8, ttl: UInt8, window: UInt16,
-                                options: UInt16, tool: ScanTool, evicted: inout PendingProbe?) -> Bool {
+                                options: UInt16, tool: ScanTool, flags: TCPFlags, evicted: inout PendingProbe?) -> Bool {
         let mark = generation &+ 1
         if key.isIPv4 {
             let compact = IPv4ProbeKey(key)
             return ipv4.insertOrModify(compact, nowNanos: clockNanos, make: {
-                var record = PendingIPv4Probe(remote: compact.remote, local: compact.local, ports: compact.ports, counts: PacketsAndTool(tool: tool),
-                                              ttl: ttl, window: window, options: options)
+                var record = PendingIPv4Probe(remote: compact.remote, local: compact.local, ports: compact.ports,
+                                              counts: PacketsToolAndFlags(tool: tool, flags: flags), ttl: ttl, window: window,
+                                              options: options)
                 record.stamp.mark = mark
                 return record
             }, { record, _ in record.counts.countPacket() }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
         }
         return wide.insertOrModify(key, nowNanos: clockNanos, make: {
             var record = PendingWideProbe(remote: PackedAddress(key.remote), local: PackedAddress(key.local), ports: key.ports,
-                                          counts: PacketsAndTool(tool: tool), ttl: ttl, window: window, options: options)
+                                          counts: PacketsToolAndFlags(tool: tool, flags: flags), ttl: ttl, window: window, options: options)
             record.stamp.mark = mark
             return record
         }, { record, _ in record.counts.countPacket() }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })

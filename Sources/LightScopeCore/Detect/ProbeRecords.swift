@@ -35,17 +35,19 @@ struct IPv4ProbeKey: FastHashKey, BitwiseCopyable {
     func hash(seed: FastHashSeed) -> UInt64 { seed.hash(UInt64(remote) << 32 | UInt64(local), UInt64(ports)) }
 }
 
-/// A probe's SYN count and the tool that sent it, in one word: the count in the low 24 bits,
-/// stopping at `maximumPackets` (a retransmitting stack sends a handful), the `ScanTool` in
-/// the high 8. Naming the tool costs a pending probe no byte.
-struct PacketsAndTool: BitwiseCopyable, Equatable {
-    static let maximumPackets: UInt32 = (1 << 24) - 1
+/// A probe's packet count, its first packet's TCP flags and the tool that sent it, in one
+/// word: the count in the low 16 bits, stopping at `maximumPackets` (a retransmitting stack
+/// sends a handful), the flags in the next 8, the `ScanTool` in the high 8. Naming the tool
+/// and keeping the flags cost a pending probe no byte.
+struct PacketsToolAndFlags: BitwiseCopyable, Equatable {
+    static let maximumPackets: UInt32 = (1 << 16) - 1
     private var word: UInt32
 
     @inline(__always)
-    init(tool: ScanTool) { word = UInt32(tool.rawValue) << 24 }
+    init(tool: ScanTool, flags: TCPFlags) { word = UInt32(tool.rawValue) << 24 | UInt32(flags.rawValue) << 16 }
 
     var packets: UInt32 { word & Self.maximumPackets }
+    var flags: TCPFlags { TCPFlags(rawValue: UInt8(truncatingIfNeeded: word >> 16)) }
     var tool: ScanTool { ScanTool(rawValue: UInt8(truncatingIfNeeded: word >> 24)) ?? .unknown }
 
     @inline(__always)
@@ -59,7 +61,7 @@ struct PendingIPv4Probe: TableRecord {
     var remote: UInt32
     var local: UInt32
     var ports: UInt32
-    var counts: PacketsAndTool
+    var counts: PacketsToolAndFlags
     /// Its first SYN's time (the timers' clock); the mark is its `CaptureTimeline` generation + 1.
     var stamp = RecordStamp()
     var ttl: UInt8
@@ -75,7 +77,7 @@ struct PendingWideProbe: TableRecord {
     var remote: PackedAddress
     var local: PackedAddress
     var ports: UInt32
-    var counts: PacketsAndTool
+    var counts: PacketsToolAndFlags
     var stamp = RecordStamp()
     var ttl: UInt8
     var window: UInt16
@@ -162,9 +164,11 @@ struct PendingProbe {
     var options: UInt16
     /// The tool its first SYN's marks named (`ToolFingerprint`).
     var tool: ScanTool
+    /// Its first packet's TCP flags: SYN, or none of SYN, ACK and RST for a stealth probe.
+    var flags: TCPFlags
 
     init(key: ProbeKey, firstSeenNanos: UInt64, generation: UInt8, packets: UInt32, ttl: UInt8, window: UInt16, options: UInt16,
-         tool: ScanTool = .unknown) {
+         tool: ScanTool = .unknown, flags: TCPFlags = .syn) {
         self.key = key
         self.firstSeenNanos = firstSeenNanos
         self.generation = generation
@@ -173,6 +177,7 @@ struct PendingProbe {
         self.window = window
         self.options = options
         self.tool = tool
+        self.flags = flags
     }
 
     @inline(__always)
@@ -186,6 +191,7 @@ struct PendingProbe {
         window = record.window
         options = record.options
         tool = record.counts.tool
+        flags = record.counts.flags
     }
 
     @inline(__always)
@@ -198,5 +204,6 @@ struct PendingProbe {
         window = record.window
         options = record.options
         tool = record.counts.tool
+        flags = record.counts.flags
     }
 }

@@ -1,8 +1,10 @@
 /// Why inbound traffic was judged unwanted.
 public enum Verdict: String, CaseIterable, Sendable, Codable {
-    /// A TCP SYN answered by RST, or a UDP datagram answered by ICMP port unreachable.
+    /// A TCP SYN or stealth probe (FIN, NULL, Xmas) answered by RST, or a UDP datagram
+    /// answered by ICMP port unreachable.
     case closed
-    /// A TCP SYN that got no answer within `synAnswerTimeout`.
+    /// A TCP SYN that got no answer within `synAnswerTimeout`; for a stealth probe, whose
+    /// open port stays silent too, open or filtered.
     case unanswered
     /// One source probed many ports of one host (see the scan thresholds).
     case portscan
