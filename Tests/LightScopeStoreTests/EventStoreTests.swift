@@ -23,7 +23,7 @@ final class EventStoreTests: XCTestCase {
     func testSchemaIsVersionedWALWithIndexes() throws {
         _ = try EventStore(directory: directory.path)
         let connection = try SQLiteConnection(path: directory.file("events.sqlite"), readOnly: true)
-        XCTAssertEqual(try connection.scalar("PRAGMA user_version"), .integer(3))
+        XCTAssertEqual(try connection.scalar("PRAGMA user_version"), .integer(EventStore.schemaVersion))
         XCTAssertEqual(try connection.scalar("PRAGMA journal_mode"), .text("wal"))
         let indexes = try connection.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name").rows { $0.value(at: 0).text }
         XCTAssertEqual(indexes, ["events_src", "events_time", "events_tool", "events_verdict"])
@@ -77,7 +77,7 @@ final class EventStoreTests: XCTestCase {
         let since = records[20].timeNanos
         XCTAssertEqual(try store.events(since: since, limit: 3), Array(records[37...]))
         XCTAssertEqual(try store.events(since: 0, verdict: .portscan, limit: 100), records.filter { $0.verdict == .portscan })
-        XCTAssertEqual(try store.countsByVerdict(since: since), [.closed: 5, .unanswered: 5, .portscan: 5, .addrscan: 5])
+        XCTAssertEqual(try store.countsByVerdict(since: since), [.closed: 5, .unanswered: 5, .portscan: 5, .addrscan: 5, .backscatter: 0])
         try store.insert([EventRecord(Sample.event(0)), EventRecord(Sample.event(0))])
         let top = try store.topSources(since: 0, limit: 2)
         XCTAssertEqual(top.first, EventStore.SourceCount(source: "203.0.113.0", events: 3, packets: 3))

@@ -12,6 +12,8 @@ public enum EventField: String, CaseIterable, Sendable {
     case addresses
     /// The tool that sent the probe (`ScanTool`): `unknown` when no rule names one.
     case tool
+    /// `backscatter`: what the victim sent (`BackscatterAnswer`); absent for other verdicts.
+    case answer
 
     public var journalName: String { "LIGHTSCOPE_" + rawValue.uppercased() }
 

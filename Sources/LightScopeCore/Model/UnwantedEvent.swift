@@ -8,6 +8,9 @@ public enum Verdict: String, CaseIterable, Sendable, Codable {
     case portscan
     /// One source probed one port on many local addresses.
     case addrscan
+    /// An answer (SYN-ACK, RST, ICMP error) to nothing this host sent: someone attacked the
+    /// event's source with this host's address forged as theirs (docs/detection.md).
+    case backscatter
 }
 
 public enum TransportProtocol: String, Sendable, Codable {
@@ -28,6 +31,7 @@ extension Verdict {
         case .unanswered: 1
         case .portscan: 2
         case .addrscan: 3
+        case .backscatter: 4
         }
     }
 }
@@ -70,6 +74,8 @@ public struct UnwantedEvent: Equatable, Sendable {
     public var addresses: Int?
     /// The tool whose marks the probe carried (for a scan event, the probe that completed it).
     public var tool: ScanTool
+    /// `backscatter`: what the victim sent this host; nil for every other verdict.
+    public var answer: BackscatterAnswer?
 
     public var interface: String { interfaceName.description }
 
@@ -80,17 +86,19 @@ public struct UnwantedEvent: Equatable, Sendable {
     public init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
                 destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, options: TCPOptions? = nil,
-                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown,
+                answer: BackscatterAnswer? = nil) {
         self.init(timeNanos: timeNanos, interface: InterfaceName(interface), proto: proto, source: source,
                   sourcePort: sourcePort, destination: destination, destinationPort: destinationPort, verdict: verdict,
                   packets: packets, ttl: ttl, tcpWindow: tcpWindow, options: options, ports: ports, addresses: addresses,
-                  tool: tool)
+                  tool: tool, answer: answer)
     }
 
     public init(timeNanos: UInt64, interface: InterfaceName, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
                 destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, options: TCPOptions? = nil,
-                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown,
+                answer: BackscatterAnswer? = nil) {
         self.timeNanos = timeNanos
         self.interfaceName = interface
         self.proto = proto
@@ -106,5 +114,6 @@ public struct UnwantedEvent: Equatable, Sendable {
         self.ports = ports
         self.addresses = addresses
         self.tool = tool
+        self.answer = answer
     }
 }
