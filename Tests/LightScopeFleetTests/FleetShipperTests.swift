@@ -84,9 +84,12 @@ final class FleetShipperTests: XCTestCase {
     /// their tools.
     func testACollectorWithoutTheToolColumnIsToldToUpgradeThenShippedTo() throws {
         try fixture.server.query("""
-            DROP VIEW lightscope.fleet_scanners, lightscope.fleet_distributed_scans, lightscope.host_health;
-            DROP FUNCTION lightscope.fleet_scanners_since, lightscope.fleet_distributed_scans_since;
-            ALTER TABLE lightscope.events DROP COLUMN tool; DELETE FROM lightscope.schema_migrations WHERE version >= 2
+            DROP VIEW lightscope.fleet_scanners, lightscope.fleet_distributed_scans, lightscope.host_health,
+                lightscope.fleet_backscatter_victims;
+            DROP FUNCTION lightscope.fleet_scanners_since, lightscope.fleet_distributed_scans_since,
+                lightscope.fleet_backscatter_victims_since;
+            ALTER TABLE lightscope.events DROP COLUMN tool, DROP COLUMN answer;
+            DELETE FROM lightscope.schema_migrations WHERE version >= 2
             """)
         try fixture.store(60)
         let shipper = try fixture.shipper()
@@ -95,7 +98,7 @@ final class FleetShipperTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while shipper.snapshot.problem == nil, Date() < deadline { usleep(100_000) }
         XCTAssertTrue(shipper.snapshot.problem?.contains("refused by the collector") == true, "\(String(describing: shipper.snapshot.problem))")
-        let refusals = fixture.lines.messages(.error).filter { $0.contains("schema is version 1, this LightScope needs 2: run lightscope fleet init") }
+        let refusals = fixture.lines.messages(.error).filter { $0.contains("schema is version 1, this LightScope needs \(FleetSchema.requiredVersion): run lightscope fleet init") }
         XCTAssertEqual(refusals.count, 1, "\(fixture.lines.messages())")
         XCTAssertEqual(fixture.collectorCount(), 0)
 
@@ -104,6 +107,24 @@ final class FleetShipperTests: XCTestCase {
         XCTAssertTrue(fixture.waitForCollector(count: 60, timeout: 30), "collector has \(fixture.collectorCount()); \(fixture.lines.messages())")
         XCTAssertEqual(try fixture.server.query("SELECT tool FROM lightscope.events WHERE event_id = 5"), FleetSample.record(4).tool.name)
         XCTAssertEqual(try fixture.server.query("SELECT count(DISTINCT tool) FROM lightscope.events"), String(ScanTool.allCases.count))
+    }
+
+    /// Backscatter events arrive with their answer; other events have none, as on the host.
+    func testBackscatterArrivesWithItsAnswer() throws {
+        let store = try EventStore(path: fixture.databasePath)
+        let answers = BackscatterAnswer.allCases
+        try store.insert(answers.enumerated().map { index, answer in
+            EventRecord(timeNanos: FleetSample.baseNanos + UInt64(index) * 1000, interface: "eth0", proto: .tcp, source: "198.51.100.80",
+                        sourcePort: 80, destination: "192.0.2.1", destinationPort: nil, verdict: .backscatter, packets: 412, ttl: 52,
+                        answer: answer)
+        } + [FleetSample.record(0)])
+        let shipper = try fixture.shipper()
+        shipper.start()
+        defer { XCTAssertTrue(shipper.stop(timeout: .seconds(10))) }
+        XCTAssertTrue(fixture.waitForCollector(count: answers.count + 1, timeout: 30), "\(fixture.lines.messages())")
+        XCTAssertEqual(try fixture.server.query("SELECT answer FROM lightscope.events WHERE verdict = 'backscatter' ORDER BY event_id"),
+                       answers.map(\.name).joined(separator: "\n"))
+        XCTAssertEqual(try fixture.server.query("SELECT verdict FROM lightscope.events WHERE answer IS NULL"), FleetSample.record(0).verdict.rawValue)
     }
 
     func testALostRowIsReSentAndAKnownOneSkipped() throws {

@@ -12,12 +12,13 @@ public enum FleetSchema {
         public var sql: String
     }
 
-    /// The lowest schema version this LightScope can ship to: 2, since its batches carry `tool`.
-    public static let requiredVersion = 2
+    /// The lowest schema version this LightScope can ship to: the one that added `answer`,
+    /// which its batches carry.
+    public static let requiredVersion = 4
 
     /// The lowest schema version the read commands (`fleet status`, `scanners`, `blocklist`)
-    /// can query: the one that added the fleet views.
-    public static let viewsVersion = 3
+    /// can query: the one whose views leave backscatter out, and whose events have `answer`.
+    public static let viewsVersion = requiredVersion
 
     public static var latestVersion: Int { migrations.last!.version }
 
@@ -41,6 +42,8 @@ public enum FleetSchema {
         Migration(version: 2, description: "the tool that sent each event's probe", sql: eventTool),
         Migration(version: 3, description: "fleet views: scanners, distributed scans, host health",
                   sql: FleetViewsSQL.migration),
+        Migration(version: 4, description: "backscatter: each event's answer, victims kept out of the scanner views",
+                  sql: FleetBackscatterSQL.migration),
     ]
 
     /// A constant default: PostgreSQL adds the column without rewriting a partition, and rows
