@@ -1,3 +1,5 @@
+import LightScopeCore
+
 /// The kernel BPF filter: only the packets detection needs, so a busy host copies almost
 /// nothing to user space, and each in the one direction it can honestly come from.
 ///
@@ -13,10 +15,18 @@
 /// - IPv6 packets whose first header is neither TCP, UDP nor ICMPv6 (extension headers,
 ///   fragments among them), which BPF cannot walk; user space decodes the chain.
 ///
-/// Outbound (what the host answers with):
-/// - TCP SYN-ACK or RST (not the host's own connection attempts);
-/// - ICMP and ICMPv6 destination unreachable: the answer to a UDP probe of a closed port.
-///   It quotes the probe's IP and UDP headers, so the UDP probes themselves are not captured.
+/// Outbound (what the host answers with, and what it starts):
+/// - TCP SYN-ACK or RST;
+/// - ICMP and ICMPv6 destination unreachable or time exceeded: the answer to a UDP probe of a
+///   closed port. It quotes the probe's IP and UDP headers, so inbound UDP is not captured;
+/// - the host's own connection attempts (SYN without ACK or RST) and UDP datagrams, so that
+///   an answer to them is never taken for backscatter (`OutboundFlows`).
+///
+/// Inbound in an answer's shape (SYN-ACK, RST, ICMP unreachable or time exceeded), when the
+/// host's addresses are known: backscatter, unless it answers what the host sent
+/// (`DetectionCore+Backscatter`). Only from sources that are not the host's own addresses:
+/// an inbound answer claiming one of them is a forgery that detection, on Ethernet, could
+/// not tell from the host's own answer. The addresses are those of when the capture opened.
 ///
 /// The direction is the kernel's own (its packet type, `inbound`/`outbound` in pcap filter
 /// syntax, read by the in-kernel filter), so an answer forged to claim the host's address
@@ -35,24 +45,42 @@ public enum CaptureFilter {
         "(ip6 and ip6[6] != 6 and ip6[6] != 17 and ip6[6] != 58)",
     ]
 
-    static let outboundClauses = [
+    static let answerClauses = [
         "(tcp[tcpflags] & tcp-rst != 0)",
         "(tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack))",
-        "(icmp[icmptype] == icmp-unreach)",
+        "(icmp[icmptype] == icmp-unreach or icmp[icmptype] == icmp-timxceed)",
         "(ip6 and ip6[6] == 6 and (ip6[53] & 0x04 != 0 or ip6[53] & 0x12 == 0x12))",
-        "(ip6 and ip6[6] == 58 and ip6[40] == 1)",
+        "(ip6 and ip6[6] == 58 and (ip6[40] == 1 or ip6[40] == 3))",
     ]
 
-    /// For every interface but loopback.
-    public static let untagged = "(inbound and (\(inboundClauses.joined(separator: " or "))))"
-        + " or (outbound and (\(outboundClauses.joined(separator: " or "))))"
+    static let outboundClauses = answerClauses + [
+        "(tcp[tcpflags] & (tcp-syn|tcp-ack|tcp-rst) == tcp-syn)",
+        "(ip6 and ip6[6] == 6 and ip6[53] & 0x16 == 0x02)",
+        "udp",
+    ]
+
+    /// For every interface but loopback, without the host's addresses: no inbound answers.
+    public static let untagged = directed(hostAddresses: [])
 
     /// For link types that carry 802.1Q tags (Ethernet).
     public static let withVLAN = tagged(untagged)
 
-    /// For loopback, in both spellings.
-    public static let undirected = (inboundClauses + outboundClauses).joined(separator: " or ")
+    /// For loopback, in both spellings. Without the host's own SYNs and datagrams: on loopback
+    /// every answer is the host's own, so nothing there is backscatter, and all of its UDP
+    /// (the local resolver's, say) would be copied for nothing.
+    public static let undirected = (inboundClauses + answerClauses).joined(separator: " or ")
     public static let undirectedWithVLAN = tagged(undirected)
+
+    /// The directed expression: with `hostAddresses`, inbound answers from any other source too.
+    public static func directed(hostAddresses: [IPAddress]) -> String {
+        var expression = "(inbound and (\(inboundClauses.joined(separator: " or "))))"
+            + " or (outbound and (\(outboundClauses.joined(separator: " or "))))"
+        if !hostAddresses.isEmpty {
+            let own = hostAddresses.sorted().map { "src host \($0)" }.joined(separator: " or ")
+            expression += " or (inbound and (\(answerClauses.joined(separator: " or "))) and not (\(own)))"
+        }
+        return expression
+    }
 
     private static func tagged(_ expression: String) -> String {
         "(\(expression)) or (vlan and ((\(expression)) or (vlan and (\(expression)))))"
@@ -66,10 +94,12 @@ public enum CaptureFilter {
     }
 
     /// The expressions to try on a handle, best first: with VLAN tags where the link type
-    /// carries them (Ethernet, `DLT_EN10MB`), then without.
-    public static func candidates(linkType: Int32, loopback: Bool) -> [Expressions] {
-        let plain = Expressions(kernel: loopback ? undirected : untagged, undirected: undirected)
-        let tagged = Expressions(kernel: loopback ? undirectedWithVLAN : withVLAN, undirected: undirectedWithVLAN)
+    /// carries them (Ethernet, `DLT_EN10MB`), then without. `hostAddresses`: the host's own,
+    /// which lets inbound answers (backscatter) through from every other source.
+    public static func candidates(linkType: Int32, loopback: Bool, hostAddresses: [IPAddress] = []) -> [Expressions] {
+        let directed = directed(hostAddresses: hostAddresses)
+        let plain = Expressions(kernel: loopback ? undirected : directed, undirected: undirected)
+        let tagged = Expressions(kernel: loopback ? undirectedWithVLAN : tagged(directed), undirected: undirectedWithVLAN)
         return linkType == 1 ? [tagged, plain] : [plain]
     }
 }

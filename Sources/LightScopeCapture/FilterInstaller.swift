@@ -1,4 +1,5 @@
 import CPcap
+import LightScopeCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,9 +20,9 @@ import Glibc
 enum FilterInstaller {
     /// Installs the first candidate that compiles; nil, or a warning that says what the
     /// capture runs without.
-    static func install(on handle: OpaquePointer, linkType: Int32, loopback: Bool) -> String? {
+    static func install(on handle: OpaquePointer, linkType: Int32, loopback: Bool, hostAddresses: [IPAddress]) -> String? {
         let cooked = linkType == DLT_LINUX_SLL || linkType == 276 // DLT_LINUX_SLL2
-        for candidate in CaptureFilter.candidates(linkType: linkType, loopback: loopback) {
+        for candidate in CaptureFilter.candidates(linkType: linkType, loopback: loopback, hostAddresses: hostAddresses) {
             guard var kernel = compile(candidate.kernel, on: handle) else { continue }
             defer { pcap_freecode(&kernel) }
             if cooked || candidate.kernel == candidate.undirected {

@@ -24,10 +24,14 @@ public final class PcapHandle {
         /// libpcap's own read timeout: must be non-zero (0 means "wait forever" on Linux).
         /// The loop never relies on it; it polls with its own bounded timeout.
         public var readTimeoutMilliseconds: Int32 = 100
+        /// The host's own addresses when the capture opens: the filter then lets answers from
+        /// any other source in (backscatter, see `CaptureFilter`). None: no inbound answers.
+        public var hostAddresses: [IPAddress]
 
-        public init(snaplenBytes: Int, bufferSizeBytes: Int) {
+        public init(snaplenBytes: Int, bufferSizeBytes: Int, hostAddresses: [IPAddress] = []) {
             self.snaplenBytes = snaplenBytes
             self.bufferSizeBytes = bufferSizeBytes
+            self.hostAddresses = hostAddresses
         }
     }
 
@@ -69,7 +73,8 @@ public final class PcapHandle {
         }
         linkType = pcap_datalink(created)
         let loopback = NetworkInterfaces.current().contains { $0.name == interfaceName && $0.isLoopback }
-        filterWarning = FilterInstaller.install(on: created, linkType: linkType, loopback: loopback)
+        filterWarning = FilterInstaller.install(on: created, linkType: linkType, loopback: loopback,
+                                                hostAddresses: options.hostAddresses)
         guard pcap_setnonblock(created, 1, &errorBuffer) == 0 else {
             let detail = String(pcapError: errorBuffer)
             pcap_close(created)

@@ -58,7 +58,8 @@ struct SystemInterfaces: InterfaceSystem {
     func addresses() -> Set<IPAddress> { NetworkInterfaces.addresses() }
 
     func openCapture(on interface: NetworkInterface, settings: Settings.Capture) throws(PcapHandle.OpenError) -> any PacketSource {
-        let options = PcapHandle.Options(snaplenBytes: settings.snaplenBytes, bufferSizeBytes: settings.bufferSizeMiB << 20)
+        let options = PcapHandle.Options(snaplenBytes: settings.snaplenBytes, bufferSizeBytes: settings.bufferSizeMiB << 20,
+                                         hostAddresses: Array(addresses()))
         let handle = try PcapHandle(interfaceName: interface.name, options: options)
         if let warning = handle.filterWarning { Log.warning("\(interface.name): \(warning)") }
         return handle

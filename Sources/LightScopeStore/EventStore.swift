@@ -16,9 +16,12 @@ public final class EventStore {
     /// fleet shipper's cursor (`store_info`), so that (store id, event id) names an event for good.
     /// 3: each event names the tool that sent its probe (`tool`).
     /// `tcpFlagsVersion`: each event records its probe's TCP flags (`tcp_flags`).
-    public static let schemaVersion: Int64 = tcpFlagsVersion
+    /// `answerVersion`: a `backscatter` event records the victim's answer (`answer`).
+    public static let schemaVersion: Int64 = answerVersion
     /// The version that added `tcp_flags`: the one place its number is written.
     public static let tcpFlagsVersion: Int64 = 4
+    /// The version that added `answer`: the one place its number is written.
+    public static let answerVersion: Int64 = 5
 
     public let path: String
     let connection: SQLiteConnection
@@ -200,6 +203,13 @@ public final class EventStore {
         PRAGMA user_version = \(tcpFlagsVersion);
         """
 
+    /// Events stored before backscatter was told apart keep their rows, none with an answer:
+    /// a nullable column, which SQLite adds without rewriting the table.
+    private static let migrationAddingAnswer = """
+        ALTER TABLE events ADD COLUMN answer TEXT;
+        PRAGMA user_version = \(answerVersion);
+        """
+
     /// Brings a store of `version` to a later one: each step sets `user_version` to what it made
     /// (a new store starts at 2).
     private static func migration(from version: Int64) -> String {
@@ -207,16 +217,19 @@ public final class EventStore {
         case 0: schemaVersion2()
         case 1: migrationFrom1()
         case 2: migrationFrom2
-        default: migrationAddingTCPFlags
+        case 3: migrationAddingTCPFlags
+        default: migrationAddingAnswer
         }
     }
 
     /// Lets the readers' queries run unchanged on an older store, which lacks the later columns:
     /// a temporary view (the connection's own, nothing is written to the file) shadows `events`
-    /// and gives its events what the upgrade will: the tool `unknown` (before 3), no flags.
+    /// and gives its events what the upgrade will: the tool `unknown` (before 3), no flags
+    /// (before 4), no answer.
     private static func readWithoutNewColumns(_ connection: SQLiteConnection, version: Int64) throws {
         let tool = version < 3 ? ", 'unknown' AS tool" : ""
-        try connection.execute("CREATE TEMP VIEW events AS SELECT *\(tool), NULL AS tcp_flags FROM main.events")
+        let flags = version < tcpFlagsVersion ? ", NULL AS tcp_flags" : ""
+        try connection.execute("CREATE TEMP VIEW events AS SELECT *\(tool)\(flags), NULL AS answer FROM main.events")
     }
 
     private static func checkSchema(_ connection: SQLiteConnection, path: String, readOnly: Bool) throws -> Void {

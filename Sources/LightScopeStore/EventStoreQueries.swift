@@ -38,7 +38,13 @@ extension EventStore {
                            destination: text(.dst), destinationPort: number(.dport), verdict: verdict, packets: packets,
                            ttl: number(.ttl), tcpWindow: number(.window), tcpOptions: text(.tcpOptions),
                            ports: number(.ports), addresses: number(.addresses), tool: ScanTool(storedName: text(.tool)),
-                           tcpFlags: text(.tcpFlags))
+                           tcpFlags: text(.tcpFlags), answer: text(.answer).flatMap(BackscatterAnswer.init(name:)))
+    }
+
+    /// The sources of `backscatter` events since `sinceNanos`: victims, never scanners.
+    public func backscatterVictims(since sinceNanos: UInt64) throws(StoreError) -> [String] {
+        try query("SELECT DISTINCT src FROM events WHERE verdict = ?2 AND time_ns >= ?1 ORDER BY src",
+                  [.integer(Int64(clamping: sinceNanos)), .text(Verdict.backscatter.rawValue)]) { $0.value(at: 0).text }
     }
 
     /// How many events of each verdict were captured at or after `sinceNanos`; absent verdicts are 0.

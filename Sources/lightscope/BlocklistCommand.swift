@@ -16,8 +16,9 @@ struct BlocklistCommand: ParsableCommand {
         Both replace what a previous run loaded, so the command can run from cron.
         SYN sources can be spoofed, so some addresses are never listed: loopback, unspecified, \
         broadcast, multicast and link-local ones, this host's addresses, its default gateways and \
-        DNS resolvers, and the [blocklist] allow prefixes of the config (with [blocklist] \
-        exclude_local_networks = yes, also the host's on-link networks). They are named on stderr.
+        DNS resolvers, the [blocklist] allow prefixes of the config (with [blocklist] \
+        exclude_local_networks = yes, also the host's on-link networks), and the victims of \
+        backscatter events in the window. They are named on stderr.
         Anonymised senders (anon4-..., anon6-...) cannot be blocked: they are left out and counted on stderr.
         --output FILE replaces FILE atomically; with --dry-run nothing is written, and the addresses \
         that would be added to or removed from FILE are printed instead.
@@ -62,14 +63,17 @@ struct BlocklistCommand: ParsableCommand {
         let window = SinceWindow(since)!
         let eventStore = try store.open()
         let sources: [EventStore.SourceCount]
+        let victims: [String]
         do {
+            victims = try eventStore.backscatterVictims(since: window.startNanos)
             // Ordered by events, most first: everything from the first one below the bar on is left out.
             sources = try eventStore.topSources(since: window.startNanos, limit: Int(Int32.max)).filter { $0.events >= minEvents }
         } catch {
             printError("error: \(error.message)")
             throw ExitCode.failure
         }
-        let policy = BlocklistPolicy(host: HostNetworkFacts.read(), settings: settings.blocklist)
+        let policy = BlocklistPolicy(host: HostNetworkFacts.read(), settings: settings.blocklist,
+                                     backscatterVictims: Set(victims.compactMap(IPAddress.init)))
         let blocklist = Blocklist(sources: sources.map(\.source), policy: policy)
         let summary = "\(blocklist.ipv4.count) IPv4 and \(blocklist.ipv6.count) IPv6 sources with at least \(minEvents) event\(minEvents == 1 ? "" : "s") in the last \(since)"
         BlocklistReport.explainOmissions(blocklist)

@@ -14,6 +14,7 @@ struct FleetBlocklistCommand: ParsableCommand {
         table inet lightscope_fleet, the ipsets lightscope-fleet-v4 and lightscope-fleet-v6. \
         A spoofed source is amplified across the fleet, so besides the local list's exclusions \
         and [blocklist] allow (of --config), every fleet host's own addresses from its heartbeat \
+        and every victim of backscatter events in the window (lightscope.fleet_backscatter_victims) \
         are never listed. They are named on stderr. --output and --dry-run work as for 'lightscope blocklist'.
         """)
 
@@ -44,8 +45,9 @@ struct FleetBlocklistCommand: ParsableCommand {
         let settings = try reader.settings()
         let connection = try reader.connect(settings: settings)
         let window = Double(SinceWindow(since)!.duration.nanoseconds) / 1e9
-        let (scanners, hostAddresses) = try fleetStep { () throws(FleetError) in
-            (try FleetView.scanners(connection, windowSeconds: window, minHosts: minHosts), try FleetView.hostAddresses(connection))
+        let (scanners, hostAddresses, victims) = try fleetStep { () throws(FleetError) in
+            (try FleetView.scanners(connection, windowSeconds: window, minHosts: minHosts), try FleetView.hostAddresses(connection),
+             try FleetView.backscatterVictims(connection, windowSeconds: window))
         }
         var fleetHosts: [IPAddress: String] = [:]
         var pseudonymised: [String] = []
@@ -59,7 +61,8 @@ struct FleetBlocklistCommand: ParsableCommand {
         for host in pseudonymised {
             printError("warning: \(SafeText.escaped(host)) reports its addresses as pseudonyms ([store] anonymise): they cannot be kept off this list; give the fleet's own networks in [blocklist] allow")
         }
-        let policy = BlocklistPolicy(host: HostNetworkFacts.read(), settings: settings.blocklist, fleetHosts: fleetHosts)
+        let policy = BlocklistPolicy(host: HostNetworkFacts.read(), settings: settings.blocklist, fleetHosts: fleetHosts,
+                                     backscatterVictims: Set(victims.compactMap(IPAddress.init)))
         let blocklist = Blocklist(sources: scanners.map(\.source), policy: policy)
         let summary = "\(blocklist.ipv4.count) IPv4 and \(blocklist.ipv6.count) IPv6 sources seen by at least \(minHosts) host\(minHosts == 1 ? "" : "s") in the last \(since)"
         BlocklistReport.explainOmissions(blocklist)

@@ -53,6 +53,23 @@ final class BlocklistCommandTests: XCTestCase {
         XCTAssertTrue(wider.lines.contains("203.0.113.8"), "4 events today and 1 two days ago")
     }
 
+    /// A source whose events in the window include backscatter is a victim of an attack that
+    /// forged this host's address: never listed, whatever else it did, and named on stderr.
+    func testBackscatterVictimsAreNeverListed() throws {
+        let state = try FilledStateDirectory()
+        var records = (0..<6).map { state.event("203.0.113.7", secondsAgo: 60 + UInt64($0)) }
+        records += (0..<3).map { state.event("198.51.100.80", secondsAgo: 60 + UInt64($0)) }
+        var backscatter = state.event("198.51.100.80", secondsAgo: 30, port: nil, packets: 412)
+        backscatter.verdict = .backscatter
+        backscatter.answer = .synAck
+        records.append(backscatter)
+        try state.insert(records)
+        let result = try lightscope(["blocklist", "--min-events", "1", "--format", "plain", "--state-dir", state.path])
+        XCTAssertEqual(result.status, 0, result.errors)
+        XCTAssertEqual(result.lines, ["203.0.113.7"])
+        XCTAssertTrue(result.errors.contains("198.51.100.80 (backscatter victim)"), result.errors)
+    }
+
     func testFormatIsRequired() throws {
         let result = try lightscope(["blocklist", "--state-dir", "/nonexistent"])
         XCTAssertNotEqual(result.status, 0)

@@ -1,5 +1,6 @@
 import CPcap
 import LightScopeCapture
+import LightScopeCore
 import XCTest
 
 final class CaptureFilterTests: XCTestCase {
@@ -26,6 +27,24 @@ final class CaptureFilterTests: XCTestCase {
         XCTAssertFalse(CaptureFilter.undirected.contains("bound"))
         XCTAssertEqual(CaptureFilter.candidates(linkType: DLT_EN10MB, loopback: true).map(\.kernel),
                        [CaptureFilter.undirectedWithVLAN, CaptureFilter.undirected], "loopback has no direction")
+    }
+
+    /// With the host's addresses, inbound answers (backscatter) come in from every other
+    /// source: the expression names each address, and compiles for every link type.
+    func testInboundAnswersComeFromAnySourceButTheHostsOwn() {
+        let addresses = [IPAddress("192.0.2.1")!, IPAddress("2001:db8::1")!]
+        XCTAssertFalse(CaptureFilter.untagged.contains("src host"), "without addresses, no inbound answers")
+        for linkType in [DLT_EN10MB, DLT_LINUX_SLL, 276, DLT_RAW] {
+            for candidate in CaptureFilter.candidates(linkType: linkType, loopback: false, hostAddresses: addresses) {
+                XCTAssertTrue(candidate.kernel.contains("not (src host 192.0.2.1 or src host 2001:db8::1)"), candidate.kernel)
+                guard let dead = pcap_open_dead(linkType, 256) else { return XCTFail("pcap_open_dead(\(linkType))") }
+                defer { pcap_close(dead) }
+                var program = bpf_program()
+                XCTAssertEqual(pcap_compile(dead, &program, candidate.kernel, 1, PCAP_NETMASK_UNKNOWN), 0,
+                               "link type \(linkType): \(String(cString: pcap_geterr(dead)))")
+                pcap_freecode(&program)
+            }
+        }
     }
 
     /// What the clauses keep, judged by libpcap's own interpreter. The direction itself is
@@ -60,6 +79,7 @@ final class CaptureFilterTests: XCTestCase {
         XCTAssertFalse(matches(Frames.vlan(Frames.ipv4TCP(flags: 0x10))), "tagged ACK")
         XCTAssertTrue(matches(Frames.ipv4ICMP(type: 3)), "ICMP unreachable")
         XCTAssertFalse(matches(Frames.ipv4ICMP(type: 8)), "ICMP echo")
+        XCTAssertTrue(matches(Frames.ipv4ICMP(type: 11)), "ICMP time exceeded")
         XCTAssertTrue(matches(Frames.ipv6TCP(flags: 0x02)), "IPv6 SYN")
         XCTAssertTrue(matches(Frames.ipv6TCP(flags: 0x14)), "IPv6 RST")
         XCTAssertFalse(matches(Frames.ipv6TCP(flags: 0x10)), "IPv6 ACK")

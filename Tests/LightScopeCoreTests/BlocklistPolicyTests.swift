@@ -32,6 +32,12 @@ final class BlocklistPolicyTests: XCTestCase {
         XCTAssertNil(BlocklistPolicy(host: host).exclusion(of: IPAddress("198.51.100.20")!))
     }
 
+    func testBackscatterVictimsAreNeverListed() {
+        let policy = BlocklistPolicy(host: host, backscatterVictims: [IPAddress("198.51.100.80")!])
+        XCTAssertEqual(policy.exclusion(of: IPAddress("198.51.100.80")!), "backscatter victim")
+        XCTAssertNil(policy.exclusion(of: IPAddress("198.51.100.81")!))
+    }
+
     func testLocalNetworksOnlyWhenAskedFor() {
         let policy = BlocklistPolicy(host: host, excludeLocalNetworks: true)
         XCTAssertEqual(policy.exclusion(of: IPAddress("192.0.2.77")!), "local network 192.0.2.0/24")

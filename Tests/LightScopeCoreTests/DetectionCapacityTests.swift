@@ -17,6 +17,23 @@ final class DetectionCapacityTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<WideConnectionRecord>.stride, 28)
         XCTAssertEqual(MemoryLayout<IPv4SourceRecord>.stride, 32)
         XCTAssertEqual(MemoryLayout<WideSourceRecord>.stride, 56)
+        XCTAssertEqual(MemoryLayout<OutboundFlowRecord>.stride, 16)
+        XCTAssertEqual(MemoryLayout<BackscatterVictimRecord>.stride, 52)
+    }
+
+    /// The backscatter tables (docs/capacity.md): the host's own flows, and victims at once.
+    func testTheBackscatterTablesHoldWhatTheDocumentSays() {
+        for budget in [4, 16, 64, 256] {
+            var settings = Settings.Detection()
+            settings.memoryBudgetMiB = budget
+            let capacities = DetectionCapacities(settings: settings)
+            print("\(budget) MiB: \(capacities.outboundFlows) outbound flows, \(capacities.backscatterVictims) backscatter victims, "
+                  + "\(Double(ExpiringTable<OutboundFlowRecord>.bytes(capacity: capacities.outboundFlows)) / Double(capacities.outboundFlows)) "
+                  + "and \(Double(ExpiringTable<BackscatterVictimRecord>.bytes(capacity: capacities.backscatterVictims)) / Double(capacities.backscatterVictims)) B an entry")
+        }
+        let capacities = DetectionCapacities(settings: Settings.Detection())
+        XCTAssertGreaterThanOrEqual(capacities.outboundFlows, 20_000)
+        XCTAssertGreaterThanOrEqual(capacities.backscatterVictims, 2_000)
     }
 
     func testTheDefaultBudgetHoldsTheFloors() {

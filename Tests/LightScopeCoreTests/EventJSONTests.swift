@@ -64,6 +64,21 @@ final class EventJSONTests: XCTestCase {
         XCTAssertThrowsError(try EventJSON.decode(base + #","tool":3}"#))
     }
 
+    /// Only backscatter has an answer; one this version does not know reads as none.
+    func testAnswerIsWrittenForBackscatterAndReadBack() throws {
+        var record = Self.closed
+        XCTAssertFalse(EventJSON.encode(record).contains("answer"))
+        record.verdict = .backscatter
+        for answer in BackscatterAnswer.allCases {
+            record.answer = answer
+            XCTAssertTrue(EventJSON.encode(record).hasSuffix(#","tool":"unknown","answer":"\#(answer.name)"}"#), EventJSON.encode(record))
+            XCTAssertEqual(try EventJSON.decode(EventJSON.encode(record)), record)
+        }
+        let base = #"{"time":"2026-11-29T21:56:06Z","interface":"eth0","proto":"tcp","src":"a","verdict":"backscatter","packets":1"#
+        XCTAssertNil(try EventJSON.decode(base + #","answer":"icmp-redirect"}"#).answer)
+        XCTAssertEqual(try EventJSON.decode(base + #","answer":"rst"}"#).answer, .rst)
+    }
+
     func testDecodeNamesWhatIsWrong() {
         XCTAssertThrowsError(try EventJSON.decode(#"{"interface":"eth0"}"#)) { error in
             XCTAssertTrue("\(error)".contains("'time' is missing"), "\(error)")

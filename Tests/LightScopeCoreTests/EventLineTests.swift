@@ -39,4 +39,14 @@ final class EventLineTests: XCTestCase {
         XCTAssertEqual(EventLine.text(record), "unwanted tcp 203.0.113.7:51234 -> 192.0.2.1:23 closed (1 packet, ttl 54, tool nmap)")
         XCTAssertTrue(JournalFields.fields(for: record).contains("LIGHTSCOPE_TOOL=nmap"))
     }
+
+    /// A backscatter line says what the victim sent first; its fields carry the answer.
+    func testBackscatterNamesTheAnswer() {
+        let record = EventRecord(timeNanos: 0, interface: "eth0", proto: .tcp, source: "198.51.100.20", sourcePort: 80,
+                                 destination: "192.0.2.1", destinationPort: nil, verdict: .backscatter, packets: 412, ttl: 52,
+                                 answer: .synAck)
+        XCTAssertEqual(EventLine.text(record), "unwanted tcp 198.51.100.20:80 -> 192.0.2.1 backscatter (answer syn-ack, 412 packets, ttl 52)")
+        XCTAssertTrue(JournalFields.fields(for: record).contains("LIGHTSCOPE_ANSWER=syn-ack"))
+        XCTAssertFalse(JournalFields.fields(for: EventJSONTests.closed).contains { $0.hasPrefix("LIGHTSCOPE_ANSWER=") })
+    }
 }

@@ -90,6 +90,22 @@ final class ICMPDecodeTests: XCTestCase {
                        .icmp(ICMPMessage(isIPv6: true, type: 3, code: 0)))
     }
 
+    /// Time exceeded quotes the packet that ran out of hops, as destination unreachable does:
+    /// backscatter when the host never sent it.
+    func testTimeExceededQuotesThePacket() {
+        let quote = Array(quotedUDPv4.prefix(28))
+        let expected = QuotedProbe(source: IPAddress("192.0.2.1")!, destination: IPAddress("198.51.100.7")!,
+                                   protocolNumber: 17, sourcePort: 33434, destinationPort: 161, ttl: 3)
+        XCTAssertEqual(decoded(icmpPacket(PacketBuilder.icmp(type: 11, code: 0, quote)))?.transport,
+                       .icmp(ICMPMessage(isIPv6: false, type: 11, code: 0, quoted: expected)))
+        let quote6 = PacketBuilder.ipv6("2001:db8::1", "2001:db8::7", hopLimit: 1, nextHeader: 17, PacketBuilder.udp(33434, 161))
+        guard case .icmp(let message6)? = decoded(icmpv6Packet(PacketBuilder.icmp(type: 3, code: 0, quote6)))?.transport
+        else { return XCTFail("an ICMPv6 time exceeded") }
+        XCTAssertTrue(message6.isTimeExceeded)
+        XCTAssertEqual(message6.quoted?.destination, IPAddress("2001:db8::7"))
+        XCTAssertEqual(message6.quoted?.sourcePort, 33434)
+    }
+
     func testTruncatedICMPHeader() {
         XCTAssertEqual(rejection(icmpPacket([3, 3, 0, 0, 0, 0, 0])), .truncatedICMPHeader)
     }

@@ -54,6 +54,32 @@ final class FleetBlocklistCommandTests: XCTestCase {
         XCTAssertEqual(one.output, "198.51.100.77\n198.51.100.88\n2001:db8:77::1\n", one.errors)
     }
 
+    /// Backscatter victims: attacked by someone forging fleet hosts' addresses, so never listed,
+    /// whatever else they did; a victim seen only through backscatter is no scanner at all, and
+    /// its answers to the hosts' ports make no distributed scan.
+    func testBackscatterVictimsAreNeverListedNorCountedAsScanners() throws {
+        let admin = try FleetCollector.connect(url: server.adminURL(), environment: [:])
+        let web3 = try FleetTestHost(server: server, admin: admin, name: "web3", hostID: HostID("33333333-3333-4333-8333-333333333333")!)
+        let web4 = try FleetTestHost(server: server, admin: admin, name: "web4", hostID: HostID("44444444-4444-4444-8444-444444444444")!)
+        func backscatter(_ victim: String) -> EventRecord {
+            var record = fleetEvent(victim, port: 40112, verdict: .backscatter)
+            record.answer = .synAck
+            return record
+        }
+        try web3.ship([fleetEvent("198.51.100.99", port: 22), backscatter("198.51.100.99"), backscatter("198.51.100.98")])
+        try web4.ship([fleetEvent("198.51.100.99", port: 23), backscatter("198.51.100.98")])
+
+        let plain = try runLightScope(["fleet", "blocklist", "--format", "plain", "--config", configPath, "--url", readerURL])
+        XCTAssertEqual(plain.status, 0, plain.errors)
+        XCTAssertEqual(plain.output, "198.51.100.77\n2001:db8:77::1\n", plain.errors)
+        XCTAssertTrue(plain.errors.contains("198.51.100.99 (backscatter victim)"), plain.errors)
+        XCTAssertEqual(try server.query("SELECT src, hosts, events FROM lightscope.fleet_scanners WHERE src LIKE '198.51.100.9%'"),
+                       "198.51.100.99|2|2", "backscatter is no scanning")
+        XCTAssertEqual(try server.query("SELECT count(*) FROM lightscope.fleet_distributed_scans WHERE dport = 40112"), "0")
+        XCTAssertEqual(try server.query("SELECT src, hosts, events, packets FROM lightscope.fleet_backscatter_victims ORDER BY src"),
+                       "198.51.100.98|2|2|2\n198.51.100.99|1|1|1")
+    }
+
     /// A host that anonymises its own addresses cannot have them kept off the list: said, by name.
     func testAHostWhoseAddressesArePseudonymsIsNamed() throws {
         try server.query("UPDATE lightscope.hosts SET addresses = ARRAY['anon4-3f2a9c01d2e4b5a6'] WHERE name = 'web1'")

@@ -96,6 +96,8 @@ final class FleetCollectorTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("moved 1 rows from events_default") }, "\(lines)")
         XCTAssertEqual(try server.query("SELECT count(*) FROM ONLY lightscope.events_default"), "0")
         XCTAssertEqual(try server.query("SELECT event_id, tool FROM lightscope.events ORDER BY event_id"), "1|unknown\n2|unknown")
+        XCTAssertEqual(try server.query("SELECT count(*) FROM lightscope.events WHERE answer IS NULL"), "2",
+                       "rows shipped before backscatter have no answer, as on the host")
     }
 
     func testExpiredPartitionsAreDropped() throws {

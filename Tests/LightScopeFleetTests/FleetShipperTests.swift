@@ -90,9 +90,11 @@ final class FleetShipperTests: XCTestCase {
     /// their tools.
     func testACollectorWithoutTheToolColumnIsToldToUpgradeThenShippedTo() throws {
         try fixture.server.query("""
-            DROP VIEW lightscope.fleet_scanners, lightscope.fleet_distributed_scans, lightscope.host_health;
-            DROP FUNCTION lightscope.fleet_scanners_since, lightscope.fleet_distributed_scans_since;
-            ALTER TABLE lightscope.events DROP COLUMN tool, DROP COLUMN tcp_flags;
+            DROP VIEW lightscope.fleet_scanners, lightscope.fleet_distributed_scans, lightscope.host_health,
+                lightscope.fleet_backscatter_victims;
+            DROP FUNCTION lightscope.fleet_scanners_since, lightscope.fleet_distributed_scans_since,
+                lightscope.fleet_backscatter_victims_since;
+            ALTER TABLE lightscope.events DROP COLUMN tool, DROP COLUMN tcp_flags, DROP COLUMN answer;
             DELETE FROM lightscope.schema_migrations WHERE version >= 2
             """)
         try fixture.store(60)
@@ -118,7 +120,9 @@ final class FleetShipperTests: XCTestCase {
     func testACollectorWithoutTheFlagsColumnIsToldToUpgradeThenShippedTo() throws {
         let before = FleetSchema.tcpFlagsVersion - 1
         try fixture.server.query("""
-            ALTER TABLE lightscope.events DROP COLUMN tcp_flags;
+            DROP VIEW lightscope.fleet_backscatter_victims;
+            DROP FUNCTION lightscope.fleet_backscatter_victims_since;
+            ALTER TABLE lightscope.events DROP COLUMN tcp_flags, DROP COLUMN answer;
             DELETE FROM lightscope.schema_migrations WHERE version > \(before)
             """)
         try fixture.store(60)
@@ -138,6 +142,24 @@ final class FleetShipperTests: XCTestCase {
         XCTAssertTrue(fixture.waitForCollector(count: 60, timeout: 30), "collector has \(fixture.collectorCount()); \(fixture.lines.messages())")
         XCTAssertEqual(try fixture.server.query("SELECT coalesce(tcp_flags, 'none') FROM lightscope.events WHERE event_id IN (1, 2, 18) ORDER BY event_id"),
                        [0, 1, 17].map { FleetSample.flags($0) ?? "none" }.joined(separator: "\n"))
+    }
+
+    /// Backscatter events arrive with their answer; other events have none, as on the host.
+    func testBackscatterArrivesWithItsAnswer() throws {
+        let store = try EventStore(path: fixture.databasePath)
+        let answers = BackscatterAnswer.allCases
+        try store.insert(answers.enumerated().map { index, answer in
+            EventRecord(timeNanos: FleetSample.baseNanos + UInt64(index) * 1000, interface: "eth0", proto: .tcp, source: "198.51.100.80",
+                        sourcePort: 80, destination: "192.0.2.1", destinationPort: nil, verdict: .backscatter, packets: 412, ttl: 52,
+                        answer: answer)
+        } + [FleetSample.record(0)])
+        let shipper = try fixture.shipper()
+        shipper.start()
+        defer { XCTAssertTrue(shipper.stop(timeout: .seconds(10))) }
+        XCTAssertTrue(fixture.waitForCollector(count: answers.count + 1, timeout: 30), "\(fixture.lines.messages())")
+        XCTAssertEqual(try fixture.server.query("SELECT answer FROM lightscope.events WHERE verdict = 'backscatter' ORDER BY event_id"),
+                       answers.map(\.name).joined(separator: "\n"))
+        XCTAssertEqual(try fixture.server.query("SELECT verdict FROM lightscope.events WHERE answer IS NULL"), FleetSample.record(0).verdict.rawValue)
     }
 
     func testALostRowIsReSentAndAKnownOneSkipped() throws {

@@ -16,6 +16,12 @@ public struct ICMPUnreachable: Equatable, Sendable {
     @inlinable public var isPortUnreachable: Bool {
         code == (isIPv6 ? 4 : 3)
     }
+
+    /// Fragmentation needed (ICMP code 4): path MTU discovery's answer to the host's own
+    /// large packets of established connections, which no table of flows remembers.
+    @inlinable public var isFragmentationNeeded: Bool {
+        !isIPv6 && code == 4
+    }
 }
 
 /// The packet an ICMP error quotes, as far as the quote reaches.
@@ -47,19 +53,30 @@ public struct ICMPMessage: Equatable, Sendable {
     public var isIPv6: Bool
     public var type: UInt8
     public var code: UInt8
+    /// For a time exceeded, the start of the packet that ran out of hops (as far as the quote
+    /// held a valid IP header): backscatter when this host never sent it.
+    public var quoted: QuotedProbe?
 
-    public init(isIPv6: Bool, type: UInt8, code: UInt8) {
+    public init(isIPv6: Bool, type: UInt8, code: UInt8, quoted: QuotedProbe? = nil) {
         self.isIPv6 = isIPv6
         self.type = type
         self.code = code
+        self.quoted = quoted
+    }
+
+    /// Time exceeded: type 11 for ICMP (RFC 792), 3 for ICMPv6 (RFC 4443).
+    @inlinable public var isTimeExceeded: Bool {
+        type == (isIPv6 ? 3 : 11)
     }
 }
 
-/// ICMP (RFC 792) and ICMPv6 (RFC 4443). Only destination unreachable is taken apart; a bad
+/// ICMP (RFC 792) and ICMPv6 (RFC 4443). Only destination unreachable and time exceeded are taken apart; a bad
 /// or short quote still yields the message, with less of the probe in it.
 enum ICMP {
     static let destinationUnreachableV4: UInt8 = 3
     static let destinationUnreachableV6: UInt8 = 1
+    static let timeExceededV4: UInt8 = 11
+    static let timeExceededV6: UInt8 = 3
 
     static func decode(_ cursor: inout ByteCursor, isIPv6: Bool) throws(DecodeRejection) -> Transport {
         // Type, code, checksum, then four bytes that are unused (or RFC 4884 lengths) for errors.
@@ -71,6 +88,10 @@ enum ICMP {
             return .icmpUnreachable(ICMPUnreachable(isIPv6: false, code: code, quoted: quotedIPv4(&cursor)))
         case (true, destinationUnreachableV6):
             return .icmpUnreachable(ICMPUnreachable(isIPv6: true, code: code, quoted: quotedIPv6(&cursor)))
+        case (false, timeExceededV4):
+            return .icmp(ICMPMessage(isIPv6: false, type: type, code: code, quoted: quotedIPv4(&cursor)))
+        case (true, timeExceededV6):
+            return .icmp(ICMPMessage(isIPv6: true, type: type, code: code, quoted: quotedIPv6(&cursor)))
         default:
             return .icmp(ICMPMessage(isIPv6: isIPv6, type: type, code: code))
         }

@@ -6,6 +6,8 @@ public enum DetectionTable: String, CaseIterable, Sendable {
     case scanTargets
     case tcpOptions
     case fragments
+    case outboundFlows
+    case backscatterVictims
 
     /// The table's share of the budget: one line per table, and a new table adds its own.
     /// At the default 64 MiB the shares give an IPv4 flood 1,000,000 pending probes and
@@ -18,6 +20,8 @@ public enum DetectionTable: String, CaseIterable, Sendable {
         case .scanTargets: 0.04
         case .tcpOptions: 0.01
         case .fragments: 1.0 / 32 // the reassembly of fragmented probes (`FragmentReassembler`)
+        case .outboundFlows: 0.01 // the host's own SYNs and datagrams (`OutboundFlows`)
+        case .backscatterVictims: 0.003 // backscatter counted per victim (`BackscatterVictims`)
         }
     }
 }

@@ -17,6 +17,10 @@ public struct DetectionCapacities: Equatable, Sendable {
     public var tcpOptions: Int
     /// Fragmented datagrams being put together at once (`FragmentReassembler`).
     public var fragmentDatagrams: Int
+    /// Flows the host started that it remembers for `grace`, both families (`OutboundFlows`).
+    public var outboundFlows: Int
+    /// Backscatter victims counted at once, both families (`BackscatterVictims`).
+    public var backscatterVictims: Int
 
     /// Capacities set by hand (tests): the same for both families, and room for every scan
     /// target and option set such tables can hold.
@@ -30,6 +34,8 @@ public struct DetectionCapacities: Equatable, Sendable {
         scanTargetBlocks = 8 * scanSources
         tcpOptions = 4096
         fragmentDatagrams = FragmentReassembler.capacity(fittingIn: 2 << 20)
+        outboundFlows = recentConnections
+        backscatterVictims = scanSources
     }
 
     public init(settings: Settings.Detection) {
@@ -43,6 +49,8 @@ public struct DetectionCapacities: Equatable, Sendable {
         scanTargetBlocks = max(16, share(.scanTargets) / BlockPool.blockBytes)
         tcpOptions = max(16, TCPOptionsTable.capacity(fittingIn: share(.tcpOptions)))
         fragmentDatagrams = max(16, FragmentReassembler.capacity(fittingIn: share(.fragments)))
+        outboundFlows = max(16, ExpiringTable<OutboundFlowRecord>.capacity(fittingIn: share(.outboundFlows)))
+        backscatterVictims = max(16, ExpiringTable<BackscatterVictimRecord>.capacity(fittingIn: share(.backscatterVictims)))
     }
 
     /// A table's share of the budget, in bytes.

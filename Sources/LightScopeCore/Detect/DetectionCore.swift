@@ -12,13 +12,16 @@ struct DetectionCore {
     /// TCP ports seen answering with SYN-ACK, for `grace` to twice that.
     private var answeredPorts: AnsweredPorts
     private var pending: PendingProbes
-    private var connections: RecentConnections
+    var connections: RecentConnections
+    /// The host's own SYNs and datagrams, and backscatter per victim (`DetectionCore+Backscatter`).
+    var outboundFlows: OutboundFlows
+    var backscatterVictims: BackscatterVictims
     private var options: TCPOptionsTable
     /// Names the tool that sent each new probe, from its first SYN (`ToolRules`).
     private let toolFingerprint = ToolFingerprint()
     /// Nil when the caller counts scans (`ScanDetection.byCaller`).
     private var scans: ScanDetector?
-    private var timeline: CaptureTimeline
+    private(set) var timeline: CaptureTimeline
     private var timers = PacketDrivenTimers()
     /// The probes a timer run takes out, a chunk of at most `expiryChunk` at a time, kept
     /// between runs so that its storage is reused. A flood's expiry in one piece made this
@@ -33,7 +36,7 @@ struct DetectionCore {
     /// When the last timer run left probes overdue for want of allowance: those first seen at
     /// or before this time. An answer to one of them comes too late to change its verdict.
     private var overdueThroughNanos: UInt64?
-    private var probeCounters = DetectionCounters()
+    var probeCounters = DetectionCounters()
 
     init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses, capacities: DetectionCapacities? = nil,
          budget: DetectionBudget? = nil, scans placement: ScanDetection = .inEngine, clock: DetectionClock = .captureTime) {
@@ -48,6 +51,8 @@ struct DetectionCore {
         let limits = capacities ?? budget.capacities
         pending = PendingProbes(capacities: limits, budget: budget)
         connections = RecentConnections(capacities: limits, budget: budget)
+        outboundFlows = OutboundFlows(capacities: limits, budget: budget)
+        backscatterVictims = BackscatterVictims(capacities: limits, budget: budget)
         options = TCPOptionsTable(maximumCapacity: limits.tcpOptions, pool: budget.pool(.tcpOptions))
         timeline = CaptureTimeline(clock: clock)
         switch placement {
@@ -65,6 +70,7 @@ struct DetectionCore {
                        probeEvictions: pending.evictions, scanSourceEvictions: scans?.evictions ?? 0,
                        connectionEvictions: connections.evictions, optionsNotKept: options.notKeptCount,
                        tableBytes: pending.reservedBytes + connections.reservedBytes + options.reservedBytes
+                           + outboundFlows.reservedBytes + backscatterVictims.reservedBytes
                            + (scans?.reservedBytes ?? 0))
     }
 
@@ -82,19 +88,48 @@ struct DetectionCore {
             let flags = segment.flags
             if flags.contains(.syn) {
                 if flags.contains(.ack) {
-                    answered(byOpen: packet, segment, clockNanos: clockNanos, emit: emit)
+                    if isToHost(packet) {
+                        inboundAnswer(packet, segment, answer: .synAck, clockNanos: clockNanos, generation: generation, emit: emit)
+                    } else {
+                        answered(byOpen: packet, segment, clockNanos: clockNanos, emit: emit)
+                    }
                 } else if !flags.contains(.rst) {
-                    inboundProbe(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
+                    if isFromHost(packet) {
+                        hostSent(isUDP: false, packet, sourcePort: segment.sourcePort, destinationPort: segment.destinationPort,
+                                 clockNanos: clockNanos)
+                    } else {
+                        inboundProbe(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
+                    }
                 }
             } else if flags.contains(.rst) {
-                answered(byReset: packet, segment, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
+                if isToHost(packet) {
+                    inboundAnswer(packet, segment, answer: .rst, clockNanos: clockNanos, generation: generation, emit: emit)
+                } else {
+                    answered(byReset: packet, segment, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
+                }
             } else if !flags.contains(.ack) {
                 // FIN, NULL or Xmas: no real connection sends a segment without ACK after its SYN.
                 inboundProbe(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
             }
+        case .udp(let datagram):
+            if isFromHost(packet) {
+                hostSent(isUDP: true, packet, sourcePort: datagram.sourcePort, destinationPort: datagram.destinationPort,
+                         clockNanos: clockNanos)
+            }
         case .icmpUnreachable(let unreachable):
-            portUnreachable(packet, unreachable, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
-        case .udp, .icmp, .tcpFragment, .other:
+            if isToHost(packet) {
+                guard !unreachable.isFragmentationNeeded else { return }
+                inboundError(packet, quoted: unreachable.quoted, answer: .icmpUnreachable, clockNanos: clockNanos,
+                             generation: generation, emit: emit)
+            } else {
+                portUnreachable(packet, unreachable, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
+            }
+        case .icmp(let message):
+            if message.isTimeExceeded, isToHost(packet) {
+                inboundError(packet, quoted: message.quoted, answer: .icmpTimeExceeded, clockNanos: clockNanos,
+                             generation: generation, emit: emit)
+            }
+        case .tcpFragment, .other:
             break
         }
     }
@@ -160,7 +195,9 @@ struct DetectionCore {
         }
         if nowNanos > graceNanos {
             connections.expire(touchedAtOrBefore: nowNanos - graceNanos)
+            outboundFlows.expire(touchedAtOrBefore: nowNanos - graceNanos)
         }
+        closeBackscatterMinutes(atNanos: nowNanos, emit: emit)
         answeredPorts.age(toNanos: nowNanos)
         scans?.timersRan(atNanos: nowNanos)
     }
@@ -185,6 +222,7 @@ struct DetectionCore {
         draining.drain(chunkSize: Self.expiryChunk, chunk: &chunk) { unanswered($0, emit: emit) }
         swap(&chunk, &expiredProbes)
         swap(&draining, &pending)
+        closeBackscatterMinutes(atNanos: nil, emit: emit)
     }
 
     // MARK: - Packets

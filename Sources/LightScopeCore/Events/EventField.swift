@@ -16,6 +16,8 @@ public enum EventField: String, CaseIterable, Sendable {
     /// probe; none for UDP, for a probe seen only from its answer (`unfiltered`), and for a
     /// scan event completed by one of those.
     case tcpFlags = "tcp_flags"
+    /// `backscatter`: what the victim sent (`BackscatterAnswer`); absent for other verdicts.
+    case answer
 
     public var journalName: String { "LIGHTSCOPE_" + rawValue.uppercased() }
 

@@ -32,7 +32,8 @@ public enum EventJSON {
 
     /// Reads a line written by `encode` (or any flat JSON object with the same keys).
     /// Unknown keys are ignored, so lines from a newer LightScope with more fields still read;
-    /// so is a tool this version does not know (read as `unknown`), and a line without one.
+    /// so is a tool this version does not know (read as `unknown`), and a line without one,
+    /// and an answer this version does not know (read as none).
     public static func decode(_ line: String) throws(DecodeError) -> EventRecord {
         var parser = FlatObjectParser(bytes: Array(line.utf8))
         let object = try parser.parseObject()
@@ -70,7 +71,7 @@ public enum EventJSON {
             ttl: try number(.ttl, as: UInt8.self), tcpWindow: try number(.window, as: UInt16.self),
             tcpOptions: try text(.tcpOptions), ports: try number(.ports, as: Int.self),
             addresses: try number(.addresses, as: Int.self), tool: ScanTool(storedName: try text(.tool)),
-            tcpFlags: try text(.tcpFlags))
+            tcpFlags: try text(.tcpFlags), answer: try text(.answer).flatMap(BackscatterAnswer.init(name:)))
     }
 
     /// A JSON string literal of `text`, for the other one-line JSON the CLI prints.

@@ -5,6 +5,7 @@
 ///     unwanted udp 203.0.113.7 -> *:161 addrscan (12 addresses, 12 packets)
 ///     unwanted tcp 203.0.113.9:56251 -> 192.0.2.1:22 closed (1 packet, ttl 47, tool nmap)
 ///     unwanted tcp 203.0.113.9:56251 -> 192.0.2.1:25 unanswered (1 packet, ttl 47, flags FPU)
+///     unwanted tcp 198.51.100.20:80 -> 192.0.2.1:40112 backscatter (answer syn-ack, 412 packets, ttl 52)
 ///
 /// It always starts with `unwanted <proto> <src>`, so `grep 'unwanted tcp 203.0.113.7'` finds a
 /// source; IPv6 addresses are bracketed only when a port follows, as in URLs. Escaped
@@ -16,6 +17,7 @@ public enum EventLine {
 
     private static func unescapedText(_ record: EventRecord) -> String {
         var details: [String] = []
+        if let answer = record.answer { details.append("answer \(answer.name)") }
         if let ports = record.ports { details.append(plural(ports, "port")) }
         if let addresses = record.addresses { details.append(plural(addresses, "address", "addresses")) }
         details.append(plural(Int(record.packets), "packet"))

@@ -23,11 +23,14 @@ public struct EventRecord: Equatable, Sendable {
     public var tool: ScanTool
     /// The probe's TCP flags as letters (`TCPFlags.letters`), as written.
     public var tcpFlags: String?
+    /// `backscatter`: the kind of answer the victim sent (`BackscatterAnswer.name`).
+    public var answer: BackscatterAnswer?
 
     public init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: String, sourcePort: UInt16?,
                 destination: String?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, tcpOptions: String? = nil,
-                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown, tcpFlags: String? = nil) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown, tcpFlags: String? = nil,
+                answer: BackscatterAnswer? = nil) {
         self.timeNanos = timeNanos
         self.interface = interface
         self.proto = proto
@@ -44,6 +47,7 @@ public struct EventRecord: Equatable, Sendable {
         self.addresses = addresses
         self.tool = tool
         self.tcpFlags = tcpFlags
+        self.answer = answer
     }
 
     /// The event with its addresses shown as given (pseudonyms, or plain text).
@@ -53,7 +57,7 @@ public struct EventRecord: Equatable, Sendable {
                   destination: destination, destinationPort: event.destinationPort,
                   verdict: event.verdict, packets: event.packets, ttl: event.ttl, tcpWindow: event.tcpWindow,
                   tcpOptions: event.tcpOptions, ports: event.ports, addresses: event.addresses, tool: event.tool,
-                  tcpFlags: event.tcpFlags?.letters)
+                  tcpFlags: event.tcpFlags?.letters, answer: event.answer)
     }
 
     /// The event with its real addresses.
@@ -86,6 +90,7 @@ public struct EventRecord: Equatable, Sendable {
         if let addresses { values.append((.addresses, .integer(Int64(addresses)))) }
         values.append((.tool, .text(tool.name)))
         if let tcpFlags { values.append((.tcpFlags, .text(tcpFlags))) }
+        if let answer { values.append((.answer, .text(answer.name))) }
         return values
     }
 }

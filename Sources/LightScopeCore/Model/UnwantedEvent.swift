@@ -15,6 +15,9 @@ public enum Verdict: String, CaseIterable, Sendable, Codable {
     /// and closed ports alike, so the port is only known not to be filtered. Seen from that
     /// RST alone: the probe itself is not captured (`UnfilteredAnswers`).
     case unfiltered
+    /// An answer (SYN-ACK, RST, ICMP error) to nothing this host sent: someone attacked the
+    /// event's source with this host's address forged as theirs (docs/detection.md).
+    case backscatter
 }
 
 public enum TransportProtocol: String, Sendable, Codable {
@@ -36,6 +39,7 @@ extension Verdict {
         case .portscan: 2
         case .addrscan: 3
         case .unfiltered: 4
+        case .backscatter: 5
         }
     }
 }
@@ -81,6 +85,8 @@ public struct UnwantedEvent: Equatable, Sendable {
     /// The probe's TCP flags (for a scan event, the probe's that completed it); nil for UDP
     /// and when the probe was not seen (`unfiltered`).
     public var tcpFlags: TCPFlags?
+    /// `backscatter`: what the victim sent this host; nil for every other verdict.
+    public var answer: BackscatterAnswer?
 
     public var interface: String { interfaceName.description }
 
@@ -91,17 +97,19 @@ public struct UnwantedEvent: Equatable, Sendable {
     public init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
                 destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, options: TCPOptions? = nil,
-                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown, tcpFlags: TCPFlags? = nil) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown, tcpFlags: TCPFlags? = nil,
+                answer: BackscatterAnswer? = nil) {
         self.init(timeNanos: timeNanos, interface: InterfaceName(interface), proto: proto, source: source,
                   sourcePort: sourcePort, destination: destination, destinationPort: destinationPort, verdict: verdict,
                   packets: packets, ttl: ttl, tcpWindow: tcpWindow, options: options, ports: ports, addresses: addresses,
-                  tool: tool, tcpFlags: tcpFlags)
+                  tool: tool, tcpFlags: tcpFlags, answer: answer)
     }
 
     public init(timeNanos: UInt64, interface: InterfaceName, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
                 destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, options: TCPOptions? = nil,
-                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown, tcpFlags: TCPFlags? = nil) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown, tcpFlags: TCPFlags? = nil,
+                answer: BackscatterAnswer? = nil) {
         self.timeNanos = timeNanos
         self.interfaceName = interface
         self.proto = proto
@@ -118,5 +126,6 @@ public struct UnwantedEvent: Equatable, Sendable {
         self.addresses = addresses
         self.tool = tool
         self.tcpFlags = tcpFlags
+        self.answer = answer
     }
 }

@@ -7,24 +7,31 @@
 /// `[blocklist] allow` prefixes, and with `exclude_local_networks` the host's on-link
 /// networks (off by default: a compromised neighbour is a real scanner). A fleet blocklist
 /// also never lists the fleet hosts' own addresses: there one spoofed packet would be blocked
-/// by every host.
+/// by every host. Nor does either list a backscatter victim: its answers reached the host
+/// because someone attacked it with the host's address forged, so blocking it would finish
+/// the attacker's work.
 public struct BlocklistPolicy: Sendable {
     public var host: HostNetwork
     public var excludeLocalNetworks: Bool
     public var allow: [IPPrefix]
     /// Each fleet host's addresses from its heartbeat, with the host's name.
     public var fleetHosts: [IPAddress: String]
+    /// The sources of `backscatter` events in the list's window.
+    public var backscatterVictims: Set<IPAddress>
 
     public init(host: HostNetwork = HostNetwork(), excludeLocalNetworks: Bool = false, allow: [IPPrefix] = [],
-                fleetHosts: [IPAddress: String] = [:]) {
+                fleetHosts: [IPAddress: String] = [:], backscatterVictims: Set<IPAddress> = []) {
         self.host = host
         self.excludeLocalNetworks = excludeLocalNetworks
         self.allow = allow
         self.fleetHosts = fleetHosts
+        self.backscatterVictims = backscatterVictims
     }
 
-    public init(host: HostNetwork, settings: Settings.Blocklist, fleetHosts: [IPAddress: String] = [:]) {
-        self.init(host: host, excludeLocalNetworks: settings.excludeLocalNetworks, allow: settings.allow, fleetHosts: fleetHosts)
+    public init(host: HostNetwork, settings: Settings.Blocklist, fleetHosts: [IPAddress: String] = [:],
+                backscatterVictims: Set<IPAddress> = []) {
+        self.init(host: host, excludeLocalNetworks: settings.excludeLocalNetworks, allow: settings.allow, fleetHosts: fleetHosts,
+                  backscatterVictims: backscatterVictims)
     }
 
     /// Why `address` must not be listed, or nil when it may be.
@@ -32,6 +39,7 @@ public struct BlocklistPolicy: Sendable {
         if let use = SpecialUseAddress(address) { return use.rawValue }
         if host.addresses.contains(where: { $0.address == address }) { return "this host's address" }
         if let name = fleetHosts[address] { return "fleet host \(name)" }
+        if backscatterVictims.contains(address) { return "backscatter victim" }
         if host.gateways.contains(address) { return "default gateway" }
         if host.resolvers.contains(address) { return "DNS resolver" }
         if let prefix = allow.first(where: { $0.contains(address) }) { return "[blocklist] allow \(prefix)" }

@@ -12,16 +12,19 @@ public enum FleetSchema {
         public var sql: String
     }
 
-    /// The lowest schema version this LightScope can ship to: the one that added `tcp_flags`,
-    /// which its batches carry (and `tool` before it).
-    public static let requiredVersion = tcpFlagsVersion
+    /// The lowest schema version this LightScope can ship to: the one that added `answer`,
+    /// which its batches carry (and `tcp_flags` and `tool` before it).
+    public static let requiredVersion = backscatterVersion
 
     /// The migration that added each event's `tcp_flags`: the one place its number is written.
     public static let tcpFlagsVersion = 4
+    /// The migration that added each event's `answer` and kept backscatter victims out of the
+    /// scanner views: the one place its number is written.
+    public static let backscatterVersion = 5
 
     /// The lowest schema version the read commands (`fleet status`, `scanners`, `blocklist`)
-    /// can query: the one that added the fleet views.
-    public static let viewsVersion = 3
+    /// can query: the one whose views leave backscatter out, and whose events have `answer`.
+    public static let viewsVersion = requiredVersion
 
     public static var latestVersion: Int { migrations.last!.version }
 
@@ -46,6 +49,9 @@ public enum FleetSchema {
         Migration(version: 3, description: "fleet views: scanners, distributed scans, host health",
                   sql: FleetViewsSQL.migration),
         Migration(version: tcpFlagsVersion, description: "the TCP flags of each event's probe", sql: eventTCPFlags),
+        Migration(version: backscatterVersion,
+                  description: "backscatter: each event's answer, victims kept out of the scanner views",
+                  sql: FleetBackscatterSQL.migration),
     ]
 
     /// No default: rows shipped before it have no flags (NULL), as on the host. No index, for

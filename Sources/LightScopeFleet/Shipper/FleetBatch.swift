@@ -19,11 +19,11 @@ enum FleetBatch {
     /// into a tuplestore.
     static let insertSQL = """
         INSERT INTO lightscope.events (host_id, store_id, event_id, time, interface, proto, src, sport, dst, dport,
-            verdict, packets, ttl, "window", tcp_options, ports, addresses, tool, tcp_flags)
+            verdict, packets, ttl, "window", tcp_options, ports, addresses, tool, tcp_flags, answer)
         SELECT $1::uuid, $2::bigint, unnest($3::bigint[]), unnest($4::timestamptz[]), unnest($5::text[]), unnest($6::text[]),
             unnest($7::text[]), unnest($8::integer[]), unnest($9::text[]), unnest($10::integer[]), unnest($11::text[]),
             unnest($12::bigint[]), unnest($13::smallint[]), unnest($14::integer[]), unnest($15::text[]), unnest($16::integer[]),
-            unnest($17::integer[]), unnest($18::text[]), unnest($19::text[])
+            unnest($17::integer[]), unnest($18::text[]), unnest($19::text[]), unnest($20::text[])
         """
 
     /// The statement's parameters for `events` (in id order) of this host and store.
@@ -37,7 +37,7 @@ enum FleetBatch {
         var ttls = BinaryArray.int2(capacity: count), windows = BinaryArray.int4(capacity: count)
         var options = BinaryArray.text(capacity: count), ports = BinaryArray.int4(capacity: count)
         var addresses = BinaryArray.int4(capacity: count), tools = BinaryArray.text(capacity: count)
-        var flags = BinaryArray.text(capacity: count)
+        var flags = BinaryArray.text(capacity: count), answers = BinaryArray.text(capacity: count)
         for event in events {
             let record = event.record
             ids.append(int64: event.id)
@@ -57,10 +57,11 @@ enum FleetBatch {
             addresses.append(int32: record.addresses.map { Int32(clamping: $0) })
             tools.append(text: record.tool.name)
             flags.append(text: record.tcpFlags)
+            answers.append(text: record.answer?.name)
         }
         return [.uuid(hostID.bytes), .int8(Int64(bitPattern: storeID))]
             + [ids, times, interfaces, protocols, sources, sourcePorts, destinations, destinationPorts, verdicts, packets, ttls,
-               windows, options, ports, addresses, tools, flags].map(\.parameter)
+               windows, options, ports, addresses, tools, flags, answers].map(\.parameter)
     }
 }
 

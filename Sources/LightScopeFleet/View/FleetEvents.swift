@@ -55,7 +55,7 @@ public enum FleetEvents {
         let columns = """
             \(hostName) AS host, (extract(epoch FROM e.time) * 1000000)::bigint AS micros, e.interface, e.proto, e.src, e.sport,
                 e.dst, e.dport, e.verdict, e.packets, e.ttl, e."window", e.tcp_options, e.ports, e.addresses, e.tool,
-                e.host_id, e.store_id, e.event_id
+                e.answer, e.host_id, e.store_id, e.event_id
             """
         let rows = try FleetReader.query(connection, """
             SELECT * FROM (SELECT \(columns) FROM \(joined) WHERE \(condition)
@@ -75,7 +75,8 @@ public enum FleetEvents {
         let record = EventRecord(timeNanos: micros * 1000, interface: interface, proto: proto, source: source, sourcePort: number(5),
                                  destination: row[6], destinationPort: number(7), verdict: verdict, packets: UInt32(clamping: packets),
                                  ttl: number(10), tcpWindow: number(11), tcpOptions: row[12], ports: number(13),
-                                 addresses: number(14), tool: ScanTool(storedName: row[15]))
+                                 addresses: number(14), tool: ScanTool(storedName: row[15]),
+                                 answer: row[16].flatMap(BackscatterAnswer.init(name:)))
         return HostEvent(host: row[0] ?? "", record: record)
     }
 

@@ -95,6 +95,14 @@ public enum FleetView {
         }
     }
 
+    /// The sources of backscatter events in the last `windowSeconds` (`fleet_backscatter_victims`):
+    /// victims of attacks that forged a fleet host's address, never to be blocked.
+    public static func backscatterVictims(_ connection: PostgresConnection, windowSeconds: Double) throws(FleetError) -> [String] {
+        try FleetReader.query(connection, """
+            SELECT src FROM lightscope.fleet_backscatter_victims_since(now() - make_interval(secs => $1)) ORDER BY src
+            """, [String(windowSeconds)]).compactMap { $0[0] }
+    }
+
     /// Every fleet host's own addresses from its last heartbeat, with the host's name: a
     /// fleet blocklist must never list them, whatever a spoofed packet claimed.
     public static func hostAddresses(_ connection: PostgresConnection) throws(FleetError) -> [(address: String, host: String)] {
