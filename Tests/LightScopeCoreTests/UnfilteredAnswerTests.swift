@@ -36,6 +36,18 @@ final class UnfilteredAnswerTests: EngineTestCase {
         XCTAssertEqual(events.first?.packets, 1)
     }
 
+    /// Backscatter: a victim's SYN-ACK that answers nothing the host sent, which Linux resets
+    /// without ACK as it does an ACK probe. One `backscatter` event, and no `unfiltered` one.
+    func testTheHostsResetOfBackscatterIsNotUnfiltered() throws {
+        let engine = makeEngine()
+        let victim = IPAddress("203.0.113.80")!
+        feed(engine, try segment(victim, 80, local, 2000, flags: 0x12), at: 0)
+        feed(engine, try segment(local, 2000, victim, 80, flags: Self.rst), at: 1000)
+        engine.finish { events.append($0) }
+        XCTAssertEqual(events.map(\.verdict), [.backscatter])
+        XCTAssertEqual(events.first?.source, victim)
+    }
+
     func testIPv6ResetsAreUnfilteredToo() throws {
         let local6 = IPAddress("2001:db8::1")!, remote6 = IPAddress("2001:db8::9")!
         let engine = DetectionEngine(interface: "eth0", settings: Settings.Detection(), localAddresses: LocalAddresses(addresses: [local6]))

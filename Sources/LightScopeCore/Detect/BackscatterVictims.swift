@@ -27,6 +27,11 @@ struct BackscatterVictims {
     var evictions: UInt64 { victims.evictions }
     var reservedBytes: Int { victims.reservedBytes }
 
+    /// Whether `victim`'s answers are being counted now. Linux resets a SYN-ACK it never asked
+    /// for with a RST without ACK, the same answer it gives an ACK probe: that reset belongs to
+    /// the attack already counted, not to a probe of the host.
+    func isCounting(victim: IPAddress) -> Bool { victims.contains(victim) }
+
     /// One answer from `record`'s victim at `clockNanos`: counted into its open minute, or
     /// opening one. Returns a victim the full table pushed out, with when its minute began,
     /// for the caller to report.

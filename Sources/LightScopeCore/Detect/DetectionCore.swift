@@ -313,12 +313,13 @@ struct DetectionCore {
     }
 
     /// The host's RST without ACK, which no pending probe explains: `unfiltered`, unless it
-    /// is the host's own connection's (`UnfilteredAnswers`).
+    /// is the host's own connection's (`UnfilteredAnswers`) or answers backscatter.
     private mutating func unfiltered(_ key: ProbeKey, timeNanos: UInt64, clockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
         // Only from an address known to be local: a RST never teaches one.
         guard localAddresses.contains(key.local), !localAddresses.contains(key.remote),
               UnfilteredAnswers.mayAnswerProbe(localPort: key.localPort),
-              !isLateConnectionPacket(remote: key.remote, localPort: key.localPort) else { return }
+              !isLateConnectionPacket(remote: key.remote, localPort: key.localPort),
+              !backscatterVictims.isCounting(victim: key.remote) else { return }
         probeCounters.probes &+= 1
         probeCounters.count(.unfiltered)
         emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .tcp, source: key.remote, sourcePort: key.remotePort,
