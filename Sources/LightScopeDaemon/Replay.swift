@@ -217,7 +217,7 @@ public struct Replay {
         summary.undecodable = reading.pointee.undecodable
         summary.probes = engine.counters.probes
         summary.lostProbes = events.pointee.lostProbes
-        summary.scanSourceEvictions = scans.pointee.evictions
+        summary.scanSourceEvictions = scans.pointee.evictions &+ scans.pointee.slowScanEvictions
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
         summary.fragments = reading.pointee.reassembler.counters

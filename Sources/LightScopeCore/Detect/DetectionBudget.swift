@@ -6,10 +6,11 @@ public enum DetectionTable: String, CaseIterable, Sendable {
     case scanTargets
     case tcpOptions
     case fragments
+    case slowScanSources
 
     /// The table's share of the budget: one line per table, and a new table adds its own.
     /// At the default 64 MiB the shares give an IPv4 flood 1,000,000 pending probes and
-    /// 250,000 scan sources together (docs/capacity.md has the sizes).
+    /// 250,000 scan sources together, and 8,500 slow-scan sources (docs/capacity.md has the sizes).
     public var share: Double {
         switch self {
         case .pendingProbes: 0.655
@@ -18,6 +19,7 @@ public enum DetectionTable: String, CaseIterable, Sendable {
         case .scanTargets: 0.04
         case .tcpOptions: 0.01
         case .fragments: 1.0 / 32 // the reassembly of fragmented probes (`FragmentReassembler`)
+        case .slowScanSources: 0.0125 // `SlowScanTracker`
         }
     }
 }

@@ -17,6 +17,8 @@ public struct DetectionCapacities: Equatable, Sendable {
     public var tcpOptions: Int
     /// Fragmented datagrams being put together at once (`FragmentReassembler`).
     public var fragmentDatagrams: Int
+    /// Sources whose slow scans are counted at once, of either family (`SlowScanTracker`).
+    public var slowScanSources: Int
 
     /// Capacities set by hand (tests): the same for both families, and room for every scan
     /// target and option set such tables can hold.
@@ -30,6 +32,7 @@ public struct DetectionCapacities: Equatable, Sendable {
         scanTargetBlocks = 8 * scanSources
         tcpOptions = 4096
         fragmentDatagrams = FragmentReassembler.capacity(fittingIn: 2 << 20)
+        slowScanSources = scanSources
     }
 
     public init(settings: Settings.Detection) {
@@ -43,6 +46,7 @@ public struct DetectionCapacities: Equatable, Sendable {
         scanTargetBlocks = max(16, share(.scanTargets) / BlockPool.blockBytes)
         tcpOptions = max(16, TCPOptionsTable.capacity(fittingIn: share(.tcpOptions)))
         fragmentDatagrams = max(16, FragmentReassembler.capacity(fittingIn: share(.fragments)))
+        slowScanSources = max(16, ExpiringTable<SlowScanRecord>.capacity(fittingIn: share(.slowScanSources)))
     }
 
     /// A table's share of the budget, in bytes.

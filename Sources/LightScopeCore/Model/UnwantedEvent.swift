@@ -8,6 +8,9 @@ public enum Verdict: String, CaseIterable, Sendable, Codable {
     case portscan
     /// One source probed one port on many local addresses.
     case addrscan
+    /// One source probed many ports, or many local addresses, over a long window
+    /// (`slowscan_window`), too slowly for a `portscan` or `addrscan`.
+    case slowscan
 }
 
 public enum TransportProtocol: String, Sendable, Codable {
@@ -28,6 +31,7 @@ extension Verdict {
         case .unanswered: 1
         case .portscan: 2
         case .addrscan: 3
+        case .slowscan: 4
         }
     }
 }
