@@ -85,4 +85,27 @@ final class DistinctSketchTests: XCTestCase {
         XCTAssertEqual(sketch.setBits, DistinctSketch.bits, "every bit is reachable")
         XCTAssertGreaterThan(sketch.estimate, DistinctSketch.largestThreshold)
     }
+
+    /// What the docs say of the default threshold: 50 random ports reach it about half the
+    /// time, 55 nine times in ten, 60 more than 99 times in 100.
+    func testHowManyPortsReachTheDefaultThreshold() {
+        let threshold = Settings.Detection().slowscanPorts
+        var random = SplitMix64(seed: 50)
+        func reached(_ count: Int) -> Double {
+            var hits = 0
+            for _ in 0..<Self.trials {
+                var sketch = DistinctSketch()
+                var ports = Set<UInt16>()
+                while ports.count < count { ports.insert(UInt16(truncatingIfNeeded: random.next())) }
+                for port in ports { sketch.insert(hash: DistinctSketch.hash(port: port)) }
+                if sketch.estimate >= threshold { hits += 1 }
+            }
+            return Double(hits) / Double(Self.trials)
+        }
+        let (fifty, fiftyFive, sixty) = (reached(50), reached(55), reached(60))
+        print("the default threshold reached with 50, 55, 60 ports: \(fifty), \(fiftyFive), \(sixty)")
+        XCTAssertEqual(fifty, 0.5, accuracy: 0.1)
+        XCTAssertEqual(fiftyFive, 0.9, accuracy: 0.05)
+        XCTAssertGreaterThan(sixty, 0.99)
+    }
 }

@@ -147,6 +147,18 @@ final class SlowScanTests: EngineTestCase {
         XCTAssertEqual(events(.slowscan).map(\.source), [remote], "the scanner stayed")
     }
 
+    /// The slow-scan sources each budget holds, as docs/capacity.md gives them.
+    func testTheBudgetsHoldTheDocumentedSlowScanSources() {
+        var held: [Int] = []
+        for budget in [4, 16, 64, 256] {
+            var settings = Settings.Detection()
+            settings.memoryBudgetMiB = budget
+            held.append(DetectionCapacities(settings: settings).slowScanSources)
+        }
+        print("slow-scan sources at 4, 16, 64, 256 MiB: \(held)")
+        XCTAssertEqual(held, [512, 2202, 8807, 35379])
+    }
+
     /// The three settings, each from its key; a threshold past the sketch's range is refused.
     func testTheSettingsComeFromTheConfigFile() throws {
         let settings = try ConfigFile.parse("[detection]\nslowscan_ports = 30\nslowscan_addresses = 40\nslowscan_window = 12h\n",
