@@ -126,6 +126,7 @@ final class SlowScanTests: EngineTestCase {
         XCTAssertGreaterThan(state.slowScanEvictions, 0)
         XCTAssertEqual(state.evictions, state.probeEvictions + state.scanSourceEvictions + state.connectionEvictions
             + state.slowScanEvictions)
+        XCTAssertEqual(state.scanStateEvictions, state.scanSourceEvictions + state.slowScanEvictions, "status and metrics count both")
     }
 
     /// A full table evicts the source that failed least recently: a slow scanner going on

@@ -129,7 +129,7 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         public var evictions: UInt64
         /// Of them, pending probes: lost events (also under `lostEvents["eviction"]`).
         public var probeEvictions: UInt64
-        /// Of them, scan sources: lost scan state.
+        /// Of them, scan sources (of the scans' and the slow scans' tables): lost scan state.
         public var scanSourceEvictions: UInt64
 
         public init(pendingProbes: UInt64, scanSources: UInt64, evictions: UInt64, probeEvictions: UInt64, scanSourceEvictions: UInt64) {

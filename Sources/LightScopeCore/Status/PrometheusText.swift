@@ -43,7 +43,7 @@ public enum PrometheusText {
         family("lightscope_detection_evictions_total", "counter", "Detection state evicted by the memory budget.",
                [("", "\(snapshot.detection.evictions)")])
         family("lightscope_detection_scan_source_evictions_total", "counter",
-               "Scan sources evicted by the memory budget, with what they had counted (lost scan state).",
+               "Scan sources (of the scans and the slow scans) evicted by the memory budget, with what they had counted (lost scan state).",
                [("", "\(snapshot.detection.scanSourceEvictions)")])
         family("lightscope_events_lost_total", "counter",
                "Events that never reached the store, by reason: queue (writer behind), eviction (memory budget), disk, interface (hung capture), fleet (removed from the store before the shipper delivered them).",
