@@ -39,6 +39,17 @@ final class SlowScanTests: EngineTestCase {
         XCTAssertEqual(engine.counters.eventsByVerdict[.slowscan], 1)
     }
 
+    /// The same over IPv6: the record is one size for both families.
+    func testAnIPv6SlowScanIsReported() {
+        let host = IPAddress("2001:db8::1")!
+        let scanner = IPAddress("2001:db8:ffff::7")!
+        let engine = DetectionEngine(interface: "eth0", settings: Settings.Detection(), localAddresses: LocalAddresses(addresses: [host]))
+        for index in 0..<90 { refused(engine, from: scanner, to: host, port: UInt16(1 + index), at: start + UInt64(index) * 4 * minute) }
+        XCTAssertEqual(events(.slowscan).map(\.source), [scanner])
+        XCTAssertEqual(events(.slowscan).first?.destination, host)
+        XCTAssertEqual(events(.portscan).count, 0)
+    }
+
     /// One port on many local addresses, one a quarter of an hour: an address scan, slowly.
     func testOnePortOnManyAddressesSlowlyIsASlowScanOfAddresses() {
         let addresses = (1...80).map { IPAddress(ipv4: 0xC000_0200 | UInt32($0)) }
