@@ -21,16 +21,21 @@ struct DistinctSketch: BitwiseCopyable, Equatable {
     /// the bitmap fills, and the error grows quickly.
     static let largestThreshold = 200
 
-    /// Adds a value by its 64-bit hash (`hash(port:)`, `hash(address:)`): its top 7 bits pick the bit.
-    @inline(__always)
-    mutating func insert(hash: UInt64) {
+    /// Adds a value by its 64-bit hash (`hash(port:)`, `hash(address:)`): its top 7 bits pick
+    /// the bit. Returns whether the bit was clear: only then can the estimate have grown.
+    @discardableResult @inline(__always)
+    mutating func insert(hash: UInt64) -> Bool {
         let bit = Int(truncatingIfNeeded: hash >> 57)
         let mask = UInt32(1) << UInt32(bit & 31)
+        func set(_ word: inout UInt32) -> Bool {
+            defer { word |= mask }
+            return word & mask == 0
+        }
         switch bit >> 5 {
-        case 0: word0 |= mask
-        case 1: word1 |= mask
-        case 2: word2 |= mask
-        default: word3 |= mask
+        case 0: return set(&word0)
+        case 1: return set(&word1)
+        case 2: return set(&word2)
+        default: return set(&word3)
         }
     }
 

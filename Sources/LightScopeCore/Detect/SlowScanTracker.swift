@@ -61,31 +61,28 @@ struct SlowScanTracker {
         let (portThreshold, addressThreshold, window) = (ports, addresses, windowSeconds)
         let nowSeconds = UInt32(truncatingIfNeeded: nowNanos / 1_000_000_000)
         var crossing: Crossing?
-        func count(_ record: inout SlowScanRecord) {
+        // Touched at every attempt, so that the least recently active source is the one a
+        // full table evicts; one lookup, whether the source is new or known.
+        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true,
+                               make: { SlowScanRecord(source: source, windowStart: nowSeconds) }) { record, _ in
             // Wrapping: seconds since the window started, whatever the clock's epoch.
             if nowSeconds &- record.windowStart > window { record = SlowScanRecord(source: source, windowStart: nowSeconds) }
             record.attempts &+= 1
-            record.ports.insert(hash: DistinctSketch.hash(port: port))
-            record.addresses.insert(hash: DistinctSketch.hash(address: destination))
+            let newPort = record.ports.insert(hash: DistinctSketch.hash(port: port))
+            let newAddress = record.addresses.insert(hash: DistinctSketch.hash(address: destination))
             if scanReported { record.flags |= SlowScanRecord.scanReported }
-            guard record.flags == 0 else { return }
+            // An estimate grows only with a new bit: most attempts stop here.
+            guard record.flags == 0, newPort || newAddress else { return }
             let portCount = record.ports.estimate
             let addressCount = record.addresses.estimate
-            let portsCrossed = portCount >= portThreshold
-            let addressesCrossed = addressCount >= addressThreshold
+            let portsCrossed = newPort && portCount >= portThreshold
+            let addressesCrossed = newAddress && addressCount >= addressThreshold
             guard portsCrossed || addressesCrossed else { return }
             record.flags |= SlowScanRecord.slowscanReported
             crossing = Crossing(source: source, destination: portsCrossed ? destination : nil,
                                 destinationPort: portsCrossed ? nil : port, ports: portsCrossed ? portCount : nil,
                                 addresses: addressesCrossed ? addressCount : nil, attempts: record.attempts)
-        }
-        // Touched at every attempt (one lookup for a source already known), so that the
-        // least recently active source is the one a full table evicts.
-        if !sources.modify(source, nowNanos: nowNanos, refresh: true, { record, _ in count(&record) }) {
-            var record = SlowScanRecord(source: source, windowStart: nowSeconds)
-            count(&record)
-            sources.upsert(record, nowNanos: nowNanos) { _, _ in }
-        }
+        } evicted: { _, _ in }
         return crossing
     }
 
