@@ -217,7 +217,8 @@ public struct Replay {
         summary.undecodable = reading.pointee.undecodable
         summary.probes = engine.counters.probes
         summary.lostProbes = events.pointee.lostProbes
-        summary.scanSourceEvictions = scans.pointee.evictions &+ scans.pointee.slowScanEvictions
+        summary.scanSourceEvictions = scans.pointee.evictions
+        summary.slowScanEvictions = scans.pointee.slowScanEvictions
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
         summary.fragments = reading.pointee.reassembler.counters

@@ -18,7 +18,7 @@ extension Runner {
     /// when it has stopped; every lost event is counted regardless (`LostEvents`).
     func reportLosses(_ daemon: RunningDaemon, nowNanos: UInt64) {
         let lost = daemon.pipeline.counters.lost
-        let scanSourceEvictions = daemon.captures.published.values.reduce(0) { $0 &+ $1.detection.scanStateEvictions }
+        let scanSourceEvictions = daemon.captures.published.values.reduce(0) { $0 &+ $1.detection.scanSourceEvictions }
         let counts = [EventLossReason.queue.rawValue: lost[.queue], EventLossReason.eviction.rawValue: lost[.eviction],
                       EventLossReason.fleet.rawValue: lost[.fleet], Self.scanStateEpisode: scanSourceEvictions]
         for change in daemon.lossEpisodes.observe(counts, atNanos: nowNanos) {

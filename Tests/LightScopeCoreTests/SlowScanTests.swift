@@ -1,3 +1,4 @@
+import Foundation
 @testable import LightScopeCore
 import XCTest
 
@@ -137,7 +138,6 @@ final class SlowScanTests: EngineTestCase {
         XCTAssertGreaterThan(state.slowScanEvictions, 0)
         XCTAssertEqual(state.evictions, state.probeEvictions + state.scanSourceEvictions + state.connectionEvictions
             + state.slowScanEvictions)
-        XCTAssertEqual(state.scanStateEvictions, state.scanSourceEvictions + state.slowScanEvictions, "status and metrics count both")
     }
 
     /// A full table evicts the source that failed least recently: a slow scanner going on
@@ -169,6 +169,22 @@ final class SlowScanTests: EngineTestCase {
         }
         print("slow-scan sources at 4, 16, 64, 256 MiB: \(held)")
         XCTAssertEqual(held, [512, 2202, 8807, 35379])
+    }
+
+    /// Slow-scan evictions on their own line of status and in their own metric; a status
+    /// file from before slow scans reads with none.
+    func testStatusAndMetricsShowSlowScanEvictionsApart() throws {
+        var snapshot = PrometheusTextTests.sampleSnapshot()
+        snapshot.detection.evictions = 7
+        snapshot.detection.slowScanEvictions = 7
+        XCTAssertTrue(PrometheusText.render(snapshot).contains("\nlightscope_detection_slowscan_source_evictions_total 7\n"))
+        let report = StatusReport(running: true, problem: nil, daemon: snapshot, recentRuns: [], eventsLastHour: 0)
+        let text = report.text(nowNanos: snapshot.updatedAtNanos)
+        XCTAssertTrue(text.contains("7 evictions (0 probes, 0 scan sources, 7 slow-scan sources)"), text)
+        let old = #"{"pendingProbes":1,"scanSources":2,"evictions":3,"probeEvictions":1,"scanSourceEvictions":2}"#
+        let detection = try JSONDecoder().decode(DaemonSnapshot.Detection.self, from: Data(old.utf8))
+        XCTAssertEqual(detection, DaemonSnapshot.Detection(pendingProbes: 1, scanSources: 2, evictions: 3, probeEvictions: 1,
+                                                           scanSourceEvictions: 2, slowScanEvictions: 0))
     }
 
     /// The three settings, each from its key; a threshold past the sketch's range is refused.

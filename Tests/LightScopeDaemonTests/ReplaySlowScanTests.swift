@@ -107,4 +107,28 @@ final class ReplaySlowScanTests: XCTestCase {
         let summary = try replay([capture.url.path, "--local", "192.0.2.0/24"])
         XCTAssertTrue(summary.output.contains("portscan 0, addrscan 0, slowscan 1"), summary.output)
     }
+
+    /// More failing sources than the slow-scan table holds (512 at a 4 MiB budget): the
+    /// least recently active are forgotten, said on a line of their own, not as a full table.
+    func testSlowScanEvictionsAreCountedApartFromTheWarning() throws {
+        var writer = PcapWriter()
+        for index in 0..<1000 {
+            let source = "10.0.\(index / 250).\(1 + index % 250)"
+            writer.add(tcp(source, 40000, host, 22, flags: 0x02), timeNanos: start + UInt64(index) * 1_000_000)
+            writer.add(tcp(host, 22, source, 40000, flags: 0x14), timeNanos: start + UInt64(index) * 1_000_000 + 1000)
+        }
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("slowscan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let capture = directory.appendingPathComponent("sources.pcap")
+        try writer.write(to: capture)
+        let config = directory.appendingPathComponent("lightscope.conf")
+        try "[detection]\nmemory_budget_mib = 4\n".write(to: config, atomically: true, encoding: .utf8)
+        let result = try replay([capture.path, "--local", "192.0.2.0/24", "--config", config.path])
+        XCTAssertEqual(result.status, 0, result.errors)
+        XCTAssertTrue(result.output.contains("Unwanted events: closed 1000,"), result.output)
+        XCTAssertTrue(result.output.contains("Slow-scan sources forgotten before their window ended, the least recently active: 488"),
+                      result.output)
+        XCTAssertFalse(result.output.contains("Warning: the tables were full"), result.output)
+    }
 }

@@ -19,10 +19,6 @@ public struct DetectionState: Equatable, Sendable {
     /// Memory the engine's tables hold now, in bytes.
     public var tableBytes: Int
 
-    /// Scan state lost, of either scan table: what status, the metrics and the loss log
-    /// report as scan sources evicted.
-    public var scanStateEvictions: UInt64 { scanSourceEvictions &+ slowScanEvictions }
-
     /// Every eviction, of any table.
     public var evictions: UInt64 { probeEvictions &+ scanSourceEvictions &+ connectionEvictions &+ slowScanEvictions }
 }
