@@ -1,5 +1,6 @@
 import Foundation
 @testable import LightScopeCore
+import LightScopeTestSupport
 import XCTest
 
 /// Slow scans through the engine: failed attempts spread over hours, each one too few for a
@@ -48,6 +49,22 @@ final class SlowScanTests: EngineTestCase {
         for index in 0..<90 { refused(engine, from: scanner, to: host, port: UInt16(1 + index), at: start + UInt64(index) * 4 * minute) }
         XCTAssertEqual(events(.slowscan).map(\.source), [scanner])
         XCTAssertEqual(events(.slowscan).first?.destination, host)
+        XCTAssertEqual(events(.portscan).count, 0)
+    }
+
+    /// UDP, from the bytes: each probe seen through the host's ICMP port unreachable.
+    func testAUDPSlowScanFromItsICMPErrorsIsReported() throws {
+        let p = PacketBuilder.self
+        let engine = makeEngine()
+        for index in 0..<80 {
+            let probe = p.ipv4("198.51.100.7", "192.0.2.1", ttl: 50, protocolNumber: 17, p.udp(40000, UInt16(100 + index)))
+            let error = p.ethernet(p.etherTypeIPv4, p.ipv4("192.0.2.1", "198.51.100.7", protocolNumber: 1,
+                                                           p.icmpUnreachable(code: 3, quoting: probe)))
+            let packet = try error.withUnsafeBytes { bytes throws(DecodeRejection) in try PacketDecoder.decode(bytes, linkType: LinkType.ethernet) }
+            feed(engine, packet, at: start + UInt64(index) * 5 * minute)
+        }
+        XCTAssertEqual(events(.closed).count, 80)
+        XCTAssertEqual(events(.slowscan).map(\.proto), [.udp])
         XCTAssertEqual(events(.portscan).count, 0)
     }
 
