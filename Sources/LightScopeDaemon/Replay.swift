@@ -220,6 +220,7 @@ public struct Replay {
         summary.probes = engine.counters.probes
         summary.lostProbes = events.pointee.lostProbes
         summary.scanSourceEvictions = scans.pointee.evictions
+        summary.slowScanEvictions = scans.pointee.slowScanEvictions
         summary.damage = damage
         summary.localAddresses = engine.localAddresses.exact.count
         summary.fragments = reading.pointee.reassembler.counters

@@ -24,6 +24,9 @@ public struct ReplaySummary: Sendable {
     /// sources a full scan table let go (lost scan state): the budget was too small for the file.
     public var lostProbes: UInt64 = 0
     public var scanSourceEvictions: UInt64 = 0
+    /// Slow-scan sources a full table let go, the least recently active first: on a file
+    /// with many sources, the table's ordinary turnover, so said apart from the warning.
+    public var slowScanEvictions: UInt64 = 0
     /// libpcap's description of a corrupt or truncated file, if the file ended badly.
     public var damage: String?
     public var localAddresses = 0
@@ -104,6 +107,9 @@ public struct ReplaySummary: Sendable {
         for (key, count) in topPorts.entries { lines.append("  \(key.port)/\(key.proto.rawValue)  \(count)") }
         if lostProbes > 0 || scanSourceEvictions > 0 {
             lines.append("Warning: the tables were full: \(lostProbes) probes lost before their verdict, \(scanSourceEvictions) scan sources forgotten early (raise memory_budget_mib)")
+        }
+        if slowScanEvictions > 0 {
+            lines.append("Slow-scan sources forgotten before their window ended, the least recently active: \(slowScanEvictions)")
         }
         if let damage { lines.append("Warning: the file ended badly (\(damage)); everything before that was processed") }
         return lines.joined(separator: "\n")

@@ -46,7 +46,8 @@ enum SnapshotBuilder {
                                                 scanSources: UInt64(detection.reduce(0) { $0 + $1.scanSources }),
                                                 evictions: detection.reduce(0) { $0 &+ $1.evictions },
                                                 probeEvictions: detection.reduce(0) { $0 &+ $1.probeEvictions },
-                                                scanSourceEvictions: detection.reduce(0) { $0 &+ $1.scanSourceEvictions }),
+                                                scanSourceEvictions: detection.reduce(0) { $0 &+ $1.scanSourceEvictions },
+                                                slowScanEvictions: detection.reduce(0) { $0 &+ $1.slowScanEvictions }),
             store: store, lostEvents: pipeline.counters.lost.byReason, restarts: restarts, fleet: daemon.fleet?.snapshot,
             reload: daemon.lastReload,
             fragments: published.values.map(\.fragments).reduce(FragmentCounters()) { $0.adding($1) })

@@ -19,6 +19,7 @@ final class DetectionCapacityTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<WideSourceRecord>.stride, 56)
         XCTAssertEqual(MemoryLayout<OutboundFlowRecord>.stride, 16)
         XCTAssertEqual(MemoryLayout<BackscatterVictimRecord>.stride, 52)
+        XCTAssertEqual(MemoryLayout<SlowScanRecord>.stride, 64)
     }
 
     /// The backscatter tables (docs/capacity.md): the host's own flows, and victims at once.
@@ -43,6 +44,10 @@ final class DetectionCapacityTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(capacities.recentConnections, 100_000)
         XCTAssertGreaterThanOrEqual(capacities.pendingIPv6Probes, 500_000)
         XCTAssertGreaterThanOrEqual(capacities.ipv6ScanSources, 150_000)
+        XCTAssertGreaterThanOrEqual(capacities.slowScanSources, 8500)
+        print("shares needed: pending \(Double(ExpiringTable<PendingIPv4Probe>.bytes(capacity: 1_000_000)) / Double(64 << 20)), "
+              + "scan sources \(Double(ExpiringTable<IPv4SourceRecord>.bytes(capacity: 250_000)) / Double(64 << 20)); "
+              + "slow-scan sources \(capacities.slowScanSources), \(ExpiringTable<SlowScanRecord>.bytes(capacity: capacities.slowScanSources))")
         XCTAssertGreaterThanOrEqual(capacities.scanTargetBlocks * ScanTargets.ipv4PerBlock, 400_000)
         // About 45 bytes per pending probe, index included, at the most.
         XCTAssertLessThanOrEqual(Double(ExpiringTable<PendingIPv4Probe>.bytes(capacity: capacities.pendingProbes))

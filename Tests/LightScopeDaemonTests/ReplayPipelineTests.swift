@@ -124,6 +124,9 @@ final class ReplayPipelineTests: XCTestCase {
         var settings = Settings.Detection()
         settings.memoryBudgetMiB = 1 // small enough that the tables evict under this mix (below what a config may say)
         settings.synAnswerTimeout = synAnswerTimeout
+        // Low enough that the mix's sources that try a few ports make slow scans, in its minutes.
+        settings.slowscanPorts = 3
+        settings.slowscanAddresses = 3
         let expected = try plainReplay(path, local: local, settings: settings)
         if synAnswerTimeout > .seconds(40) { XCTAssertGreaterThan(expected.lostProbes, 0, "the pending probes fill their table") }
         var lines: [String] = []

@@ -56,6 +56,11 @@ public struct Settings: Equatable, Sendable {
         /// Distinct local addresses probed on one port by one source within `addrscanWindow`: an `addrscan`.
         public var addrscanAddresses: Int = 25
         public var addrscanWindow: Duration = .seconds(5 * 60)
+        /// Distinct ports, or distinct local addresses, that one source's failed attempts reach
+        /// within `slowscanWindow`, however slowly: a `slowscan` (estimated, `SlowScanTracker`).
+        public var slowscanPorts: Int = 50
+        public var slowscanAddresses: Int = 50
+        public var slowscanWindow: Duration = .seconds(24 * 3600)
         /// Upper bound for detection state (pending probes, recent connections, scan sources)
         /// of the whole daemon, shared by every interface and packet loop; the oldest entries
         /// are evicted, and counted, beyond it (`DetectionBudget`, docs/capacity.md).

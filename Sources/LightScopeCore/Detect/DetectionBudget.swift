@@ -8,20 +8,22 @@ public enum DetectionTable: String, CaseIterable, Sendable {
     case fragments
     case outboundFlows
     case backscatterVictims
+    case slowScanSources
 
     /// The table's share of the budget: one line per table, and a new table adds its own.
     /// At the default 64 MiB the shares give an IPv4 flood 1,000,000 pending probes and
-    /// 250,000 scan sources together (docs/capacity.md has the sizes).
+    /// 250,000 scan sources together, and 8,500 slow-scan sources (docs/capacity.md has the sizes).
     public var share: Double {
         switch self {
-        case .pendingProbes: 0.655
-        case .recentConnections: 0.06
-        case .scanSources: 0.19
+        case .pendingProbes: 0.649
+        case .recentConnections: 0.055
+        case .scanSources: 0.189
         case .scanTargets: 0.04
         case .tcpOptions: 0.01
         case .fragments: 1.0 / 32 // the reassembly of fragmented probes (`FragmentReassembler`)
         case .outboundFlows: 0.01 // the host's own SYNs and datagrams (`OutboundFlows`)
         case .backscatterVictims: 0.003 // backscatter counted per victim (`BackscatterVictims`)
+        case .slowScanSources: 0.0125 // `SlowScanTracker`
         }
     }
 }

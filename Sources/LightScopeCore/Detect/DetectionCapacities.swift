@@ -21,6 +21,8 @@ public struct DetectionCapacities: Equatable, Sendable {
     public var outboundFlows: Int
     /// Backscatter victims counted at once, both families (`BackscatterVictims`).
     public var backscatterVictims: Int
+    /// Sources whose slow scans are counted at once, of either family (`SlowScanTracker`).
+    public var slowScanSources: Int
 
     /// Capacities set by hand (tests): the same for both families, and room for every scan
     /// target and option set such tables can hold.
@@ -36,6 +38,7 @@ public struct DetectionCapacities: Equatable, Sendable {
         fragmentDatagrams = FragmentReassembler.capacity(fittingIn: 2 << 20)
         outboundFlows = recentConnections
         backscatterVictims = scanSources
+        slowScanSources = scanSources
     }
 
     public init(settings: Settings.Detection) {
@@ -51,6 +54,7 @@ public struct DetectionCapacities: Equatable, Sendable {
         fragmentDatagrams = max(16, FragmentReassembler.capacity(fittingIn: share(.fragments)))
         outboundFlows = max(16, ExpiringTable<OutboundFlowRecord>.capacity(fittingIn: share(.outboundFlows)))
         backscatterVictims = max(16, ExpiringTable<BackscatterVictimRecord>.capacity(fittingIn: share(.backscatterVictims)))
+        slowScanSources = max(16, ExpiringTable<SlowScanRecord>.capacity(fittingIn: share(.slowScanSources)))
     }
 
     /// A table's share of the budget, in bytes.

@@ -68,6 +68,7 @@ struct DetectionCore {
     var state: DetectionState {
         DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans?.trackedSources ?? 0,
                        probeEvictions: pending.evictions, scanSourceEvictions: scans?.evictions ?? 0,
+                       slowScanSources: scans?.slowScanSources ?? 0, slowScanEvictions: scans?.slowScanEvictions ?? 0,
                        connectionEvictions: connections.evictions, optionsNotKept: options.notKeptCount,
                        tableBytes: pending.reservedBytes + connections.reservedBytes + options.reservedBytes
                            + outboundFlows.reservedBytes + backscatterVictims.reservedBytes

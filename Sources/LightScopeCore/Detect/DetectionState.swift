@@ -8,6 +8,10 @@ public struct DetectionState: Equatable, Sendable {
     public var probeEvictions: UInt64
     /// Scan sources pushed out of a full scan table: lost scan state, not events.
     public var scanSourceEvictions: UInt64
+    /// Sources whose slow scans are counted (`SlowScanTracker`), and those pushed out of its
+    /// full table: lost slow-scan state, not events.
+    public var slowScanSources = 0
+    public var slowScanEvictions: UInt64 = 0
     /// Connections pushed out early: a late packet of one may then be judged unwanted.
     public var connectionEvictions: UInt64
     /// Probes whose TCP options found no room (`TCPOptionsTable`): their events' fingerprint is `?`.
@@ -16,7 +20,7 @@ public struct DetectionState: Equatable, Sendable {
     public var tableBytes: Int
 
     /// Every eviction, of any table.
-    public var evictions: UInt64 { probeEvictions &+ scanSourceEvictions &+ connectionEvictions }
+    public var evictions: UInt64 { probeEvictions &+ scanSourceEvictions &+ connectionEvictions &+ slowScanEvictions }
 }
 
 /// A probe the engine let go before its verdict was known (its table was full): a lost

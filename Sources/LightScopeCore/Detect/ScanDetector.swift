@@ -14,6 +14,8 @@ public struct ScanDetector {
     private var tracker: ScanTracker
     /// The address scans, when `addrscan_window` differs from `portscan_window`.
     private var addrscans: ScanTracker?
+    /// The slow scans, over `slowscan_window`.
+    private var slowscans: SlowScanTracker
     private let interfaceName: InterfaceName
     /// Scan events reported, by verdict.
     public private(set) var counters = DetectionCounters()
@@ -26,6 +28,7 @@ public struct ScanDetector {
             ScanTracker(portscanPorts: settings.portscanPorts, addrscanAddresses: settings.addrscanAddresses, window: window,
                         kinds: kinds, portWeighting: settings.portWeighting, capacities: budget.capacities, budget: budget)
         }
+        slowscans = SlowScanTracker(settings: settings, capacities: budget.capacities, budget: budget)
         if settings.portscanWindow == settings.addrscanWindow {
             tracker = makeTracker(window: settings.portscanWindow, kinds: .both)
         } else {
@@ -38,8 +41,11 @@ public struct ScanDetector {
     public var trackedSources: Int { tracker.trackedSources + (addrscans?.trackedSources ?? 0) }
     /// Sources pushed out by the memory budget: scan state lost, not events.
     public var evictions: UInt64 { tracker.evictions &+ (addrscans?.evictions ?? 0) }
+    /// Sources whose slow scans are counted, and those the memory budget pushed out.
+    public var slowScanSources: Int { slowscans.trackedSources }
+    public var slowScanEvictions: UInt64 { slowscans.evictions }
     /// The memory its tables hold now.
-    var reservedBytes: Int { tracker.reservedBytes + (addrscans?.reservedBytes ?? 0) }
+    var reservedBytes: Int { tracker.reservedBytes + (addrscans?.reservedBytes ?? 0) + slowscans.reservedBytes }
 
     /// Whether an event of this verdict is a failed attempt, which the scan counts take in.
     /// Inlinable: replay's tally thread asks it of every event.
@@ -55,6 +61,7 @@ public struct ScanDetector {
     public mutating func prefetch(source: IPAddress) {
         tracker.prefetch(source: source)
         addrscans?.prefetch(source: source)
+        slowscans.prefetch(source: source)
     }
 
     /// Counts one failed attempt, as its `closed` or `unanswered` event has it (the event's
@@ -85,14 +92,24 @@ public struct ScanDetector {
                 if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
             }
         }
+        let slow = slowscans.record(source: source, destination: destination, port: port, nowNanos: clockNanos,
+                                    scanReported: crossings.0 != nil)
         if let crossing = crossings.0 { report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit) }
         if let crossing = crossings.1 { report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit) }
+        if let slow {
+            counters.count(.slowscan)
+            emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: proto, source: slow.source, sourcePort: nil,
+                               destination: slow.destination, destinationPort: slow.destinationPort, verdict: .slowscan,
+                               packets: slow.attempts, ports: slow.ports, addresses: slow.addresses, tool: tool,
+                               tcpFlags: tcpFlags))
+        }
     }
 
     /// The engine's timers ran at `nowNanos`: windows that are over are forgotten.
     public mutating func timersRan(atNanos nowNanos: UInt64) {
         tracker.expire(nowNanos: nowNanos)
         addrscans?.expire(nowNanos: nowNanos)
+        slowscans.expire(nowNanos: nowNanos)
     }
 
     private mutating func report(_ crossing: ScanTracker.Crossing, proto: TransportProtocol, timeNanos: UInt64, tool: ScanTool,

@@ -149,18 +149,20 @@ struct ExpiringTable<Record: TableRecord> {
 
     /// Changes `key`'s record in place, first inserting `make()` touched at `nowNanos` if the
     /// key is absent: one lookup where a lookup and then an insert make two. An entry already
-    /// present keeps its place and age. `change` is given the entry's touched time and must
+    /// present keeps its place and age, unless `refresh` marks it touched at `nowNanos` and
+    /// moves it to the young end. `change` is given the entry's touched time and must
     /// leave the key as it is. A record made here is live with the `mark` it comes with (1
     /// if it has none). Returns whether the key was inserted.
     @discardableResult @inline(__always)
-    mutating func insertOrModify(_ key: Key, nowNanos: UInt64, make: () -> Record, _ change: (inout Record, UInt64) -> Void,
-                                 evicted: (Record, UInt64) -> Void) -> Bool {
+    mutating func insertOrModify(_ key: Key, nowNanos: UInt64, refresh: Bool = false, make: () -> Record,
+                                 _ change: (inout Record, UInt64) -> Void, evicted: (Record, UInt64) -> Void) -> Bool {
         makeUnique()
         let hash = storage.hash(key)
         if let found = storage.find(key, hash: hash) {
             let stamp = storage.records[found.slot].stamp
             change(&storage.records[found.slot], storage.clock.nanos(of: stamp))
             storage.records[found.slot].stamp = stamp
+            if refresh { self.refresh(found, nowNanos: nowNanos, evicted: evicted) }
             return false
         }
         var record = make()

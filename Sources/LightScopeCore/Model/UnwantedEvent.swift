@@ -18,6 +18,9 @@ public enum Verdict: String, CaseIterable, Sendable, Codable {
     /// An answer (SYN-ACK, RST, ICMP error) to nothing this host sent: someone attacked the
     /// event's source with this host's address forged as theirs (docs/detection.md).
     case backscatter
+    /// One source probed many ports, or many local addresses, over a long window
+    /// (`slowscan_window`), too slowly for a `portscan` or `addrscan`.
+    case slowscan
 }
 
 public enum TransportProtocol: String, Sendable, Codable {
@@ -40,6 +43,7 @@ extension Verdict {
         case .addrscan: 3
         case .unfiltered: 4
         case .backscatter: 5
+        case .slowscan: 6
         }
     }
 }

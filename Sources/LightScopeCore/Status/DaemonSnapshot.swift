@@ -131,13 +131,29 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         public var probeEvictions: UInt64
         /// Of them, scan sources: lost scan state.
         public var scanSourceEvictions: UInt64
+        /// Of them, slow-scan sources, the least recently active: a full table's ordinary
+        /// turnover on a busy host, though a slow scan among them goes unreported.
+        public var slowScanEvictions: UInt64
 
-        public init(pendingProbes: UInt64, scanSources: UInt64, evictions: UInt64, probeEvictions: UInt64, scanSourceEvictions: UInt64) {
+        public init(pendingProbes: UInt64, scanSources: UInt64, evictions: UInt64, probeEvictions: UInt64, scanSourceEvictions: UInt64,
+                    slowScanEvictions: UInt64 = 0) {
             self.pendingProbes = pendingProbes
             self.scanSources = scanSources
             self.evictions = evictions
             self.probeEvictions = probeEvictions
             self.scanSourceEvictions = scanSourceEvictions
+            self.slowScanEvictions = slowScanEvictions
+        }
+
+        /// A status file written before slow scans were counted reads with none evicted.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            pendingProbes = try container.decode(UInt64.self, forKey: .pendingProbes)
+            scanSources = try container.decode(UInt64.self, forKey: .scanSources)
+            evictions = try container.decode(UInt64.self, forKey: .evictions)
+            probeEvictions = try container.decode(UInt64.self, forKey: .probeEvictions)
+            scanSourceEvictions = try container.decode(UInt64.self, forKey: .scanSourceEvictions)
+            slowScanEvictions = try container.decodeIfPresent(UInt64.self, forKey: .slowScanEvictions) ?? 0
         }
     }
 

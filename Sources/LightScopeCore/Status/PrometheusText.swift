@@ -45,6 +45,9 @@ public enum PrometheusText {
         family("lightscope_detection_scan_source_evictions_total", "counter",
                "Scan sources evicted by the memory budget, with what they had counted (lost scan state).",
                [("", "\(snapshot.detection.scanSourceEvictions)")])
+        family("lightscope_detection_slowscan_source_evictions_total", "counter",
+               "Slow-scan sources evicted by the memory budget before their window ended, the least recently active first.",
+               [("", "\(snapshot.detection.slowScanEvictions)")])
         family("lightscope_events_lost_total", "counter",
                "Events that never reached the store, by reason: queue (writer behind), eviction (memory budget), disk, interface (hung capture), fleet (removed from the store before the shipper delivered them).",
                EventLossReason.allCases.map { (label(("reason", $0.rawValue)), "\(snapshot.lostEvents[$0.rawValue] ?? 0)") })

@@ -53,7 +53,7 @@ public struct StatusReport: Codable, Equatable, Sendable {
             lines.append("Events: \(lastHour); this run: \(verdicts)")
             let detection = daemon.detection
             lines.append("Detection: \(detection.pendingProbes) pending probes, \(detection.scanSources) scan sources, \(detection.evictions) evictions "
-                + "(\(detection.probeEvictions) probes, \(detection.scanSourceEvictions) scan sources)")
+                + "(\(detection.probeEvictions) probes, \(detection.scanSourceEvictions) scan sources, \(detection.slowScanEvictions) slow-scan sources)")
             lines.append("Lost events: " + StatusText.lostEvents(daemon.lostEvents))
             if let fragments = daemon.fragments {
                 lines.append("Fragmented TCP headers: \(fragments.reassembled) reassembled, \(fragments.overlapping) dropped as overlapping, "

@@ -78,6 +78,22 @@ final class ExpiringTableTests: XCTestCase {
         XCTAssertNil(table.value(IPAddress(ipv4: 1)))
     }
 
+    /// `insertOrModify` with `refresh`: one lookup that changes a present entry and moves it
+    /// to the young end, as `modify(refresh: true)` does, or inserts an absent one.
+    func testInsertOrModifyCanRefresh() {
+        var table = ExpiringTable<KeyValueRecord>(capacity: 3)
+        for index in 0..<3 { table.upsert(IPAddress(ipv4: UInt32(index)), index, nowNanos: UInt64(index)) }
+        let inserted = table.insertOrModify(IPAddress(ipv4: 0), nowNanos: 5, refresh: true,
+                                            make: { KeyValueRecord(address: PackedAddress(IPAddress(ipv4: 0)), value: -1) },
+                                            { record, _ in record.value += 10 }, evicted: { _, _ in })
+        XCTAssertFalse(inserted)
+        XCTAssertEqual(table.touchedNanos(of: IPAddress(ipv4: 0)), 5)
+        var evicted: [Int] = []
+        table.upsert(IPAddress(ipv4: 7), 7, nowNanos: 6) { _, value in evicted.append(value) }
+        XCTAssertEqual(evicted, [1], "the refreshed entry is no longer the oldest")
+        XCTAssertEqual(table.value(IPAddress(ipv4: 0)), 10)
+    }
+
     func testManyRefreshesCompactTheRingWithoutLosingOrder() {
         var table = ExpiringTable<KeyValueRecord>(capacity: 4)
         for index in 0..<4 { table.upsert(IPAddress(ipv4: UInt32(index)), index, nowNanos: UInt64(index)) }

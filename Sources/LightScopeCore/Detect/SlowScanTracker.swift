@@ -1,0 +1,118 @@
+/// Slow scans: a source whose failed attempts, over a long window (`slowscan_window`, a day
+/// by default), reach `slowscan_ports` distinct ports or `slowscan_addresses` distinct local
+/// addresses, however slowly they came. One probe a minute never makes a `portscan` in five
+/// minutes; over a day it makes a `slowscan`.
+///
+/// Each source costs one fixed record (`SlowScanRecord`, 64 bytes): its window's start, its
+/// attempts and two `DistinctSketch`es, one of the ports it probed and one of the addresses,
+/// not the targets themselves. Windows are tumbling, from a source's first failed attempt,
+/// like `ScanTracker`'s. A source is reported once per window, and not at all in a window
+/// where its `portscan` or `addrscan` was reported already: it scanned fast enough to be
+/// seen. The table has its own share of the memory budget (`DetectionTable.slowScanSources`);
+/// when it is full the source that failed least recently is evicted, and counted. Unlike
+/// the fast scans' table, which evicts the oldest window, this keeps a slow scanner that
+/// goes on probing, whatever number of one-off sources passes by.
+struct SlowScanTracker {
+    let ports: Int
+    let addresses: Int
+    let windowNanos: UInt64
+    /// The window in whole seconds, as records keep their window's start.
+    private let windowSeconds: UInt32
+    private var sources: ExpiringTable<SlowScanRecord>
+
+    struct Crossing: Equatable {
+        var source: IPAddress
+        /// The probed host, when the ports crossed their threshold.
+        var destination: IPAddress?
+        /// The probed port, when only the addresses crossed theirs.
+        var destinationPort: UInt16?
+        /// The estimates that crossed (nil: that one did not).
+        var ports: Int?
+        var addresses: Int?
+        var attempts: UInt32
+    }
+
+    /// Entries the table starts with: a quarter of the other tables' first size, since
+    /// every failing source costs more here and a quiet network has few.
+    static let initialEntries = DetectionBudget.initialEntries / 4
+
+    init(settings: Settings.Detection, capacities: DetectionCapacities, budget: DetectionBudget) {
+        ports = settings.slowscanPorts
+        addresses = settings.slowscanAddresses
+        windowNanos = UInt64(settings.slowscanWindow.nanoseconds)
+        windowSeconds = UInt32(clamping: max(1, windowNanos / 1_000_000_000))
+        sources = ExpiringTable(maximumCapacity: capacities.slowScanSources, initialCapacity: Self.initialEntries,
+                                pool: budget.pool(.slowScanSources))
+    }
+
+    var trackedSources: Int { sources.count }
+    /// Sources pushed out by a full table: their windows' counts are lost, not events.
+    var evictions: UInt64 { sources.evictions }
+    var reservedBytes: Int { sources.reservedBytes }
+
+    @inline(__always)
+    func prefetch(source: IPAddress) { sources.prefetch(source) }
+
+    /// Counts one failed attempt from `source` at `destination`:`port`. `scanReported`: this
+    /// attempt made the source's `portscan` or `addrscan`, which then stands for its slow scan.
+    /// Returns the crossing this attempt made, if any.
+    mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
+                         scanReported: Bool) -> Crossing? {
+        let (portThreshold, addressThreshold, window) = (ports, addresses, windowSeconds)
+        let nowSeconds = UInt32(truncatingIfNeeded: nowNanos / 1_000_000_000)
+        var crossing: Crossing?
+        // Touched at every attempt, so that the least recently active source is the one a
+        // full table evicts; one lookup, whether the source is new or known.
+        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true,
+                               make: { SlowScanRecord(source: source, windowStart: nowSeconds) }) { record, _ in
+            // Wrapping: seconds since the window started, whatever the clock's epoch.
+            if nowSeconds &- record.windowStart > window { record = SlowScanRecord(source: source, windowStart: nowSeconds) }
+            record.attempts &+= 1
+            let newPort = record.ports.insert(hash: DistinctSketch.hash(port: port))
+            let newAddress = record.addresses.insert(hash: DistinctSketch.hash(address: destination))
+            if scanReported { record.flags |= SlowScanRecord.scanReported }
+            // An estimate grows only with a new bit: most attempts stop here.
+            guard record.flags == 0, newPort || newAddress else { return }
+            let portCount = record.ports.estimate
+            let addressCount = record.addresses.estimate
+            let portsCrossed = newPort && portCount >= portThreshold
+            let addressesCrossed = newAddress && addressCount >= addressThreshold
+            guard portsCrossed || addressesCrossed else { return }
+            record.flags |= SlowScanRecord.slowscanReported
+            crossing = Crossing(source: source, destination: portsCrossed ? destination : nil,
+                                destinationPort: portsCrossed ? nil : port, ports: portsCrossed ? portCount : nil,
+                                addresses: addressesCrossed ? addressCount : nil, attempts: record.attempts)
+        } evicted: { _, _ in }
+        return crossing
+    }
+
+    /// Forgets sources that failed no attempt for a whole window: theirs is over, and the
+    /// next attempt would start a new one anyway, so forgetting changes no verdict.
+    mutating func expire(nowNanos: UInt64) {
+        guard nowNanos > windowNanos else { return }
+        sources.expire(touchedAtOrBefore: nowNanos - windowNanos - 1) { _, _ in }
+        sources.shrinkIfSparse()
+    }
+}
+
+/// A slow-scan source: 64 bytes, whatever its family. The stamp's time is its last attempt.
+struct SlowScanRecord: TableRecord {
+    var source: PackedAddress
+    var ports = DistinctSketch()
+    var addresses = DistinctSketch()
+    var attempts: UInt32 = 0
+    /// The window's start, in whole seconds of the timers' clock (wrapping).
+    var windowStart: UInt32
+    var stamp = RecordStamp()
+    var flags: UInt8 = 0
+
+    static let slowscanReported: UInt8 = 1
+    static let scanReported: UInt8 = 2
+
+    var key: IPAddress { source.address }
+
+    init(source: IPAddress, windowStart: UInt32) {
+        self.source = PackedAddress(source)
+        self.windowStart = windowStart
+    }
+}
