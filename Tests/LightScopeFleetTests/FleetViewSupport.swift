@@ -31,7 +31,8 @@ final class FleetTestHost {
     deinit { try? FileManager.default.removeItem(atPath: stateDirectory) }
 
     /// Stores `records` locally, runs the shipper until the collector holds them all, stops it.
-    func ship(_ records: [EventRecord]) throws {
+    /// `anonymiser` is the host's: its heartbeat says which key the sources' pseudonyms are made with.
+    func ship(_ records: [EventRecord], anonymiser: AddressAnonymiser = .disabled) throws {
         let databasePath = stateDirectory + "/" + EventStore.fileName
         try EventStore(path: databasePath).insert(records)
         var settings = Settings.Fleet()
@@ -41,7 +42,7 @@ final class FleetTestHost {
         settings.retryMaxInterval = .seconds(1)
         let configuration = FleetShipper.Configuration(
             settings: settings, parameters: try ConnectionParameters(url: settings.url!), password: password,
-            hostID: hostID, hostName: name, databasePath: databasePath, anonymiser: .disabled, killAfterCommits: nil)
+            hostID: hostID, hostName: name, databasePath: databasePath, anonymiser: anonymiser, killAfterCommits: nil)
         let shipper = FleetShipper(configuration: configuration, lost: LostEvents(), wakeInterval: .milliseconds(250), log: { _, _ in })
         shipper.start()
         defer { _ = shipper.stop(timeout: .seconds(10)) }

@@ -16,8 +16,12 @@ public enum FleetSchema {
     public static let requiredVersion = 2
 
     /// The lowest schema version the read commands (`fleet status`, `scanners`, `blocklist`)
-    /// can query: the one that added the fleet views.
-    public static let viewsVersion = 3
+    /// can query: the one whose views refuse to correlate pseudonyms of different keys.
+    public static let viewsVersion = anonymisationKeysVersion
+
+    /// The version that records each host's anonymisation key id. A shipper sends its key id
+    /// to a collector of this version or later, and to an older one the heartbeat without it.
+    public static let anonymisationKeysVersion = 4
 
     public static var latestVersion: Int { migrations.last!.version }
 
@@ -41,6 +45,8 @@ public enum FleetSchema {
         Migration(version: 2, description: "the tool that sent each event's probe", sql: eventTool),
         Migration(version: 3, description: "fleet views: scanners, distributed scans, host health",
                   sql: FleetViewsSQL.migration),
+        Migration(version: anonymisationKeysVersion, description: "each host's anonymisation key id; no correlation across keys",
+                  sql: FleetAnonymisationKeysSQL.migration),
     ]
 
     /// A constant default: PostgreSQL adds the column without rewriting a partition, and rows

@@ -46,9 +46,18 @@ public enum FleetReader {
         do {
             return try connection.execute(sql, parameters, deadlineNanos: MonotonicClock.nowNanos() + UInt64(queryTimeout.nanoseconds))
                 .first?.rows ?? []
+        } catch where error.sqlState == FleetAnonymisationKeysSQL.conflictState {
+            throw FleetError("\(error.message); \(FleetAnonymisationKeysSQL.conflictFix)", isAnonymisationKeyConflict: true)
         } catch {
             throw FleetError(refusal(error))
         }
+    }
+
+    /// Refuses, as the views do, to count sources across hosts whose pseudonyms were made with
+    /// different keys (hosts that beat in the last `windowSeconds`).
+    public static func requireOneAnonymisationKey(_ connection: PostgresConnection, windowSeconds: Double) throws(FleetError) {
+        _ = try query(connection, "SELECT lightscope.require_one_anonymisation_key(now() - make_interval(secs => $1))",
+                      [String(windowSeconds)])
     }
 
     private static func refusal(_ error: PostgresError) -> String {
