@@ -6,8 +6,9 @@ PGBIN=/usr/lib/postgresql/15/bin
 [ -x "$PGBIN/initdb" ] || { echo "error: PostgreSQL 15 is missing: scripts/install-deps.sh" >&2; exit 1; }
 
 # pg_create DIR [ADDRESS NETWORK]: the cluster in DIR/data (DIR's parent must let postgres
-# through), TCP on ADDRESS for clients of NETWORK (CIDR) when given, $PG_SETTINGS appended to
-# postgresql.conf (e.g. "max_connections = 250"). Sets ADMIN: the superuser's libpq keyword string.
+# through), TCP on ADDRESS for clients of NETWORK (CIDR) when given, on port $PG_PORT (default
+# 5432), $PG_SETTINGS appended to postgresql.conf (e.g. "max_connections = 250"). Sets ADMIN:
+# the superuser's libpq keyword string.
 pg_create() {
     local dir=$1 address=${2:-} network=${3:-}
     mkdir -p "$dir"
@@ -21,12 +22,12 @@ pg_create() {
     [ -z "$address" ] || chmod 644 "$dir/ca.crt"
     runuser -u postgres -- "$PGBIN/initdb" -D "$dir/data" -U postgres -A scram-sha-256 --pwfile="$dir/pwfile" >/dev/null
     {
-        printf "listen_addresses = '%s'\nunix_socket_directories = '%s'\n" "$address" "$dir"
+        printf "listen_addresses = '%s'\nunix_socket_directories = '%s'\nport = %s\n" "$address" "$dir" "${PG_PORT:-5432}"
         [ -z "$address" ] || printf "ssl = on\nssl_cert_file = '%s/server.crt'\nssl_key_file = '%s/server.key'\n" "$dir" "$dir"
         printf '%s\n' "${PG_SETTINGS:-}"
     } >> "$dir/data/postgresql.conf"
     [ -z "$address" ] || printf 'local all all scram-sha-256\nhostssl all all %s scram-sha-256\n' "$network" > "$dir/data/pg_hba.conf"
-    ADMIN="host=$dir user=postgres password=bench-$$ dbname=lightscope"
+    ADMIN="host=$dir port=${PG_PORT:-5432} user=postgres password=bench-$$ dbname=lightscope"
 }
 
 # pg_start DIR [NETNS]: starts it (in the network namespace NETNS) and creates the database lightscope.
@@ -35,7 +36,7 @@ pg_start() {
     [ -z "${2:-}" ] || run=(ip netns exec "$2")
     "${run[@]}" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start </dev/null >/dev/null 2>&1 \
         || { echo "error: PostgreSQL did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
-    psql "host=$dir user=postgres password=bench-$$ dbname=postgres" -qAtX -c "CREATE DATABASE lightscope"
+    psql "${ADMIN% dbname=lightscope} dbname=postgres" -qAtX -c "CREATE DATABASE lightscope"
 }
 
 # pg_stop DIR: for the scripts' cleanup traps.
