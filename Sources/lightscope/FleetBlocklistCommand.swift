@@ -44,6 +44,7 @@ struct FleetBlocklistCommand: ParsableCommand {
         let settings = try reader.settings()
         let connection = try reader.connect(settings: settings)
         let window = Double(SinceWindow(since)!.duration.nanoseconds) / 1e9
+        try warnOfUnknownAnonymisationKeys(connection, windowSeconds: window)
         let (scanners, hostAddresses) = try fleetStep { () throws(FleetError) in
             (try FleetView.scanners(connection, windowSeconds: window, minHosts: minHosts), try FleetView.hostAddresses(connection))
         }

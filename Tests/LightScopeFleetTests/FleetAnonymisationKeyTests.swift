@@ -104,6 +104,21 @@ final class FleetAnonymisationKeyTests: XCTestCase {
         XCTAssertTrue(view.output.contains("different anonymisation keys"), view.output)
     }
 
+    /// A host of a LightScope before the key id cannot be checked: it is named, not refused.
+    func testAHostThatNamesNoKeyIsNamedInAWarning() throws {
+        try ship("web1", "11111111-1111-4111-8111-111111111111", port: 22,
+                 anonymiser: AddressAnonymiser(mode: .sourceAndDestination, key: fleetKey))
+        let old = try FleetTestHost(server: server, admin: admin, name: "old1", hostID: HostID("33333333-3333-4333-8333-333333333333")!)
+        try old.beat(addresses: ["192.0.2.30"], keyID: nil)
+        XCTAssertEqual(try server.query("SELECT count(*) FROM lightscope.hosts WHERE anonymisation_key_id IS NULL"), "1")
+        for arguments in [["scanners"], ["top", "--by", "source"], ["blocklist", "--format", "plain", "--config", configPath]] {
+            let warned = try run(arguments)
+            XCTAssertEqual(warned.status, 0, "\(arguments): \(warned.errors)")
+            XCTAssertTrue(warned.errors.contains("warning: old1 did not say which anonymisation key"), "\(arguments): \(warned.errors)")
+        }
+        XCTAssertFalse(try run(["top", "--by", "port"]).errors.contains("warning"))
+    }
+
     func testPlainAndAnonymisedHostsAreRefused() throws {
         try ship("web1", "11111111-1111-4111-8111-111111111111", port: 22, anonymiser: .disabled)
         try ship("web2", "22222222-2222-4222-8222-222222222222", port: 23,

@@ -55,12 +55,14 @@ final class FleetTestHost {
         throw TestFailure("host \(name) did not ship its \(records.count) events within 30 s")
     }
 
-    /// A heartbeat through the collector's own function, as this host's role, claiming `addresses`.
-    func beat(addresses: [String], intervalSeconds: Int = 10) throws {
+    /// A heartbeat through the collector's own function, as this host's role, claiming `addresses`
+    /// and the anonymisation key id `keyID` (empty: sources in the clear; nil: the heartbeat of a
+    /// LightScope before the key id).
+    func beat(addresses: [String], intervalSeconds: Int = 10, keyID: String? = "") throws {
         let list = addresses.map { "'\($0)'" }.joined(separator: ",")
         try server.psql(server.tlsURL(role: role) + "&password=" + password, """
             SELECT lightscope.host_heartbeat('\(hostID)', '\(name)', '\(LightScopeVersion.current)', 1, \(intervalSeconds), 60, 0,
-                1000, 2, 0, NULL, 0, ARRAY[\(list)]::text[])
+                1000, 2, 0, NULL, 0, ARRAY[\(list)]::text[]\(keyID.map { ", '\($0)'" } ?? ""))
             """)
     }
 }

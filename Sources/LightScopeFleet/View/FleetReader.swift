@@ -60,6 +60,15 @@ public enum FleetReader {
                       [String(windowSeconds)])
     }
 
+    /// The hosts that beat in the last `windowSeconds` without naming their key (a LightScope
+    /// older than the key id): the check above cannot include them.
+    public static func hostsOfUnknownKey(_ connection: PostgresConnection, windowSeconds: Double) throws(FleetError) -> [String] {
+        try query(connection, """
+            SELECT name FROM lightscope.hosts
+            WHERE anonymisation_key_id IS NULL AND last_seen >= now() - make_interval(secs => $1) ORDER BY name
+            """, [String(windowSeconds)]).map { $0[0] ?? "" }
+    }
+
     private static func refusal(_ error: PostgresError) -> String {
         if error.sqlState == "42501" {
             return "this role may not read the fleet views (\(error.message)): use a reader's URL (lightscope fleet add-reader NAME --url ADMIN-URL on the collector)"
