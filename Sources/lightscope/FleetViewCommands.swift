@@ -74,6 +74,7 @@ struct FleetStatusCommand: ParsableCommand {
                 line.add("restarts", host.restarts)
                 line.add("events_lost", host.eventsLost)
                 line.add("silent", host.silent)
+                line.add("anonymisation_key_id", host.anonymisationKeyID)
                 print(line.text)
             } else {
                 let age = Int64(host.heartbeatAgeSeconds.rounded(.down))

@@ -60,6 +60,9 @@ final class FleetAnonymisationKeyTests: XCTestCase {
         XCTAssertTrue(top.output.contains(shared.pseudonym(for: scanner)), top.output)
 
         XCTAssertEqual(try server.query("SELECT DISTINCT anonymisation_key_id FROM lightscope.hosts"), shared.sourceKeyIdentifier)
+        let status = try run(["status", "--json"])
+        XCTAssertEqual(status.output.components(separatedBy: "\"anonymisation_key_id\":\"\(shared.sourceKeyIdentifier)\"").count, 3,
+                       status.output)
         XCTAssertEqual(shared.sourceKeyIdentifier.count, 16)
         // Every row of every table and view of the collector, as text: neither the key nor any
         // encoding of it.
