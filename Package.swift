@@ -43,6 +43,9 @@ let package = Package(
         ]),
         // Benchmark only: writes the reproducible capture files bench/run.sh measures with.
         .executableTarget(name: "lightscope-pcapgen", path: "bench/pcapgen"),
+        // Benchmark only: a hundred simulated hosts' shippers for bench/fleet-hosts.sh.
+        .executableTarget(name: "lightscope-fleetsim", dependencies: ["LightScopeCore", "LightScopeStore", "LightScopeFleet"],
+                          path: "bench/fleetsim"),
 
         // Real test parts shared by the test targets: a notify socket, namespaces, the daemon process.
         .target(name: "LightScopeTestSupport", dependencies: ["LightScopeCore"], path: "Tests/LightScopeTestSupport"),

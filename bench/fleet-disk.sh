@@ -25,8 +25,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "bench/fleet-disk.sh needs root (it runs PostgreSQL as the postgres user); run it with sudo" >&2; exit 1; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="/opt/swift/usr/bin:$PATH"
-PGBIN=/usr/lib/postgresql/15/bin
-[ -x "$PGBIN/initdb" ] || { echo "error: PostgreSQL 15 is missing: scripts/install-deps.sh" >&2; exit 1; }
+. "$ROOT/bench/fleet-postgres.sh"
 if [ -z "${LIGHTSCOPE:-}" ]; then
     (cd "$ROOT" && swift build --product lightscope >&2)
     LIGHTSCOPE=$(cd "$ROOT" && swift build --product lightscope --show-bin-path)/lightscope
@@ -34,16 +33,12 @@ fi
 
 WORK=$(mktemp -d /tmp/lightscope-diskbench-XXXXXX)
 cleanup() {
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true
+    pg_stop "$WORK"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-echo "bench-$$" > "$WORK/pwfile"; chown -R postgres: "$WORK"; chmod 711 "$WORK"
-runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/data" -U postgres -A scram-sha-256 --pwfile="$WORK/pwfile" >/dev/null
-printf "listen_addresses = ''\nunix_socket_directories = '%s'\n" "$WORK" >> "$WORK/data/postgresql.conf"
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w start >/dev/null
-ADMIN="host=$WORK user=postgres password=bench-$$ dbname=lightscope"
-psql "host=$WORK user=postgres password=bench-$$ dbname=postgres" -qAtX -c "CREATE DATABASE lightscope"
+pg_create "$WORK"
+pg_start "$WORK"
 "$LIGHTSCOPE" fleet init --url "$ADMIN" >/dev/null
 admin() { psql "$ADMIN" -qAtX -v ON_ERROR_STOP=1 "$@"; }
 PARTITION=events_$(date -u +%Y%m%d)

@@ -34,8 +34,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "bench/fleet.sh needs root (namespaces, capture, the postgres user); run it with sudo" >&2; exit 1; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="/opt/swift/usr/bin:$PATH"
-PGBIN=/usr/lib/postgresql/15/bin
-[ -x "$PGBIN/initdb" ] || { echo "error: PostgreSQL 15 is missing: scripts/install-deps.sh" >&2; exit 1; }
+. "$ROOT/bench/fleet-postgres.sh"
 if [ -z "${LIGHTSCOPE:-}" ]; then
     (cd "$ROOT" && swift build -c release --product lightscope >&2)
     LIGHTSCOPE=$(cd "$ROOT" && swift build -c release --product lightscope --show-bin-path)/lightscope
@@ -46,7 +45,7 @@ HOST=lsfb-host-$$; PEER=lsfb-peer-$$
 DAEMON_PID=""
 cleanup() {
     [ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null || true
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
+    pg_stop "$WORK/pg"
     ip netns del "$HOST" 2>/dev/null || true
     ip netns del "$PEER" 2>/dev/null || true
     rm -rf "$WORK"
@@ -60,24 +59,10 @@ ip -n "$HOST" addr add 192.0.2.1/24 dev lsfb0; ip -n "$PEER" addr add 192.0.2.2/
 ip -n "$HOST" link set lsfb0 up; ip -n "$PEER" link set lsfb1 up
 
 # The collector: PostgreSQL's durable defaults, TLS only, SCRAM.
-PG=$WORK/pg; mkdir -p "$PG"
-(cd "$PG" && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bench CA" -keyout ca.key -out ca.crt &&
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=192.0.2.2" -keyout server.key -out server.csr &&
-    printf 'subjectAltName=IP:192.0.2.2\n' > san.ext &&
-    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt) >/dev/null 2>&1
-echo "bench-$$" > "$PG/pwfile"; chown -R postgres:postgres "$PG"; chmod 711 "$WORK" "$PG"; chmod 644 "$PG/ca.crt"
-runuser -u postgres -- "$PGBIN/initdb" -D "$PG/data" -U postgres -A scram-sha-256 --pwfile="$PG/pwfile" >/dev/null
-cat >> "$PG/data/postgresql.conf" <<EOF
-listen_addresses = '192.0.2.2'
-unix_socket_directories = '$PG'
-ssl = on
-ssl_cert_file = '$PG/server.crt'
-ssl_key_file = '$PG/server.key'
-EOF
-printf 'local all all scram-sha-256\nhostssl all all 192.0.2.0/24 scram-sha-256\n' > "$PG/data/pg_hba.conf"
-ip netns exec "$PEER" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG/data" -l "$PG/server.log" -w start </dev/null >/dev/null 2>&1
-ADMIN="host=$PG user=postgres password=bench-$$ dbname=lightscope"
-psql "host=$PG user=postgres password=bench-$$ dbname=postgres" -qAtX -c "CREATE DATABASE lightscope"
+chmod 711 "$WORK"
+PG=$WORK/pg
+pg_create "$PG" 192.0.2.2 192.0.2.0/24
+pg_start "$PG" "$PEER"
 "$LIGHTSCOPE" fleet init --url "$ADMIN" >&2
 CREDENTIALS=$("$LIGHTSCOPE" fleet add-host bench --json --collector 192.0.2.2 --url "$ADMIN")
 PASSWORD=$(printf '%s' "$CREDENTIALS" | jq -r .password)
@@ -119,22 +104,8 @@ db.commit()
 PY
 }
 
-# cpu_seconds PID [TID]: the CPU time (user + system) a process, or one of its threads, has used.
-cpu_seconds() {
-    local stat
-    stat=$(cat "/proc/$1${2:+/task/$2}/stat" 2>/dev/null) || { echo 0; return; }
-    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' <<< "$stat"
-}
-# server_cpu_seconds: the CPU time of the whole collector so far: the postmaster, its live
-# processes (backends, WAL writer, checkpointer, autovacuum) and those that have exited.
-server_cpu_seconds() {
-    local postmaster stat total
-    postmaster=$(head -n1 "$PG/data/postmaster.pid")
-    stat=$(cat "/proc/$postmaster/stat")
-    total=$(awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13 + $14 + $15) / hz }' <<< "$stat")
-    for pid in $(pgrep -P "$postmaster"); do total="$total + $(cpu_seconds "$pid")"; done
-    awk "BEGIN { print $total }"
-}
+# server_cpu_seconds: the CPU time of the whole collector so far (bench/fleet-postgres.sh).
+server_cpu_seconds() { pg_cpu_seconds "$PG"; }
 # The shipper thread of the running daemon (named ls-fleet).
 shipper_thread() { grep -lx ls-fleet /proc/"$DAEMON_PID"/task/*/comm 2>/dev/null | head -n1 | cut -d/ -f5; }
 

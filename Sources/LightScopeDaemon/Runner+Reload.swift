@@ -56,7 +56,7 @@ extension Runner {
         let settings = try StartupChecks.loadSettings(options)
         let timing = try StartupChecks.watchdogTiming(settings, systemdTimeout: edges.notifier.watchdogTimeout)
         try StartupChecks.requireNamedInterfacesExist(settings.capture.interfaces, on: edges.interfaces)
-        let anonymiser = try StartupChecks.anonymiser(settings.store, directory: stateDirectory)
+        let anonymiser = try StartupChecks.anonymiser(settings.store, directory: stateDirectory, environment: environment)
         let reopenCaptures = settings.capture != daemon.settings.capture || settings.detection != daemon.settings.detection
             || timing.loopWake != daemon.timing.loopWake
         try daemon.captures.checkPrivileges(settings: settings.capture, reopeningAll: reopenCaptures)

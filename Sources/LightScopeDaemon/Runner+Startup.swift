@@ -17,7 +17,7 @@ extension Runner {
         Log.level = settings.log.level
         let timing = try StartupChecks.watchdogTiming(settings, systemdTimeout: edges.notifier.watchdogTimeout)
         try StartupChecks.requireNamedInterfacesExist(settings.capture.interfaces, on: edges.interfaces)
-        let anonymiser = try StartupChecks.anonymiser(settings.store, directory: stateDirectory)
+        let anonymiser = try StartupChecks.anonymiser(settings.store, directory: stateDirectory, environment: environment)
         let fleet = try FleetLink.configuration(settings, stateDirectory: stateDirectory, environment: environment,
                                                 anonymiser: anonymiser, faultInjectionEnabled: options.faultInjectionEnabled)
         edges.notifier.extendTimeout(by: Self.startupExtension)

@@ -59,9 +59,10 @@ enum StartupChecks {
         return DaemonError("invalid config \(place): \(error.problem)", exitCode: .config)
     }
 
-    static func anonymiser(_ store: Settings.Store, directory: String) throws(DaemonError) -> AddressAnonymiser {
+    static func anonymiser(_ store: Settings.Store, directory: String, environment: [String: String]) throws(DaemonError) -> AddressAnonymiser {
         do {
-            return try AddressAnonymiser.load(mode: store.anonymise, stateDirectory: directory)
+            return try AddressAnonymiser.load(mode: store.anonymise, stateDirectory: directory, keyFile: store.anonymisationKeyFile,
+                                              environment: environment)
         } catch {
             throw DaemonError(error.message, exitCode: .config)
         }

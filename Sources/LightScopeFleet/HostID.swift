@@ -72,6 +72,12 @@ public struct HostID: Equatable, Hashable, Sendable, CustomStringConvertible {
 /// A fleet problem that reaches a person: what is wrong, and how to fix it, in one line.
 public struct FleetError: Error, CustomStringConvertible, Sendable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The collector refused to count sources across hosts whose pseudonyms were made with
+    /// different anonymisation keys: the read commands exit with a status of their own.
+    public var isAnonymisationKeyConflict = false
+    public init(_ message: String, isAnonymisationKeyConflict: Bool = false) {
+        self.message = message
+        self.isAnonymisationKeyConflict = isAnonymisationKeyConflict
+    }
     public var description: String { message }
 }

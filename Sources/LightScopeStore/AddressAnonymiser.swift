@@ -20,12 +20,29 @@ public struct AddressAnonymiser: Equatable, Sendable {
         self.key = mode == .off ? nil : key
     }
 
-    /// Loads (or creates) the key in the state directory, but only when `mode` needs one,
-    /// so a store without anonymisation never writes a key file.
-    public static func load(mode: AddressAnonymisation, stateDirectory: String) throws(StoreError) -> AddressAnonymiser {
+    /// Loads the key `keyFile` names (`[store] anonymisation_key`), or else loads (or creates) the
+    /// one in the state directory, but only when `mode` needs one, so a store without
+    /// anonymisation never writes a key file.
+    public static func load(mode: AddressAnonymisation, stateDirectory: String, keyFile: String? = nil,
+                            environment: [String: String] = [:]) throws(StoreError) -> AddressAnonymiser {
         guard mode != .off else { return AddressAnonymiser(mode: .off, key: nil) }
+        if let keyFile {
+            return AddressAnonymiser(mode: mode, key: try AnonymisationKey.loadConfigured(keyFile, environment: environment))
+        }
         return AddressAnonymiser(mode: mode, key: try AnonymisationKey.loadOrCreate(directory: stateDirectory))
     }
+
+    /// Names the key the sources' pseudonyms are made with, so the fleet can tell whether two
+    /// hosts' pseudonyms are comparable; empty when sources are stored in the clear. One-way
+    /// and keyed: the first 64 bits of HMAC-SHA256(key, a fixed label), a message that no
+    /// address (4 or 16 bytes) can be, so it is no pseudonym either and reveals nothing of the key.
+    public var sourceKeyIdentifier: String {
+        guard mode.anonymisesSource, let key else { return "" }
+        let code = HMAC<SHA256>.authenticationCode(for: Array(Self.keyIdentifierLabel.utf8), using: SymmetricKey(data: key))
+        return code.prefix(8).map { String($0 >> 4, radix: 16) + String($0 & 0xF, radix: 16) }.joined()
+    }
+
+    static let keyIdentifierLabel = "LightScope anonymisation key identifier"
 
     public static let disabled = AddressAnonymiser(mode: .off, key: nil)
 

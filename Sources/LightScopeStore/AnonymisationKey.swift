@@ -4,7 +4,9 @@ import Glibc
 
 /// The secret behind address pseudonyms: 32 random bytes in `anonymisation.key` in the state
 /// directory, created on first use and kept, so a sender's pseudonym stays the same across
-/// restarts (and changes only if an admin deletes the key on purpose).
+/// restarts (and changes only if an admin deletes the key on purpose). A fleet whose sources are
+/// anonymised shares one key instead (`[store] anonymisation_key`), so that a scanner has one
+/// pseudonym on every host.
 public enum AnonymisationKey {
     public static let fileName = "anonymisation.key"
     /// HMAC-SHA256's block-sized key strength: 256 bits.
@@ -24,24 +26,56 @@ public enum AnonymisationKey {
             return try create(path: path, directory: directory)
         }
         defer { close(descriptor) }
+        return try read(descriptor, path: path, fix: "delete it to have a new key generated", requireOwner: true)
+    }
+
+    /// Where fleet.md has the fleet-wide key installed on each host, and the credential name a
+    /// unit loads it as (`LoadCredential=anonymisation-key:/etc/lightscope/fleet-anonymisation.key`).
+    public static let fleetKeyPath = "/etc/lightscope/fleet-anonymisation.key"
+    public static let credentialName = "anonymisation-key"
+
+    /// The key `[store] anonymisation_key` names: a path, or a bare name looked up in
+    /// `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`), as `[fleet] password_file`. It is
+    /// never created: a fleet's hosts share one key, made once and installed on each.
+    public static func loadConfigured(_ setting: String, environment: [String: String]) throws(StoreError) -> [UInt8] {
+        let path: String
+        if setting.contains("/") {
+            path = setting
+        } else if let credentials = environment["CREDENTIALS_DIRECTORY"] {
+            path = credentials + "/" + setting
+        } else {
+            throw StoreError("[store] anonymisation_key = \(setting) names a credential, but no credentials were passed ($CREDENTIALS_DIRECTORY is unset): add LoadCredential=\(setting):\(fleetKeyPath) to the unit (lightscope fleet dropin --anonymisation-key), or give an absolute path")
+        }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw StoreError("[store] anonymisation_key \(path): cannot read it (\(StoreError.systemMessage(errno))); install the fleet's key there with mode 0600 (see fleet.md, \"One anonymisation key for the fleet\")")
+        }
+        defer { close(descriptor) }
+        // A credential belongs to whoever systemd chose; its mode is what keeps it secret.
+        return try read(descriptor, path: path, fix: "install the fleet's key there (a new one for every host)", requireOwner: false)
+    }
+
+    /// `fix` says what to do about a file that is not a key; loose permissions or the wrong owner
+    /// have fixes of their own.
+    private static func read(_ descriptor: Int32, path: String, fix: String, requireOwner: Bool) throws(StoreError) -> [UInt8] {
         var status = stat()
         guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
-            throw StoreError("anonymisation key \(path) is not a regular file: remove it to have a new key generated")
+            throw StoreError("anonymisation key \(path) is not a regular file: \(fix)")
         }
         let mode = status.st_mode & 0o777
         guard mode & 0o077 == 0 else {
-            throw StoreError("anonymisation key \(path) has mode \(String(mode, radix: 8)), readable by others: run 'chmod 600 \(path)' (and consider it leaked: delete it to have a new key generated, which changes every pseudonym)")
+            throw StoreError("anonymisation key \(path) has mode \(String(mode, radix: 8)), readable by others: run 'chmod 600 \(path)' (and consider it leaked: \(fix), which changes every pseudonym)")
         }
-        guard status.st_uid == geteuid() else {
+        guard !requireOwner || status.st_uid == geteuid() else {
             throw StoreError("anonymisation key \(path) belongs to uid \(status.st_uid), not to the user LightScope runs as (uid \(geteuid())): run 'chown \(geteuid()) \(path)'")
         }
         guard status.st_size == byteCount else {
-            throw StoreError("anonymisation key \(path) is \(status.st_size) bytes, not \(byteCount): restore the right file, or delete it to have a new key generated (earlier pseudonyms will then no longer match)")
+            throw StoreError("anonymisation key \(path) is \(status.st_size) bytes, not \(byteCount): restore the right file, or \(fix) (earlier pseudonyms will then no longer match)")
         }
         var key = [UInt8](repeating: 0, count: byteCount)
         var offset = 0
         while offset < byteCount {
-            let count = key.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + offset, byteCount - offset) }
+            let count = key.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + offset, byteCount - offset) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else {
                 throw StoreError("anonymisation key \(path): cannot read it (\(count < 0 ? StoreError.systemMessage(errno) : "short read"))")

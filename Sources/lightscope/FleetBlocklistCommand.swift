@@ -45,6 +45,7 @@ struct FleetBlocklistCommand: ParsableCommand {
         let settings = try reader.settings()
         let connection = try reader.connect(settings: settings)
         let window = Double(SinceWindow(since)!.duration.nanoseconds) / 1e9
+        try warnOfUnknownAnonymisationKeys(connection, windowSeconds: window)
         let (scanners, hostAddresses, victims) = try fleetStep { () throws(FleetError) in
             (try FleetView.scanners(connection, windowSeconds: window, minHosts: minHosts), try FleetView.hostAddresses(connection),
              try FleetView.backscatterVictims(connection, windowSeconds: window))

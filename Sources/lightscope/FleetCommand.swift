@@ -2,6 +2,7 @@ import ArgumentParser
 import LightScopeCore
 import LightScopeDaemon
 import LightScopeFleet
+import LightScopeStore
 
 struct FleetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,15 +34,20 @@ struct CollectorOptions: ParsableArguments {
     }
 }
 
-/// Runs a fleet step; its error becomes one line on stderr and exit status 1.
+/// Runs a fleet step; its error becomes one line on stderr and exit status 1 (or
+/// `anonymisationKeysDifferExitCode`).
 func fleetStep<T>(_ body: () throws(FleetError) -> T) throws -> T {
     do {
         return try body()
     } catch {
         printError("error: \(error.message)")
-        throw ExitCode.failure
+        throw error.isAnonymisationKeyConflict ? ExitCode(anonymisationKeysDifferExitCode) : ExitCode.failure
     }
 }
+
+/// The exit status of `fleet scanners`, `blocklist` and `top --by source` when the hosts'
+/// source pseudonyms were made with different anonymisation keys and cannot be correlated.
+let anonymisationKeysDifferExitCode: Int32 = 3
 
 struct FleetInitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -179,6 +185,7 @@ func printCredentials(_ credentials: FleetCollector.Credentials, json: Bool) {
         print("password: \(password)")
         print("url:      \(credentials.url)")
         print("Shown once. On the host: put the password into /etc/lightscope/fleet-password (mode 0600), the url into [fleet] url.")
+        print(anonymisationKeyNote)
     } else {
         print("url:      \(credentials.url)")
         print("""
@@ -189,8 +196,15 @@ func printCredentials(_ credentials: FleetCollector.Credentials, json: Bool) {
             above any line for +lightscope_host (the first matching line decides), then reload:
             """)
         print(credentials.hbaLine ?? "")
+        print(anonymisationKeyNote)
     }
 }
+
+/// With `anonymise = both`, every host needs the same key, or the fleet cannot correlate sources.
+let anonymisationKeyNote = """
+    If the fleet anonymises sources ([store] anonymise = both), install the fleet's one key on the host too: \
+    \(AnonymisationKey.fleetKeyPath) (mode 0600) and [store] anonymisation_key (fleet.md, One anonymisation key for the fleet).
+    """
 
 struct FleetHostIDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -222,6 +236,9 @@ struct FleetDropInCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also pass this password file to the unit as the credential fleet-password.", valueName: "file"))
     var credential: String?
 
+    @Option(name: .long, help: ArgumentHelp("Also pass the fleet's anonymisation key file to the unit as the credential anonymisation-key ([store] anonymisation_key = anonymisation-key).", valueName: "file"))
+    var anonymisationKey: String?
+
     func run() throws {
         var target = url
         if target == nil {
@@ -238,6 +255,7 @@ struct FleetDropInCommand: ParsableCommand {
         }
         let addresses = try fleetStep { () throws(FleetError) in try FleetDropIn.collectorAddresses(url: target) }
         let collector = try fleetStep { () throws(FleetError) in try ConnectionParameters(url: target).hostDescription }
-        print(FleetDropIn.text(addresses: addresses, collector: collector, credential: credential), terminator: "")
+        print(FleetDropIn.text(addresses: addresses, collector: collector, credential: credential,
+                                 anonymisationKey: anonymisationKey), terminator: "")
     }
 }

@@ -130,6 +130,9 @@ struct FleetTopCommand: ParsableCommand {
 
     func run() throws {
         let connection = try reader.connect()
+        if by == .source {
+            try warnOfUnknownAnonymisationKeys(connection, windowSeconds: filter.filter(since: since).windowSeconds)
+        }
         let counts = try fleetStep { () throws(FleetError) in
             try FleetEvents.top(connection, by: by, filter: filter.filter(since: since), limit: limit)
         }

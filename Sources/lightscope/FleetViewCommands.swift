@@ -29,6 +29,14 @@ struct FleetReaderOptions: ParsableArguments {
     }
 }
 
+/// Before counting sources across hosts: names the hosts whose pseudonyms could not be
+/// checked against the others' (the collector refuses the hosts it can check).
+func warnOfUnknownAnonymisationKeys(_ connection: PostgresConnection, windowSeconds: Double) throws {
+    let hosts = try fleetStep { () throws(FleetError) in try FleetReader.hostsOfUnknownKey(connection, windowSeconds: windowSeconds) }
+    guard !hosts.isEmpty else { return }
+    printError("warning: \(hosts.map(SafeText.escaped).joined(separator: ", ")) did not say which anonymisation key their sources' pseudonyms are made with (LightScope older than \(LightScopeVersion.current)?): if they anonymise sources with other keys, their pseudonyms match no other host's; upgrade them")
+}
+
 struct FleetStatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
@@ -66,6 +74,7 @@ struct FleetStatusCommand: ParsableCommand {
                 line.add("restarts", host.restarts)
                 line.add("events_lost", host.eventsLost)
                 line.add("silent", host.silent)
+                line.add("anonymisation_key_id", host.anonymisationKeyID)
                 print(line.text)
             } else {
                 let age = Int64(host.heartbeatAgeSeconds.rounded(.down))
@@ -120,6 +129,7 @@ struct FleetScannersCommand: ParsableCommand {
     func run() throws {
         let connection = try reader.connect()
         let window = Double(SinceWindow(since)!.duration.nanoseconds) / 1e9
+        try warnOfUnknownAnonymisationKeys(connection, windowSeconds: window)
         if distributed {
             let ports = try fleetStep { () throws(FleetError) in
                 try FleetView.distributedScans(connection, windowSeconds: window, minHosts: minHosts, minSources: minSources)

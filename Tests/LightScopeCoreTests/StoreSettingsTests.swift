@@ -28,6 +28,16 @@ final class StoreSettingsTests: XCTestCase {
         XCTAssertEqual(try ConfigFile.parse("[store]\nanonymise = none", source: "t").store.anonymise, .off)
     }
 
+    func testAnonymisationKeyNamesAFileOrACredential() throws {
+        XCTAssertNil(Settings().store.anonymisationKeyFile, "default: the key generated in the state directory")
+        XCTAssertEqual(try ConfigFile.parse("[store]\nanonymisation_key = /etc/lightscope/fleet-anonymisation.key", source: "t")
+            .store.anonymisationKeyFile, "/etc/lightscope/fleet-anonymisation.key")
+        XCTAssertEqual(try ConfigFile.parse("[store]\nanonymisation_key = anonymisation-key", source: "t").store.anonymisationKeyFile,
+                       "anonymisation-key")
+        XCTAssertNil(try ConfigFile.parse("[store]\nanonymisation_key =", source: "t").store.anonymisationKeyFile)
+        XCTAssertThrowsError(try ConfigFile.parse("[store]\nanonymisation_key = /etc/lightscope/", source: "t"))
+    }
+
     func testBadValuesNameTheLine() {
         XCTAssertThrowsError(try ConfigFile.parse("[store]\n\nanonymise = yes", source: "t.conf")) { error in
             let error = error as! ConfigError
@@ -44,7 +54,7 @@ final class StoreSettingsTests: XCTestCase {
             XCTAssertTrue((error as! ConfigError).problem.contains("from 64 to 1048576"), "\(error)")
         }
         XCTAssertThrowsError(try ConfigFile.parse("[store]\nretention = 5", source: "t.conf")) { error in
-            XCTAssertTrue((error as! ConfigError).problem.contains("known keys: anonymise, journal_events_per_second, max_events, max_store_mib, retention_days"))
+            XCTAssertTrue((error as! ConfigError).problem.contains("known keys: anonymisation_key, anonymise, journal_events_per_second, max_events, max_store_mib, retention_days"))
         }
     }
 }

@@ -23,7 +23,7 @@ final class FleetCertificateTests: XCTestCase {
                        + "&sslrootcert=/etc/lightscope/fleet-ca.crt&sslcert=/etc/lightscope/fleet-client.crt&sslkey=/etc/lightscope/fleet-client.key")
         XCTAssertEqual(host.hbaLine, "hostssl lightscope lightscope_host_web2 ADDRESS cert")
         for words in ["CN is lightscope_host_web2", "/etc/lightscope/fleet-client.key (owner root, group", "mode 0640", "ssl_ca_file",
-                      "above any line for +lightscope_host"] {
+                      "above any line for +lightscope_host", "[store] anonymisation_key"] {
             XCTAssertTrue(host.output.contains(words), "add-host says \(words): \(host.output)")
         }
         XCTAssertEqual(try fixture.server.query("SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = '\(host.role)'"), "t")

@@ -108,6 +108,15 @@ final class FleetPartsTests: XCTestCase {
         XCTAssertFalse(Doctor.fleetSandbox(collector: "c", addresses: .failure(.init(reason: "no such host")), unit: unit).passed)
     }
 
+    /// The fleet's anonymisation key reaches the service as a credential, beside the password.
+    func testTheDropInPassesTheAnonymisationKeyAsACredential() {
+        let text = FleetDropIn.text(addresses: ["198.51.100.10"], collector: "c:5432", credential: "/etc/lightscope/fleet-password",
+                                    anonymisationKey: "/etc/lightscope/fleet-anonymisation.key")
+        XCTAssertTrue(text.contains("\nLoadCredential=fleet-password:/etc/lightscope/fleet-password\n"), text)
+        XCTAssertTrue(text.contains("\nLoadCredential=anonymisation-key:/etc/lightscope/fleet-anonymisation.key\n"), text)
+        XCTAssertFalse(FleetDropIn.text(addresses: [], collector: "c", credential: nil).contains("anonymisation"))
+    }
+
     func testFleetConfigKeysParseAndRejectBadValues() throws {
         let settings = try ConfigFile.parse("[fleet]\nurl = postgresql://r@c/db\nbatch_events = 200\ninterval = 2s\npassword_file = fleet-password\n", source: "t")
         XCTAssertEqual(settings.fleet.url, "postgresql://r@c/db")

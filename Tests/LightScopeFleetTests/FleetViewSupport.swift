@@ -31,7 +31,8 @@ final class FleetTestHost {
     deinit { try? FileManager.default.removeItem(atPath: stateDirectory) }
 
     /// Stores `records` locally, runs the shipper until the collector holds them all, stops it.
-    func ship(_ records: [EventRecord]) throws {
+    /// `anonymiser` is the host's: its heartbeat says which key the sources' pseudonyms are made with.
+    func ship(_ records: [EventRecord], anonymiser: AddressAnonymiser = .disabled) throws {
         let databasePath = stateDirectory + "/" + EventStore.fileName
         try EventStore(path: databasePath).insert(records)
         var settings = Settings.Fleet()
@@ -41,7 +42,7 @@ final class FleetTestHost {
         settings.retryMaxInterval = .seconds(1)
         let configuration = FleetShipper.Configuration(
             settings: settings, parameters: try ConnectionParameters(url: settings.url!), password: password,
-            hostID: hostID, hostName: name, databasePath: databasePath, anonymiser: .disabled, killAfterCommits: nil)
+            hostID: hostID, hostName: name, databasePath: databasePath, anonymiser: anonymiser, killAfterCommits: nil)
         let shipper = FleetShipper(configuration: configuration, lost: LostEvents(), wakeInterval: .milliseconds(250), log: { _, _ in })
         shipper.start()
         defer { _ = shipper.stop(timeout: .seconds(10)) }
@@ -54,12 +55,14 @@ final class FleetTestHost {
         throw TestFailure("host \(name) did not ship its \(records.count) events within 30 s")
     }
 
-    /// A heartbeat through the collector's own function, as this host's role, claiming `addresses`.
-    func beat(addresses: [String], intervalSeconds: Int = 10) throws {
+    /// A heartbeat through the collector's own function, as this host's role, claiming `addresses`
+    /// and the anonymisation key id `keyID` (empty: sources in the clear; nil: the heartbeat of a
+    /// LightScope before the key id).
+    func beat(addresses: [String], intervalSeconds: Int = 10, keyID: String? = "") throws {
         let list = addresses.map { "'\($0)'" }.joined(separator: ",")
         try server.psql(server.tlsURL(role: role) + "&password=" + password, """
             SELECT lightscope.host_heartbeat('\(hostID)', '\(name)', '\(LightScopeVersion.current)', 1, \(intervalSeconds), 60, 0,
-                1000, 2, 0, NULL, 0, ARRAY[\(list)]::text[])
+                1000, 2, 0, NULL, 0, ARRAY[\(list)]::text[]\(keyID.map { ", '\($0)'" } ?? ""))
             """)
     }
 }

@@ -99,6 +99,49 @@ final class AnonymisationTests: XCTestCase {
         }
     }
 
+    /// The fleet's key, named by `[store] anonymisation_key`: read, never created or replaced.
+    func testAConfiguredKeyIsReadFromItsFileOrCredential() throws {
+        let path = directory.file("fleet-anonymisation.key")
+        let descriptor = open(path, O_WRONLY | O_CREAT, 0o600)
+        XCTAssertEqual(write(descriptor, keyA, keyA.count), keyA.count)
+        close(descriptor)
+        let fromFile = try AddressAnonymiser.load(mode: .sourceAndDestination, stateDirectory: directory.path, keyFile: path)
+        XCTAssertEqual(fromFile, AddressAnonymiser(mode: .sourceAndDestination, key: keyA))
+        let fromCredential = try AddressAnonymiser.load(mode: .sourceAndDestination, stateDirectory: directory.path,
+                                                        keyFile: "fleet-anonymisation.key",
+                                                        environment: ["CREDENTIALS_DIRECTORY": directory.path])
+        XCTAssertEqual(fromCredential, fromFile)
+        XCTAssertEqual(try directoryEntries(), ["fleet-anonymisation.key"], "no key generated beside it")
+
+        XCTAssertThrowsError(try AddressAnonymiser.load(mode: .sourceAndDestination, stateDirectory: directory.path, keyFile: "anonymisation-key")) { error in
+            XCTAssertTrue("\(error)".contains("LoadCredential=anonymisation-key:"), "\(error)")
+        }
+        XCTAssertThrowsError(try AddressAnonymiser.load(mode: .sourceAndDestination, stateDirectory: directory.path, keyFile: directory.file("gone"))) { error in
+            XCTAssertTrue("\(error)".contains("install the fleet's key there with mode 0600"), "\(error)")
+        }
+        XCTAssertEqual(try directoryEntries(), ["fleet-anonymisation.key"], "a missing fleet key is never generated")
+        chmod(path, 0o640)
+        XCTAssertThrowsError(try AddressAnonymiser.load(mode: .sourceAndDestination, stateDirectory: directory.path, keyFile: path)) { error in
+            XCTAssertTrue("\(error)".contains("chmod 600 \(path)"), "\(error)")
+        }
+    }
+
+    /// Names the key of the sources' pseudonyms, without being the key or a pseudonym.
+    func testTheSourceKeyIdentifierNamesTheKeyWithoutRevealingIt() {
+        let a = AddressAnonymiser(mode: .sourceAndDestination, key: keyA)
+        XCTAssertEqual(a.sourceKeyIdentifier, AddressAnonymiser(mode: .sourceAndDestination, key: keyA).sourceKeyIdentifier)
+        XCTAssertNotEqual(a.sourceKeyIdentifier, AddressAnonymiser(mode: .sourceAndDestination, key: keyB).sourceKeyIdentifier)
+        XCTAssertEqual(a.sourceKeyIdentifier.count, 16)
+        XCTAssertTrue(a.sourceKeyIdentifier.allSatisfy { "0123456789abcdef".contains($0) })
+        XCTAssertFalse(a.pseudonym(for: IPAddress("192.0.2.1")!).hasSuffix(a.sourceKeyIdentifier))
+        // python3 -c 'import hmac,hashlib;print(hmac.new(bytes([1]*32),b"LightScope anonymisation key identifier",hashlib.sha256).hexdigest()[:16])'
+        XCTAssertEqual(a.sourceKeyIdentifier, Self.referenceKeyIdentifier)
+        XCTAssertEqual(AddressAnonymiser(mode: .destination, key: keyA).sourceKeyIdentifier, "", "sources in the clear")
+        XCTAssertEqual(AddressAnonymiser.disabled.sourceKeyIdentifier, "")
+    }
+
+    static let referenceKeyIdentifier = "365cdbd1fd9e6d3d"
+
     private func directoryEntries() throws -> [String] {
         guard let handle = opendir(directory.path) else { throw TestFailure("opendir failed") }
         defer { closedir(handle) }

@@ -97,6 +97,11 @@ extension ConfigFile {
                 settings.store.anonymise = mode
                 return nil
             },
+            "anonymisation_key": { settings, value in
+                if value.hasSuffix("/") { return "'\(value)' names a directory; give the key file (or a credential name)" }
+                settings.store.anonymisationKeyFile = value.isEmpty ? nil : value
+                return nil
+            },
         ],
         "fleet": fleetKeys,
     ]

@@ -104,6 +104,10 @@ public struct Settings: Equatable, Sendable {
         public var maxStoreMiB: Int = 512
         /// Which addresses are replaced by keyed pseudonyms in every sink (store, journal, JSON).
         public var anonymise: AddressAnonymisation = .off
+        /// The key file the pseudonyms are made with: a path, or a bare credential name looked up
+        /// in `$CREDENTIALS_DIRECTORY`. nil: `anonymisation.key` in the state directory, generated
+        /// on first use; a fleet that anonymises sources sets one key on every host instead.
+        public var anonymisationKeyFile: String?
         /// Event lines sent to the journal per second (bursts of four times as many); beyond
         /// it a flood is summarised, so journald's own rate limit never swallows the
         /// daemon's watchdog and error lines. The store keeps every event regardless.

@@ -7,29 +7,36 @@
 /// `fleet_backscatter_victims` lists the victims, which `lightscope fleet blocklist` keeps off
 /// its list whatever else they did.
 enum FleetBackscatterSQL {
+    /// `FleetViewsSQL`'s queries without backscatter, which a later migration
+    /// (FleetAnonymisationKeysSQL) restates around its check.
+    static let scannersQuery = """
+        SELECT e.src, count(DISTINCT e.host_id), count(*),
+                        coalesce(array_agg(DISTINCT e.dport ORDER BY e.dport) FILTER (WHERE e.dport IS NOT NULL), '{}'),
+                        min(e.time), max(e.time),
+                        count(*) FILTER (WHERE e.verdict = 'closed'), count(*) FILTER (WHERE e.verdict = 'unanswered'),
+                        count(*) FILTER (WHERE e.verdict = 'portscan'), count(*) FILTER (WHERE e.verdict = 'addrscan')
+                    FROM lightscope.events e WHERE e.time >= p_since AND e.verdict <> 'backscatter' GROUP BY e.src
+        """
+    static let distributedScansQuery = """
+        SELECT e.proto, e.dport, count(DISTINCT e.host_id), count(DISTINCT e.src), count(*), min(e.time), max(e.time)
+                    FROM lightscope.events e
+                    WHERE e.time >= p_since AND e.dport IS NOT NULL AND e.verdict <> 'backscatter' GROUP BY e.proto, e.dport
+        """
+
     static let migration = """
         -- Nullable: no rewrite of a partition; rows shipped before it have no answer, as on the host.
         ALTER TABLE lightscope.events ADD COLUMN answer text;
 
         CREATE OR REPLACE FUNCTION lightscope.fleet_scanners_since(p_since timestamptz)
-        RETURNS TABLE (src text, hosts bigint, events bigint, dports integer[], first_seen timestamptz, last_seen timestamptz,
-            closed bigint, unanswered bigint, portscan bigint, addrscan bigint)
+        RETURNS TABLE (\(FleetViewsSQL.scannersColumns))
         LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, lightscope AS $$
-            SELECT e.src, count(DISTINCT e.host_id), count(*),
-                coalesce(array_agg(DISTINCT e.dport ORDER BY e.dport) FILTER (WHERE e.dport IS NOT NULL), '{}'),
-                min(e.time), max(e.time),
-                count(*) FILTER (WHERE e.verdict = 'closed'), count(*) FILTER (WHERE e.verdict = 'unanswered'),
-                count(*) FILTER (WHERE e.verdict = 'portscan'), count(*) FILTER (WHERE e.verdict = 'addrscan')
-            FROM lightscope.events e WHERE e.time >= p_since AND e.verdict <> 'backscatter' GROUP BY e.src
+            \(scannersQuery)
         $$;
 
         CREATE OR REPLACE FUNCTION lightscope.fleet_distributed_scans_since(p_since timestamptz)
-        RETURNS TABLE (proto text, dport integer, hosts bigint, sources bigint, events bigint,
-            first_seen timestamptz, last_seen timestamptz)
+        RETURNS TABLE (\(FleetViewsSQL.distributedScansColumns))
         LANGUAGE sql STABLE SECURITY INVOKER SET search_path = pg_catalog, lightscope AS $$
-            SELECT e.proto, e.dport, count(DISTINCT e.host_id), count(DISTINCT e.src), count(*), min(e.time), max(e.time)
-            FROM lightscope.events e
-            WHERE e.time >= p_since AND e.dport IS NOT NULL AND e.verdict <> 'backscatter' GROUP BY e.proto, e.dport
+            \(distributedScansQuery)
         $$;
 
         -- Per victim: the fleet hosts whose address its attacker forged, and the answers they received.

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeStore
 
 /// The systemd drop-in that lets the sandboxed unit reach its collector. The packaged unit
 /// denies all IP traffic but localhost (`IPAddressDeny=any`); this adds the collector's
@@ -26,8 +27,9 @@ public enum FleetDropIn {
         return addresses
     }
 
-    /// The drop-in's text; `credential` adds `LoadCredential=` for the password file.
-    public static func text(addresses: [String], collector: String, credential: String?) -> String {
+    /// The drop-in's text; `credential` adds `LoadCredential=` for the password file, and
+    /// `anonymisationKey` for the fleet's anonymisation key (`[store] anonymisation_key = anonymisation-key`).
+    public static func text(addresses: [String], collector: String, credential: String?, anonymisationKey: String? = nil) -> String {
         var lines = [
             "# \(path): lets lightscope.service reach its fleet collector \(collector)",
             "# and nothing else. Apply: systemctl daemon-reload && systemctl restart lightscope",
@@ -35,6 +37,7 @@ public enum FleetDropIn {
         ]
         lines += addresses.map { "IPAddressAllow=\($0)" }
         if let credential { lines.append("LoadCredential=\(FleetPassword.credentialName):\(credential)") }
+        if let anonymisationKey { lines.append("LoadCredential=\(AnonymisationKey.credentialName):\(anonymisationKey)") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

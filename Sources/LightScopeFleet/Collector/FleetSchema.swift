@@ -23,8 +23,13 @@ public enum FleetSchema {
     public static let backscatterVersion = 5
 
     /// The lowest schema version the read commands (`fleet status`, `scanners`, `blocklist`)
-    /// can query: the one whose views leave backscatter out, and whose events have `answer`.
-    public static let viewsVersion = requiredVersion
+    /// can query: the one whose views refuse to correlate pseudonyms of different keys (and,
+    /// before it, leave backscatter out).
+    public static let viewsVersion = anonymisationKeysVersion
+
+    /// The version that records each host's anonymisation key id. A shipper sends its key id
+    /// to a collector of this version or later, and to an older one the heartbeat without it.
+    public static let anonymisationKeysVersion = 6
 
     public static var latestVersion: Int { migrations.last!.version }
 
@@ -52,6 +57,8 @@ public enum FleetSchema {
         Migration(version: backscatterVersion,
                   description: "backscatter: each event's answer, victims kept out of the scanner views",
                   sql: FleetBackscatterSQL.migration),
+        Migration(version: anonymisationKeysVersion, description: "each host's anonymisation key id; no correlation across keys",
+                  sql: FleetAnonymisationKeysSQL.migration),
     ]
 
     /// No default: rows shipped before it have no flags (NULL), as on the host. No index, for

@@ -7,6 +7,8 @@ final class FleetSession {
     private let connection: PostgresConnection
     private let hostID: HostID
     private let settings: Settings.Fleet
+    /// Whether the collector records the anonymisation key id (an older one takes the heartbeat without it).
+    private var collectorTakesKeyID = false
 
     init(parameters: ConnectionParameters, settings: Settings.Fleet, password: String?, hostID: HostID,
          waiter: SocketWaiter) throws(PostgresError) {
@@ -19,11 +21,11 @@ final class FleetSession {
             parameters: parameters.keywords(settings: settings, password: password, resolvedAddresses: addresses,
                                             applicationName: "lightscope \(LightScopeVersion.current)"),
             deadlineNanos: deadline, waiter: waiter)
-        try checkSchema()
+        collectorTakesKeyID = try checkSchema() >= FleetSchema.anonymisationKeysVersion
         try execute("SELECT lightscope.bind_host($1::uuid)", [hostID.description])
     }
 
-    private func checkSchema() throws(PostgresError) {
+    private func checkSchema() throws(PostgresError) -> Int {
         let version: Int
         do {
             version = Int(try execute("SELECT coalesce(max(version), 0) FROM lightscope.schema_migrations").first?.rows.first?[0] ?? "0") ?? 0
@@ -33,6 +35,7 @@ final class FleetSession {
         guard version >= FleetSchema.requiredVersion else {
             throw PostgresError(.credentials, "the collector's schema is version \(version), this LightScope needs \(FleetSchema.requiredVersion): run lightscope fleet init --url ADMIN-URL on it")
         }
+        return version
     }
 
     /// Sends one batch as one statement, without waiting: the caller prepares the next meanwhile.
@@ -51,10 +54,12 @@ final class FleetSession {
 
     /// Upserts this host's row in `hosts`.
     func beat(_ report: FleetHeartbeat) throws(PostgresError) {
+        var parameters = report.parameters(hostID: hostID, interval: settings.interval)
+        if !collectorTakesKeyID { parameters.removeLast() }
         try execute("""
             SELECT lightscope.host_heartbeat($1::uuid, $2, $3, $4::bigint, $5::float8, $6::float8, $7::bigint, $8::bigint,
-                $9::bigint, $10::bigint, $11::timestamptz, $12::bigint, $13::text[])
-            """, report.parameters(hostID: hostID, interval: settings.interval))
+                $9::bigint, $10::bigint, $11::timestamptz, $12::bigint, $13::text[]\(collectorTakesKeyID ? ", $14::text" : ""))
+            """, parameters)
     }
 
     @discardableResult
@@ -81,6 +86,8 @@ struct FleetHeartbeat: Sendable {
     var eventsLost: UInt64
     /// As the events show them: pseudonyms when local addresses are anonymised.
     var addresses: [String]
+    /// `AddressAnonymiser.sourceKeyIdentifier`: which key the sources' pseudonyms are made with.
+    var anonymisationKeyID: String
 
     func parameters(hostID: HostID, interval: Duration) -> [String?] {
         var addressArray = ArrayLiteral(capacity: addresses.count * 20)
@@ -88,6 +95,6 @@ struct FleetHeartbeat: Sendable {
         return [hostID.description, name, LightScopeVersion.current, String(Int64(bitPattern: storeID)),
                 String(interval.seconds), String(Double(captureUptimeNanos) / 1e9), String(restarts), String(packetsSeen),
                 String(packetsDropped), String(eventsPending), oldestPendingAtNanos.map { RFC3339.format(timeNanos: $0) },
-                String(eventsLost), addressArray.text]
+                String(eventsLost), addressArray.text, anonymisationKeyID]
     }
 }

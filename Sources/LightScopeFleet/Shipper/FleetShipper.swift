@@ -196,7 +196,8 @@ public final class FleetShipper: SupervisedLoop, @unchecked Sendable {
             restarts: facts?.restarts.byEnding.values.reduce(0, +) ?? 0,
             packetsSeen: interfaces.reduce(0) { $0 &+ $1.packets }, packetsDropped: interfaces.reduce(0) { $0 &+ $1.drops },
             eventsPending: lag.eventsPending, oldestPendingAtNanos: lag.oldestPendingAtNanos, eventsLost: lost[.fleet],
-            addresses: addresses.map { anonymiser.mode.anonymisesDestination ? anonymiser.pseudonym(for: $0) : $0.description })
+            addresses: addresses.map { anonymiser.mode.anonymisesDestination ? anonymiser.pseudonym(for: $0) : $0.description },
+            anonymisationKeyID: anonymiser.sourceKeyIdentifier)
         do throws(PostgresError) {
             try session.beat(beat)
             return true

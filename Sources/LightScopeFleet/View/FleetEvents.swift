@@ -104,9 +104,11 @@ public enum FleetEvents {
     }
 
     /// The `limit` groups with the most events, most first. As locally, `port` leaves out the
-    /// events without a single port (portscans, which cover many).
+    /// events without a single port (portscans, which cover many). Sources are counted across
+    /// hosts only if the hosts' pseudonyms are comparable.
     public static func top(_ connection: PostgresConnection, by grouping: Grouping, filter: Filter,
                            limit: Int) throws(FleetError) -> [Count] {
+        if grouping == .source { try FleetReader.requireOneAnonymisationKey(connection, windowSeconds: filter.windowSeconds) }
         let (clause, parameters) = filter.clause()
         let condition = grouping == .port ? clause + " AND e.dport IS NOT NULL" : clause
         let keys = grouping.columns

@@ -46,9 +46,27 @@ public enum FleetReader {
         do {
             return try connection.execute(sql, parameters, deadlineNanos: MonotonicClock.nowNanos() + UInt64(queryTimeout.nanoseconds))
                 .first?.rows ?? []
+        } catch where error.sqlState == FleetAnonymisationKeysSQL.conflictState {
+            throw FleetError("\(error.message); \(FleetAnonymisationKeysSQL.conflictFix)", isAnonymisationKeyConflict: true)
         } catch {
             throw FleetError(refusal(error))
         }
+    }
+
+    /// Refuses, as the views do, to count sources across hosts whose pseudonyms were made with
+    /// different keys (hosts that beat in the last `windowSeconds`).
+    public static func requireOneAnonymisationKey(_ connection: PostgresConnection, windowSeconds: Double) throws(FleetError) {
+        _ = try query(connection, "SELECT lightscope.require_one_anonymisation_key(now() - make_interval(secs => $1))",
+                      [String(windowSeconds)])
+    }
+
+    /// The hosts that beat in the last `windowSeconds` without naming their key (a LightScope
+    /// older than the key id): the check above cannot include them.
+    public static func hostsOfUnknownKey(_ connection: PostgresConnection, windowSeconds: Double) throws(FleetError) -> [String] {
+        try query(connection, """
+            SELECT name FROM lightscope.hosts
+            WHERE anonymisation_key_id IS NULL AND last_seen >= now() - make_interval(secs => $1) ORDER BY name
+            """, [String(windowSeconds)]).map { $0[0] ?? "" }
     }
 
     private static func refusal(_ error: PostgresError) -> String {

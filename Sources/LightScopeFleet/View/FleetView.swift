@@ -17,6 +17,9 @@ public enum FleetView {
         public var restarts: Int64
         public var eventsLost: Int64
         public var silent: Bool
+        /// Which key the host's source pseudonyms are made with: empty for sources in the
+        /// clear, nil when its LightScope does not say.
+        public var anonymisationKeyID: String?
     }
 
     /// One source of `lightscope.fleet_scanners`.
@@ -53,13 +56,13 @@ public enum FleetView {
         return try FleetReader.query(connection, """
             SELECT name, host_id, version, to_char(last_seen AT TIME ZONE 'UTC', \(time)), extract(epoch FROM heartbeat_age),
                 extract(epoch FROM heartbeat_interval), events_pending, to_char(oldest_pending AT TIME ZONE 'UTC', \(time)),
-                packets_seen, packets_dropped, restarts, events_lost, silent
+                packets_seen, packets_dropped, restarts, events_lost, silent, anonymisation_key_id
             FROM lightscope.host_health ORDER BY name, host_id
             """).map { row in
             HostHealth(name: row[0] ?? "", hostID: row[1] ?? "", version: row[2] ?? "", lastSeen: row[3] ?? "",
                        heartbeatAgeSeconds: Double(row[4] ?? "") ?? 0, heartbeatIntervalSeconds: Double(row[5] ?? "") ?? 0,
                        eventsPending: int(row[6]), oldestPending: row[7], packetsSeen: int(row[8]), packetsDropped: int(row[9]),
-                       restarts: int(row[10]), eventsLost: int(row[11]), silent: row[12] == "t")
+                       restarts: int(row[10]), eventsLost: int(row[11]), silent: row[12] == "t", anonymisationKeyID: row[13])
         }
     }
 
