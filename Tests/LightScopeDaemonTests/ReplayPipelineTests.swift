@@ -29,7 +29,8 @@ final class ReplayPipelineTests: XCTestCase {
                                                                     options: flags == 0x02 ? PacketBuilder.linuxSYNOptionBytes : [])))
     }
 
-    /// Unanswered and refused probes from a few thousand remotes (so sources repeat), port and
+    /// Unanswered and refused probes (SYNs, some FIN, NULL and Xmas) from a few thousand remotes
+    /// (so sources repeat), ACK probes the host resets, port and
     /// address scans, real connections with their established traffic, UDP probes answered by
     /// port unreachable, and now and then a frame that does not decode; over about 40 s of
     /// capture time, so the 10 s answer timeout and the timers run many times.
@@ -48,8 +49,9 @@ final class ReplayPipelineTests: XCTestCase {
             case 0..<35: // a probe nobody answers
                 writer.add(tcp(remoteAddress, remotePort, localAddress, localPort, flags: 0x02), timeNanos: time)
                 written += 1
-            case 35..<60: // a probe of a closed port
-                writer.add(tcp(remoteAddress, remotePort, localAddress, localPort, flags: 0x02), timeNanos: time)
+            case 35..<60: // a probe of a closed port: a SYN, or now and then a FIN, NULL or Xmas probe
+                let flags: UInt8 = [0x02, 0x02, 0x02, 0x01, 0x00, 0x29][random.next(below: 6)]
+                writer.add(tcp(remoteAddress, remotePort, localAddress, localPort, flags: flags), timeNanos: time)
                 writer.add(tcp(localAddress, localPort, remoteAddress, remotePort, flags: 0x14), timeNanos: time + 40_000)
                 written += 2
             case 60..<63: // a port scan: one host, 30 ports, refused
@@ -82,7 +84,11 @@ final class ReplayPipelineTests: XCTestCase {
                                                                      PacketBuilder.icmpUnreachable(code: 3, quoting: probe))),
                            timeNanos: time + 20_000)
                 written += 2
-            case 88..<90: // a frame cut short: not decodable
+            case 88..<89: // an ACK probe, reset by the host from open or closed port alike: unfiltered
+                writer.add(tcp(remoteAddress, remotePort, localAddress, localPort, flags: 0x10), timeNanos: time)
+                writer.add(tcp(localAddress, localPort, remoteAddress, remotePort, flags: 0x04), timeNanos: time + 40_000)
+                written += 2
+            case 89..<90: // a frame cut short: not decodable
                 writer.add(Array(tcp(remoteAddress, remotePort, localAddress, localPort, flags: 0x02).prefix(20)), timeNanos: time)
                 written += 1
             default: // established traffic of some connection

@@ -7,7 +7,8 @@ import XCTest
 /// The stealth scans with the real nmap (issue 23, part 0): the daemon captures on the host
 /// of a namespace lab while nmap scans 15 closed ports and one open one, and the store must
 /// hold one event per probe and a portscan. The host's kernel answers as Linux does: RST-ACK
-/// from a closed port to a FIN, NULL or Xmas probe, nothing from an open one.
+/// from a closed port to a FIN, NULL or Xmas probe, nothing from an open one; a RST without
+/// ACK from open and closed ports alike to an ACK, Maimon or window probe.
 final class StealthScanLiveTests: XCTestCase {
     static let closedPorts = 20...34
     static let openPort: UInt16 = 7000
@@ -68,7 +69,22 @@ final class StealthScanLiveTests: XCTestCase {
         XCTAssertEqual(events.filter { $0.verdict == .portscan }.count, 1, context, file: file, line: line)
     }
 
+    /// The ACK, Maimon and window scans: every port unfiltered, open or closed, and one portscan.
+    func assertAckLikeScan(_ scanOption: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (events, context) = try scan(scanOption, file: file, line: line)
+        let probes = events.filter { $0.verdict != .portscan }
+        var expected = Set(Self.closedPorts.map { UInt16($0) })
+        expected.insert(Self.openPort)
+        XCTAssertEqual(Set(probes.compactMap(\.destinationPort)), expected, context, file: file, line: line)
+        XCTAssertEqual(probes.map(\.verdict), Array(repeating: .unfiltered, count: expected.count), "one event per probe\n\(context)",
+                       file: file, line: line)
+        XCTAssertEqual(events.filter { $0.verdict == .portscan }.count, 1, context, file: file, line: line)
+    }
+
     func testFinScanGivesEventsAndAPortscan() throws { try assertFinLikeScan("-sF") }
     func testNullScanGivesEventsAndAPortscan() throws { try assertFinLikeScan("-sN") }
     func testXmasScanGivesEventsAndAPortscan() throws { try assertFinLikeScan("-sX") }
+    func testAckScanGivesUnfilteredEventsAndAPortscan() throws { try assertAckLikeScan("-sA") }
+    func testMaimonScanGivesUnfilteredEventsAndAPortscan() throws { try assertAckLikeScan("-sM") }
+    func testWindowScanGivesUnfilteredEventsAndAPortscan() throws { try assertAckLikeScan("-sW") }
 }

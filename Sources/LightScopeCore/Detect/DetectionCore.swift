@@ -87,7 +87,7 @@ struct DetectionCore {
                     inboundProbe(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
                 }
             } else if flags.contains(.rst) {
-                answered(byReset: packet, segment, emit: emit)
+                answered(byReset: packet, segment, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
             } else if !flags.contains(.ack) {
                 // FIN, NULL or Xmas: no real connection sends a segment without ACK after its SYN.
                 inboundProbe(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
@@ -237,12 +237,18 @@ struct DetectionCore {
         connections.record(remote: packet.destination, localPort: segment.sourcePort, clockNanos: clockNanos)
     }
 
-    private mutating func answered(byReset packet: DecodedPacket, _ segment: TCPSegment, emit: (UnwantedEvent) -> Void) {
+    private mutating func answered(byReset packet: DecodedPacket, _ segment: TCPSegment, timeNanos: UInt64, clockNanos: UInt64,
+                                   emit: (UnwantedEvent) -> Void) {
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
         // One lookup: the probe is taken only if the answer may speak for this host, and the
         // answering address is learnt (when learning) only if it answered a probe.
-        guard packet.mayBeHostAnswer, localAddresses.mayAcceptAnswer(from: packet.source),
-              let probe = pending.remove(key) else { return }
+        guard packet.mayBeHostAnswer, localAddresses.mayAcceptAnswer(from: packet.source) else { return }
+        guard let probe = pending.remove(key) else {
+            // A RST without ACK answers a segment with ACK: no probe we hold, perhaps one we
+            // never see (an ACK, Maimon or window scan's).
+            if !segment.flags.contains(.ack) { unfiltered(key, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit) }
+            return
+        }
         localAddresses.accept(answerFrom: packet.source)
         if isOverdue(probe) { return unanswered(probe, emit: emit) }
         defer { options.release(probe.options) }
@@ -265,6 +271,21 @@ struct DetectionCore {
         probeCounters.count(.closed)
         emit(event)
         scans?.recordFailure(source: quoted.source, destination: quoted.destination, port: localPort, proto: .udp,
+                             timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
+    }
+
+    /// The host's RST without ACK, which no pending probe explains: `unfiltered`, unless it
+    /// is the host's own connection's (`UnfilteredAnswers`).
+    private mutating func unfiltered(_ key: ProbeKey, timeNanos: UInt64, clockNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        // Only from an address known to be local: a RST never teaches one.
+        guard localAddresses.contains(key.local), !localAddresses.contains(key.remote),
+              UnfilteredAnswers.mayAnswerProbe(localPort: key.localPort),
+              !isLateConnectionPacket(remote: key.remote, localPort: key.localPort) else { return }
+        probeCounters.probes &+= 1
+        probeCounters.count(.unfiltered)
+        emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .tcp, source: key.remote, sourcePort: key.remotePort,
+                           destination: key.local, destinationPort: key.localPort, verdict: .unfiltered, packets: 1))
+        scans?.recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
                              timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
     }
 

@@ -10,6 +10,11 @@ public enum Verdict: String, CaseIterable, Sendable, Codable {
     case portscan
     /// One source probed one port on many local addresses.
     case addrscan
+    /// The host answered a segment with ACK that belongs to no connection (an ACK, Maimon or
+    /// window scan's probe, `nmap -sA`, `-sM`, `-sW`) with a RST: Linux resets it from open
+    /// and closed ports alike, so the port is only known not to be filtered. Seen from that
+    /// RST alone: the probe itself is not captured (`UnfilteredAnswers`).
+    case unfiltered
 }
 
 public enum TransportProtocol: String, Sendable, Codable {
@@ -30,6 +35,7 @@ extension Verdict {
         case .unanswered: 1
         case .portscan: 2
         case .addrscan: 3
+        case .unfiltered: 4
         }
     }
 }
