@@ -45,7 +45,7 @@ public struct ScanDetector {
     /// Inlinable: replay's tally thread asks it of every event.
     @inlinable
     public static func isFailure(_ verdict: Verdict) -> Bool {
-        verdict == .closed || verdict == .unanswered
+        verdict == .closed || verdict == .unanswered || verdict == .unfiltered
     }
 
     /// Starts loading `source`'s entry (see `ExpiringTable.prefetch`). `mutating` though it
