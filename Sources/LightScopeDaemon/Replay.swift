@@ -91,7 +91,8 @@ public struct Replay {
                             guard ScanDetector.isFailure(event.verdict), let destination = event.destination,
                                   let port = event.destinationPort else { continue }
                             scans.pointee.recordFailure(source: event.source, destination: destination, port: port, proto: event.proto,
-                                                        timeNanos: event.timeNanos, tool: event.tool, emit: tallyAndWrite)
+                                                        timeNanos: event.timeNanos, tool: event.tool, tcpFlags: event.tcpFlags,
+                                                        emit: tallyAndWrite)
                         case .timersRan(let nowNanos):
                             scans.pointee.timersRan(atNanos: nowNanos)
                         }
@@ -112,7 +113,8 @@ public struct Replay {
                             tally.pointee.add(event)
                             guard ScanDetector.isFailure(event.verdict), let port = event.destinationPort else { continue }
                             scans.pointee.recordFailure(source: event.source, destination: event.destination, port: port,
-                                                        proto: event.proto, timeNanos: event.timeNanos, tool: event.tool, emit: tallyScan)
+                                                        proto: event.proto, timeNanos: event.timeNanos, tool: event.tool,
+                                                        tcpFlags: event.tcpFlags, emit: tallyScan)
                         case .timersRan(let nowNanos):
                             scans.pointee.timersRan(atNanos: nowNanos)
                         }
@@ -304,6 +306,7 @@ struct TalliedEvent {
     var proto: TransportProtocol
     /// For the scan events the tally thread makes from it.
     var tool: ScanTool
+    var tcpFlags: TCPFlags?
 
     init(_ event: UnwantedEvent) {
         source = event.source
@@ -313,6 +316,7 @@ struct TalliedEvent {
         verdict = event.verdict
         proto = event.proto
         tool = event.tool
+        tcpFlags = event.tcpFlags
     }
 }
 

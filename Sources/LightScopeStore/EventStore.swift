@@ -15,7 +15,10 @@ public final class EventStore {
     /// 2: event ids are never reused (AUTOINCREMENT) and the store has a random id and the
     /// fleet shipper's cursor (`store_info`), so that (store id, event id) names an event for good.
     /// 3: each event names the tool that sent its probe (`tool`).
-    public static let schemaVersion: Int64 = 3
+    /// `tcpFlagsVersion`: each event records its probe's TCP flags (`tcp_flags`).
+    public static let schemaVersion: Int64 = tcpFlagsVersion
+    /// The version that added `tcp_flags`: the one place its number is written.
+    public static let tcpFlagsVersion: Int64 = 4
 
     public let path: String
     let connection: SQLiteConnection
@@ -190,21 +193,30 @@ public final class EventStore {
         PRAGMA user_version = 3;
         """
 
+    /// Events stored before flags were recorded keep their rows, without flags (NULL), as a
+    /// UDP probe's event has none.
+    private static let migrationAddingTCPFlags = """
+        ALTER TABLE events ADD COLUMN tcp_flags TEXT;
+        PRAGMA user_version = \(tcpFlagsVersion);
+        """
+
     /// Brings a store of `version` to a later one: each step sets `user_version` to what it made
     /// (a new store starts at 2).
     private static func migration(from version: Int64) -> String {
         switch version {
         case 0: schemaVersion2()
         case 1: migrationFrom1()
-        default: migrationFrom2
+        case 2: migrationFrom2
+        default: migrationAddingTCPFlags
         }
     }
 
-    /// Lets the readers' queries run unchanged on a store of version 1 or 2, which has no `tool`
-    /// column: a temporary view (the connection's own, nothing is written to the file) shadows
-    /// `events` and gives its events the tool `unknown`, as the upgrade will.
-    private static func readWithoutToolColumn(_ connection: SQLiteConnection) throws {
-        try connection.execute("CREATE TEMP VIEW events AS SELECT *, 'unknown' AS tool FROM main.events")
+    /// Lets the readers' queries run unchanged on an older store, which lacks the later columns:
+    /// a temporary view (the connection's own, nothing is written to the file) shadows `events`
+    /// and gives its events what the upgrade will: the tool `unknown` (before 3), no flags.
+    private static func readWithoutNewColumns(_ connection: SQLiteConnection, version: Int64) throws {
+        let tool = version < 3 ? ", 'unknown' AS tool" : ""
+        try connection.execute("CREATE TEMP VIEW events AS SELECT *\(tool), NULL AS tcp_flags FROM main.events")
     }
 
     private static func checkSchema(_ connection: SQLiteConnection, path: String, readOnly: Bool) throws -> Void {
@@ -216,7 +228,7 @@ public final class EventStore {
             throw StoreError("event store \(path) holds no events yet: the daemon creates it when it first runs")
         case 1..<schemaVersion where readOnly:
             // A reader cannot upgrade; it reads the older store as it is until the daemon's next start.
-            try readWithoutToolColumn(connection)
+            try readWithoutNewColumns(connection, version: version)
         case 0..<schemaVersion:
             // Re-read inside the write lock: the writer and the shipper may both open a new store.
             // All steps in one transaction: a crash leaves the store as it was, never half-upgraded.

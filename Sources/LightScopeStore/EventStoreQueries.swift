@@ -37,7 +37,8 @@ extension EventStore {
         return EventRecord(timeNanos: time, interface: interface, proto: proto, source: source, sourcePort: number(.sport),
                            destination: text(.dst), destinationPort: number(.dport), verdict: verdict, packets: packets,
                            ttl: number(.ttl), tcpWindow: number(.window), tcpOptions: text(.tcpOptions),
-                           ports: number(.ports), addresses: number(.addresses), tool: ScanTool(storedName: text(.tool)))
+                           ports: number(.ports), addresses: number(.addresses), tool: ScanTool(storedName: text(.tool)),
+                           tcpFlags: text(.tcpFlags))
     }
 
     /// How many events of each verdict were captured at or after `sinceNanos`; absent verdicts are 0.

@@ -244,7 +244,7 @@ final class DetectionEngineTests: EngineTestCase {
                 return XCTFail("the engine reports failures alone: \(event.verdict)")
             }
             scanner.recordFailure(source: event.source, destination: destination, port: port, proto: event.proto,
-                                  timeNanos: event.timeNanos) { splitEvents.append($0) }
+                                  timeNanos: event.timeNanos, tcpFlags: event.tcpFlags) { splitEvents.append($0) }
         }
         func advanceSplit(to time: UInt64) {
             split.advance(toNanos: time, emit: splitEvent)

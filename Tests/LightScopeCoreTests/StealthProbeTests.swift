@@ -29,6 +29,16 @@ final class StealthProbeTests: EngineTestCase {
         XCTAssertEqual(events.map(\.verdict), [.closed, .closed, .closed])
         XCTAssertEqual(events.map(\.destinationPort), [1000, 1001, 1002])
         XCTAssertEqual(events.map(\.source), [remote, remote, remote])
+        XCTAssertEqual(events.map(\.tcpFlags), [.fin, [], [.fin, .psh, .urg]])
+        XCTAssertEqual(events.map { $0.tcpFlags?.letters }, ["F", "", "FPU"])
+    }
+
+    func testFlagsReadAsNmapAndTcpdumpWriteThem() {
+        XCTAssertEqual(TCPFlags.syn.letters, "S")
+        XCTAssertEqual(TCPFlags([.fin, .ack]).letters, "FA")
+        XCTAssertEqual(TCPFlags.ack.letters, "A")
+        XCTAssertEqual(TCPFlags([.syn, .ece, .cwr]).letters, "SEC")
+        XCTAssertEqual(TCPFlags(rawValue: 0xFF).letters, "FSRPAUEC")
     }
 
     /// Silence is how an open port answers a stealth probe: `unanswered` (open or filtered),
@@ -83,7 +93,7 @@ final class StealthProbeTests: EngineTestCase {
             feed(engine, try segment(remote, 40000, local, port, flags: Self.fin), at: UInt64(port) * 1000)
             feed(engine, try segment(local, port, remote, 40000, flags: 0x14), at: UInt64(port) * 1000 + 500)
         }
-        XCTAssertEqual(events.filter { $0.verdict == .portscan }.count, 1)
+        XCTAssertEqual(events.filter { $0.verdict == .portscan }.map(\.tcpFlags), [.fin], "the scan names the flags of the probe that completed it")
         events = []
         let other = IPAddress("203.0.113.50")!
         let addresses = (1...25).map { IPAddress("192.0.2.\(100 + $0)")! }

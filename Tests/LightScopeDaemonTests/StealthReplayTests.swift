@@ -58,9 +58,11 @@ final class StealthReplayTests: XCTestCase {
         XCTAssertEqual(fin.filter { $0.verdict == .closed }.compactMap(\.destinationPort).sorted(), Array(1...15), result.output)
         XCTAssertEqual(fin.filter { $0.verdict == .unanswered }.map(\.destinationPort), [25], result.output)
         XCTAssertEqual(fin.filter { $0.verdict == .portscan }.count, 1, result.output)
+        XCTAssertEqual(fin.map(\.tcpFlags), Array(repeating: "F", count: 16) + ["FPU"], "each event, the scan's too, has its probe's flags")
         let ack = records.filter { $0.source == ackScanner }
         XCTAssertEqual(ack.filter { $0.verdict == .unfiltered }.compactMap(\.destinationPort).sorted(), Array(101...115), result.output)
         XCTAssertEqual(ack.filter { $0.verdict == .portscan }.map(\.ports), [15], "counted by replay's own scan detector\n\(result.output)")
+        XCTAssertEqual(ack.compactMap(\.tcpFlags), [], "an ACK probe is seen from its answer alone")
 
         let summary = try replay([file.path, "--local", "192.0.2.0/24"])
         XCTAssertTrue(summary.output.contains("portscan 2"), summary.output)

@@ -58,7 +58,7 @@ final class StealthScanLiveTests: XCTestCase {
 
     /// The FIN, NULL and Xmas scans: closed ports closed, the open port unanswered (open or
     /// filtered, as nmap itself says), and one portscan.
-    func assertFinLikeScan(_ scanOption: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertFinLikeScan(_ scanOption: String, flags: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let (events, context) = try scan(scanOption, file: file, line: line)
         let probes = events.filter { $0.verdict == .closed || $0.verdict == .unanswered }
         let verdicts = Dictionary(probes.map { ($0.destinationPort ?? 0, $0.verdict) }, uniquingKeysWith: { first, _ in first })
@@ -66,6 +66,7 @@ final class StealthScanLiveTests: XCTestCase {
         expected[Self.openPort] = .unanswered
         XCTAssertEqual(verdicts, expected, context, file: file, line: line)
         XCTAssertEqual(probes.count, expected.count, "one event per probe\n\(context)", file: file, line: line)
+        XCTAssertEqual(Set(events.map(\.tcpFlags)), [flags], "every event names the probe's flags\n\(context)", file: file, line: line)
         XCTAssertEqual(events.filter { $0.verdict == .portscan }.count, 1, context, file: file, line: line)
     }
 
@@ -79,11 +80,12 @@ final class StealthScanLiveTests: XCTestCase {
         XCTAssertEqual(probes.map(\.verdict), Array(repeating: .unfiltered, count: expected.count), "one event per probe\n\(context)",
                        file: file, line: line)
         XCTAssertEqual(events.filter { $0.verdict == .portscan }.count, 1, context, file: file, line: line)
+        XCTAssertEqual(events.filter { $0.tcpFlags != nil }, [], "the probe is not seen, nor its flags\n\(context)", file: file, line: line)
     }
 
-    func testFinScanGivesEventsAndAPortscan() throws { try assertFinLikeScan("-sF") }
-    func testNullScanGivesEventsAndAPortscan() throws { try assertFinLikeScan("-sN") }
-    func testXmasScanGivesEventsAndAPortscan() throws { try assertFinLikeScan("-sX") }
+    func testFinScanGivesEventsAndAPortscan() throws { try assertFinLikeScan("-sF", flags: "F") }
+    func testNullScanGivesEventsAndAPortscan() throws { try assertFinLikeScan("-sN", flags: "") }
+    func testXmasScanGivesEventsAndAPortscan() throws { try assertFinLikeScan("-sX", flags: "FPU") }
     func testAckScanGivesUnfilteredEventsAndAPortscan() throws { try assertAckLikeScan("-sA") }
     func testMaimonScanGivesUnfilteredEventsAndAPortscan() throws { try assertAckLikeScan("-sM") }
     func testWindowScanGivesUnfilteredEventsAndAPortscan() throws { try assertAckLikeScan("-sW") }

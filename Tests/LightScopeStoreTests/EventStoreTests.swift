@@ -23,7 +23,7 @@ final class EventStoreTests: XCTestCase {
     func testSchemaIsVersionedWALWithIndexes() throws {
         _ = try EventStore(directory: directory.path)
         let connection = try SQLiteConnection(path: directory.file("events.sqlite"), readOnly: true)
-        XCTAssertEqual(try connection.scalar("PRAGMA user_version"), .integer(3))
+        XCTAssertEqual(try connection.scalar("PRAGMA user_version"), .integer(EventStore.schemaVersion))
         XCTAssertEqual(try connection.scalar("PRAGMA journal_mode"), .text("wal"))
         let indexes = try connection.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name").rows { $0.value(at: 0).text }
         XCTAssertEqual(indexes, ["events_src", "events_time", "events_tool", "events_verdict"])

@@ -14,6 +14,15 @@ public struct TCPFlags: OptionSet, Hashable, Sendable {
     @inlinable public static var urg: TCPFlags { TCPFlags(rawValue: 0x20) }
     @inlinable public static var ece: TCPFlags { TCPFlags(rawValue: 0x40) }
     @inlinable public static var cwr: TCPFlags { TCPFlags(rawValue: 0x80) }
+
+    /// The letters events show, one per flag set, in bit order as nmap and tcpdump name them:
+    /// `S` for a SYN, `F` for a FIN probe, `FPU` for an Xmas one, `FA` for Maimon's, and the
+    /// empty text for a NULL probe.
+    public var letters: String {
+        var text = ""
+        for (bit, letter) in zip(0..<8, "FSRPAUEC") where rawValue & (1 << bit) != 0 { text.append(letter) }
+        return text
+    }
 }
 
 /// The TCP fields the detectors use: who, which control bits, and the window and options

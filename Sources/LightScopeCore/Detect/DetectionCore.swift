@@ -324,10 +324,11 @@ struct DetectionCore {
         emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .tcp, source: key.remote,
                            sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
                            verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
-                           options: options.options(probe.options), tool: probe.tool))
+                           options: options.options(probe.options), tool: probe.tool, tcpFlags: probe.flags))
         // A failure also counts towards its source's scans, when the engine counts them.
         scans?.recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
-                             timeNanos: timeNanos, clockNanos: probe.firstSeenNanos, tool: probe.tool, emit: emit)
+                             timeNanos: timeNanos, clockNanos: probe.firstSeenNanos, tool: probe.tool, tcpFlags: probe.flags,
+                             emit: emit)
     }
 
     /// Whether a timer run found `probe` out of time and left it pending for want of

@@ -59,18 +59,20 @@ public struct ScanDetector {
 
     /// Counts one failed attempt, as its `closed` or `unanswered` event has it (the event's
     /// time is the attempt's, and the windows run on it); emits the scan events it makes
-    /// cross a threshold, named after the attempt's `tool`: the probe that completed the scan.
+    /// cross a threshold, named after the attempt's `tool` and `tcpFlags`: the probe that
+    /// completed the scan.
     public mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
-                                       timeNanos: UInt64, tool: ScanTool = .unknown, emit: (UnwantedEvent) -> Void) {
+                                       timeNanos: UInt64, tool: ScanTool = .unknown, tcpFlags: TCPFlags? = nil,
+                                       emit: (UnwantedEvent) -> Void) {
         recordFailure(source: source, destination: destination, port: port, proto: proto, timeNanos: timeNanos,
-                      clockNanos: timeNanos, tool: tool, emit: emit)
+                      clockNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit)
     }
 
     /// `recordFailure`, with the windows on the timers' clock (`clockNanos`, the attempt's
     /// time there) and the events at the attempt's capture time (`timeNanos`).
     public mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
                                        timeNanos: UInt64, clockNanos: UInt64, tool: ScanTool = .unknown,
-                                       emit: (UnwantedEvent) -> Void) {
+                                       tcpFlags: TCPFlags? = nil, emit: (UnwantedEvent) -> Void) {
         // Crossings are collected, then reported: the closure may not touch `self` while a
         // tracker is being changed. One attempt crosses at most both thresholds, the port
         // scan's first.
@@ -83,8 +85,8 @@ public struct ScanDetector {
                 if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
             }
         }
-        if let crossing = crossings.0 { report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, emit: emit) }
-        if let crossing = crossings.1 { report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, emit: emit) }
+        if let crossing = crossings.0 { report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit) }
+        if let crossing = crossings.1 { report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit) }
     }
 
     /// The engine's timers ran at `nowNanos`: windows that are over are forgotten.
@@ -94,13 +96,14 @@ public struct ScanDetector {
     }
 
     private mutating func report(_ crossing: ScanTracker.Crossing, proto: TransportProtocol, timeNanos: UInt64, tool: ScanTool,
-                                 emit: (UnwantedEvent) -> Void) {
+                                 tcpFlags: TCPFlags?, emit: (UnwantedEvent) -> Void) {
         counters.count(crossing.verdict)
         emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: proto, source: crossing.source,
                            sourcePort: nil, destination: crossing.destination, destinationPort: crossing.destinationPort,
                            verdict: crossing.verdict, packets: crossing.attempts,
                            ports: crossing.verdict == .portscan ? crossing.count : nil,
-                           addresses: crossing.verdict == .addrscan ? crossing.count : nil, tool: tool))
+                           addresses: crossing.verdict == .addrscan ? crossing.count : nil, tool: tool,
+                           tcpFlags: tcpFlags))
     }
 }
 

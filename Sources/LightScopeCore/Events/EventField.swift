@@ -12,6 +12,10 @@ public enum EventField: String, CaseIterable, Sendable {
     case addresses
     /// The tool that sent the probe (`ScanTool`): `unknown` when no rule names one.
     case tool
+    /// The probe's TCP flags as letters (`TCPFlags.letters`): `S`, `F`, `FPU`, empty for a NULL
+    /// probe; none for UDP, for a probe seen only from its answer (`unfiltered`), and for a
+    /// scan event completed by one of those.
+    case tcpFlags = "tcp_flags"
 
     public var journalName: String { "LIGHTSCOPE_" + rawValue.uppercased() }
 

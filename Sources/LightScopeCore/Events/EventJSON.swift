@@ -69,7 +69,8 @@ public enum EventJSON {
             verdict: verdict, packets: try required(.packets, try number(.packets, as: UInt32.self)),
             ttl: try number(.ttl, as: UInt8.self), tcpWindow: try number(.window, as: UInt16.self),
             tcpOptions: try text(.tcpOptions), ports: try number(.ports, as: Int.self),
-            addresses: try number(.addresses, as: Int.self), tool: ScanTool(storedName: try text(.tool)))
+            addresses: try number(.addresses, as: Int.self), tool: ScanTool(storedName: try text(.tool)),
+            tcpFlags: try text(.tcpFlags))
     }
 
     /// A JSON string literal of `text`, for the other one-line JSON the CLI prints.

@@ -4,6 +4,7 @@
 ///     unwanted tcp [2001:db8::7] -> 192.0.2.1 portscan (40 ports, 52 packets, ttl 54)
 ///     unwanted udp 203.0.113.7 -> *:161 addrscan (12 addresses, 12 packets)
 ///     unwanted tcp 203.0.113.9:56251 -> 192.0.2.1:22 closed (1 packet, ttl 47, tool nmap)
+///     unwanted tcp 203.0.113.9:56251 -> 192.0.2.1:25 unanswered (1 packet, ttl 47, flags FPU)
 ///
 /// It always starts with `unwanted <proto> <src>`, so `grep 'unwanted tcp 203.0.113.7'` finds a
 /// source; IPv6 addresses are bracketed only when a port follows, as in URLs. Escaped
@@ -20,6 +21,8 @@ public enum EventLine {
         details.append(plural(Int(record.packets), "packet"))
         if let ttl = record.ttl { details.append("ttl \(ttl)") }
         if record.tool != .unknown { details.append("tool \(record.tool.name)") }
+        // A SYN's, the usual, goes unsaid; a NULL probe's none as tcpdump says it.
+        if let flags = record.tcpFlags, flags != "S" { details.append("flags \(flags.isEmpty ? "none" : flags)") }
         return "unwanted \(record.proto.rawValue) \(endpoint(record.source, record.sourcePort)) -> "
             + "\(endpoint(record.destination ?? "*", record.destinationPort)) \(record.verdict.rawValue) "
             + "(\(details.joined(separator: ", ")))"

@@ -21,11 +21,13 @@ public struct EventRecord: Equatable, Sendable {
     public var ports: Int?
     public var addresses: Int?
     public var tool: ScanTool
+    /// The probe's TCP flags as letters (`TCPFlags.letters`), as written.
+    public var tcpFlags: String?
 
     public init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: String, sourcePort: UInt16?,
                 destination: String?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, tcpOptions: String? = nil,
-                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown, tcpFlags: String? = nil) {
         self.timeNanos = timeNanos
         self.interface = interface
         self.proto = proto
@@ -41,6 +43,7 @@ public struct EventRecord: Equatable, Sendable {
         self.ports = ports
         self.addresses = addresses
         self.tool = tool
+        self.tcpFlags = tcpFlags
     }
 
     /// The event with its addresses shown as given (pseudonyms, or plain text).
@@ -49,7 +52,8 @@ public struct EventRecord: Equatable, Sendable {
                   source: source, sourcePort: event.sourcePort,
                   destination: destination, destinationPort: event.destinationPort,
                   verdict: event.verdict, packets: event.packets, ttl: event.ttl, tcpWindow: event.tcpWindow,
-                  tcpOptions: event.tcpOptions, ports: event.ports, addresses: event.addresses, tool: event.tool)
+                  tcpOptions: event.tcpOptions, ports: event.ports, addresses: event.addresses, tool: event.tool,
+                  tcpFlags: event.tcpFlags?.letters)
     }
 
     /// The event with its real addresses.
@@ -81,6 +85,7 @@ public struct EventRecord: Equatable, Sendable {
         if let ports { values.append((.ports, .integer(Int64(ports)))) }
         if let addresses { values.append((.addresses, .integer(Int64(addresses)))) }
         values.append((.tool, .text(tool.name)))
+        if let tcpFlags { values.append((.tcpFlags, .text(tcpFlags))) }
         return values
     }
 }

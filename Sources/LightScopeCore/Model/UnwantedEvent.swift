@@ -78,6 +78,9 @@ public struct UnwantedEvent: Equatable, Sendable {
     public var addresses: Int?
     /// The tool whose marks the probe carried (for a scan event, the probe that completed it).
     public var tool: ScanTool
+    /// The probe's TCP flags (for a scan event, the probe's that completed it); nil for UDP
+    /// and when the probe was not seen (`unfiltered`).
+    public var tcpFlags: TCPFlags?
 
     public var interface: String { interfaceName.description }
 
@@ -88,17 +91,17 @@ public struct UnwantedEvent: Equatable, Sendable {
     public init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
                 destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, options: TCPOptions? = nil,
-                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown, tcpFlags: TCPFlags? = nil) {
         self.init(timeNanos: timeNanos, interface: InterfaceName(interface), proto: proto, source: source,
                   sourcePort: sourcePort, destination: destination, destinationPort: destinationPort, verdict: verdict,
                   packets: packets, ttl: ttl, tcpWindow: tcpWindow, options: options, ports: ports, addresses: addresses,
-                  tool: tool)
+                  tool: tool, tcpFlags: tcpFlags)
     }
 
     public init(timeNanos: UInt64, interface: InterfaceName, proto: TransportProtocol, source: IPAddress, sourcePort: UInt16?,
                 destination: IPAddress?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, options: TCPOptions? = nil,
-                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown) {
+                ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown, tcpFlags: TCPFlags? = nil) {
         self.timeNanos = timeNanos
         self.interfaceName = interface
         self.proto = proto
@@ -114,5 +117,6 @@ public struct UnwantedEvent: Equatable, Sendable {
         self.ports = ports
         self.addresses = addresses
         self.tool = tool
+        self.tcpFlags = tcpFlags
     }
 }
