@@ -33,6 +33,12 @@ final class FleetShipperTests: XCTestCase {
         XCTAssertEqual(toolCounts.count, ScanTool.allCases.count, "the sample names every tool")
         XCTAssertEqual(try fixture.server.query("SELECT tool, count(*) FROM lightscope.events GROUP BY tool ORDER BY tool"),
                        toolCounts.joined(separator: "\n"), "each event arrives with its tool")
+        let flags = (0..<5432).map { FleetSample.flags($0) }
+        XCTAssertEqual(try fixture.server.query("""
+            SELECT count(*) FILTER (WHERE tcp_flags IS NULL), count(*) FILTER (WHERE tcp_flags = ''),
+                count(*) FILTER (WHERE tcp_flags = 'FPU') FROM lightscope.events
+            """), "\(flags.filter { $0 == nil }.count)|\(flags.filter { $0 == "" }.count)|\(flags.filter { $0 == "FPU" }.count)",
+            "each event arrives with its flags, a NULL probe's empty ones apart from none")
         let tls = try fixture.server.query("SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = '\(fixture.role)'")
         XCTAssertEqual(tls, "t", "the shipper's session runs over TLS")
         let deadline = Date().addingTimeInterval(10)
@@ -86,7 +92,8 @@ final class FleetShipperTests: XCTestCase {
         try fixture.server.query("""
             DROP VIEW lightscope.fleet_scanners, lightscope.fleet_distributed_scans, lightscope.host_health;
             DROP FUNCTION lightscope.fleet_scanners_since, lightscope.fleet_distributed_scans_since;
-            ALTER TABLE lightscope.events DROP COLUMN tool; DELETE FROM lightscope.schema_migrations WHERE version >= 2
+            ALTER TABLE lightscope.events DROP COLUMN tool, DROP COLUMN tcp_flags;
+            DELETE FROM lightscope.schema_migrations WHERE version >= 2
             """)
         try fixture.store(60)
         let shipper = try fixture.shipper()
@@ -95,7 +102,7 @@ final class FleetShipperTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while shipper.snapshot.problem == nil, Date() < deadline { usleep(100_000) }
         XCTAssertTrue(shipper.snapshot.problem?.contains("refused by the collector") == true, "\(String(describing: shipper.snapshot.problem))")
-        let refusals = fixture.lines.messages(.error).filter { $0.contains("schema is version 1, this LightScope needs 2: run lightscope fleet init") }
+        let refusals = fixture.lines.messages(.error).filter { $0.contains("schema is version 1, this LightScope needs \(FleetSchema.requiredVersion): run lightscope fleet init") }
         XCTAssertEqual(refusals.count, 1, "\(fixture.lines.messages())")
         XCTAssertEqual(fixture.collectorCount(), 0)
 
@@ -104,6 +111,33 @@ final class FleetShipperTests: XCTestCase {
         XCTAssertTrue(fixture.waitForCollector(count: 60, timeout: 30), "collector has \(fixture.collectorCount()); \(fixture.lines.messages())")
         XCTAssertEqual(try fixture.server.query("SELECT tool FROM lightscope.events WHERE event_id = 5"), FleetSample.record(4).tool.name)
         XCTAssertEqual(try fixture.server.query("SELECT count(DISTINCT tool) FROM lightscope.events"), String(ScanTool.allCases.count))
+    }
+
+    /// A host upgraded before its collector: the collector lacks `tcp_flags`, so the shipper
+    /// names the fix once and keeps the events; after `fleet init` they arrive with their flags.
+    func testACollectorWithoutTheFlagsColumnIsToldToUpgradeThenShippedTo() throws {
+        let before = FleetSchema.tcpFlagsVersion - 1
+        try fixture.server.query("""
+            ALTER TABLE lightscope.events DROP COLUMN tcp_flags;
+            DELETE FROM lightscope.schema_migrations WHERE version > \(before)
+            """)
+        try fixture.store(60)
+        let shipper = try fixture.shipper()
+        shipper.start()
+        defer { XCTAssertTrue(shipper.stop(timeout: .seconds(10))) }
+        let deadline = Date().addingTimeInterval(10)
+        while shipper.snapshot.problem == nil, Date() < deadline { usleep(100_000) }
+        let refusals = fixture.lines.messages(.error).filter {
+            $0.contains("schema is version \(before), this LightScope needs \(FleetSchema.requiredVersion): run lightscope fleet init")
+        }
+        XCTAssertEqual(refusals.count, 1, "\(fixture.lines.messages())")
+        XCTAssertEqual(fixture.collectorCount(), 0)
+
+        let admin = try FleetCollector.connect(url: fixture.server.adminURL(), environment: [:])
+        XCTAssertEqual(try FleetCollector.initialize(admin), Array(FleetSchema.tcpFlagsVersion...FleetSchema.latestVersion))
+        XCTAssertTrue(fixture.waitForCollector(count: 60, timeout: 30), "collector has \(fixture.collectorCount()); \(fixture.lines.messages())")
+        XCTAssertEqual(try fixture.server.query("SELECT coalesce(tcp_flags, 'none') FROM lightscope.events WHERE event_id IN (1, 2, 18) ORDER BY event_id"),
+                       [0, 1, 17].map { FleetSample.flags($0) ?? "none" }.joined(separator: "\n"))
     }
 
     func testALostRowIsReSentAndAKnownOneSkipped() throws {

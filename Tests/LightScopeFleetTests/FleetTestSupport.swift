@@ -95,7 +95,12 @@ enum FleetSample {
                            destination: verdict == .addrscan ? nil : "192.0.2.1", destinationPort: verdict == .portscan ? nil : 22,
                            verdict: verdict, packets: UInt32(1 + index % 7), ttl: 54, tcpWindow: 64240, tcpOptions: "M1460,S,T,N,W7",
                            ports: verdict == .portscan ? 40 : nil, addresses: verdict == .addrscan ? 12 : nil,
-                           tool: ScanTool.allCases[index % ScanTool.allCases.count])
+                           tool: ScanTool.allCases[index % ScanTool.allCases.count], tcpFlags: flags(index))
+    }
+
+    /// A SYN, FIN, NULL (empty) or Xmas probe's flags for TCP, none for UDP.
+    static func flags(_ index: Int) -> String? {
+        index % 5 == 0 ? nil : ["S", "F", "", "FPU"][(index / 4) % 4]
     }
 }
 

@@ -12,8 +12,12 @@ public enum FleetSchema {
         public var sql: String
     }
 
-    /// The lowest schema version this LightScope can ship to: 2, since its batches carry `tool`.
-    public static let requiredVersion = 2
+    /// The lowest schema version this LightScope can ship to: the one that added `tcp_flags`,
+    /// which its batches carry (and `tool` before it).
+    public static let requiredVersion = tcpFlagsVersion
+
+    /// The migration that added each event's `tcp_flags`: the one place its number is written.
+    public static let tcpFlagsVersion = 4
 
     /// The lowest schema version the read commands (`fleet status`, `scanners`, `blocklist`)
     /// can query: the one that added the fleet views.
@@ -41,7 +45,15 @@ public enum FleetSchema {
         Migration(version: 2, description: "the tool that sent each event's probe", sql: eventTool),
         Migration(version: 3, description: "fleet views: scanners, distributed scans, host health",
                   sql: FleetViewsSQL.migration),
+        Migration(version: tcpFlagsVersion, description: "the TCP flags of each event's probe", sql: eventTCPFlags),
     ]
+
+    /// No default: rows shipped before it have no flags (NULL), as on the host. No index, for
+    /// the reason `eventTool` gives.
+    private static let eventTCPFlags = """
+        ALTER TABLE lightscope.events ADD COLUMN tcp_flags text;
+
+        """
 
     /// A constant default: PostgreSQL adds the column without rewriting a partition, and rows
     /// shipped before it read as `unknown`, as on the host. No index: each one costs every

@@ -19,11 +19,11 @@ enum FleetBatch {
     /// into a tuplestore.
     static let insertSQL = """
         INSERT INTO lightscope.events (host_id, store_id, event_id, time, interface, proto, src, sport, dst, dport,
-            verdict, packets, ttl, "window", tcp_options, ports, addresses, tool)
+            verdict, packets, ttl, "window", tcp_options, ports, addresses, tool, tcp_flags)
         SELECT $1::uuid, $2::bigint, unnest($3::bigint[]), unnest($4::timestamptz[]), unnest($5::text[]), unnest($6::text[]),
             unnest($7::text[]), unnest($8::integer[]), unnest($9::text[]), unnest($10::integer[]), unnest($11::text[]),
             unnest($12::bigint[]), unnest($13::smallint[]), unnest($14::integer[]), unnest($15::text[]), unnest($16::integer[]),
-            unnest($17::integer[]), unnest($18::text[])
+            unnest($17::integer[]), unnest($18::text[]), unnest($19::text[])
         """
 
     /// The statement's parameters for `events` (in id order) of this host and store.
@@ -37,6 +37,7 @@ enum FleetBatch {
         var ttls = BinaryArray.int2(capacity: count), windows = BinaryArray.int4(capacity: count)
         var options = BinaryArray.text(capacity: count), ports = BinaryArray.int4(capacity: count)
         var addresses = BinaryArray.int4(capacity: count), tools = BinaryArray.text(capacity: count)
+        var flags = BinaryArray.text(capacity: count)
         for event in events {
             let record = event.record
             ids.append(int64: event.id)
@@ -55,10 +56,11 @@ enum FleetBatch {
             ports.append(int32: record.ports.map { Int32(clamping: $0) })
             addresses.append(int32: record.addresses.map { Int32(clamping: $0) })
             tools.append(text: record.tool.name)
+            flags.append(text: record.tcpFlags)
         }
         return [.uuid(hostID.bytes), .int8(Int64(bitPattern: storeID))]
             + [ids, times, interfaces, protocols, sources, sourcePorts, destinations, destinationPorts, verdicts, packets, ttls,
-               windows, options, ports, addresses, tools].map(\.parameter)
+               windows, options, ports, addresses, tools, flags].map(\.parameter)
     }
 }
 
