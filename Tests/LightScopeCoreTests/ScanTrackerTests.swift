@@ -66,13 +66,23 @@ final class ScanTrackerTests: XCTestCase {
     /// differ only above the low six bits share the tracker's "seen" bits, so its shortcut
     /// for the scan shapes has to fall back to a look at the targets and get it right.
     func testCountsAsTheDefinitionSaysForEveryShapeOfScan() {
+        assertCountsAsTheDefinitionSays(weighting: .uniform, ports: [1, 65, 129, 193, 2, 66, 130, 3, 4, 5])
+    }
+
+    /// The same, with ports weighed as scanlogd weighs them (`PortWeighting.privileged`):
+    /// privileged and other ports mixed, the same "seen" bits shared (1024 + 1 is 1025).
+    func testWeightedCountsAsTheDefinitionSaysForEveryShapeOfScan() {
+        assertCountsAsTheDefinitionSays(weighting: .privileged, ports: [1, 65, 1025, 1089, 2, 8080, 130, 3, 4, 40000])
+    }
+
+    private func assertCountsAsTheDefinitionSays(weighting: PortWeighting, ports: [UInt16],
+                                                 file: StaticString = #filePath, line: UInt = #line) {
         let portscanPorts = 6, addrscanAddresses = 5
         let window: UInt64 = 10 * second
         var tracker = ScanTracker(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, window: .nanoseconds(Int64(window)),
-                                  capacity: 1000)
+                                  capacity: 1000, portWeighting: weighting)
         var reference = DefinedScans(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: window,
-                                     maximumTargets: tracker.maximumTargetsPerSource)
-        let ports: [UInt16] = [1, 65, 129, 193, 2, 66, 130, 3, 4, 5]
+                                     maximumTargets: tracker.maximumTargetsPerSource, weighting: weighting)
         let hosts: [IPAddress] = [0xC000_0201, 0xC000_0241, 0xC000_0281, 0xC000_02C1, 0xC000_0202, 0xC000_0242, 0xC000_0203]
             .map { IPAddress(ipv4: $0) } + [IPAddress(high: 0x2001_0DB8_0000_0000, low: 0x41), IPAddress(high: 0x2001_0DB8_0000_0000, low: 1)]
         var generator = SplitMix64(seed: 29)
@@ -97,11 +107,12 @@ final class ScanTrackerTests: XCTestCase {
             definedCrossings += reference.record(source: source, destination: destination, port: port, nowNanos: now)
         }
         for verdict in [Verdict.portscan, .addrscan] {
-            XCTAssertGreaterThan(definedCrossings.filter { $0.verdict == verdict }.count, 200, "the sequence must cross often to test anything")
+            XCTAssertGreaterThan(definedCrossings.filter { $0.verdict == verdict }.count, 200, "the sequence must cross often to test anything",
+                                 file: file, line: line)
         }
-        XCTAssertEqual(trackerCrossings.count, definedCrossings.count)
+        XCTAssertEqual(trackerCrossings.count, definedCrossings.count, file: file, line: line)
         for (found, defined) in zip(trackerCrossings, definedCrossings) where found != defined {
-            XCTFail("first difference: the tracker gave \(found), the definition \(defined)")
+            XCTFail("first difference: the tracker gave \(found), the definition \(defined)", file: file, line: line)
             break
         }
     }
@@ -114,6 +125,7 @@ private struct DefinedScans {
     let addrscanAddresses: Int
     let windowNanos: UInt64
     let maximumTargets: Int
+    var weighting: PortWeighting = .uniform
 
     struct Window {
         var startNanos: UInt64
@@ -134,8 +146,10 @@ private struct DefinedScans {
         guard window.targets.count < maximumTargets, !window.targets.contains(target) else { return [] }
         window.targets.append(target)
         var crossings: [ScanTracker.Crossing] = []
-        let ports = window.targets.filter { $0.address == destination }.count
-        if !window.reportedPortscan && ports >= portscanPorts {
+        let hostTargets = window.targets.filter { $0.address == destination }
+        let ports = hostTargets.count
+        let weight = hostTargets.map { weighting.weight(of: $0.port) }.reduce(0, +)
+        if !window.reportedPortscan && weight >= portscanPorts {
             window.reportedPortscan = true
             crossings.append(.init(verdict: .portscan, source: source, destination: destination, destinationPort: nil, count: ports,
                                    attempts: window.attempts))

@@ -30,6 +30,13 @@ extension ConfigFile {
             "grace": duration(in: .seconds(0) ... .seconds(86400)) { $0.detection.grace = $1 },
             "portscan_ports": integer(in: 2...65535) { $0.detection.portscanPorts = $1 },
             "portscan_window": duration(in: .seconds(1) ... .seconds(86400)) { $0.detection.portscanWindow = $1 },
+            "port_weighting": { settings, value in
+                guard let weighting = PortWeighting(rawValue: value) else {
+                    return "'\(value)' is not a port weighting; use one of \(PortWeighting.allCases.map(\.rawValue).joined(separator: ", "))"
+                }
+                settings.detection.portWeighting = weighting
+                return nil
+            },
             "addrscan_addresses": integer(in: 2...65535) { $0.detection.addrscanAddresses = $1 },
             "addrscan_window": duration(in: .seconds(1) ... .seconds(86400)) { $0.detection.addrscanWindow = $1 },
             "memory_budget_mib": integer(in: 4...65536) { $0.detection.memoryBudgetMiB = $1 },

@@ -50,6 +50,9 @@ public struct Settings: Equatable, Sendable {
         /// Distinct ports of one host probed by one source within `portscanWindow`: a `portscan`.
         public var portscanPorts: Int = 15
         public var portscanWindow: Duration = .seconds(5 * 60)
+        /// What each distinct port adds toward `portscanPorts` (`PortWeighting`): every port 1
+        /// by default, or ports below 1024 more, as scanlogd weighs them.
+        public var portWeighting: PortWeighting = .uniform
         /// Distinct local addresses probed on one port by one source within `addrscanWindow`: an `addrscan`.
         public var addrscanAddresses: Int = 25
         public var addrscanWindow: Duration = .seconds(5 * 60)

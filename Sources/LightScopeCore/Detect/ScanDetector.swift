@@ -24,7 +24,7 @@ public struct ScanDetector {
         interfaceName = interface
         func makeTracker(window: Duration, kinds: ScanKinds) -> ScanTracker {
             ScanTracker(portscanPorts: settings.portscanPorts, addrscanAddresses: settings.addrscanAddresses, window: window,
-                        kinds: kinds, capacities: budget.capacities, budget: budget)
+                        kinds: kinds, portWeighting: settings.portWeighting, capacities: budget.capacities, budget: budget)
         }
         if settings.portscanWindow == settings.addrscanWindow {
             tracker = makeTracker(window: settings.portscanWindow, kinds: .both)

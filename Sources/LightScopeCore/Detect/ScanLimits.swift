@@ -6,6 +6,8 @@ struct ScanLimits {
     var windowNanos: UInt64
     var maximumTargets: Int
     var kinds: ScanKinds
+    /// What each distinct port of a host adds toward `portscanPorts`.
+    var portWeighting: PortWeighting = .uniform
     /// Unowned: limits live for one count, while their tracker holds the targets.
     unowned(unsafe) let targets: ScanTargets
 
@@ -83,7 +85,8 @@ struct ScanLimits {
         activity.attempts &+= 1
         activity.portBits |= SourceActivity.bit(of: target.port)
         activity.hostBits |= SourceActivity.bit(of: target.address)
-        if kinds.contains(.portscan) && !activity.flags.contains(.reportedPortscan) && ports >= portscanPorts {
+        if kinds.contains(.portscan) && !activity.flags.contains(.reportedPortscan)
+            && (portWeighting == .uniform ? ports : portWeight(activity, wide: wide, host: target.address)) >= portscanPorts {
             activity.flags.insert(.reportedPortscan)
             crossed(ScanTracker.Crossing(verdict: .portscan, source: source, destination: target.address, destinationPort: nil,
                                          count: ports, attempts: activity.attempts))
@@ -94,6 +97,19 @@ struct ScanLimits {
                                          count: addresses, attempts: activity.attempts))
         }
         return outcome
+    }
+
+    /// The weights of the distinct ports of `host` among the targets (the new one counted):
+    /// one pass over them, taken only under a weighting other than `uniform`.
+    private func portWeight(_ activity: SourceActivity, wide: Bool, host: IPAddress) -> Int {
+        var total = 0
+        func add(_ known: ScanTracker.Target) -> Bool {
+            if known.address == host { total += portWeighting.weight(of: known.port) }
+            return true
+        }
+        _ = add(ScanTracker.Target(address: activity.firstHost, port: activity.firstPort))
+        targets.forEachSpilled(activity, wide: wide, add)
+        return total
     }
 
     /// Whether a target matches: the first, or one in the blocks; `bit` zero says none

@@ -14,6 +14,7 @@ public struct ScanTracker {
     public let portscanPorts: Int
     public let addrscanAddresses: Int
     public let windowNanos: UInt64
+    public let portWeighting: PortWeighting
     /// The scans this tracker reports (`ScanDetector` runs one per window length).
     let kinds: ScanKinds
     private var ipv4: ExpiringTable<IPv4SourceRecord>
@@ -48,15 +49,17 @@ public struct ScanTracker {
     }
 
     /// A tracker of both scans with a capacity of its own, outside any budget.
-    public init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, capacity: Int) {
+    public init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, capacity: Int, portWeighting: PortWeighting = .uniform) {
         self.init(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, window: window, kinds: .both,
+                  portWeighting: portWeighting,
                   capacities: DetectionCapacities(pendingProbes: 16, recentConnections: 16, scanSources: capacity),
                   budget: DetectionBudget(capacities: DetectionCapacities(pendingProbes: 16, recentConnections: 16, scanSources: capacity)))
     }
 
-    init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, kinds: ScanKinds, capacities: DetectionCapacities,
-         budget: DetectionBudget) {
+    init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, kinds: ScanKinds, portWeighting: PortWeighting = .uniform,
+         capacities: DetectionCapacities, budget: DetectionBudget) {
         self.portscanPorts = portscanPorts
+        self.portWeighting = portWeighting
         self.addrscanAddresses = addrscanAddresses
         windowNanos = UInt64(window.nanoseconds)
         self.kinds = kinds
@@ -84,7 +87,7 @@ public struct ScanTracker {
     public mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                                 _ crossed: (Crossing) -> Void) {
         let limits = ScanLimits(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: windowNanos,
-                                maximumTargets: maximumTargetsPerSource, kinds: kinds, targets: targets)
+                                maximumTargets: maximumTargetsPerSource, kinds: kinds, portWeighting: portWeighting, targets: targets)
         let target = Target(address: destination, port: port)
         while true {
             let outcome: ScanLimits.Outcome
