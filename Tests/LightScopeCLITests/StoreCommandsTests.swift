@@ -41,7 +41,7 @@ final class StoreCommandsTests: XCTestCase {
         XCTAssertTrue(since.errors.contains("'soon' is not a duration"), since.errors)
         let verdict = try lightscope(["events", "--verdict", "evil", "--state-dir", "/nonexistent"])
         XCTAssertNotEqual(verdict.status, 0)
-        XCTAssertTrue(verdict.errors.contains("use one of closed, unanswered, portscan, addrscan, backscatter"), verdict.errors)
+        XCTAssertTrue(verdict.errors.contains("use one of closed, unanswered, portscan, addrscan, unfiltered, backscatter, slowscan"), verdict.errors)
     }
 
     func testMissingStoreNamesThePathAndWhoCreatesIt() throws {

@@ -77,7 +77,7 @@ final class EventStoreTests: XCTestCase {
         let since = records[20].timeNanos
         XCTAssertEqual(try store.events(since: since, limit: 3), Array(records[37...]))
         XCTAssertEqual(try store.events(since: 0, verdict: .portscan, limit: 100), records.filter { $0.verdict == .portscan })
-        XCTAssertEqual(try store.countsByVerdict(since: since), [.closed: 5, .unanswered: 5, .portscan: 5, .addrscan: 5, .unfiltered: 0, .backscatter: 0])
+        XCTAssertEqual(try store.countsByVerdict(since: since), [.closed: 5, .unanswered: 5, .portscan: 5, .addrscan: 5, .unfiltered: 0, .backscatter: 0, .slowscan: 0])
         try store.insert([EventRecord(Sample.event(0)), EventRecord(Sample.event(0))])
         let top = try store.topSources(since: 0, limit: 2)
         XCTAssertEqual(top.first, EventStore.SourceCount(source: "203.0.113.0", events: 3, packets: 3))
