@@ -119,6 +119,20 @@ final class BackscatterTests: EngineTestCase {
         XCTAssertEqual(events, [], events.map { EventLine.text(EventRecord($0)) }.joined(separator: "\n"))
     }
 
+    /// More flows of the host's own than the table holds: the oldest are forgotten early, and
+    /// counted, so that a late answer taken for backscatter can be told from an attack.
+    func testFlowsPushedOutOfAFullTableAreCounted() {
+        let engine = DetectionEngine(interface: "eth0", settings: Settings.Detection(),
+                                     localAddresses: LocalAddresses(addresses: [local]),
+                                     capacities: DetectionCapacities(pendingProbes: 64, recentConnections: 64, scanSources: 16))
+        for index in 0..<200 {
+            feed(engine, udp(local, 30000 + UInt16(index), IPAddress("203.0.113.5")!, 53), at: UInt64(index) * 1000)
+        }
+        XCTAssertGreaterThan(engine.state.outboundFlowEvictions, 0)
+        XCTAssertEqual(engine.state.evictions, engine.state.outboundFlowEvictions)
+        XCTAssertEqual(events, [])
+    }
+
     func testAnAnswerComesTooLateOnceTheHostsFlowIsForgotten() {
         let engine = makeEngine { $0.grace = .seconds(60) }
         let server = IPAddress("203.0.113.5")!
@@ -147,5 +161,7 @@ final class BackscatterTests: EngineTestCase {
         engine.finish { events.append($0) }
         XCTAssertEqual(events.map { Int($0.packets) }.reduce(0, +), answers)
         XCTAssertTrue(events.allSatisfy { $0.verdict == .backscatter })
+        XCTAssertGreaterThan(engine.state.backscatterVictimEvictions, 0, "the early reports are counted")
+        XCTAssertEqual(engine.state.evictions, engine.state.backscatterVictimEvictions)
     }
 }

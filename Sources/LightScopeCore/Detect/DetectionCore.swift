@@ -68,7 +68,8 @@ struct DetectionCore {
     var state: DetectionState {
         DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans?.trackedSources ?? 0,
                        probeEvictions: pending.evictions, scanSourceEvictions: scans?.evictions ?? 0,
-                       connectionEvictions: connections.evictions, optionsNotKept: options.notKeptCount,
+                       connectionEvictions: connections.evictions, outboundFlowEvictions: outboundFlows.evictions,
+                       backscatterVictimEvictions: backscatterVictims.evictions, optionsNotKept: options.notKeptCount,
                        tableBytes: pending.reservedBytes + connections.reservedBytes + options.reservedBytes
                            + outboundFlows.reservedBytes + backscatterVictims.reservedBytes
                            + (scans?.reservedBytes ?? 0))
