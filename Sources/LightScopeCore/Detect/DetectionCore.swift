@@ -106,6 +106,12 @@ struct DetectionCore {
                 if isToHost(packet) {
                     inboundAnswer(packet, segment, answer: .rst, clockNanos: clockNanos, generation: generation, emit: emit)
                 } else {
+                    // An ICMP error about the host's own RST is no backscatter either (its
+                    // SYN-ACKs are in `connections`).
+                    if isFromHost(packet) {
+                        hostSent(isUDP: false, packet, sourcePort: segment.sourcePort, destinationPort: segment.destinationPort,
+                                 clockNanos: clockNanos)
+                    }
                     answered(byReset: packet, segment, emit: emit)
                 }
             }
