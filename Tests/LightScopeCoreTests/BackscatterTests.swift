@@ -135,7 +135,7 @@ final class BackscatterTests: EngineTestCase {
             feed(engine, udp(local, 30000 + UInt16(index), IPAddress("203.0.113.5")!, 53), at: UInt64(index) * 1000)
         }
         XCTAssertGreaterThan(engine.state.outboundFlowEvictions, 0)
-        XCTAssertEqual(engine.state.evictions, engine.state.outboundFlowEvictions)
+        XCTAssertEqual(engine.state.evictions, 0, "the host's own flows churn without a budget being short")
         XCTAssertEqual(events, [])
     }
 

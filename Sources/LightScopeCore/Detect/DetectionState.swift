@@ -11,7 +11,9 @@ public struct DetectionState: Equatable, Sendable {
     /// Connections pushed out early: a late packet of one may then be judged unwanted.
     public var connectionEvictions: UInt64
     /// Flows of the host's own pushed out before `grace`: a late answer to one may then be
-    /// counted as backscatter (`OutboundFlows`).
+    /// counted as backscatter (`OutboundFlows`). Not in `evictions`: the host's RSTs are
+    /// flows too, so a flood of closed-port probes churns this table without any budget
+    /// being short.
     public var outboundFlowEvictions: UInt64
     /// Backscatter victims reported before their minute ended, for want of room: no answer
     /// is lost, but one victim's minute may then be two events.
@@ -23,7 +25,7 @@ public struct DetectionState: Equatable, Sendable {
 
     /// Every eviction, of any table.
     public var evictions: UInt64 {
-        probeEvictions &+ scanSourceEvictions &+ connectionEvictions &+ outboundFlowEvictions &+ backscatterVictimEvictions
+        probeEvictions &+ scanSourceEvictions &+ connectionEvictions &+ backscatterVictimEvictions
     }
 }
 
