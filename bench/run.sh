@@ -147,7 +147,10 @@ text = open(sys.argv[1]).read()
 def clauses(name):
     block = text[text.index(f"{name} = ["):]
     return " or ".join(re.findall(r'"(.*)",', block[:block.index("]\n")]))
-untagged = f"(inbound and ({clauses('inboundClauses')})) or (outbound and ({clauses('outboundClauses')}))"
+# As CaptureFilter.directed(hostAddresses:) builds it for the capture namespace's 192.0.2.1.
+answers = clauses('answerClauses')
+untagged = (f"(inbound and ({clauses('inboundClauses')})) or (outbound and ({answers} or {clauses('hostStartClauses')}))"
+            f" or (inbound and ({answers}) and not (src host 192.0.2.1))")
 print(f"({untagged}) or (vlan and (({untagged}) or (vlan and ({untagged}))))")
 EOF
 }

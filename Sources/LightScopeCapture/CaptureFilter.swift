@@ -53,11 +53,14 @@ public enum CaptureFilter {
         "(ip6 and ip6[6] == 58 and (ip6[40] == 1 or ip6[40] == 3))",
     ]
 
-    static let outboundClauses = answerClauses + [
+    /// What the host starts: its connection attempts and its UDP datagrams.
+    static let hostStartClauses = [
         "(tcp[tcpflags] & (tcp-syn|tcp-ack|tcp-rst) == tcp-syn)",
         "(ip6 and ip6[6] == 6 and ip6[53] & 0x16 == 0x02)",
         "udp",
     ]
+
+    static let outboundClauses = answerClauses + hostStartClauses
 
     /// For every interface but loopback, without the host's addresses: no inbound answers.
     public static let untagged = directed(hostAddresses: [])

@@ -35,6 +35,25 @@ final class StoreCommandsTests: XCTestCase {
         XCTAssertTrue(unanswered.lines[0].hasSuffix("unwanted tcp 198.51.100.9:40000 -> 192.0.2.1:23 unanswered (1 packet, ttl 54)"))
     }
 
+    /// `events --verdict backscatter`: the line and the JSON name the victim's answer.
+    func testBackscatterEventsShowTheirAnswer() throws {
+        let state = try FilledStateDirectory()
+        var backscatter = state.event("198.51.100.20", secondsAgo: 30, port: nil, packets: 412)
+        backscatter.sourcePort = 80
+        backscatter.verdict = .backscatter
+        backscatter.answer = .synAck
+        try state.insert([state.event("203.0.113.7", secondsAgo: 60), backscatter])
+        let text = try lightscope(["events", "--verdict", "backscatter", "--state-dir", state.path])
+        XCTAssertEqual(text.status, 0, text.errors)
+        XCTAssertEqual(text.lines, ["\(RFC3339.format(timeNanos: backscatter.timeNanos)) unwanted tcp 198.51.100.20:80 -> 192.0.2.1 "
+            + "backscatter (answer syn-ack, 412 packets, ttl 54)"])
+        let json = try lightscope(["events", "--json", "--state-dir", state.path])
+        XCTAssertEqual(json.lines.count, 2)
+        XCTAssertTrue(json.lines[1].hasSuffix(#""verdict":"backscatter","packets":412,"ttl":54,"tool":"unknown","answer":"syn-ack"}"#), json.lines[1])
+        XCTAssertFalse(json.lines[0].contains("answer"), json.lines[0])
+        XCTAssertEqual(try EventJSON.decode(json.lines[1]), backscatter)
+    }
+
     func testBadArgumentsAreRejectedWithTheReason() throws {
         let since = try lightscope(["events", "--since", "soon", "--state-dir", "/nonexistent"])
         XCTAssertNotEqual(since.status, 0)

@@ -110,13 +110,33 @@ final class BackscatterTests: EngineTestCase {
         feed(engine, icmpError(from: server, quoting: 6, 41002, to: server, 8080, code: 1), at: second)
         // Path MTU discovery about the host's established traffic, which no table remembers.
         feed(engine, icmpError(from: server, quoting: 6, 41000, to: server, 443, code: 4), at: 2 * second)
+        // A probe the host refused, and an ICMP error about the host's RST (its route to the
+        // prober is gone): the host sent that RST.
+        feed(engine, tcp(IPAddress("203.0.113.66")!, 40000, local, 23, .syn), at: 0)
+        feed(engine, tcp(local, 23, IPAddress("203.0.113.66")!, 40000, [.rst, .ack]), at: 1000)
+        feed(engine, icmpError(from: IPAddress("198.51.100.254")!, quoting: 6, 23, to: IPAddress("203.0.113.66")!, 40000, code: 1),
+             at: second)
         // A remote connected to the host (its SYN-ACK), then reset: nmap -sS does this.
         feed(engine, tcp(remote, 50123, local, 22, .syn), at: 0)
         feed(engine, tcp(local, 22, remote, 50123, [.syn, .ack]), at: 1000)
         feed(engine, tcp(remote, 50123, local, 22, .rst), at: 2000)
         engine.advance(toNanos: 10 * 60 * second) { events.append($0) }
         engine.finish { events.append($0) }
-        XCTAssertEqual(events, [], events.map { EventLine.text(EventRecord($0)) }.joined(separator: "\n"))
+        XCTAssertEqual(events.map(\.verdict), [.closed], events.map { EventLine.text(EventRecord($0)) }.joined(separator: "\n"))
+    }
+
+    /// More flows of the host's own than the table holds: the oldest are forgotten early, and
+    /// counted, so that a late answer taken for backscatter can be told from an attack.
+    func testFlowsPushedOutOfAFullTableAreCounted() {
+        let engine = DetectionEngine(interface: "eth0", settings: Settings.Detection(),
+                                     localAddresses: LocalAddresses(addresses: [local]),
+                                     capacities: DetectionCapacities(pendingProbes: 64, recentConnections: 64, scanSources: 16))
+        for index in 0..<200 {
+            feed(engine, udp(local, 30000 + UInt16(index), IPAddress("203.0.113.5")!, 53), at: UInt64(index) * 1000)
+        }
+        XCTAssertGreaterThan(engine.state.outboundFlowEvictions, 0)
+        XCTAssertEqual(engine.state.evictions, 0, "the host's own flows churn without a budget being short")
+        XCTAssertEqual(events, [])
     }
 
     func testAnAnswerComesTooLateOnceTheHostsFlowIsForgotten() {
@@ -147,5 +167,7 @@ final class BackscatterTests: EngineTestCase {
         engine.finish { events.append($0) }
         XCTAssertEqual(events.map { Int($0.packets) }.reduce(0, +), answers)
         XCTAssertTrue(events.allSatisfy { $0.verdict == .backscatter })
+        XCTAssertGreaterThan(engine.state.backscatterVictimEvictions, 0, "the early reports are counted")
+        XCTAssertEqual(engine.state.evictions, engine.state.backscatterVictimEvictions)
     }
 }

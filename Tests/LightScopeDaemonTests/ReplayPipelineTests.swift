@@ -91,6 +91,10 @@ final class ReplayPipelineTests: XCTestCase {
             case 89..<90: // a frame cut short: not decodable
                 writer.add(Array(tcp(remoteAddress, remotePort, localAddress, localPort, flags: 0x02).prefix(20)), timeNanos: time)
                 written += 1
+            case 90..<92: // backscatter: a victim answers SYNs that forged a local address
+                writer.add(tcp(remoteAddress, 80, localAddress, remotePort, flags: 0x12), timeNanos: time)
+                writer.add(tcp(remoteAddress, 80, localAddress, remotePort &+ 1, flags: 0x14), timeNanos: time + 10_000)
+                written += 2
             default: // established traffic of some connection
                 writer.add(tcp(remoteAddress, remotePort, localAddress, 443, flags: 0x10), timeNanos: time)
                 written += 1

@@ -69,7 +69,8 @@ struct DetectionCore {
         DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans?.trackedSources ?? 0,
                        probeEvictions: pending.evictions, scanSourceEvictions: scans?.evictions ?? 0,
                        slowScanSources: scans?.slowScanSources ?? 0, slowScanEvictions: scans?.slowScanEvictions ?? 0,
-                       connectionEvictions: connections.evictions, optionsNotKept: options.notKeptCount,
+                       connectionEvictions: connections.evictions, outboundFlowEvictions: outboundFlows.evictions,
+                       backscatterVictimEvictions: backscatterVictims.evictions, optionsNotKept: options.notKeptCount,
                        tableBytes: pending.reservedBytes + connections.reservedBytes + options.reservedBytes
                            + outboundFlows.reservedBytes + backscatterVictims.reservedBytes
                            + (scans?.reservedBytes ?? 0))
@@ -106,6 +107,12 @@ struct DetectionCore {
                 if isToHost(packet) {
                     inboundAnswer(packet, segment, answer: .rst, clockNanos: clockNanos, generation: generation, emit: emit)
                 } else {
+                    // An ICMP error about the host's own RST is no backscatter either (its
+                    // SYN-ACKs are in `connections`).
+                    if isFromHost(packet) {
+                        hostSent(isUDP: false, packet, sourcePort: segment.sourcePort, destinationPort: segment.destinationPort,
+                                 clockNanos: clockNanos)
+                    }
                     answered(byReset: packet, segment, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit)
                 }
             } else if !flags.contains(.ack) {

@@ -14,13 +14,23 @@ public struct DetectionState: Equatable, Sendable {
     public var slowScanEvictions: UInt64 = 0
     /// Connections pushed out early: a late packet of one may then be judged unwanted.
     public var connectionEvictions: UInt64
+    /// Flows of the host's own pushed out before `grace`: a late answer to one may then be
+    /// counted as backscatter (`OutboundFlows`). Not in `evictions`: the host's RSTs are
+    /// flows too, so a flood of closed-port probes churns this table without any budget
+    /// being short.
+    public var outboundFlowEvictions: UInt64
+    /// Backscatter victims reported before their minute ended, for want of room: no answer
+    /// is lost, but one victim's minute may then be two events.
+    public var backscatterVictimEvictions: UInt64
     /// Probes whose TCP options found no room (`TCPOptionsTable`): their events' fingerprint is `?`.
     public var optionsNotKept: UInt64
     /// Memory the engine's tables hold now, in bytes.
     public var tableBytes: Int
 
     /// Every eviction, of any table.
-    public var evictions: UInt64 { probeEvictions &+ scanSourceEvictions &+ connectionEvictions &+ slowScanEvictions }
+    public var evictions: UInt64 {
+        probeEvictions &+ scanSourceEvictions &+ connectionEvictions &+ slowScanEvictions &+ backscatterVictimEvictions
+    }
 }
 
 /// A probe the engine let go before its verdict was known (its table was full): a lost
