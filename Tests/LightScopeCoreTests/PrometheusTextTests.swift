@@ -79,7 +79,7 @@ final class PrometheusTextTests: XCTestCase {
         XCTAssertTrue(text.contains("LightScope 0.1.0, pid 42, up 1m01s"), text)
         XCTAssertTrue(text.contains("  eth0  capturing  1234 packets  12 pps  3 dropped  7 unwanted  1 malformed"), text)
         XCTAssertTrue(text.contains("Watchdog: 30.0s (systemd), ping every 15.0s; last ping 1.0s ago; 4 pings, 1 stalls"), text)
-        XCTAssertTrue(text.contains("Events: 49 in the last hour (store); this run: closed 5, unanswered 0, portscan 1, addrscan 0, backscatter 0"), text)
+        XCTAssertTrue(text.contains("Events: 49 in the last hour (store); this run: closed 5, unanswered 0, portscan 1, addrscan 0, unfiltered 0, backscatter 0, slowscan 0"), text)
         var unreadable = report
         unreadable.eventsLastHour = nil
         XCTAssertTrue(unreadable.text(nowNanos: 1_700_000_061_000_000_000).contains("Events: last hour unknown (the store cannot be read); this run:"))

@@ -85,7 +85,7 @@ final class ReplayTests: XCTestCase {
         let result = try replay([file.path])
         XCTAssertEqual(result.status, 0, result.errors)
         XCTAssertTrue(result.output.contains("\(packets) packets"), result.output)
-        XCTAssertTrue(result.output.contains("Unwanted events: closed 21, unanswered 1, portscan 1, addrscan 0, backscatter 0"), result.output)
+        XCTAssertTrue(result.output.contains("Unwanted events: closed 21, unanswered 1, portscan 1, addrscan 0, unfiltered 0, backscatter 0, slowscan 0"), result.output)
         XCTAssertTrue(result.output.contains("Local addresses learned from answers: 1"), result.output)
         XCTAssertTrue(result.output.contains("Top sources:\n  \(scanner)  20"), result.output)
         XCTAssertTrue(result.output.contains("Top ports:\n  1/tcp  1\n  2/tcp  1"), result.output)
