@@ -70,25 +70,11 @@ final class ReplaySlowScanTests: XCTestCase {
         return Capture(url: url, scannerProbes: probes, hours: Double(end - start) / Double(60 * minute))
     }
 
-    private func replay(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcess.binaryPath)
-        process.arguments = ["replay"] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-    }
-
     func testASevenHourSlowScanIsOneSlowScanAndNoPortscan() throws {
         let capture = try writeCapture(seed: 23)
         defer { try? FileManager.default.removeItem(at: capture.url) }
         XCTAssertGreaterThanOrEqual(capture.hours, 6.9)
-        let result = try replay([capture.url.path, "--json", "--local", "192.0.2.0/24"])
+        let result = try runReplay([capture.url.path, "--json", "--local", "192.0.2.0/24"])
         XCTAssertEqual(result.status, 0, result.errors)
         let records = try result.output.split(separator: "\n").map { try EventJSON.decode(String($0)) }
         let failures = records.filter { $0.verdict == .closed || $0.verdict == .unanswered }
@@ -104,7 +90,7 @@ final class ReplaySlowScanTests: XCTestCase {
         print("slowscan after \(event.packets) probes, \((event.timeNanos - start) / minute) minutes in, ports \(event.ports ?? 0); "
               + "\(capture.scannerProbes) scanner probes in \(capture.hours) h, \(records.count) events")
 
-        let summary = try replay([capture.url.path, "--local", "192.0.2.0/24"])
+        let summary = try runReplay([capture.url.path, "--local", "192.0.2.0/24"])
         XCTAssertTrue(summary.output.contains("portscan 0, addrscan 0,"), summary.output)
         XCTAssertTrue(summary.output.contains("slowscan 1"), summary.output)
     }
@@ -125,7 +111,7 @@ final class ReplaySlowScanTests: XCTestCase {
         try writer.write(to: capture)
         let config = directory.appendingPathComponent("lightscope.conf")
         try "[detection]\nmemory_budget_mib = 4\n".write(to: config, atomically: true, encoding: .utf8)
-        let result = try replay([capture.path, "--local", "192.0.2.0/24", "--config", config.path])
+        let result = try runReplay([capture.path, "--local", "192.0.2.0/24", "--config", config.path])
         XCTAssertEqual(result.status, 0, result.errors)
         XCTAssertTrue(result.output.contains("Unwanted events: closed 1000,"), result.output)
         XCTAssertTrue(result.output.contains("Slow-scan sources forgotten before their window ended, the least recently active: 488"),

@@ -41,24 +41,10 @@ final class ReplayTests: XCTestCase {
         return (url, 45)
     }
 
-    private func replay(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcess.binaryPath)
-        process.arguments = ["replay"] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-    }
-
     func testJSONEventsForEveryVerdict() throws {
         let (file, _) = try writeScenario()
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try replay([file.path, "--json", "--local", "192.0.2.0/24"])
+        let result = try runReplay([file.path, "--json", "--local", "192.0.2.0/24"])
         XCTAssertEqual(result.status, 0, result.errors)
         let records = try result.output.split(separator: "\n").map { try EventJSON.decode(String($0)) }
         let closedTCP = records.filter { $0.verdict == .closed && $0.proto == .tcp }
@@ -76,13 +62,13 @@ final class ReplayTests: XCTestCase {
         XCTAssertTrue(result.output.contains("\"time\":\"2025-11-24T16:00:00"), result.output)
 
         // Deterministic: the same file gives the same bytes.
-        XCTAssertEqual(try replay([file.path, "--json", "--local", "192.0.2.0/24"]).output, result.output)
+        XCTAssertEqual(try runReplay([file.path, "--json", "--local", "192.0.2.0/24"]).output, result.output)
     }
 
     func testSummaryLearnsLocalAddressesFromAnswers() throws {
         let (file, packets) = try writeScenario()
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try replay([file.path])
+        let result = try runReplay([file.path])
         XCTAssertEqual(result.status, 0, result.errors)
         XCTAssertTrue(result.output.contains("\(packets) packets"), result.output)
         XCTAssertTrue(result.output.contains("Unwanted events: closed 21, unanswered 1, portscan 1, addrscan 0, unfiltered 0, backscatter 0, slowscan 0"), result.output)
@@ -96,7 +82,7 @@ final class ReplayTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: file) }
         let bytes = try Data(contentsOf: file)
         try bytes.prefix(bytes.count - 30).write(to: file)
-        let result = try replay([file.path, "--json", "--local", "192.0.2.0/24"])
+        let result = try runReplay([file.path, "--json", "--local", "192.0.2.0/24"])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.errors.contains("is damaged"), result.errors)
         XCTAssertTrue(result.errors.contains("were processed"), result.errors)
@@ -112,7 +98,7 @@ final class ReplayTests: XCTestCase {
         let file = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("negative-\(UUID().uuidString).pcap")
         try writer.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try replay([file.path, "--json", "--local", "192.0.2.0/24"])
+        let result = try runReplay([file.path, "--json", "--local", "192.0.2.0/24"])
         XCTAssertEqual(result.status, 0, result.errors)
         let records = try result.output.split(separator: "\n").map { try EventJSON.decode(String($0)) }
         XCTAssertEqual(records.map(\.verdict), [.closed], result.output)
@@ -132,11 +118,11 @@ final class ReplayTests: XCTestCase {
         let file = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("fragments-\(UUID().uuidString).pcap")
         try writer.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let json = try replay([file.path, "--json", "--local", "192.0.2.0/24"])
+        let json = try runReplay([file.path, "--json", "--local", "192.0.2.0/24"])
         let records = try json.output.split(separator: "\n").map { try EventJSON.decode(String($0)) }
         XCTAssertEqual(records.filter { $0.verdict == .closed }.compactMap(\.destinationPort), [21, 22, 23], json.output)
         XCTAssertTrue(records.allSatisfy { $0.tcpOptions == "M1460,S,T,N,W7" }, json.output)
-        let summary = try replay([file.path])
+        let summary = try runReplay([file.path])
         XCTAssertTrue(summary.output.contains("Fragmented TCP headers: 3 reassembled, 0 dropped as overlapping"), summary.output)
     }
 
@@ -158,7 +144,7 @@ final class ReplayTests: XCTestCase {
         let file = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("cooked-\(UUID().uuidString).pcap")
         try writer.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try replay([file.path, "--json", "--local", "192.0.2.0/24"])
+        let result = try runReplay([file.path, "--json", "--local", "192.0.2.0/24"])
         XCTAssertEqual(result.status, 0, result.errors)
         let records = try result.output.split(separator: "\n").map { try EventJSON.decode(String($0)) }
         let verdicts = Dictionary(uniqueKeysWithValues: records.map { ($0.destinationPort ?? 0, $0.verdict) })
@@ -166,13 +152,13 @@ final class ReplayTests: XCTestCase {
     }
 
     func testAMissingFileIsAClearError() throws {
-        let result = try replay(["/nonexistent/capture.pcap"])
+        let result = try runReplay(["/nonexistent/capture.pcap"])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.errors.contains("Cannot read capture file /nonexistent/capture.pcap"), result.errors)
     }
 
     func testABadLocalPrefixIsRejected() throws {
-        let result = try replay(["x.pcap", "--local", "192.0.2.0/40"])
+        let result = try runReplay(["x.pcap", "--local", "192.0.2.0/40"])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.errors.contains("'192.0.2.0/40' is not an address prefix"), result.errors)
     }

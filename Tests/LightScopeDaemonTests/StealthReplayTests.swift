@@ -34,24 +34,10 @@ final class StealthReplayTests: XCTestCase {
         return url
     }
 
-    private func replay(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcess.binaryPath)
-        process.arguments = ["replay"] + arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-    }
-
     func testStealthScansInACaptureGiveEventsAndPortscans() throws {
         let file = try writeScans()
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try replay([file.path, "--json", "--local", "192.0.2.0/24"])
+        let result = try runReplay([file.path, "--json", "--local", "192.0.2.0/24"])
         XCTAssertEqual(result.status, 0, result.errors)
         let records = try result.output.split(separator: "\n").map { try EventJSON.decode(String($0)) }
         let fin = records.filter { $0.source == finScanner }
@@ -64,7 +50,7 @@ final class StealthReplayTests: XCTestCase {
         XCTAssertEqual(ack.filter { $0.verdict == .portscan }.map(\.ports), [15], "counted by replay's own scan detector\n\(result.output)")
         XCTAssertEqual(ack.compactMap(\.tcpFlags), [], "an ACK probe is seen from its answer alone")
 
-        let summary = try replay([file.path, "--local", "192.0.2.0/24"])
+        let summary = try runReplay([file.path, "--local", "192.0.2.0/24"])
         XCTAssertTrue(summary.output.contains("portscan 2"), summary.output)
         XCTAssertTrue(summary.output.contains("unfiltered 15"), summary.output)
     }
