@@ -127,10 +127,13 @@ struct FuzzInput {
     }
 
     /// Each kind of table is an IPv4 and an IPv6 table, each of `capacity` entries (hand-set
-    /// `DetectionCapacities` give both families the same), and the state counts both.
+    /// `DetectionCapacities` give both families the same), and the state counts both. The
+    /// scan sources are two trackers' here: the portscan and addrscan windows differ (above),
+    /// so each kind of scan keeps its own tables.
     static func checkBounds(_ state: DetectionState, capacity: Int) {
         let bothFamilies = 2 * capacity
-        guard state.pendingProbes <= bothFamilies, state.recentConnections <= bothFamilies, state.scanSources <= bothFamilies else {
+        guard state.pendingProbes <= bothFamilies, state.recentConnections <= bothFamilies,
+              state.scanSources <= 2 * bothFamilies else {
             fatalError("a detection table outgrew its capacity \(capacity) per address family: \(state)")
         }
     }
