@@ -21,8 +21,12 @@ let package = Package(
         // One static inline function: the cache-prefetch hint Swift cannot spell.
         .target(name: "CPrefetch"),
 
+        // The speed machinery of detection's state: hand-made hash tables and expiring tables in
+        // memory mapped straight from the kernel (with its madvise), and the prefetch hint.
+        // Their code is @inlinable, so Core still specialises and inlines it.
+        .target(name: "LightScopeFastTables", dependencies: ["CPrefetch"]),
         // Pure: configuration, watchdog policy, counters, status text. No I/O.
-        .target(name: "LightScopeCore", dependencies: ["CPrefetch"]),
+        .target(name: "LightScopeCore", dependencies: ["LightScopeFastTables"]),
         // libpcap handles and the non-blocking poll loop that feeds them.
         .target(name: "LightScopeCapture", dependencies: ["LightScopeCore", "CPcap"]),
         // sd_notify, journald-friendly logging, signals.
@@ -49,6 +53,7 @@ let package = Package(
 
         // Real test parts shared by the test targets: a notify socket, namespaces, the daemon process.
         .target(name: "LightScopeTestSupport", dependencies: ["LightScopeCore"], path: "Tests/LightScopeTestSupport"),
+        .testTarget(name: "LightScopeFastTablesTests", dependencies: ["LightScopeFastTables", "LightScopeCore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeCoreTests", dependencies: ["LightScopeCore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),

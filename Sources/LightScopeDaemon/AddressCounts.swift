@@ -1,3 +1,5 @@
+import LightScopeCore
+
 /// A count per address, for tallies updated on every event (replay's top sources): a
 /// `FastHashTable` behind a small non-generic API that other modules call directly.
 public struct AddressCounts: Sendable {

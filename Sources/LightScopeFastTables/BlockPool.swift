@@ -6,21 +6,21 @@
 /// `TableBytePool` has the bytes; past that, `allocate` says no and the owner frees blocks
 /// (by evicting what holds them). `shrinkIfUnused` gives the memory back once every block
 /// is free again. A handle is the block's number plus one, so 0 can mean "none".
-final class BlockPool {
-    static let blockBytes = 64
+@usableFromInline package final class BlockPool {
+    @usableFromInline package static let blockBytes = 64
     // Unchecked: the pool is one thread's (its owner's), which never reenters it.
-    @exclusivity(unchecked) private var blocks: UnsafeMutableRawPointer
-    @exclusivity(unchecked) private(set) var blockCount: Int
-    let maximumBlocks: Int
-    let minimumBlocks: Int
-    private let pool: TableBytePool
+    @usableFromInline @exclusivity(unchecked) var blocks: UnsafeMutableRawPointer
+    @usableFromInline @exclusivity(unchecked) package var blockCount: Int
+    @usableFromInline package let maximumBlocks: Int
+    @usableFromInline package let minimumBlocks: Int
+    @usableFromInline let pool: TableBytePool
     /// The first free block's handle; each free block's first 4 bytes hold the next's.
-    @exclusivity(unchecked) private var freeHead: UInt32 = 0
+    @usableFromInline @exclusivity(unchecked) var freeHead: UInt32 = 0
     /// Blocks from here on were never handed out (and are not on the free list).
-    @exclusivity(unchecked) private var neverUsed = 0
-    @exclusivity(unchecked) private(set) var inUse = 0
+    @usableFromInline @exclusivity(unchecked) var neverUsed = 0
+    @usableFromInline @exclusivity(unchecked) package var inUse = 0
 
-    init(maximumBlocks: Int, initialBlocks: Int, pool: TableBytePool) {
+    @inlinable package init(maximumBlocks: Int, initialBlocks: Int, pool: TableBytePool) {
         precondition(maximumBlocks > 0 && maximumBlocks < Int(UInt32.max))
         self.maximumBlocks = maximumBlocks
         // What the pool has left, if less, but a page of blocks at least.
@@ -37,18 +37,18 @@ final class BlockPool {
         pool.release(Self.bytes(blocks: blockCount))
     }
 
-    static func bytes(blocks: Int) -> Int { TableMemory.pageRounded(blocks * blockBytes) }
+    @inlinable package static func bytes(blocks: Int) -> Int { TableMemory.pageRounded(blocks * blockBytes) }
 
-    var reservedBytes: Int { Self.bytes(blocks: blockCount) }
+    @inlinable package var reservedBytes: Int { Self.bytes(blocks: blockCount) }
 
     /// The memory of the block `handle` (non-zero, from `allocate`).
     @inline(__always)
-    func block(_ handle: UInt32) -> UnsafeMutableRawPointer {
+    @inlinable package func block(_ handle: UInt32) -> UnsafeMutableRawPointer {
         blocks + (Int(handle) - 1) * Self.blockBytes
     }
 
     /// A free block's handle, growing the pool if it must; nil if it cannot.
-    func allocate() -> UInt32? {
+    @inlinable package func allocate() -> UInt32? {
         if freeHead != 0 {
             let handle = freeHead
             freeHead = block(handle).load(as: UInt32.self)
@@ -61,7 +61,7 @@ final class BlockPool {
         return UInt32(neverUsed)
     }
 
-    func free(_ handle: UInt32) {
+    @inlinable package func free(_ handle: UInt32) {
         precondition(handle != 0 && Int(handle) <= neverUsed, "BlockPool: no block \(handle)")
         block(handle).storeBytes(of: freeHead, as: UInt32.self)
         freeHead = handle
@@ -69,7 +69,7 @@ final class BlockPool {
     }
 
     /// Back to the first size, when no block is in use.
-    func shrinkIfUnused() {
+    @inlinable package func shrinkIfUnused() {
         guard inUse == 0, blockCount > minimumBlocks else { return }
         TableMemory.free(blocks, byteCount: blockCount * Self.blockBytes)
         pool.release(Self.bytes(blocks: blockCount) - Self.bytes(blocks: minimumBlocks))
@@ -80,7 +80,7 @@ final class BlockPool {
     }
 
     /// Doubles the blocks, or takes what the pool has left up to that.
-    private func grow() -> Bool {
+    @inlinable func grow() -> Bool {
         guard blockCount < maximumBlocks else { return false }
         let current = Self.bytes(blocks: blockCount)
         var target = min(maximumBlocks, 2 * blockCount)

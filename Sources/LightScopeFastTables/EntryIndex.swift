@@ -11,32 +11,32 @@ import CPrefetch
 ///   of a cluster back, without reading the record. Four bits hold distances up to 14; a
 ///   longer one (rare at half load) is marked unknown, and deletion then hashes the record's
 ///   key (`homeOfSlot`) to find the home.
-struct EntryIndex {
-    let bucketCount: Int
-    private let mask: Int
-    private let slotBits: UInt32
-    private let slotMask: UInt32
-    private let tagShift: UInt32
-    let buckets: UnsafeMutablePointer<UInt32>
+@usableFromInline package struct EntryIndex {
+    @usableFromInline package let bucketCount: Int
+    @usableFromInline let mask: Int
+    @usableFromInline let slotBits: UInt32
+    @usableFromInline let slotMask: UInt32
+    @usableFromInline let tagShift: UInt32
+    @usableFromInline package let buckets: UnsafeMutablePointer<UInt32>
 
-    static let distanceBits: UInt32 = 4
-    static let unknownDistance: UInt32 = (1 << distanceBits) - 1
+    @usableFromInline package static let distanceBits: UInt32 = 4
+    @usableFromInline package static let unknownDistance: UInt32 = (1 << distanceBits) - 1
     /// The most ring slots an index can point at: enough bits must be left for a tag.
-    static let maximumSlots = (1 << 27) - 1
+    @usableFromInline package static let maximumSlots = (1 << 27) - 1
 
-    static func bucketCount(forMaximumCount maximumCount: Int) -> Int {
+    @inlinable package static func bucketCount(forMaximumCount maximumCount: Int) -> Int {
         var count = 16
         while count / 2 < maximumCount { count *= 2 }
         return count
     }
 
     /// Memory of an index for `maximumCount` entries, in whole pages.
-    static func bytes(forMaximumCount maximumCount: Int) -> Int {
+    @inlinable package static func bytes(forMaximumCount maximumCount: Int) -> Int {
         TableMemory.pageRounded(bucketCount(forMaximumCount: maximumCount) * MemoryLayout<UInt32>.stride)
     }
 
     /// An empty index for up to `maximumCount` entries, pointing at slots below `slotCount`.
-    init(maximumCount: Int, slotCount: Int) {
+    @inlinable package init(maximumCount: Int, slotCount: Int) {
         precondition(maximumCount > 0 && slotCount > 0 && slotCount <= Self.maximumSlots)
         bucketCount = Self.bucketCount(forMaximumCount: maximumCount)
         mask = bucketCount - 1
@@ -48,26 +48,26 @@ struct EntryIndex {
             .bindMemory(to: UInt32.self, capacity: bucketCount)
     }
 
-    func deallocate() { TableMemory.free(buckets, byteCount: bucketCount * MemoryLayout<UInt32>.stride) }
+    @inlinable package func deallocate() { TableMemory.free(buckets, byteCount: bucketCount * MemoryLayout<UInt32>.stride) }
 
     /// Empties every bucket.
-    func clear() { TableMemory.zero(buckets, byteCount: bucketCount * MemoryLayout<UInt32>.stride) }
+    @inlinable package func clear() { TableMemory.zero(buckets, byteCount: bucketCount * MemoryLayout<UInt32>.stride) }
 
     @inline(__always)
-    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & mask }
+    @inlinable func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & mask }
 
     /// The top bits of the hash, as many as a bucket has room for.
     @inline(__always)
-    private func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash &>> (32 + UInt64(tagShift))) }
+    @inlinable func tag(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash &>> (32 + UInt64(tagShift))) }
 
     @inline(__always)
-    private func slot(of entry: UInt32) -> Int { Int(entry & slotMask) &- 1 }
+    @inlinable func slot(of entry: UInt32) -> Int { Int(entry & slotMask) &- 1 }
 
     @inline(__always)
-    private func distance(of entry: UInt32) -> UInt32 { (entry &>> slotBits) & Self.unknownDistance }
+    @inlinable func distance(of entry: UInt32) -> UInt32 { (entry &>> slotBits) & Self.unknownDistance }
 
     @inline(__always)
-    private func entry(slot: Int, distance: Int, tag: UInt32) -> UInt32 {
+    @inlinable func entry(slot: Int, distance: Int, tag: UInt32) -> UInt32 {
         UInt32(truncatingIfNeeded: slot &+ 1) | UInt32(truncatingIfNeeded: min(distance, Int(Self.unknownDistance))) &<< slotBits
             | tag &<< tagShift
     }
@@ -75,7 +75,7 @@ struct EntryIndex {
     /// Starts loading the buckets a lookup of `hash` will read: its home, and the next few
     /// (a lookup runs on through its cluster, which may cross into the next cache line).
     @inline(__always)
-    func prefetch(hash: UInt64) {
+    @inlinable package func prefetch(hash: UInt64) {
         let home = home(hash)
         lightscope_prefetch(buckets + home)
         lightscope_prefetch(buckets + ((home &+ 3) & mask))
@@ -83,7 +83,7 @@ struct EntryIndex {
 
     /// The bucket and slot of the entry whose hash is `hash` and for which `isMatch(slot)`.
     @inline(__always)
-    func find(hash: UInt64, isMatch: (Int) -> Bool) -> (bucket: Int, slot: Int)? {
+    @inlinable package func find(hash: UInt64, isMatch: (Int) -> Bool) -> (bucket: Int, slot: Int)? {
         let wanted = tag(hash)
         var bucket = home(hash)
         while true {
@@ -95,7 +95,7 @@ struct EntryIndex {
     }
 
     /// The bucket that points at `slot`, whose entry has hash `hash`; it must be present.
-    func bucket(ofSlot slot: Int, hash: UInt64) -> Int {
+    @inlinable package func bucket(ofSlot slot: Int, hash: UInt64) -> Int {
         var bucket = home(hash)
         while self.slot(of: buckets[bucket]) != slot {
             precondition(buckets[bucket] != 0, "EntryIndex: slot \(slot) not indexed")
@@ -104,15 +104,15 @@ struct EntryIndex {
         return bucket
     }
 
-    func slot(inBucket bucket: Int) -> Int { slot(of: buckets[bucket]) }
+    @inlinable package func slot(inBucket bucket: Int) -> Int { slot(of: buckets[bucket]) }
 
-    func setSlot(_ slot: Int, inBucket bucket: Int) {
+    @inlinable package func setSlot(_ slot: Int, inBucket bucket: Int) {
         buckets[bucket] = buckets[bucket] & ~slotMask | UInt32(truncatingIfNeeded: slot &+ 1)
     }
 
     /// Indexes `slot` under `hash`; the key must be absent (the caller found it so).
     @inline(__always)
-    func insert(slot: Int, hash: UInt64) {
+    @inlinable package func insert(slot: Int, hash: UInt64) {
         var bucket = home(hash)
         var distance = 0
         while buckets[bucket] != 0 {
@@ -125,7 +125,7 @@ struct EntryIndex {
     /// Empties `bucket` and shifts the rest of its cluster back, so lookups need no
     /// tombstones. `homeOfSlot` hashes the key in a slot, for an entry whose distance from
     /// home was too long to keep.
-    func remove(bucket: Int, homeOfSlot: (Int) -> UInt64) {
+    @inlinable package func remove(bucket: Int, homeOfSlot: (Int) -> UInt64) {
         var hole = bucket
         var next = (bucket &+ 1) & mask
         while buckets[next] != 0 {

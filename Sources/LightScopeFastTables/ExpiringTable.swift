@@ -22,20 +22,20 @@
 /// grow, the oldest entry is evicted, counted, and handed to the caller. `shrinkIfSparse`,
 /// called from the owner's timers, gives the memory back after a flood.
 /// Storage is copy-on-write, like the standard collections.
-struct ExpiringTable<Record: TableRecord> {
-    typealias Key = Record.Key
-    private var storage: Storage
+@usableFromInline package struct ExpiringTable<Record: TableRecord> {
+    @usableFromInline package typealias Key = Record.Key
+    @usableFromInline var storage: Storage
     /// The most entries it may ever hold (its pool may let it hold fewer).
-    let maximumCapacity: Int
+    @usableFromInline package let maximumCapacity: Int
     /// Its first size (`initialCapacity`, up to what its pages hold): it never shrinks below.
-    let minimumCapacity: Int
-    private let pool: TableBytePool
+    @usableFromInline package let minimumCapacity: Int
+    @usableFromInline let pool: TableBytePool
     /// Entries pushed out by the capacity limit before their time (a flood, or a budget too small).
-    private(set) var evictions: UInt64 = 0
+    @usableFromInline package var evictions: UInt64 = 0
 
     /// A table that starts with room for `initialCapacity` entries, or what `pool` has left,
     /// and grows up to `maximumCapacity`, drawing its memory from `pool`.
-    init(maximumCapacity: Int, initialCapacity: Int, pool: TableBytePool) {
+    @inlinable package init(maximumCapacity: Int, initialCapacity: Int, pool: TableBytePool) {
         precondition(maximumCapacity > 0 && maximumCapacity <= Self.largestCapacity)
         self.maximumCapacity = maximumCapacity
         // Whole pages are taken whatever the capacity: as many entries as they hold.
@@ -55,36 +55,36 @@ struct ExpiringTable<Record: TableRecord> {
     }
 
     /// A table of a fixed capacity, outside any budget.
-    init(capacity: Int) {
+    @inlinable package init(capacity: Int) {
         self.init(maximumCapacity: capacity, initialCapacity: capacity, pool: .unlimited())
     }
 
-    var count: Int { storage.liveCount }
-    var isEmpty: Bool { storage.liveCount == 0 }
+    @inlinable package var count: Int { storage.liveCount }
+    @inlinable package var isEmpty: Bool { storage.liveCount == 0 }
     /// The entries it has room for now.
-    var capacity: Int { storage.capacity }
+    @inlinable package var capacity: Int { storage.capacity }
     /// The memory it holds now, ring and index, in whole pages.
-    var reservedBytes: Int { storage.accountedBytes }
+    @inlinable package var reservedBytes: Int { storage.accountedBytes }
 
     // MARK: - Sizes
 
     /// Ring records for `capacity` live entries: a quarter more, for the dead between them.
-    static func ringCapacity(forCapacity capacity: Int) -> Int { capacity + max(1, capacity / 4) }
+    @inlinable package static func ringCapacity(forCapacity capacity: Int) -> Int { capacity + max(1, capacity / 4) }
 
     /// The fewest entries a table starts with, whatever its pool has left.
-    static var leastCapacity: Int { 16 }
+    @inlinable package static var leastCapacity: Int { 16 }
 
     /// The largest capacity an `EntryIndex` can point at.
-    static var largestCapacity: Int { EntryIndex.maximumSlots / 5 * 4 }
+    @inlinable package static var largestCapacity: Int { EntryIndex.maximumSlots / 5 * 4 }
 
     /// Memory of the table at `capacity` entries: the full ring and the index, in whole pages.
-    static func bytes(capacity: Int) -> Int {
+    @inlinable package static func bytes(capacity: Int) -> Int {
         TableMemory.pageRounded(ringCapacity(forCapacity: capacity) * MemoryLayout<Record>.stride)
             + EntryIndex.bytes(forMaximumCount: capacity)
     }
 
     /// The largest capacity whose `bytes(capacity:)` fits in `budget` bytes; 0 if none.
-    static func capacity(fittingIn budget: Int) -> Int {
+    @inlinable package static func capacity(fittingIn budget: Int) -> Int {
         var low = 0
         var high = largestCapacity
         while low < high {
@@ -100,29 +100,29 @@ struct ExpiringTable<Record: TableRecord> {
     /// little later finds them in cache: for callers that know their next keys ahead (see
     /// `DetectionEngine.prefetch`). Changes nothing.
     @inline(__always)
-    func prefetch(_ key: Key) {
+    @inlinable package func prefetch(_ key: Key) {
         storage.index.prefetch(hash: storage.hash(key))
     }
 
     /// How far ahead of the ring's front `expire`'s callers prefetch what they will look up
     /// for each expired entry: enough for the loads to overlap, few enough that they are
     /// still in cache when reached.
-    static var expiryPrefetchDistance: Int { 8 }
+    @inlinable package static var expiryPrefetchDistance: Int { 8 }
 
-    subscript(key: Key) -> Record? {
+    @inlinable package subscript(key: Key) -> Record? {
         guard let found = storage.find(key) else { return nil }
         return storage.records[found.slot]
     }
 
-    func contains(_ key: Key) -> Bool { storage.find(key) != nil }
+    @inlinable package func contains(_ key: Key) -> Bool { storage.find(key) != nil }
 
     /// When the entry `key` was last touched, if present.
-    func touchedNanos(of key: Key) -> UInt64? {
+    @inlinable package func touchedNanos(of key: Key) -> UInt64? {
         storage.find(key).map { storage.clock.nanos(of: storage.records[$0.slot].stamp) }
     }
 
     /// When the oldest entry was last touched, if any.
-    var oldestTouchedNanos: UInt64? {
+    @inlinable package var oldestTouchedNanos: UInt64? {
         storage.dropDeadFront()
         guard let front = storage.front else { return nil }
         return storage.clock.nanos(of: storage.records[front].stamp)
@@ -133,7 +133,7 @@ struct ExpiringTable<Record: TableRecord> {
     /// Inserts `record` or replaces the entry with its key, and marks it touched at `nowNanos`
     /// (at the young end). If the table is full and cannot grow, the oldest entry is
     /// evicted first and handed to `evicted`.
-    mutating func upsert(_ record: Record, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
+    @inlinable package mutating func upsert(_ record: Record, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
         makeUnique()
         let key = record.key
         let hash = storage.hash(key)
@@ -154,7 +154,7 @@ struct ExpiringTable<Record: TableRecord> {
     /// leave the key as it is. A record made here is live with the `mark` it comes with (1
     /// if it has none). Returns whether the key was inserted.
     @discardableResult @inline(__always)
-    mutating func insertOrModify(_ key: Key, nowNanos: UInt64, refresh: Bool = false, make: () -> Record,
+    @inlinable package mutating func insertOrModify(_ key: Key, nowNanos: UInt64, refresh: Bool = false, make: () -> Record,
                                  _ change: (inout Record, UInt64) -> Void, evicted: (Record, UInt64) -> Void) -> Bool {
         makeUnique()
         let hash = storage.hash(key)
@@ -174,7 +174,7 @@ struct ExpiringTable<Record: TableRecord> {
     /// Changes a present record in place (one lookup); `refresh` also marks it touched at
     /// `nowNanos` and moves it to the young end. `change` must leave the key as it is.
     @discardableResult
-    mutating func modify(_ key: Key, nowNanos: UInt64, refresh: Bool, _ change: (inout Record, UInt64) -> Void) -> Bool {
+    @inlinable package mutating func modify(_ key: Key, nowNanos: UInt64, refresh: Bool, _ change: (inout Record, UInt64) -> Void) -> Bool {
         makeUnique()
         guard let found = storage.find(key) else { return false }
         let stamp = storage.records[found.slot].stamp
@@ -186,7 +186,7 @@ struct ExpiringTable<Record: TableRecord> {
 
     /// Takes `key`'s entry out, with the time it was last touched.
     @discardableResult
-    mutating func remove(_ key: Key) -> (record: Record, touchedNanos: UInt64)? {
+    @inlinable package mutating func remove(_ key: Key) -> (record: Record, touchedNanos: UInt64)? {
         makeUnique()
         guard let found = storage.find(key) else { return nil }
         let touched = storage.clock.nanos(of: storage.records[found.slot].stamp)
@@ -195,7 +195,7 @@ struct ExpiringTable<Record: TableRecord> {
 
     /// Removes, oldest first, every entry last touched at or before `cutoffNanos`, or the
     /// `limit` oldest of them.
-    mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, limit: Int = .max, _ expired: (Record, UInt64) -> Void) {
+    @inlinable package mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, limit: Int = .max, _ expired: (Record, UInt64) -> Void) {
         makeUnique()
         var taken = 0
         while taken < limit, let front = storage.front {
@@ -216,7 +216,7 @@ struct ExpiringTable<Record: TableRecord> {
     }
 
     /// Evicts the oldest entry, counted as an eviction; false if the table is empty.
-    mutating func evictOldest(_ evicted: (Record, UInt64) -> Void) -> Bool {
+    @inlinable package mutating func evictOldest(_ evicted: (Record, UInt64) -> Void) -> Bool {
         makeUnique()
         storage.dropDeadFront()
         guard let front = storage.front else { return false }
@@ -228,14 +228,14 @@ struct ExpiringTable<Record: TableRecord> {
 
     /// Removes everything, oldest first. Walks the ring alone and then empties the index,
     /// instead of unindexing entry by entry (a cache miss each, in a large table).
-    mutating func drain(_ each: (Record, UInt64) -> Void) {
+    @inlinable package mutating func drain(_ each: (Record, UInt64) -> Void) {
         makeUnique()
         storage.drain(each)
     }
 
     /// After a flood: halves the table if a quarter of it or less is in use and it is above
     /// its first size, giving the memory back to its pool.
-    mutating func shrinkIfSparse() {
+    @inlinable package mutating func shrinkIfSparse() {
         guard storage.capacity > minimumCapacity, storage.liveCount <= storage.capacity / 4 else { return }
         let target = max(minimumCapacity, storage.capacity / 2)
         let bytes = Self.bytes(capacity: target)
@@ -247,7 +247,7 @@ struct ExpiringTable<Record: TableRecord> {
     // MARK: - Inside
 
     /// Appends an absent key, growing the table or evicting the oldest entry first if full.
-    private mutating func insertAbsent(_ record: Record, hash: UInt64, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
+    @inlinable mutating func insertAbsent(_ record: Record, hash: UInt64, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
         var record = record
         record.stamp = stamp(for: nowNanos, mark: record.stamp.mark, evicted: evicted)
         if storage.liveCount >= storage.capacity && !grow() {
@@ -260,12 +260,12 @@ struct ExpiringTable<Record: TableRecord> {
     /// Whether a time is within the range of the table's clock (else the next entry touched
     /// then moves the clock, and may evict; see `TableClockBase`).
     @inline(__always)
-    func holdsTime(_ nanos: UInt64) -> Bool { storage.clock.offset(of: nanos) != nil }
+    @inlinable package func holdsTime(_ nanos: UInt64) -> Bool { storage.clock.offset(of: nanos) != nil }
 
     /// Moves the table's clock to centre on `nanos` if it is out of range, evicting (and
     /// counting) what the new range cannot hold.
     @inline(never)
-    mutating func moveClock(toInclude nanos: UInt64, evicted: (Record, UInt64) -> Void) {
+    @inlinable package mutating func moveClock(toInclude nanos: UInt64, evicted: (Record, UInt64) -> Void) {
         makeUnique()
         guard !holdsTime(nanos) else { return }
         evictions &+= UInt64(storage.moveClock(to: .centred(on: nanos), evicted: evicted))
@@ -274,7 +274,7 @@ struct ExpiringTable<Record: TableRecord> {
     /// The stamp of a live record touched at `nanos`, moving the table's clock base first if
     /// `nanos` is out of its range (evicting what the new range cannot hold).
     @inline(__always)
-    private mutating func stamp(for nanos: UInt64, mark: UInt8, evicted: (Record, UInt64) -> Void) -> RecordStamp {
+    @inlinable mutating func stamp(for nanos: UInt64, mark: UInt8, evicted: (Record, UInt64) -> Void) -> RecordStamp {
         var offset = storage.clock.offset(of: nanos)
         if offset == nil {
             moveClock(toInclude: nanos, evicted: evicted)
@@ -284,7 +284,7 @@ struct ExpiringTable<Record: TableRecord> {
     }
 
     /// Doubles the capacity, or takes what the pool has left up to that; false if it cannot grow.
-    private mutating func grow() -> Bool {
+    @inlinable mutating func grow() -> Bool {
         let current = storage.capacity
         guard current < maximumCapacity else { return false }
         var target = min(maximumCapacity, 2 * current)
@@ -302,7 +302,7 @@ struct ExpiringTable<Record: TableRecord> {
     }
 
     /// Moves a found entry to the young end, touched at `nowNanos`.
-    private mutating func refresh(_ found: Found, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
+    @inlinable mutating func refresh(_ found: Found, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
         var found = found
         let key = storage.records[found.slot].key
         let before = storage.clock.baseNanos
@@ -324,13 +324,15 @@ struct ExpiringTable<Record: TableRecord> {
     }
 
     @inline(__always)
-    private mutating func makeUnique() {
+    @inlinable mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
     }
 
     /// Where a present key is: its index bucket and its ring slot.
-    struct Found {
-        var bucket: Int
-        var slot: Int
+    @usableFromInline package struct Found {
+        @usableFromInline package var bucket: Int
+        @usableFromInline package var slot: Int
+
+        @inlinable package init(bucket: Int, slot: Int) { (self.bucket, self.slot) = (bucket, slot) }
     }
 }

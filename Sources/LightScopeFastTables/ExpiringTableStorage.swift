@@ -3,22 +3,22 @@ extension ExpiringTable {
     /// `head` for `used` slots (wrapping) are the table's, live or dead; the rest are
     /// leftovers, overwritten before they are read. Records are plain data: nothing to
     /// initialise or destroy, and zeroed memory is dead records.
-    final class Storage: @unchecked Sendable {
-        let capacity: Int
-        let ringCapacity: Int
-        let records: UnsafeMutablePointer<Record>
-        let index: EntryIndex
-        let seed: FastHashSeed
+    @usableFromInline package final class Storage: @unchecked Sendable {
+        @usableFromInline package let capacity: Int
+        @usableFromInline package let ringCapacity: Int
+        @usableFromInline package let records: UnsafeMutablePointer<Record>
+        @usableFromInline package let index: EntryIndex
+        @usableFromInline package let seed: FastHashSeed
         // Unchecked: the table is one thread's, and its own accesses are checked statically.
-        @exclusivity(unchecked) var clock: TableClockBase
+        @usableFromInline @exclusivity(unchecked) package var clock: TableClockBase
         /// What this storage holds of its pool, given back when it goes.
-        @exclusivity(unchecked) private(set) var accountedBytes: Int
-        private let pool: TableBytePool
-        @exclusivity(unchecked) private var head = 0
-        @exclusivity(unchecked) private var used = 0
-        @exclusivity(unchecked) private(set) var liveCount = 0
+        @usableFromInline @exclusivity(unchecked) package var accountedBytes: Int
+        @usableFromInline let pool: TableBytePool
+        @usableFromInline @exclusivity(unchecked) var head = 0
+        @usableFromInline @exclusivity(unchecked) var used = 0
+        @usableFromInline @exclusivity(unchecked) package var liveCount = 0
 
-        init(capacity: Int, seed: FastHashSeed, clock: TableClockBase, accountedBytes: Int, pool: TableBytePool) {
+        @inlinable package init(capacity: Int, seed: FastHashSeed, clock: TableClockBase, accountedBytes: Int, pool: TableBytePool) {
             self.capacity = capacity
             ringCapacity = ExpiringTable.ringCapacity(forCapacity: capacity)
             records = TableMemory.allocate(byteCount: ringCapacity * MemoryLayout<Record>.stride)
@@ -38,20 +38,20 @@ extension ExpiringTable {
 
         /// Stops accounting for this storage's bytes (a bigger or smaller one took them
         /// over); returns them.
-        func handOverAccountedBytes() -> Int {
+        @inlinable package func handOverAccountedBytes() -> Int {
             defer { accountedBytes = 0 }
             return accountedBytes
         }
 
         /// A copy with its own memory, counted in the pool whatever its limit (copies are
         /// for tests; the engine never copies a table).
-        func copy() -> Storage {
+        @inlinable package func copy() -> Storage {
             pool.reserveRegardless(accountedBytes)
             return moved(toCapacity: capacity, accountedBytes: accountedBytes)
         }
 
         /// New storage of `capacity` with the live records in order (and the same seed and clock).
-        func moved(toCapacity capacity: Int, accountedBytes: Int) -> Storage {
+        @inlinable package func moved(toCapacity capacity: Int, accountedBytes: Int) -> Storage {
             precondition(liveCount <= capacity, "ExpiringTable: \(liveCount) entries do not fit in \(capacity)")
             let moved = Storage(capacity: capacity, seed: seed, clock: clock, accountedBytes: accountedBytes, pool: pool)
             var slot = head
@@ -63,41 +63,41 @@ extension ExpiringTable {
         }
 
         @inline(__always)
-        func hash(_ key: Key) -> UInt64 { key.hash(seed: seed) }
+        @inlinable package func hash(_ key: Key) -> UInt64 { key.hash(seed: seed) }
 
-        var ringIsFull: Bool { used == ringCapacity }
+        @inlinable package var ringIsFull: Bool { used == ringCapacity }
         /// The oldest record's slot, live or dead.
-        var front: Int? { used == 0 ? nil : head }
+        @inlinable package var front: Int? { used == 0 ? nil : head }
 
         @inline(__always)
-        private func next(_ slot: Int) -> Int {
+        @inlinable func next(_ slot: Int) -> Int {
             slot &+ 1 == ringCapacity ? 0 : slot &+ 1
         }
 
         @inline(__always)
-        private func slot(behindFront distance: Int) -> Int {
+        @inlinable func slot(behindFront distance: Int) -> Int {
             let slot = head &+ distance
             return slot >= ringCapacity ? slot &- ringCapacity : slot
         }
 
         @inline(__always)
-        func isNewest(_ slot: Int) -> Bool { slot == self.slot(behindFront: used &- 1) }
+        @inlinable package func isNewest(_ slot: Int) -> Bool { slot == self.slot(behindFront: used &- 1) }
 
         @inline(__always)
-        func find(_ key: Key) -> Found? {
+        @inlinable package func find(_ key: Key) -> Found? {
             find(key, hash: hash(key))
         }
 
         /// `find` with the key's hash already made.
         @inline(__always)
-        func find(_ key: Key, hash: UInt64) -> Found? {
+        @inlinable package func find(_ key: Key, hash: UInt64) -> Found? {
             index.find(hash: hash) { records[$0].key == key }.map { Found(bucket: $0.bucket, slot: $0.slot) }
         }
 
         /// Starts loading the index bucket of the record `distance` places from the front,
         /// if there is one and it is live. Changes nothing.
         @inline(__always)
-        func prefetchBucket(ofRecordBehindFront distance: Int) {
+        @inlinable package func prefetchBucket(ofRecordBehindFront distance: Int) {
             guard distance < used else { return }
             let slot = slot(behindFront: distance)
             guard records[slot].stamp.isLive else { return }
@@ -106,7 +106,7 @@ extension ExpiringTable {
 
         /// Appends a live record at the young end and indexes it; the ring must have room
         /// and the key must be absent.
-        func append(_ record: Record, hash: UInt64) {
+        @inlinable package func append(_ record: Record, hash: UInt64) {
             precondition(used < ringCapacity, "ExpiringTable: ring full")
             let slot = slot(behindFront: used)
             records[slot] = record
@@ -116,7 +116,7 @@ extension ExpiringTable {
         }
 
         /// Takes a live entry out: unindexed, its record left dead (or dropped, at either end).
-        func remove(_ found: Found) -> Record {
+        @inlinable package func remove(_ found: Found) -> Record {
             index.remove(bucket: found.bucket) { hash(records[$0].key) }
             liveCount -= 1
             let record = records[found.slot]
@@ -131,12 +131,12 @@ extension ExpiringTable {
         }
 
         /// Takes out the front record, which must be live.
-        func removeFront() -> Record {
+        @inlinable package func removeFront() -> Record {
             remove(Found(bucket: index.bucket(ofSlot: head, hash: hash(records[head].key)), slot: head))
         }
 
         /// Moves a live entry's record to the young end with `stamp`; the ring must have room.
-        func moveToYoungEnd(_ found: Found, stamp: RecordStamp) {
+        @inlinable package func moveToYoungEnd(_ found: Found, stamp: RecordStamp) {
             precondition(used < ringCapacity, "ExpiringTable: ring full")
             let slot = slot(behindFront: used)
             records[slot] = records[found.slot]
@@ -148,7 +148,7 @@ extension ExpiringTable {
         }
 
         /// Hands over every live record, oldest first, and leaves the table empty.
-        func drain(_ each: (Record, UInt64) -> Void) {
+        @inlinable package func drain(_ each: (Record, UInt64) -> Void) {
             index.clear()
             liveCount = 0
             while used > 0 {
@@ -161,19 +161,19 @@ extension ExpiringTable {
         }
 
         /// Drops the front record, which must be dead.
-        func popDeadFront() {
+        @inlinable package func popDeadFront() {
             precondition(used > 0 && !records[head].stamp.isLive, "ExpiringTable: front record is live")
             head = next(head)
             used -= 1
         }
 
         /// Drops the dead records at the front, so that `front` is live or nil.
-        func dropDeadFront() {
+        @inlinable package func dropDeadFront() {
             while used > 0 && !records[head].stamp.isLive { popDeadFront() }
         }
 
         /// Moves the live records together at the old end, in order, dropping the dead ones.
-        func compact() {
+        @inlinable package func compact() {
             var target = head
             var source = head
             for _ in 0..<used {
@@ -194,7 +194,7 @@ extension ExpiringTable {
 
         /// Re-stamps every live record against `newClock`; evicts, through `evicted`, the
         /// ones it cannot hold (more than half its range from its centre). Returns how many.
-        func moveClock(to newClock: TableClockBase, evicted: (Record, UInt64) -> Void) -> Int {
+        @inlinable package func moveClock(to newClock: TableClockBase, evicted: (Record, UInt64) -> Void) -> Int {
             var slot = head
             var dropped = 0
             for _ in 0..<used {

@@ -21,52 +21,54 @@ import CPrefetch
 /// than `maximumCount` keys is a programming error (callers evict first). Each table has its
 /// own random `FastHashSeed` (see there for why that matters to an attacker). The storage
 /// is copy-on-write, like the standard collections.
-struct FastHashTable<Key: FastHashKey, Value> {
-    private var storage: Storage
-    private let seed: FastHashSeed
-    let maximumCount: Int
+@usableFromInline package struct FastHashTable<Key: FastHashKey, Value> {
+    @usableFromInline var storage: Storage
+    @usableFromInline let seed: FastHashSeed
+    @usableFromInline package let maximumCount: Int
 
-    struct Slot {
-        var key: Key
-        var value: Value
+    @usableFromInline package struct Slot {
+        @usableFromInline package var key: Key
+        @usableFromInline package var value: Value
+
+        @inlinable package init(key: Key, value: Value) { (self.key, self.value) = (key, value) }
     }
 
     /// Bucket count when first made (or fewer, if `maximumCount` needs fewer); it doubles from there.
-    static var initialBuckets: Int { 1024 }
+    @inlinable package static var initialBuckets: Int { 1024 }
 
     /// Buckets that `maximumCount` keys need at a load factor of at most 3/4.
-    static func buckets(forMaximumCount maximumCount: Int) -> Int {
+    @inlinable package static func buckets(forMaximumCount maximumCount: Int) -> Int {
         var buckets = 8
         while buckets / 4 * 3 < maximumCount { buckets *= 2 }
         return buckets
     }
 
-    init(maximumCount: Int, seed: FastHashSeed = .random()) {
+    @inlinable package init(maximumCount: Int, seed: FastHashSeed = .random()) {
         precondition(maximumCount > 0)
         self.maximumCount = maximumCount
         self.seed = seed
         storage = Storage(buckets: Self.firstBucketCount(maximumCount: maximumCount))
     }
 
-    private static func firstBucketCount(maximumCount: Int) -> Int {
+    @inlinable static func firstBucketCount(maximumCount: Int) -> Int {
         min(initialBuckets, buckets(forMaximumCount: maximumCount))
     }
 
-    var count: Int { storage.count }
-    var isEmpty: Bool { storage.count == 0 }
+    @inlinable package var count: Int { storage.count }
+    @inlinable package var isEmpty: Bool { storage.count == 0 }
     /// Current bucket count (grows by doubling).
-    var bucketCount: Int { storage.mask + 1 }
+    @inlinable package var bucketCount: Int { storage.mask + 1 }
 
     /// The table's hash of `key`: its home bucket comes from the low bits, its tag from the top seven.
     @inline(__always)
-    private func hash(_ key: Key) -> UInt64 { key.hash(seed: seed) }
+    @inlinable func hash(_ key: Key) -> UInt64 { key.hash(seed: seed) }
 
     @inline(__always)
-    private static func tag(_ hash: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: hash >> 57) | 0x80 }
+    @inlinable static func tag(_ hash: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: hash >> 57) | 0x80 }
 
     /// The slot holding `key`, if present.
     @inline(__always)
-    func index(of key: Key) -> Int? {
+    @inlinable package func index(of key: Key) -> Int? {
         let (index, found) = bucket(of: key, hash: hash(key))
         return found ? index : nil
     }
@@ -74,7 +76,7 @@ struct FastHashTable<Key: FastHashKey, Value> {
     /// The one probe: the bucket holding `key` (found), or the empty bucket that ends its
     /// run, where it would go.
     @inline(__always)
-    private func bucket(of key: Key, hash: UInt64) -> (index: Int, found: Bool) {
+    @inlinable func bucket(of key: Key, hash: UInt64) -> (index: Int, found: Bool) {
         let tag = Self.tag(hash)
         let storage = storage
         var index = Int(truncatingIfNeeded: hash) & storage.mask
@@ -89,7 +91,7 @@ struct FastHashTable<Key: FastHashKey, Value> {
     /// Puts an absent key in the empty bucket its probe ended at, or, when the table must
     /// grow first, wherever the grown table puts it; returns its slot.
     @inline(__always)
-    private mutating func insertAbsent(_ slot: Slot, hash: UInt64, at index: Int) -> Int {
+    @inlinable mutating func insertAbsent(_ slot: Slot, hash: UInt64, at index: Int) -> Int {
         precondition(storage.count < maximumCount, "FastHashTable over its maximum count")
         if (storage.count + 1) * 4 > bucketCount * 3 {
             grow()
@@ -104,19 +106,19 @@ struct FastHashTable<Key: FastHashKey, Value> {
     /// A hint that `key` will be looked up soon: starts loading its home bucket's control
     /// byte and slot (see `EntryIndex.prefetch`). Changes nothing.
     @inline(__always)
-    func prefetch(_ key: Key) {
+    @inlinable package func prefetch(_ key: Key) {
         let index = Int(truncatingIfNeeded: hash(key)) & storage.mask
         lightscope_prefetch(storage.control + index)
         lightscope_prefetch(storage.slots + index)
     }
 
-    subscript(key: Key) -> Value? {
+    @inlinable package subscript(key: Key) -> Value? {
         guard let index = index(of: key) else { return nil }
         return storage.slots[index].value
     }
 
     /// The value in an occupied slot, changed in place.
-    subscript(valueAt index: Int) -> Value {
+    @inlinable package subscript(valueAt index: Int) -> Value {
         get {
             storage.checkOccupied(index)
             return storage.slots[index].value
@@ -130,7 +132,7 @@ struct FastHashTable<Key: FastHashKey, Value> {
 
     /// Inserts `key` or replaces its value; returns its slot.
     @discardableResult
-    mutating func updateValue(_ value: Value, forKey key: Key) -> Int {
+    @inlinable package mutating func updateValue(_ value: Value, forKey key: Key) -> Int {
         makeUnique()
         let hash = hash(key)
         let (index, found) = bucket(of: key, hash: hash)
@@ -144,7 +146,7 @@ struct FastHashTable<Key: FastHashKey, Value> {
     /// Changes the value for `key` in place, inserting `initial` first when absent: one hash
     /// and one probe where a lookup and then an insert make two. Returns the value as changed.
     @inline(__always) @discardableResult
-    mutating func update(_ key: Key, inserting initial: Value, _ change: (inout Value) -> Void) -> Value {
+    @inlinable package mutating func update(_ key: Key, inserting initial: Value, _ change: (inout Value) -> Void) -> Value {
         makeUnique()
         let hash = hash(key)
         let (index, found) = bucket(of: key, hash: hash)
@@ -159,7 +161,7 @@ struct FastHashTable<Key: FastHashKey, Value> {
     }
 
     @discardableResult
-    mutating func removeValue(forKey key: Key) -> Value? {
+    @inlinable package mutating func removeValue(forKey key: Key) -> Value? {
         guard let index = index(of: key) else { return nil }
         return remove(at: index)
     }
@@ -167,7 +169,7 @@ struct FastHashTable<Key: FastHashKey, Value> {
     /// Empties an occupied slot and shifts the rest of its cluster back, so lookups never
     /// need tombstones.
     @discardableResult
-    mutating func remove(at index: Int) -> Value {
+    @inlinable package mutating func remove(at index: Int) -> Value {
         storage.checkOccupied(index)
         makeUnique()
         let storage = storage
@@ -191,12 +193,12 @@ struct FastHashTable<Key: FastHashKey, Value> {
         return removed
     }
 
-    mutating func removeAll() {
+    @inlinable package mutating func removeAll() {
         storage = Storage(buckets: Self.firstBucketCount(maximumCount: maximumCount))
     }
 
     /// Every key and value, in bucket order (no particular order).
-    func forEach(_ body: (Key, Value) throws -> Void) rethrows {
+    @inlinable package func forEach(_ body: (Key, Value) throws -> Void) rethrows {
         let storage = storage
         for index in 0...storage.mask where storage.control[index] != 0 {
             try body(storage.slots[index].key, storage.slots[index].value)
@@ -204,11 +206,11 @@ struct FastHashTable<Key: FastHashKey, Value> {
     }
 
     @inline(__always)
-    private mutating func makeUnique() {
+    @inlinable mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
     }
 
-    private mutating func grow() {
+    @inlinable mutating func grow() {
         let old = storage
         let bigger = Storage(buckets: 2 * (old.mask + 1))
         for index in 0...old.mask where old.control[index] != 0 {
@@ -223,13 +225,13 @@ struct FastHashTable<Key: FastHashKey, Value> {
 
     /// The buckets: control bytes and slots, allocated once per size. A slot is initialised
     /// exactly when its control byte is non-zero.
-    final class Storage: @unchecked Sendable {
-        let mask: Int
-        var count = 0
-        let control: UnsafeMutablePointer<UInt8>
-        let slots: UnsafeMutablePointer<Slot>
+    @usableFromInline package final class Storage: @unchecked Sendable {
+        @usableFromInline package let mask: Int
+        @usableFromInline package var count = 0
+        @usableFromInline package let control: UnsafeMutablePointer<UInt8>
+        @usableFromInline package let slots: UnsafeMutablePointer<Slot>
 
-        init(buckets: Int) {
+        @inlinable package init(buckets: Int) {
             mask = buckets - 1
             // calloc, not allocate-and-fill: a large zeroed block comes straight from mmap,
             // and its pages stay uncommitted until a key lands on them.
@@ -251,12 +253,12 @@ struct FastHashTable<Key: FastHashKey, Value> {
         /// Traps unless `index` is a bucket holding a slot: the one guard in front of every
         /// access by index, since the slots are raw memory.
         @inline(__always)
-        func checkOccupied(_ index: Int) {
+        @inlinable package func checkOccupied(_ index: Int) {
             precondition(index >= 0 && index <= mask && control[index] != 0, "FastHashTable: no entry in slot \(index)")
         }
 
         /// Inserts a key known to be absent, with room known to be there.
-        func insertNew(_ slot: Slot, hash: UInt64) -> Int {
+        @inlinable package func insertNew(_ slot: Slot, hash: UInt64) -> Int {
             var index = Int(truncatingIfNeeded: hash) & mask
             while control[index] != 0 { index = (index &+ 1) & mask }
             control[index] = FastHashTable.tag(hash)
@@ -265,7 +267,7 @@ struct FastHashTable<Key: FastHashKey, Value> {
             return index
         }
 
-        func copy() -> Storage {
+        @inlinable package func copy() -> Storage {
             let copy = Storage(buckets: mask + 1)
             copy.control.update(from: control, count: mask + 1)
             for index in 0...mask where control[index] != 0 { (copy.slots + index).initialize(to: slots[index]) }

@@ -7,23 +7,23 @@ import Synchronization
 /// Lock-free, and touched only when a table grows or shrinks (a doubling), never per packet.
 public final class TableBytePool: Sendable {
     public let limitBytes: Int
-    private let reserved = Atomic<Int>(0)
+    @usableFromInline let reserved = Atomic<Int>(0)
 
-    public init(limitBytes: Int) {
+    @inlinable public init(limitBytes: Int) {
         precondition(limitBytes >= 0)
         self.limitBytes = limitBytes
     }
 
     /// A pool with no limit: for tables whose capacities the caller set itself.
-    public static func unlimited() -> TableBytePool { TableBytePool(limitBytes: Int.max / 2) }
+    @inlinable public static func unlimited() -> TableBytePool { TableBytePool(limitBytes: Int.max / 2) }
 
     /// Bytes the tables hold now.
-    public var reservedBytes: Int { reserved.load(ordering: .relaxed) }
+    @inlinable public var reservedBytes: Int { reserved.load(ordering: .relaxed) }
     /// Bytes still free.
-    public var availableBytes: Int { max(0, limitBytes - reservedBytes) }
+    @inlinable public var availableBytes: Int { max(0, limitBytes - reservedBytes) }
 
     /// Takes `bytes` if that keeps the pool within its limit.
-    func reserve(_ bytes: Int) -> Bool {
+    @inlinable package func reserve(_ bytes: Int) -> Bool {
         var current = reserved.load(ordering: .relaxed)
         while true {
             guard bytes <= limitBytes - current else { return false }
@@ -36,23 +36,23 @@ public final class TableBytePool: Sendable {
 
     /// Takes `bytes` whatever the limit: a table's first, smallest size, which it must have
     /// to work at all (the pool then shows the overdraft).
-    func reserveRegardless(_ bytes: Int) {
+    @inlinable package func reserveRegardless(_ bytes: Int) {
         reserved.wrappingAdd(bytes, ordering: .relaxed)
     }
 
-    func release(_ bytes: Int) {
+    @inlinable package func release(_ bytes: Int) {
         reserved.wrappingSubtract(bytes, ordering: .relaxed)
     }
 }
 
 /// Bytes taken from a pool for as long as this lives: for a table of a fixed size, or one
 /// that changes its size through `resize`.
-final class PoolReservation {
-    let pool: TableBytePool
-    private(set) var bytes: Int
+@usableFromInline package final class PoolReservation {
+    @usableFromInline package let pool: TableBytePool
+    @usableFromInline package var bytes: Int
 
     /// Takes `bytes`, whatever the pool's limit.
-    init(_ bytes: Int, from pool: TableBytePool) {
+    @inlinable package init(_ bytes: Int, from pool: TableBytePool) {
         pool.reserveRegardless(bytes)
         self.pool = pool
         self.bytes = bytes
@@ -60,7 +60,7 @@ final class PoolReservation {
 
     /// Holds `newBytes` instead: more only if the pool has room (false, changing nothing,
     /// if not); less always.
-    func resize(to newBytes: Int) -> Bool {
+    @inlinable package func resize(to newBytes: Int) -> Bool {
         if newBytes > bytes {
             guard pool.reserve(newBytes - bytes) else { return false }
         } else {

@@ -18,27 +18,22 @@ import Synchronization
 public enum TableMemory {
     private static let hugePagesPreferred = Atomic<Bool>(false)
     /// Blocks smaller than this are not worth advising: they hold at most one huge page.
-    static let hugePageAdviceMinimum = 4 << 20
-    static let hugePageSize = 2 << 20
-    static let pageSize = 4096
+    @usableFromInline package static let hugePageAdviceMinimum = 4 << 20
+    @usableFromInline package static let hugePageSize = 2 << 20
+    @usableFromInline package static let pageSize = 4096
 
     /// From now on, large table blocks ask for huge pages. Call before the tables are made.
     public static func preferHugePages() {
         hugePagesPreferred.store(true, ordering: .relaxed)
     }
 
-    /// For a test, which shares its process with others: back to the default.
-    static func stopPreferringHugePages() {
-        hugePagesPreferred.store(false, ordering: .relaxed)
-    }
-
     /// `byteCount` rounded up to whole pages: what a block of that size really takes.
-    static func pageRounded(_ byteCount: Int) -> Int {
+    @inlinable package static func pageRounded(_ byteCount: Int) -> Int {
         (byteCount + pageSize - 1) / pageSize * pageSize
     }
 
     /// A zeroed block of at least `byteCount` bytes, page-aligned. Free it with `free`.
-    static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+    @usableFromInline package static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
         let length = pageRounded(max(1, byteCount))
         let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let mapped, mapped != MAP_FAILED else {
@@ -49,23 +44,29 @@ public enum TableMemory {
     }
 
     /// Gives back a block from `allocate`, with the size it was asked for.
-    static func free(_ block: UnsafeMutableRawPointer, byteCount: Int) {
+    @usableFromInline package static func free(_ block: UnsafeMutableRawPointer, byteCount: Int) {
         munmap(block, pageRounded(max(1, byteCount)))
     }
 
     /// Zeroes a block from `allocate`: large ones by handing their pages back (the kernel
     /// maps zeroes in again as they are touched), without writing every byte.
-    static func zero(_ block: UnsafeMutableRawPointer, byteCount: Int) {
+    @usableFromInline package static func zero(_ block: UnsafeMutableRawPointer, byteCount: Int) {
         let length = pageRounded(max(1, byteCount))
         if length < hugePageAdviceMinimum || madvise(block, length, MADV_DONTNEED) != 0 {
             block.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
         }
     }
 
-    /// Advises huge pages for the whole 2 MiB pages inside a fresh block, if preferred and
-    /// the block is large. A hint: nothing fails if the kernel declines it.
-    static func adviseNewBlock(_ start: UnsafeMutableRawPointer, byteCount: Int) {
-        guard byteCount >= hugePageAdviceMinimum, hugePagesPreferred.load(ordering: .relaxed) else { return }
+    /// Advises huge pages for a fresh block, if preferred (see `adviseHugePages`).
+    @usableFromInline package static func adviseNewBlock(_ start: UnsafeMutableRawPointer, byteCount: Int) {
+        guard hugePagesPreferred.load(ordering: .relaxed) else { return }
+        adviseHugePages(start, byteCount: byteCount)
+    }
+
+    /// Advises huge pages for the whole 2 MiB pages inside a block, if the block is large.
+    /// A hint: nothing fails if the kernel declines it.
+    @usableFromInline package static func adviseHugePages(_ start: UnsafeMutableRawPointer, byteCount: Int) {
+        guard byteCount >= hugePageAdviceMinimum else { return }
         let address = UInt(bitPattern: start)
         let mask = UInt(hugePageSize - 1)
         let first = (address + mask) & ~mask

@@ -1,3 +1,4 @@
+@testable import LightScopeFastTables
 @testable import LightScopeCore
 import XCTest
 import LightScopeTestSupport

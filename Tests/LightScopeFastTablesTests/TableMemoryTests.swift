@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+@testable import LightScopeFastTables
 @testable import LightScopeCore
 import XCTest
 
@@ -35,17 +36,21 @@ final class TableMemoryTests: XCTestCase {
         defer { plain.deallocate() }
         XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(plain.buckets)).contains("hg"), "not preferred: no advice")
 
-        TableMemory.preferHugePages()
-        defer { TableMemory.stopPreferringHugePages() }
-        let advised = EntryIndex(maximumCount: 1 << 21, slotCount: 1 << 21)
-        defer { advised.deallocate() }
+        // What `preferHugePages` turns on for every new block, given here to one block only:
+        // the preference is the process's, shared with the other tests.
+        let byteCount = 16 << 20
+        let advised = TableMemory.allocate(byteCount: byteCount)
+        defer { TableMemory.free(advised, byteCount: byteCount) }
+        TableMemory.adviseHugePages(advised, byteCount: byteCount)
         // The first whole huge page inside the block carries the advice.
-        let start = UInt(bitPattern: UnsafeRawPointer(advised.buckets))
+        let start = UInt(bitPattern: UnsafeRawPointer(advised))
         let firstHugePage = (start + UInt(TableMemory.hugePageSize - 1)) & ~UInt(TableMemory.hugePageSize - 1)
         XCTAssertTrue(try mappingFlags(of: UnsafeRawPointer(bitPattern: firstHugePage)!).contains("hg"), "preferred: advised")
 
-        let small = EntryIndex(maximumCount: 1000, slotCount: 1250)
-        defer { small.deallocate() }
-        XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(small.buckets)).contains("hg"), "a small block is left alone")
+        let smallBytes = TableMemory.hugePageAdviceMinimum - TableMemory.pageSize
+        let small = TableMemory.allocate(byteCount: smallBytes)
+        defer { TableMemory.free(small, byteCount: smallBytes) }
+        TableMemory.adviseHugePages(small, byteCount: smallBytes)
+        XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(small)).contains("hg"), "a small block is left alone")
     }
 }
