@@ -40,9 +40,11 @@ let package = Package(
         // non-blocking), the collector's schema and the fleet commands' logic.
         .target(name: "LightScopeFleet", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeStore", "CLibPQ", "CSystemd"]),
         // The runner: composes capture loops and the watchdog supervisor.
-        .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd", "LightScopeStore", "LightScopeFleet", "CPrefetch"]),
+        .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd", "LightScopeStore", "LightScopeFleet"]),
+        // `lightscope replay`: the detection engine over a capture file, on three threads.
+        .target(name: "LightScopeReplay", dependencies: ["LightScopeCore", "LightScopeCapture", "CPrefetch"]),
         .executableTarget(name: "lightscope", dependencies: [
-            "LightScopeDaemon", "LightScopeStore", "LightScopeFleet",
+            "LightScopeDaemon", "LightScopeReplay", "LightScopeStore", "LightScopeFleet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Benchmark only: writes the reproducible capture files bench/run.sh measures with.
@@ -59,6 +61,9 @@ let package = Package(
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeCapture", "CPcap", "LightScopeStore", "LightScopeFleet", "LightScopeTestSupport"]),
+        // Replay in process (its threads against one engine on one thread) and through the binary
+        // (golden outputs, bad files).
+        .testTarget(name: "LightScopeReplayTests", dependencies: ["LightScopeReplay", "LightScopeCapture", "LightScopeCore", "LightScopeTestSupport"]),
         // The shipper and the collector's schema against a real PostgreSQL the tests start.
         .testTarget(name: "LightScopeFleetTests", dependencies: ["LightScopeFleet", "LightScopeStore", "LightScopeTestSupport"]),
         // The operator commands (events, top, blocklist, doctor) through the real binary.

@@ -1,5 +1,5 @@
 import LightScopeCapture
-import LightScopeCore
+@_spi(Replay) import LightScopeCore
 import CPrefetch
 
 /// `lightscope replay`: the live detection engine over a capture file, driven by the

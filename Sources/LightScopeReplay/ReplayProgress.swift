@@ -72,8 +72,15 @@ public final class ReplayProgress: @unchecked Sendable {
     }
 
     /// `rchar` of /proc/self/io: every byte this process has read through read(2) and pread(2).
+    /// One read(2): procfs hands this small file over whole; a failed read skips one update.
     private static func bytesRead() -> UInt64? {
-        guard let text = try? FileText.read("/proc/self/io", maximumBytes: 4096).get() else { return nil }
+        let fd = open("/proc/self/io", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = Glibc.read(fd, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        let text = String(decoding: buffer[..<count], as: UTF8.self)
         for line in text.split(separator: "\n") where line.hasPrefix("rchar:") {
             return UInt64(line.dropFirst("rchar:".count).trimmedSpaces)
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LightScopeCore
 import LightScopeDaemon
+import LightScopeReplay
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,4 @@
-@testable import LightScopeCore
+@_spi(Replay) @testable import LightScopeCore
 import XCTest
 import LightScopeTestSupport
 

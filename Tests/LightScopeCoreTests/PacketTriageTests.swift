@@ -1,4 +1,4 @@
-import LightScopeCore
+@_spi(Replay) import LightScopeCore
 import LightScopeTestSupport
 import XCTest
 

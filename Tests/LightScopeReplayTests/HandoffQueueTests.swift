@@ -1,4 +1,5 @@
-@testable import LightScopeCore
+import LightScopeCore
+@testable import LightScopeReplay
 import XCTest
 
 final class HandoffQueueTests: XCTestCase {

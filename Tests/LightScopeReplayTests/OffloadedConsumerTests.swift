@@ -1,5 +1,5 @@
 import XCTest
-@testable import LightScopeCore
+@testable import LightScopeReplay
 
 final class OffloadedConsumerTests: XCTestCase {
     /// What the consumer thread saw; read only after `finish`.

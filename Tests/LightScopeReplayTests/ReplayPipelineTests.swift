@@ -1,7 +1,7 @@
 import Foundation
 @testable import LightScopeCapture
 import LightScopeCore
-@testable import LightScopeDaemon
+@testable import LightScopeReplay
 import LightScopeTestSupport
 import XCTest
 

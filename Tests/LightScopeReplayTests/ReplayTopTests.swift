@@ -1,4 +1,4 @@
-@testable import LightScopeDaemon
+@testable import LightScopeReplay
 import LightScopeTestSupport
 import XCTest
 

@@ -9,7 +9,7 @@
 /// neither SYN nor RST, which `DetectionEngine.process` passes over. When unsure (VLAN tags, IP
 /// options it would have to trust, IPv6 extension headers, other link types) it answers false
 /// and the packet is decoded as usual.
-public struct PacketTriage: Sendable {
+@_spi(Replay) public struct PacketTriage: Sendable {
     /// Where the IP header starts; nil: a link type the triage leaves to the decoder.
     private let networkOffset: Int?
     /// The IP version the link layer announces (from the EtherType, or the link type itself);

@@ -70,7 +70,7 @@ public final class DetectionEngine {
     /// will look up, so that several packets' cache misses overlap instead of each stalling
     /// in turn. Changes no state and no verdict; a caller that knows a few packets ahead
     /// (replay, which reads a whole file) calls it for each some packets before `process`.
-    public func prefetch(_ packet: DecodedPacket) {
+    @_spi(Replay) public func prefetch(_ packet: DecodedPacket) {
         core.prefetch(packet)
     }
 
@@ -78,7 +78,7 @@ public final class DetectionEngine {
     /// itself first (`advance`) to know when they ran (see `ScanDetection.byCaller`). A
     /// packet detection has no use for (`PacketTriage` said so, without decoding it) matters
     /// only when its time runs them: then `advance` to it, as `process` would have.
-    public func timersAreDue(atNanos timeNanos: UInt64) -> Bool {
+    @_spi(Replay) public func timersAreDue(atNanos timeNanos: UInt64) -> Bool {
         core.timersAreDue(atNanos: timeNanos)
     }
 

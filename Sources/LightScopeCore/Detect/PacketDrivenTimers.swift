@@ -5,7 +5,7 @@
 /// replay does not hand the engine an established-TCP packet (`PacketTriage`) unless that
 /// packet's time runs the timers, and the engine's state evolves exactly as if it had seen
 /// them all.
-public struct PacketDrivenTimers: Sendable {
+@_spi(Replay) public struct PacketDrivenTimers: Sendable {
     public static let intervalNanos: UInt64 = 100_000_000
     public private(set) var lastRunNanos: UInt64 = 0
 
