@@ -11,9 +11,9 @@ enum KeptUntilExit {
 
     private static let held = Mutex(Held())
 
-    static func keep(_ object: AnyObject, memory: [UnsafeMutableRawPointer]) {
+    static func keep(_ object: AnyObject? = nil, memory: [UnsafeMutableRawPointer] = []) {
         held.withLock { held in
-            held.objects.append(object)
+            if let object { held.objects.append(object) }
             held.memory += memory
         }
     }
