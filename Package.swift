@@ -21,8 +21,11 @@ let package = Package(
         // One static inline function: the cache-prefetch hint Swift cannot spell.
         .target(name: "CPrefetch"),
 
-        // Pure: configuration, watchdog policy, counters, status text. No I/O.
-        .target(name: "LightScopeCore", dependencies: ["CPrefetch"]),
+        // The system layer: threads, wake pipes, clocks, the directory rule. What Core must not do.
+        .target(name: "LightScopeSystem"),
+        // Pure: configuration, watchdog policy, counters, status text. No I/O in its sources;
+        // it links the system layer for the heartbeat's clock and the replay's threads.
+        .target(name: "LightScopeCore", dependencies: ["CPrefetch", "LightScopeSystem"]),
         // libpcap handles and the non-blocking poll loop that feeds them.
         .target(name: "LightScopeCapture", dependencies: ["LightScopeCore", "CPcap"]),
         // sd_notify, journald-friendly logging, signals.
@@ -50,6 +53,7 @@ let package = Package(
         // Real test parts shared by the test targets: a notify socket, namespaces, the daemon process.
         .target(name: "LightScopeTestSupport", dependencies: ["LightScopeCore"], path: "Tests/LightScopeTestSupport"),
         .testTarget(name: "LightScopeCoreTests", dependencies: ["LightScopeCore", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeSystemTests", dependencies: ["LightScopeSystem", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),

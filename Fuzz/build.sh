@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer target over decoding and detection (Fuzz/fuzz_decode_detect.swift)
 # into .build-fuzz/fuzz_decode_detect, with AddressSanitizer, optimised (-O) as the daemon is.
-# LightScopeCore is pure Swift whose one dependency is a header (Sources/CPrefetch, a
-# prefetch hint), so plain swiftc suffices: it is compiled
-# as its own module (instrumented for coverage), then the harness, the seeds and the tests'
-# PacketBuilder are linked against it.
+# LightScopeCore is pure Swift whose dependencies are a header (Sources/CPrefetch, a
+# prefetch hint) and the small system layer (Sources/LightScopeSystem: the heartbeat's clock,
+# the replay's threads), so plain swiftc suffices: each is compiled as its own module
+# (instrumented for coverage), then the harness, the seeds and the tests' PacketBuilder are
+# linked against them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -12,13 +13,16 @@ out=.build-fuzz
 mkdir -p "$out"
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g -I Sources/CPrefetch/include)
 
+mapfile -t system < <(find Sources/LightScopeSystem -name '*.swift' | sort)
 mapfile -t core < <(find Sources/LightScopeCore -name '*.swift' | sort)
 # Rebuilt only when a source is newer than the library: the harness alone builds in seconds.
-if [ ! -f "$out/libLightScopeCore.a" ] || [ -n "$(find Sources/LightScopeCore Sources/CPrefetch -newer "$out/libLightScopeCore.a")" ]; then
-    swiftc "${flags[@]}" -module-name LightScopeCore -emit-module -emit-module-path "$out/LightScopeCore.swiftmodule" \
+if [ ! -f "$out/libLightScopeCore.a" ] || [ -n "$(find Sources/LightScopeCore Sources/LightScopeSystem Sources/CPrefetch -newer "$out/libLightScopeCore.a")" ]; then
+    swiftc "${flags[@]}" -module-name LightScopeSystem -emit-module -emit-module-path "$out/LightScopeSystem.swiftmodule" \
+    -emit-library -static -o "$out/libLightScopeSystem.a" "${system[@]}"
+    swiftc "${flags[@]}" -module-name LightScopeCore -I "$out" -emit-module -emit-module-path "$out/LightScopeCore.swiftmodule" \
     -emit-library -static -o "$out/libLightScopeCore.a" "${core[@]}"
 fi
-swiftc "${flags[@]}" -module-name FuzzDecodeDetect -I "$out" -L "$out" -lLightScopeCore \
+swiftc "${flags[@]}" -module-name FuzzDecodeDetect -I "$out" -L "$out" -lLightScopeCore -lLightScopeSystem \
     Fuzz/fuzz_decode_detect.swift Fuzz/FuzzSeeds.swift Tests/LightScopeTestSupport/PacketBuilder.swift \
     -o "$out/fuzz_decode_detect"
 echo "$out/fuzz_decode_detect"

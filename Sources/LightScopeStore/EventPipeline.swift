@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 import LightScopeSystemd
 import Synchronization
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import LightScopeCore
+import LightScopeSystem
 import LightScopeTestSupport
 
 /// A daemon snapshot with every part filled (fragments, store, fleet, a reload), the same

@@ -1,4 +1,5 @@
 @testable import LightScopeCore
+import LightScopeSystem
 import XCTest
 
 final class HandoffQueueTests: XCTestCase {

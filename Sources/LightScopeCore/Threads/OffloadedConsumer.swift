@@ -1,3 +1,5 @@
+import LightScopeSystem
+
 /// Runs `consume` on every element a producer sends, in the order sent, on a thread of its
 /// own: for work that follows a hot loop but need not hold it up (replay's detection after
 /// decoding, its tallies and JSON lines after detection). Elements travel in batches through
