@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // Thin C shims: a modulemap and a header each, no logic.
@@ -22,7 +23,7 @@ let package = Package(
         .target(name: "CPrefetch"),
 
         // The system layer: threads, wake pipes, clocks, the directory rule. What Core must not do.
-        .target(name: "LightScopeSystem"),
+        .target(name: "LightScopeSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // Pure: configuration, watchdog policy, counters, status text. No I/O in its sources;
         // it links the system layer for the heartbeat's clock and the replay's threads.
         .target(name: "LightScopeCore", dependencies: ["CPrefetch", "LightScopeSystem"]),

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -38,15 +39,7 @@ public enum Log {
         } else {
             line = "lightscope: \(level.name): \(text)\n"
         }
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { if written < 0 && errno == EINTR { continue } else { return } }
-                offset += written
-            }
-        }
+        WriteAll.write(Array(line.utf8), to: STDERR_FILENO)
     }
 
     /// True when stderr is the stream systemd connected to journald (JOURNAL_STREAM=dev:inode).
