@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Thin C shims: a modulemap and a header each, no logic.
@@ -29,11 +30,15 @@ let package = Package(
         .target(name: "LightScopeCore", dependencies: ["CPrefetch", "LightScopeSystem"]),
         // libpcap handles and the non-blocking poll loop that feeds them.
         .target(name: "LightScopeCapture", dependencies: ["LightScopeCore", "CPcap"]),
-        // sd_notify, journald-friendly logging, signals.
-        .target(name: "LightScopeSystemd", dependencies: ["LightScopeCore", "CSystemd"]),
+        // The logging API: swift-log, with a handler that writes journald's <N> priorities.
+        .target(name: "LightScopeLogging", dependencies: [
+            "LightScopeCore", "LightScopeSystem", .product(name: "Logging", package: "swift-log"),
+        ]),
+        // sd_notify, signals; re-exports the logging.
+        .target(name: "LightScopeSystemd", dependencies: ["LightScopeCore", "LightScopeLogging", "CSystemd"]),
         // Event sinks: the SQLite store, the journal, anonymisation, and the writer thread feeding them.
         .target(name: "LightScopeStore", dependencies: [
-            "LightScopeCore", "LightScopeSystemd", "CSQLite", "CSystemd",
+            "LightScopeCore", "LightScopeLogging", "CSQLite", "CSystemd",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The fleet: the shipper that delivers the local store to a central PostgreSQL (libpq,
@@ -56,7 +61,7 @@ let package = Package(
         .testTarget(name: "LightScopeCoreTests", dependencies: ["LightScopeCore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeSystemTests", dependencies: ["LightScopeSystem", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
-        .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeLogging", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeCapture", "CPcap", "LightScopeStore", "LightScopeFleet", "LightScopeTestSupport"]),
         // The shipper and the collector's schema against a real PostgreSQL the tests start.

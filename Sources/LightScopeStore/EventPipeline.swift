@@ -1,6 +1,6 @@
 import LightScopeCore
 import LightScopeSystem
-import LightScopeSystemd
+import LightScopeLogging
 import Synchronization
 #if canImport(Glibc)
 import Glibc
