@@ -10,8 +10,8 @@ final class OffloadedConsumerTests: XCTestCase {
 
     func testEveryElementIsConsumedInOrderOnAnotherThreadBeforeFinishReturns() {
         let seen = Seen()
-        var consumer = OffloadedConsumer<Int>(name: "test-consumer", batchSize: 7, batchesInFlight: 2, consume: { value in
-            seen.values.append(value)
+        var consumer = OffloadedConsumer<Int>(name: "test-consumer", batchSize: 7, batchesInFlight: 2, consumeBatch: { batch in
+            seen.values.append(contentsOf: batch)
             seen.threads.insert(UInt(pthread_self()))
         })
         // Many more elements than batches in flight: the producer waits for emptied batches.
@@ -24,7 +24,7 @@ final class OffloadedConsumerTests: XCTestCase {
 
     func testFinishWithNothingSentEndsTheThread() {
         let seen = Seen()
-        var consumer = OffloadedConsumer<String>(name: "test-consumer", batchSize: 4, batchesInFlight: 3, consume: { _ in
+        var consumer = OffloadedConsumer<String>(name: "test-consumer", batchSize: 4, batchesInFlight: 3, consumeBatch: { _ in
             seen.values.append(1)
         })
         consumer.finish()
@@ -34,8 +34,8 @@ final class OffloadedConsumerTests: XCTestCase {
     /// A partly filled last batch is handed over by `finish`, not lost.
     func testALastPartialBatchIsConsumed() {
         let seen = Seen()
-        var consumer = OffloadedConsumer<Int>(name: "test-consumer", batchSize: 100, batchesInFlight: 2, consume: { value in
-            seen.values.append(value)
+        var consumer = OffloadedConsumer<Int>(name: "test-consumer", batchSize: 100, batchesInFlight: 2, consumeBatch: { batch in
+            seen.values.append(contentsOf: batch)
         })
         for value in 0..<150 { consumer.send(value) }
         consumer.finish()

@@ -1,6 +1,6 @@
 import LightScopeSystem
 
-/// Runs `consume` on every element a producer sends, in the order sent, on a thread of its
+/// Runs `consumeBatch` on every element a producer sends, in the order sent, on a thread of its
 /// own: for work that follows a hot loop but need not hold it up (replay's detection after
 /// decoding, its tallies and JSON lines after detection). Elements travel in batches through
 /// a pair of `HandoffQueue`s (full batches one way, emptied ones back), so a send is an array
@@ -8,7 +8,7 @@ import LightScopeSystem
 /// not reallocated.
 ///
 /// A struct, owned by the one producer thread: `send` from that thread only, then `finish`,
-/// which returns once every element sent has been consumed. Until then `consume` may run at
+/// which returns once every element sent has been consumed. Until then `consumeBatch` may run at
 /// any time on the consumer thread, so what it touches belongs to that thread alone; after
 /// `finish` returns, the producer may read it (the join publishes it).
 public struct OffloadedConsumer<Element>: @unchecked Sendable {
@@ -20,21 +20,13 @@ public struct OffloadedConsumer<Element>: @unchecked Sendable {
     private let empty: HandoffQueue<[Element]>
     private let thread = DedicatedThread()
 
-    /// Calls `consume` for each element.
+    /// Calls `consumeBatch` with each batch (at most `batchSize` elements, in order): the
+    /// consumer reads the elements where they lie in the batch. This type is generic and not
+    /// specialised across modules, so a call per element would copy each one out through its
+    /// value witnesses, which for a large element costs more than the consumer's own work.
     /// - Parameters:
     ///   - batchesInFlight: batches that exist at once (at least 2): while the consumer works
     ///     through some, the producer fills another; a producer that gets this far ahead waits.
-    public init(name: String, batchSize: Int, batchesInFlight: Int, consume: @escaping (Element) -> Void) {
-        self.init(name: name, batchSize: batchSize, batchesInFlight: batchesInFlight) { batch in
-            for element in batch { consume(element) }
-        }
-    }
-
-    /// Calls `consumeBatch` with each batch (at most `batchSize` elements, in order): for a
-    /// hot consumer, which then reads the elements where they lie in the batch. This type is
-    /// generic and not specialised across modules, so `consume(_:)` above copies each element
-    /// out through its value witnesses before the call, which for a large element costs more
-    /// than the consumer's own work.
     public init(name: String, batchSize: Int, batchesInFlight: Int, consumeBatch: @escaping ([Element]) -> Void) {
         precondition(batchSize > 0 && batchesInFlight >= 2)
         self.batchSize = batchSize
