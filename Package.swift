@@ -59,7 +59,7 @@ let package = Package(
         // Real test parts shared by the test targets: a notify socket, namespaces, the daemon process.
         .target(name: "LightScopeTestSupport", dependencies: ["LightScopeCore"], path: "Tests/LightScopeTestSupport"),
         .testTarget(name: "LightScopeCoreTests", dependencies: ["LightScopeCore", "LightScopeTestSupport"]),
-        .testTarget(name: "LightScopeSystemTests", dependencies: ["LightScopeSystem", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeSystemTests", dependencies: ["LightScopeSystem", "LightScopeTestSupport", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeLogging", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),
