@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Thin C shims: a modulemap and a header each, no logic.
@@ -24,16 +26,23 @@ let package = Package(
         // The speed machinery of detection's state: hand-made hash tables and expiring tables in
         // memory mapped straight from the kernel (with its madvise), and the prefetch hint.
         // Their code is @inlinable, so Core still specialises and inlines it.
+        // The system layer: threads, wake pipes, clocks, the directory rule. What Core must not do.
+        .target(name: "LightScopeSystem", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "LightScopeFastTables", dependencies: ["CPrefetch"]),
-        // Pure: configuration, watchdog policy, counters, status text. No I/O.
-        .target(name: "LightScopeCore", dependencies: ["LightScopeFastTables"]),
+        // Pure: configuration, watchdog policy, counters, status text. No I/O in its sources;
+        // it links the system layer for the heartbeat's clock.
+        .target(name: "LightScopeCore", dependencies: ["LightScopeFastTables", "LightScopeSystem"]),
         // libpcap handles and the non-blocking poll loop that feeds them.
         .target(name: "LightScopeCapture", dependencies: ["LightScopeCore", "CPcap"]),
-        // sd_notify, journald-friendly logging, signals.
-        .target(name: "LightScopeSystemd", dependencies: ["LightScopeCore", "CSystemd"]),
+        // The logging API: swift-log, with a handler that writes journald's <N> priorities.
+        .target(name: "LightScopeLogging", dependencies: [
+            "LightScopeCore", "LightScopeSystem", .product(name: "Logging", package: "swift-log"),
+        ]),
+        // sd_notify, signals; re-exports the logging.
+        .target(name: "LightScopeSystemd", dependencies: ["LightScopeCore", "LightScopeLogging", "CSystemd"]),
         // Event sinks: the SQLite store, the journal, anonymisation, and the writer thread feeding them.
         .target(name: "LightScopeStore", dependencies: [
-            "LightScopeCore", "LightScopeSystemd", "CSQLite", "CSystemd",
+            "LightScopeCore", "LightScopeLogging", "CSQLite", "CSystemd",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The fleet: the shipper that delivers the local store to a central PostgreSQL (libpq,
@@ -42,7 +51,7 @@ let package = Package(
         // The runner: composes capture loops and the watchdog supervisor.
         .target(name: "LightScopeDaemon", dependencies: ["LightScopeCore", "LightScopeCapture", "LightScopeSystemd", "LightScopeStore", "LightScopeFleet"]),
         // `lightscope replay`: the detection engine over a capture file, on three threads.
-        .target(name: "LightScopeReplay", dependencies: ["LightScopeCore", "LightScopeCapture", "CPrefetch"]),
+        .target(name: "LightScopeReplay", dependencies: ["LightScopeCore", "LightScopeSystem", "LightScopeCapture", "CPrefetch"]),
         .executableTarget(name: "lightscope", dependencies: [
             "LightScopeDaemon", "LightScopeReplay", "LightScopeStore", "LightScopeFleet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -57,8 +66,9 @@ let package = Package(
         .target(name: "LightScopeTestSupport", dependencies: ["LightScopeCore"], path: "Tests/LightScopeTestSupport"),
         .testTarget(name: "LightScopeFastTablesTests", dependencies: ["LightScopeFastTables", "LightScopeCore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeCoreTests", dependencies: ["LightScopeCore", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeSystemTests", dependencies: ["LightScopeSystem", "LightScopeTestSupport", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "LightScopeCaptureTests", dependencies: ["LightScopeCapture", "CPcap", "LightScopeTestSupport"]),
-        .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeTestSupport"]),
+        .testTarget(name: "LightScopeSystemdTests", dependencies: ["LightScopeSystemd", "LightScopeLogging", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeStoreTests", dependencies: ["LightScopeStore", "LightScopeTestSupport"]),
         .testTarget(name: "LightScopeDaemonTests", dependencies: ["LightScopeDaemon", "LightScopeCapture", "CPcap", "LightScopeStore", "LightScopeFleet", "LightScopeTestSupport"]),
         // Replay in process (its threads against one engine on one thread) and through the binary

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer target over decoding and detection (Fuzz/fuzz_decode_detect.swift)
 # into .build-fuzz/fuzz_decode_detect, with AddressSanitizer, optimised (-O) as the daemon is.
-# LightScopeCore is pure Swift whose one dependency is LightScopeFastTables (its tables, with a
-# prefetch hint from the header in Sources/CPrefetch), so plain swiftc suffices: the two are
-# compiled as modules of their own (instrumented for coverage), then the harness, the seeds and
-# the tests' PacketBuilder are linked against them. `-package-name` as SwiftPM gives it: the
-# tables open their code to Core at `package` access.
+# LightScopeCore is pure Swift whose dependencies are LightScopeFastTables (its tables, with a
+# prefetch hint from the header in Sources/CPrefetch) and the small system layer
+# (Sources/LightScopeSystem: the heartbeat's clock), so plain swiftc suffices: each is compiled
+# as a module of its own (instrumented for coverage), then the harness, the seeds and the tests'
+# PacketBuilder are linked against them. `-package-name` as SwiftPM gives it: the tables open
+# their code to Core at `package` access.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
@@ -13,16 +14,20 @@ out=.build-fuzz
 mkdir -p "$out"
 flags=(-sanitize=fuzzer,address -parse-as-library -O -g -I Sources/CPrefetch/include -package-name LightScope)
 
+# Only the system layer's threads and clocks: its files part needs swift-system, and Core does not use it.
+mapfile -t system < <(find Sources/LightScopeSystem/Threads Sources/LightScopeSystem/Clocks -name '*.swift' | sort)
 mapfile -t tables < <(find Sources/LightScopeFastTables -name '*.swift' | sort)
 mapfile -t core < <(find Sources/LightScopeCore -name '*.swift' | sort)
 # Rebuilt only when a source is newer than the library: the harness alone builds in seconds.
-if [ ! -f "$out/libLightScopeCore.a" ] || [ -n "$(find Sources/LightScopeCore Sources/LightScopeFastTables Sources/CPrefetch -newer "$out/libLightScopeCore.a")" ]; then
+if [ ! -f "$out/libLightScopeCore.a" ] || [ -n "$(find Sources/LightScopeCore Sources/LightScopeFastTables Sources/LightScopeSystem Sources/CPrefetch -newer "$out/libLightScopeCore.a")" ]; then
+    swiftc "${flags[@]}" -module-name LightScopeSystem -emit-module -emit-module-path "$out/LightScopeSystem.swiftmodule" \
+    -emit-library -static -o "$out/libLightScopeSystem.a" "${system[@]}"
     swiftc "${flags[@]}" -module-name LightScopeFastTables -emit-module -emit-module-path "$out/LightScopeFastTables.swiftmodule" \
     -emit-library -static -o "$out/libLightScopeFastTables.a" "${tables[@]}"
     swiftc "${flags[@]}" -I "$out" -module-name LightScopeCore -emit-module -emit-module-path "$out/LightScopeCore.swiftmodule" \
     -emit-library -static -o "$out/libLightScopeCore.a" "${core[@]}"
 fi
-swiftc "${flags[@]}" -module-name FuzzDecodeDetect -I "$out" -L "$out" -lLightScopeCore -lLightScopeFastTables \
+swiftc "${flags[@]}" -module-name FuzzDecodeDetect -I "$out" -L "$out" -lLightScopeCore -lLightScopeFastTables -lLightScopeSystem \
     Fuzz/fuzz_decode_detect.swift Fuzz/FuzzSeeds.swift Tests/LightScopeTestSupport/PacketBuilder.swift \
     -o "$out/fuzz_decode_detect"
 echo "$out/fuzz_decode_detect"

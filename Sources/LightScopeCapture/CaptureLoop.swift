@@ -1,5 +1,6 @@
 import CPcap
 import LightScopeCore
+import LightScopeSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import LightScopeCapture
 import LightScopeCore
+import LightScopeSystem
 import LightScopeSystemd
 import Synchronization
 

@@ -13,7 +13,7 @@ final class EventTally: EventSink {
     private let counts = Mutex(Counts())
 
     private struct Counts {
-        var byVerdict: [Verdict: UInt64] = [:]
+        var byVerdict = VerdictCounts()
         var byTool = [UInt64](repeating: 0, count: ScanTool.allCases.count)
     }
 
@@ -24,7 +24,7 @@ final class EventTally: EventSink {
     @discardableResult
     func submit(_ event: UnwantedEvent) -> Bool {
         counts.withLock { counts in
-            counts.byVerdict[event.verdict, default: 0] &+= 1
+            counts.byVerdict.count(event.verdict)
             counts.byTool[Int(event.tool.rawValue)] &+= 1
         }
         return downstream.submit(event)
@@ -34,7 +34,7 @@ final class EventTally: EventSink {
 
     var snapshot: DaemonSnapshot.Events {
         counts.withLock { counts in
-            DaemonSnapshot.Events(byVerdict: Dictionary(uniqueKeysWithValues: counts.byVerdict.map { ($0.key.rawValue, $0.value) }),
+            DaemonSnapshot.Events(byVerdict: counts.byVerdict.nonZeroByName,
                                   byTool: Dictionary(uniqueKeysWithValues: ScanTool.allCases.map { ($0.name, counts.byTool[Int($0.rawValue)]) }))
         }
     }

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import LightScopeSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,13 +23,7 @@ enum ReplacedFile {
         unlink(temporary)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard descriptor >= 0 else { return failure("open", temporary) }
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { close(descriptor); return failure("write", temporary) }
-            offset += count
-        }
+        guard WriteAll.write(bytes, to: descriptor) else { close(descriptor); return failure("write", temporary) }
         guard fchmod(descriptor, mode) == 0, owner.map({ fchown(descriptor, $0.uid, $0.gid) == 0 }) ?? true,
               !durable || fsync(descriptor) == 0 else {
             close(descriptor)

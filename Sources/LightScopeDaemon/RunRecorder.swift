@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 import LightScopeSystemd
 
 /// This run's entry in the run history (`runs.json` in the state directory), kept up to

@@ -1,5 +1,6 @@
 import LightScopeCapture
 import LightScopeCore
+import LightScopeSystem
 import LightScopeSystemd
 
 /// Where the runner meets the operating system: systemd's notify socket, the clocks, process

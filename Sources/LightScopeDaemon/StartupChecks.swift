@@ -1,5 +1,6 @@
 import LightScopeCapture
 import LightScopeCore
+import LightScopeSystem
 import LightScopeStore
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 import LightScopeStore
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 
 /// Runs `consumeBatch` on every element a producer sends, in the order sent, on a thread of its
 /// own: for work that follows a hot loop but need not hold it up (replay's detection after

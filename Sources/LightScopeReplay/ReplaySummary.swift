@@ -9,8 +9,7 @@ public struct ReplaySummary: Sendable {
     public var packets: UInt64 = 0
     public var undecodable: UInt64 = 0
     public var probes: UInt64 = 0
-    /// Indexed by `Verdict.caseIndex`.
-    private var eventCounts = [UInt64](repeating: 0, count: Verdict.allCases.count)
+    private var eventCounts = VerdictCounts()
     private var sourceCounts = AddressCounts()
     /// Indexed by `portIndex(proto:port:)`: TCP ports, then UDP ports.
     private var portCounts = [UInt64](repeating: 0, count: 2 * 65536)
@@ -42,9 +41,7 @@ public struct ReplaySummary: Sendable {
 
     /// Events by verdict (verdicts with no event are left out).
     public var events: [Verdict: UInt64] {
-        var events: [Verdict: UInt64] = [:]
-        for verdict in Verdict.allCases where eventCounts[verdict.caseIndex] > 0 { events[verdict] = eventCounts[verdict.caseIndex] }
-        return events
+        eventCounts.nonZero
     }
 
     /// `closed` and `unanswered` events by source.
@@ -83,7 +80,7 @@ public struct ReplaySummary: Sendable {
     }
 
     mutating func add(_ event: TalliedEvent) {
-        eventCounts[event.verdict.caseIndex] &+= 1
+        eventCounts.count(event.verdict)
         guard ScanDetector.isFailure(event.verdict) else { return }
         topSources.raise(event.source, to: sourceCounts.increment(event.source))
         if let port = event.destinationPort { portCounts[Self.portIndex(proto: event.proto, port: port)] &+= 1 }
@@ -98,7 +95,7 @@ public struct ReplaySummary: Sendable {
             lines.append("Fragmented TCP headers: \(fragments.reassembled) reassembled, \(fragments.overlapping) dropped as overlapping, "
                 + "\(fragments.evicted) pushed out unfinished, \(fragments.expired) timed out")
         }
-        lines.append("Unwanted events: " + Verdict.allCases.map { "\($0.rawValue) \(eventCounts[$0.caseIndex])" }.joined(separator: ", "))
+        lines.append("Unwanted events: " + eventCounts.text)
         lines.append("Top sources:")
         for (source, count) in topSources.entries { lines.append("  \(source)  \(count)") }
         lines.append("Top ports:")

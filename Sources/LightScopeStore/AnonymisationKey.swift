@@ -1,3 +1,4 @@
+import LightScopeSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -98,13 +99,7 @@ public enum AnonymisationKey {
         }
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else { throw fail("open") }
-        var offset = 0
-        while offset < byteCount {
-            let count = key.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, byteCount - offset) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { close(descriptor); throw fail("write") }
-            offset += count
-        }
+        guard WriteAll.write(key, to: descriptor) else { close(descriptor); throw fail("write") }
         guard fchmod(descriptor, 0o600) == 0, fsync(descriptor) == 0 else { close(descriptor); throw fail("fsync") }
         close(descriptor)
         guard rename(temporaryPath, path) == 0 else { throw fail("rename") }

@@ -1,5 +1,6 @@
 import LightScopeCore
-import LightScopeSystemd
+import LightScopeSystem
+import LightScopeLogging
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 
 /// What the writer thread does with each batch: anonymise, store in one transaction, send to
 /// the journal, and keep the store within its limits (`StoreRetention`). Used on the writer

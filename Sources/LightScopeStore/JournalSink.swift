@@ -1,6 +1,6 @@
 import CSystemd
 import LightScopeCore
-import LightScopeSystemd
+import LightScopeLogging
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -53,13 +53,7 @@ struct BlocklistCommand: ParsableCommand {
     }
 
     func run() throws {
-        let settings: Settings
-        do {
-            settings = try ConfigLoader.load(RunOptions(configPath: config, interfaces: [], logLevel: nil, faultInjectionEnabled: false))
-        } catch {
-            printError(error.description)
-            throw ExitCode(LightScopeCore.ExitCode.config.rawValue)
-        }
+        let settings = try commandSettings(config: config)
         let window = SinceWindow(since)!
         let eventStore = try store.open()
         let sources: [EventStore.SourceCount]

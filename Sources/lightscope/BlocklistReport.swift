@@ -1,5 +1,6 @@
 import ArgumentParser
 import LightScopeCore
+import LightScopeSystem
 import LightScopeDaemon
 #if canImport(Glibc)
 import Glibc
@@ -66,17 +67,11 @@ enum BlocklistReport {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return String(cString: strerror(errno)) }
         let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if written < 0, errno == EINTR { continue }
-            guard written > 0 else {
-                let problem = String(cString: strerror(errno))
-                close(fd)
-                unlink(temporary)
-                return problem
-            }
-            offset += written
+        guard WriteAll.write(bytes, to: fd) else {
+            let problem = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            return problem
         }
         let synced = fsync(fd) == 0
         close(fd)

@@ -21,12 +21,7 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let path = config ?? RunOptions.defaultConfigPath
-        do {
-            _ = try ConfigLoader.load(RunOptions(configPath: config, interfaces: [], logLevel: nil, faultInjectionEnabled: false))
-        } catch {
-            printError(error.description)
-            throw ExitCode(LightScopeCore.ExitCode.config.rawValue)
-        }
+        _ = try commandSettings(config: config)
         print(SafeText.escaped(DoctorFacts.exists(path) ? "\(path): valid" : "\(path) is absent: the defaults apply"))
     }
 }

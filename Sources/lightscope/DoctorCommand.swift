@@ -1,6 +1,7 @@
 import ArgumentParser
 import LightScopeCore
 import LightScopeDaemon
+import LightScopeSystem
 import LightScopeFleet
 import LightScopeStore
 
@@ -34,7 +35,7 @@ struct DoctorCommand: ParsableCommand {
         case .success(let properties):
             checks.append(Doctor.unit(properties))
             checks.append(Doctor.service(properties))
-            checks.append(Doctor.watchdogPing(properties, nowMonotonicMicros: DoctorFacts.monotonicMicros()))
+            checks.append(Doctor.watchdogPing(properties, nowMonotonicMicros: MonotonicClock.nowNanos() / 1000))
             unit = properties.isLoaded ? properties : nil
         case .failure(let unavailable):
             checks += Doctor.systemdUnavailable(unavailable.reason)

@@ -1,5 +1,6 @@
 import LightScopeCore
 import LightScopeDaemon
+import LightScopeSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,12 +25,6 @@ enum DoctorFacts {
     }
 
     struct SystemdUnavailable: Error { var reason: String }
-
-    static func monotonicMicros() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
-    }
 
     /// DT_NEEDED of the running binary, read through /proc/self/exe.
     static func neededLibraries() -> [String]? {

@@ -12,12 +12,7 @@ struct FleetReaderOptions: ParsableArguments {
     var config: String?
 
     func settings() throws -> Settings {
-        do {
-            return try ConfigLoader.load(RunOptions(configPath: config, interfaces: [], logLevel: nil, faultInjectionEnabled: false))
-        } catch {
-            printError(error.description)
-            throw ExitCode(LightScopeCore.ExitCode.config.rawValue)
-        }
+        try commandSettings(config: config)
     }
 
     func connect(settings: Settings? = nil) throws -> PostgresConnection {

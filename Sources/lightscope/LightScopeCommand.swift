@@ -101,13 +101,7 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
-        let settings: Settings
-        do {
-            settings = try ConfigLoader.load(RunOptions(configPath: config, interfaces: [], logLevel: nil, faultInjectionEnabled: false))
-        } catch {
-            printError(error.description)
-            throw ExitCode(LightScopeCore.ExitCode.config.rawValue)
-        }
+        let settings = try commandSettings(config: config)
         // Progress on stderr only when a person watches it there: never in a pipe, a file or a benchmark.
         let progress = isatty(STDERR_FILENO) == 1 ? ReplayProgress(totalBytes: ReplayProgress.size(of: file)) : nil
         let replay = Replay(path: file, json: json, local: local.compactMap(IPPrefix.init), settings: settings.detection,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LightScopeCore
+import LightScopeSystem
 import LightScopeDaemon
 
 /// The unit's ExecStopPost= step: systemd passes how the run ended in the environment.

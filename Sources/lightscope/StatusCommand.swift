@@ -1,5 +1,6 @@
 import ArgumentParser
 import LightScopeCore
+import LightScopeSystem
 import LightScopeDaemon
 
 struct StatusCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import LightScopeCore
 import LightScopeDaemon
 import LightScopeStore
+import LightScopeSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,9 +58,7 @@ struct SinceWindow {
 
     /// Nanoseconds since the epoch at the start of the window.
     var startNanos: UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let nowNanos = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        let nowNanos = WallClock.nowNanos()
         let back = UInt64(clamping: duration.nanoseconds)
         return nowNanos > back ? nowNanos - back : 0
     }

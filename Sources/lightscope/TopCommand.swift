@@ -69,14 +69,7 @@ struct TopCommand: ParsableCommand {
     }
 
     private func sourceRows(_ counts: [EventStore.SourceCount]) -> [String] {
-        counts.map { count in
-            if json {
-                var line = "{\"src\":"
-                EventJSON.appendQuoted(count.source, to: &line)
-                return line + ",\"events\":\(count.events),\"packets\":\(count.packets)}"
-            }
-            return "\(Self.padded(count.events, 6))  \(Self.padded(count.packets, 7))  \(SafeText.escaped(count.source))"
-        }
+        namedRows(key: "src", counts.map { ($0.source, $0.events, $0.packets) })
     }
 
     private func portRows(_ counts: [EventStore.PortCount]) -> [String] {
@@ -87,13 +80,19 @@ struct TopCommand: ParsableCommand {
     }
 
     private func toolRows(_ counts: [EventStore.ToolCount]) -> [String] {
+        namedRows(key: "tool", counts.map { ($0.tool, $0.events, $0.packets) })
+    }
+
+    /// A source's or a tool's row: `{"src":"203.0.113.7","events":3,"packets":6}` or
+    /// `     3        6  203.0.113.7`.
+    private func namedRows(key: String, _ counts: [(name: String, events: Int, packets: Int)]) -> [String] {
         counts.map { count in
             if json {
-                var line = "{\"tool\":"
-                EventJSON.appendQuoted(count.tool, to: &line)
+                var line = "{\"\(key)\":"
+                EventJSON.appendQuoted(count.name, to: &line)
                 return line + ",\"events\":\(count.events),\"packets\":\(count.packets)}"
             }
-            return "\(Self.padded(count.events, 6))  \(Self.padded(count.packets, 7))  \(SafeText.escaped(count.tool))"
+            return "\(Self.padded(count.events, 6))  \(Self.padded(count.packets, 7))  \(SafeText.escaped(count.name))"
         }
     }
 

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 @testable import LightScopeFleet
 import LightScopeTestSupport
 import XCTest

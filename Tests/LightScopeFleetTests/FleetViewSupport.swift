@@ -1,5 +1,6 @@
 import Foundation
 import LightScopeCore
+import LightScopeSystem
 @testable import LightScopeFleet
 import LightScopeStore
 import LightScopeTestSupport

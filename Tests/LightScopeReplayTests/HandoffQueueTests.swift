@@ -1,5 +1,6 @@
 import LightScopeCore
 @testable import LightScopeReplay
+import LightScopeSystem
 import XCTest
 
 final class HandoffQueueTests: XCTestCase {

@@ -1,5 +1,6 @@
 import Glibc
 import LightScopeCore
+import LightScopeSystem
 import LightScopeStore
 import XCTest
 

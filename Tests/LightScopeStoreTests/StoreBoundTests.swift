@@ -1,5 +1,6 @@
 import Glibc
 import LightScopeCore
+import LightScopeSystem
 @testable import LightScopeStore
 import LightScopeTestSupport
 import XCTest

@@ -14,6 +14,7 @@
 // add-host --json` gives them (the url with a query string, which the password is added to).
 import Foundation
 import LightScopeCore
+import LightScopeSystem
 import LightScopeFleet
 import LightScopeStore
 

@@ -48,25 +48,22 @@ public struct LostProbe: Equatable, Sendable {
 public struct DetectionCounters: Equatable, Sendable {
     /// Inbound connection attempts to local addresses (TCP SYNs, UDP probes seen through ICMP).
     public var probes: UInt64 = 0
-    /// Indexed by `Verdict.caseIndex`: counted once per event, so no hashing.
-    private var eventCounts = [UInt64](repeating: 0, count: Verdict.allCases.count)
+    private var eventCounts = VerdictCounts()
 
-    mutating func count(_ verdict: Verdict) { eventCounts[verdict.caseIndex] &+= 1 }
+    mutating func count(_ verdict: Verdict) { eventCounts.count(verdict) }
 
     /// Both counts together.
     func adding(_ other: DetectionCounters) -> DetectionCounters {
         var sum = self
         sum.probes &+= other.probes
-        for index in sum.eventCounts.indices { sum.eventCounts[index] &+= other.eventCounts[index] }
+        sum.eventCounts.add(other.eventCounts)
         return sum
     }
 
     /// The verdicts seen so far, with their counts.
     public var eventsByVerdict: [Verdict: UInt64] {
-        var counts: [Verdict: UInt64] = [:]
-        for verdict in Verdict.allCases where eventCounts[verdict.caseIndex] > 0 { counts[verdict] = eventCounts[verdict.caseIndex] }
-        return counts
+        eventCounts.nonZero
     }
 
-    public var events: UInt64 { eventCounts.reduce(0, &+) }
+    public var events: UInt64 { eventCounts.total }
 }

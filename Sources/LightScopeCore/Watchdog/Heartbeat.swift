@@ -1,3 +1,4 @@
+import LightScopeSystem
 import Synchronization
 
 /// A loop's proof of life. The loop calls `beat()` on every wake-up, packet or not;

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 import LightScopeStore
 
 /// One connection of the shipper to the collector, checked and bound: the schema is one this

@@ -1,5 +1,6 @@
 import LightScopeCapture
 import LightScopeCore
+import LightScopeSystem
 import LightScopeStore
 import Synchronization
 #if canImport(Glibc)

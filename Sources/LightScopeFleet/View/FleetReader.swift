@@ -1,4 +1,5 @@
 import LightScopeCore
+import LightScopeSystem
 
 /// The collector's read side, for `lightscope fleet status`, `scanners`, `blocklist`, `events`
 /// and `top`: a connection as a reader role, checked against the schema versions this

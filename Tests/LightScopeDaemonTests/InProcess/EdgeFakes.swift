@@ -2,6 +2,7 @@ import CPcap
 import Foundation
 import LightScopeCapture
 import LightScopeCore
+import LightScopeSystem
 @testable import LightScopeDaemon
 import LightScopeSystemd
 import Synchronization

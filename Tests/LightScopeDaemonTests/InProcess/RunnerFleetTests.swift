@@ -1,5 +1,6 @@
 import Foundation
 import LightScopeCore
+import LightScopeSystem
 @testable import LightScopeDaemon
 import LightScopeFleet
 import LightScopeStore

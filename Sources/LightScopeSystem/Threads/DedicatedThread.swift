@@ -65,7 +65,8 @@ public final class DedicatedThread: @unchecked Sendable {
     /// (a hung loop); the thread is then left behind, never killed mid-flight.
     public func join(timeout: Duration) -> Bool {
         guard let handle = thread else { return true }
-        let deadline = MonotonicClock.nowNanos() + UInt64(timeout.nanoseconds)
+        let (seconds, attoseconds) = timeout.components
+        let deadline = MonotonicClock.nowNanos() + UInt64(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         while !finished.load(ordering: .acquiring) {
             if MonotonicClock.nowNanos() >= deadline { return false }
             usleep(10_000)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LightScopeCore
+import LightScopeSystem
 import LightScopeTestSupport
 import XCTest
 
