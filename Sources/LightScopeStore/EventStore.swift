@@ -17,11 +17,14 @@ public final class EventStore {
     /// 3: each event names the tool that sent its probe (`tool`).
     /// `tcpFlagsVersion`: each event records its probe's TCP flags (`tcp_flags`).
     /// `answerVersion`: a `backscatter` event records the victim's answer (`answer`).
-    public static let schemaVersion: Int64 = answerVersion
+    /// `aggregateVersion`: an aggregate event records the events it stands for and sample sources.
+    public static let schemaVersion: Int64 = aggregateVersion
     /// The version that added `tcp_flags`: the one place its number is written.
     public static let tcpFlagsVersion: Int64 = 4
     /// The version that added `answer`: the one place its number is written.
     public static let answerVersion: Int64 = 5
+    /// The version that added `aggregated` and `samples`: the one place its number is written.
+    public static let aggregateVersion: Int64 = 6
 
     public let path: String
     let connection: SQLiteConnection
@@ -210,6 +213,13 @@ public final class EventStore {
         PRAGMA user_version = \(answerVersion);
         """
 
+    /// Events stored before aggregation each stand for themselves: nullable columns, no rewrite.
+    private static let migrationAddingAggregates = """
+        ALTER TABLE events ADD COLUMN aggregated INTEGER;
+        ALTER TABLE events ADD COLUMN samples TEXT;
+        PRAGMA user_version = \(aggregateVersion);
+        """
+
     /// Brings a store of `version` to a later one: each step sets `user_version` to what it made
     /// (a new store starts at 2).
     private static func migration(from version: Int64) -> String {
@@ -218,18 +228,20 @@ public final class EventStore {
         case 1: migrationFrom1()
         case 2: migrationFrom2
         case 3: migrationAddingTCPFlags
-        default: migrationAddingAnswer
+        case tcpFlagsVersion: migrationAddingAnswer
+        default: migrationAddingAggregates
         }
     }
 
     /// Lets the readers' queries run unchanged on an older store, which lacks the later columns:
     /// a temporary view (the connection's own, nothing is written to the file) shadows `events`
     /// and gives its events what the upgrade will: the tool `unknown` (before 3), no flags
-    /// (before 4), no answer.
+    /// (before 4), no answer (before 5), no aggregates.
     private static func readWithoutNewColumns(_ connection: SQLiteConnection, version: Int64) throws {
         let tool = version < 3 ? ", 'unknown' AS tool" : ""
         let flags = version < tcpFlagsVersion ? ", NULL AS tcp_flags" : ""
-        try connection.execute("CREATE TEMP VIEW events AS SELECT *\(tool)\(flags), NULL AS answer FROM main.events")
+        let answer = version < answerVersion ? ", NULL AS answer" : ""
+        try connection.execute("CREATE TEMP VIEW events AS SELECT *\(tool)\(flags)\(answer), NULL AS aggregated, NULL AS samples FROM main.events")
     }
 
     private static func checkSchema(_ connection: SQLiteConnection, path: String, readOnly: Bool) throws -> Void {

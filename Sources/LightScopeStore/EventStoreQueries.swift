@@ -38,7 +38,8 @@ extension EventStore {
                            destination: text(.dst), destinationPort: number(.dport), verdict: verdict, packets: packets,
                            ttl: number(.ttl), tcpWindow: number(.window), tcpOptions: text(.tcpOptions),
                            ports: number(.ports), addresses: number(.addresses), tool: ScanTool(storedName: text(.tool)),
-                           tcpFlags: text(.tcpFlags), answer: text(.answer).flatMap(BackscatterAnswer.init(name:)))
+                           tcpFlags: text(.tcpFlags), answer: text(.answer).flatMap(BackscatterAnswer.init(name:)),
+                           aggregated: number(.aggregated), samples: text(.samples))
     }
 
     /// The sources of `backscatter` events since `sinceNanos`: victims, never scanners.
