@@ -72,7 +72,7 @@ extension EventStore {
     /// The sources with the most events since `sinceNanos`, most first.
     public func topSources(since sinceNanos: UInt64, limit: Int = 10) throws(StoreError) -> [SourceCount] {
         try query("""
-            SELECT src, count(*) AS n, sum(packets) FROM events WHERE time_ns >= ?1
+            SELECT src, sum(coalesce(aggregated, 1)) AS n, sum(packets) FROM events WHERE time_ns >= ?1
                 GROUP BY src ORDER BY n DESC, src LIMIT ?2
             """, [.integer(Int64(clamping: sinceNanos)), .integer(Int64(limit))]) { row in
             guard let source = row.value(at: 0).text, let events = row.value(at: 1).integer,
