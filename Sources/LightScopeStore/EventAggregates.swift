@@ -33,6 +33,12 @@ struct EventAggregates {
         var packets: UInt64
         var samples: [IPAddress]
 
+        mutating func add(_ event: UnwantedEvent) {
+            events += 1
+            packets += UInt64(event.packets)
+            if samples.count < EventAggregates.sampleSize, !samples.contains(event.source) { samples.append(event.source) }
+        }
+
         var prefixLength: Int { key.network.isIPv4 ? EventAggregates.ipv4PrefixLength : EventAggregates.ipv6PrefixLength }
     }
 
@@ -60,12 +66,9 @@ struct EventAggregates {
     /// False when the event would open an aggregate beyond `capacity`.
     mutating func fold(_ event: UnwantedEvent) -> Bool {
         let key = Self.key(of: event)
-        if open[key] != nil {
-            open[key]!.events += 1
-            open[key]!.packets += UInt64(event.packets)
-            if open[key]!.samples.count < Self.sampleSize, !open[key]!.samples.contains(event.source) {
-                open[key]!.samples.append(event.source)
-            }
+        // One hash of the key (this runs on a packet loop, under the pipeline's lock).
+        if let index = open.index(forKey: key) {
+            open.values[index].add(event)
             return true
         }
         guard open.count < capacity else { return false }
