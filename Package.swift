@@ -61,6 +61,8 @@ let package = Package(
         // Benchmark only: a hundred simulated hosts' shippers for bench/fleet-hosts.sh.
         .executableTarget(name: "lightscope-fleetsim", dependencies: ["LightScopeCore", "LightScopeStore", "LightScopeFleet"],
                           path: "bench/fleetsim"),
+        // Benchmark only: the store writer's CPU per event (bench/README.md, "The store writer").
+        .executableTarget(name: "lightscope-storewrite", dependencies: ["LightScopeCore", "LightScopeStore"], path: "bench/storewrite"),
 
         // Real test parts shared by the test targets: a notify socket, namespaces, the daemon process.
         .target(name: "LightScopeTestSupport", dependencies: ["LightScopeCore"], path: "Tests/LightScopeTestSupport"),

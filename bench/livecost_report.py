@@ -65,9 +65,10 @@ def stop_line(text):
     """What the store took and every loss, final, from LightScope's "Stopped cleanly" line:
     the status file's store figures lag the writer's last transaction."""
     stored = re.search(r"(\d+) events stored", text)
+    aggregated = re.search(r"events stored and (\d+) aggregated", text)
     reasons = re.search(r"events lost: \d+ \(([^)]*)\)", text)
     lost = {reason: int(count) for reason, count in re.findall(r"(\w+) (\d+)", reasons[1])} if reasons else {}
-    return {"stored": int(stored[1]) if stored else 0, "lost": lost}
+    return {"stored": int(stored[1]) if stored else 0, "aggregated": int(aggregated[1]) if aggregated else 0, "lost": lost}
 
 
 def read_runs(path):
@@ -133,8 +134,8 @@ def table(path, packets, rounds):
               f"{number(run['pps'])} | {number(run['seen'])} | {number(run['dropped'])} | {run['ns']:.0f} | "
               f"{run['ns_sending']:.0f} | {run['ns_loop']:.0f} + {run['ns_writer']:.0f} | {number(run['wakeups'])} |")
     print("\nEvery probe accounted for (LightScope, settled: no probe pending). Unaccounted = sent - dropped - "
-          "judged - aggregated - lost to eviction or a given-up loop; stored and the store's own losses "
-          "(queue, disk) are what became of the judged events.\n")
+          "stored - aggregated - lost (every reason but fleet); judged events are the stored, the aggregated "
+          "and those the store lost (queue, disk, aggregation).\n")
     print("| round | stream | sent | dropped | judged (events) | aggregated | lost by reason | unaccounted | stored |")
     print("|---:|---|---:|---:|---:|---:|---|---:|---:|")
     for run in runs:
@@ -142,8 +143,8 @@ def table(path, packets, rounds):
         if run["tool"] != "lightscope" or run["stream"] == "open" or not figures:
             continue
         lost = figures["lost"]
-        before_store = lost.get("eviction", 0) + lost.get("interface", 0)
-        unaccounted = run["sent"] - run["dropped"] - figures["judged"] - figures["aggregated"] - before_store
+        lost_total = sum(count for reason, count in lost.items() if reason != "fleet")
+        unaccounted = run["sent"] - run["dropped"] - figures["stored"] - figures["aggregated"] - lost_total
         reasons = ", ".join(f"{reason} {number(count)}" for reason, count in sorted(lost.items()) if count) or "0"
         print(f"| {run['round']} | {run['stream']} | {number(run['sent'])} | {number(run['dropped'])} | "
               f"{number(figures['judged'])} | {number(figures['aggregated'])} | {reasons} | {number(unaccounted)} | "

@@ -2,9 +2,7 @@ import LightScopeCore
 import LightScopeStore
 import Synchronization
 
-extension EventPipeline: EventSink {
-    public var room: Int { max(0, queueCapacity - queuedEvents) }
-}
+extension EventPipeline: EventSink {}
 
 /// Counts this run's events by verdict and by tool on their way to the pipeline, for
 /// `lightscope status` and the metrics.

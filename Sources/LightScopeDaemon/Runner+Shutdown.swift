@@ -17,8 +17,9 @@ extension Runner {
         let totals = StatusText.sum(daemon.captures.counterSnapshots)
         let stored = daemon.pipeline.counters.snapshot
         let lost = StatusText.lostEvents(daemon.pipeline.counters.lost.byReason)
+        let aggregated = stored.aggregated > 0 ? " and \(stored.aggregated) aggregated in \(stored.aggregatesWritten)" : ""
         thisRun.end(.clean)
-        Log.info("Stopped cleanly: \(totals.packets) packets seen, \(totals.unwanted) unwanted, \(totals.drops) dropped; \(stored.eventsWritten) events stored; events lost: \(lost)")
+        Log.info("Stopped cleanly: \(totals.packets) packets seen, \(totals.unwanted) unwanted, \(totals.drops) dropped; \(stored.eventsWritten) events stored\(aggregated); events lost: \(lost)")
         return ExitCode.success.rawValue
     }
 }

@@ -24,6 +24,7 @@ extension Runner {
 
         let lost = LostEvents()
         let pipeline = EventPipeline(stateDirectory: stateDirectory, settings: settings.store, anonymiser: anonymiser,
+                                     queueCapacity: testEventQueueCapacity ?? EventPipeline.defaultQueueCapacity,
                                      wakeInterval: timing.loopWake, lost: lost)
         pipeline.isFleetShipping = fleet != nil
         pipeline.start()
@@ -83,5 +84,14 @@ extension Runner {
     }
 
     /// Started by systemd as a service (which sets INVOCATION_ID), not from a terminal.
+    /// Tests only, with fault injection on: `LIGHTSCOPE_TEST_EVENT_QUEUE=N` makes the event
+    /// queue hold N events, so that a flood bounded in count passes the aggregation mark.
+    var testEventQueueCapacity: Int? {
+        guard environment[FaultInjection.environmentVariable] == "1" else { return nil }
+        return environment[Self.testEventQueueVariable].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    static let testEventQueueVariable = "LIGHTSCOPE_TEST_EVENT_QUEUE"
+
     var isUnderSystemd: Bool { environment["INVOCATION_ID"] != nil }
 }

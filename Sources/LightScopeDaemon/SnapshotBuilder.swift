@@ -32,7 +32,8 @@ enum SnapshotBuilder {
         let counters = pipeline.counters.snapshot
         let store = DaemonSnapshot.Store(path: pipeline.databasePath,
                                          sizeBytes: fileSize(pipeline.databasePath) + fileSize(pipeline.databasePath + "-wal"),
-                                         eventsWritten: counters.eventsWritten, errors: counters.storeErrors)
+                                         eventsWritten: counters.eventsWritten, errors: counters.storeErrors,
+                                         aggregated: counters.aggregated, aggregatesWritten: counters.aggregatesWritten)
         return DaemonSnapshot(
             version: LightScopeVersion.current, pid: getpid(), startedAtNanos: startedAtNanos, updatedAtNanos: now,
             status: statusText, interfaces: interfaces, loops: loops,

@@ -29,11 +29,23 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     /// Retention gives way to the queue once this share of it (1/8) is taken: the queue then
     /// still has room for the events of several retention steps.
     static let retentionYieldFraction = 8
+    /// Aggregation starts once the queue holds this share of its capacity (1/2): the writer is
+    /// then about half a second behind, more events arrive than it stores. Below it every
+    /// event stays its own (docs/store.md, "Aggregation").
+    public static let aggregationQueueFraction = 2
+    /// Aggregates open at once (one per verdict, port, source network and minute) before an
+    /// event past the mark that opens a new one is lost (`aggregation`), unless the queue
+    /// still has room beyond the mark.
+    public static let defaultAggregateCapacity = 16_384
 
     public let heartbeat = Heartbeat(loopName: "event writer")
     public let counters: EventCounters
     public let databasePath: String
     private let queue: EventQueue
+    /// Events queued before the rest are folded into `aggregates`; nil: never aggregate.
+    public let aggregationMark: Int?
+    private let aggregates: Mutex<EventAggregates>
+    private let aggregateCapacity: Int
     /// A byte on it wakes the writer early: on stop, or when the queue is half full.
     private let wakePipe = WakePipe()
     private let stopRequested = Atomic<Bool>(false)
@@ -54,12 +66,16 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     ///   - lost: where the pipeline counts what it loses (the daemon's one count of lost events).
     public init(stateDirectory: String, settings: Settings.Store, anonymiser: AddressAnonymiser,
                 journal: JournalSink? = JournalSink(), queueCapacity: Int = EventPipeline.defaultQueueCapacity,
+                aggregateCapacity: Int = EventPipeline.defaultAggregateCapacity,
                 wakeInterval: Duration = EventPipeline.commitInterval,
                 log: @escaping LogFunction = EventPipeline.systemLog, lost: LostEvents = LostEvents()) {
         counters = EventCounters(lost: lost)
         wakeIntervalMilliseconds = Atomic(Self.clampedWakeMilliseconds(wakeInterval))
         databasePath = stateDirectory + "/" + EventStore.fileName
         queue = EventQueue(capacity: queueCapacity)
+        aggregationMark = aggregateCapacity > 0 ? max(1, queueCapacity / Self.aggregationQueueFraction) : nil
+        aggregates = Mutex(EventAggregates(capacity: aggregateCapacity))
+        self.aggregateCapacity = aggregateCapacity
         writer = EventWriter(databasePath: databasePath, settings: settings, anonymiser: anonymiser,
                              journal: journal, counters: counters, log: log)
     }
@@ -81,23 +97,43 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
         thread.start(name: "ls-events") { [self] in run() }
     }
 
-    /// Hands an event to the writer without blocking; false (and `queueDrops` counted) when the
-    /// queue is full or the pipeline is stopping. Safe from any thread.
+    /// Hands an event to the writer without blocking. Past `aggregationMark` it is folded into
+    /// an aggregate event instead; false (and counted lost, `queue` or `aggregation`) when
+    /// neither the queue nor the aggregate table has room, or the pipeline is stopping.
+    /// Safe from any thread.
     @discardableResult
     public func submit(_ event: UnwantedEvent) -> Bool {
         guard !stopRequested.load(ordering: .relaxed) else {
             counters.addQueueDrop()
             return false
         }
-        switch queue.push(event) {
-        case .accepted(let queued):
+        if case .accepted(let queued) = queue.push(event, limit: aggregationMark) {
             if queued == queue.capacity / 2 { wake() }
             return true
-        case .full:
+        }
+        guard aggregationMark != nil else {
             counters.addQueueDrop()
             return false
         }
+        let (folded, open) = aggregates.withLock { table in (table.fold(event), table.count) }
+        if folded {
+            if open == aggregateCapacity / 2 { wake() }
+            return true
+        }
+        // The table is full: what the queue holds beyond the mark is the last resort.
+        if case .accepted = queue.push(event) { return true }
+        counters.addAggregationLoss()
+        return false
     }
+
+    /// Events it can take now without losing any: the queue's room, plus the aggregate
+    /// table's (each free aggregate takes at least one event).
+    public var room: Int {
+        max(0, queue.capacity - queue.count) + (aggregationMark == nil ? 0 : aggregates.withLock { $0.room })
+    }
+
+    /// Aggregates not yet handed to the writer.
+    public var openAggregates: Int { aggregates.withLock { $0.count } }
 
     /// New `[store]` settings (on reload); the writer takes them before its next batch.
     public func reconfigure(settings: Settings.Store, anonymiser: AddressAnonymiser) {
@@ -166,7 +202,8 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
                     heartbeat.beat()
                 }
                 batch.removeAll(keepingCapacity: true)
-            } while stopping && queue.count > 0
+                flushAggregates(all: stopping, monotonicNanos: now)
+            } while stopping && (queue.count > 0 || openAggregates > 0)
             retentionYielded = writer.maintain(wallClockNanos: WallClock.nowNanos(), monotonicNanos: MonotonicClock.nowNanos(),
                                                shouldYield: { queue.count >= queue.capacity / Self.retentionYieldFraction }) {
                 heartbeat.beat()
@@ -174,5 +211,18 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
             if stopping { break }
         }
         writer.close()
+    }
+
+    /// Hands the writer the aggregates whose minute has closed; all of them on stop, or when
+    /// the table is half full (an aggregate may then be split in two rows: no coarser).
+    private func flushAggregates(all: Bool, monotonicNanos: UInt64) {
+        let closed = aggregates.withLock { table in
+            all || table.count >= table.capacity / 2 ? table.take() : table.take(closedBefore: WallClock.nowNanos())
+        }
+        for start in stride(from: 0, to: closed.count, by: Self.maximumEventsPerTransaction) {
+            writer.write(aggregates: Array(closed[start..<min(start + Self.maximumEventsPerTransaction, closed.count)]),
+                         monotonicNanos: monotonicNanos)
+            heartbeat.beat()
+        }
     }
 }

@@ -21,9 +21,10 @@ final class EventQueue: Sendable {
         case full
     }
 
-    func push(_ event: UnwantedEvent) -> PushResult {
+    /// `limit`: refuse once this many are queued (at most `capacity`).
+    func push(_ event: UnwantedEvent, limit: Int? = nil) -> PushResult {
         pending.withLock { events in
-            guard events.count < capacity else { return .full }
+            guard events.count < min(limit ?? capacity, capacity) else { return .full }
             events.append(event)
             return .accepted(queued: events.count)
         }

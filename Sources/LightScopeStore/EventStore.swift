@@ -17,11 +17,14 @@ public final class EventStore {
     /// 3: each event names the tool that sent its probe (`tool`).
     /// `tcpFlagsVersion`: each event records its probe's TCP flags (`tcp_flags`).
     /// `answerVersion`: a `backscatter` event records the victim's answer (`answer`).
-    public static let schemaVersion: Int64 = answerVersion
+    /// `aggregateVersion`: an aggregate event records the events it stands for and sample sources.
+    public static let schemaVersion: Int64 = aggregateVersion
     /// The version that added `tcp_flags`: the one place its number is written.
     public static let tcpFlagsVersion: Int64 = 4
     /// The version that added `answer`: the one place its number is written.
     public static let answerVersion: Int64 = 5
+    /// The version that added `aggregated` and `samples`: the one place its number is written.
+    public static let aggregateVersion: Int64 = 6
 
     public let path: String
     let connection: SQLiteConnection
@@ -71,7 +74,8 @@ public final class EventStore {
         do {
             try connection.execute("BEGIN IMMEDIATE")
             for record in records {
-                try insertStatement.run(Self.columnValues(record))
+                try Self.bind(record, to: insertStatement)
+                try insertStatement.runBound()
             }
             try connection.execute("COMMIT")
         } catch {
@@ -128,21 +132,39 @@ public final class EventStore {
     }
 
     // Column order of the insert; `time_ns` holds nanoseconds since the epoch.
-    private static let columns = EventField.allCases.map(\.storeColumn)
+    private static let fields = EventField.allCases
+    private static let columns = fields.map(\.storeColumn)
     private static let insertSQL = "INSERT INTO events (\(columns.joined(separator: ", "))) VALUES ("
         + (1...columns.count).map { "?\($0)" }.joined(separator: ", ") + ")"
 
-    private static func columnValues(_ record: EventRecord) -> [SQLiteValue] {
-        var values = [SQLiteValue](repeating: .null, count: columns.count)
-        for (field, value) in record.fieldValues {
-            let index = EventField.allCases.firstIndex(of: field)!
-            switch value {
-            case .text(let text): values[index] = .text(text)
-            case .integer(let number): values[index] = .integer(number)
-            case .time(let nanos): values[index] = .integer(Int64(clamping: nanos))
+    /// Binds every column of the insert straight from the record, NULL where it has no value:
+    /// no array of values, no tuple of field and value per row. The switch is exhaustive, so a
+    /// new `EventField` cannot be left out; `EventStoreTests` read every field back.
+    private static func bind(_ record: EventRecord, to statement: SQLiteStatement) throws(SQLiteError) {
+        for (offset, field) in fields.enumerated() {
+            let index = Int32(offset + 1)
+            switch field {
+            case .time: try statement.bind(Int64(clamping: record.timeNanos), at: index)
+            case .interface: try statement.bind(record.interface, at: index)
+            case .proto: try statement.bind(record.proto.rawValue, at: index)
+            case .src: try statement.bind(record.source, at: index)
+            case .sport: try statement.bind(record.sourcePort.map(Int64.init), at: index)
+            case .dst: try statement.bind(record.destination, at: index)
+            case .dport: try statement.bind(record.destinationPort.map(Int64.init), at: index)
+            case .verdict: try statement.bind(record.verdict.rawValue, at: index)
+            case .packets: try statement.bind(Int64(record.packets), at: index)
+            case .ttl: try statement.bind(record.ttl.map(Int64.init), at: index)
+            case .window: try statement.bind(record.tcpWindow.map(Int64.init), at: index)
+            case .tcpOptions: try statement.bind(record.tcpOptions, at: index)
+            case .ports: try statement.bind(record.ports.map(Int64.init), at: index)
+            case .addresses: try statement.bind(record.addresses.map(Int64.init), at: index)
+            case .tool: try statement.bind(record.tool.name, at: index)
+            case .tcpFlags: try statement.bind(record.tcpFlags, at: index)
+            case .answer: try statement.bind(record.answer?.name, at: index)
+            case .aggregated: try statement.bind(record.aggregated.map(Int64.init), at: index)
+            case .samples: try statement.bind(record.samples, at: index)
             }
         }
-        return values
     }
 
     /// Version 2 as it shipped, kept as it was: a new store starts from it and takes every later
@@ -210,6 +232,17 @@ public final class EventStore {
         PRAGMA user_version = \(answerVersion);
         """
 
+    /// Events stored before aggregation each stand for themselves: nullable columns, no rewrite.
+    /// The (src, time) index goes: every row's insert landed on a random page of it (a flood's
+    /// sources are random), which cost the writer more than half its CPU per event
+    /// (bench/README.md, "The store writer"); the queries by source read the time range instead.
+    private static let migrationAddingAggregates = """
+        ALTER TABLE events ADD COLUMN aggregated INTEGER;
+        ALTER TABLE events ADD COLUMN samples TEXT;
+        DROP INDEX IF EXISTS events_src;
+        PRAGMA user_version = \(aggregateVersion);
+        """
+
     /// Brings a store of `version` to a later one: each step sets `user_version` to what it made
     /// (a new store starts at 2).
     private static func migration(from version: Int64) -> String {
@@ -218,18 +251,20 @@ public final class EventStore {
         case 1: migrationFrom1()
         case 2: migrationFrom2
         case 3: migrationAddingTCPFlags
-        default: migrationAddingAnswer
+        case tcpFlagsVersion: migrationAddingAnswer
+        default: migrationAddingAggregates
         }
     }
 
     /// Lets the readers' queries run unchanged on an older store, which lacks the later columns:
     /// a temporary view (the connection's own, nothing is written to the file) shadows `events`
     /// and gives its events what the upgrade will: the tool `unknown` (before 3), no flags
-    /// (before 4), no answer.
+    /// (before 4), no answer (before 5), no aggregates.
     private static func readWithoutNewColumns(_ connection: SQLiteConnection, version: Int64) throws {
         let tool = version < 3 ? ", 'unknown' AS tool" : ""
         let flags = version < tcpFlagsVersion ? ", NULL AS tcp_flags" : ""
-        try connection.execute("CREATE TEMP VIEW events AS SELECT *\(tool)\(flags), NULL AS answer FROM main.events")
+        let answer = version < answerVersion ? ", NULL AS answer" : ""
+        try connection.execute("CREATE TEMP VIEW events AS SELECT *\(tool)\(flags)\(answer), NULL AS aggregated, NULL AS samples FROM main.events")
     }
 
     private static func checkSchema(_ connection: SQLiteConnection, path: String, readOnly: Bool) throws -> Void {

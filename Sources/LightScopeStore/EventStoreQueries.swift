@@ -38,7 +38,8 @@ extension EventStore {
                            destination: text(.dst), destinationPort: number(.dport), verdict: verdict, packets: packets,
                            ttl: number(.ttl), tcpWindow: number(.window), tcpOptions: text(.tcpOptions),
                            ports: number(.ports), addresses: number(.addresses), tool: ScanTool(storedName: text(.tool)),
-                           tcpFlags: text(.tcpFlags), answer: text(.answer).flatMap(BackscatterAnswer.init(name:)))
+                           tcpFlags: text(.tcpFlags), answer: text(.answer).flatMap(BackscatterAnswer.init(name:)),
+                           aggregated: number(.aggregated), samples: text(.samples))
     }
 
     /// The sources of `backscatter` events since `sinceNanos`: victims, never scanners.
@@ -71,7 +72,7 @@ extension EventStore {
     /// The sources with the most events since `sinceNanos`, most first.
     public func topSources(since sinceNanos: UInt64, limit: Int = 10) throws(StoreError) -> [SourceCount] {
         try query("""
-            SELECT src, count(*) AS n, sum(packets) FROM events WHERE time_ns >= ?1
+            SELECT src, sum(coalesce(aggregated, 1)) AS n, sum(packets) FROM events WHERE time_ns >= ?1
                 GROUP BY src ORDER BY n DESC, src LIMIT ?2
             """, [.integer(Int64(clamping: sinceNanos)), .integer(Int64(limit))]) { row in
             guard let source = row.value(at: 0).text, let events = row.value(at: 1).integer,

@@ -74,23 +74,38 @@ final class EventWriter {
 
     func write(_ events: some Collection<UnwantedEvent>, monotonicNanos: UInt64) {
         guard !events.isEmpty else { return }
-        let records = events.map(anonymiser.record(for:))
+        write(events.map(anonymiser.record(for:)), events: events.count, monotonicNanos: monotonicNanos)
+    }
+
+    /// Stores aggregate events; each counts as the events it stands for, written or lost.
+    func write(aggregates: [EventAggregates.Aggregate], monotonicNanos: UInt64) {
+        guard !aggregates.isEmpty else { return }
+        write(aggregates.map(anonymiser.record(for:)), events: aggregates.reduce(0) { $0 + $1.events },
+              aggregated: true, monotonicNanos: monotonicNanos)
+    }
+
+    /// `events`: how many events the records stand for (more than records when aggregated).
+    private func write(_ records: [EventRecord], events: Int, aggregated: Bool = false, monotonicNanos: UInt64) {
         do {
             let store = try openedStore()
             switch try retention.makeRoom(in: store, for: records.count) {
             case .full(let logBytes):
-                counters.addLost(records.count)
-                storeFull(lostEvents: records.count, logBytes: logBytes, monotonicNanos: monotonicNanos)
+                counters.addLost(events)
+                storeFull(lostEvents: events, logBytes: logBytes, monotonicNanos: monotonicNanos)
             case .fits(let deletedEarly):
                 deleted(early: deletedEarly, monotonicNanos: monotonicNanos)
                 try store.insert(records)
-                counters.addWritten(records.count)
+                if aggregated {
+                    counters.addAggregated(events: events, aggregates: records.count)
+                } else {
+                    counters.addWritten(records.count)
+                }
                 insertedSinceRetention += records.count
                 recovered()
             }
         } catch {
-            counters.addLost(records.count)
-            failed(error, lostEvents: records.count, monotonicNanos: monotonicNanos)
+            counters.addLost(events)
+            failed(error, lostEvents: events, monotonicNanos: monotonicNanos)
         }
         if let journal {
             let now = WallClock.nowNanos()

@@ -97,6 +97,31 @@ final class SQLiteStatement {
         guard code == SQLITE_OK else { throw connection.lastError(code) }
     }
 
+    /// `index` is 1-based; nil binds NULL.
+    func bind(_ number: Int64?, at index: Int32) throws(SQLiteError) {
+        let code = number.map { sqlite3_bind_int64(handle, index, $0) } ?? sqlite3_bind_null(handle, index)
+        guard code == SQLITE_OK else { throw connection.lastError(code) }
+    }
+
+    /// `index` is 1-based; nil binds NULL. SQLite copies the text's UTF-8 (its length given,
+    /// so it need not look for the end).
+    func bind(_ text: String?, at index: Int32) throws(SQLiteError) {
+        guard var text else { return try bind(nil as Int64?, at: index) }
+        let code = text.withUTF8 { bytes in
+            guard let start = bytes.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, Self.transient) }
+            return sqlite3_bind_text(handle, index, UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self),
+                                     Int32(bytes.count), Self.transient)
+        }
+        guard code == SQLITE_OK else { throw connection.lastError(code) }
+    }
+
+    /// Steps a statement whose every parameter was bound anew, then readies it for the next
+    /// use without clearing the bindings (the next use binds them all again).
+    func runBound() throws(SQLiteError) {
+        defer { sqlite3_reset(handle) }
+        while try step() {}
+    }
+
     func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
         for (offset, value) in values.enumerated() { try bind(value, at: Int32(offset + 1)) }
     }

@@ -83,8 +83,16 @@ final class PrometheusTextTests: XCTestCase {
         var unreadable = report
         unreadable.eventsLastHour = nil
         XCTAssertTrue(unreadable.text(nowNanos: 1_700_000_061_000_000_000).contains("Events: last hour unknown (the store cannot be read); this run:"))
-        XCTAssertTrue(text.contains("Lost events: 5 (queue 3, eviction 2, disk 0, interface 0, fleet 0)"), text)
+        XCTAssertTrue(text.contains("Lost events: 5 (queue 3, eviction 2, disk 0, interface 0, fleet 0, aggregation 0)"), text)
         XCTAssertTrue(text.contains("Store: /var/lib/lightscope/events.sqlite, 4 KiB, 6 written, 0 errors"), text)
+        XCTAssertFalse(text.contains("Aggregated:"), "no aggregation line while nothing was aggregated")
+        var aggregating = report
+        aggregating.daemon?.store?.aggregated = 5000
+        aggregating.daemon?.store?.aggregatesWritten = 3
+        XCTAssertTrue(aggregating.text(nowNanos: 1_700_000_061_000_000_000).contains("Aggregated: 5000 events in 3 aggregate events"))
+        let metrics = PrometheusText.render(aggregating.daemon!)
+        XCTAssertTrue(metrics.contains("lightscope_store_events_aggregated_total 5000"), metrics)
+        XCTAssertTrue(metrics.contains("lightscope_store_aggregates_written_total 3"), metrics)
         XCTAssertTrue(text.contains("Fragmented TCP headers: 3 reassembled, 0 dropped as overlapping, 2 pushed out unfinished, 0 timed out"), text)
         XCTAssertTrue(text.contains("16m39s  watchdog timeout (packet loop eth0 stalled for 31.0s)"), text)
         XCTAssertTrue(text.contains("Store: /var/lib/lightscope/events.sqlite, 4 KiB, 6 written"), text)

@@ -15,7 +15,8 @@ struct DaemonHarness {
 
     init(lab: NamespaceLab?, listenerKind: NotifyListener.Kind = .path, watchdogMicroseconds: Int? = 2_000_000,
          config: String = "[watchdog]\nstatus_interval = 200ms\n", arguments: [String]? = nil,
-         faultInjection: Bool = false, asUser: String? = nil, stateDirectory explicitStateDirectory: String? = nil) throws {
+         faultInjection: Bool = false, asUser: String? = nil, stateDirectory explicitStateDirectory: String? = nil,
+         environment extraEnvironment: [String: String] = [:]) throws {
         listener = try NotifyListener(kind: listenerKind)
         configFile = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("lightscope-\(UUID().uuidString).conf")
         try config.write(to: configFile, atomically: true, encoding: .utf8)
@@ -33,6 +34,7 @@ struct DaemonHarness {
         var environment = ["NOTIFY_SOCKET": listener.address]
         if let watchdogMicroseconds { environment["WATCHDOG_USEC"] = String(watchdogMicroseconds) }
         if faultInjection { environment["LIGHTSCOPE_FAULT_INJECTION"] = "1" }
+        environment.merge(extraEnvironment) { _, extra in extra }
         let interfaceArguments = lab.map { ["--interface", $0.hostInterface] } ?? []
         daemon = try DaemonProcess(arguments: ["run", "--config", configFile.path, "--log-level", "debug", "--state-dir", stateDirectory] + (arguments ?? interfaceArguments),
                                    namespace: lab?.host, environment: environment, asUser: asUser)

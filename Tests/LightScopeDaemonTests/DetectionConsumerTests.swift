@@ -107,13 +107,14 @@ final class DetectionConsumerTests: XCTestCase {
     }
 
     /// The daemon's sink (the tally in front of the event pipeline) tells the consumer how
-    /// many events the pipeline's queue has room for.
+    /// many events the pipeline's queue has room for (without aggregation, which adds its
+    /// table's room: `EventAggregationTests`).
     func testTheDaemonsSinkReportsTheQueuesRoom() throws {
         let directory = NSTemporaryDirectory() + "lightscope-room-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let pipeline = EventPipeline(stateDirectory: directory, settings: Settings.Store(), anonymiser: .disabled, journal: nil,
-                                     queueCapacity: 8)
+                                     queueCapacity: 8, aggregateCapacity: 0)
         let sink = EventTally(downstream: pipeline)
         XCTAssertEqual(sink.room, 8)
         let event = UnwantedEvent(timeNanos: wallStart, interface: InterfaceName("lab0"), proto: .tcp,

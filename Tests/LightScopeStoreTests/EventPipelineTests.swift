@@ -10,9 +10,10 @@ final class EventPipelineTests: XCTestCase {
     override func setUpWithError() throws { directory = try TemporaryDirectory() }
     override func tearDown() { directory.remove() }
 
-    func makePipeline(capacity: Int = EventPipeline.defaultQueueCapacity, logs: LogCollector = LogCollector()) -> EventPipeline {
+    func makePipeline(capacity: Int = EventPipeline.defaultQueueCapacity, aggregateCapacity: Int = EventPipeline.defaultAggregateCapacity,
+                      logs: LogCollector = LogCollector()) -> EventPipeline {
         EventPipeline(stateDirectory: directory.path, settings: Settings.Store(), anonymiser: .disabled,
-                      journal: nil, queueCapacity: capacity, log: logs.log)
+                      journal: nil, queueCapacity: capacity, aggregateCapacity: aggregateCapacity, log: logs.log)
     }
 
     /// A quiet host has an empty store to query from the start, not "no event store".
@@ -53,7 +54,7 @@ final class EventPipelineTests: XCTestCase {
     }
 
     func testFullQueueDropsAndCountsInsteadOfBlocking() {
-        let pipeline = makePipeline(capacity: 8)
+        let pipeline = makePipeline(capacity: 8, aggregateCapacity: 0)
         let accepted = (0..<10).map { pipeline.submit(Sample.event($0)) }
         XCTAssertEqual(accepted.filter { $0 }.count, 8)
         XCTAssertEqual(pipeline.counters.snapshot.queueDrops, 2)

@@ -18,6 +18,11 @@ public enum EventField: String, CaseIterable, Sendable {
     case tcpFlags = "tcp_flags"
     /// `backscatter`: what the victim sent (`BackscatterAnswer`); absent for other verdicts.
     case answer
+    /// An aggregate event (docs/store.md, "Aggregation"): how many probes it stands for. Its
+    /// `src` is then a network (`203.0.113.0/24`); absent for every single event.
+    case aggregated
+    /// An aggregate event: a few of its sources, comma-separated (pseudonyms when anonymised).
+    case samples
 
     public var journalName: String { "LIGHTSCOPE_" + rawValue.uppercased() }
 

@@ -71,7 +71,8 @@ public enum EventJSON {
             ttl: try number(.ttl, as: UInt8.self), tcpWindow: try number(.window, as: UInt16.self),
             tcpOptions: try text(.tcpOptions), ports: try number(.ports, as: Int.self),
             addresses: try number(.addresses, as: Int.self), tool: ScanTool(storedName: try text(.tool)),
-            tcpFlags: try text(.tcpFlags), answer: try text(.answer).flatMap(BackscatterAnswer.init(name:)))
+            tcpFlags: try text(.tcpFlags), answer: try text(.answer).flatMap(BackscatterAnswer.init(name:)),
+            aggregated: try number(.aggregated, as: Int.self), samples: try text(.samples))
     }
 
     /// A JSON string literal of `text`, for the other one-line JSON the CLI prints.

@@ -6,6 +6,7 @@
 ///     unwanted tcp 203.0.113.9:56251 -> 192.0.2.1:22 closed (1 packet, ttl 47, tool nmap)
 ///     unwanted tcp 203.0.113.9:56251 -> 192.0.2.1:25 unanswered (1 packet, ttl 47, flags FPU)
 ///     unwanted tcp 198.51.100.20:80 -> 192.0.2.1:40112 backscatter (answer syn-ack, 412 packets, ttl 52)
+///     unwanted tcp 203.0.113.0/24 -> 192.0.2.1:23 closed (aggregated 5000, 5000 packets, samples 203.0.113.7,203.0.113.9)
 ///
 /// It always starts with `unwanted <proto> <src>`, so `grep 'unwanted tcp 203.0.113.7'` finds a
 /// source; IPv6 addresses are bracketed only when a port follows, as in URLs. Escaped
@@ -17,6 +18,7 @@ public enum EventLine {
 
     private static func unescapedText(_ record: EventRecord) -> String {
         var details: [String] = []
+        if let aggregated = record.aggregated { details.append("aggregated \(aggregated)") }
         if let answer = record.answer { details.append("answer \(answer.name)") }
         if let ports = record.ports { details.append(plural(ports, "port")) }
         if let addresses = record.addresses { details.append(plural(addresses, "address", "addresses")) }
@@ -25,6 +27,7 @@ public enum EventLine {
         if record.tool != .unknown { details.append("tool \(record.tool.name)") }
         // A SYN's, the usual, goes unsaid; a NULL probe's none as tcpdump says it.
         if let flags = record.tcpFlags, flags != "S" { details.append("flags \(flags.isEmpty ? "none" : flags)") }
+        if let samples = record.samples { details.append("samples \(samples)") }
         return "unwanted \(record.proto.rawValue) \(endpoint(record.source, record.sourcePort)) -> "
             + "\(endpoint(record.destination ?? "*", record.destinationPort)) \(record.verdict.rawValue) "
             + "(\(details.joined(separator: ", ")))"

@@ -25,12 +25,17 @@ public struct EventRecord: Equatable, Sendable {
     public var tcpFlags: String?
     /// `backscatter`: the kind of answer the victim sent (`BackscatterAnswer.name`).
     public var answer: BackscatterAnswer?
+    /// An aggregate event: the probes it stands for (`source` is then their network); nil for a
+    /// single event.
+    public var aggregated: Int?
+    /// An aggregate event: a few of its sources, comma-separated, as written.
+    public var samples: String?
 
     public init(timeNanos: UInt64, interface: String, proto: TransportProtocol, source: String, sourcePort: UInt16?,
                 destination: String?, destinationPort: UInt16?, verdict: Verdict, packets: UInt32,
                 ttl: UInt8? = nil, tcpWindow: UInt16? = nil, tcpOptions: String? = nil,
                 ports: Int? = nil, addresses: Int? = nil, tool: ScanTool = .unknown, tcpFlags: String? = nil,
-                answer: BackscatterAnswer? = nil) {
+                answer: BackscatterAnswer? = nil, aggregated: Int? = nil, samples: String? = nil) {
         self.timeNanos = timeNanos
         self.interface = interface
         self.proto = proto
@@ -48,6 +53,8 @@ public struct EventRecord: Equatable, Sendable {
         self.tool = tool
         self.tcpFlags = tcpFlags
         self.answer = answer
+        self.aggregated = aggregated
+        self.samples = samples
     }
 
     /// The event with its addresses shown as given (pseudonyms, or plain text).
@@ -91,6 +98,8 @@ public struct EventRecord: Equatable, Sendable {
         values.append((.tool, .text(tool.name)))
         if let tcpFlags { values.append((.tcpFlags, .text(tcpFlags))) }
         if let answer { values.append((.answer, .text(answer.name))) }
+        if let aggregated { values.append((.aggregated, .integer(Int64(aggregated)))) }
+        if let samples { values.append((.samples, .text(samples))) }
         return values
     }
 }

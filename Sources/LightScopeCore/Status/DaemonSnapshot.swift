@@ -189,12 +189,20 @@ public struct DaemonSnapshot: Codable, Equatable, Sendable {
         public var sizeBytes: UInt64
         public var eventsWritten: UInt64
         public var errors: UInt64
+        /// Events folded into aggregate events the store committed, not among `eventsWritten`
+        /// (docs/store.md, "Aggregation"); nil in a status file from before aggregation.
+        public var aggregated: UInt64?
+        /// Aggregate events committed, each standing for one or more of `aggregated`.
+        public var aggregatesWritten: UInt64?
 
-        public init(path: String, sizeBytes: UInt64, eventsWritten: UInt64, errors: UInt64) {
+        public init(path: String, sizeBytes: UInt64, eventsWritten: UInt64, errors: UInt64,
+                    aggregated: UInt64? = nil, aggregatesWritten: UInt64? = nil) {
             self.path = path
             self.sizeBytes = sizeBytes
             self.eventsWritten = eventsWritten
             self.errors = errors
+            self.aggregated = aggregated
+            self.aggregatesWritten = aggregatesWritten
         }
     }
 

@@ -14,6 +14,9 @@ public enum EventLossReason: String, CaseIterable, Codable, Sendable {
     /// Removed from the store (retention, `max_events`, `max_store_mib`) before the fleet
     /// shipper delivered it to the central store.
     case fleet
+    /// Above the aggregation mark, the aggregate table had no room for a new (port, network,
+    /// minute): the event was neither queued nor folded into an aggregate (docs/store.md).
+    case aggregation
 }
 
 /// Every lost event of the daemon, counted in this one place by reason, from any thread
@@ -24,6 +27,7 @@ public final class LostEvents: Sendable {
     private let disk = Atomic<UInt64>(0)
     private let interface = Atomic<UInt64>(0)
     private let fleet = Atomic<UInt64>(0)
+    private let aggregation = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -35,6 +39,7 @@ public final class LostEvents: Sendable {
         case .disk: disk.wrappingAdd(count, ordering: .relaxed)
         case .interface: interface.wrappingAdd(count, ordering: .relaxed)
         case .fleet: fleet.wrappingAdd(count, ordering: .relaxed)
+        case .aggregation: aggregation.wrappingAdd(count, ordering: .relaxed)
         }
     }
 
@@ -45,6 +50,7 @@ public final class LostEvents: Sendable {
         case .disk: disk.load(ordering: .relaxed)
         case .interface: interface.load(ordering: .relaxed)
         case .fleet: fleet.load(ordering: .relaxed)
+        case .aggregation: aggregation.load(ordering: .relaxed)
         }
     }
 

@@ -74,6 +74,11 @@ public enum PrometheusText {
             family("lightscope_store_events_written_total", "counter", "Events committed to the local store.",
                    [("", "\(store.eventsWritten)")])
             family("lightscope_store_errors_total", "counter", "Store write errors.", [("", "\(store.errors)")])
+            family("lightscope_store_events_aggregated_total", "counter",
+                   "Events folded into aggregate events the local store committed (not among events written).",
+                   [("", "\(store.aggregated ?? 0)")])
+            family("lightscope_store_aggregates_written_total", "counter", "Aggregate events committed to the local store.",
+                   [("", "\(store.aggregatesWritten ?? 0)")])
             family("lightscope_store_size_bytes", "gauge", "Size of the local store on disk.", [("", "\(store.sizeBytes)")])
         }
         if let fleet = snapshot.fleet {

@@ -62,6 +62,9 @@ public struct StatusReport: Codable, Equatable, Sendable {
             if let store = daemon.store {
                 let size = storeFileExists ? "\(store.sizeBytes / 1024) KiB" : "no file yet"
                 lines.append("Store: \(store.path), \(size), \(store.eventsWritten) written, \(store.errors) errors")
+                if let aggregated = store.aggregated, aggregated > 0 {
+                    lines.append("Aggregated: \(aggregated) events in \(store.aggregatesWritten ?? 0) aggregate events (docs/store.md)")
+                }
             }
             if let fleet = daemon.fleet { lines.append(fleet.line(nowNanos: nowNanos)) }
         }

@@ -1,0 +1,89 @@
+import Foundation
+import LightScopeCore
+import LightScopeTestSupport
+import XCTest
+
+/// A closed-port flood bounded in count, through the real daemon on a veth pair: every probe
+/// is stored, folded into an aggregate event or counted lost, as `lightscope status --json`
+/// and the stop line say (docs/store.md, "Aggregation"). The event queue is made small
+/// (1,024 events, a test-only knob) so that 200,000 probes pass its mark for sure.
+final class AggregationLiveTests: XCTestCase {
+    static let sources = 8
+    static let probesPerSource = 25_000
+
+    func testAClosedPortFloodIsEveryProbeAccountedEndToEnd() throws {
+        guard try shell(["sh", "-c", "command -v hping3"], allowFailure: true).status == 0 else {
+            throw TestFailure("hping3 is not installed: run scripts/install-deps.sh")
+        }
+        let lab = try NamespaceLab()
+        defer { lab.destroy() }
+        // The host answers the spoofed sources' SYNs with RSTs through the peer, which drops them.
+        try lab.run(in: lab.host, ["ip", "route", "add", "default", "via", lab.peerIPv4])
+        let harness = try DaemonHarness(lab: lab, faultInjection: true, environment: ["LIGHTSCOPE_TEST_EVENT_QUEUE": "1024"])
+        defer { harness.cleanUp() }
+        harness.waitForReady()
+
+        // Eight sources of one /24, each 25,000 SYNs to the closed port 23 from successive ports.
+        for source in 1...Self.sources {
+            try lab.run(in: lab.peer, ["hping3", "-q", "-a", "198.51.100.\(source)", "-S", "-p", "23", "-i", "u1",
+                                       "-c", String(Self.probesPerSource), lab.hostIPv4], allowFailure: true)
+        }
+        let sent = UInt64(Self.sources * Self.probesPerSource)
+
+        // Settled: the writer has taken every judged event (the open aggregates wait for stop).
+        var daemon: DaemonSnapshot?
+        let deadline = Date().addingTimeInterval(30)
+        var previous: UInt64 = 0
+        while Date() < deadline {
+            usleep(1_000_000)
+            let json = try lightscope(["status", "--json", "--state-dir", harness.stateDirectory])
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            daemon = try decoder.decode(StatusReport.self, from: Data(json.utf8)).daemon
+            let judged = daemon?.events.byVerdict["closed"] ?? 0
+            if judged > 0 && judged == previous { break }
+            previous = judged
+        }
+        let status = try XCTUnwrap(daemon)
+        let store = try XCTUnwrap(status.store)
+        let judged = status.events.byVerdict["closed"] ?? 0
+        let dropped = status.interfaces.reduce(0) { $0 + $1.drops }
+        XCTAssertEqual(status.lostEvents.values.reduce(0, +), 0, "\(status.lostEvents)")
+        XCTAssertGreaterThan(store.aggregated ?? 0, 0, "the flood never passed the mark: \(store)")
+        XCTAssertLessThanOrEqual(store.eventsWritten + (store.aggregated ?? 0), judged)
+
+        harness.daemon.signal(SIGTERM)
+        XCTAssertEqual(harness.daemon.waitForExit(timeout: 30), 0, harness.daemon.log)
+        let stopLine = String(harness.daemon.log.split(separator: "\n").first { $0.contains("Stopped cleanly") } ?? "")
+        func figure(_ pattern: String) -> UInt64? {
+            guard let match = stopLine.firstMatch(of: try! Regex<(Substring, Substring)>(pattern)) else { return nil }
+            return UInt64(match.1)
+        }
+        let stored = try XCTUnwrap(figure(#"(\d+) events stored"#), stopLine)
+        let aggregated = try XCTUnwrap(figure(#"events stored and (\d+) aggregated"#), stopLine)
+        let lost = figure(#"events lost: (\d+)"#) ?? 0
+        print("closed flood: sent \(sent), dropped \(dropped), judged \(judged), stored \(stored), aggregated \(aggregated), lost \(lost); \(stopLine)")
+        XCTAssertEqual(lost, 0, stopLine)
+        XCTAssertEqual(stored + aggregated + lost, judged, stopLine)
+        if dropped == 0 {
+            XCTAssertEqual(judged, sent, "every SYN a closed event: \(stopLine)")
+        }
+        XCTAssertGreaterThan(aggregated, 0, "the flood never passed the mark: \(stopLine)")
+    }
+
+    private func lightscope(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonProcess.binaryPath)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["RUNTIME_DIRECTORY"] = nil
+        environment["STATE_DIRECTORY"] = nil
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

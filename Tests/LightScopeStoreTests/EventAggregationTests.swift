@@ -1,0 +1,143 @@
+import LightScopeCore
+@testable import LightScopeStore
+import XCTest
+
+/// Aggregation (docs/store.md): past the queue's mark a flood's events are folded into
+/// aggregate events per (verdict, port, source /24 or /48, minute), and every event is
+/// written, aggregated or lost with a reason. A real pipeline and a real SQLite store.
+final class EventAggregationTests: XCTestCase {
+    var directory: TemporaryDirectory!
+
+    override func setUpWithError() throws { directory = try TemporaryDirectory() }
+    override func tearDown() { directory.remove() }
+
+    static let minute: UInt64 = 60_000_000_000
+    /// The start of a minute, so that `flood` knows which minute each event falls in.
+    static let start = Sample.baseNanos / minute * minute
+
+    /// Event `index` of a flood: SYNs answered by RSTs from two /24s to three ports, over
+    /// `minutes` minutes.
+    static func probe(_ index: Int, count: Int, minutes: Int = 1) -> UnwantedEvent {
+        let network: UInt32 = index % 2 == 0 ? 0xCB00_7100 : 0xC633_6400 // 203.0.113.0, 198.51.100.0
+        let time = start + UInt64(index) * UInt64(minutes) * minute / UInt64(count)
+        return UnwantedEvent(timeNanos: time, interface: "eth0", proto: .tcp, source: IPAddress(ipv4: network | UInt32(index % 251)),
+                             sourcePort: 40000, destination: IPAddress("192.0.2.1")!, destinationPort: [22, 23, 80][index % 3],
+                             verdict: .closed, packets: 1, ttl: 54, tool: .unknown, tcpFlags: .syn)
+    }
+
+    func makePipeline(queue: Int, aggregates: Int = EventPipeline.defaultAggregateCapacity,
+                      anonymiser: AddressAnonymiser = .disabled) -> EventPipeline {
+        EventPipeline(stateDirectory: directory.path, settings: Settings.Store(), anonymiser: anonymiser, journal: nil,
+                      queueCapacity: queue, aggregateCapacity: aggregates, log: { _, _ in })
+    }
+
+    /// Submits everything before the writer starts (so the queue fills deterministically), then
+    /// runs the writer and stops it.
+    func run(_ pipeline: EventPipeline, _ events: [UnwantedEvent]) -> Int {
+        let accepted = events.filter { pipeline.submit($0) }.count
+        pipeline.start()
+        XCTAssertTrue(pipeline.stop(timeout: .seconds(60)))
+        return accepted
+    }
+
+    func testABurstFarAboveTheMarkIsAggregatedAndEveryEventAccounted() throws {
+        let count = 60_000
+        let events = (0..<count).map { Self.probe($0, count: count, minutes: 2) }
+        let pipeline = makePipeline(queue: 1024)
+        XCTAssertEqual(pipeline.aggregationMark, 512)
+        XCTAssertEqual(run(pipeline, events), count)
+        let counters = pipeline.counters.snapshot
+        XCTAssertEqual(counters.eventsWritten, 512, "the queue up to its mark: single events")
+        XCTAssertEqual(counters.aggregated, UInt64(count - 512))
+        XCTAssertEqual(pipeline.counters.lost.total, 0, "the aggregate table had room: nothing lost")
+        XCTAssertEqual(counters.eventsWritten + counters.aggregated + pipeline.counters.lost.total, UInt64(count))
+        // 2 networks x 3 ports x 2 minutes.
+        XCTAssertEqual(counters.aggregatesWritten, 12)
+
+        var expected: [String: Int] = [:]
+        for event in events.dropFirst(512) {
+            let network = event.source.description.split(separator: ".").prefix(3).joined(separator: ".") + ".0/24"
+            expected["\(event.destinationPort!) \(network) \((event.timeNanos - Self.start) / Self.minute)", default: 0] += 1
+        }
+        let stored = try EventStore(directory: directory.path, readOnly: true).events(since: 0, limit: 100_000)
+        XCTAssertEqual(stored.filter { $0.aggregated == nil }.count, 512)
+        let aggregates = stored.filter { $0.aggregated != nil }
+        var found: [String: Int] = [:]
+        for record in aggregates {
+            found["\(record.destinationPort!) \(record.source) \((record.timeNanos - Self.start) / Self.minute)"] = record.aggregated
+            XCTAssertEqual(Int(record.packets), record.aggregated, "one packet per probe")
+            XCTAssertNil(record.sourcePort)
+            let samples = try XCTUnwrap(record.samples).split(separator: ",")
+            XCTAssertEqual(samples.count, EventAggregates.sampleSize)
+            let prefix = record.source.dropLast("0/24".count)
+            XCTAssertTrue(samples.allSatisfy { $0.hasPrefix(prefix) }, "\(samples) from \(record.source)")
+        }
+        XCTAssertEqual(found, expected)
+        XCTAssertTrue(EventLine.text(aggregates[0]).contains("aggregated \(aggregates[0].aggregated!)"), EventLine.text(aggregates[0]))
+    }
+
+    func testBelowTheMarkEveryEventStaysItsOwn() throws {
+        let events = (0..<512).map { Self.probe($0, count: 512) }
+        let pipeline = makePipeline(queue: 1024)
+        XCTAssertEqual(run(pipeline, events), 512)
+        let counters = pipeline.counters.snapshot
+        XCTAssertEqual(counters.eventsWritten, 512)
+        XCTAssertEqual(counters.aggregated, 0)
+        XCTAssertEqual(counters.aggregatesWritten, 0)
+        let stored = try EventStore(directory: directory.path, readOnly: true).events(since: 0, limit: 1000)
+        XCTAssertEqual(stored.count, 512)
+        XCTAssertTrue(stored.allSatisfy { $0.aggregated == nil && $0.samples == nil })
+    }
+
+    /// Past the mark with the table full, the queue's room beyond the mark is the last resort;
+    /// past that the event is lost, counted under its own reason.
+    func testAFullAggregateTableLosesWithItsOwnReason() throws {
+        // Each event its own port: each would open an aggregate of its own.
+        let events = (0..<20).map { index in
+            var event = Self.probe(0, count: 1)
+            event.destinationPort = UInt16(1000 + index)
+            return event
+        }
+        let pipeline = makePipeline(queue: 8, aggregates: 2)
+        XCTAssertEqual(pipeline.room, 8 + 2)
+        XCTAssertEqual(run(pipeline, events), 8 + 2)
+        let counters = pipeline.counters.snapshot
+        XCTAssertEqual(counters.eventsWritten, 8)
+        XCTAssertEqual(counters.aggregated, 2)
+        XCTAssertEqual(pipeline.counters.lost[.aggregation], 10)
+        XCTAssertEqual(pipeline.counters.lost[.queue], 0)
+        XCTAssertEqual(counters.eventsWritten + counters.aggregated + pipeline.counters.lost.total, 20)
+    }
+
+    func testAnIPv6SourceIsAggregatedByItsSlash48() {
+        var event = Self.probe(0, count: 1)
+        event.source = IPAddress("2001:db8:aa:bb::7")!
+        XCTAssertEqual(EventAggregates.network(of: event.source), IPAddress("2001:db8:aa::")!)
+        var table = EventAggregates(capacity: 4)
+        XCTAssertTrue(table.fold(event))
+        event.source = IPAddress("2001:db8:aa:cc::9")!
+        XCTAssertTrue(table.fold(event))
+        let taken = table.take()
+        XCTAssertEqual(taken.count, 1)
+        XCTAssertEqual(AddressAnonymiser.disabled.record(for: taken[0]).source, "2001:db8:aa::/48")
+        XCTAssertEqual(AddressAnonymiser.disabled.record(for: taken[0]).samples, "2001:db8:aa:bb::7,2001:db8:aa:cc::9")
+    }
+
+    func testAnAnonymisedStoreNeverHoldsARawSampleOrNetwork() throws {
+        let anonymiser = try AddressAnonymiser.load(mode: .sourceAndDestination, stateDirectory: directory.path)
+        let count = 5_000
+        let pipeline = makePipeline(queue: 64, anonymiser: anonymiser)
+        XCTAssertEqual(run(pipeline, (0..<count).map { Self.probe($0, count: count) }), count)
+        XCTAssertGreaterThan(pipeline.counters.snapshot.aggregated, 0)
+        let store = try EventStore(directory: directory.path, readOnly: true)
+        let rows: [String] = try store.connection.prepare("SELECT src || ' ' || coalesce(samples, '') FROM events")
+            .rows([]) { $0.value(at: 0).text }
+        XCTAssertEqual(rows.count, 32 + 6)
+        for row in rows {
+            XCTAssertFalse(row.contains("203.0.113") || row.contains("198.51.100"), row)
+        }
+        let aggregate = try XCTUnwrap(store.events(since: 0, limit: 100).first { $0.aggregated != nil })
+        XCTAssertTrue(aggregate.source.hasPrefix("anon4-") && aggregate.source.hasSuffix("/24"), aggregate.source)
+        XCTAssertTrue(try XCTUnwrap(aggregate.samples).split(separator: ",").allSatisfy { $0.hasPrefix("anon4-") })
+    }
+}

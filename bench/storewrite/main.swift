@@ -1,0 +1,54 @@
+// Benchmark only: the store writer's cost per event, without capture or detection.
+//
+//     .build/release/lightscope-storewrite [events] [rounds]
+//
+// Each round makes a fresh store in a temporary directory and writes `events` events (default
+// 500,000: about what the `closed` stream of bench/livecost.sh stores) as the event writer
+// does: each event made a record (`AddressAnonymiser.record`), inserted in transactions of
+// `EventPipeline.maximumEventsPerTransaction`. Events look like that stream's: SYNs from
+// random 10.0.0.0/8 sources to random ports 1024-65535, answered by RST (`closed`).
+// Prints the process's CPU time (user + system, which holds SQLite's pwrite/pread/fdatasync)
+// and wall time per event for each round, then the best round.
+import Foundation
+import LightScopeCore
+import LightScopeStore
+
+let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+let eventCount = arguments.first ?? 500_000
+let rounds = arguments.dropFirst().first ?? 3
+let batch = EventPipeline.maximumEventsPerTransaction
+
+func cpuNanos() -> UInt64 {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func nanos(_ time: timeval) -> UInt64 { UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_usec) * 1000 }
+    return nanos(usage.ru_utime) + nanos(usage.ru_stime)
+}
+
+var generator = SystemRandomNumberGenerator()
+let start = UInt64(Date().timeIntervalSince1970 * 1e9)
+let events = (0..<eventCount).map { index in
+    UnwantedEvent(timeNanos: start + UInt64(index) * 2_000, interface: "lsc0", proto: .tcp,
+                  source: IPAddress(ipv4: 0x0A00_0000 | UInt32.random(in: 0...0xFF_FFFF, using: &generator)),
+                  sourcePort: UInt16.random(in: 1024...65535, using: &generator), destination: IPAddress("10.0.0.1")!,
+                  destinationPort: UInt16.random(in: 1024...65535, using: &generator), verdict: .closed, packets: 1,
+                  ttl: 64, tcpWindow: 64240, options: nil, tool: .unknown, tcpFlags: .syn)
+}
+let anonymiser = AddressAnonymiser.disabled
+var best = Double.infinity
+for round in 1...rounds {
+    let directory = NSTemporaryDirectory() + "lightscope-storewrite-\(getpid())-\(round)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let store = try EventStore(directory: directory)
+    let cpuBefore = cpuNanos()
+    let wallBefore = DispatchTime.now().uptimeNanoseconds
+    for first in stride(from: 0, to: events.count, by: batch) {
+        try store.insert(events[first..<min(first + batch, events.count)].map(anonymiser.record(for:)))
+    }
+    let cpu = Double(cpuNanos() - cpuBefore) / Double(eventCount)
+    let wall = Double(DispatchTime.now().uptimeNanoseconds - wallBefore) / Double(eventCount)
+    best = min(best, cpu)
+    print("round \(round): \(eventCount) events, \(String(format: "%.0f", cpu)) ns CPU per event, \(String(format: "%.0f", wall)) ns wall")
+}
+print("best: \(String(format: "%.0f", best)) ns CPU per event (load average \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"))")
