@@ -181,7 +181,8 @@ final class CaptureSet {
                 let loopCounters = counters[name] ?? InterfaceCounters(interfaceName: name)
                 let consumer = DetectionConsumer(interface: interface.name, settings: detectionSettings, facts: hostFacts,
                                                  counters: loopCounters, sink: sink, lost: lost, sharedScans: shared,
-                                                 publishesSharedScans: member == 1)
+                                                 publishesSharedScans: member == 1,
+                                                 roomShares: Self.members(settings.threads).count)
                 let loop = CaptureLoop(interface: interface, member: member, handle: source, consumer: consumer,
                                        counters: loopCounters, wakeInterval: wakeInterval)
                 counters[name] = loopCounters

@@ -24,6 +24,9 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     /// Whether this loop's published state carries the shared scans' figures (one loop does).
     private let publishesSharedScans: Bool
     private var failures: [SharedScanDetection.Failure] = []
+    /// The loops of this interface that take reports out of their tables at once: each
+    /// may fill its share of the event queue's room, not all of it.
+    private let roomShares: Int
     /// When what the engine reports now was reported: the capture time of the packet being
     /// processed, or the wall clock of the timer run (the order the shared scans count in).
     private var reportingNanos: UInt64 = 0
@@ -65,7 +68,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     ///     engine counts them itself (one loop per interface).
     ///   - publishesSharedScans: this loop's status carries the shared scans' figures.
     init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink,
-         lost: LostEvents, sharedScans: SharedScanDetection? = nil, publishesSharedScans: Bool = false) {
+         lost: LostEvents, sharedScans: SharedScanDetection? = nil, publishesSharedScans: Bool = false, roomShares: Int = 1) {
         let budget = Self.budget(for: settings)
         // Timers on the monotonic clock: a step of the wall clock, which stamps the packets,
         // must not freeze or rush expiry.
@@ -74,6 +77,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
                                  budget: budget, scans: sharedScans == nil ? .inEngine : .byCaller, clock: .monotonic)
         self.sharedScans = sharedScans
         self.publishesSharedScans = publishesSharedScans
+        self.roomShares = max(1, roomShares)
         if sharedScans != nil { failures.reserveCapacity(Self.failuresPerHandover) }
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
         reassembler = FragmentReassembler(budget: budget)
@@ -116,7 +120,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         }
         // Probes past their timeout wait in the table while the event queue is full, and are
         // reported as it empties, rather than dropped by it.
-        engine.allowReports(sink.room)
+        engine.allowReports(sink.room / roomShares)
         reportingNanos = wallClockNanos
         engine.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emit)
         handOverFailures()
