@@ -3,7 +3,7 @@
 # taking turns, and each is charged the CPU time of all its threads per captured packet.
 #
 #   sudo bench/livecost.sh --lightscope BIN --filter BPF --results DIR [--packets N] [--rounds N]
-#                          [--no-profile]
+#                          [--no-profile] [--threads N]
 #
 # bench/run.sh --only livecost calls it (with LightScope's own filter); it prints Markdown on
 # stdout and writes the raw figures (livecost.tsv) and the profiles to DIR. Three streams of
@@ -15,16 +15,18 @@
 #           capture point): nothing answers, and every probe waits out syn_answer_timeout;
 #   closed  to the same random ports, answered at once with RSTs.
 # All traffic stays inside the two namespaces, which this script creates and deletes; every
-# send is bounded in packets.
+# send is bounded in packets. --threads N: LightScope runs N packet loops ([capture] threads),
+# joined by PACKET_FANOUT; their CPU is the packet loop's.
 set -euo pipefail
 
 PACKETS=1500000
 ROUNDS=3
 PROFILE=1
+THREADS=1
 LIGHTSCOPE=""
 FILTER=""
 RESULTS=""
-usage() { echo "usage: sudo bench/livecost.sh --lightscope BIN --filter BPF --results DIR [--packets N] [--rounds N] [--no-profile]" >&2; exit 2; }
+usage() { echo "usage: sudo bench/livecost.sh --lightscope BIN --filter BPF --results DIR [--packets N] [--rounds N] [--no-profile] [--threads N]" >&2; exit 2; }
 while (($#)); do
     case "$1" in
         --lightscope) LIGHTSCOPE=${2:-}; shift ;;
@@ -33,6 +35,7 @@ while (($#)); do
         --packets) PACKETS=${2:-}; shift ;;
         --rounds) ROUNDS=${2:-}; shift ;;
         --no-profile) PROFILE=0 ;;
+        --threads) THREADS=${2:-}; shift ;;
         *) usage ;;
     esac
     shift
@@ -142,7 +145,7 @@ snapshot() {
         read -r nanos rest < "$task/schedstat" || continue
         comm=$(< "$task/comm")
         cpu=$((cpu + nanos))
-        case "$comm" in ls-lsc0) loop=$((loop + nanos)) ;; ls-events) writer=$((writer + nanos)) ;; esac
+        case "$comm" in ls-lsc0 | ls-lsc0-*) loop=$((loop + nanos)) ;; ls-events) writer=$((writer + nanos)) ;; esac
         for count in $(awk '/ctxt_switches/ {print $2}' "$task/status"); do switches=$((switches + count)); done
     done
     echo "$cpu $loop $writer $switches"
@@ -165,7 +168,7 @@ send_stream() {
 start_lightscope() {
     rm -rf "$WORK/state"
     # status_interval 1s: the status file is fresh when the figures are read.
-    printf '[log]\nlevel = info\n[watchdog]\nstatus_interval = 1s\n' > "$WORK/bench.conf"
+    printf '[log]\nlevel = info\n[watchdog]\nstatus_interval = 1s\n[capture]\nthreads = %s\n' "$THREADS" > "$WORK/bench.conf"
     ip netns exec "$NS_CAPTURE" "$LIGHTSCOPE" run --interface lsc0 --config "$WORK/bench.conf" \
         --state-dir "$WORK/state" > "$WORK/lightscope.log" 2>&1 &
     TOOL_PID=$!
@@ -264,7 +267,7 @@ profile() {
 # --- Main ---------------------------------------------------------------------------
 make_namespaces
 : > "$TSV"
-log "$PACKETS packets per stream, $ROUNDS rounds"
+log "$PACKETS packets per stream, $ROUNDS rounds, $THREADS LightScope packet loop(s)"
 for round in $(seq 1 "$ROUNDS"); do
     for stream in open probe closed; do
         # Taking turns: who goes first alternates, so a slow spell of the machine falls on both.

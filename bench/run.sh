@@ -14,11 +14,14 @@ set -euo pipefail
 
 QUICK=0
 PARTS="offline live livecost footprint watchdog"
-usage() { echo "usage: sudo bench/run.sh [--quick] [--skip-watchdog] [--only offline|live|livecost|footprint|watchdog]" >&2; exit 2; }
+usage() { echo "usage: sudo bench/run.sh [--quick] [--skip-watchdog] [--only offline|live|livecost|footprint|watchdog] [--threads N|auto]" >&2; exit 2; }
+# --threads: LightScope's [capture] threads in the footprint and live-cost parts (default 1).
+THREADS=1
 while (($#)); do
     case "$1" in
         --quick) QUICK=1 ;;
         --skip-watchdog) PARTS="${PARTS/watchdog/}" ;;
+        --threads) [ $# -ge 2 ] || usage; THREADS=$2; shift ;;
         --only) [ $# -ge 2 ] || usage
                 case "$2" in offline|live|livecost|footprint|watchdog) PARTS="$2" ;; *) usage ;; esac
                 shift ;;
@@ -253,7 +256,7 @@ mib() { python3 -c "print(f'{$1 / 1024:.1f}')"; }
 
 footprint() {
     local ticks0 ticks1 switches0 switches1 start seconds idle_rss flood packets ticks2 sent
-    printf '[log]\nlevel = info\n[detection]\nmemory_budget_mib = 64\n' > "$DATA/bench.conf"
+    printf '[log]\nlevel = info\n[detection]\nmemory_budget_mib = 64\n[capture]\nthreads = %s\n' "$THREADS" > "$DATA/bench.conf"
     start_lightscope "$DATA/footprint.log"
     sleep 2
     ticks0=$(cpu_nanos "$DAEMON_PID"); switches0=$(switches "$DAEMON_PID"); start=$(now)
@@ -301,7 +304,7 @@ if wanted livecost; then
     log "live cost per packet (bench/livecost.sh)"
     # shellcheck disable=SC2086 # LIVECOST_ARGS is a list of options
     LIVECOST_ROWS=$("$BENCH/livecost.sh" --lightscope "$LIGHTSCOPE" --filter "$(lightscope_filter)" \
-        --results "$RESULTS" $LIVECOST_ARGS)
+        --results "$RESULTS" $LIVECOST_ARGS --threads "$THREADS")
     while IFS= read -r line; do TABLE+=("$line"); done <<< "$LIVECOST_ROWS"
 fi
 if wanted footprint; then log "footprint"; footprint; fi

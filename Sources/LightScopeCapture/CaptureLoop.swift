@@ -15,6 +15,11 @@ import Glibc
 public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
     public let interfaceName: String
     public let interfaceIndex: UInt32
+    /// The loop's name in the status: the interface's, or with several loops on it
+    /// (`[capture] threads`) the interface's and the loop's number, `eth0/2`.
+    public let loopName: String
+    /// The thread's name: `ls-eth0`, or `ls-eth0-2`.
+    private let threadName: String
     public let heartbeat: Heartbeat
     public let counters: InterfaceCounters
     private let handle: any PacketSource
@@ -44,20 +49,30 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
         case failed(String)
     }
 
-    public init(interface: NetworkInterface, handle: any PacketSource, consumer: PacketConsumer,
+    /// - Parameter member: the loop's number (from 1) among several on the interface; nil
+    ///   for the one loop.
+    public init(interface: NetworkInterface, member: Int? = nil, handle: any PacketSource, consumer: PacketConsumer,
                 counters: InterfaceCounters, wakeInterval: Duration) {
         self.interfaceName = interface.name
+        loopName = Self.loopName(interface: interface.name, member: member)
+        threadName = "ls-\(interface.name)" + (member.map { "-\($0)" } ?? "")
         self.interfaceIndex = interface.index
         self.handle = handle
         self.linkType = handle.linkType
         self.consumer = consumer
         self.counters = counters
         self.wakeInterval = wakeInterval
-        self.heartbeat = Heartbeat(loopName: "packet loop \(interface.name)")
+        self.heartbeat = Heartbeat(loopName: "packet loop \(loopName)")
+    }
+
+    /// `eth0` for the one loop of an interface, `eth0/2` for the second of several: a slash is
+    /// never part of an interface's name.
+    public static func loopName(interface: String, member: Int?) -> String {
+        member.map { "\(interface)/\($0)" } ?? interface
     }
 
     public func start() {
-        thread.start(name: "ls-\(interfaceName)") { [self] in
+        thread.start(name: threadName) { [self] in
             let outcome = run()
             handle.close()
             counters.handleClosed()

@@ -14,7 +14,14 @@ public protocol PacketSource: AnyObject {
     func dispatch(context: UnsafeMutableRawPointer, callback: pcap_handler, maximumPackets: Int) throws(PcapHandle.OpenError) -> Int
     /// The kernel's cumulative drop count, if it can be read.
     func droppedPackets() -> UInt64?
+    /// Joins the interface's fan-out group, so that this source gets its share of the packets.
+    func join(_ group: FanoutGroup) throws(PcapHandle.OpenError)
     func close()
+}
+
+extension PacketSource {
+    /// A stand-in has no socket: it gets what it is given.
+    public func join(_ group: FanoutGroup) throws(PcapHandle.OpenError) {}
 }
 
 extension PcapHandle: PacketSource {}

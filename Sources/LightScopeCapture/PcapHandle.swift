@@ -113,6 +113,9 @@ public final class PcapHandle {
         }
     }
 
+    /// The socket under the handle, for what libpcap has no call for (`FanoutGroup`).
+    var fileDescriptor: Int32? { handle.map { pcap_fileno($0) } }
+
     /// The kernel's drop counts for this handle since it opened: (ps_drop, ps_ifdrop).
     public func droppedPackets() -> UInt64? {
         guard let open = handle else { return nil }

@@ -1,10 +1,15 @@
 import LightScopeCapture
 import LightScopeCore
 import LightScopeSystemd
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The open captures, one loop per interface, kept in line with the `CapturePlan`:
-/// new interfaces are opened, vanished ones closed, returning ones reopened, all
-/// without restarting the process. Used from the runner thread only.
+/// The open captures, one loop per interface (or `[capture] threads` loops, joined by a
+/// `FanoutGroup`), kept in line with the `CapturePlan`: new interfaces are opened, vanished
+/// ones closed, returning ones reopened, all without restarting the process. Loops, their
+/// pipelines and counters are kept by loop name (`CaptureLoop.loopName`: `eth0`, or `eth0/1`,
+/// `eth0/2`). Used from the runner thread only.
 final class CaptureSet {
     private let interfaces: any InterfaceSystem
     /// Where every capture's detection sends its events, and counts those it loses.
@@ -14,6 +19,8 @@ final class CaptureSet {
     var detectionSettings: Settings.Detection
     private var hostFacts = DetectionConsumer.HostFacts()
     private var loops: [String: CaptureLoop] = [:]
+    /// Per interface with several loops: their fan-out group and their shared scans.
+    private var groups: [String: (fanout: FanoutGroup, scans: SharedScanDetection)] = [:]
     /// The detection pipeline of each open loop, to hand it host facts and read its state.
     private var consumers: [String: DetectionConsumer] = [:]
     private var counters: [String: InterfaceCounters] = [:]
@@ -49,13 +56,25 @@ final class CaptureSet {
         reapEndedLoops()
         let plan = CapturePlan.make(named: settings.interfaces, current: interfaces.current())
         let wantedByName = Dictionary(plan.wanted.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        for (name, loop) in loops where wantedByName[name]?.index != loop.interfaceIndex {
+        let members = Self.members(settings.threads)
+        for (name, loop) in loops where wantedByName[loop.interfaceName]?.index != loop.interfaceIndex
+            || !members.contains(where: { CaptureLoop.loopName(interface: loop.interfaceName, member: $0) == name }) {
             closeLoop(name, reason: "is gone or no longer selected")
         }
-        for interface in plan.wanted where loops[interface.name] == nil {
-            try open(interface, settings: settings, wakeInterval: wakeInterval)
+        for interface in plan.wanted {
+            let missing = members.filter { loops[CaptureLoop.loopName(interface: interface.name, member: $0)] == nil }
+            if !missing.isEmpty {
+                try open(interface, members: missing, settings: settings, wakeInterval: wakeInterval)
+            }
         }
-        waitingFor = plan.waitingFor + plan.wanted.map(\.name).filter { loops[$0] == nil }
+        let open = Set(loops.values.map(\.interfaceName))
+        waitingFor = plan.waitingFor + plan.wanted.map(\.name).filter { !open.contains($0) }
+    }
+
+    /// The loops' numbers per interface: [nil] for the one loop (named as ever), else 1...N.
+    static func members(_ threads: CaptureThreads) -> [Int?] {
+        let count = threads.loops(onlineCPUs: max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        return count == 1 ? [nil] : Array(1...count)
     }
 
     /// Whether `reconcile` with these settings would have the privileges it needs, asked before
@@ -137,24 +156,43 @@ final class CaptureSet {
     }
 
     private func forget(_ name: String) {
+        let interface = loops[name]?.interfaceName
         loops[name] = nil
         consumers[name] = nil
+        if let interface, !loops.values.contains(where: { $0.interfaceName == interface }) { groups[interface] = nil }
     }
 
-    private func open(_ interface: NetworkInterface, settings: Settings.Capture, wakeInterval: Duration) throws(DaemonError) {
-        let interfaceCounters = counters[interface.name] ?? InterfaceCounters(interfaceName: interface.name)
-        do {
-            let source = try interfaces.openCapture(on: interface, settings: settings)
-            let consumer = DetectionConsumer(interface: interface.name, settings: detectionSettings, facts: hostFacts,
-                                             counters: interfaceCounters, sink: sink, lost: lost)
-            let loop = CaptureLoop(interface: interface, handle: source, consumer: consumer, counters: interfaceCounters,
-                                   wakeInterval: wakeInterval)
-            counters[interface.name] = interfaceCounters
-            consumers[interface.name] = consumer
-            loops[interface.name] = loop
-            loop.start()
-            reportedProblems[interface.name] = nil
-            Log.info("Capturing on \(interface.name) (link type \(source.linkType), snaplen \(settings.snaplenBytes), buffer \(settings.bufferSizeMiB) MiB)")
+    /// Opens the loops `members` of `interface` (all of them, or those a failure left out),
+    /// each its own handle; several join the interface's fan-out group and share its scans.
+    private func open(_ interface: NetworkInterface, members: [Int?], settings: Settings.Capture,
+                      wakeInterval: Duration) throws(DaemonError) {
+        do throws(PcapHandle.OpenError) {
+            for member in members {
+                let name = CaptureLoop.loopName(interface: interface.name, member: member)
+                let source = try interfaces.openCapture(on: interface, settings: settings)
+                var shared: SharedScanDetection?
+                if member != nil {
+                    let group = groups[interface.name] ?? (FanoutGroup(), SharedScanDetection(
+                        interface: interface.name, settings: detectionSettings, budget: DetectionConsumer.budget(for: detectionSettings)))
+                    do throws(PcapHandle.OpenError) { try source.join(group.fanout) } catch { source.close(); throw error }
+                    groups[interface.name] = group
+                    shared = group.scans
+                }
+                let loopCounters = counters[name] ?? InterfaceCounters(interfaceName: name)
+                let consumer = DetectionConsumer(interface: interface.name, settings: detectionSettings, facts: hostFacts,
+                                                 counters: loopCounters, sink: sink, lost: lost, sharedScans: shared,
+                                                 publishesSharedScans: member == 1,
+                                                 roomShares: Self.members(settings.threads).count)
+                let loop = CaptureLoop(interface: interface, member: member, handle: source, consumer: consumer,
+                                       counters: loopCounters, wakeInterval: wakeInterval)
+                counters[name] = loopCounters
+                consumers[name] = consumer
+                loops[name] = loop
+                loop.start()
+                reportedProblems[interface.name] = nil
+                let loopsText = member.map { ", loop \($0) of \(Self.members(settings.threads).count), joined by PACKET_FANOUT" } ?? ""
+                Log.info("Capturing on \(interface.name) (link type \(source.linkType), snaplen \(settings.snaplenBytes), buffer \(settings.bufferSizeMiB) MiB\(loopsText))")
+            }
         } catch .permissionDenied(let detail) {
             throw Self.noPermission(interface.name, detail)
         } catch {

@@ -19,6 +19,21 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     /// Set when the runner gave this loop up, its pending probes counted lost: should the
     /// loop come back to life, what it reports was counted already.
     private let abandoned = Atomic<Bool>(false)
+    /// The interface's scans, when its loops share them (`[capture] threads` above 1): the
+    /// engine then leaves scans to it, and its failures wait here for the next handover.
+    private let sharedScans: SharedScanDetection?
+    /// Whether this loop's published state carries the shared scans' figures (one loop does).
+    private let publishesSharedScans: Bool
+    private var failures: [SharedScanDetection.Failure] = []
+    /// The loops of this interface that take reports out of their tables at once: each
+    /// may fill its share of the event queue's room, not all of it.
+    private let roomShares: Int
+    /// When what the engine reports now was reported: the capture time of the packet being
+    /// processed, or the wall clock of the timer run (the order the shared scans count in).
+    private var reportingNanos: UInt64 = 0
+    /// Failures handed to the shared scans at once: the lock is taken once per this many, and
+    /// once per wake-up for the rest.
+    static let failuresPerHandover = 256
 
     /// What the runner reads for status and metrics, refreshed on every tick.
     struct Published: Sendable {
@@ -49,14 +64,22 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         }
     }
 
+    /// - Parameters:
+    ///   - sharedScans: the scans of the interface's loops together, or nil: this loop's
+    ///     engine counts them itself (one loop per interface).
+    ///   - publishesSharedScans: this loop's status carries the shared scans' figures.
     init(interface: String, settings: Settings.Detection, facts: HostFacts, counters: InterfaceCounters, sink: EventSink,
-         lost: LostEvents) {
+         lost: LostEvents, sharedScans: SharedScanDetection? = nil, publishesSharedScans: Bool = false, roomShares: Int = 1) {
         let budget = Self.budget(for: settings)
         // Timers on the monotonic clock: a step of the wall clock, which stamps the packets,
         // must not freeze or rush expiry.
         engine = DetectionEngine(interface: interface, settings: settings,
                                  localAddresses: LocalAddresses(addresses: facts.addresses ?? []),
-                                 budget: budget, clock: .monotonic)
+                                 budget: budget, scans: sharedScans == nil ? .inEngine : .byCaller, clock: .monotonic)
+        self.sharedScans = sharedScans
+        self.publishesSharedScans = publishesSharedScans
+        self.roomShares = max(1, roomShares)
+        if sharedScans != nil { failures.reserveCapacity(Self.failuresPerHandover) }
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
         reassembler = FragmentReassembler(budget: budget)
         self.counters = counters
@@ -79,6 +102,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
 
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
         do {
+            reportingNanos = timestampNanos
             var packet = try PacketDecoder.decode(bytes, linkType: linkType)
             if case .tcpFragment(let piece) = packet.transport {
                 guard let whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestampNanos) else { return }
@@ -97,8 +121,11 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         }
         // Probes past their timeout wait in the table while the event queue is full, and are
         // reported as it empties, rather than dropped by it.
-        engine.allowReports(sink.room)
+        engine.allowReports(sink.room / roomShares)
+        reportingNanos = wallClockNanos
         engine.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emit)
+        handOverFailures()
+        sharedScans?.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emitScan)
         reassembler.expire(toNanos: wallClockNanos)
         publish()
     }
@@ -110,8 +137,11 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             reported &+= 1
             if reported % Self.eventsPerFlushBeat == 0 { beat() }
         }
+        reportingNanos = wallClockNanos
         engine.advance(monotonicNanos: MonotonicClock.nowNanos(), wallClockNanos: wallClockNanos, emit: emitAndBeat)
         engine.finish(emit: emitAndBeat)
+        handOverFailures()
+        sharedScans?.finish(emit: emitScan)
         publish()
     }
 
@@ -121,7 +151,8 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
 
     /// Shows the engine's state to the runner.
     private func publish() {
-        let state = engine.state
+        var state = engine.state
+        if publishesSharedScans { sharedScans?.addFigures(to: &state) }
         var malformed: UInt64 = 0
         for reason in DecodeRejection.allCases where reason.isMalformed { malformed &+= rejections[reason.rawValue] }
         let latest = Published(detection: state, malformed: malformed, fragments: reassembler.counters)
@@ -143,6 +174,26 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private func emit(_ event: UnwantedEvent) {
         guard !abandoned.load(ordering: .relaxed) else { return }
         if event.verdict == .closed || event.verdict == .unanswered { counters.addUnwanted(1) }
+        sink.submit(event)
+        if sharedScans != nil, ScanDetector.isFailure(event.verdict) {
+            failures.append(SharedScanDetection.Failure(reportedNanos: reportingNanos, event: event))
+            if failures.count >= Self.failuresPerHandover { handOverFailures() }
+        }
+    }
+
+    /// Hands the failures waiting here to the shared scans.
+    private func handOverFailures() {
+        guard let sharedScans, !failures.isEmpty else { return }
+        var batch: [SharedScanDetection.Failure] = []
+        swap(&batch, &failures)
+        sharedScans.add(batch, emit: emitScan)
+        batch.removeAll(keepingCapacity: true)
+        swap(&batch, &failures)
+    }
+
+    /// A scan event of the shared scans, whichever loop's failure completed it.
+    private func emitScan(_ event: UnwantedEvent) {
+        guard !abandoned.load(ordering: .relaxed) else { return }
         sink.submit(event)
     }
 }

@@ -4,6 +4,9 @@ import LightScopeDaemon
 import LightScopeSystem
 import LightScopeFleet
 import LightScopeStore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -83,7 +86,9 @@ struct DoctorCommand: ParsableCommand {
     /// The interfaces that will be captured: those configured, or every non-loopback one present.
     private func resourcesCheck(_ unit: SystemdUnitProperties, settings: Settings) -> DoctorCheck {
         let present = DoctorFacts.interfaceNames().filter { $0 != "lo" }
-        let interfaces = settings.capture.interfaces.isEmpty ? present.count : settings.capture.interfaces.count
+        let named = settings.capture.interfaces.isEmpty ? present.count : settings.capture.interfaces.count
+        // Each packet loop ([capture] threads per interface) has its own ring and thread.
+        let interfaces = named * settings.capture.threads.loops(onlineCPUs: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         return Doctor.resources(unit, requiredMemoryMiB: ResourceLimits.memoryMiB(settings, interfaces: interfaces,
                                                                                  eventQueueCapacity: EventPipeline.defaultQueueCapacity),
                                 requiredTasks: ResourceLimits.tasks(interfaces: interfaces), interfaces: interfaces, settings: settings)

@@ -33,6 +33,17 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertEqual(settings.log.level, .debug)
     }
 
+    func testThreadsIsAutoOrACountOfLoops() throws {
+        XCTAssertEqual(Settings().capture.threads, .fixed(1))
+        XCTAssertEqual(try ConfigFile.parse("[capture]\nthreads = 2\n", source: "t").capture.threads, .fixed(2))
+        let auto = try ConfigFile.parse("[capture]\nthreads = auto\n", source: "t").capture.threads
+        XCTAssertEqual(auto, .auto)
+        XCTAssertEqual(auto.loops(onlineCPUs: 2), 2)
+        XCTAssertEqual(auto.loops(onlineCPUs: 0), 1)
+        XCTAssertEqual(auto.loops(onlineCPUs: 512), CaptureThreads.most)
+        XCTAssertEqual(CaptureThreads.fixed(3).loops(onlineCPUs: 1), 3)
+    }
+
     func testAutoMeansDerivedFromSystemd() throws {
         let settings = try ConfigFile.parse("[watchdog]\nping_interval = auto\nstall_limit = auto\n", source: "t")
         XCTAssertNil(settings.watchdog.pingInterval)
@@ -50,6 +61,10 @@ final class ConfigFileTests: XCTestCase {
             ("[watchdog]\nping_interval = 10\nstall_limit = 5s\n", nil, "stall_limit (5s) must be longer than ping_interval (10s)"),
             ("[capture]\njust words\n", 2, "expected 'key = value'"),
             ("[capture]\ninterfaces = eth0, a/b\n", 2, "'a/b' is not a valid interface name"),
+            ("[capture]\nthreads = 0\n", 2, "threads: '0' is not a number of packet loops per interface; use auto (one per CPU) or a whole number from 1 to 64"),
+            ("[capture]\nthreads = 65\n", 2, "whole number from 1 to 64"),
+            ("[capture]\nthreads = many\n", 2, "use auto (one per CPU)"),
+            ("[capture]\nthreads = -2\n", 2, "'-2' is not a number of packet loops"),
         ]
         for (text, line, fragment) in cases {
             XCTAssertThrowsError(try ConfigFile.parse(text, source: "x.conf"), text) { error in

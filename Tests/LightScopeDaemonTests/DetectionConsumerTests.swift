@@ -79,6 +79,56 @@ final class DetectionConsumerTests: XCTestCase {
         }
     }
 
+    /// A queue read by two loops at the same moment: both see the room as it was before
+    /// either reported (here: as of the writer's last pass).
+    private final class SimultaneousQueue: EventSink, @unchecked Sendable {
+        let queue: SmallQueue
+        private var roomSeen: Int
+        init(capacity: Int) {
+            queue = SmallQueue(capacity: capacity)
+            roomSeen = capacity
+        }
+        func submit(_ event: UnwantedEvent) -> Bool { queue.submit(event) }
+        var room: Int { roomSeen }
+        func write() {
+            queue.write()
+            roomSeen = queue.room
+        }
+    }
+
+    /// Two packet loops of one interface (`[capture] threads = 2`) time out their probes at
+    /// the same moment: each takes its share of the queue's room, so together they drop none.
+    func testLoopsOfOneInterfaceShareTheQueuesRoom() {
+        let sink = SimultaneousQueue(capacity: 5_000)
+        let queue = sink.queue
+        let scans = SharedScanDetection(interface: "lab0", settings: Settings.Detection(),
+                                        budget: DetectionConsumer.budget(for: Settings.Detection()))
+        let loops = (1...2).map { member in
+            DetectionConsumer(interface: "lab0", settings: Settings.Detection(),
+                              facts: DetectionConsumer.HostFacts(addresses: [IPAddress("192.0.2.1")!]),
+                              counters: InterfaceCounters(interfaceName: "lab0/\(member)"), sink: sink, lost: LostEvents(),
+                              sharedScans: scans, publishesSharedScans: member == 1, roomShares: 2)
+        }
+        for loop in loops { loop.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart) }
+        let probes = 8_000
+        for source in 0..<probes {
+            let syn = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                             PacketBuilder.ipv4("10.1.\(source >> 8).\(source & 255)", "192.0.2.1", ttl: 50, protocolNumber: 6,
+                                                                PacketBuilder.tcp(40000, 8080, flags: 0x02)))
+            syn.withUnsafeBytes {
+                loops[source % 2].consume(bytes: $0, wireLength: syn.count, timestampNanos: wallStart + second + UInt64(source), linkType: 1)
+            }
+        }
+        for round in 1...3 {
+            for loop in loops {
+                loop.tick(monotonicNanos: monotonicStart + UInt64(11 + round) * second, wallClockNanos: wallStart + UInt64(11 + round) * second)
+            }
+            XCTAssertEqual(queue.dropped, 0, "round \(round)")
+            sink.write()
+        }
+        XCTAssertEqual(queue.delivered.filter { $0.verdict == .unanswered }.count, probes)
+    }
+
     /// More probes time out at once than the event queue holds: the rest wait in the pending
     /// table and are reported as the queue empties, none dropped, oldest first.
     func testProbesThatTimeOutBeyondTheQueuesRoomWaitInsteadOfBeingDropped() {

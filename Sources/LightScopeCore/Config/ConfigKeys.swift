@@ -19,6 +19,13 @@ extension ConfigFile {
             "interface_rescan_interval": duration(in: .milliseconds(100) ... .seconds(3600)) {
                 $0.capture.interfaceRescanInterval = $1
             },
+            "threads": { settings, value in
+                guard let threads = CaptureThreads(text: value) else {
+                    return "'\(value)' is not a number of packet loops per interface; use auto (one per CPU) or a whole number from 1 to \(CaptureThreads.most)"
+                }
+                settings.capture.threads = threads
+                return nil
+            },
         ],
         "watchdog": [
             "ping_interval": optionalDuration(in: .milliseconds(100) ... .seconds(3600)) { $0.watchdog.pingInterval = $1 },

@@ -24,6 +24,8 @@ public struct Settings: Equatable, Sendable {
         public var bufferSizeMiB: Int = 4
         /// How often the set of interfaces is re-read, to pick up new ones and reopen returning ones.
         public var interfaceRescanInterval: Duration = .seconds(5)
+        /// Packet loops per interface, joined by PACKET_FANOUT (`CaptureThreads`).
+        public var threads: CaptureThreads = .fixed(1)
         public init() {}
     }
 
