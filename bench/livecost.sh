@@ -3,7 +3,7 @@
 # taking turns, and each is charged the CPU time of all its threads per captured packet.
 #
 #   sudo bench/livecost.sh --lightscope BIN --filter BPF --results DIR [--packets N] [--rounds N]
-#                          [--no-profile] [--threads N]
+#                          [--no-profile] [--threads N] [--streams "open probe closed"]
 #
 # bench/run.sh --only livecost calls it (with LightScope's own filter); it prints Markdown on
 # stdout and writes the raw figures (livecost.tsv) and the profiles to DIR. Three streams of
@@ -23,10 +23,11 @@ PACKETS=1500000
 ROUNDS=3
 PROFILE=1
 THREADS=1
+STREAMS="open probe closed"
 LIGHTSCOPE=""
 FILTER=""
 RESULTS=""
-usage() { echo "usage: sudo bench/livecost.sh --lightscope BIN --filter BPF --results DIR [--packets N] [--rounds N] [--no-profile] [--threads N]" >&2; exit 2; }
+usage() { echo "usage: sudo bench/livecost.sh --lightscope BIN --filter BPF --results DIR [--packets N] [--rounds N] [--no-profile] [--threads N] [--streams LIST]" >&2; exit 2; }
 while (($#)); do
     case "$1" in
         --lightscope) LIGHTSCOPE=${2:-}; shift ;;
@@ -36,6 +37,7 @@ while (($#)); do
         --rounds) ROUNDS=${2:-}; shift ;;
         --no-profile) PROFILE=0 ;;
         --threads) THREADS=${2:-}; shift ;;
+        --streams) STREAMS=${2:-}; shift ;;
         *) usage ;;
     esac
     shift
@@ -269,7 +271,7 @@ make_namespaces
 : > "$TSV"
 log "$PACKETS packets per stream, $ROUNDS rounds, $THREADS LightScope packet loop(s)"
 for round in $(seq 1 "$ROUNDS"); do
-    for stream in open probe closed; do
+    for stream in $STREAMS; do
         # Taking turns: who goes first alternates, so a slow spell of the machine falls on both.
         if ((round % 2)); then tools="lightscope tcpdump"; else tools="tcpdump lightscope"; fi
         for tool in $tools; do measure "$round" "$stream" "$tool"; done
@@ -277,6 +279,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 python3 "$BENCH/livecost_report.py" table "$TSV" "$PACKETS" "$ROUNDS"
 if [ "$PROFILE" = 1 ]; then
-    for stream in open probe closed; do profile "$stream"; done
-    python3 "$BENCH/livecost_report.py" profile "$WORK" open probe closed
+    for stream in $STREAMS; do profile "$stream"; done
+    # shellcheck disable=SC2086 # STREAMS is a list of stream names
+    python3 "$BENCH/livecost_report.py" profile "$WORK" $STREAMS
 fi

@@ -181,6 +181,7 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
         for _ in 0..<Self.maximumDispatchesPerWake {
             let dispatched = try handle.dispatch(context: context, callback: Self.onPacket,
                                                  maximumPackets: Self.maximumPacketsPerDispatch)
+            consumer.dispatchEnded()
             flushDispatchCounts()
             heartbeat.beat()
             if dispatched == 0 { return }

@@ -10,6 +10,8 @@ import Synchronization
 final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let engine: DetectionEngine
     private var reassembler: FragmentReassembler
+    /// The decoded packets of the ring drain under way, processed when it ends (`dispatchEnded`).
+    private let batch = DecodedPacketBatch()
     private let counters: InterfaceCounters
     private let sink: EventSink
     private let lost: LostEvents
@@ -105,16 +107,29 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             reportingNanos = timestampNanos
             var packet = try PacketDecoder.decode(bytes, linkType: linkType)
             if case .tcpFragment(let piece) = packet.transport {
+                // Reassembly reads `bytes`, valid only now: the packets held back go first.
+                processBatch()
                 guard let whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestampNanos) else { return }
                 packet = whole
             }
-            engine.process(packet, timeNanos: timestampNanos, emit: emit, lost: lose)
+            if batch.append(packet, timeNanos: timestampNanos) { processBatch() }
         } catch {
             rejections[error.rawValue] &+= 1
         }
     }
 
+    func dispatchEnded() { processBatch() }
+
+    /// The packets held back, through the engine in order, their lookups prefetched ahead.
+    private func processBatch() {
+        guard !batch.isEmpty else { return }
+        batch.drain(prefetch: { engine.prefetch($0) }) { packet, timeNanos in
+            engine.process(packet, timeNanos: timeNanos, emit: emit, lost: lose)
+        }
+    }
+
     func tick(monotonicNanos: UInt64, wallClockNanos: UInt64) {
+        processBatch()
         if let facts = mailbox.withLock({ pending -> HostFacts? in defer { pending = nil }; return pending }) {
             if let addresses = facts.addresses { engine.updateLocalAddresses(addresses) }
             if let listening = facts.listening { engine.updateListeningPorts(listening) }
@@ -131,6 +146,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     }
 
     func flush(wallClockNanos: UInt64, beat: () -> Void) {
+        processBatch()
         var reported = 0
         let emitAndBeat = { (event: UnwantedEvent) in
             self.emit(event)

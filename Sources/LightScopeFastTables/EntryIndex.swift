@@ -24,10 +24,12 @@ import CPrefetch
     /// The most ring slots an index can point at: enough bits must be left for a tag.
     @usableFromInline package static let maximumSlots = (1 << 27) - 1
 
+    /// The fewest buckets, a power of two and 16 at least, that keep `maximumCount` entries
+    /// at half load. Bit arithmetic, not a doubling loop: a full table asks it on every
+    /// insert it cannot grow for (through `ExpiringTable.bytes(capacity:)`).
     @inlinable package static func bucketCount(forMaximumCount maximumCount: Int) -> Int {
-        var count = 16
-        while count / 2 < maximumCount { count *= 2 }
-        return count
+        guard maximumCount > 8 else { return 16 }
+        return 1 &<< (Int.bitWidth - (2 * maximumCount - 1).leadingZeroBitCount)
     }
 
     /// Memory of an index for `maximumCount` entries, in whole pages.

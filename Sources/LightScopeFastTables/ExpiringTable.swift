@@ -222,6 +222,9 @@
         guard let front = storage.front else { return false }
         let touched = storage.clock.nanos(of: storage.records[front].stamp)
         evictions &+= 1
+        // A full table evicts once an insert, under a flood for every packet: start loading
+        // the bucket of the record a few evictions on, as `expire` does.
+        storage.prefetchBucket(ofRecordBehindFront: Self.expiryPrefetchDistance)
         evicted(storage.removeFront(), touched)
         return true
     }
@@ -290,7 +293,11 @@
         var target = min(maximumCapacity, 2 * current)
         var delta = Self.bytes(capacity: target) - storage.accountedBytes
         if !pool.reserve(delta) {
-            target = min(target, Self.capacity(fittingIn: storage.accountedBytes + pool.availableBytes))
+            // A table held at its pool's limit comes here on every insert: if not one entry
+            // more fits, there is nothing to search for.
+            let within = storage.accountedBytes + pool.availableBytes
+            guard Self.bytes(capacity: current + 1) <= within else { return false }
+            target = min(target, Self.capacity(fittingIn: within))
             guard target > current else { return false }
             delta = Self.bytes(capacity: target) - storage.accountedBytes
             guard pool.reserve(delta) else { return false }

@@ -209,4 +209,32 @@ final class DetectionConsumerTests: XCTestCase {
         XCTAssertEqual(consumer.published!.detection.probeEvictions, state.probeEvictions + 1_000)
         XCTAssertEqual(lost[.eviction], state.probeEvictions, "an abandoned loop's probes were counted with the interface")
     }
+
+    /// A ring drain's packets are processed together, their lookups prefetched ahead
+    /// (`DecodedPacketBatch`): more than a batch of SYNs, each answered at once by a RST,
+    /// gives every `closed` event by the end of the drain, in the order the probes came.
+    func testADrainsPacketsAreJudgedInOrderByItsEnd() {
+        let collector = Collector()
+        let consumer = DetectionConsumer(interface: "lab0", settings: Settings.Detection(),
+                                         facts: DetectionConsumer.HostFacts(addresses: [IPAddress("192.0.2.1")!]),
+                                         counters: InterfaceCounters(interfaceName: "lab0"), sink: collector, lost: LostEvents())
+        consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
+        let probes = DecodedPacketBatch.capacity * 2 + 10
+        for source in 0..<probes {
+            let remote = "10.0.\(source >> 8).\(source & 255)"
+            let syn = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                             PacketBuilder.ipv4(remote, "192.0.2.1", ttl: 50, protocolNumber: 6,
+                                                                PacketBuilder.tcp(40000, 8080, flags: 0x02)))
+            let reset = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                               PacketBuilder.ipv4("192.0.2.1", remote, ttl: 64, protocolNumber: 6,
+                                                                  PacketBuilder.tcp(8080, 40000, flags: 0x14)))
+            let time = wallStart + second + UInt64(source)
+            syn.withUnsafeBytes { consumer.consume(bytes: $0, wireLength: syn.count, timestampNanos: time, linkType: 1) }
+            reset.withUnsafeBytes { consumer.consume(bytes: $0, wireLength: reset.count, timestampNanos: time + 1, linkType: 1) }
+        }
+        consumer.dispatchEnded()
+        XCTAssertEqual(collector.events.count, probes)
+        XCTAssertTrue(collector.events.allSatisfy { $0.verdict == .closed })
+        XCTAssertEqual(collector.events.map(\.source), (0..<probes).map { IPAddress("10.0.\($0 >> 8).\($0 & 255)")! })
+    }
 }
