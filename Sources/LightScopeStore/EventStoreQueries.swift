@@ -49,10 +49,11 @@ extension EventStore {
     }
 
     /// How many events of each verdict were captured at or after `sinceNanos`; absent verdicts are 0.
+    /// An aggregate counts as the events it stands for, not as one.
     public func countsByVerdict(since sinceNanos: UInt64) throws(StoreError) -> [Verdict: Int] {
         var counts = Dictionary(uniqueKeysWithValues: Verdict.allCases.map { ($0, 0) })
         let rows: [(Verdict, Int)] = try query(
-            "SELECT verdict, count(*) FROM events WHERE time_ns >= ?1 GROUP BY verdict",
+            "SELECT verdict, sum(coalesce(aggregated, 1)) FROM events WHERE time_ns >= ?1 GROUP BY verdict",
             [.integer(Int64(clamping: sinceNanos))]) { row in
             guard let verdict = row.value(at: 0).text.flatMap(Verdict.init(rawValue:)),
                   let count = row.value(at: 1).integer else { return nil }
@@ -91,7 +92,7 @@ extension EventStore {
     /// Events without a single port (portscans) are not counted.
     public func topPorts(since sinceNanos: UInt64, limit: Int = 10) throws(StoreError) -> [PortCount] {
         try query("""
-            SELECT proto, dport, count(*) AS n FROM events WHERE time_ns >= ?1 AND dport IS NOT NULL
+            SELECT proto, dport, sum(coalesce(aggregated, 1)) AS n FROM events WHERE time_ns >= ?1 AND dport IS NOT NULL
                 GROUP BY proto, dport ORDER BY n DESC, proto, dport LIMIT ?2
             """, [.integer(Int64(clamping: sinceNanos)), .integer(Int64(limit))]) { row in
             guard let proto = row.value(at: 0).text.flatMap(TransportProtocol.init(rawValue:)),
@@ -111,7 +112,7 @@ extension EventStore {
     /// The tools that sent the events since `sinceNanos`, most events first (`unknown` among them).
     public func topTools(since sinceNanos: UInt64, limit: Int = 10) throws(StoreError) -> [ToolCount] {
         try query("""
-            SELECT tool, count(*) AS n, sum(packets) FROM events WHERE time_ns >= ?1
+            SELECT tool, sum(coalesce(aggregated, 1)) AS n, sum(packets) FROM events WHERE time_ns >= ?1
                 GROUP BY tool ORDER BY n DESC, tool LIMIT ?2
             """, [.integer(Int64(clamping: sinceNanos)), .integer(Int64(limit))]) { row in
             guard let tool = row.value(at: 0).text, let events = row.value(at: 1).integer,

@@ -76,6 +76,19 @@ final class EventAggregationTests: XCTestCase {
         XCTAssertTrue(EventLine.text(aggregates[0]).contains("aggregated \(aggregates[0].aggregated!)"), EventLine.text(aggregates[0]))
     }
 
+    /// The counts people read (`status`'s events in the last hour, `top` by port and tool) count
+    /// an aggregate as the events it stands for: a flood must not shrink to its row count.
+    func testTheStoresCountsCountAnAggregateAsItsEvents() throws {
+        let count = 6_000
+        let pipeline = makePipeline(queue: 1024)
+        XCTAssertEqual(run(pipeline, (0..<count).map { Self.probe($0, count: count) }), count)
+        XCTAssertGreaterThan(pipeline.counters.snapshot.aggregated, 0, "the burst passed the mark")
+        let store = try EventStore(directory: directory.path, readOnly: true)
+        XCTAssertEqual(try store.countsByVerdict(since: 0)[.closed], count)
+        XCTAssertEqual(try store.topPorts(since: 0).map(\.events).reduce(0, +), count)
+        XCTAssertEqual(try store.topTools(since: 0).map(\.events).reduce(0, +), count)
+    }
+
     func testBelowTheMarkEveryEventStaysItsOwn() throws {
         let events = (0..<512).map { Self.probe($0, count: 512) }
         let pipeline = makePipeline(queue: 1024)
