@@ -49,7 +49,8 @@ final class AggregationLiveTests: XCTestCase {
         let judged = status.events.byVerdict["closed"] ?? 0
         let dropped = status.interfaces.reduce(0) { $0 + $1.drops }
         XCTAssertEqual(status.lostEvents.values.reduce(0, +), 0, "\(status.lostEvents)")
-        XCTAssertGreaterThan(store.aggregated ?? 0, 0, "the flood never passed the mark: \(store)")
+        // An aggregate counts once it is committed: when its minute closes or at the stop. The
+        // flood may fit in one minute, so only the stop line must show aggregated events.
         XCTAssertLessThanOrEqual(store.eventsWritten + (store.aggregated ?? 0), judged)
 
         harness.daemon.signal(SIGTERM)
