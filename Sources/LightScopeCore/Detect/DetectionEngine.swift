@@ -69,8 +69,9 @@ public final class DetectionEngine {
     /// A hint that `packet` will be processed soon: starts loading the table entries it
     /// will look up, so that several packets' cache misses overlap instead of each stalling
     /// in turn. Changes no state and no verdict; a caller that knows a few packets ahead
-    /// (replay, which reads a whole file) calls it for each some packets before `process`.
-    @_spi(Replay) public func prefetch(_ packet: DecodedPacket) {
+    /// (replay, which reads a whole file; a packet loop, which holds one ring drain) calls it
+    /// for each some packets before `process`.
+    public func prefetch(_ packet: DecodedPacket) {
         core.prefetch(packet)
     }
 
