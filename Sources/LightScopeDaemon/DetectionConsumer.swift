@@ -104,7 +104,6 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
 
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
         do {
-            reportingNanos = timestampNanos
             var packet = try PacketDecoder.decode(bytes, linkType: linkType)
             if case .tcpFragment(let piece) = packet.transport {
                 // Reassembly reads `bytes`, valid only now: the packets held back go first.
@@ -124,6 +123,9 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private func processBatch() {
         guard !batch.isEmpty else { return }
         batch.drain(prefetch: { engine.prefetch($0) }) { packet, timeNanos in
+            // A failure is reported at its own packet's time, not the drain's last: the shared
+            // scans put the loops' failures in that order.
+            reportingNanos = timeNanos
             engine.process(packet, timeNanos: timeNanos, emit: emit, lost: lose)
         }
     }
