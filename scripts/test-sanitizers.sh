@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 . scripts/stages.sh
 fuzz_seconds=${LIGHTSCOPE_FUZZ_SECONDS:-60}
 sanitized_tests='^(LightScopeCoreTests|LightScopeStoreTests|LightScopeSystemdTests|LightScopeCLITests|LightScopeCaptureTests)\.'
-sanitized_tests+='|^LightScopeFastTablesTests\.|^LightScopeReplayTests\.(HandoffQueueTests|OffloadedConsumerTests)/'
+sanitized_tests+='|^LightScopeSystemTests\.|^LightScopeFastTablesTests\.|^LightScopeReplayTests\.(HandoffQueueTests|OffloadedConsumerTests)/'
 sanitized_tests+='|^LightScopeDaemonTests\.(Runner[A-Za-z]*Tests|DetectionConsumerTests|LiveDetectionTests)/'
 sanitized_tests+='|^LightScopeDaemonTests\.WatchdogStallTests/testHungPacketLoopStopsPingsAndTriggersARestart$'
 sanitized_tests+='|^LightScopeFleetTests\.(FleetPartsTests|FleetShipperTests)/'
