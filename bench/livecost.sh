@@ -55,8 +55,8 @@ TSV="$WORK/livecost.tsv"
 log() { echo "== livecost: $*" >&2; }
 
 # --- Namespaces ---------------------------------------------------------------------
-NS_CAPTURE=lscost-capture
-NS_SENDER=lscost-sender
+NS_CAPTURE=lscost-capture-$$   # per run, so that two runs can share a machine
+NS_SENDER=lscost-sender-$$
 LISTENER_PORT=80
 CLEANUP_PIDS=""
 cleanup() {
