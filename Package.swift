@@ -18,7 +18,9 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libpq's API (libpq-dev's header), the library itself opened with dlopen on first use:
+        // a daemon that ships nothing to a fleet never maps it (Sources/CLibPQ/include/CLibPQ.h).
+        .target(name: "CLibPQ"),
 
         // One static inline function: the cache-prefetch hint Swift cannot spell.
         .target(name: "CPrefetch"),

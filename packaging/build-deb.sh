@@ -107,6 +107,9 @@ printf 'Source: lightscope\n\nPackage: lightscope\nArchitecture: any\n' > "$scra
 shlibs=$(cd "$scratch" && dpkg-shlibdeps -O "$stage/usr/sbin/lightscope" | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "error: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 case $shlibs in *-dev*) echo "error: a -dev package in Depends: $shlibs" >&2; exit 1 ;; esac
+# libpq is opened with dlopen on first use (Sources/CLibPQ), so the binary does not name it:
+# add it as libpq5's own shlibs file would (>= 10: PQencryptPasswordConn), in sorted order.
+shlibs=$(printf '%s, libpq5 (>= 10~~)\n' "$shlibs" | tr ',' '\n' | sed 's/^ *//' | LC_ALL=C sort -u | paste -sd, - | sed 's/,/, /g')
 # adduser: postinst creates the system user.
 depends="adduser, $shlibs"
 echo "Depends: $depends"

@@ -17,6 +17,11 @@ public final class PostgresConnection {
     /// resolved into `hostaddr` (see `HostResolver`): libpq's own lookup would block.
     public init(parameters: [(String, String)], deadlineNanos: UInt64, waiter: SocketWaiter) throws(PostgresError) {
         self.waiter = waiter
+        // libpq is opened on first use (CLibPQ.h): say so plainly if it cannot be.
+        var reason = [CChar](repeating: 0, count: 300)
+        guard lightscope_pq_load(&reason, UInt(reason.count)) != 0 else {
+            throw PostgresError(.connection, String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
         let keywords = parameters.map { strdup($0.0) } + [nil]
         let values = parameters.map { strdup($0.1) } + [nil]
         defer { (keywords + values).forEach { free($0) } }
