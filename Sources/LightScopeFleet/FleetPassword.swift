@@ -18,7 +18,7 @@ public enum FleetPassword {
             let path = credentials + "/" + credentialName
             return access(path, F_OK) == 0 ? try read(path, described: "the credential \(credentialName)") : nil
         }
-        if setting.contains("/") { return try read(setting, described: "[fleet] password_file \(setting)") }
+        if setting.utf8.contains(UInt8(ascii: "/")) { return try read(setting, described: "[fleet] password_file \(setting)") }
         guard let credentials else {
             throw FleetError("[fleet] password_file = \(setting) names a credential, but no credentials were passed ($CREDENTIALS_DIRECTORY is unset): add LoadCredential=\(setting):/etc/lightscope/\(setting) to the unit (systemctl edit lightscope), or give an absolute path")
         }

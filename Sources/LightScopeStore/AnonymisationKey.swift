@@ -40,7 +40,7 @@ public enum AnonymisationKey {
     /// never created: a fleet's hosts share one key, made once and installed on each.
     public static func loadConfigured(_ setting: String, environment: [String: String]) throws(StoreError) -> [UInt8] {
         let path: String
-        if setting.contains("/") {
+        if setting.utf8.contains(UInt8(ascii: "/")) {
             path = setting
         } else if let credentials = environment["CREDENTIALS_DIRECTORY"] {
             path = credentials + "/" + setting

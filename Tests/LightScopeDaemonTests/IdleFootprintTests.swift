@@ -29,3 +29,17 @@ final class IdleFootprintTests: XCTestCase {
         XCTAssertEqual(unneeded, [], "an idle daemon without [fleet] maps \(unneeded.sorted())")
     }
 }
+
+/// The binary links FoundationEssentials, never the whole of Foundation: one call into it (a
+/// `String.contains` that resolved to Foundation's) brought swift-corelibs-foundation,
+/// CoreFoundation and ICU's 34 MiB of data into the static build, ~3 MiB of idle RSS.
+final class FoundationLinkTests: XCTestCase {
+    func testTheBinaryCallsNothingOfFoundationItself() throws {
+        // The test build links dynamically, so each symbol it takes from a library is undefined
+        // in the binary; Foundation's own are mangled with its module name, "10Foundation".
+        let undefined = try shell(["nm", "-u", DaemonProcess.binaryPath]).output
+        XCTAssertFalse(undefined.isEmpty, "nm listed nothing")
+        let fromFoundation = undefined.split(separator: "\n").filter { $0.contains("10Foundation") }
+        XCTAssertEqual(fromFoundation, [], "lightscope uses Foundation (not FoundationEssentials) for \(fromFoundation)")
+    }
+}

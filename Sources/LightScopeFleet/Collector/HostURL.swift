@@ -14,12 +14,12 @@ public enum HostURL {
             (host, port) = split(collector, defaultPort: port)
         } else {
             host = admin.parsed["host"] ?? ""
-            guard !host.isEmpty, !host.hasPrefix("/"), !host.contains(",") else {
+            guard !host.isEmpty, !host.hasPrefix("/"), !host.utf8.contains(UInt8(ascii: ",")) else {
                 throw FleetError("the admin URL reaches the collector through a local socket (or several hosts), which the hosts cannot use: give the address hosts connect to with --collector HOST[:PORT]")
             }
         }
         let database = admin.parsed["dbname"] ?? role
-        if host.contains(":") && !host.hasPrefix("[") { host = "[\(host)]" }
+        if host.utf8.contains(UInt8(ascii: ":")) && !host.hasPrefix("[") { host = "[\(host)]" }
         var url = "postgresql://\(role)@\(host):\(port)/\(database)?sslmode=verify-full&sslrootcert=\(caFile)"
         if authentication == .cert { url += "&sslcert=\(clientCertificate)&sslkey=\(clientKey)" }
         return url

@@ -39,7 +39,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
                                "does not exist", "no pg_hba.conf entry", "not permitted to log in", "permission denied",
                                "SCRAM authentication", "authentication failed", "private key file", "certificate file",
                                "requires a valid client certificate"]
-        let isCredentials = credentialSigns.contains { message.contains($0) }
+        let isCredentials = credentialSigns.contains { message.utf8.contains($0.utf8) }
         return PostgresError(isCredentials ? .credentials : .connection, message)
     }
 

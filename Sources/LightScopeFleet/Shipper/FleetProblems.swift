@@ -24,7 +24,7 @@ struct FleetProblems {
         case .collector:
             return (.warning, "Fleet: cannot ship to the collector: \(message). Events keep accumulating in the local store and are shipped when it answers again; retrying with back-off")
         case .credentials:
-            let isCertificate = message.contains("certificate") || message.contains("private key")
+            let isCertificate = message.utf8.contains("certificate".utf8) || message.utf8.contains("private key".utf8)
             let fix = isCertificate ? "the client certificate or key in [fleet] url (CN = the role; key mode 0600, or 0640 owned by root)" : "[fleet] url or password_file"
             return (.error, "Fleet: the collector refuses this host: \(message). Events keep accumulating in the local store; fix \(fix), then systemctl reload lightscope")
         case .store:
