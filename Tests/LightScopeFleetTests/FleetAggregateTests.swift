@@ -24,6 +24,12 @@ final class FleetAggregateTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
+    /// A reader role's URL, for the real `lightscope fleet` commands.
+    private func readerURL() throws -> String {
+        let reader = try FleetCollector.addReader(admin, name: "ops", collector: nil, adminURL: server.tlsURL(role: "postgres"))
+        return server.tlsURL(role: reader.role) + "&password=" + (reader.password ?? "")
+    }
+
     override func tearDown() {
         admin = nil
         server?.destroy()
@@ -104,6 +110,12 @@ final class FleetAggregateTests: XCTestCase {
             """).split(separator: "\n").map(String.init)), Set(local22.map { "\($0.aggregated!) \($0.samples!)" }))
         XCTAssertEqual(try server.query("SELECT DISTINCT aggregated FROM lightscope.events WHERE samples IS NULL"), "1")
 
+        // The real command says the same, with no warning: every aggregate came with its count.
+        let command = try runLightScope(["fleet", "top", "--by", "host", "--since", "1h", "--json", "--url", try readerURL()])
+        XCTAssertEqual(command.status, 0, command.errors)
+        XCTAssertEqual(command.output, "{\"host\":\"web1\",\"events\":\(count),\"packets\":\(count)}\n{\"host\":\"web2\",\"events\":2,\"packets\":2}\n")
+        XCTAssertFalse(command.errors.contains("warning"), command.errors)
+
         // `fleet events` shows an aggregate as `lightscope events` does.
         let events = try FleetEvents.events(admin, filter: .init(windowSeconds: window, source: "203.0.113.0/24"), limit: 1)
         XCTAssertEqual(events.events.first?.record.aggregated.map { $0 > 1 }, true)
@@ -136,6 +148,22 @@ final class FleetAggregateTests: XCTestCase {
                        "the refused statement inserted nothing")
         let byHost = try FleetEvents.top(admin, by: .host, filter: .init(windowSeconds: 3600), limit: 10)
         XCTAssertEqual(byHost.map(\.events), [2])
+
+        // An aggregate that arrived before the migration (no trigger then) counts one: the
+        // commands that count say so, naming the host.
+        try server.query("""
+            SET session_replication_role = replica;
+            INSERT INTO lightscope.events (host_id, store_id, event_id, time, interface, proto, src, dst, dport, verdict, packets, received)
+            VALUES ('\(host.hostID)', 7, 0, now() - interval '1 minute', 'eth0', 'tcp', '203.0.113.0/24', '192.0.2.1', 23, 'closed', 5000,
+                    now() - interval '1 hour')
+            """)
+        try host.beat(addresses: [])
+        let reader = try readerURL()
+        for arguments in [["top", "--by", "host"], ["scanners", "--min-hosts", "1"]] {
+            let command = try runLightScope(["fleet"] + arguments + ["--since", "1h", "--url", reader])
+            XCTAssertEqual(command.status, 0, command.errors)
+            XCTAssertTrue(command.errors.contains("warning: aggregate events of a flood that reached the collector before its schema version \(FleetSchema.aggregatesVersion), without how many events each stands for, count as one event each (old1 1)"), command.errors)
+        }
     }
 
     /// A new host and a collector not yet migrated: the shipper ships nothing, names the fix once
