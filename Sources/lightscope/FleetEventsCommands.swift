@@ -133,6 +133,7 @@ struct FleetTopCommand: ParsableCommand {
         if by == .source {
             try warnOfUnknownAnonymisationKeys(connection, windowSeconds: filter.filter(since: since).windowSeconds)
         }
+        try warnOfUncountedAggregates(connection, windowSeconds: filter.filter(since: since).windowSeconds)
         let counts = try fleetStep { () throws(FleetError) in
             try FleetEvents.top(connection, by: by, filter: filter.filter(since: since), limit: limit)
         }

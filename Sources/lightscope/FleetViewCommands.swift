@@ -32,6 +32,15 @@ func warnOfUnknownAnonymisationKeys(_ connection: PostgresConnection, windowSeco
     printError("warning: \(hosts.map(SafeText.escaped).joined(separator: ", ")) did not say which anonymisation key their sources' pseudonyms are made with (LightScope older than \(LightScopeVersion.current)?): if they anonymise sources with other keys, their pseudonyms match no other host's; upgrade them")
 }
 
+/// Before counting events: names the hosts whose aggregate events arrived before the collector
+/// kept their count, so that a count low because of them is never taken for the truth.
+func warnOfUncountedAggregates(_ connection: PostgresConnection, windowSeconds: Double) throws {
+    let hosts = try fleetStep { () throws(FleetError) in try FleetReader.uncountedAggregates(connection, windowSeconds: windowSeconds) }
+    guard !hosts.isEmpty else { return }
+    let list = hosts.map { "\(SafeText.escaped($0.host)) \($0.events)" }.joined(separator: ", ")
+    printError("warning: aggregate events of a flood that reached the collector before its schema version \(FleetSchema.aggregatesVersion), without how many events each stands for, count as one event each (\(list)): the counts below are low by their missing events")
+}
+
 struct FleetStatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
@@ -125,6 +134,7 @@ struct FleetScannersCommand: ParsableCommand {
         let connection = try reader.connect()
         let window = Double(SinceWindow(since)!.duration.nanoseconds) / 1e9
         try warnOfUnknownAnonymisationKeys(connection, windowSeconds: window)
+        try warnOfUncountedAggregates(connection, windowSeconds: window)
         if distributed {
             let ports = try fleetStep { () throws(FleetError) in
                 try FleetView.distributedScans(connection, windowSeconds: window, minHosts: minHosts, minSources: minSources)

@@ -12,9 +12,9 @@ public enum FleetSchema {
         public var sql: String
     }
 
-    /// The lowest schema version this LightScope can ship to: the one that added `answer`,
-    /// which its batches carry (and `tcp_flags` and `tool` before it).
-    public static let requiredVersion = backscatterVersion
+    /// The lowest schema version this LightScope can ship to: the one that added `aggregated`
+    /// and `samples`, which its batches carry (and `answer`, `tcp_flags` and `tool` before them).
+    public static let requiredVersion = aggregatesVersion
 
     /// The migration that added each event's `tcp_flags`: the one place its number is written.
     public static let tcpFlagsVersion = 4
@@ -23,13 +23,17 @@ public enum FleetSchema {
     public static let backscatterVersion = 5
 
     /// The lowest schema version the read commands (`fleet status`, `scanners`, `blocklist`)
-    /// can query: the one whose views refuse to correlate pseudonyms of different keys (and,
-    /// before it, leave backscatter out).
-    public static let viewsVersion = anonymisationKeysVersion
+    /// can query: the one whose views count an aggregate as its events (and, before it, refuse
+    /// to correlate pseudonyms of different keys and leave backscatter out).
+    public static let viewsVersion = aggregatesVersion
 
     /// The version that records each host's anonymisation key id. A shipper sends its key id
     /// to a collector of this version or later, and to an older one the heartbeat without it.
     public static let anonymisationKeysVersion = 6
+
+    /// The version that added each event's `aggregated` count and `samples` (a flood's aggregate
+    /// events) and counts them in the views: the one place its number is written.
+    public static let aggregatesVersion = 7
 
     public static var latestVersion: Int { migrations.last!.version }
 
@@ -59,6 +63,8 @@ public enum FleetSchema {
                   sql: FleetBackscatterSQL.migration),
         Migration(version: anonymisationKeysVersion, description: "each host's anonymisation key id; no correlation across keys",
                   sql: FleetAnonymisationKeysSQL.migration),
+        Migration(version: aggregatesVersion, description: "each event's aggregated count and samples, counted in the views",
+                  sql: FleetAggregatesSQL.migration),
     ]
 
     /// No default: rows shipped before it have no flags (NULL), as on the host. No index, for

@@ -16,31 +16,48 @@ enum FleetBatch {
 
     /// One unnest per column in the select list: the executor walks the arrays in step (the
     /// same length, so never padded), where unnest(a, b, ...) in FROM first copied every row
-    /// into a tuplestore.
+    /// into a tuplestore. An aggregate's samples travel comma-separated, as the store keeps
+    /// them (an array of arrays would unnest into its elements), and become an array there.
     static let insertSQL = """
         INSERT INTO lightscope.events (host_id, store_id, event_id, time, interface, proto, src, sport, dst, dport,
-            verdict, packets, ttl, "window", tcp_options, ports, addresses, tool, tcp_flags, answer)
+            verdict, packets, ttl, "window", tcp_options, ports, addresses, tool, tcp_flags, answer, aggregated, samples)
         SELECT $1::uuid, $2::bigint, unnest($3::bigint[]), unnest($4::timestamptz[]), unnest($5::text[]), unnest($6::text[]),
             unnest($7::text[]), unnest($8::integer[]), unnest($9::text[]), unnest($10::integer[]), unnest($11::text[]),
             unnest($12::bigint[]), unnest($13::smallint[]), unnest($14::integer[]), unnest($15::text[]), unnest($16::integer[]),
-            unnest($17::integer[]), unnest($18::text[]), unnest($19::text[]), unnest($20::text[])
+            unnest($17::integer[]), unnest($18::text[]), unnest($19::text[]), unnest($20::text[]), unnest($21::integer[]),
+            string_to_array(unnest($22::text[]), ',')
         """
 
     /// The statement's parameters for `events` (in id order) of this host and store.
     static func parameters(_ events: [EventStore.SpooledEvent], hostID: HostID, storeID: UInt64) -> [BinaryParameter] {
-        let count = events.count
-        var ids = BinaryArray.int8(capacity: count), times = BinaryArray.timestamptz(capacity: count)
-        var interfaces = BinaryArray.text(capacity: count), protocols = BinaryArray.text(capacity: count)
-        var sources = BinaryArray.text(capacity: count), sourcePorts = BinaryArray.int4(capacity: count)
-        var destinations = BinaryArray.text(capacity: count), destinationPorts = BinaryArray.int4(capacity: count)
-        var verdicts = BinaryArray.text(capacity: count), packets = BinaryArray.int8(capacity: count)
-        var ttls = BinaryArray.int2(capacity: count), windows = BinaryArray.int4(capacity: count)
-        var options = BinaryArray.text(capacity: count), ports = BinaryArray.int4(capacity: count)
-        var addresses = BinaryArray.int4(capacity: count), tools = BinaryArray.text(capacity: count)
-        var flags = BinaryArray.text(capacity: count), answers = BinaryArray.text(capacity: count)
-        for event in events {
-            let record = event.record
-            ids.append(int64: event.id)
+        var rows = Rows(capacity: events.count)
+        for event in events { rows.append(id: event.id, event.record) }
+        return [.uuid(hostID.bytes), .int8(Int64(bitPattern: storeID))] + rows.parameters
+    }
+
+    /// The batch's rows, one array per column of `insertSQL` after the host and store id.
+    struct Rows {
+        private var ids, times, interfaces, protocols, sources, sourcePorts, destinations, destinationPorts, verdicts,
+                    packets, ttls, windows, options, ports, addresses, tools, flags, answers, counts, samples: BinaryArray
+
+        init(capacity count: Int) {
+            ids = .int8(capacity: count); times = .timestamptz(capacity: count)
+            interfaces = .text(capacity: count); protocols = .text(capacity: count)
+            sources = .text(capacity: count); sourcePorts = .int4(capacity: count)
+            destinations = .text(capacity: count); destinationPorts = .int4(capacity: count)
+            verdicts = .text(capacity: count); packets = .int8(capacity: count)
+            ttls = .int2(capacity: count); windows = .int4(capacity: count)
+            options = .text(capacity: count); ports = .int4(capacity: count)
+            addresses = .int4(capacity: count); tools = .text(capacity: count)
+            flags = .text(capacity: count); answers = .text(capacity: count)
+            counts = .int4(capacity: count); samples = .text(capacity: count)
+        }
+
+        /// The one place a stored event becomes a row of the fleet's `events`: an event counts 1
+        /// and has no samples; an aggregate keeps its count and its samples (never NULL, so the
+        /// collector tells it from an older host's uncounted aggregate).
+        mutating func append(id: Int64, _ record: EventRecord) {
+            ids.append(int64: id)
             times.append(timeNanos: record.timeNanos)
             interfaces.append(text: record.interface)
             protocols.append(text: record.proto.rawValue)
@@ -58,10 +75,14 @@ enum FleetBatch {
             tools.append(text: record.tool.name)
             flags.append(text: record.tcpFlags)
             answers.append(text: record.answer?.name)
+            counts.append(int32: Int32(clamping: record.aggregated ?? 1))
+            samples.append(text: record.aggregated == nil ? nil : record.samples ?? "")
         }
-        return [.uuid(hostID.bytes), .int8(Int64(bitPattern: storeID))]
-            + [ids, times, interfaces, protocols, sources, sourcePorts, destinations, destinationPorts, verdicts, packets, ttls,
-               windows, options, ports, addresses, tools, flags, answers].map(\.parameter)
+
+        var parameters: [BinaryParameter] {
+            [ids, times, interfaces, protocols, sources, sourcePorts, destinations, destinationPorts, verdicts, packets, ttls,
+             windows, options, ports, addresses, tools, flags, answers, counts, samples].map(\.parameter)
+        }
     }
 }
 

@@ -55,7 +55,7 @@ public enum FleetEvents {
         let columns = """
             \(hostName) AS host, (extract(epoch FROM e.time) * 1000000)::bigint AS micros, e.interface, e.proto, e.src, e.sport,
                 e.dst, e.dport, e.verdict, e.packets, e.ttl, e."window", e.tcp_options, e.ports, e.addresses, e.tool,
-                e.answer, e.host_id, e.store_id, e.event_id
+                e.answer, e.host_id, e.store_id, e.event_id, e.aggregated, array_to_string(e.samples, ',')
             """
         let rows = try FleetReader.query(connection, """
             SELECT * FROM (SELECT \(columns) FROM \(joined) WHERE \(condition)
@@ -68,6 +68,8 @@ public enum FleetEvents {
 
     static func hostEvent(_ row: [String?]) -> HostEvent? {
         func number<Number: FixedWidthInteger>(_ index: Int) -> Number? { row[index].flatMap { Number($0) } }
+        // An aggregate (it has samples) carries its count; an event has none, as in the host's store.
+        let samples = row[21]
         guard let micros: UInt64 = number(1), let interface = row[2],
               let proto = row[3].flatMap(TransportProtocol.init(rawValue:)), let source = row[4],
               let verdict = row[8].flatMap(Verdict.init(rawValue:)), let packets: Int64 = number(9)
@@ -76,7 +78,8 @@ public enum FleetEvents {
                                  destination: row[6], destinationPort: number(7), verdict: verdict, packets: UInt32(clamping: packets),
                                  ttl: number(10), tcpWindow: number(11), tcpOptions: row[12], ports: number(13),
                                  addresses: number(14), tool: ScanTool(storedName: row[15]),
-                                 answer: row[16].flatMap(BackscatterAnswer.init(name:)))
+                                 answer: row[16].flatMap(BackscatterAnswer.init(name:)),
+                                 aggregated: samples == nil ? nil : number(20), samples: samples)
         return HostEvent(host: row[0] ?? "", record: record)
     }
 
@@ -103,8 +106,9 @@ public enum FleetEvents {
         public var packets: Int64
     }
 
-    /// The `limit` groups with the most events, most first. As locally, `port` leaves out the
-    /// events without a single port (portscans, which cover many). Sources are counted across
+    /// The `limit` groups with the most events, most first, an aggregate counted as the events it
+    /// stands for. As locally, `port` leaves out the events without a single port (portscans,
+    /// which cover many), and an aggregate's source is its network. Sources are counted across
     /// hosts only if the hosts' pseudonyms are comparable.
     public static func top(_ connection: PostgresConnection, by grouping: Grouping, filter: Filter,
                            limit: Int) throws(FleetError) -> [Count] {
@@ -115,7 +119,7 @@ public enum FleetEvents {
         let keyList = keys.enumerated().map { "\($1) AS k\($0)" }.joined(separator: ", ")
         let groups = keys.indices.map { "k\($0)" }.joined(separator: ", ")
         let rows = try FleetReader.query(connection, """
-            SELECT \(keyList), count(*) AS n, sum(e.packets) FROM \(joined) WHERE \(condition)
+            SELECT \(keyList), sum(e.aggregated) AS n, sum(e.packets) FROM \(joined) WHERE \(condition)
             GROUP BY \(groups) ORDER BY n DESC, \(groups) LIMIT $\(parameters.count + 1)
             """, parameters + [String(limit)])
         return rows.map { row in

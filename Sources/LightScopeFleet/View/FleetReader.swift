@@ -70,6 +70,22 @@ public enum FleetReader {
             """, [String(windowSeconds)]).map { $0[0] ?? "" }
     }
 
+    /// Per host, the aggregate events in the last `windowSeconds` that reached the collector
+    /// before it kept their count (schema `FleetSchema.aggregatesVersion`; since then they are
+    /// refused): each counts as one event, so the counts over them are low. Asked only while
+    /// the migration is younger than the window and a day, so it costs nothing afterwards.
+    public static func uncountedAggregates(_ connection: PostgresConnection,
+                                           windowSeconds: Double) throws(FleetError) -> [(host: String, events: Int64)] {
+        try query(connection, """
+            WITH migrated AS (SELECT applied_at FROM lightscope.schema_migrations WHERE version = $2)
+            SELECT \(FleetEvents.hostName), count(*) FROM \(FleetEvents.joined)
+            WHERE (SELECT applied_at FROM migrated) > now() - make_interval(secs => $1) - interval '1 day'
+              AND e.time >= now() - make_interval(secs => $1) AND e.received < (SELECT applied_at FROM migrated)
+              AND e.samples IS NULL AND strpos(e.src, '/') > 0
+            GROUP BY 1 ORDER BY 1
+            """, [String(windowSeconds), String(FleetSchema.aggregatesVersion)]).map { ($0[0] ?? "", Int64($0[1] ?? "") ?? 0) }
+    }
+
     private static func refusal(_ error: PostgresError) -> String {
         if error.sqlState == "42501" {
             return "this role may not read the fleet views (\(error.message)): use a reader's URL (lightscope fleet add-reader NAME --url ADMIN-URL on the collector)"
