@@ -47,14 +47,23 @@ public struct AddressAnonymiser: Equatable, Sendable {
     public static let disabled = AddressAnonymiser(mode: .off, key: nil)
 
     public func pseudonym(for address: IPAddress) -> String {
-        guard let key else { return address.description }
+        guard key != nil else { return address.description }
+        return Self.pseudonymText(code: pseudonymCode(for: address), isIPv4: address.isIPv4)
+    }
+
+    /// The first 64 bits of the address's HMAC, big-endian: what its pseudonym spells in hex
+    /// (a flood block stores these 8 bytes). 0 without a key.
+    func pseudonymCode(for address: IPAddress) -> UInt64 {
+        guard let key else { return 0 }
         let bytes = address.isIPv4 ? Array(address.bytes.suffix(4)) : address.bytes
         let code = HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: key))
-        var text = address.isIPv4 ? "anon4-" : "anon6-"
-        for byte in code.prefix(8) {
-            text += String(byte >> 4, radix: 16) + String(byte & 0xF, radix: 16)
-        }
-        return text
+        return code.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// `anon4-` or `anon6-` and the code's 16 hex digits.
+    static func pseudonymText(code: UInt64, isIPv4: Bool) -> String {
+        let hex = String(code, radix: 16)
+        return (isIPv4 ? "anon4-" : "anon6-") + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// The event as every sink writes it, with the configured addresses pseudonymised.

@@ -1,56 +1,126 @@
 import LightScopeCore
 
 /// Where a flood's events go once the writer's queue is past `EventPipeline.aggregationMark`:
-/// folded into one aggregate event per (verdict, protocol, interface, destination, destination
-/// port, source network, minute), which carries how many events it stands for, their packets
-/// and a few of their sources (docs/store.md, "Aggregation"). The network is the source's /24
+/// folded into aggregates per (verdict, protocol, interface, destination, destination port,
+/// source network, minute), which carry how many events they stand for, their packets and a
+/// few of their sources (docs/store.md, "Aggregation"). The network is the source's /24
 /// (IPv4) or /48 (IPv6): an aggregate is never coarser than port x /24 x minute.
 ///
-/// Bounded: at most `capacity` aggregates are open; an event that would open one more is
-/// refused (the pipeline then counts it lost, `aggregation`). Used under the pipeline's lock.
+/// Aggregates of one (minute, verdict, protocol, interface, destination) share a block, which
+/// becomes ONE store row (`AggregateBlock`, "Flood blocks"): a flood from random sources to
+/// random ports, where every probe is its own aggregate, then costs the writer one row per
+/// `AggregateBlock.maximumEntries` probes. A block is closed (packed into its bytes, about 9
+/// per IPv4 aggregate) when it is full, when its minute has ended, or on stop.
+///
+/// Bounded: at most `capacity` aggregates are held, open or closed, until the writer takes
+/// them; an event that would add one more is refused (the pipeline then counts it lost,
+/// `aggregation`). Used under the pipeline's lock.
 struct EventAggregates {
     static let ipv4PrefixLength = 24
     static let ipv6PrefixLength = 48
     /// Sources kept per aggregate, the first distinct ones seen.
     static let sampleSize = 4
     static let minuteNanos: UInt64 = 60_000_000_000
+    /// Blocks open at once; one more closes the one with the oldest minute (most floods have
+    /// one destination per interface and minute, a sweep of addresses has many).
+    static let maximumOpenBlocks = 64
+    static let grownEntries = 16
 
-    struct Key: Hashable {
+    struct BlockKey: Hashable {
         var verdict: Verdict
         var proto: TransportProtocol
         var interface: InterfaceName
         var destination: IPAddress?
-        var destinationPort: UInt16?
-        var network: IPAddress
         var minute: UInt64
+        var isIPv6: Bool
+        var hasPorts: Bool
     }
 
-    /// One open aggregate: its first event (time, tool, flags), what it has folded so far.
-    struct Aggregate {
-        var key: Key
-        var first: UnwantedEvent
-        var events = 1
-        var packets: UInt64
-        var samples: [IPAddress]
+    private struct EntryKey: Hashable {
+        var port: UInt16
+        var network: UInt64
+    }
 
-        mutating func add(_ event: UnwantedEvent) {
-            events += 1
-            packets += UInt64(event.packets)
-            if samples.count < EventAggregates.sampleSize, !samples.contains(event.source) { samples.append(event.source) }
+    /// One open aggregate, fixed-size: its samples inline.
+    private struct Entry {
+        var port: UInt16
+        var sampleCount: UInt8 = 1
+        var network: UInt64
+        var events: UInt64 = 1
+        var packets: UInt64
+        var samples: (AggregateBlock.Part, AggregateBlock.Part, AggregateBlock.Part, AggregateBlock.Part)
+
+        func sample(_ index: Int) -> AggregateBlock.Part {
+            switch index {
+            case 0: samples.0
+            case 1: samples.1
+            case 2: samples.2
+            default: samples.3
+            }
         }
 
-        var prefixLength: Int { key.network.isIPv4 ? EventAggregates.ipv4PrefixLength : EventAggregates.ipv6PrefixLength }
+        mutating func add(_ part: AggregateBlock.Part, packets more: UInt32) {
+            events += 1
+            packets += UInt64(more)
+            guard Int(sampleCount) < EventAggregates.sampleSize else { return }
+            for index in 0..<Int(sampleCount) where sample(index) == part { return }
+            switch sampleCount {
+            case 1: samples.1 = part
+            case 2: samples.2 = part
+            default: samples.3 = part
+            }
+            sampleCount += 1
+        }
+    }
+
+    private struct OpenBlock {
+        var key: BlockKey
+        var first: UnwantedEvent
+        var index: [EntryKey: Int32] = [:]
+        var entries: [Entry] = []
+
+        /// A block that reaches `grownEntries` is sized for a full block at once, so that it
+        /// does not grow (and rehash) step by step on the packet loop; a sweep of many
+        /// destinations, one probe each, keeps its blocks small.
+        mutating func append(_ key: EntryKey, _ entry: Entry) {
+            if entries.count == EventAggregates.grownEntries {
+                index.reserveCapacity(AggregateBlock.maximumEntries)
+                entries.reserveCapacity(AggregateBlock.maximumEntries)
+            }
+            index[key] = Int32(entries.count)
+            entries.append(entry)
+        }
+    }
+
+    /// A block ready for the writer: its first event (the row's time, tool, flags), what it
+    /// stands for, and its bytes (addresses in the clear; the writer pseudonymises them).
+    struct ClosedBlock {
+        var key: BlockKey
+        var first: UnwantedEvent
+        var aggregates: Int
+        var events: Int
+        var packets: UInt64
+        var bytes: [UInt8]
     }
 
     let capacity: Int
-    private var open: [Key: Aggregate] = [:]
+    /// The open blocks, and where each one is in `blocks`.
+    private var open: [BlockKey: Int] = [:]
+    private var blocks: [OpenBlock] = []
+    /// The block the last event went to: a flood's next event goes to it too, found by one
+    /// comparison instead of a hash.
+    private var last: Int?
+    private var closed: [ClosedBlock] = []
+    /// Aggregates held, open or closed.
+    private(set) var count = 0
 
     init(capacity: Int) {
         self.capacity = capacity
     }
 
-    var count: Int { open.count }
-    var room: Int { max(0, capacity - open.count) }
+    var room: Int { max(0, capacity - count) }
+    /// Closed blocks waiting for the writer.
+    var closedBlocks: Int { closed.count }
 
     /// The source's network: its /24 (IPv4) or /48 (IPv6).
     static func network(of address: IPAddress) -> IPAddress {
@@ -58,57 +128,107 @@ struct EventAggregates {
             : IPAddress(high: address.high & ~0xFFFF, low: 0)
     }
 
-    static func key(of event: UnwantedEvent) -> Key {
-        Key(verdict: event.verdict, proto: event.proto, interface: event.interfaceName, destination: event.destination,
-            destinationPort: event.destinationPort, network: network(of: event.source), minute: event.timeNanos / minuteNanos)
+    enum Fold: Equatable {
+        case folded
+        /// Folded, and a block was closed: the writer has something to take.
+        case foldedAndClosed
+        /// It would add an aggregate beyond `capacity`.
+        case refused
     }
 
-    /// False when the event would open an aggregate beyond `capacity`.
-    mutating func fold(_ event: UnwantedEvent) -> Bool {
-        let key = Self.key(of: event)
-        // One hash of the key (this runs on a packet loop, under the pipeline's lock).
-        if let index = open.index(forKey: key) {
-            open.values[index].add(event)
-            return true
+    mutating func fold(_ event: UnwantedEvent) -> Fold {
+        let source = event.source
+        let isIPv6 = !source.isIPv4
+        let network = isIPv6 ? source.high >> 16 : (source.low >> 8) & 0xFF_FFFF
+        let part = isIPv6 ? AggregateBlock.Part(high: UInt16(truncatingIfNeeded: source.high), low: source.low)
+            : AggregateBlock.Part(low: source.low & 0xFF)
+        let key = BlockKey(verdict: event.verdict, proto: event.proto, interface: event.interfaceName, destination: event.destination,
+                           minute: event.timeNanos / Self.minuteNanos, isIPv6: isIPv6, hasPorts: event.destinationPort != nil)
+        let entryKey = EntryKey(port: event.destinationPort ?? 0, network: network)
+        var closedOne = false
+        if let blockIndex = last.flatMap({ blocks[$0].key == key ? $0 : nil }) ?? open[key] {
+            last = blockIndex
+            if let entry = blocks[blockIndex].index[entryKey] {
+                blocks[blockIndex].entries[Int(entry)].add(part, packets: event.packets)
+                return .folded
+            }
+            guard count < capacity else { return .refused }
+            blocks[blockIndex].append(entryKey, Entry(port: entryKey.port, network: network, packets: UInt64(event.packets),
+                                                      samples: (part, part, part, part)))
+            count += 1
+            if blocks[blockIndex].entries.count >= AggregateBlock.maximumEntries {
+                close(key)
+                closedOne = true
+            }
+            return closedOne ? .foldedAndClosed : .folded
         }
-        guard open.count < capacity else { return false }
-        var samples: [IPAddress] = []
-        samples.reserveCapacity(Self.sampleSize)
-        samples.append(event.source)
-        open[key] = Aggregate(key: key, first: event, packets: UInt64(event.packets), samples: samples)
-        return true
+        guard count < capacity else { return .refused }
+        if open.count >= Self.maximumOpenBlocks, let oldest = open.keys.min(by: { $0.minute < $1.minute }) {
+            close(oldest)
+            closedOne = true
+        }
+        var block = OpenBlock(key: key, first: event)
+        block.append(entryKey, Entry(port: entryKey.port, network: network, packets: UInt64(event.packets), samples: (part, part, part, part)))
+        open[key] = blocks.count
+        last = blocks.count
+        blocks.append(block)
+        count += 1
+        return closedOne ? .foldedAndClosed : .folded
     }
 
-    /// Takes the aggregates whose minute ended before `nowNanos`'s, or all of them.
-    mutating func take(closedBefore nowNanos: UInt64? = nil) -> [Aggregate] {
-        guard !open.isEmpty else { return [] }
-        guard let nowNanos else {
-            defer { open.removeAll(keepingCapacity: true) }
-            return Array(open.values)
+    /// Packs an open block into its bytes and moves it to the closed ones.
+    private mutating func close(_ key: BlockKey) {
+        guard let position = open.removeValue(forKey: key) else { return }
+        // The last block moves into the closed one's place.
+        let block = blocks[position]
+        if position != blocks.count - 1 {
+            blocks[position] = blocks.removeLast()
+            open[blocks[position].key] = position
+        } else {
+            blocks.removeLast()
         }
-        let minute = nowNanos / Self.minuteNanos
-        let closed = open.values.filter { $0.key.minute < minute }
-        for aggregate in closed { open[aggregate.key] = nil }
+        last = nil
+        var encoder = AggregateBlock.Encoder(isIPv6: key.isIPv6, isPseudonymised: false, hasPorts: key.hasPorts, capacity: block.entries.count)
+        var events: UInt64 = 0
+        var packets: UInt64 = 0
+        for entry in block.entries {
+            events += entry.events
+            packets += entry.packets
+            encoder.append(port: entry.port, network: entry.network, events: entry.events, packets: entry.packets,
+                           sampleCount: Int(entry.sampleCount), sample: entry.sample)
+        }
+        closed.append(ClosedBlock(key: key, first: block.first, aggregates: block.entries.count, events: Int(events),
+                                  packets: packets, bytes: encoder.finish()))
+    }
+
+    /// Takes the closed blocks, after closing those whose minute ended before `nowNanos`'s, or
+    /// every open one when `nowNanos` is nil. What it takes no longer counts against `capacity`.
+    mutating func take(closedBefore nowNanos: UInt64? = nil) -> [ClosedBlock] {
+        let minute = nowNanos.map { $0 / Self.minuteNanos }
+        for key in Array(open.keys) where minute.map({ key.minute < $0 }) ?? true { close(key) }
+        guard !closed.isEmpty else { return [] }
+        defer { closed.removeAll() }
+        count -= closed.reduce(0) { $0 + $1.aggregates }
         return closed
     }
 }
 
 extension AddressAnonymiser {
-    /// An aggregate as every sink writes it: its network as the source (`203.0.113.0/24`, or the
-    /// network address's pseudonym with the prefix length), its samples pseudonymised alike.
-    func record(for aggregate: EventAggregates.Aggregate) -> EventRecord {
-        let anonymise = mode.anonymisesSource
-        let network = anonymise ? pseudonym(for: aggregate.key.network) : aggregate.key.network.description
-        let samples = aggregate.samples.map { anonymise ? pseudonym(for: $0) : $0.description }.joined(separator: ",")
-        var record = record(for: aggregate.first)
-        record.source = "\(network)/\(aggregate.prefixLength)"
+    /// A closed block as the store holds it: one row with the block's first event's fields,
+    /// `0.0.0.0/0` (`::/0`) as its source, no ports, the packets and events of all its
+    /// aggregates, and the block's bytes, pseudonymised when sources are.
+    func row(for block: EventAggregates.ClosedBlock) throws(AggregateBlock.Damage) -> (record: EventRecord, bytes: [UInt8]) {
+        var record = record(for: block.first)
+        record.source = block.key.isIPv6 ? "::/0" : "0.0.0.0/0"
         record.sourcePort = nil
-        record.packets = UInt32(clamping: aggregate.packets)
+        record.destinationPort = nil
+        record.packets = UInt32(clamping: block.packets)
         record.ttl = nil
         record.tcpWindow = nil
         record.tcpOptions = nil
-        record.aggregated = aggregate.events
-        record.samples = samples
-        return record
+        record.aggregated = block.events
+        record.samples = nil
+        guard mode.anonymisesSource else { return (record, block.bytes) }
+        return (record, try AggregateBlock.decode(block.bytes).pseudonymised(by: self).encoded())
     }
 }

@@ -33,10 +33,12 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     /// then about half a second behind, more events arrive than it stores. Below it every
     /// event stays its own (docs/store.md, "Aggregation").
     public static let aggregationQueueFraction = 2
-    /// Aggregates open at once (one per verdict, port, source network and minute) before an
-    /// event past the mark that opens a new one is lost (`aggregation`), unless the queue
-    /// still has room beyond the mark.
-    public static let defaultAggregateCapacity = 16_384
+    /// Aggregates held at once (one per verdict, port, source network and minute), in open and
+    /// closed flood blocks, before an event past the mark that opens a new one is lost
+    /// (`aggregation`), unless the queue still has room beyond the mark. As many as the pending
+    /// table's 1,000,000 probes at the default budget, and then some: packed, about 9 bytes
+    /// each for IPv4 (docs/capacity.md).
+    public static let defaultAggregateCapacity = 1_048_576
 
     public let heartbeat = Heartbeat(loopName: "event writer")
     public let counters: EventCounters
@@ -115,9 +117,10 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
             counters.addQueueDrop()
             return false
         }
-        let (folded, open) = aggregates.withLock { table in (table.fold(event), table.count) }
-        if folded {
-            if open == aggregateCapacity / 2 { wake() }
+        let (fold, held) = aggregates.withLock { table in (table.fold(event), table.count) }
+        if fold != .refused {
+            // A closed block waits for the writer: wake it (at most once per block of aggregates).
+            if fold == .foldedAndClosed || held == aggregateCapacity / 2 { wake() }
             return true
         }
         // The table is full: what the queue holds beyond the mark is the last resort.
@@ -132,7 +135,7 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
         max(0, queue.capacity - queue.count) + (aggregationMark == nil ? 0 : aggregates.withLock { $0.room })
     }
 
-    /// Aggregates not yet handed to the writer.
+    /// Aggregates not yet handed to the writer, in open and closed flood blocks.
     public var openAggregates: Int { aggregates.withLock { $0.count } }
 
     /// New `[store]` settings (on reload); the writer takes them before its next batch.
@@ -213,16 +216,18 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
         writer.close()
     }
 
-    /// Hands the writer the aggregates whose minute has closed; all of them on stop, or when
-    /// the table is half full (an aggregate may then be split in two rows: no coarser).
+    /// Hands the writer the flood blocks that are full or whose minute has closed; all of them
+    /// on stop, or when the table is half full (an aggregate may then be split in two: no coarser).
     private func flushAggregates(all: Bool, monotonicNanos: UInt64) {
         let closed = aggregates.withLock { table in
             all || table.count >= table.capacity / 2 ? table.take() : table.take(closedBefore: WallClock.nowNanos())
         }
-        for start in stride(from: 0, to: closed.count, by: Self.maximumEventsPerTransaction) {
-            writer.write(aggregates: Array(closed[start..<min(start + Self.maximumEventsPerTransaction, closed.count)]),
-                         monotonicNanos: monotonicNanos)
+        for start in stride(from: 0, to: closed.count, by: Self.blocksPerTransaction) {
+            writer.write(blocks: closed[start..<min(start + Self.blocksPerTransaction, closed.count)], monotonicNanos: monotonicNanos)
             heartbeat.beat()
         }
     }
+
+    /// Flood blocks per transaction: up to 64 x 1,024 aggregates, about 600 KiB for IPv4.
+    static let blocksPerTransaction = 64
 }

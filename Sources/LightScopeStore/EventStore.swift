@@ -18,17 +18,26 @@ public final class EventStore {
     /// `tcpFlagsVersion`: each event records its probe's TCP flags (`tcp_flags`).
     /// `answerVersion`: a `backscatter` event records the victim's answer (`answer`).
     /// `aggregateVersion`: an aggregate event records the events it stands for and sample sources.
-    public static let schemaVersion: Int64 = aggregateVersion
+    /// `blockVersion`: a flood block's row holds its aggregates packed (`block`, `AggregateBlock`).
+    public static let schemaVersion: Int64 = blockVersion
     /// The version that added `tcp_flags`: the one place its number is written.
     public static let tcpFlagsVersion: Int64 = 4
     /// The version that added `answer`: the one place its number is written.
     public static let answerVersion: Int64 = 5
     /// The version that added `aggregated` and `samples`: the one place its number is written.
     public static let aggregateVersion: Int64 = 6
+    /// The version that added `block`: the one place its number is written.
+    public static let blockVersion: Int64 = 7
 
     public let path: String
     let connection: SQLiteConnection
     private let insertStatement: SQLiteStatement?
+    /// Inserts `rowsPerInsert` events in one statement (the batch's tail goes one by one).
+    private let insertManyStatement: SQLiteStatement?
+    /// Events per INSERT statement: SQLite's work per statement (starting it, AUTOINCREMENT's
+    /// read and write of `sqlite_sequence`, ending it) is then paid once per 16 events, about
+    /// a sixth of the writer's instructions per event (bench/README.md, "The store writer").
+    static let rowsPerInsert = 16
 
     /// The store and its -wal and -shm files (SQLite gives them the store's mode): readable by
     /// the state directory's group, which the package makes `adm`, so that admins need no root.
@@ -43,6 +52,7 @@ public final class EventStore {
             if readOnly {
                 try Self.checkSchema(connection, path: path, readOnly: true)
                 insertStatement = nil
+                insertManyStatement = nil
             } else {
                 // Only a new, empty file takes it: deleted events' pages can then be given back.
                 try connection.execute("PRAGMA auto_vacuum = INCREMENTAL")
@@ -53,7 +63,8 @@ public final class EventStore {
                 try connection.execute("PRAGMA synchronous = NORMAL")
                 try Self.boundLog(connection)
                 try Self.checkSchema(connection, path: path, readOnly: false)
-                insertStatement = try connection.prepare(Self.insertSQL)
+                insertStatement = try connection.prepare(Self.insertSQL(rows: 1))
+                insertManyStatement = try connection.prepare(Self.insertSQL(rows: Self.rowsPerInsert))
             }
         } catch let error as SQLiteError {
             throw StoreError(error, path: path)
@@ -68,13 +79,22 @@ public final class EventStore {
         try self.init(path: directory + "/" + Self.fileName, readOnly: readOnly)
     }
 
-    /// Writes the batch in one transaction: all of it or, on error, none of it.
-    public func insert(_ records: [EventRecord]) throws(StoreError) {
-        guard !records.isEmpty, let insertStatement else { return }
+    /// Writes the batch in one transaction: all of it or, on error, none of it. `blocks`, when
+    /// given, holds each record's flood block (`AggregateBlock`), in order.
+    public func insert(_ records: [EventRecord], blocks: [[UInt8]]? = nil) throws(StoreError) {
+        guard !records.isEmpty, let insertStatement, let insertManyStatement else { return }
         do {
             try connection.execute("BEGIN IMMEDIATE")
-            for record in records {
-                try Self.bind(record, to: insertStatement)
+            var next = records.startIndex
+            while records.endIndex - next >= Self.rowsPerInsert {
+                for row in 0..<Self.rowsPerInsert {
+                    try Self.bind(records[next + row], block: blocks?[next + row], to: insertManyStatement, row: row)
+                }
+                try insertManyStatement.runBound()
+                next += Self.rowsPerInsert
+            }
+            for index in next..<records.endIndex {
+                try Self.bind(records[index], block: blocks?[index], to: insertStatement, row: 0)
                 try insertStatement.runBound()
             }
             try connection.execute("COMMIT")
@@ -103,19 +123,24 @@ public final class EventStore {
     }
 
     /// Events one delete removed, and how many of them were past the fleet shipper's cursor.
+    /// An aggregate row (or a flood block's) counts as the events it stands for.
     public struct Deletion: Equatable, Sendable {
         public var events = 0
         /// Not yet committed by the collector: lost to the fleet if a shipper is configured.
         public var undelivered = 0
+        /// Rows removed: what the limits (`max_events`) count.
+        public var rows = 0
 
-        public init(events: Int = 0, undelivered: Int = 0) {
+        public init(events: Int = 0, undelivered: Int = 0, rows: Int? = nil) {
             self.events = events
             self.undelivered = undelivered
+            self.rows = rows ?? events
         }
 
         public static func += (total: inout Deletion, more: Deletion) {
             total.events += more.events
             total.undelivered += more.undelivered
+            total.rows += more.rows
         }
     }
 
@@ -123,9 +148,13 @@ public final class EventStore {
     /// same statement, so a cursor moving meanwhile cannot make the count wrong.
     func delete(_ sql: String, _ values: [SQLiteValue]) throws(StoreError) -> Deletion {
         do {
-            let undelivered = try connection.prepare(sql + " RETURNING id > (\(Self.shippedThroughSQL))")
-                .rows(values) { $0.value(at: 0).integer }
-            return Deletion(events: undelivered.count, undelivered: undelivered.filter { $0 != 0 }.count)
+            let deleted: [(events: Int, undelivered: Bool)] = try connection.prepare(
+                sql + " RETURNING coalesce(aggregated, 1), id > (\(Self.shippedThroughSQL))").rows(values) { row in
+                guard let events = row.value(at: 0).integer, let undelivered = row.value(at: 1).integer else { return nil }
+                return (Int(events), undelivered != 0)
+            }
+            return Deletion(events: deleted.reduce(0) { $0 + $1.events },
+                            undelivered: deleted.reduce(0) { $0 + ($1.undelivered ? $1.events : 0) }, rows: deleted.count)
         } catch {
             throw StoreError(error, path: path)
         }
@@ -134,15 +163,24 @@ public final class EventStore {
     // Column order of the insert; `time_ns` holds nanoseconds since the epoch.
     private static let fields = EventField.allCases
     private static let columns = fields.map(\.storeColumn)
-    private static let insertSQL = "INSERT INTO events (\(columns.joined(separator: ", "))) VALUES ("
-        + (1...columns.count).map { "?\($0)" }.joined(separator: ", ") + ")"
+    /// A flood block's packed aggregates (`AggregateBlock`); NULL in every other row. Not an
+    /// `EventField`: readers expand it into the aggregate events it holds.
+    static let blockColumn = "block"
+    /// The fields, then the block.
+    private static let parametersPerRow = columns.count + 1
+    private static func insertSQL(rows: Int) -> String {
+        "INSERT INTO events (\(columns.joined(separator: ", ")), \(blockColumn)) VALUES "
+            + (0..<rows).map { row in "(" + (1...parametersPerRow).map { "?\(row * parametersPerRow + $0)" }.joined(separator: ", ") + ")" }
+            .joined(separator: ", ")
+    }
 
-    /// Binds every column of the insert straight from the record, NULL where it has no value:
+    /// Binds every column of row `row` of the insert straight from the record, NULL where it has no value:
     /// no array of values, no tuple of field and value per row. The switch is exhaustive, so a
     /// new `EventField` cannot be left out; `EventStoreTests` read every field back.
-    private static func bind(_ record: EventRecord, to statement: SQLiteStatement) throws(SQLiteError) {
+    private static func bind(_ record: EventRecord, block: [UInt8]?, to statement: SQLiteStatement, row: Int) throws(SQLiteError) {
+        try statement.bind(blob: block, at: Int32((row + 1) * parametersPerRow))
         for (offset, field) in fields.enumerated() {
-            let index = Int32(offset + 1)
+            let index = Int32(row * parametersPerRow + offset + 1)
             switch field {
             case .time: try statement.bind(Int64(clamping: record.timeNanos), at: index)
             case .interface: try statement.bind(record.interface, at: index)
@@ -243,6 +281,12 @@ public final class EventStore {
         PRAGMA user_version = \(aggregateVersion);
         """
 
+    /// Events stored before flood blocks hold none: a nullable column, no rewrite.
+    private static let migrationAddingBlocks = """
+        ALTER TABLE events ADD COLUMN block BLOB;
+        PRAGMA user_version = \(blockVersion);
+        """
+
     /// Brings a store of `version` to a later one: each step sets `user_version` to what it made
     /// (a new store starts at 2).
     private static func migration(from version: Int64) -> String {
@@ -252,19 +296,21 @@ public final class EventStore {
         case 2: migrationFrom2
         case 3: migrationAddingTCPFlags
         case tcpFlagsVersion: migrationAddingAnswer
-        default: migrationAddingAggregates
+        case answerVersion: migrationAddingAggregates
+        default: migrationAddingBlocks
         }
     }
 
     /// Lets the readers' queries run unchanged on an older store, which lacks the later columns:
     /// a temporary view (the connection's own, nothing is written to the file) shadows `events`
     /// and gives its events what the upgrade will: the tool `unknown` (before 3), no flags
-    /// (before 4), no answer (before 5), no aggregates.
+    /// (before 4), no answer (before 5), no aggregates (before 6), no flood blocks.
     private static func readWithoutNewColumns(_ connection: SQLiteConnection, version: Int64) throws {
         let tool = version < 3 ? ", 'unknown' AS tool" : ""
         let flags = version < tcpFlagsVersion ? ", NULL AS tcp_flags" : ""
         let answer = version < answerVersion ? ", NULL AS answer" : ""
-        try connection.execute("CREATE TEMP VIEW events AS SELECT *\(tool)\(flags)\(answer), NULL AS aggregated, NULL AS samples FROM main.events")
+        let aggregates = version < aggregateVersion ? ", NULL AS aggregated, NULL AS samples" : ""
+        try connection.execute("CREATE TEMP VIEW events AS SELECT *\(tool)\(flags)\(answer)\(aggregates), NULL AS \(blockColumn) FROM main.events")
     }
 
     private static func checkSchema(_ connection: SQLiteConnection, path: String, readOnly: Bool) throws -> Void {

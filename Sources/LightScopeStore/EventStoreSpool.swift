@@ -10,9 +10,15 @@ extension EventStore {
     static let shippedThroughSQL = "SELECT value FROM store_info WHERE key = '\(shippedThroughKey)'"
 
     /// An event with its id in this store.
+    /// A flood block's row is ONE spooled event: `record` has the block's first event's time,
+    /// interface, protocol, verdict, destination, tool and flags, `0.0.0.0/0` (`::/0`) as its
+    /// source, no ports, the packets and events (`aggregated`) of all its aggregates and no
+    /// samples; `block` holds its bytes (`AggregateBlock.decode` gives each aggregate's port,
+    /// network, counts and samples). Every other row has `block` nil.
     public struct SpooledEvent: Equatable, Sendable {
         public var id: Int64
         public var record: EventRecord
+        public var block: [UInt8]? = nil
     }
 
     /// Drawn at random when `events.sqlite` was created; a re-created store gets a new one.
@@ -39,10 +45,10 @@ extension EventStore {
     /// Up to `limit` events with ids above `id`, in id order.
     public func events(after id: Int64, limit: Int) throws(StoreError) -> [SpooledEvent] {
         let columns = EventField.allCases.map(\.storeColumn).joined(separator: ", ")
-        return try query("SELECT \(columns), id FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+        return try query("SELECT \(columns), id, \(Self.blockColumn) FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
                          [.integer(id), .integer(Int64(limit))]) { row in
             guard let record = Self.record(row), let id = row.value(at: Int32(EventField.allCases.count)).integer else { return nil }
-            return SpooledEvent(id: id, record: record)
+            return SpooledEvent(id: id, record: record, block: row.blob(at: Int32(EventField.allCases.count + 1)))
         }
     }
 

@@ -77,15 +77,26 @@ final class EventWriter {
         write(events.map(anonymiser.record(for:)), events: events.count, monotonicNanos: monotonicNanos)
     }
 
-    /// Stores aggregate events; each counts as the events it stands for, written or lost.
-    func write(aggregates: [EventAggregates.Aggregate], monotonicNanos: UInt64) {
-        guard !aggregates.isEmpty else { return }
-        write(aggregates.map(anonymiser.record(for:)), events: aggregates.reduce(0) { $0 + $1.events },
-              aggregated: true, monotonicNanos: monotonicNanos)
+    /// Stores flood blocks, one row each; each counts as the events it stands for, written or lost.
+    func write(blocks: some Collection<EventAggregates.ClosedBlock>, monotonicNanos: UInt64) {
+        guard !blocks.isEmpty else { return }
+        let events = blocks.reduce(0) { $0 + $1.events }
+        var rows: [(record: EventRecord, bytes: [UInt8])] = []
+        rows.reserveCapacity(blocks.count)
+        do {
+            for block in blocks { rows.append(try anonymiser.row(for: block)) }
+        } catch {
+            counters.addLost(events)
+            failed(StoreError("flood block: \(error)"), lostEvents: events, monotonicNanos: monotonicNanos)
+            return
+        }
+        write(rows.map(\.record), blocks: rows.map(\.bytes), events: events,
+              aggregates: blocks.reduce(0) { $0 + $1.aggregates }, monotonicNanos: monotonicNanos)
     }
 
-    /// `events`: how many events the records stand for (more than records when aggregated).
-    private func write(_ records: [EventRecord], events: Int, aggregated: Bool = false, monotonicNanos: UInt64) {
+    /// `events`: how many events the records stand for (more than records when `blocks` are
+    /// given: then `aggregates` is how many aggregates the blocks hold).
+    private func write(_ records: [EventRecord], blocks: [[UInt8]]? = nil, events: Int, aggregates: Int = 0, monotonicNanos: UInt64) {
         do {
             let store = try openedStore()
             switch try retention.makeRoom(in: store, for: records.count) {
@@ -94,9 +105,9 @@ final class EventWriter {
                 storeFull(lostEvents: events, logBytes: logBytes, monotonicNanos: monotonicNanos)
             case .fits(let deletedEarly):
                 deleted(early: deletedEarly, monotonicNanos: monotonicNanos)
-                try store.insert(records)
-                if aggregated {
-                    counters.addAggregated(events: events, aggregates: records.count)
+                try store.insert(records, blocks: blocks)
+                if blocks != nil {
+                    counters.addAggregated(events: events, aggregates: aggregates)
                 } else {
                     counters.addWritten(records.count)
                 }
@@ -110,7 +121,19 @@ final class EventWriter {
         if let journal {
             let now = WallClock.nowNanos()
             let suppressedBefore = journalBudget.suppressed
-            for record in records where journalBudget.take(atNanos: now) { journal.send(record) }
+            for (index, record) in records.enumerated() {
+                guard let bytes = blocks?[index] else {
+                    if journalBudget.take(atNanos: now) { journal.send(record) }
+                    continue
+                }
+                // A block's aggregates, one line each, decoded only once the budget admits one:
+                // under a flood the budget is spent, and the writer pays a count, not a decode.
+                var expanded: [EventRecord]?
+                for entry in 0..<AggregateBlock.entryCount(of: bytes) where journalBudget.take(atNanos: now) {
+                    if expanded == nil { expanded = (try? AggregateBlock.decode(bytes))?.records(row: record) ?? [] }
+                    if let lines = expanded, entry < lines.count { journal.send(lines[entry]) }
+                }
+            }
             // Say what was left out when the flood eases, and every `floodSummaryInterval` during it.
             if journalBudget.suppressed > 0,
                journalBudget.suppressed == suppressedBefore || now &- lastFloodSummaryNanos >= UInt64(Self.floodSummaryInterval.nanoseconds) {

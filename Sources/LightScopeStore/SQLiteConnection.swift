@@ -115,6 +115,24 @@ final class SQLiteStatement {
         guard code == SQLITE_OK else { throw connection.lastError(code) }
     }
 
+    /// `index` is 1-based; nil binds NULL. SQLite copies the bytes.
+    func bind(blob: [UInt8]?, at index: Int32) throws(SQLiteError) {
+        guard let blob else { return try bind(nil as Int64?, at: index) }
+        let code = blob.withUnsafeBytes { bytes in
+            sqlite3_bind_blob(handle, index, bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), Self.transient)
+        }
+        guard code == SQLITE_OK else { throw connection.lastError(code) }
+    }
+
+    /// A BLOB column's bytes; nil when it is NULL (text is read as its bytes).
+    func blob(at column: Int32) -> [UInt8]? {
+        guard sqlite3_column_type(handle, column) != SQLITE_NULL else { return nil }
+        let start = sqlite3_column_blob(handle, column) // before the length, as SQLite asks
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count > 0, let start else { return [] }
+        return Array(UnsafeRawBufferPointer(start: start, count: count))
+    }
+
     /// Steps a statement whose every parameter was bound anew, then readies it for the next
     /// use without clearing the bindings (the next use binds them all again).
     func runBound() throws(SQLiteError) {

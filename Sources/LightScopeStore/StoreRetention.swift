@@ -49,9 +49,9 @@ struct StoreRetention {
         var deleted = EventStore.Deletion()
         while toDelete > 0 {
             let chunk = try store.deleteOldest(limit: min(toDelete, StoreLimits.pruneBatchEvents))
-            guard chunk.events > 0 else { break }
+            guard chunk.rows > 0 else { break }
             deleted += chunk
-            toDelete -= chunk.events
+            toDelete -= chunk.rows
         }
         return .fits(deletedEarly: deleted)
     }
@@ -75,7 +75,7 @@ struct StoreRetention {
         var progress = Progress()
         var footprint = try store.footprint()
         while let step = limits.nextStep(footprint, wallClockNanos: wallClockNanos) {
-            let keepingPace = step.isPrunedForALimit && progress.deletedEarly.events < insertedEvents
+            let keepingPace = step.isPrunedForALimit && progress.deletedEarly.rows < insertedEvents
             if !keepingPace, shouldYield() || MonotonicClock.nowNanos() &- start >= budget {
                 progress.yielded = true
                 break
@@ -85,15 +85,15 @@ struct StoreRetention {
             case .prune(let events, .age):
                 let deletion = try store.deleteEvents(before: wallClockNanos - limits.retentionNanos, limit: events)
                 progress.expired += deletion
-                done = deletion.events
+                done = deletion.rows
             case .prune(let events, .count):
                 let deletion = try store.deleteEvents(beyondNewest: limits.maxEvents, limit: events)
                 progress.deletedEarly += deletion
-                done = deletion.events
+                done = deletion.rows
             case .prune(let events, .size):
                 let deletion = try store.deleteOldest(limit: events)
                 progress.deletedEarly += deletion
-                done = deletion.events
+                done = deletion.rows
             case .vacuum(let pages):
                 try store.giveBackFreePages(pages)
                 try store.checkpoint()

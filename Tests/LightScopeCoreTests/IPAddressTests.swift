@@ -12,6 +12,19 @@ final class IPAddressTests: XCTestCase {
         XCTAssertNil(IPAddress("1.2.3.4.5"))
     }
 
+    /// Every octet value in every position, spelt as decimal without leading zeros.
+    func testIPv4TextSpellsEveryOctet() {
+        for octet in UInt32(0)...255 {
+            for shift in [24, 16, 8, 0] as [UInt32] {
+                let value = 0x0A09_6301 & ~(0xFF << shift) | octet << shift
+                let expected = [24, 16, 8, 0].map { String(value >> UInt32($0) & 0xFF) }.joined(separator: ".")
+                XCTAssertEqual(IPAddress(ipv4: value).description, expected)
+            }
+        }
+        XCTAssertEqual(IPAddress(ipv4: 0xFFFF_FFFF).description, "255.255.255.255")
+        XCTAssertEqual(IPAddress(ipv4: 0).description, "0.0.0.0")
+    }
+
     func testIPv6TextFollowsRFC5952() {
         XCTAssertEqual(IPAddress("2001:db8::1")?.description, "2001:db8::1")
         XCTAssertEqual(IPAddress("2001:0db8:0:0:1:0:0:1")?.description, "2001:db8::1:0:0:1")

@@ -20,6 +20,23 @@ final class EventSpoolTests: XCTestCase {
         XCTAssertEqual(try store.events(after: 0, limit: 100).map(\.id), Array(21...25))
     }
 
+    /// A batch goes in 16 events per INSERT and its tail one by one: every event, every field,
+    /// ids in the batch's order.
+    func testABatchKeepsItsOrderAndFieldsAcrossMultiRowInserts() throws {
+        let store = try EventStore(directory: directory.path)
+        let count = EventStore.rowsPerInsert * 2 + 7
+        let records = (0..<count).map { index in
+            var record = EventRecord(Sample.event(index))
+            record.sourcePort = index % 3 == 0 ? nil : UInt16(index)
+            record.answer = index % 5 == 0 ? .rst : nil
+            return record
+        }
+        try store.insert(records)
+        let stored = try store.events(after: 0, limit: 1000)
+        XCTAssertEqual(stored.map(\.id), (1...Int64(count)).map { $0 })
+        XCTAssertEqual(stored.map(\.record), records)
+    }
+
     func testEachNewStoreDrawsItsOwnIdAndKeepsIt() throws {
         let first = try EventStore(directory: directory.path).storeID()
         XCTAssertEqual(try EventStore(directory: directory.path).storeID(), first)

