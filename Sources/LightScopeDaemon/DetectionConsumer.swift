@@ -126,7 +126,9 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             // A failure is reported at its own packet's time, not the drain's last: the shared
             // scans put the loops' failures in that order.
             reportingNanos = timeNanos
-            engine.process(packet, timeNanos: timeNanos, emit: emit, lost: lose)
+            // Closures, not the methods themselves (`emit: emit`): a method passed as a value
+            // is a partial application that retained and released `self` for every packet.
+            engine.process(packet, timeNanos: timeNanos, emit: { emit($0) }, lost: { lose($0) })
         }
     }
 

@@ -118,3 +118,53 @@ extension ToolFingerprintTests {
         XCTAssertEqual(custom.tool(of: client, segment), .hping3)
     }
 }
+
+extension ToolFingerprintTests {
+    /// The fingerprint checks each rule's marks in its own order and form; it must name the
+    /// same tool as the marks themselves, read one by one, on every combination of the
+    /// fields they look at, with the standard rules and with rules that repeat a mark or
+    /// contradict themselves.
+    func testTheChecksAgreeWithTheMarksOnEveryCombination() throws {
+        let destination = try XCTUnwrap(IPAddress(host))
+        let mss = ToolRules.optionBytes([2, 4, 0x05, 0xB4])
+        let extraRules = [
+            ToolRule(.hping3, [.window(512), .window(512)]),
+            ToolRule(.zmap, [.window(512), .window(1024)]),
+            ToolRule(.mirai, [.options(mss), .options(TCPOptions())]),
+            ToolRule(.nmap, [.options(mss)]),
+            ToolRule(.masscan, []),
+        ]
+        for rules in [ToolRules.standard, extraRules + ToolRules.standard, ToolRules.standard + extraRules] {
+            let fingerprint = ToolFingerprint(rules: rules)
+            for identification in [nil, 54321, 777] as [UInt16?] {
+                for dontFragment in [false, true] {
+                    for window in [512, 1024, 65535, 64240] as [UInt16] {
+                        for options in [TCPOptions(), mss, ToolRules.optionBytes([1, 1, 1, 1])] {
+                            for acknowledgement in [0, 5] as [UInt32] {
+                                for sequence in [0xC000_0201, 9] as [UInt32] {
+                                    for flags in [TCPFlags.syn, [.syn, .ack], .fin] {
+                                        let segment = TCPSegment(sourcePort: 40000, destinationPort: 80, sequence: sequence,
+                                                                 acknowledgement: acknowledgement, flags: flags, window: window,
+                                                                 options: options)
+                                        // Once with an identification that masscan's mark derives.
+                                        for derived in [false, true] {
+                                            let id = derived ? UInt16(truncatingIfNeeded: 0xC000_0201 ^ 80 ^ sequence) : identification
+                                            let packet = DecodedPacket(source: try XCTUnwrap(IPAddress(scanner)),
+                                                                       destination: destination, isIPv6: false, ttl: 50,
+                                                                       ipv4Identification: id, ipv4DontFragment: dontFragment,
+                                                                       transport: .tcp(segment))
+                                            let byMarks = segment.isConnectionAttempt
+                                                ? rules.first { $0.marks.allSatisfy { $0.holds(for: packet, segment) } }?.tool ?? .unknown
+                                                : .unknown
+                                            XCTAssertEqual(fingerprint.tool(of: packet, segment), byMarks)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -6,16 +6,23 @@
 /// (with SYN-ACK or RST) or sends an ICMP port unreachable is local.
 ///
 /// Asked several times per packet, so the exact addresses live in a `FastHashTable`, not a
-/// `Set` (SipHash).
+/// `Set` (SipHash), behind a one-word summary of them (`summaryBits`): most addresses asked
+/// about are remote ones, and the summary turns nearly all of those away with a multiply
+/// and a mask, before any table is hashed. The prefixes are kept with their masks made.
 public struct LocalAddresses: Sendable {
     private var exactTable = Self.table(of: [])
-    public private(set) var prefixes: [IPPrefix]
+    /// The union of every exact address's `summaryBits`: an address whose bits are not all
+    /// in it is not in the table.
+    private var exactSummary: UInt64 = 0
+    public let prefixes: [IPPrefix]
+    private let maskedPrefixes: [MaskedPrefix]
     public let learnsFromAnswers: Bool
 
     public init(addresses: Set<IPAddress> = [], prefixes: [IPPrefix] = []) {
-        exactTable = Self.table(of: addresses)
         self.prefixes = prefixes
+        maskedPrefixes = prefixes.map(MaskedPrefix.init)
         self.learnsFromAnswers = false
+        replace(addresses: addresses)
     }
 
     /// The exact (not prefix) local addresses.
@@ -38,13 +45,30 @@ public struct LocalAddresses: Sendable {
 
     private init(learning: Bool) {
         prefixes = []
+        maskedPrefixes = []
         learnsFromAnswers = learning
     }
 
+    @inline(__always)
     public func contains(_ address: IPAddress) -> Bool {
-        if exactTable.index(of: address) != nil { return true }
-        for prefix in prefixes where prefix.contains(address) { return true }
+        let bits = Self.summaryBits(address)
+        if exactSummary & bits == bits, exactTable.index(of: address) != nil { return true }
+        return maskedPrefixes.isEmpty ? false : containsByPrefix(address)
+    }
+
+    @inline(never)
+    private func containsByPrefix(_ address: IPAddress) -> Bool {
+        for prefix in maskedPrefixes where prefix.contains(address) { return true }
         return false
+    }
+
+    /// Two bits of a 64-bit word picked by the address's hash (a Bloom filter of one word):
+    /// with a handful of host addresses, about one remote address in a hundred has both
+    /// bits set and goes on to the table.
+    @inline(__always)
+    private static func summaryBits(_ address: IPAddress) -> UInt64 {
+        let hash = (address.high ^ address.low) &* 0x9E37_79B9_7F4A_7C15
+        return 1 &<< (hash &>> 58) | 1 &<< ((hash &>> 52) & 63)
     }
 
     /// Whether a SYN to `destination` from `source` may be a probe worth tracking.
@@ -71,10 +95,36 @@ public struct LocalAddresses: Sendable {
     public mutating func accept(answerFrom address: IPAddress) {
         guard learnsFromAnswers, !contains(address) else { return }
         exactTable.updateValue((), forKey: address)
+        exactSummary |= Self.summaryBits(address)
     }
 
     /// The host's interface addresses changed (live mode).
     public mutating func replace(addresses: Set<IPAddress>) {
         exactTable = Self.table(of: addresses)
+        exactSummary = addresses.reduce(0) { $0 | Self.summaryBits($1) }
+    }
+}
+
+/// An `IPPrefix` with its masks made once, for `LocalAddresses`: the same test as
+/// `IPPrefix.contains`, which makes them on every call.
+private struct MaskedPrefix {
+    let isIPv4: Bool
+    let high: UInt64
+    let low: UInt64
+    let highMask: UInt64
+    let lowMask: UInt64
+
+    init(_ prefix: IPPrefix) {
+        isIPv4 = prefix.address.isIPv4
+        let bits = isIPv4 ? 96 + prefix.length : prefix.length
+        highMask = bits >= 64 ? .max : (bits == 0 ? 0 : .max << (64 - bits))
+        lowMask = bits <= 64 ? 0 : (bits >= 128 ? .max : .max << (128 - bits))
+        high = prefix.address.high & highMask
+        low = prefix.address.low & lowMask
+    }
+
+    @inline(__always)
+    func contains(_ candidate: IPAddress) -> Bool {
+        candidate.isIPv4 == isIPv4 && candidate.high & highMask == high && candidate.low & lowMask == low
     }
 }
