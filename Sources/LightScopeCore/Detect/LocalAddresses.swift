@@ -9,12 +9,21 @@
 /// `Set` (SipHash).
 public struct LocalAddresses: Sendable {
     private var exactTable = Self.table(of: [])
-    public private(set) var prefixes: [IPPrefix]
+    /// Whether `exactTable` holds any: replay with `--local` prefixes has none, and then asks
+    /// no hash (the table's own count is read through a class, with an access check).
+    private var hasExact = false
+    public private(set) var prefixes: [IPPrefix] {
+        didSet { prefixMasks = prefixes.map(PrefixMask.init) }
+    }
+    /// `prefixes` as masks worked out once: every probe asks two or three times.
+    private var prefixMasks: [PrefixMask] = []
     public let learnsFromAnswers: Bool
 
     public init(addresses: Set<IPAddress> = [], prefixes: [IPPrefix] = []) {
         exactTable = Self.table(of: addresses)
+        hasExact = !addresses.isEmpty
         self.prefixes = prefixes
+        prefixMasks = prefixes.map(PrefixMask.init)
         self.learnsFromAnswers = false
     }
 
@@ -42,8 +51,8 @@ public struct LocalAddresses: Sendable {
     }
 
     public func contains(_ address: IPAddress) -> Bool {
-        if exactTable.index(of: address) != nil { return true }
-        for prefix in prefixes where prefix.contains(address) { return true }
+        if hasExact, exactTable.index(of: address) != nil { return true }
+        for mask in prefixMasks where mask.contains(address) { return true }
         return false
     }
 
@@ -71,10 +80,35 @@ public struct LocalAddresses: Sendable {
     public mutating func accept(answerFrom address: IPAddress) {
         guard learnsFromAnswers, !contains(address) else { return }
         exactTable.updateValue((), forKey: address)
+        hasExact = true
     }
 
     /// The host's interface addresses changed (live mode).
     public mutating func replace(addresses: Set<IPAddress>) {
         exactTable = Self.table(of: addresses)
+        hasExact = !addresses.isEmpty
+    }
+}
+
+/// A prefix as the two masked words its addresses share, as `IPPrefix.contains` tests them.
+private struct PrefixMask {
+    let isIPv4: Bool
+    let high: UInt64
+    let low: UInt64
+    let highMask: UInt64
+    let lowMask: UInt64
+
+    init(_ prefix: IPPrefix) {
+        isIPv4 = prefix.address.isIPv4
+        let bits = isIPv4 ? 96 + prefix.length : prefix.length
+        highMask = bits >= 64 ? .max : (bits == 0 ? 0 : .max << (64 - bits))
+        lowMask = bits <= 64 ? 0 : (bits >= 128 ? .max : .max << (128 - bits))
+        high = prefix.address.high & highMask
+        low = prefix.address.low & lowMask
+    }
+
+    @inline(__always)
+    func contains(_ address: IPAddress) -> Bool {
+        address.isIPv4 == isIPv4 && address.high & highMask == high && address.low & lowMask == low
     }
 }
