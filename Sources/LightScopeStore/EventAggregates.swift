@@ -23,20 +23,66 @@ struct EventAggregates {
         var destinationPort: UInt16?
         var network: IPAddress
         var minute: UInt64
+
+        /// Fewer, packed words than the synthesised hash (which feeds every field and each
+        /// optional's tag): folding runs on a packet loop, once per event past the mark.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(UInt64(verdict.caseIndex) | (proto == .tcp ? 0 : 1 << 8)
+                | UInt64(destinationPort ?? 0) << 16 | (destinationPort == nil ? 0 : 1 << 32) | (destination == nil ? 0 : 1 << 33))
+            hasher.combine(destination?.high ?? 0)
+            hasher.combine(destination?.low ?? 0)
+            hasher.combine(network.high)
+            hasher.combine(network.low)
+            hasher.combine(minute)
+            hasher.combine(interface)
+        }
     }
 
     /// One open aggregate: its first event (time, tool, flags), what it has folded so far.
     struct Aggregate {
         var key: Key
         var first: UnwantedEvent
-        var events = 1
+        var events: Int
         var packets: UInt64
-        var samples: [IPAddress]
+        /// The first `sampleCount` are the samples, in the order seen: kept inline, so that
+        /// opening an aggregate allocates nothing (a random flood opens one for most events).
+        /// As many slots as `sampleSize`.
+        private var sampleSlots: (IPAddress, IPAddress, IPAddress, IPAddress)
+        private var sampleCount = 0
+
+        /// Empty: `first` is only what it shows of its events; `add` counts it, and each next one.
+        init(key: Key, first: UnwantedEvent) {
+            self.key = key
+            self.first = first
+            events = 0
+            packets = 0
+            sampleSlots = (first.source, first.source, first.source, first.source)
+        }
+
+        /// The sources kept, the first distinct ones seen (at most `sampleSize`).
+        var samples: [IPAddress] {
+            var slots = sampleSlots
+            return withUnsafePointer(to: &slots) { tuple in
+                tuple.withMemoryRebound(to: IPAddress.self, capacity: EventAggregates.sampleSize) {
+                    Array(UnsafeBufferPointer(start: $0, count: sampleCount))
+                }
+            }
+        }
 
         mutating func add(_ event: UnwantedEvent) {
             events += 1
             packets += UInt64(event.packets)
-            if samples.count < EventAggregates.sampleSize, !samples.contains(event.source) { samples.append(event.source) }
+            guard sampleCount < EventAggregates.sampleSize else { return }
+            let source = event.source
+            let count = sampleCount
+            let isNew = withUnsafeMutablePointer(to: &sampleSlots) { tuple in
+                tuple.withMemoryRebound(to: IPAddress.self, capacity: EventAggregates.sampleSize) { slots in
+                    guard !UnsafeBufferPointer(start: slots, count: count).contains(source) else { return false }
+                    slots[count] = source
+                    return true
+                }
+            }
+            if isNew { sampleCount += 1 }
         }
 
         var prefixLength: Int { key.network.isIPv4 ? EventAggregates.ipv4PrefixLength : EventAggregates.ipv6PrefixLength }
@@ -66,16 +112,14 @@ struct EventAggregates {
     /// False when the event would open an aggregate beyond `capacity`.
     mutating func fold(_ event: UnwantedEvent) -> Bool {
         let key = Self.key(of: event)
-        // One hash of the key (this runs on a packet loop, under the pipeline's lock).
-        if let index = open.index(forKey: key) {
+        // One hash of the key, whether it opens an aggregate or adds to one (this runs on a
+        // packet loop, under the pipeline's lock).
+        guard open.count < capacity else {
+            guard let index = open.index(forKey: key) else { return false }
             open.values[index].add(event)
             return true
         }
-        guard open.count < capacity else { return false }
-        var samples: [IPAddress] = []
-        samples.reserveCapacity(Self.sampleSize)
-        samples.append(event.source)
-        open[key] = Aggregate(key: key, first: event, packets: UInt64(event.packets), samples: samples)
+        open[key, default: Aggregate(key: key, first: event)].add(event)
         return true
     }
 
