@@ -54,8 +54,17 @@ extension ExpiringTable {
         @inlinable package func moved(toCapacity capacity: Int, accountedBytes: Int) -> Storage {
             precondition(liveCount <= capacity, "ExpiringTable: \(liveCount) entries do not fit in \(capacity)")
             let moved = Storage(capacity: capacity, seed: seed, clock: clock, accountedBytes: accountedBytes, pool: pool)
+            // Each record indexed rewrites a random bucket of the new index (a flood grows a
+            // table while the packets wait): start loading the bucket of the record a few
+            // places on, so that the misses overlap, as `expire` does.
+            let distance = ExpiringTable.expiryPrefetchDistance
             var slot = head
-            for _ in 0..<used {
+            var ahead = self.slot(behindFront: min(distance, used))
+            for position in 0..<used {
+                if position &+ distance < used {
+                    if records[ahead].stamp.isLive { moved.index.prefetch(hash: hash(records[ahead].key)) }
+                    ahead = next(ahead)
+                }
                 if records[slot].stamp.isLive { moved.append(records[slot], hash: hash(records[slot].key)) }
                 slot = next(slot)
             }
