@@ -29,9 +29,9 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     /// Retention gives way to the queue once this share of it (1/8) is taken: the queue then
     /// still has room for the events of several retention steps.
     static let retentionYieldFraction = 8
-    /// Aggregation starts once the queue holds this share of its capacity (1/2): the writer is
-    /// then about half a second behind, more events arrive than it stores. Below it every
-    /// event stays its own (docs/store.md, "Aggregation").
+    /// Aggregation's second trigger: once the queue holds this share of its capacity (1/2),
+    /// the writer is about half a second behind (a slow disk), and events are folded into
+    /// aggregates even below `EventRateBucket.eventsPerSecond` (docs/store.md, "Aggregation").
     public static let aggregationQueueFraction = 2
     /// Aggregates held at once (one per verdict, port, source network and minute), in open and
     /// closed flood blocks, before an event past the mark that opens a new one is lost
@@ -46,7 +46,13 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     private let queue: EventQueue
     /// Events queued before the rest are folded into `aggregates`; nil: never aggregate.
     public let aggregationMark: Int?
-    private let aggregates: Mutex<EventAggregates>
+    /// The aggregates, and the rate below which events are not folded into them.
+    private let aggregates: Mutex<Folding>
+
+    private struct Folding {
+        var rate = EventRateBucket()
+        var table: EventAggregates
+    }
     private let aggregateCapacity: Int
     /// A byte on it wakes the writer early: on stop, or when the queue is half full.
     private let wakePipe = WakePipe()
@@ -76,7 +82,7 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
         databasePath = stateDirectory + "/" + EventStore.fileName
         queue = EventQueue(capacity: queueCapacity)
         aggregationMark = aggregateCapacity > 0 ? max(1, queueCapacity / Self.aggregationQueueFraction) : nil
-        aggregates = Mutex(EventAggregates(capacity: aggregateCapacity))
+        aggregates = Mutex(Folding(table: EventAggregates(capacity: aggregateCapacity)))
         self.aggregateCapacity = aggregateCapacity
         writer = EventWriter(databasePath: databasePath, settings: settings, anonymiser: anonymiser,
                              journal: journal, counters: counters, log: log)
@@ -99,25 +105,35 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
         thread.start(name: "ls-events") { [self] in run() }
     }
 
-    /// Hands an event to the writer without blocking. Past `aggregationMark` it is folded into
-    /// an aggregate event instead; false (and counted lost, `queue` or `aggregation`) when
-    /// neither the queue nor the aggregate table has room, or the pipeline is stopping.
-    /// Safe from any thread.
+    /// Hands an event to the writer without blocking. Above `EventRateBucket`'s rate, or past
+    /// `aggregationMark`, it is folded into an aggregate event instead; false (and counted
+    /// lost, `queue` or `aggregation`) when neither the queue nor the aggregate table has room,
+    /// or the pipeline is stopping. Safe from any thread.
     @discardableResult
     public func submit(_ event: UnwantedEvent) -> Bool {
         guard !stopRequested.load(ordering: .relaxed) else {
             counters.addQueueDrop()
             return false
         }
-        if case .accepted(let queued) = queue.push(event, limit: aggregationMark) {
-            if queued == queue.capacity / 2 { wake() }
-            return true
+        // Above the rate: folded at once, under one lock, without a look at the queue.
+        let aboveRate = aggregationMark == nil ? nil : aggregates.withLock { folding -> (EventAggregates.Fold, Int)? in
+            folding.rate.admits(atNanos: event.timeNanos) ? nil : (folding.table.fold(event), folding.table.count)
         }
-        guard aggregationMark != nil else {
-            counters.addQueueDrop()
-            return false
+        let (fold, held): (EventAggregates.Fold, Int)
+        if let aboveRate {
+            (fold, held) = aboveRate
+        } else {
+            if case .accepted(let queued) = queue.push(event, limit: aggregationMark) {
+                if queued == queue.capacity / 2 { wake() }
+                return true
+            }
+            guard aggregationMark != nil else {
+                counters.addQueueDrop()
+                return false
+            }
+            // The writer is behind: the second trigger.
+            (fold, held) = aggregates.withLock { folding in (folding.table.fold(event), folding.table.count) }
         }
-        let (fold, held) = aggregates.withLock { table in (table.fold(event), table.count) }
         if fold != .refused {
             // A closed block waits for the writer: wake it (at most once per block of aggregates).
             if fold == .foldedAndClosed || held == aggregateCapacity / 2 { wake() }
@@ -132,11 +148,11 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     /// Events it can take now without losing any: the queue's room, plus the aggregate
     /// table's (each free aggregate takes at least one event).
     public var room: Int {
-        max(0, queue.capacity - queue.count) + (aggregationMark == nil ? 0 : aggregates.withLock { $0.room })
+        max(0, queue.capacity - queue.count) + (aggregationMark == nil ? 0 : aggregates.withLock { $0.table.room })
     }
 
     /// Aggregates not yet handed to the writer, in open and closed flood blocks.
-    public var openAggregates: Int { aggregates.withLock { $0.count } }
+    public var openAggregates: Int { aggregates.withLock { $0.table.count } }
 
     /// New `[store]` settings (on reload); the writer takes them before its next batch.
     public func reconfigure(settings: Settings.Store, anonymiser: AddressAnonymiser) {
@@ -219,8 +235,9 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     /// Hands the writer the flood blocks that are full or whose minute has closed; all of them
     /// on stop, or when the table is half full (an aggregate may then be split in two: no coarser).
     private func flushAggregates(all: Bool, monotonicNanos: UInt64) {
-        let closed = aggregates.withLock { table in
-            all || table.count >= table.capacity / 2 ? table.take() : table.take(closedBefore: WallClock.nowNanos())
+        let closed = aggregates.withLock { folding in
+            all || folding.table.count >= folding.table.capacity / 2 ? folding.table.take()
+                : folding.table.take(closedBefore: WallClock.nowNanos())
         }
         for start in stride(from: 0, to: closed.count, by: Self.blocksPerTransaction) {
             writer.write(blocks: closed[start..<min(start + Self.blocksPerTransaction, closed.count)], monotonicNanos: monotonicNanos)

@@ -89,6 +89,56 @@ final class EventAggregationTests: XCTestCase {
         XCTAssertEqual(try store.topTools(since: 0).map(\.events).reduce(0, +), count)
     }
 
+    /// A flood far above `EventRateBucket.eventsPerSecond` (300,000 events a second for 0.1 s
+    /// of capture time), with the writer's queue nowhere near its mark: single events are
+    /// bounded by the burst plus the rate times the flood's length, the rest aggregated, and
+    /// every event accounted for.
+    func testAFloodAboveTheRateIsAggregatedBeforeTheQueueFills() throws {
+        let count = 30_000
+        let events = (0..<count).map { index in
+            var event = Self.probe(index, count: count)
+            event.timeNanos = Self.start + UInt64(index) * 3_333
+            return event
+        }
+        let pipeline = makePipeline(queue: EventPipeline.defaultQueueCapacity)
+        XCTAssertEqual(run(pipeline, events), count)
+        let counters = pipeline.counters.snapshot
+        XCTAssertLessThanOrEqual(counters.eventsWritten, EventRateBucket.burst + EventRateBucket.eventsPerSecond / 10 + 1)
+        XCTAssertGreaterThanOrEqual(counters.eventsWritten, EventRateBucket.burst)
+        XCTAssertEqual(pipeline.counters.lost.total, 0, "\(pipeline.counters.lost)")
+        XCTAssertEqual(counters.eventsWritten + counters.aggregated, UInt64(count))
+        let store = try EventStore(directory: directory.path, readOnly: true)
+        // The rest in one flood block: 2 networks x 3 ports in one minute.
+        XCTAssertEqual(counters.aggregatesWritten, 6)
+        XCTAssertEqual(try store.count(), Int(counters.eventsWritten) + 1)
+        XCTAssertEqual(try store.countsByVerdict(since: 0)[.closed], count)
+    }
+
+    /// An nmap scan of a thousand ports, twice each, in 0.1 s, then a trickle of 500 events a
+    /// second for 10 s, with the writer running: every event its own row.
+    func testAScanAndATrickleBelowTheRateKeepEveryEventItsOwnRow() throws {
+        let pipeline = makePipeline(queue: EventPipeline.defaultQueueCapacity)
+        pipeline.start()
+        let scan = (0..<2_000).map { index in
+            var event = Self.probe(index, count: 1)
+            event.timeNanos = Self.start + UInt64(index) * 50_000
+            return event
+        }
+        let trickle = (0..<5_000).map { index in
+            var event = Self.probe(index, count: 1)
+            event.timeNanos = Self.start + 100_000_000 + UInt64(index) * 2_000_000
+            return event
+        }
+        for event in scan + trickle { XCTAssertTrue(pipeline.submit(event)) }
+        XCTAssertTrue(pipeline.stop(timeout: .seconds(60)))
+        let counters = pipeline.counters.snapshot
+        XCTAssertEqual(counters.eventsWritten, 7_000)
+        XCTAssertEqual(counters.aggregated, 0)
+        let stored = try EventStore(directory: directory.path, readOnly: true).events(since: 0, limit: 10_000)
+        XCTAssertEqual(stored.count, 7_000)
+        XCTAssertTrue(stored.allSatisfy { $0.aggregated == nil })
+    }
+
     func testBelowTheMarkEveryEventStaysItsOwn() throws {
         let events = (0..<512).map { Self.probe($0, count: 512) }
         let pipeline = makePipeline(queue: 1024)
