@@ -1,7 +1,7 @@
 import LightScopeCore
 
-/// Where a flood's events go once the writer's queue is past `EventPipeline.aggregationMark`:
-/// folded into aggregates per (verdict, protocol, interface, destination, destination port,
+/// Where a flood's events go above `EventRateBucket`'s rate, or once the writer's queue is past
+/// `EventPipeline.aggregationMark`: folded into aggregates per (verdict, protocol, interface, destination, destination port,
 /// source network, minute), which carry how many events they stand for, their packets and a
 /// few of their sources (docs/store.md, "Aggregation"). The network is the source's /24
 /// (IPv4) or /48 (IPv6): an aggregate is never coarser than port x /24 x minute.
@@ -11,6 +11,9 @@ import LightScopeCore
 /// random ports, where every probe is its own aggregate, then costs the writer one row per
 /// `AggregateBlock.maximumEntries` probes. A block is closed (packed into its bytes, about 9
 /// per IPv4 aggregate) when it is full, when its minute has ended, or on stop.
+///
+/// On the packet loop, per event: the last block used is compared before the open blocks are
+/// looked up by key, and the block's own `AggregateEntryIndex` finds the aggregate.
 ///
 /// Bounded: at most `capacity` aggregates are held, open or closed, until the writer takes
 /// them; an event that would add one more is refused (the pipeline then counts it lost,
@@ -24,7 +27,6 @@ struct EventAggregates {
     /// Blocks open at once; one more closes the one with the oldest minute (most floods have
     /// one destination per interface and minute, a sweep of addresses has many).
     static let maximumOpenBlocks = 64
-    static let grownEntries = 16
 
     struct BlockKey: Hashable {
         var verdict: Verdict
@@ -36,11 +38,6 @@ struct EventAggregates {
         var hasPorts: Bool
     }
 
-    private struct EntryKey: Hashable {
-        var port: UInt16
-        var network: UInt64
-    }
-
     /// One open aggregate, fixed-size: its samples inline.
     private struct Entry {
         var port: UInt16
@@ -49,6 +46,15 @@ struct EventAggregates {
         var events: UInt64 = 1
         var packets: UInt64
         var samples: (AggregateBlock.Part, AggregateBlock.Part, AggregateBlock.Part, AggregateBlock.Part)
+
+        init(port: UInt16, network: UInt64, packets: UInt32, part: AggregateBlock.Part) {
+            self.port = port
+            self.network = network
+            self.packets = UInt64(packets)
+            samples = (part, part, part, part)
+        }
+
+        var key: UInt64 { AggregateEntryIndex.key(port: port, network: network) }
 
         func sample(_ index: Int) -> AggregateBlock.Part {
             switch index {
@@ -76,19 +82,41 @@ struct EventAggregates {
     private struct OpenBlock {
         var key: BlockKey
         var first: UnwantedEvent
-        var index: [EntryKey: Int32] = [:]
-        var entries: [Entry] = []
+        var index: AggregateEntryIndex
+        var entries: [Entry]
 
-        /// A block that reaches `grownEntries` is sized for a full block at once, so that it
-        /// does not grow (and rehash) step by step on the packet loop; a sweep of many
-        /// destinations, one probe each, keeps its blocks small.
-        mutating func append(_ key: EntryKey, _ entry: Entry) {
-            if entries.count == EventAggregates.grownEntries {
-                index.reserveCapacity(AggregateBlock.maximumEntries)
-                entries.reserveCapacity(AggregateBlock.maximumEntries)
+        init(key: BlockKey, first: UnwantedEvent, spare: (AggregateEntryIndex, [Entry])?) {
+            self.key = key
+            self.first = first
+            (index, entries) = spare ?? (AggregateEntryIndex(), [])
+        }
+
+        enum Added { case toItsAggregate, asANewAggregate, refused }
+
+        /// Adds an event to its aggregate, or to a new one when `mayAdd`. A block that reaches
+        /// `AggregateEntryIndex.small` aggregates is sized for a full block at once, so that it
+        /// does not grow step by step on the packet loop.
+        @inline(__always)
+        mutating func add(port: UInt16, network: UInt64, part: AggregateBlock.Part, packets: UInt32, mayAdd: Bool) -> Added {
+            let key = AggregateEntryIndex.key(port: port, network: network)
+            var slot = index.home(key)
+            while let position = index.position(at: slot) {
+                if entries[position].key == key {
+                    entries[position].add(part, packets: packets)
+                    return .toItsAggregate
+                }
+                slot = index.next(slot)
             }
-            index[key] = Int32(entries.count)
-            entries.append(entry)
+            guard mayAdd else { return .refused }
+            if !index.fits(entries.count) {
+                entries.reserveCapacity(AggregateBlock.maximumEntries)
+                index = AggregateEntryIndex(entries: AggregateBlock.maximumEntries)
+                for position in entries.indices { index.claim(index.emptySlot(for: entries[position].key), for: position) }
+                slot = index.emptySlot(for: key)
+            }
+            index.claim(slot, for: entries.count)
+            entries.append(Entry(port: port, network: network, packets: packets, part: part))
+            return .asANewAggregate
         }
     }
 
@@ -111,6 +139,9 @@ struct EventAggregates {
     /// comparison instead of a hash.
     private var last: Int?
     private var closed: [ClosedBlock] = []
+    /// A full block's index and entries, emptied, for the next block to open: a flood's blocks
+    /// follow one another without allocating.
+    private var spare: (AggregateEntryIndex, [Entry])?
     /// Aggregates held, open or closed.
     private(set) var count = 0
 
@@ -144,31 +175,28 @@ struct EventAggregates {
             : AggregateBlock.Part(low: source.low & 0xFF)
         let key = BlockKey(verdict: event.verdict, proto: event.proto, interface: event.interfaceName, destination: event.destination,
                            minute: event.timeNanos / Self.minuteNanos, isIPv6: isIPv6, hasPorts: event.destinationPort != nil)
-        let entryKey = EntryKey(port: event.destinationPort ?? 0, network: network)
-        var closedOne = false
+        let port = event.destinationPort ?? 0
         if let blockIndex = last.flatMap({ blocks[$0].key == key ? $0 : nil }) ?? open[key] {
             last = blockIndex
-            if let entry = blocks[blockIndex].index[entryKey] {
-                blocks[blockIndex].entries[Int(entry)].add(part, packets: event.packets)
-                return .folded
+            switch blocks[blockIndex].add(port: port, network: network, part: part, packets: event.packets, mayAdd: count < capacity) {
+            case .toItsAggregate: return .folded
+            case .refused: return .refused
+            case .asANewAggregate: break
             }
-            guard count < capacity else { return .refused }
-            blocks[blockIndex].append(entryKey, Entry(port: entryKey.port, network: network, packets: UInt64(event.packets),
-                                                      samples: (part, part, part, part)))
             count += 1
-            if blocks[blockIndex].entries.count >= AggregateBlock.maximumEntries {
-                close(key)
-                closedOne = true
-            }
-            return closedOne ? .foldedAndClosed : .folded
+            guard blocks[blockIndex].entries.count >= AggregateBlock.maximumEntries else { return .folded }
+            close(key)
+            return .foldedAndClosed
         }
         guard count < capacity else { return .refused }
+        var closedOne = false
         if open.count >= Self.maximumOpenBlocks, let oldest = open.keys.min(by: { $0.minute < $1.minute }) {
             close(oldest)
             closedOne = true
         }
-        var block = OpenBlock(key: key, first: event)
-        block.append(entryKey, Entry(port: entryKey.port, network: network, packets: UInt64(event.packets), samples: (part, part, part, part)))
+        var block = OpenBlock(key: key, first: event, spare: spare)
+        spare = nil
+        _ = block.add(port: port, network: network, part: part, packets: event.packets, mayAdd: true)
         open[key] = blocks.count
         last = blocks.count
         blocks.append(block)
@@ -180,7 +208,7 @@ struct EventAggregates {
     private mutating func close(_ key: BlockKey) {
         guard let position = open.removeValue(forKey: key) else { return }
         // The last block moves into the closed one's place.
-        let block = blocks[position]
+        var block = blocks[position]
         if position != blocks.count - 1 {
             blocks[position] = blocks.removeLast()
             open[blocks[position].key] = position
@@ -199,6 +227,12 @@ struct EventAggregates {
         }
         closed.append(ClosedBlock(key: key, first: block.first, aggregates: block.entries.count, events: Int(events),
                                   packets: packets, bytes: encoder.finish()))
+        if block.entries.capacity >= AggregateBlock.maximumEntries {
+            // No longer in `blocks`: emptied in place.
+            block.index.removeAll()
+            block.entries.removeAll(keepingCapacity: true)
+            spare = (block.index, block.entries)
+        }
     }
 
     /// Takes the closed blocks, after closing those whose minute ended before `nowNanos`'s, or
