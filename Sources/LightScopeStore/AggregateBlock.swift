@@ -100,49 +100,90 @@ public struct AggregateBlock: Equatable, Sendable {
     }
 
     /// Writes a block entry by entry, without an `Entry` (and its array of samples) per entry.
+    /// It writes into a buffer sized at once for `capacity` entries at their largest, through
+    /// a pointer per entry rather than an append per byte: a closed flood block is packed on
+    /// the packet loop, 1,024 entries at a time.
     struct Encoder {
-        private(set) var bytes: [UInt8] = []
+        /// The header's room at the front (format, flags, a varint count), then the entries.
+        private var bytes: [UInt8]
+        private var length = Encoder.headerRoom
         private(set) var count = 0
         let isIPv6: Bool, isPseudonymised: Bool, hasPorts: Bool
+        private static let headerRoom = 2 + 10
 
         init(isIPv6: Bool, isPseudonymised: Bool, hasPorts: Bool, capacity: Int) {
             self.isIPv6 = isIPv6
             self.isPseudonymised = isPseudonymised
             self.hasPorts = hasPorts
-            bytes.reserveCapacity(capacity * 12)
+            bytes = [UInt8](repeating: 0, count: Self.headerRoom + max(1, capacity) * Self.largestEntry(isIPv6: isIPv6, isPseudonymised: isPseudonymised))
         }
 
-        private mutating func fixed(_ value: UInt64, _ width: Int) {
-            for shift in stride(from: (width - 1) * 8, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
-        }
-
-        private mutating func varint(_ value: UInt64) {
-            var value = value
-            while value >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-                value >>= 7
-            }
-            bytes.append(UInt8(value))
+        /// An entry's bytes at most: port, network, two varints, the sample count, the samples.
+        private static func largestEntry(isIPv6: Bool, isPseudonymised: Bool) -> Int {
+            let sample = isPseudonymised ? 8 : (isIPv6 ? 10 : 1)
+            return 2 + (isPseudonymised ? 8 : (isIPv6 ? 6 : 3)) + 10 + 10 + 1 + EventAggregates.sampleSize * sample
         }
 
         mutating func append(port: UInt16, network: UInt64, events: UInt64, packets: UInt64, sampleCount: Int, sample: (Int) -> Part) {
+            let first = sample(0)
+            append(port: port, network: network, events: events, packets: packets, sampleCount: sampleCount,
+                   samples: (first, sampleCount > 1 ? sample(1) : first, sampleCount > 2 ? sample(2) : first, sampleCount > 3 ? sample(3) : first))
+        }
+
+        /// `samples`: the first `sampleCount` of them are written.
+        mutating func append(port: UInt16, network: UInt64, events: UInt64, packets: UInt64, sampleCount: Int,
+                             samples: (Part, Part, Part, Part)) {
             count += 1
-            if hasPorts { fixed(UInt64(port), 2) }
-            fixed(network, isPseudonymised ? 8 : (isIPv6 ? 6 : 3))
-            varint(events)
-            varint(packets)
-            bytes.append(UInt8(sampleCount))
-            for index in 0..<sampleCount {
-                let part = sample(index)
-                if isPseudonymised {
-                    fixed(part.low, 8)
-                } else if isIPv6 {
-                    fixed(UInt64(part.high), 2)
-                    fixed(part.low, 8)
-                } else {
-                    bytes.append(UInt8(truncatingIfNeeded: part.low))
+            let largest = Self.largestEntry(isIPv6: isIPv6, isPseudonymised: isPseudonymised)
+            if length + largest > bytes.count { bytes.append(contentsOf: repeatElement(0, count: max(bytes.count, largest))) }
+            let (hasPorts, isIPv6, isPseudonymised, start) = (self.hasPorts, self.isIPv6, self.isPseudonymised, length)
+            // In bounds: `largest` bytes from `start` are there.
+            length = bytes.withUnsafeMutableBufferPointer { buffer -> Int in
+                guard let out = buffer.baseAddress else { return start }
+                var at = start
+                if hasPorts { at = Self.put(UInt64(port), width: 2, at: at, out) }
+                at = Self.put(network, width: isPseudonymised ? 8 : (isIPv6 ? 6 : 3), at: at, out)
+                at = Self.putVarint(events, at: at, out)
+                at = Self.putVarint(packets, at: at, out)
+                out[at] = UInt8(truncatingIfNeeded: sampleCount)
+                at += 1
+                for index in 0..<sampleCount {
+                    let part = index == 0 ? samples.0 : index == 1 ? samples.1 : index == 2 ? samples.2 : samples.3
+                    if isPseudonymised {
+                        at = Self.put(part.low, width: 8, at: at, out)
+                    } else if isIPv6 {
+                        at = Self.put(UInt64(part.high), width: 2, at: at, out)
+                        at = Self.put(part.low, width: 8, at: at, out)
+                    } else {
+                        out[at] = UInt8(truncatingIfNeeded: part.low)
+                        at += 1
+                    }
                 }
+                return at
             }
+        }
+
+        /// `value`'s last `width` bytes, big-endian, at `at`; where the next byte goes.
+        @inline(__always)
+        private static func put(_ value: UInt64, width: Int, at: Int, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+            var shift = UInt64(width - 1) * 8
+            for index in at..<at + width {
+                out[index] = UInt8(truncatingIfNeeded: value >> shift)
+                shift &-= 8
+            }
+            return at + width
+        }
+
+        @inline(__always)
+        private static func putVarint(_ value: UInt64, at: Int, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+            var value = value, at = at
+            while value >= 0x80 {
+                out[at] = UInt8(truncatingIfNeeded: value) | 0x80
+                at += 1
+                value >>= 7
+            }
+            out[at] = UInt8(value)
+            return at + 1
         }
 
         func finish() -> [UInt8] {
@@ -155,7 +196,7 @@ public struct AggregateBlock: Equatable, Sendable {
                 value >>= 7
             }
             header.append(UInt8(value))
-            return header + bytes
+            return header + bytes[Self.headerRoom..<length]
         }
     }
 

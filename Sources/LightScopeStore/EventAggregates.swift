@@ -223,7 +223,7 @@ struct EventAggregates {
             events += entry.events
             packets += entry.packets
             encoder.append(port: entry.port, network: entry.network, events: entry.events, packets: entry.packets,
-                           sampleCount: Int(entry.sampleCount), sample: entry.sample)
+                           sampleCount: Int(entry.sampleCount), samples: entry.samples)
         }
         closed.append(ClosedBlock(key: key, first: block.first, aggregates: block.entries.count, events: Int(events),
                                   packets: packets, bytes: encoder.finish()))

@@ -172,6 +172,30 @@ final class EventAggregationTests: XCTestCase {
         XCTAssertEqual(counters.eventsWritten + counters.aggregated + pipeline.counters.lost.total, 20)
     }
 
+    /// A block's own index (`AggregateEntryIndex`): the same 1,000 (port, network) keys three
+    /// times over, past the size a block starts with, are 1,000 aggregates of 3 events each;
+    /// 24 new ones fill the block (1,024), which closes, and the next opens a new block.
+    func testABlocksIndexFindsEveryAggregateAgainAndAFullBlockCloses() throws {
+        var table = EventAggregates(capacity: 10_000)
+        func event(_ key: Int) -> UnwantedEvent {
+            var event = Self.probe(0, count: 1)
+            event.source = IPAddress(ipv4: 0x0A00_0000 | UInt32(key % 97) << 8 | 7)
+            event.destinationPort = UInt16(1 + key)
+            return event
+        }
+        for _ in 0..<3 { for key in 0..<1_000 { XCTAssertEqual(table.fold(event(key)), .folded) } }
+        XCTAssertEqual(table.count, 1_000)
+        for key in 1_000..<1_023 { XCTAssertEqual(table.fold(event(key)), .folded) }
+        XCTAssertEqual(table.fold(event(1_023)), .foldedAndClosed)
+        XCTAssertEqual(table.fold(event(1_024)), .folded)
+        let taken = table.take()
+        XCTAssertEqual(taken.map(\.aggregates), [1_024, 1])
+        XCTAssertEqual(taken.map(\.events), [3_024, 1])
+        let entries = try AggregateBlock.decode(taken[0].bytes).entries
+        XCTAssertEqual(entries.filter { $0.port <= 1_000 }.map(\.events), Array(repeating: 3, count: 1_000))
+        XCTAssertEqual(Set(entries.map(\.port)).count, 1_024)
+    }
+
     func testAnIPv6SourceIsAggregatedByItsSlash48() throws {
         var event = Self.probe(0, count: 1)
         event.source = IPAddress("2001:db8:aa:bb::7")!
