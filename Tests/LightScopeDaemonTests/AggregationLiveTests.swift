@@ -46,6 +46,36 @@ final class AggregationLiveTests: XCTestCase {
         }
     }
 
+    /// An ordinary scan of a host, the real nmap's 1,000 most common ports at -T4 (well under
+    /// a second here), with the daemon's own queue: below the aggregation rate's burst
+    /// (`EventRateBucket.burst`), so every closed port stays its own event, none aggregated.
+    func testAnNmapScanOfAThousandPortsKeepsEveryEventItsOwnRow() throws {
+        guard try shell(["sh", "-c", "command -v nmap"], allowFailure: true).status == 0 else {
+            throw TestFailure("nmap is not installed: run scripts/install-deps.sh")
+        }
+        let lab = try NamespaceLab()
+        defer { lab.destroy() }
+        let harness = try DaemonHarness(lab: lab)
+        defer { harness.cleanUp() }
+        harness.waitForReady()
+        // One probe first: once the daemon has seen it and its answer, capture is live.
+        try lab.probeHostTCP(ports: [1])
+        XCTAssertNotNil(harness.listener.wait(timeout: 5) {
+            ($0.assignments["STATUS"].flatMap(StatusFigures.init)?.seen ?? 0) >= 2
+        }.match, harness.daemon.log)
+        let scan = try lab.run(in: lab.peer, ["timeout", "60", "nmap", "-n", "-Pn", "-sS", "-T4", "--top-ports", "1000", lab.hostIPv4])
+        XCTAssertTrue(scan.output.contains("1000 closed"), scan.output)
+        harness.daemon.signal(SIGTERM)
+        XCTAssertEqual(harness.daemon.waitForExit(timeout: 30), 0, harness.daemon.log)
+        let store = try EventStore(directory: harness.stateDirectory, readOnly: true)
+        let events = try store.events(since: 0, limit: 10_000)
+        XCTAssertEqual(events.filter { $0.aggregated != nil }.count, 0, "aggregated below the rate")
+        let closed = events.filter { $0.verdict == .closed && $0.source == lab.peerIPv4 }
+        // nmap's 1,000 ports, and the first probe's (port 1 is among nmap's, too).
+        XCTAssertGreaterThanOrEqual(Set(closed.compactMap(\.destinationPort)).count, 1_000, "\(closed.count) closed events")
+        XCTAssertTrue(events.contains { $0.verdict == .portscan }, "the scan's portscan event")
+    }
+
     /// Runs the daemon with a 1,024-event queue, lets `send` flood it from the peer, and checks
     /// that every probe sent is stored, aggregated or counted lost, and none lost.
     private func flood(sent: UInt64, verdict: String = "closed", send: (NamespaceLab) throws -> Void) throws {
