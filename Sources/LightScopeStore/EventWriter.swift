@@ -127,12 +127,10 @@ final class EventWriter {
                     continue
                 }
                 // A block's aggregates, one line each, decoded only once the budget admits one:
-                // under a flood the budget is spent, and the writer pays a count, not a decode.
-                var expanded: [EventRecord]?
-                for entry in 0..<AggregateBlock.entryCount(of: bytes) where journalBudget.take(atNanos: now) {
-                    if expanded == nil { expanded = (try? AggregateBlock.decode(bytes))?.records(row: record) ?? [] }
-                    if let lines = expanded, entry < lines.count { journal.send(lines[entry]) }
-                }
+                // under a flood the budget is spent, and the writer pays one count per block.
+                let admitted = journalBudget.take(upTo: AggregateBlock.entryCount(of: bytes), atNanos: now)
+                guard admitted > 0 else { continue }
+                for line in ((try? AggregateBlock.decode(bytes))?.records(row: record) ?? []).prefix(admitted) { journal.send(line) }
             }
             // Say what was left out when the flood eases, and every `floodSummaryInterval` during it.
             if journalBudget.suppressed > 0,

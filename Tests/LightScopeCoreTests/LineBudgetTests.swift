@@ -15,4 +15,17 @@ final class LineBudgetTests: XCTestCase {
         XCTAssertEqual(budget.takeSuppressed(), 960 + 901)
         XCTAssertEqual(budget.suppressed, 0)
     }
+
+    /// A flood block's lines in one step: what as many single takes at the same times admit.
+    func testTakingUpToACountIsThatManySingleTakes() {
+        var one = LineBudget(ratePerSecond: 50, burst: 200), many = one
+        let second: UInt64 = 1_000_000_000
+        for (step, count) in [(0, 150), (0, 1024), (1, 30), (1, 100), (5, 1024), (5, 0), (6, 7)] {
+            let now = 9 * second + UInt64(step) * second / 3
+            var singles = 0
+            for _ in 0..<count where one.take(atNanos: now) { singles += 1 }
+            XCTAssertEqual(many.take(upTo: count, atNanos: now), singles, "step \(step), \(count) lines")
+            XCTAssertEqual(many.suppressed, one.suppressed)
+        }
+    }
 }

@@ -29,6 +29,19 @@ public struct LineBudget: Sendable {
         return true
     }
 
+    /// How many of `count` lines may be written now: what `count` calls of `take` at the same
+    /// time would admit, in one step (a flood block's aggregates); the rest are suppressed.
+    public mutating func take(upTo count: Int, atNanos now: UInt64) -> Int {
+        if let last = lastNanos, now > last {
+            tokens = min(Double(burst), tokens + Double(now - last) / 1e9 * Double(ratePerSecond))
+        }
+        lastNanos = now
+        let admitted = max(0, min(count, Int(tokens)))
+        tokens -= Double(admitted)
+        suppressed &+= UInt64(count - admitted)
+        return admitted
+    }
+
     public mutating func takeSuppressed() -> UInt64 {
         defer { suppressed = 0 }
         return suppressed
