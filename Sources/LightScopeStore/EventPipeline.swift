@@ -116,12 +116,13 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
             return false
         }
         // Above the rate: folded at once, under one lock, without a look at the queue.
-        let aboveRate = aggregationMark == nil ? nil : aggregates.withLock { folding -> (EventAggregates.Fold, Int)? in
-            folding.rate.admits(atNanos: event.timeNanos) ? nil : (folding.table.fold(event), folding.table.count)
+        let aboveRate = aggregationMark == nil ? nil : aggregates.withLock { folding -> (EventAggregates.Fold, Int, Int)? in
+            folding.rate.admits(atNanos: event.timeNanos) ? nil
+                : (folding.table.fold(event), folding.table.count, folding.table.closedBlocks)
         }
-        let (fold, held): (EventAggregates.Fold, Int)
+        let (fold, held, closedBlocks): (EventAggregates.Fold, Int, Int)
         if let aboveRate {
-            (fold, held) = aboveRate
+            (fold, held, closedBlocks) = aboveRate
         } else {
             if case .accepted(let queued) = queue.push(event, limit: aggregationMark) {
                 if queued == queue.capacity / 2 { wake() }
@@ -132,11 +133,15 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
                 return false
             }
             // The writer is behind: the second trigger.
-            (fold, held) = aggregates.withLock { folding in (folding.table.fold(event), folding.table.count) }
+            (fold, held, closedBlocks) = aggregates.withLock { folding in
+                (folding.table.fold(event), folding.table.count, folding.table.closedBlocks)
+            }
         }
         if fold != .refused {
-            // A closed block waits for the writer: wake it (at most once per block of aggregates).
-            if fold == .foldedAndClosed || held == aggregateCapacity / 2 { wake() }
+            // Closed blocks wait for the writer, which takes them at least once a second: wake it
+            // early when a transaction's worth is ready, not for each (a transaction per 9 KiB
+            // block cost the writer more than the block), or when the table is half full.
+            if fold == .foldedAndClosed && closedBlocks == Self.blocksPerTransaction || held == aggregateCapacity / 2 { wake() }
             return true
         }
         // The table is full: what the queue holds beyond the mark is the last resort.

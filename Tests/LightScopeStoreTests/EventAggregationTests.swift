@@ -139,6 +139,31 @@ final class EventAggregationTests: XCTestCase {
         XCTAssertTrue(stored.allSatisfy { $0.aggregated == nil })
     }
 
+    /// Closed flood blocks wake the writer once a transaction's worth is ready
+    /// (`EventPipeline.blocksPerTransaction`), not once each: ten blocks closed within a moment
+    /// cost it no wake-up of its own (a transaction per block cost the writer more than the
+    /// block), and it still writes them all.
+    func testClosedBlocksWakeTheWriterPerTransactionNotPerBlock() throws {
+        let pipeline = makePipeline(queue: EventPipeline.defaultQueueCapacity)
+        pipeline.start()
+        usleep(200_000)
+        let count = Int(EventRateBucket.burst) + 10 * AggregateBlock.maximumEntries
+        let before = pipeline.heartbeat.pulse.beatCount
+        for index in 0..<count {
+            var event = Self.probe(index, count: 1)
+            // A million a second, each from its own /24: past the burst, every probe its own aggregate.
+            event.timeNanos = Self.start + UInt64(index) * 1_000
+            event.source = IPAddress(ipv4: 0x0A00_0000 | UInt32(index) << 8 | 1)
+            XCTAssertTrue(pipeline.submit(event))
+        }
+        usleep(100_000)
+        XCTAssertLessThan(pipeline.heartbeat.pulse.beatCount - before, 8, "the writer woke for single blocks")
+        XCTAssertTrue(pipeline.stop(timeout: .seconds(60)))
+        let counters = pipeline.counters.snapshot
+        XCTAssertEqual(counters.eventsWritten + counters.aggregated, UInt64(count))
+        XCTAssertEqual(pipeline.counters.lost.total, 0)
+    }
+
     func testBelowTheMarkEveryEventStaysItsOwn() throws {
         let events = (0..<512).map { Self.probe($0, count: 512) }
         let pipeline = makePipeline(queue: 1024)
