@@ -76,6 +76,34 @@ final class AggregationLiveTests: XCTestCase {
         XCTAssertTrue(events.contains { $0.verdict == .portscan }, "the scan's portscan event")
     }
 
+    /// A scan far above the rate's burst (the real nmap, 8,000 closed ports in well under a
+    /// second): what the rate folds reaches the journal (stderr here) one line per aggregate,
+    /// as far as the journal's budget admits (raised here to let every line through).
+    func testAFloodBlocksAggregatesReachTheJournalOneLineEach() throws {
+        guard try shell(["sh", "-c", "command -v nmap"], allowFailure: true).status == 0 else {
+            throw TestFailure("nmap is not installed: run scripts/install-deps.sh")
+        }
+        let lab = try NamespaceLab()
+        defer { lab.destroy() }
+        let harness = try DaemonHarness(lab: lab, config: "[watchdog]\nstatus_interval = 200ms\n[store]\njournal_events_per_second = 100000\n")
+        defer { harness.cleanUp() }
+        harness.waitForReady()
+        try lab.probeHostTCP(ports: [1])
+        XCTAssertNotNil(harness.listener.wait(timeout: 5) {
+            ($0.assignments["STATUS"].flatMap(StatusFigures.init)?.seen ?? 0) >= 2
+        }.match, harness.daemon.log)
+        _ = try lab.run(in: lab.peer, ["timeout", "60", "nmap", "-n", "-Pn", "-sS", "-T5", "-p", "1-8000", lab.hostIPv4])
+        harness.daemon.signal(SIGTERM)
+        XCTAssertEqual(harness.daemon.waitForExit(timeout: 30), 0, harness.daemon.log)
+        let log = harness.daemon.log
+        let stopLine = String(log.split(separator: "\n").first { $0.contains("Stopped cleanly") } ?? "")
+        let aggregated = try XCTUnwrap(stopLine.firstMatch(of: /events stored and (\d+) aggregated/).flatMap { Int($0.1) }, stopLine)
+        print("nmap of 8,000 closed ports: \(stopLine)")
+        XCTAssertGreaterThan(aggregated, 0, stopLine)
+        // Each port its own aggregate of one probe: one line each.
+        XCTAssertEqual(log.split(separator: "\n").filter { $0.contains("(aggregated 1,") }.count, aggregated, stopLine)
+    }
+
     /// Runs the daemon with a 1,024-event queue, lets `send` flood it from the peer, and checks
     /// that every probe sent is stored, aggregated or counted lost, and none lost.
     private func flood(sent: UInt64, verdict: String = "closed", send: (NamespaceLab) throws -> Void) throws {
