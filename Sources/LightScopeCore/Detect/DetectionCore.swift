@@ -28,6 +28,13 @@ struct DetectionCore {
     /// buffer as large as a second of the flood, memory beyond the budget.
     private var expiredProbes: [PendingProbe] = []
     static let expiryChunk = 8192
+    /// Whether a timer run that took `taken` probes out, leaving `left`, is emptying the
+    /// table of a flood that ended: the table then shrinks only once it is done. Shrinking
+    /// meanwhile (halving at a quarter full, a run at a time) moved the probes left into a
+    /// new table, to expire from it a run or two later: about one move per expired probe.
+    /// A steady stream's run takes a small part of what is pending (its timer interval's
+    /// share of `synAnswerTimeout`), and the table shrinks as before.
+    static func isDraining(taken: Int, left: Int) -> Bool { taken > 0 && taken >= left / 8 }
     /// Stands in for `pending` while a timer run takes the probes out (`advance`).
     private let pendingStandIn = PendingProbes.placeholder()
     /// Probes the timer runs may still take out for their verdicts until the caller says
@@ -196,7 +203,7 @@ struct DetectionCore {
             swap(&table, &pending)
             reportAllowance -= taken
             overdueThroughNanos = reportAllowance == 0 ? cutoff : nil
-            pending.shrinkIfSparse()
+            if !Self.isDraining(taken: taken, left: pending.count) { pending.shrinkIfSparse() }
         }
         if nowNanos > graceNanos {
             connections.expire(touchedAtOrBefore: nowNanos - graceNanos)
