@@ -369,7 +369,7 @@ struct DetectionCore {
         if probe.flags.contains(.syn), listeningTCP.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
         if isLateConnectionPacket(remote: key.remote, localPort: key.localPort) { return }
         // Learning local addresses from answers: only a destination known to be local is ours.
-        guard lastLocal.isLocal(key.local, in: localAddresses) else { return }
+        guard lastLocal.isLocal(key.local, asking: { localAddresses.contains($0) }) else { return }
         report(.unanswered, probe, emit: emit)
     }
 

@@ -11,11 +11,13 @@ struct KnownLocal {
     init() {}
 
     /// Whether `candidate` is local, from `addresses` unless it is the address asked before.
-    /// Use one `KnownLocal` for one run of verdicts only.
+    /// Use one `KnownLocal` for one run of verdicts only. (`addresses` is asked through a
+    /// closure: passed as a value, the whole `LocalAddresses` was copied for every probe,
+    /// asked or not.)
     @inline(__always)
-    mutating func isLocal(_ candidate: IPAddress, in addresses: LocalAddresses) -> Bool {
+    mutating func isLocal(_ candidate: IPAddress, asking addresses: (IPAddress) -> Bool) -> Bool {
         if isKnown && candidate == address { return answer }
-        answer = addresses.contains(candidate)
+        answer = addresses(candidate)
         address = candidate
         isKnown = true
         return answer
