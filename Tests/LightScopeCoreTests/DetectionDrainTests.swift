@@ -63,4 +63,33 @@ final class DetectionDrainTests: XCTestCase {
         XCTAssertTrue(DetectionCore.isDraining(taken: 5000, left: 15000))
         XCTAssertTrue(DetectionCore.isDraining(taken: 5000, left: 0))
     }
+
+    /// IPv4 and IPv6 probes pending together come out of a timer run oldest first across the
+    /// two tables, judged as they leave, and no more than the run's allowance.
+    func testBothFamiliesComeOutOldestFirstWithinTheAllowance() {
+        let local6 = IPAddress("2001:db8::1")!
+        let engine = DetectionEngine(interface: "eth0", settings: Settings.Detection(),
+                                     localAddresses: LocalAddresses(addresses: [local, local6]))
+        func probe(_ index: Int) -> DecodedPacket {
+            let isIPv6 = index % 3 == 0
+            return DecodedPacket(source: isIPv6 ? IPAddress("2001:db8:1::\(String(index, radix: 16))")! : IPAddress(ipv4: 0x0A00_0000 | UInt32(index)),
+                                 destination: isIPv6 ? local6 : local, isIPv6: isIPv6, ttl: 50,
+                                 transport: .tcp(TCPSegment(sourcePort: 40000, destinationPort: UInt16(2000 + index), sequence: 1,
+                                                            acknowledgement: 0, headerLength: 20, flags: .syn, window: 1024,
+                                                            options: TCPOptions())))
+        }
+        let start: UInt64 = 1_000_000_000
+        for index in 0..<30 {
+            engine.process(probe(index), timeNanos: start + UInt64(index) * 1000) { _ in } lost: { _ in XCTFail("nothing lost") }
+        }
+        var ports: [UInt16] = []
+        engine.allowReports(20)
+        engine.advance(toNanos: start + 20_000_000_000) { ports.append($0.destinationPort ?? 0) }
+        XCTAssertEqual(ports, (0..<20).map { UInt16(2000 + $0) }, "oldest first, both families, 20 at most")
+        XCTAssertEqual(engine.state.pendingProbes, 10)
+        engine.allowReports(100)
+        engine.advance(toNanos: start + 21_000_000_000) { ports.append($0.destinationPort ?? 0) }
+        XCTAssertEqual(ports, (0..<30).map { UInt16(2000 + $0) })
+        XCTAssertEqual(engine.state.pendingProbes, 0)
+    }
 }

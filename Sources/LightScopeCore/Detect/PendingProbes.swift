@@ -84,31 +84,10 @@ struct PendingProbes {
         return wide.remove(key).map { PendingProbe($0.record, firstSeenNanos: $0.touchedNanos) }
     }
 
-    /// Appends to `expired`, oldest first, the probes first seen at or before `cutoffNanos`,
-    /// `limit` at most.
-    mutating func expire(firstSeenAtOrBefore cutoffNanos: UInt64, limit: Int, into expired: inout [PendingProbe]) {
-        var left = limit
-        // Both families pending: the older front first, one at a time.
-        while left > 0, let ipv4Oldest = ipv4.oldestTouchedNanos, let wideOldest = wide.oldestTouchedNanos {
-            let oldest = min(ipv4Oldest, wideOldest)
-            guard oldest <= cutoffNanos else { return }
-            if ipv4Oldest <= wideOldest {
-                ipv4.expire(touchedAtOrBefore: oldest, limit: 1) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
-            } else {
-                wide.expire(touchedAtOrBefore: oldest, limit: 1) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
-            }
-            left -= 1
-        }
-        // One family (the other has none, or none left).
-        let before = expired.count
-        ipv4.expire(touchedAtOrBefore: cutoffNanos, limit: left) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
-        left -= expired.count - before
-        wide.expire(touchedAtOrBefore: cutoffNanos, limit: left) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
-    }
-
-    /// `expire(firstSeenAtOrBefore:limit:into:)` without the array: each probe goes to
-    /// `each` as it comes out, and `ahead` is told the key of a probe a few places on
-    /// (`ExpiringTable.expire(touchedAtOrBefore:limit:ahead:_:)`). Returns how many expired.
+    /// Takes out, oldest first, the probes first seen at or before `cutoffNanos`, `limit` at
+    /// most: each goes to `each` as it comes out, and `ahead` is told the key of a probe a
+    /// few places on (`ExpiringTable.expire(touchedAtOrBefore:limit:ahead:_:)`). Returns how
+    /// many expired.
     @inline(__always)
     mutating func expire(firstSeenAtOrBefore cutoffNanos: UInt64, limit: Int, ahead: (ProbeKey) -> Void,
                          _ each: (PendingProbe) -> Void) -> Int {
