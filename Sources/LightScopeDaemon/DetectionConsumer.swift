@@ -36,6 +36,12 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     /// Failures handed to the shared scans at once: the lock is taken once per this many, and
     /// once per wake-up for the rest.
     static let failuresPerHandover = 256
+    /// The sink when it is the daemon's tally: the events' counts then wait here, with the
+    /// interface's unwanted count, and are handed over once per ring drain and timer run
+    /// (`handOverCounts`), not under a lock and an atomic per event.
+    private let tally: EventTally?
+    @exclusivity(unchecked) private var tallied = EventTally.Batch()
+    @exclusivity(unchecked) private var unwantedNotCounted: UInt64 = 0
 
     /// What the runner reads for status and metrics, refreshed on every tick.
     struct Published: Sendable {
@@ -86,6 +92,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         reassembler = FragmentReassembler(budget: budget)
         self.counters = counters
         self.sink = sink
+        tally = sink as? EventTally
         self.lost = lost
     }
 
@@ -130,6 +137,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
             // is a partial application that retained and released `self` for every packet.
             engine.process(packet, timeNanos: timeNanos, emit: { emit($0) }, lost: { lose($0) })
         }
+        handOverCounts()
     }
 
     func tick(monotonicNanos: UInt64, wallClockNanos: UInt64) {
@@ -145,6 +153,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         engine.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emit)
         handOverFailures()
         sharedScans?.advance(monotonicNanos: monotonicNanos, wallClockNanos: wallClockNanos, emit: emitScan)
+        handOverCounts()
         reassembler.expire(toNanos: wallClockNanos)
         publish()
     }
@@ -162,6 +171,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         engine.finish(emit: emitAndBeat)
         handOverFailures()
         sharedScans?.finish(emit: emitScan)
+        handOverCounts()
         publish()
     }
 
@@ -193,12 +203,22 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
 
     private func emit(_ event: UnwantedEvent) {
         guard !abandoned.load(ordering: .relaxed) else { return }
-        if event.verdict == .closed || event.verdict == .unanswered { counters.addUnwanted(1) }
-        sink.submit(event)
+        if event.verdict == .closed || event.verdict == .unanswered { unwantedNotCounted &+= 1 }
+        if let tally { tally.submit(event, countingIn: &tallied) } else { sink.submit(event) }
         if sharedScans != nil, ScanDetector.isFailure(event.verdict) {
             failures.append(SharedScanDetection.Failure(reportedNanos: reportingNanos, event: event))
             if failures.count >= Self.failuresPerHandover { handOverFailures() }
         }
+    }
+
+    /// The counts of the events reported since the last hand-over, to the tally and the
+    /// interface's counters.
+    private func handOverCounts() {
+        if unwantedNotCounted > 0 {
+            counters.addUnwanted(unwantedNotCounted)
+            unwantedNotCounted = 0
+        }
+        tally?.add(&tallied)
     }
 
     /// Hands the failures waiting here to the shared scans.

@@ -10,9 +10,27 @@ final class EventTally: EventSink {
     private let downstream: EventSink
     private let counts = Mutex(Counts())
 
-    private struct Counts {
+    struct Counts {
         var byVerdict = VerdictCounts()
         var byTool = [UInt64](repeating: 0, count: ScanTool.allCases.count)
+
+        @inline(__always)
+        mutating func count(_ event: UnwantedEvent) {
+            byVerdict.count(event.verdict)
+            byTool[Int(event.tool.rawValue)] &+= 1
+        }
+
+        mutating func add(_ other: Counts) {
+            byVerdict.add(other.byVerdict)
+            for index in byTool.indices { byTool[index] &+= other.byTool[index] }
+        }
+    }
+
+    /// One packet loop's counts between hand-overs (`add`): its events reach the pipeline
+    /// without taking this tally's lock each (under a flood, a lock per probe).
+    struct Batch {
+        fileprivate var counts = Counts()
+        fileprivate var events = 0
     }
 
     init(downstream: EventSink) {
@@ -21,11 +39,24 @@ final class EventTally: EventSink {
 
     @discardableResult
     func submit(_ event: UnwantedEvent) -> Bool {
-        counts.withLock { counts in
-            counts.byVerdict.count(event.verdict)
-            counts.byTool[Int(event.tool.rawValue)] &+= 1
-        }
+        counts.withLock { $0.count(event) }
         return downstream.submit(event)
+    }
+
+    /// `submit`, counted in the caller's `batch` instead of under the lock: hand the batch
+    /// over (`add`) before the figures are read (every ring drain and timer run).
+    @discardableResult @inline(__always)
+    func submit(_ event: UnwantedEvent, countingIn batch: inout Batch) -> Bool {
+        batch.counts.count(event)
+        batch.events &+= 1
+        return downstream.submit(event)
+    }
+
+    /// Adds a batch's counts under one lock, and empties it.
+    func add(_ batch: inout Batch) {
+        guard batch.events > 0 else { return }
+        counts.withLock { $0.add(batch.counts) }
+        batch = Batch()
     }
 
     var room: Int { downstream.room }

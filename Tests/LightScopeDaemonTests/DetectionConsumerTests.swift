@@ -237,4 +237,39 @@ final class DetectionConsumerTests: XCTestCase {
         XCTAssertTrue(collector.events.allSatisfy { $0.verdict == .closed })
         XCTAssertEqual(collector.events.map(\.source), (0..<probes).map { IPAddress("10.0.\($0 >> 8).\($0 & 255)")! })
     }
+
+    /// Events reach the pipeline through the daemon's tally with their counts kept by the loop
+    /// and handed over at the end of each ring drain and timer run (not under the tally's lock
+    /// per event): the tally's and the interface's figures are whole once the drain or the
+    /// tick that reported them ends.
+    func testTheTallysCountsAreWholeAfterEachDrainAndTick() {
+        let collector = Collector()
+        let tally = EventTally(downstream: collector)
+        let counters = InterfaceCounters(interfaceName: "lab0")
+        let consumer = DetectionConsumer(interface: "lab0", settings: Settings.Detection(),
+                                         facts: DetectionConsumer.HostFacts(addresses: [IPAddress("192.0.2.1")!]),
+                                         counters: counters, sink: tally, lost: LostEvents())
+        consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
+        func send(_ frame: [UInt8], at nanos: UInt64) {
+            frame.withUnsafeBytes { consumer.consume(bytes: $0, wireLength: frame.count, timestampNanos: nanos, linkType: 1) }
+        }
+        for index in 0..<5 {
+            send(PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                        PacketBuilder.ipv4("198.51.100.\(index + 1)", "192.0.2.1", ttl: 50, protocolNumber: 6,
+                                                           PacketBuilder.tcp(40000, 8080, flags: 0x02))), at: wallStart + second)
+        }
+        // The first probe answered with a RST, in the same drain: closed.
+        send(PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                    PacketBuilder.ipv4("192.0.2.1", "198.51.100.1", ttl: 64, protocolNumber: 6,
+                                                       PacketBuilder.tcp(8080, 40000, flags: 0x14))), at: wallStart + second + 1000)
+        consumer.dispatchEnded()
+        XCTAssertEqual(collector.events.map(\.verdict), [.closed])
+        XCTAssertEqual(tally.snapshot.byVerdict, ["closed": 1])
+        XCTAssertEqual(counters.snapshot.unwanted, 1)
+        consumer.tick(monotonicNanos: monotonicStart + 12 * second, wallClockNanos: wallStart + 12 * second)
+        XCTAssertEqual(collector.events.count, 5)
+        XCTAssertEqual(tally.snapshot.byVerdict, ["closed": 1, "unanswered": 4])
+        XCTAssertEqual(tally.snapshot.byTool.values.reduce(0, +), 5)
+        XCTAssertEqual(counters.snapshot.unwanted, 5)
+    }
 }

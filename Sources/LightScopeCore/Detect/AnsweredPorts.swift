@@ -17,6 +17,7 @@ struct AnsweredPorts {
         self.memoryNanos = max(1, memoryNanos)
     }
 
+    @inline(__always)
     func contains(_ port: UInt16) -> Bool {
         current.contains(port) || previous.contains(port)
     }

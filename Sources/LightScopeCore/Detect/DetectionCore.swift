@@ -28,6 +28,15 @@ struct DetectionCore {
     /// buffer as large as a second of the flood, memory beyond the budget.
     private var expiredProbes: [PendingProbe] = []
     static let expiryChunk = 8192
+    /// Whether a timer run that took `taken` probes out, leaving `left`, is emptying the
+    /// table of a flood that ended: the table then shrinks only once it is done. Shrinking
+    /// meanwhile (halving at a quarter full, a run at a time) moved the probes left into a
+    /// new table, to expire from it a run or two later: about one move per expired probe.
+    /// A steady stream's run takes a small part of what is pending (its timer interval's
+    /// share of `synAnswerTimeout`), and the table shrinks as before.
+    static func isDraining(taken: Int, left: Int) -> Bool { taken > 0 && taken >= left / 8 }
+    /// Stands in for `pending` while a timer run takes the probes out (`advance`).
+    private let pendingStandIn = PendingProbes.placeholder()
     /// Probes the timer runs may still take out for their verdicts until the caller says
     /// again how much its sink can take (`allowReports`). The rest wait in the table,
     /// overdue, for a later run: a full event queue then delays their events rather than
@@ -181,25 +190,20 @@ struct DetectionCore {
     mutating func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
         timers.ran(atNanos: nowNanos)
         if nowNanos > synAnswerTimeoutNanos {
-            // Taken out of `self` while the table fills it (the table may not touch `self`).
+            // Each probe judged as it comes out of the table, with no array between them: the
+            // table is taken out of `self` meanwhile (it may not touch `self`), the stand-in in
+            // its place (nothing looks at it: the verdicts use no pending probe).
             let cutoff = nowNanos - synAnswerTimeoutNanos
-            var expired: [PendingProbe] = []
-            swap(&expired, &expiredProbes)
-            overdueThroughNanos = nil
-            while true {
-                guard reportAllowance > 0 else {
-                    overdueThroughNanos = cutoff
-                    break
-                }
-                expired.removeAll(keepingCapacity: true)
-                pending.expire(firstSeenAtOrBefore: cutoff, limit: min(Self.expiryChunk, reportAllowance), into: &expired)
-                guard !expired.isEmpty else { break }
-                reportAllowance -= expired.count
-                unanswered(expired, emit: emit)
+            var table = pendingStandIn
+            swap(&table, &pending)
+            var lastLocal = KnownLocal()
+            let taken = table.expire(firstSeenAtOrBefore: cutoff, limit: reportAllowance, ahead: { prefetchVerdict(of: $0) }) {
+                unanswered($0, lastLocal: &lastLocal, emit: emit)
             }
-            expired.removeAll(keepingCapacity: true)
-            swap(&expired, &expiredProbes)
-            pending.shrinkIfSparse()
+            swap(&table, &pending)
+            reportAllowance -= taken
+            overdueThroughNanos = reportAllowance == 0 ? cutoff : nil
+            if !Self.isDraining(taken: taken, left: pending.count) { pending.shrinkIfSparse() }
         }
         if nowNanos > graceNanos {
             connections.expire(touchedAtOrBefore: nowNanos - graceNanos)
@@ -341,18 +345,23 @@ struct DetectionCore {
     /// Probes out of time, oldest first (a timer's worth, or a chunk of those left at the end).
     private mutating func unanswered(_ probes: [PendingProbe], emit: (UnwantedEvent) -> Void) {
         let distance = ExpiringTable<PendingIPv4Probe>.expiryPrefetchDistance
+        var lastLocal = KnownLocal()
         for index in probes.indices {
             // The lookups of a probe a few places on start now (see `prefetch(_:)`).
-            if index + distance < probes.count {
-                let ahead = probes[index + distance].key
-                connections.prefetch(remote: ahead.remote, localPort: ahead.localPort)
-                scans?.prefetch(source: ahead.remote)
-            }
-            unanswered(probes[index], emit: emit)
+            if index + distance < probes.count { prefetchVerdict(of: probes[index + distance].key) }
+            unanswered(probes[index], lastLocal: &lastLocal, emit: emit)
         }
     }
 
     private mutating func unanswered(_ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+        var lastLocal = KnownLocal()
+        unanswered(probe, lastLocal: &lastLocal, emit: emit)
+    }
+
+    /// `lastLocal`: the last destination a run of verdicts asked about, and the answer, which
+    /// holds while no packet comes between (a flood's probes share a few destinations).
+    @inline(__always)
+    private mutating func unanswered(_ probe: PendingProbe, lastLocal: inout KnownLocal, emit: (UnwantedEvent) -> Void) {
         defer { options.release(probe.options) }
         let key = probe.key
         // A listening port that did not answer a SYN in time is busy, not closed. A stealth
@@ -360,8 +369,16 @@ struct DetectionCore {
         if probe.flags.contains(.syn), listeningTCP.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
         if isLateConnectionPacket(remote: key.remote, localPort: key.localPort) { return }
         // Learning local addresses from answers: only a destination known to be local is ours.
-        guard localAddresses.contains(key.local) else { return }
+        guard lastLocal.isLocal(key.local, asking: { localAddresses.contains($0) }) else { return }
         report(.unanswered, probe, emit: emit)
+    }
+
+    /// What the verdict of the probe `key` will look up, started a few probes early (see
+    /// `prefetch(_:)`): its connection (if there are any) and its source's scans.
+    @inline(__always)
+    private mutating func prefetchVerdict(of key: ProbeKey) {
+        if connections.count != 0 { connections.prefetch(remote: key.remote, localPort: key.localPort) }
+        scans?.prefetch(source: key.remote)
     }
 
     private mutating func report(_ verdict: Verdict, _ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
@@ -386,6 +403,6 @@ struct DetectionCore {
     }
 
     private func isLateConnectionPacket(remote: IPAddress, localPort: UInt16) -> Bool {
-        connections.contains(remote: remote, localPort: localPort)
+        connections.count != 0 && connections.contains(remote: remote, localPort: localPort)
     }
 }

@@ -84,26 +84,33 @@ struct PendingProbes {
         return wide.remove(key).map { PendingProbe($0.record, firstSeenNanos: $0.touchedNanos) }
     }
 
-    /// Appends to `expired`, oldest first, the probes first seen at or before `cutoffNanos`,
-    /// `limit` at most.
-    mutating func expire(firstSeenAtOrBefore cutoffNanos: UInt64, limit: Int, into expired: inout [PendingProbe]) {
+    /// Takes out, oldest first, the probes first seen at or before `cutoffNanos`, `limit` at
+    /// most: each goes to `each` as it comes out, and `ahead` is told the key of a probe a
+    /// few places on (`ExpiringTable.expire(touchedAtOrBefore:limit:ahead:_:)`). Returns how
+    /// many expired.
+    @inline(__always)
+    mutating func expire(firstSeenAtOrBefore cutoffNanos: UInt64, limit: Int, ahead: (ProbeKey) -> Void,
+                         _ each: (PendingProbe) -> Void) -> Int {
         var left = limit
-        // Both families pending: the older front first, one at a time.
+        // Both families pending: the older front first, one at a time (rare: no prefetching).
         while left > 0, let ipv4Oldest = ipv4.oldestTouchedNanos, let wideOldest = wide.oldestTouchedNanos {
             let oldest = min(ipv4Oldest, wideOldest)
-            guard oldest <= cutoffNanos else { return }
+            guard oldest <= cutoffNanos else { return limit - left }
             if ipv4Oldest <= wideOldest {
-                ipv4.expire(touchedAtOrBefore: oldest, limit: 1) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
+                ipv4.expire(touchedAtOrBefore: oldest, limit: 1) { each(PendingProbe($0, firstSeenNanos: $1)) }
             } else {
-                wide.expire(touchedAtOrBefore: oldest, limit: 1) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
+                wide.expire(touchedAtOrBefore: oldest, limit: 1) { each(PendingProbe($0, firstSeenNanos: $1)) }
             }
             left -= 1
         }
         // One family (the other has none, or none left).
-        let before = expired.count
-        ipv4.expire(touchedAtOrBefore: cutoffNanos, limit: left) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
-        left -= expired.count - before
-        wide.expire(touchedAtOrBefore: cutoffNanos, limit: left) { expired.append(PendingProbe($0, firstSeenNanos: $1)) }
+        left -= ipv4.expire(touchedAtOrBefore: cutoffNanos, limit: left, ahead: { ahead(ProbeKey($0)) }) {
+            each(PendingProbe($0, firstSeenNanos: $1))
+        }
+        left -= wide.expire(touchedAtOrBefore: cutoffNanos, limit: left, ahead: { ahead($0.key) }) {
+            each(PendingProbe($0, firstSeenNanos: $1))
+        }
+        return limit - left
     }
 
     /// Takes out every probe, oldest first, a chunk of at most `chunkSize` at a time: each
@@ -144,5 +151,14 @@ extension IPv4ProbeKey {
         remote = UInt32(truncatingIfNeeded: key.remote.low)
         local = UInt32(truncatingIfNeeded: key.local.low)
         ports = key.ports
+    }
+}
+
+extension ProbeKey {
+    /// The full key of a pending IPv4 probe.
+    @inline(__always)
+    init(_ record: PendingIPv4Probe) {
+        self.init(remote: IPAddress(ipv4: record.remote), remotePort: UInt16(truncatingIfNeeded: record.ports >> 16),
+                  local: IPAddress(ipv4: record.local), localPort: UInt16(truncatingIfNeeded: record.ports))
     }
 }

@@ -9,8 +9,10 @@ struct PortSet {
         for port in ports { insert(port) }
     }
 
+    @inline(__always)
     func contains(_ port: UInt16) -> Bool {
-        words[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0
+        // 1,024 words: every port's word is in bounds, no check needed.
+        words.withUnsafeBufferPointer { $0[Int(port &>> 6)] } & (1 &<< UInt64(port & 63)) != 0
     }
 
     mutating func insert(_ port: UInt16) {
