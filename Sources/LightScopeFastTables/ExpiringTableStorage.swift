@@ -57,19 +57,44 @@ extension ExpiringTable {
             // Each record indexed rewrites a random bucket of the new index (a flood grows a
             // table while the packets wait): start loading the bucket of the record a few
             // places on, so that the misses overlap, as `expire` does.
+            // Each hash is made once, for the prefetch, and kept in a small ring until its
+            // record is appended `distance` places later (the first few are made there).
             let distance = ExpiringTable.expiryPrefetchDistance
+            let ringMask = Self.movedHashRing - 1
+            precondition(distance < Self.movedHashRing)
+            // The live records go to the new ring's first slots, in order (it is empty, its
+            // head at 0, and they fit: `append`'s work without its checks, once per record).
             var slot = head
             var ahead = self.slot(behindFront: min(distance, used))
-            for position in 0..<used {
-                if position &+ distance < used {
-                    if records[ahead].stamp.isLive { moved.index.prefetch(hash: hash(records[ahead].key)) }
-                    ahead = next(ahead)
+            var count = 0
+            let target = moved.records
+            let index = moved.index
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Self.movedHashRing) { hashes in
+                for position in 0..<used {
+                    if position &+ distance < used {
+                        if records[ahead].stamp.isLive {
+                            let aheadHash = hash(records[ahead].key)
+                            hashes[(position &+ distance) & ringMask] = aheadHash
+                            index.prefetch(hash: aheadHash)
+                        }
+                        ahead = next(ahead)
+                    }
+                    if records[slot].stamp.isLive {
+                        target[count] = records[slot]
+                        index.insert(slot: count, hash: position >= distance ? hashes[position & ringMask] : hash(records[slot].key))
+                        count &+= 1
+                    }
+                    slot = next(slot)
                 }
-                if records[slot].stamp.isLive { moved.append(records[slot], hash: hash(records[slot].key)) }
-                slot = next(slot)
             }
+            moved.used = count
+            moved.liveCount = count
             return moved
         }
+
+        /// The hashes `moved` keeps between a record's prefetch and its append: a power of
+        /// two above `expiryPrefetchDistance`.
+        @inlinable package static var movedHashRing: Int { 16 }
 
         @inline(__always)
         @inlinable package func hash(_ key: Key) -> UInt64 { key.hash(seed: seed) }

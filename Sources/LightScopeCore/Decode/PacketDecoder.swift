@@ -9,6 +9,12 @@ public enum PacketDecoder {
     ///   short in a first fragment is not a rejection: the packet decodes as `.other`, or as
     ///   `.tcpFragment` for TCP, whose header `FragmentReassembler` can put together.
     public static func decode(_ bytes: UnsafeRawBufferPointer, linkType: Int32) throws(DecodeRejection) -> DecodedPacket {
+        if linkType == LinkType.ethernet, let packet = CommonTCPDecoder.decode(bytes) { return packet }
+        return try decodeLayers(bytes, linkType: linkType)
+    }
+
+    /// `decode` layer by layer, for every frame (`CommonTCPDecoder` takes the commonest first).
+    static func decodeLayers(_ bytes: UnsafeRawBufferPointer, linkType: Int32) throws(DecodeRejection) -> DecodedPacket {
         guard !bytes.isEmpty else { throw .empty }
         var cursor = ByteCursor(bytes)
         let link = try LinkLayer.decode(&cursor, linkType: linkType)

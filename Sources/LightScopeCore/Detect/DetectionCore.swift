@@ -105,11 +105,14 @@ struct DetectionCore {
                         answered(byOpen: packet, segment, clockNanos: clockNanos, emit: emit)
                     }
                 } else if !flags.contains(.rst) {
-                    if isFromHost(packet) {
+                    // Asked once for both checks (`isFromHost`, `mayBeInbound`).
+                    let sourceIsLocal = localAddresses.contains(packet.source)
+                    if packet.direction != .inbound && sourceIsLocal {
                         hostSent(isUDP: false, packet, sourcePort: segment.sourcePort, destinationPort: segment.destinationPort,
                                  clockNanos: clockNanos)
                     } else {
-                        inboundProbe(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
+                        inboundProbe(packet, segment, sourceIsLocal: sourceIsLocal, clockNanos: clockNanos, generation: generation,
+                                     lost: lost)
                     }
                 }
             } else if flags.contains(.rst) {
@@ -126,7 +129,8 @@ struct DetectionCore {
                 }
             } else if !flags.contains(.ack) {
                 // FIN, NULL or Xmas: no real connection sends a segment without ACK after its SYN.
-                inboundProbe(packet, segment, clockNanos: clockNanos, generation: generation, lost: lost)
+                inboundProbe(packet, segment, sourceIsLocal: localAddresses.contains(packet.source), clockNanos: clockNanos,
+                             generation: generation, lost: lost)
             }
         case .udp(let datagram):
             if isFromHost(packet) {
@@ -241,10 +245,10 @@ struct DetectionCore {
 
     /// A SYN, or a stealth probe (neither SYN, ACK nor RST: `nmap -sF`, `-sN`, `-sX`), which a
     /// closed port answers with RST as it does a SYN, and an open one does not answer at all.
-    private mutating func inboundProbe(_ packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64, generation: UInt8,
-                                       lost: (LostProbe) -> Void) {
+    private mutating func inboundProbe(_ packet: DecodedPacket, _ segment: TCPSegment, sourceIsLocal: Bool, clockNanos: UInt64,
+                                       generation: UInt8, lost: (LostProbe) -> Void) {
         guard packet.direction != .outbound,
-              localAddresses.mayBeInbound(source: packet.source, destination: packet.destination) else { return }
+              localAddresses.mayBeInbound(sourceIsLocal: sourceIsLocal, destination: packet.destination) else { return }
         probeCounters.probes &+= 1
         let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
         // A retransmitted SYN adds to the probe; its timeout still runs from the first one,

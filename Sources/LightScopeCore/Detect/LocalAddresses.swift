@@ -53,12 +53,14 @@ public struct LocalAddresses: Sendable {
     public func contains(_ address: IPAddress) -> Bool {
         let bits = Self.summaryBits(address)
         if exactSummary & bits == bits, exactTable.index(of: address) != nil { return true }
-        return maskedPrefixes.isEmpty ? false : containsByPrefix(address)
+        return maskedPrefixes.isEmpty ? false : Self.containsByPrefix(address, maskedPrefixes)
     }
 
+    /// Static, handed the one array: a method would be handed the whole struct, which every
+    /// caller then copied to its stack first.
     @inline(never)
-    private func containsByPrefix(_ address: IPAddress) -> Bool {
-        for prefix in maskedPrefixes where prefix.contains(address) { return true }
+    private static func containsByPrefix(_ address: IPAddress, _ prefixes: [MaskedPrefix]) -> Bool {
+        for prefix in prefixes where prefix.contains(address) { return true }
         return false
     }
 
@@ -75,6 +77,12 @@ public struct LocalAddresses: Sendable {
     public func mayBeInbound(source: IPAddress, destination: IPAddress) -> Bool {
         if learnsFromAnswers { return !contains(source) }
         return contains(destination) && !contains(source)
+    }
+
+    /// `mayBeInbound` for a caller that has asked whether the source is local already.
+    @inline(__always)
+    public func mayBeInbound(sourceIsLocal: Bool, destination: IPAddress) -> Bool {
+        !sourceIsLocal && (learnsFromAnswers || contains(destination))
     }
 
     /// Whether `address`, answering a probe, speaks for this host; learns it if learning.

@@ -22,7 +22,9 @@ public struct ToolFingerprint: Sendable {
     /// and for segments that are not connection attempts (the rules describe SYN probes).
     public func tool(of packet: DecodedPacket, _ segment: TCPSegment) -> ScanTool {
         guard segment.isConnectionAttempt, !(everyRuleWantsDontFragmentClear && packet.ipv4DontFragment) else { return .unknown }
-        for rule in compiled where rule.holds(for: packet, segment) {
+        // The SYN's side of every check, worked out once, not once per rule.
+        let facts = ProbeFacts(packet, segment)
+        for rule in compiled where rule.holds(for: facts) {
             if rule.optionsIndex >= 0, segment.options != wantedOptions[Int(rule.optionsIndex)] { continue }
             return rule.tool
         }
@@ -30,10 +32,11 @@ public struct ToolFingerprint: Sendable {
     }
 }
 
-/// A `ToolRule` as one check per kind of mark, the cheap ones first: the same verdict as
-/// every mark's `holds`, without walking an array of marks per rule on every SYN whose DF
-/// bit is clear (a flood of crafted SYNs, each checked against every rule). The options
-/// mark is checked last, by the caller (`optionsIndex`).
+/// A `ToolRule` as one check of three words against the SYN's `ProbeFacts`: the same verdict
+/// as every mark's `holds`, without walking an array of marks per rule on every SYN whose DF
+/// bit is clear (a flood of crafted SYNs, each checked against every rule), nor working out
+/// the same fact again for every rule that wants it. The options mark is checked last, by
+/// the caller (`optionsIndex`).
 private struct CompiledToolRule: Sendable {
     let tool: ScanTool
     /// Two marks of one kind that want different values: the rule never holds.
@@ -65,6 +68,7 @@ private struct CompiledToolRule: Sendable {
             optionsIndex = Int32(wantedOptions.count)
             wantedOptions.append(options)
         }
+        makeCheck()
     }
 
     private static func merge<Value: Equatable>(_ kept: Value?, _ wanted: Value, _ contradicts: inout Bool) -> Value {
@@ -72,16 +76,64 @@ private struct CompiledToolRule: Sendable {
         return wanted
     }
 
+    /// The facts this rule wants set (`ProbeFacts`), and the window and identification it
+    /// wants, as a mask and value over `ProbeFacts.word`, made from the fields above.
+    private var wantedFacts: UInt32 {
+        var wanted: UInt32 = 0
+        if contradicts { wanted |= ProbeFacts.never }
+        if dontFragmentClear { wanted |= ProbeFacts.dontFragmentClear }
+        if identification != nil { wanted |= ProbeFacts.hasIdentification }
+        if identificationFromTarget { wanted |= ProbeFacts.identificationFromTarget }
+        if sequenceIsDestinationAddress { wanted |= ProbeFacts.sequenceIsDestinationAddress }
+        if acknowledgementWithoutACKFlag { wanted |= ProbeFacts.acknowledgementWithoutACKFlag }
+        return wanted
+    }
+
+    private var wordMask: UInt32 { (window == nil ? 0 : 0xFFFF) | (identification == nil ? 0 : 0xFFFF_0000) }
+    private var wordValue: UInt32 { UInt32(window ?? 0) | UInt32(identification ?? 0) << 16 }
+
+    /// Made once, from the fields above: the whole check in three words.
+    private(set) var check = (facts: UInt32(0), mask: UInt32(0), value: UInt32(0))
+
+    mutating func makeCheck() { check = (wantedFacts, wordMask, wordValue) }
+
+    /// Every mark but the options holds for the SYN whose facts these are.
     @inline(__always)
-    func holds(for packet: DecodedPacket, _ segment: TCPSegment) -> Bool {
-        guard !contradicts else { return false }
-        if let window, !ProbeMark.window(window).holds(for: packet, segment) { return false }
-        if let identification, !ProbeMark.ipv4Identification(identification).holds(for: packet, segment) { return false }
-        if dontFragmentClear, !ProbeMark.dontFragmentClear.holds(for: packet, segment) { return false }
-        if sequenceIsDestinationAddress, !ProbeMark.sequenceIsDestinationAddress.holds(for: packet, segment) { return false }
-        if identificationFromTarget, !ProbeMark.ipv4IdentificationFromTarget.holds(for: packet, segment) { return false }
-        if acknowledgementWithoutACKFlag, !ProbeMark.acknowledgementWithoutACKFlag.holds(for: packet, segment) { return false }
-        return true
+    func holds(for facts: ProbeFacts) -> Bool {
+        facts.bits & check.facts == check.facts && facts.word & check.mask == check.value
+    }
+}
+
+/// What a SYN shows the tool rules, worked out once for all of them: which of the marks
+/// without a value hold (`bits`), and its window and IPv4 identification in one word.
+struct ProbeFacts {
+    static let dontFragmentClear: UInt32 = 1 << 0
+    static let hasIdentification: UInt32 = 1 << 1
+    static let identificationFromTarget: UInt32 = 1 << 2
+    static let sequenceIsDestinationAddress: UInt32 = 1 << 3
+    static let acknowledgementWithoutACKFlag: UInt32 = 1 << 4
+    /// Set in no SYN's facts: a rule that wants it never holds.
+    static let never: UInt32 = 1 << 31
+
+    let bits: UInt32
+    /// The window in the low 16 bits, the IPv4 identification (0 without one) in the high 16.
+    let word: UInt32
+
+    /// The same answers as `ProbeMark.holds`, mark by mark.
+    @inline(__always)
+    init(_ packet: DecodedPacket, _ segment: TCPSegment) {
+        var bits: UInt32 = packet.ipv4DontFragment ? 0 : Self.dontFragmentClear
+        if segment.acknowledgement != 0 && !segment.flags.contains(.ack) { bits |= Self.acknowledgementWithoutACKFlag }
+        if let destination = packet.destination.ipv4Value {
+            if destination == segment.sequence { bits |= Self.sequenceIsDestinationAddress }
+            if let identification = packet.ipv4Identification,
+               identification == UInt16(truncatingIfNeeded: destination ^ UInt32(segment.destinationPort) ^ segment.sequence) {
+                bits |= Self.identificationFromTarget
+            }
+        }
+        if packet.ipv4Identification != nil { bits |= Self.hasIdentification }
+        self.bits = bits
+        word = UInt32(segment.window) | UInt32(packet.ipv4Identification ?? 0) << 16
     }
 }
 
