@@ -254,7 +254,7 @@
         var record = record
         record.stamp = stamp(for: nowNanos, mark: record.stamp.mark, evicted: evicted)
         if storage.liveCount >= storage.capacity && !grow() {
-            while storage.liveCount >= storage.capacity, evictOldest(evicted) {}
+            while storage.liveCount >= storage.capacity, evictOldestForInsert(evicted) {}
         }
         if storage.ringIsFull { storage.compact() }
         storage.append(record, hash: hash)

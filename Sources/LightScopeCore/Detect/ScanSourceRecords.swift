@@ -14,7 +14,9 @@ struct SourceActivity {
     /// The newest of the blocks holding the targets after the first (`ScanTargets`); 0: none.
     var spill: UInt32 = 0
 
+    @inline(__always)
     static func bit(of port: UInt16) -> UInt16 { 1 << (port & 15) }
+    @inline(__always)
     static func bit(of host: IPAddress) -> UInt16 { 1 << ((host.low ^ host.high) & 15) }
 }
 
