@@ -67,9 +67,31 @@ struct SlowScanTracker {
     /// Returns the crossing this attempt made, if any.
     mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                          scanReported: Bool) -> Crossing? {
+        count(source: source, destination: destination, port: port, nowNanos: nowNanos, scanReported: scanReported)
+            .map { $0.crossing(source: source, destination: destination, port: port) }
+    }
+
+    /// What an attempt crossed, small enough to come back in registers: under a flood nearly
+    /// every attempt crosses nothing, and a `Crossing?` was written out whole every time.
+    struct Crossed {
+        var ports: UInt16
+        var addresses: UInt16
+        var attempts: UInt32
+        var portsCrossed: Bool
+        var addressesCrossed: Bool
+
+        func crossing(source: IPAddress, destination: IPAddress, port: UInt16) -> Crossing {
+            Crossing(source: source, destination: portsCrossed ? destination : nil, destinationPort: portsCrossed ? nil : port,
+                     ports: portsCrossed ? Int(ports) : nil, addresses: addressesCrossed ? Int(addresses) : nil, attempts: attempts)
+        }
+    }
+
+    /// `record`, answering with the counts that crossed (see `Crossed.crossing`).
+    mutating func count(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
+                        scanReported: Bool) -> Crossed? {
         let (portBits, addressBits, window) = (portBitsNeeded, addressBitsNeeded, windowSeconds)
         let nowSeconds = UInt32(truncatingIfNeeded: nowNanos / 1_000_000_000)
-        var crossing: Crossing?
+        var crossed: Crossed?
         // Touched at every attempt, so that the least recently active source is the one a
         // full table evicts; one lookup, whether the source is new or known.
         sources.insertOrModify(source, nowNanos: nowNanos, refresh: true,
@@ -85,14 +107,12 @@ struct SlowScanTracker {
             let portsCrossed = newPort && record.ports.setBits >= portBits
             let addressesCrossed = newAddress && record.addresses.setBits >= addressBits
             guard portsCrossed || addressesCrossed else { return }
-            let portCount = record.ports.estimate
-            let addressCount = record.addresses.estimate
             record.flags |= SlowScanRecord.slowscanReported
-            crossing = Crossing(source: source, destination: portsCrossed ? destination : nil,
-                                destinationPort: portsCrossed ? nil : port, ports: portsCrossed ? portCount : nil,
-                                addresses: addressesCrossed ? addressCount : nil, attempts: record.attempts)
+            // Estimates of 128-bit sketches: at most 622 (`DistinctSketch.estimate`).
+            crossed = Crossed(ports: UInt16(record.ports.estimate), addresses: UInt16(record.addresses.estimate),
+                              attempts: record.attempts, portsCrossed: portsCrossed, addressesCrossed: addressesCrossed)
         } evicted: { _, _ in }
-        return crossing
+        return crossed
     }
 
     /// The fewest set bits whose estimate reaches `threshold`; more than a sketch has if none does.
