@@ -127,6 +127,7 @@ import CPrefetch
     /// Empties `bucket` and shifts the rest of its cluster back, so lookups need no
     /// tombstones. `homeOfSlot` hashes the key in a slot, for an entry whose distance from
     /// home was too long to keep.
+    @inline(__always)
     @inlinable package func remove(bucket: Int, homeOfSlot: (Int) -> UInt64) {
         var hole = bucket
         var next = (bucket &+ 1) & mask

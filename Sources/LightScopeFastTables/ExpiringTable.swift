@@ -253,8 +253,10 @@
     @inlinable mutating func insertAbsent(_ record: Record, hash: UInt64, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
         var record = record
         record.stamp = stamp(for: nowNanos, mark: record.stamp.mark, evicted: evicted)
-        if storage.liveCount >= storage.capacity && !grow() {
-            while storage.liveCount >= storage.capacity, evictOldest(evicted) {}
+        // A table at its largest skips the call to `grow` (a full table under a flood comes
+        // here on every insert).
+        if storage.liveCount >= storage.capacity && !(storage.capacity < maximumCapacity && grow()) {
+            while storage.liveCount >= storage.capacity, evictOldestForInsert(evicted) {}
         }
         if storage.ringIsFull { storage.compact() }
         storage.append(record, hash: hash)

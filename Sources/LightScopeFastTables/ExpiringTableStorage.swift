@@ -140,6 +140,7 @@ extension ExpiringTable {
 
         /// Appends a live record at the young end and indexes it; the ring must have room
         /// and the key must be absent.
+        @inline(__always)
         @inlinable package func append(_ record: Record, hash: UInt64) {
             precondition(used < ringCapacity, "ExpiringTable: ring full")
             let slot = slot(behindFront: used)

@@ -108,4 +108,14 @@ final class DistinctSketchTests: XCTestCase {
         XCTAssertEqual(fiftyFive, 0.9, accuracy: 0.05)
         XCTAssertGreaterThan(sixty, 0.99)
     }
+
+    /// The written-out mix of an IPv4 address's high word is the mix of 0, so an IPv4
+    /// address sets the same bit as before.
+    func testTheMixOfZeroIsWrittenOutRight() {
+        XCTAssertEqual(DistinctSketch.mixOfZero, DistinctSketch.mix(0))
+        let address = IPAddress("203.0.113.9")!
+        XCTAssertEqual(DistinctSketch.hash(address: address), DistinctSketch.mix(address.low ^ DistinctSketch.mix(address.high)))
+        let wide = IPAddress("2001:db8::9")!
+        XCTAssertEqual(DistinctSketch.hash(address: wide), DistinctSketch.mix(wide.low ^ DistinctSketch.mix(wide.high)))
+    }
 }

@@ -75,6 +75,40 @@ final class ScanTrackerTests: XCTestCase {
         assertCountsAsTheDefinitionSays(weighting: .privileged, ports: [1, 65, 1025, 1089, 2, 8080, 130, 3, 4, 40000])
     }
 
+    /// Many sources, most failing once, at thresholds low enough for a first attempt to cross
+    /// (a port scan of one port, three for a privileged one under scanlogd's weights, an
+    /// address scan of one address) and just above: a source's first attempt, which the
+    /// tracker records without counting when it cannot cross, gives what the definition says.
+    func testFirstAttemptsCountAsTheDefinitionSaysAtLowThresholds() {
+        for weighting in [PortWeighting.uniform, .privileged] {
+            for (portscanPorts, addrscanAddresses) in [(1, 1), (1, 3), (2, 1), (2, 2), (3, 2), (4, 2)] {
+                let window: UInt64 = 10 * second
+                var tracker = ScanTracker(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses,
+                                          window: .nanoseconds(Int64(window)), capacity: 100_000, portWeighting: weighting)
+                var reference = DefinedScans(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: window,
+                                             maximumTargets: tracker.maximumTargetsPerSource, weighting: weighting)
+                var generator = SplitMix64(seed: UInt64(31 + portscanPorts * 7 + addrscanAddresses))
+                var now: UInt64 = 0
+                var found: [ScanTracker.Crossing] = []
+                var defined: [ScanTracker.Crossing] = []
+                for _ in 0..<5_000 {
+                    now += generator.next() % (second / 100)
+                    let source = IPAddress(ipv4: 0x0A00_0000 | UInt32(generator.next() % 3_000))
+                    let destination = IPAddress(ipv4: 0xC000_0200 | UInt32(generator.next() % 4))
+                    let port = UInt16(generator.next() % 2 == 0 ? generator.next() % 1024 : 1024 + generator.next() % 4)
+                    tracker.record(source: source, destination: destination, port: port, nowNanos: now) { found.append($0) }
+                    defined += reference.record(source: source, destination: destination, port: port, nowNanos: now)
+                }
+                XCTAssertGreaterThan(defined.count, 100, "\(weighting) \(portscanPorts)/\(addrscanAddresses): must cross to test anything")
+                XCTAssertEqual(found.count, defined.count, "\(weighting) \(portscanPorts)/\(addrscanAddresses)")
+                for (found, defined) in zip(found, defined) where found != defined {
+                    XCTFail("\(weighting) \(portscanPorts)/\(addrscanAddresses): first difference: \(found), defined \(defined)")
+                    break
+                }
+            }
+        }
+    }
+
     private func assertCountsAsTheDefinitionSays(weighting: PortWeighting, ports: [UInt16],
                                                  file: StaticString = #filePath, line: UInt = #line) {
         let portscanPorts = 6, addrscanAddresses = 5

@@ -176,6 +176,52 @@ final class SlowScanTests: EngineTestCase {
         XCTAssertEqual(events(.slowscan).map(\.source), [remote], "the scanner stayed")
     }
 
+    /// The thresholds are checked on the sketches' set bits: for every threshold a config
+    /// may set, the bits needed are exactly where the estimate first reaches it.
+    func testTheBitsNeededMatchTheEstimates() {
+        for threshold in 1...DistinctSketch.largestThreshold {
+            let needed = SlowScanTracker.setBitsNeeded(toReach: threshold)
+            XCTAssertGreaterThanOrEqual(DistinctSketch.estimate(setBits: needed), threshold)
+            if needed > 0 { XCTAssertLessThan(DistinctSketch.estimate(setBits: needed - 1), threshold) }
+        }
+        XCTAssertEqual(SlowScanTracker.setBitsNeeded(toReach: 0), 0)
+        XCTAssertEqual(SlowScanTracker.setBitsNeeded(toReach: .max), DistinctSketch.bits + 1, "never reached")
+    }
+
+    /// A full table under a stream of one-off sources evicts exactly the least recently
+    /// active, one per new source, across many turns of its ring: a scanner touched between
+    /// them stays, and every other source is forgotten in the order it came.
+    func testAFullTableEvictsInOrderOfLastActivity() {
+        var settings = Settings.Detection()
+        settings.slowscanPorts = 40
+        let capacities = DetectionCapacities(pendingProbes: 16, recentConnections: 16, scanSources: 16)
+        var tracker = SlowScanTracker(settings: settings, capacities: capacities, budget: DetectionBudget(capacities: capacities))
+        let scanner = IPAddress(ipv4: 0xC633_6407)
+        func oneOff(_ index: Int) -> IPAddress { IPAddress(ipv4: 0x0A00_0000 | UInt32(index)) }
+        var crossings: [SlowScanTracker.Crossing] = []
+        var time = start
+        let (rounds, perRound) = (60, 10)
+        for round in 0..<rounds {
+            time += second
+            if let crossing = tracker.record(source: scanner, destination: local, port: UInt16(7000 + round), nowNanos: time,
+                                             scanReported: false) { crossings.append(crossing) }
+            for offset in 0..<perRound {
+                time += 1_000_000
+                XCTAssertNil(tracker.record(source: oneOff(round * perRound + offset), destination: local, port: 22,
+                                            nowNanos: time, scanReported: false))
+            }
+        }
+        let capacity = tracker.trackedSources
+        XCTAssertEqual(capacity, 16)
+        XCTAssertEqual(UInt64(capacity) + tracker.evictions, UInt64(rounds * perRound + 1), "one eviction per source past the capacity")
+        XCTAssertEqual(crossings.map(\.source), [scanner], "the scanner was never evicted")
+        // Left: the scanner and the newest one-off sources, none older.
+        let total = rounds * perRound
+        let kept = (0..<total).filter { tracker.tracks(oneOff($0)) }
+        XCTAssertEqual(kept, Array((total - (capacity - 1))..<total))
+        XCTAssertTrue(tracker.tracks(scanner))
+    }
+
     /// The slow-scan sources each budget holds, as docs/capacity.md gives them.
     func testTheBudgetsHoldTheDocumentedSlowScanSources() {
         var held: [Int] = []

@@ -92,11 +92,12 @@ public struct ScanDetector {
                 if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
             }
         }
-        let slow = slowscans.record(source: source, destination: destination, port: port, nowNanos: clockNanos,
-                                    scanReported: crossings.0 != nil)
+        let slowCrossed = slowscans.count(source: source, destination: destination, port: port, nowNanos: clockNanos,
+                                          scanReported: crossings.0 != nil)
         if let crossing = crossings.0 { report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit) }
         if let crossing = crossings.1 { report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit) }
-        if let slow {
+        if let slowCrossed {
+            let slow = slowCrossed.crossing(source: source, destination: destination, port: port)
             counters.count(.slowscan)
             emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: proto, source: slow.source, sourcePort: nil,
                                destination: slow.destination, destinationPort: slow.destinationPort, verdict: .slowscan,

@@ -14,7 +14,17 @@ struct SourceActivity {
     /// The newest of the blocks holding the targets after the first (`ScanTargets`); 0: none.
     var spill: UInt32 = 0
 
+    /// What counting one attempt at `target` in a fresh window makes, when it crosses no
+    /// threshold (`ScanLimits.count`'s first target): one attempt, one target, its bits.
+    @inline(__always)
+    static func firstAttempt(at target: ScanTracker.Target) -> SourceActivity {
+        SourceActivity(attempts: 1, targetCount: 1, firstHost: target.address, firstPort: target.port,
+                       portBits: bit(of: target.port), hostBits: bit(of: target.address))
+    }
+
+    @inline(__always)
     static func bit(of port: UInt16) -> UInt16 { 1 << (port & 15) }
+    @inline(__always)
     static func bit(of host: IPAddress) -> UInt16 { 1 << ((host.low ^ host.high) & 15) }
 }
 

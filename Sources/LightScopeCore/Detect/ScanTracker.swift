@@ -18,6 +18,9 @@ public struct ScanTracker {
     /// The scans this tracker reports (`ScanDetector` runs one per window length).
     let kinds: ScanKinds
     private var ipv4: ExpiringTable<IPv4SourceRecord>
+    /// No first attempt crosses a threshold (each of one target weighs less than either):
+    /// then a new source's record is made as its first attempt leaves it, without counting.
+    private let firstAttemptCrossesNothing: Bool
     private var wide: ExpiringTable<WideSourceRecord>
     private let targets: ScanTargets
 
@@ -63,6 +66,10 @@ public struct ScanTracker {
         self.addrscanAddresses = addrscanAddresses
         windowNanos = UInt64(window.nanoseconds)
         self.kinds = kinds
+        let heaviestPort = max(portWeighting.weight(of: 0), portWeighting.weight(of: .max))
+        firstAttemptCrossesNothing = (!kinds.contains(.portscan) || heaviestPort < portscanPorts)
+            && (!kinds.contains(.addrscan) || 1 < addrscanAddresses)
+            && Self.maximumTargets(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses) > 0
         let pool = budget.pool(.scanSources)
         // The IPv6 table first: a larger first size of the IPv4 one takes what it leaves.
         wide = ExpiringTable(maximumCapacity: capacities.ipv6ScanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool)
@@ -111,8 +118,16 @@ public struct ScanTracker {
         let address = UInt32(truncatingIfNeeded: source.low)
         unowned(unsafe) let targets = targets
         var outcome = ScanLimits.Outcome.counted
-        ipv4.insertOrModify(IPv4Key(value: address), nowNanos: nowNanos, make: { IPv4SourceRecord(source: address, SourceActivity()) }) {
-            record, windowStart in
+        // Most sources under a flood fail once: their record is made as counting its first
+        // attempt in a fresh window would leave it (`firstAttempt`), with no count to run.
+        let firstAttemptOnly = firstAttemptCrossesNothing
+        var made = false
+        ipv4.insertOrModify(IPv4Key(value: address), nowNanos: nowNanos, make: {
+            guard firstAttemptOnly else { return IPv4SourceRecord(source: address, SourceActivity()) }
+            made = true
+            return IPv4SourceRecord(source: address, SourceActivity.firstAttempt(at: target))
+        }) { record, windowStart in
+            if made { return }
             var activity = record.activity
             outcome = limits.count(&activity, windowStartNanos: windowStart, source: source, target, wide: false,
                                    nowNanos: nowNanos, crossed)

@@ -18,6 +18,11 @@ struct SlowScanTracker {
     let windowNanos: UInt64
     /// The window in whole seconds, as records keep their window's start.
     private let windowSeconds: UInt32
+    /// The fewest set bits of a sketch whose estimate reaches `ports` (`addresses`): the
+    /// estimate only grows with the bits, so the thresholds are checked on the bits, and
+    /// the estimates worked out only when one is crossed.
+    private let portBitsNeeded: Int
+    private let addressBitsNeeded: Int
     private var sources: ExpiringTable<SlowScanRecord>
 
     struct Crossing: Equatable {
@@ -41,6 +46,8 @@ struct SlowScanTracker {
         addresses = settings.slowscanAddresses
         windowNanos = UInt64(settings.slowscanWindow.nanoseconds)
         windowSeconds = UInt32(clamping: max(1, windowNanos / 1_000_000_000))
+        portBitsNeeded = Self.setBitsNeeded(toReach: ports)
+        addressBitsNeeded = Self.setBitsNeeded(toReach: addresses)
         sources = ExpiringTable(maximumCapacity: capacities.slowScanSources, initialCapacity: Self.initialEntries,
                                 pool: budget.pool(.slowScanSources))
     }
@@ -49,6 +56,8 @@ struct SlowScanTracker {
     /// Sources pushed out by a full table: their windows' counts are lost, not events.
     var evictions: UInt64 { sources.evictions }
     var reservedBytes: Int { sources.reservedBytes }
+    /// Whether `source` is counted now (tests).
+    func tracks(_ source: IPAddress) -> Bool { sources.contains(source) }
 
     @inline(__always)
     func prefetch(source: IPAddress) { sources.prefetch(source) }
@@ -58,9 +67,31 @@ struct SlowScanTracker {
     /// Returns the crossing this attempt made, if any.
     mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                          scanReported: Bool) -> Crossing? {
-        let (portThreshold, addressThreshold, window) = (ports, addresses, windowSeconds)
+        count(source: source, destination: destination, port: port, nowNanos: nowNanos, scanReported: scanReported)
+            .map { $0.crossing(source: source, destination: destination, port: port) }
+    }
+
+    /// What an attempt crossed, small enough to come back in registers: under a flood nearly
+    /// every attempt crosses nothing, and a `Crossing?` was written out whole every time.
+    struct Crossed {
+        var ports: UInt16
+        var addresses: UInt16
+        var attempts: UInt32
+        var portsCrossed: Bool
+        var addressesCrossed: Bool
+
+        func crossing(source: IPAddress, destination: IPAddress, port: UInt16) -> Crossing {
+            Crossing(source: source, destination: portsCrossed ? destination : nil, destinationPort: portsCrossed ? nil : port,
+                     ports: portsCrossed ? Int(ports) : nil, addresses: addressesCrossed ? Int(addresses) : nil, attempts: attempts)
+        }
+    }
+
+    /// `record`, answering with the counts that crossed (see `Crossed.crossing`).
+    mutating func count(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
+                        scanReported: Bool) -> Crossed? {
+        let (portBits, addressBits, window) = (portBitsNeeded, addressBitsNeeded, windowSeconds)
         let nowSeconds = UInt32(truncatingIfNeeded: nowNanos / 1_000_000_000)
-        var crossing: Crossing?
+        var crossed: Crossed?
         // Touched at every attempt, so that the least recently active source is the one a
         // full table evicts; one lookup, whether the source is new or known.
         sources.insertOrModify(source, nowNanos: nowNanos, refresh: true,
@@ -73,17 +104,20 @@ struct SlowScanTracker {
             if scanReported { record.flags |= SlowScanRecord.scanReported }
             // An estimate grows only with a new bit: most attempts stop here.
             guard record.flags == 0, newPort || newAddress else { return }
-            let portCount = record.ports.estimate
-            let addressCount = record.addresses.estimate
-            let portsCrossed = newPort && portCount >= portThreshold
-            let addressesCrossed = newAddress && addressCount >= addressThreshold
+            let portsCrossed = newPort && record.ports.setBits >= portBits
+            let addressesCrossed = newAddress && record.addresses.setBits >= addressBits
             guard portsCrossed || addressesCrossed else { return }
             record.flags |= SlowScanRecord.slowscanReported
-            crossing = Crossing(source: source, destination: portsCrossed ? destination : nil,
-                                destinationPort: portsCrossed ? nil : port, ports: portsCrossed ? portCount : nil,
-                                addresses: addressesCrossed ? addressCount : nil, attempts: record.attempts)
+            // Estimates of 128-bit sketches: at most 622 (`DistinctSketch.estimate`).
+            crossed = Crossed(ports: UInt16(record.ports.estimate), addresses: UInt16(record.addresses.estimate),
+                              attempts: record.attempts, portsCrossed: portsCrossed, addressesCrossed: addressesCrossed)
         } evicted: { _, _ in }
-        return crossing
+        return crossed
+    }
+
+    /// The fewest set bits whose estimate reaches `threshold`; more than a sketch has if none does.
+    static func setBitsNeeded(toReach threshold: Int) -> Int {
+        (0...DistinctSketch.bits).first { DistinctSketch.estimate(setBits: $0) >= threshold } ?? DistinctSketch.bits + 1
     }
 
     /// Forgets sources that failed no attempt for a whole window: theirs is over, and the
