@@ -32,6 +32,11 @@
     @usableFromInline let pool: TableBytePool
     /// Entries pushed out by the capacity limit before their time (a flood, or a budget too small).
     @usableFromInline package var evictions: UInt64 = 0
+    /// The pool's free bytes that one entry more needed when `grow` last found too few, or
+    /// 0: until the pool has that much again, a full table evicts without working out its
+    /// sizes anew (a table held at its pool's limit, such as the connections table under
+    /// a stream of new connections, comes to `grow` on every insert).
+    @usableFromInline var bytesForOneMore = 0
 
     /// A table that starts with room for `initialCapacity` entries, or what `pool` has left,
     /// and grows up to `maximumCapacity`, drawing its memory from `pool`.
@@ -245,6 +250,7 @@
         let smaller = storage.moved(toCapacity: target, accountedBytes: bytes)
         pool.release(storage.handOverAccountedBytes() - bytes)
         storage = smaller
+        bytesForOneMore = 0
     }
 
     // MARK: - Inside
@@ -292,13 +298,17 @@
     @inlinable mutating func grow() -> Bool {
         let current = storage.capacity
         guard current < maximumCapacity else { return false }
+        if bytesForOneMore > 0, pool.availableBytes < bytesForOneMore { return false }
         var target = min(maximumCapacity, 2 * current)
         var delta = Self.bytes(capacity: target) - storage.accountedBytes
         if !pool.reserve(delta) {
             // A table held at its pool's limit comes here on every insert: if not one entry
             // more fits, there is nothing to search for.
             let within = storage.accountedBytes + pool.availableBytes
-            guard Self.bytes(capacity: current + 1) <= within else { return false }
+            guard Self.bytes(capacity: current + 1) <= within else {
+                bytesForOneMore = Self.bytes(capacity: current + 1) - storage.accountedBytes
+                return false
+            }
             target = min(target, Self.capacity(fittingIn: within))
             guard target > current else { return false }
             delta = Self.bytes(capacity: target) - storage.accountedBytes
@@ -307,6 +317,7 @@
         let bigger = storage.moved(toCapacity: target, accountedBytes: storage.accountedBytes + delta)
         _ = storage.handOverAccountedBytes()
         storage = bigger
+        bytesForOneMore = 0
         return true
     }
 

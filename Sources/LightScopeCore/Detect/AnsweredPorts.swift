@@ -23,7 +23,9 @@ struct AnsweredPorts {
     }
 
     mutating func insert(_ port: UInt16) {
-        current.insert(port)
+        // Every SYN-ACK comes here, nearly always for a port that is in already: a read then,
+        // not a write (which checks that the bitmap's storage is not shared first).
+        if !current.contains(port) { current.insert(port) }
     }
 
     /// Called when the engine's timers run: starts a new generation once `current` is

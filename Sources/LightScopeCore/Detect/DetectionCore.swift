@@ -280,10 +280,13 @@ struct DetectionCore {
                                    emit: (UnwantedEvent) -> Void) {
         guard packet.mayBeHostAnswer else { return }
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
-        let probe = pending.remove(key)
-        if let probe {
-            // Too late: its verdict was due before this answer (`reportAllowance` held it back).
-            if isOverdue(probe) { unanswered(probe, emit: emit) } else { options.release(probe.options) }
+        let overdueThrough = overdueThroughNanos
+        let probe = pending.removeAnswered(key) { firstSeen in overdueThrough.map { firstSeen <= $0 } ?? false }
+        switch probe {
+        case .answered(let id): options.release(id)
+        // Too late: its verdict was due before this answer (`reportAllowance` held it back).
+        case .overdue(let late): unanswered(late, emit: emit)
+        case nil: break
         }
         guard probe != nil || localAddresses.contains(packet.source) else { return }
         guard localAddresses.acceptAnswer(from: packet.source) else { return }

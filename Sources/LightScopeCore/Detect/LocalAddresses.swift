@@ -86,9 +86,11 @@ public struct LocalAddresses: Sendable {
     }
 
     /// Whether `address`, answering a probe, speaks for this host; learns it if learning.
+    @inline(__always)
     public mutating func acceptAnswer(from address: IPAddress) -> Bool {
         guard mayAcceptAnswer(from: address) else { return false }
-        accept(answerFrom: address)
+        // Every SYN-ACK comes here: a call to learn only when learning.
+        if learnsFromAnswers { accept(answerFrom: address) }
         return true
     }
 

@@ -84,6 +84,27 @@ struct PendingProbes {
         return wide.remove(key).map { PendingProbe($0.record, firstSeenNanos: $0.touchedNanos) }
     }
 
+    /// `remove` for a SYN-ACK, which ends its probe: only the probe's options (to release)
+    /// unless `isOverdue(firstSeenNanos)`, when the whole probe is still to be judged. Making
+    /// every answered probe whole (its key, tool and counts) was work thrown away.
+    @inline(__always)
+    mutating func removeAnswered(_ key: ProbeKey, isOverdue: (UInt64) -> Bool) -> AnsweredProbe? {
+        if key.isIPv4 {
+            guard let (record, touched) = ipv4.remove(IPv4ProbeKey(key)) else { return nil }
+            return isOverdue(touched) ? .overdue(PendingProbe(record, firstSeenNanos: touched)) : .answered(options: record.options)
+        }
+        guard let (record, touched) = wide.remove(key) else { return nil }
+        return isOverdue(touched) ? .overdue(PendingProbe(record, firstSeenNanos: touched)) : .answered(options: record.options)
+    }
+
+    /// What `removeAnswered` took out.
+    enum AnsweredProbe {
+        /// Answered in time: its options' id, to release.
+        case answered(options: UInt16)
+        /// Past its verdict's time already (see `DetectionCore.isOverdue`).
+        case overdue(PendingProbe)
+    }
+
     /// Takes out, oldest first, the probes first seen at or before `cutoffNanos`, `limit` at
     /// most: each goes to `each` as it comes out, and `ahead` is told the key of a probe a
     /// few places on (`ExpiringTable.expire(touchedAtOrBefore:limit:ahead:_:)`). Returns how
