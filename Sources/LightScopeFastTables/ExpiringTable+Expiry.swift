@@ -34,6 +34,7 @@ extension ExpiringTable.Storage {
     /// `prefetchBucket(ofRecordBehindFront:)`, handing the record to `ahead` too.
     @inline(__always)
     @inlinable package func prefetchBucket(ofRecordBehindFront distance: Int, ahead: (Record) -> Void) {
+        prefetchRecord(behindFront: distance &* 2)
         guard distance < used else { return }
         let slot = slot(behindFront: distance)
         let record = records[slot]

@@ -132,6 +132,7 @@ extension ExpiringTable {
         /// if there is one and it is live. Changes nothing.
         @inline(__always)
         @inlinable package func prefetchBucket(ofRecordBehindFront distance: Int) {
+            prefetchRecord(behindFront: distance &* 2)
             guard distance < used else { return }
             let slot = slot(behindFront: distance)
             guard records[slot].stamp.isLive else { return }
