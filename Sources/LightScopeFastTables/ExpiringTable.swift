@@ -259,9 +259,9 @@
     @inlinable mutating func insertAbsent(_ record: Record, hash: UInt64, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
         var record = record
         record.stamp = stamp(for: nowNanos, mark: record.stamp.mark, evicted: evicted)
-        // A table at its largest skips the call to `grow` (a full table under a flood comes
-        // here on every insert).
-        if storage.liveCount >= storage.capacity && !(storage.capacity < maximumCapacity && grow()) {
+        // A table at its largest, or held at its pool's limit, skips the call to `grow` (a
+        // full table under a flood comes here on every insert).
+        if storage.liveCount >= storage.capacity && !(mayGrow && grow()) {
             while storage.liveCount >= storage.capacity, evictOldestForInsert(evicted) {}
         }
         if storage.ringIsFull { storage.compact() }
@@ -292,6 +292,13 @@
             offset = storage.clock.offset(of: nanos)
         }
         return RecordStamp(offsetNanos: offset!, mark: mark == 0 ? 1 : mark)
+    }
+
+    /// Whether `grow` may find room: false, without the call, for a table at its largest or
+    /// held at its pool's limit (`bytesForOneMore`), which comes to `grow` on every insert.
+    @inline(__always)
+    @inlinable var mayGrow: Bool {
+        storage.capacity < maximumCapacity && (bytesForOneMore == 0 || pool.availableBytes >= bytesForOneMore)
     }
 
     /// Doubles the capacity, or takes what the pool has left up to that; false if it cannot grow.
