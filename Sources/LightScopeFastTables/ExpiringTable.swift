@@ -106,8 +106,14 @@
     /// `DetectionEngine.prefetch`). Changes nothing.
     @inline(__always)
     @inlinable package func prefetch(_ key: Key) {
+        // An index this small stays in the cache on its own (the open stream's pending
+        // probes: 8 KiB): the hash and the hints would be work for nothing.
+        guard storage.index.bucketCount > Self.cachedIndexBuckets else { return }
         storage.index.prefetch(hash: storage.hash(key))
     }
+
+    /// The largest index `prefetch` leaves to the cache: 16 KiB, half a core's L1 data cache.
+    @inlinable package static var cachedIndexBuckets: Int { 4096 }
 
     /// How far ahead of the ring's front `expire`'s callers prefetch what they will look up
     /// for each expired entry: enough for the loads to overlap, few enough that they are
