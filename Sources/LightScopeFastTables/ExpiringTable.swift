@@ -106,8 +106,14 @@
     /// `DetectionEngine.prefetch`). Changes nothing.
     @inline(__always)
     @inlinable package func prefetch(_ key: Key) {
+        // An index this small stays in the cache on its own (the open stream's pending
+        // probes: 8 KiB): the hash and the hints would be work for nothing.
+        guard storage.index.bucketCount > Self.cachedIndexBuckets else { return }
         storage.index.prefetch(hash: storage.hash(key))
     }
+
+    /// The largest index `prefetch` leaves to the cache: 16 KiB, half a core's L1 data cache.
+    @inlinable package static var cachedIndexBuckets: Int { 4096 }
 
     /// How far ahead of the ring's front `expire`'s callers prefetch what they will look up
     /// for each expired entry: enough for the loads to overlap, few enough that they are
@@ -259,9 +265,9 @@
     @inlinable mutating func insertAbsent(_ record: Record, hash: UInt64, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
         var record = record
         record.stamp = stamp(for: nowNanos, mark: record.stamp.mark, evicted: evicted)
-        // A table at its largest skips the call to `grow` (a full table under a flood comes
-        // here on every insert).
-        if storage.liveCount >= storage.capacity && !(storage.capacity < maximumCapacity && grow()) {
+        // A table at its largest, or held at its pool's limit, skips the call to `grow` (a
+        // full table under a flood comes here on every insert).
+        if storage.liveCount >= storage.capacity && !(mayGrow && grow()) {
             while storage.liveCount >= storage.capacity, evictOldestForInsert(evicted) {}
         }
         if storage.ringIsFull { storage.compact() }
@@ -292,6 +298,13 @@
             offset = storage.clock.offset(of: nanos)
         }
         return RecordStamp(offsetNanos: offset!, mark: mark == 0 ? 1 : mark)
+    }
+
+    /// Whether `grow` may find room: false, without the call, for a table at its largest or
+    /// held at its pool's limit (`bytesForOneMore`), which comes to `grow` on every insert.
+    @inline(__always)
+    @inlinable var mayGrow: Bool {
+        storage.capacity < maximumCapacity && (bytesForOneMore == 0 || pool.availableBytes >= bytesForOneMore)
     }
 
     /// Doubles the capacity, or takes what the pool has left up to that; false if it cannot grow.

@@ -97,6 +97,8 @@ public struct LocalAddresses: Sendable {
     /// `acceptAnswer` in two steps, for a caller that first checks, then looks the probe up,
     /// and learns the address only if there was one: whether an answer from `address` would
     /// be accepted (learning accepts every answer) ...
+    /// Inlined: every SYN-ACK asks, and a call copied the whole struct to the stack first.
+    @inline(__always)
     public func mayAcceptAnswer(from address: IPAddress) -> Bool {
         learnsFromAnswers || contains(address)
     }
