@@ -1,0 +1,66 @@
+/// Verdicts: what a probe out of time is called, and its event (docs/detection.md).
+extension DetectionCore {
+    /// Probes out of time, oldest first (a timer's worth, or a chunk of those left at the end).
+    mutating func unanswered(_ probes: [PendingProbe], emit: (UnwantedEvent) -> Void) {
+        let distance = ExpiringTable<PendingIPv4Probe>.expiryPrefetchDistance
+        var lastLocal = KnownLocal()
+        for index in probes.indices {
+            // The lookups of a probe a few places on start now (see `prefetch(_:)`).
+            if index + distance < probes.count { prefetchVerdict(of: probes[index + distance].key) }
+            unanswered(probes[index], lastLocal: &lastLocal, emit: emit)
+        }
+    }
+
+    mutating func unanswered(_ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+        var lastLocal = KnownLocal()
+        unanswered(probe, lastLocal: &lastLocal, emit: emit)
+    }
+
+    /// `lastLocal`: the last destination a run of verdicts asked about, and the answer, which
+    /// holds while no packet comes between (a flood's probes share a few destinations).
+    @inline(__always)
+    mutating func unanswered(_ probe: PendingProbe, lastLocal: inout KnownLocal, emit: (UnwantedEvent) -> Void) {
+        defer { options.release(probe.options) }
+        let key = probe.key
+        // A listening port that did not answer a SYN in time is busy, not closed. A stealth
+        // probe's silence is how an open port answers it: reported whatever the port.
+        if probe.flags.contains(.syn), listeningTCP.contains(key.localPort) || answeredPorts.contains(key.localPort) { return }
+        if isLateConnectionPacket(remote: key.remote, localPort: key.localPort) { return }
+        // Learning local addresses from answers: only a destination known to be local is ours.
+        guard lastLocal.isLocal(key.local, asking: { localAddresses.contains($0) }) else { return }
+        report(.unanswered, probe, emit: emit)
+    }
+
+    /// What the verdict of the probe `key` will look up, started a few probes early (see
+    /// `prefetch(_:)`): its connection (if there are any) and its source's scans.
+    @inline(__always)
+    mutating func prefetchVerdict(of key: ProbeKey) {
+        if connections.count != 0 { connections.prefetch(remote: key.remote, localPort: key.localPort) }
+        scans?.prefetch(source: key.remote)
+    }
+
+    mutating func report(_ verdict: Verdict, _ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
+        let key = probe.key
+        let timeNanos = timeline.captureTime(ofClock: probe.firstSeenNanos, generation: probe.generation)
+        probeCounters.count(verdict)
+        emit(UnwantedEvent(timeNanos: timeNanos, interface: interfaceName, proto: .tcp, source: key.remote,
+                           sourcePort: key.remotePort, destination: key.local, destinationPort: key.localPort,
+                           verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
+                           options: options.options(probe.options), tool: probe.tool, tcpFlags: probe.flags))
+        // A failure also counts towards its source's scans, when the engine counts them.
+        scans?.recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
+                             timeNanos: timeNanos, clockNanos: probe.firstSeenNanos, tool: probe.tool, tcpFlags: probe.flags,
+                             emit: emit)
+    }
+
+    /// Whether a timer run found `probe` out of time and left it pending for want of
+    /// allowance: its verdict is then `unanswered`, whatever answer comes now.
+    func isOverdue(_ probe: PendingProbe) -> Bool {
+        guard let overdueThroughNanos else { return false }
+        return probe.firstSeenNanos <= overdueThroughNanos
+    }
+
+    func isLateConnectionPacket(remote: IPAddress, localPort: UInt16) -> Bool {
+        connections.count != 0 && connections.contains(remote: remote, localPort: localPort)
+    }
+}
