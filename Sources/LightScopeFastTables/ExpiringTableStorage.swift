@@ -21,7 +21,7 @@ extension ExpiringTable {
         @inlinable package init(capacity: Int, seed: FastHashSeed, clock: TableClockBase, accountedBytes: Int, pool: TableBytePool) {
             self.capacity = capacity
             ringCapacity = ExpiringTable.ringCapacity(forCapacity: capacity)
-            records = TableMemory.allocate(byteCount: ringCapacity * MemoryLayout<Record>.stride)
+            records = TableMemory.allocate(byteCount: ringCapacity * MemoryLayout<Record>.stride, access: .inOrder)
                 .bindMemory(to: Record.self, capacity: ringCapacity)
             index = EntryIndex(maximumCount: capacity, slotCount: ringCapacity)
             self.seed = seed

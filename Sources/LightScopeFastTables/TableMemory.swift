@@ -11,10 +11,18 @@ import Synchronization
 /// size for reuse, and a table that shrank after a flood would still hold its peak.
 ///
 /// Huge pages (2 MiB, transparent: `madvise(MADV_HUGEPAGE)`) cut the TLB misses of random
-/// reads in a table that outgrows the caches, and the page faults of filling it. They are
-/// only asked for by a process that fills its tables and then ends (`lightscope replay`):
-/// a huge page is committed whole at its first touch, so in the daemon a table that a
-/// quiet network keeps nearly empty would hold megabytes where it uses kilobytes.
+/// reads in a table that outgrows the caches, and the page faults of filling it. The rule
+/// (`Access`): a block of `hugePageAdviceMinimum` or more that is read at random (an index,
+/// a hash table, a block pool) asks for them, in the daemon too; a ring, written and read
+/// in order, asks only in a process that fills its tables and then ends (`lightscope
+/// replay`, `preferHugePages`). A huge page is committed whole at its first touch, but no
+/// random-access block that large is nearly empty: the tables start small and reach it only
+/// by doubling when full, so a quarter of its buckets at least are in use, spread at random
+/// (every 4 KiB page is touched anyway); a table left sparse after a flood halves at each
+/// of its owner's timer runs. The tables' pools count whole blocks, so the memory budget
+/// bounds them as before. A ring is
+/// left on small pages in the daemon: in order, it gains little from fewer TLB entries,
+/// and its huge pages were most of the zeroing (bench/HISTORY.md, session 8, hugepages).
 public enum TableMemory {
     private static let hugePagesPreferred = Atomic<Bool>(false)
     /// Blocks smaller than this are not worth advising: they hold at most one huge page.
@@ -22,7 +30,15 @@ public enum TableMemory {
     @usableFromInline package static let hugePageSize = 2 << 20
     @usableFromInline package static let pageSize = 4096
 
-    /// From now on, large table blocks ask for huge pages. Call before the tables are made.
+    /// How a block is read, which decides whether a large one asks for huge pages.
+    @usableFromInline package enum Access {
+        /// At random (an index, a hash table, a block pool): large blocks always ask.
+        case random
+        /// In order (a ring): large blocks ask only when `preferHugePages` was called.
+        case inOrder
+    }
+
+    /// From now on, large ring blocks ask for huge pages too. Call before the tables are made.
     public static func preferHugePages() {
         hugePagesPreferred.store(true, ordering: .relaxed)
     }
@@ -33,13 +49,15 @@ public enum TableMemory {
     }
 
     /// A zeroed block of at least `byteCount` bytes, page-aligned. Free it with `free`.
-    @usableFromInline package static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+    @usableFromInline package static func allocate(byteCount: Int, access: Access = .random) -> UnsafeMutableRawPointer {
         let length = pageRounded(max(1, byteCount))
         let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let mapped, mapped != MAP_FAILED else {
             fatalError("TableMemory: out of memory for a table block of \(length) bytes")
         }
-        adviseNewBlock(mapped, byteCount: length)
+        if access == .random || hugePagesPreferred.load(ordering: .relaxed) {
+            adviseNewBlock(mapped, byteCount: length)
+        }
         return mapped
     }
 
@@ -57,9 +75,8 @@ public enum TableMemory {
         }
     }
 
-    /// Advises huge pages for a fresh block, if preferred (see `adviseHugePages`).
+    /// Advises huge pages for a fresh block read at random (see `Access`, `adviseHugePages`).
     @usableFromInline package static func adviseNewBlock(_ start: UnsafeMutableRawPointer, byteCount: Int) {
-        guard hugePagesPreferred.load(ordering: .relaxed) else { return }
         adviseHugePages(start, byteCount: byteCount)
     }
 

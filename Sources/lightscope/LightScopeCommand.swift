@@ -106,7 +106,7 @@ struct ReplayCommand: ParsableCommand {
         let progress = isatty(STDERR_FILENO) == 1 ? ReplayProgress(totalBytes: ReplayProgress.size(of: file)) : nil
         let replay = Replay(path: file, json: json, local: local.compactMap(IPPrefix.init), settings: settings.detection,
                             processExitsAfterwards: true, progress: progress)
-        // This process fills its tables and ends: huge pages pay here (see `TableMemory`).
+        // This process fills its tables and ends: huge pages pay for its rings too (see `TableMemory`).
         TableMemory.preferHugePages()
         do {
             let summary = try replay.run { print($0) }

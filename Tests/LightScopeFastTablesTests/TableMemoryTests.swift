@@ -7,8 +7,8 @@ import Foundation
 import XCTest
 
 /// Huge pages are a hint to the kernel, so what is checked is that the hint is given (the
-/// mapping is flagged `hg` in /proc/self/smaps) to a large table's blocks when preferred,
-/// and not otherwise.
+/// mapping is flagged `hg` in /proc/self/smaps) to a large table's blocks, and not to a
+/// small one's.
 final class TableMemoryTests: XCTestCase {
     private struct NoMapping: Error {}
 
@@ -30,27 +30,57 @@ final class TableMemoryTests: XCTestCase {
         throw NoMapping()
     }
 
-    func testLargeTablesAskForHugePagesOnlyWhenPreferred() throws {
-        // 16 MiB of buckets: several whole huge pages, whatever the alignment.
-        let plain = EntryIndex(maximumCount: 1 << 21, slotCount: 1 << 21)
-        defer { plain.deallocate() }
-        XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(plain.buckets)).contains("hg"), "not preferred: no advice")
+    /// Whether the first whole huge page inside a block of `byteCount` at `block` is advised.
+    private func advised(_ block: UnsafeRawPointer, byteCount: Int) throws -> Bool {
+        let mask = UInt(TableMemory.hugePageSize - 1)
+        let firstHugePage = (UInt(bitPattern: block) + mask) & ~mask
+        XCTAssertLessThanOrEqual(firstHugePage + mask + 1, UInt(bitPattern: block) + UInt(byteCount), "a whole huge page inside")
+        return try mappingFlags(of: UnsafeRawPointer(bitPattern: firstHugePage)!).contains("hg")
+    }
 
-        // What `preferHugePages` turns on for every new block, given here to one block only:
-        // the preference is the process's, shared with the other tests.
+    /// The daemon's way to a large table: it starts at `DetectionBudget.initialEntries` on
+    /// small pages and doubles as a flood fills it; once its index reaches the threshold it
+    /// is on huge pages, with no preference set (only `lightscope replay` sets one, which
+    /// before was the only way to them); its ring, read in order, stays on small pages.
+    func testATableGrownPastTheThresholdAsksForHugePagesForItsIndex() throws {
+        var table = ExpiringTable<KeyValueRecord>(maximumCapacity: 1 << 20, initialCapacity: DetectionBudget.initialEntries,
+                                                  pool: .unlimited())
+        XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(table.storage.index.buckets)).contains("hg"),
+                       "a small table stays small")
+        XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(table.storage.records)).contains("hg"))
+
+        // Past 2^18 entries the table doubles to 2^19: an index of 2^20 buckets, 4 MiB.
+        for number in 0..<((1 << 18) + 1) {
+            table.upsert(IPAddress(ipv4: UInt32(0x0A00_0000 + number)), number, nowNanos: 1_000)
+        }
+        let index = table.storage.index
+        XCTAssertGreaterThanOrEqual(index.bucketCount * MemoryLayout<UInt32>.stride, TableMemory.hugePageAdviceMinimum)
+        XCTAssertTrue(try advised(UnsafeRawPointer(index.buckets), byteCount: index.bucketCount * MemoryLayout<UInt32>.stride),
+                      "the grown index is advised")
+        let ringBytes = table.storage.ringCapacity * MemoryLayout<KeyValueRecord>.stride
+        XCTAssertFalse(try advised(UnsafeRawPointer(table.storage.records), byteCount: ringBytes), "the ring is not")
+    }
+
+    func testLargeRingsAskForHugePagesOnlyWhenPreferred() throws {
         let byteCount = 16 << 20
-        let advised = TableMemory.allocate(byteCount: byteCount)
-        defer { TableMemory.free(advised, byteCount: byteCount) }
-        TableMemory.adviseHugePages(advised, byteCount: byteCount)
-        // The first whole huge page inside the block carries the advice.
-        let start = UInt(bitPattern: UnsafeRawPointer(advised))
-        let firstHugePage = (start + UInt(TableMemory.hugePageSize - 1)) & ~UInt(TableMemory.hugePageSize - 1)
-        XCTAssertTrue(try mappingFlags(of: UnsafeRawPointer(bitPattern: firstHugePage)!).contains("hg"), "preferred: advised")
+        let ring = TableMemory.allocate(byteCount: byteCount, access: .inOrder)
+        defer { TableMemory.free(ring, byteCount: byteCount) }
+        XCTAssertFalse(try advised(ring, byteCount: byteCount), "not preferred: no advice")
+        // What `preferHugePages` adds for every ring, given here to one block only: the
+        // preference is the process's, shared with the other tests.
+        TableMemory.adviseHugePages(ring, byteCount: byteCount)
+        XCTAssertTrue(try advised(ring, byteCount: byteCount), "preferred: advised")
+    }
+
+    func testOnlyLargeBlocksAskForHugePages() throws {
+        let byteCount = 16 << 20
+        let large = TableMemory.allocate(byteCount: byteCount)
+        defer { TableMemory.free(large, byteCount: byteCount) }
+        XCTAssertTrue(try advised(large, byteCount: byteCount), "a large block is advised")
 
         let smallBytes = TableMemory.hugePageAdviceMinimum - TableMemory.pageSize
         let small = TableMemory.allocate(byteCount: smallBytes)
         defer { TableMemory.free(small, byteCount: smallBytes) }
-        TableMemory.adviseHugePages(small, byteCount: smallBytes)
         XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(small)).contains("hg"), "a small block is left alone")
     }
 }
