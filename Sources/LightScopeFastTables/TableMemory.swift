@@ -20,9 +20,12 @@ import Synchronization
 /// by doubling when full, so a quarter of its buckets at least are in use, spread at random
 /// (every 4 KiB page is touched anyway); a table left sparse after a flood halves at each
 /// of its owner's timer runs. The tables' pools count whole blocks, so the memory budget
-/// bounds them as before. A ring is
-/// left on small pages in the daemon: in order, it gains little from fewer TLB entries,
-/// and its huge pages were most of the zeroing (bench/HISTORY.md, session 8, hugepages).
+/// bounds them as before. A ring is left on small pages in the daemon: in order, it gains
+/// little from fewer TLB entries, and its huge pages were most of the zeroing
+/// (bench/HISTORY.md, session 8, hugepages). Where the kernel's THP `defrag` setting is
+/// `madvise` (Debian's default), a first touch in an advised block may compact memory
+/// before it maps a huge page: on a host short of free memory, a flood's table growth can
+/// then take longer, not fail.
 public enum TableMemory {
     private static let hugePagesPreferred = Atomic<Bool>(false)
     /// Blocks smaller than this are not worth advising: they hold at most one huge page.
