@@ -309,9 +309,8 @@
 
     /// Doubles the capacity, or takes what the pool has left up to that; false if it cannot grow.
     @inlinable mutating func grow() -> Bool {
+        guard mayGrow else { return false }
         let current = storage.capacity
-        guard current < maximumCapacity else { return false }
-        if bytesForOneMore > 0, pool.availableBytes < bytesForOneMore { return false }
         var target = min(maximumCapacity, 2 * current)
         var delta = Self.bytes(capacity: target) - storage.accountedBytes
         if !pool.reserve(delta) {
