@@ -70,6 +70,16 @@ final class ToolFingerprintTests: XCTestCase {
         XCTAssertEqual(tool(withoutOptions), .unknown, "window 1024 alone is not nmap")
     }
 
+    /// nmap's identification is random, so 1 probe in 65,536 carries the one masscan's mark
+    /// derives (the lab's nmap scans met it: FanoutLiveTests named one probe `masscan`). Its
+    /// window and options are still nmap's, and no masscan sends both.
+    func testAnNmapProbeWhoseIdentificationMatchesMasscansFormulaIsNmap() {
+        let probe = ToolProbes.nmap(from: scanner, to: host, port: 33)
+        let target = PacketBuilder.address(host).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        let derived = UInt16(truncatingIfNeeded: target ^ 33 ^ 0xDE91_D750)
+        XCTAssertEqual(tool(changed(probe, at: 4, to: PacketBuilder.be16(derived))), .nmap)
+    }
+
     func testNmapOverIPv6() {
         let segment = PacketBuilder.tcp(56_251, 22, flags: 0x02, window: 1024, options: [2, 4, 0x05, 0xB4])
         XCTAssertEqual(tool(PacketBuilder.ipv6("2001:db8::9", "2001:db8::1", nextHeader: 6, segment)), .nmap)

@@ -41,14 +41,17 @@ public enum ToolRules {
         // identification 54321, window 65535, no DF. ZMap 4.1 randomises the identification
         // (commit b0190cc), so only older ZMap is named.
         ToolRule(.zmap, [.ipv4Identification(54321), .window(65535), .dontFragmentClear]),
+        // nmap, before masscan: its random identification meets masscan's formula once in
+        // 65,536 probes, and no masscan sends nmap's window with nmap's options (1.3.2: 1024
+        // and none; its later tree: 1025 and MSS 1460).
+        // nmap scan_engine_raw.cc, sendIPScanProbe: TCP_SYN_PROBE_OPTIONS (nmap.h, MSS 1460
+        // alone) and no DF; tcpip.cc, build_tcp: window 1024 when none is given.
+        ToolRule(.nmap, [.window(1024), .options(optionBytes([2, 4, 0x05, 0xB4])), .dontFragmentClear]),
         // masscan src/templ-pkt.c, template_set_target_ipv4:
         // `ip_id = ip_them ^ port_them ^ seqno`, from a template without DF.
         ToolRule(.masscan, [.ipv4IdentificationFromTarget, .dontFragmentClear]),
         // Mirai bot/scanner.c, scanner_init: `tcph->seq = iph->daddr`, no DF.
         ToolRule(.mirai, [.sequenceIsDestinationAddress, .dontFragmentClear]),
-        // nmap scan_engine_raw.cc, sendIPScanProbe: TCP_SYN_PROBE_OPTIONS (nmap.h, MSS 1460
-        // alone) and no DF; tcpip.cc, build_tcp: window 1024 when none is given.
-        ToolRule(.nmap, [.window(1024), .options(optionBytes([2, 4, 0x05, 0xB4])), .dontFragmentClear]),
         // hping3 sendtcp.c, send_tcp: `th_ack = htonl(rand())` unless set, no options;
         // hping2.h: DEFAULT_SRCWINSIZE 512; sendip.c: DF only with -y.
         ToolRule(.hping3, [.window(512), .options(TCPOptions()), .acknowledgementWithoutACKFlag, .dontFragmentClear]),
