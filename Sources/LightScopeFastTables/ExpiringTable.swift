@@ -205,25 +205,10 @@
     }
 
     /// Removes, oldest first, every entry last touched at or before `cutoffNanos`, or the
-    /// `limit` oldest of them.
+    /// `limit` oldest of them. The loop is `expire(touchedAtOrBefore:limit:ahead:_:)`'s
+    /// (ExpiringTable+Expiry.swift), with nobody told of the records ahead.
     @inlinable package mutating func expire(touchedAtOrBefore cutoffNanos: UInt64, limit: Int = .max, _ expired: (Record, UInt64) -> Void) {
-        makeUnique()
-        var taken = 0
-        while taken < limit, let front = storage.front {
-            let stamp = storage.records[front].stamp
-            guard stamp.isLive else {
-                storage.popDeadFront()
-                continue
-            }
-            let touched = storage.clock.nanos(of: stamp)
-            guard touched <= cutoffNanos else { return }
-            // Removing an entry rewrites its index bucket, a random place in the index:
-            // start loading the bucket of the record a few places on now, so that the
-            // removals' cache misses overlap instead of each stalling in turn.
-            storage.prefetchBucket(ofRecordBehindFront: Self.expiryPrefetchDistance)
-            expired(storage.removeFront(), touched)
-            taken += 1
-        }
+        expire(touchedAtOrBefore: cutoffNanos, limit: limit, ahead: { _ in }, expired)
     }
 
     /// Evicts the oldest entry, counted as an eviction; false if the table is empty.

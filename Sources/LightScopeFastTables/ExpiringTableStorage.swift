@@ -132,11 +132,7 @@ extension ExpiringTable {
         /// if there is one and it is live. Changes nothing.
         @inline(__always)
         @inlinable package func prefetchBucket(ofRecordBehindFront distance: Int) {
-            prefetchRecord(behindFront: distance &* 2)
-            guard distance < used else { return }
-            let slot = slot(behindFront: distance)
-            guard records[slot].stamp.isLive else { return }
-            index.prefetch(hash: hash(records[slot].key))
+            prefetchBucket(ofRecordBehindFront: distance, ahead: { _ in })
         }
 
         /// Appends a live record at the young end and indexes it; the ring must have room
