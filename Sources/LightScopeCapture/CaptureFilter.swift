@@ -26,7 +26,8 @@ import LightScopeCore
 /// host's addresses are known: backscatter, unless it answers what the host sent
 /// (`DetectionCore+Backscatter`). Only from sources that are not the host's own addresses:
 /// an inbound answer claiming one of them is a forgery that detection, on Ethernet, could
-/// not tell from the host's own answer. The addresses are those of when the capture opened.
+/// not tell from the host's own answer. The addresses are the host's as they are now: a loop
+/// puts the filter on again when they change (`CaptureLoop.refilter`).
 ///
 /// The direction is the kernel's own (its packet type, `inbound`/`outbound` in pcap filter
 /// syntax, read by the in-kernel filter), so an answer forged to claim the host's address

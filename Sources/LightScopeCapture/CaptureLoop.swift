@@ -31,6 +31,9 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
     private let stopPipe = WakePipe()
     private let thread = DedicatedThread()
     private let outcomeStore = Mutex<Outcome?>(nil)
+    /// The host's addresses for the filter, from the runner, and what to do with a warning,
+    /// until the loop's thread puts the filter on again (`refilter`).
+    private let filterUpdate = Mutex<(addresses: [IPAddress], warn: @Sendable (String) -> Void)?>(nil)
     // Touched only on the loop's thread while a dispatch runs.
     private var packetsInDispatch: UInt64 = 0
     private var bytesInDispatch: UInt64 = 0
@@ -78,6 +81,13 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
             counters.handleClosed()
             outcomeStore.withLock { $0 = outcome }
         }
+    }
+
+    /// The host's addresses changed: the loop's thread puts the capture filter on again for
+    /// them (`PacketSource.refilter`) at its next wake-up, at most `wakeInterval` from now,
+    /// before detection hears of them. `warn` gets the filter's warning, if there is one.
+    public func refilter(hostAddresses: [IPAddress], warn: @escaping @Sendable (String) -> Void) {
+        filterUpdate.withLock { $0 = (hostAddresses, warn) }
     }
 
     /// Why the loop ended, or nil while it runs.
@@ -148,6 +158,10 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
                 return .interfaceGone("\(interfaceName) disappeared")
             }
             if let drops = handle.droppedPackets() { counters.setHandleDrops(drops) }
+            if let update = filterUpdate.withLock({ pending in defer { pending = nil }; return pending }),
+               let warning = handle.refilter(hostAddresses: update.addresses) {
+                update.warn(warning)
+            }
             consumer.tick(monotonicNanos: now, wallClockNanos: WallClock.nowNanos())
         }
         return .stopped

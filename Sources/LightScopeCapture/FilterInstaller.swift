@@ -19,8 +19,10 @@ import Glibc
 /// where libpcap's interpreter can read it: they get the directional program directly.
 enum FilterInstaller {
     /// Installs the first candidate that compiles; nil, or a warning that says what the
-    /// capture runs without.
-    static func install(on handle: OpaquePointer, linkType: Int32, loopback: Bool, hostAddresses: [IPAddress]) -> String? {
+    /// capture runs without. `replacing`: the handle has a filter already, which stays if
+    /// none of the new ones compiles.
+    static func install(on handle: OpaquePointer, linkType: Int32, loopback: Bool, hostAddresses: [IPAddress],
+                        replacing: Bool) -> String? {
         let cooked = linkType == DLT_LINUX_SLL || linkType == 276 // DLT_LINUX_SLL2
         for candidate in CaptureFilter.candidates(linkType: linkType, loopback: loopback, hostAddresses: hostAddresses) {
             guard var kernel = compile(candidate.kernel, on: handle) else { continue }
@@ -39,8 +41,12 @@ enum FilterInstaller {
             }
             return nil
         }
-        return "the detection filter does not compile for link type \(linkType) (\(String(cString: pcap_geterr(handle)))); "
-            + "capturing unfiltered, where an answer forged to claim this host's address is taken for the host's own"
+        let problem = "the detection filter does not compile for link type \(linkType) (\(String(cString: pcap_geterr(handle))))"
+        if replacing {
+            return problem + " for the host's addresses as they are now; the filter for its earlier addresses stays, where an "
+                + "answer forged to claim a new address is taken for the host's own"
+        }
+        return problem + "; capturing unfiltered, where an answer forged to claim this host's address is taken for the host's own"
     }
 
     private static func compile(_ expression: String, on handle: OpaquePointer) -> bpf_program? {

@@ -1,4 +1,5 @@
 import CPcap
+import LightScopeCore
 
 /// Where a capture loop reads its packets: a libpcap handle (`PcapHandle`) on a real
 /// interface, or a stand-in in the runner's in-process tests, which have no root and no NIC.
@@ -16,12 +17,18 @@ public protocol PacketSource: AnyObject {
     func droppedPackets() -> UInt64?
     /// Joins the interface's fan-out group, so that this source gets its share of the packets.
     func join(_ group: FanoutGroup) throws(PcapHandle.OpenError)
+    /// Puts the detection filter on again for the host's addresses as they are now (see
+    /// `PcapHandle.refilter`); a warning if it runs with less than it should. Call it only
+    /// from the thread that dispatches.
+    func refilter(hostAddresses: [IPAddress]) -> String?
     func close()
 }
 
 extension PacketSource {
     /// A stand-in has no socket: it gets what it is given.
     public func join(_ group: FanoutGroup) throws(PcapHandle.OpenError) {}
+    /// A stand-in has no filter.
+    public func refilter(hostAddresses: [IPAddress]) -> String? { nil }
 }
 
 extension PcapHandle: PacketSource {}

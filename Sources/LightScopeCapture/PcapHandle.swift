@@ -16,6 +16,7 @@ public final class PcapHandle {
     public let readTimeoutMilliseconds: Int32
     /// Set when capture runs without the detection filter, or without its direction.
     public let filterWarning: String?
+    private let loopback: Bool
     private var handle: OpaquePointer?
 
     public struct Options: Sendable {
@@ -24,8 +25,9 @@ public final class PcapHandle {
         /// libpcap's own read timeout: must be non-zero (0 means "wait forever" on Linux).
         /// The loop never relies on it; it polls with its own bounded timeout.
         public var readTimeoutMilliseconds: Int32 = 100
-        /// The host's own addresses when the capture opens: the filter then lets answers from
-        /// any other source in (backscatter, see `CaptureFilter`). None: no inbound answers.
+        /// The host's own addresses when the capture opens (later ones: `refilter`): the filter
+        /// then lets answers from any other source in (backscatter, see `CaptureFilter`).
+        /// None: no inbound answers.
         public var hostAddresses: [IPAddress]
 
         public init(snaplenBytes: Int, bufferSizeBytes: Int, hostAddresses: [IPAddress] = []) {
@@ -72,9 +74,9 @@ public final class PcapHandle {
             }
         }
         linkType = pcap_datalink(created)
-        let loopback = NetworkInterfaces.current().contains { $0.name == interfaceName && $0.isLoopback }
+        loopback = NetworkInterfaces.current().contains { $0.name == interfaceName && $0.isLoopback }
         filterWarning = FilterInstaller.install(on: created, linkType: linkType, loopback: loopback,
-                                                hostAddresses: options.hostAddresses)
+                                                hostAddresses: options.hostAddresses, replacing: false)
         guard pcap_setnonblock(created, 1, &errorBuffer) == 0 else {
             let detail = String(pcapError: errorBuffer)
             pcap_close(created)
@@ -111,6 +113,17 @@ public final class PcapHandle {
         case PCAP_ERROR_IFACE_NOT_UP: throw .interfaceDown(detail)
         default: throw .failed(detail)
         }
+    }
+
+    /// The filter again, for the host's addresses as they are now: the filter lets inbound
+    /// answers in only from sources that are not the host's (`CaptureFilter`), so an address
+    /// the host gained after the capture opened must join that list, or an answer forged to
+    /// claim it would reach detection as the host's own. Not thread-safe, as libpcap is not:
+    /// the capture loop calls it between dispatches.
+    public func refilter(hostAddresses: [IPAddress]) -> String? {
+        guard let open = handle else { return nil }
+        return FilterInstaller.install(on: open, linkType: linkType, loopback: loopback,
+                                       hostAddresses: hostAddresses, replacing: true)
     }
 
     /// The socket under the handle, for what libpcap has no call for (`FanoutGroup`).

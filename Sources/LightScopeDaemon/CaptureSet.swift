@@ -43,9 +43,15 @@ final class CaptureSet {
     /// Each open loop's detection state as of its last tick.
     var published: [String: DetectionConsumer.Published] { consumers.compactMapValues(\.published) }
 
-    /// Hands what changed about the host to every open loop's detection, and to those opened later.
+    /// Hands what changed about the host to every open loop's detection, and to those opened
+    /// later; new addresses go to every open loop's capture filter too (`CaptureLoop.refilter`).
     func post(_ facts: DetectionConsumer.HostFacts) {
-        if let addresses = facts.addresses { hostFacts.addresses = addresses }
+        if let addresses = facts.addresses {
+            hostFacts.addresses = addresses
+            for (name, loop) in loops {
+                loop.refilter(hostAddresses: Array(addresses)) { Log.warning("\(name): \($0)") }
+            }
+        }
         if let listening = facts.listening { hostFacts.listening = listening }
         for consumer in consumers.values { consumer.post(facts) }
     }

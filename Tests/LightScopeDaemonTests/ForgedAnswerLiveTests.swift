@@ -64,6 +64,46 @@ final class ForgedAnswerLiveTests: XCTestCase {
         XCTAssertEqual(verdicts[4007], .closed, "the host's own RST must still count:\n\(listing)")
     }
 
+    /// The filter keeps inbound answers that claim one of the host's addresses out; an address
+    /// the host gains while the daemon runs must join that list (`CaptureLoop.refilter`), or
+    /// answers forged to claim it reach detection as the host's own and steer its verdicts.
+    func testAnswersForgedFromAnAddressGainedLaterAreNotTheHosts() throws {
+        let lab = try NamespaceLab()
+        defer { lab.destroy() }
+        let harness = try DaemonHarness(lab: lab, config: "[capture]\ninterface_rescan_interval = 200ms\n"
+            + "[watchdog]\nstatus_interval = 200ms\n[detection]\nsyn_answer_timeout = 1s\n")
+        defer { harness.cleanUp() }
+        harness.waitForReady()
+        try lab.probeHostTCP(ports: [4007])
+        XCTAssertNotNil(harness.listener.wait(timeout: 5) {
+            ($0.assignments["STATUS"].flatMap(StatusFigures.init)?.seen ?? 0) >= 2
+        }.match, harness.daemon.log)
+        let gained = "192.0.2.60"
+        try lab.run(in: lab.host, ["ip", "addr", "add", "\(gained)/24", "dev", lab.hostInterface])
+        // Several rescans: the daemon reads the addresses, its loops take them at their next wake-up.
+        usleep(1_000_000)
+        // A real probe of the new address, closed by the host's own RST: the daemon knows the
+        // address before the forgeries come.
+        try lab.probeHostTCP(ports: [4017], address: gained)
+        let peer = lab.peerIPv4
+        func tcp4(_ source: String, _ sourcePort: UInt16, _ destination: String, _ destinationPort: UInt16, _ flags: UInt8) -> [UInt8] {
+            P.ethernet(P.etherTypeIPv4, P.ipv4(source, destination, protocolNumber: 6,
+                                               P.tcp(sourcePort, destinationPort, flags: flags)))
+        }
+        try lab.sendFrames(fromPeer: [
+            tcp4(peer, 40011, gained, 4011, 0x02), tcp4(gained, 4011, peer, 40011, 0x14),
+            tcp4(peer, 40012, gained, 4012, 0x02), tcp4(gained, 4012, peer, 40012, 0x12),
+        ])
+
+        let events = try eventsAfterStop(harness)
+        let listing = events.map { EventLine.text($0) }.joined(separator: "\n") + "\n" + harness.daemon.log
+        let verdicts = Dictionary(events.filter { $0.destination == gained && $0.verdict != .portscan }
+            .map { ($0.destinationPort ?? 0, $0.verdict) }, uniquingKeysWith: { first, _ in first })
+        XCTAssertEqual(verdicts[4017], .closed, "the host's own RST from its new address must count:\n\(listing)")
+        XCTAssertEqual(verdicts[4011], .unanswered, "a RST forged from the new address closed the probe:\n\(listing)")
+        XCTAssertEqual(verdicts[4012], .unanswered, "a SYN-ACK forged from the new address took the probe:\n\(listing)")
+    }
+
     private func eventsAfterStop(_ harness: DaemonHarness) throws -> [EventRecord] {
         // The kernel hands a ring block over within the read timeout; a stop drains it.
         usleep(300_000)
