@@ -23,6 +23,9 @@ struct SlowScanTracker {
     /// the estimates worked out only when one is crossed.
     private let portBitsNeeded: Int
     private let addressBitsNeeded: Int
+    /// No first attempt crosses a threshold (one set bit reaches neither): then a new
+    /// source's record is made as its first attempt leaves it, without counting.
+    let firstAttemptCrossesNothing: Bool
     private var sources: ExpiringTable<SlowScanRecord>
 
     struct Crossing: Equatable {
@@ -48,6 +51,7 @@ struct SlowScanTracker {
         windowSeconds = UInt32(clamping: max(1, windowNanos / 1_000_000_000))
         portBitsNeeded = Self.setBitsNeeded(toReach: ports)
         addressBitsNeeded = Self.setBitsNeeded(toReach: addresses)
+        firstAttemptCrossesNothing = portBitsNeeded > 1 && addressBitsNeeded > 1
         sources = ExpiringTable(maximumCapacity: capacities.slowScanSources, initialCapacity: Self.initialEntries,
                                 pool: budget.pool(.slowScanSources))
     }
@@ -92,10 +96,19 @@ struct SlowScanTracker {
         let (portBits, addressBits, window) = (portBitsNeeded, addressBitsNeeded, windowSeconds)
         let nowSeconds = UInt32(truncatingIfNeeded: nowNanos / 1_000_000_000)
         var crossed: Crossed?
+        // Most sources under a flood fail once: their record is made as counting its first
+        // attempt in a fresh window would leave it, with nothing to check.
+        let firstAttemptOnly = firstAttemptCrossesNothing
+        var made = false
         // Touched at every attempt, so that the least recently active source is the one a
         // full table evicts; one lookup, whether the source is new or known.
-        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true,
-                               make: { SlowScanRecord(source: source, windowStart: nowSeconds) }) { record, _ in
+        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true, make: {
+            guard firstAttemptOnly else { return SlowScanRecord(source: source, windowStart: nowSeconds) }
+            made = true
+            return SlowScanRecord(firstAttemptOf: source, windowStart: nowSeconds, port: port, destination: destination,
+                                  scanReported: scanReported)
+        }) { record, _ in
+            if made { return }
             // Wrapping: seconds since the window started, whatever the clock's epoch.
             if nowSeconds &- record.windowStart > window { record = SlowScanRecord(source: source, windowStart: nowSeconds) }
             record.attempts &+= 1
@@ -148,5 +161,16 @@ struct SlowScanRecord: TableRecord {
     init(source: IPAddress, windowStart: UInt32) {
         self.source = PackedAddress(source)
         self.windowStart = windowStart
+    }
+
+    /// What counting one attempt at `destination`:`port` in a fresh window leaves, when it
+    /// crosses no threshold (`SlowScanTracker.count`'s first attempt).
+    @inline(__always)
+    init(firstAttemptOf source: IPAddress, windowStart: UInt32, port: UInt16, destination: IPAddress, scanReported: Bool) {
+        self.init(source: source, windowStart: windowStart)
+        attempts = 1
+        ports.insert(hash: DistinctSketch.hash(port: port))
+        addresses.insert(hash: DistinctSketch.hash(address: destination))
+        flags = scanReported ? Self.scanReported : 0
     }
 }
