@@ -17,12 +17,24 @@ extension ExpiringTable {
         @usableFromInline @exclusivity(unchecked) var head = 0
         @usableFromInline @exclusivity(unchecked) var used = 0
         @usableFromInline @exclusivity(unchecked) package var liveCount = 0
+        /// Whether `records` went to a bigger storage (`grownInPlace`), which frees it.
+        @usableFromInline @exclusivity(unchecked) var recordsHandedOver = false
 
-        @inlinable package init(capacity: Int, seed: FastHashSeed, clock: TableClockBase, accountedBytes: Int, pool: TableBytePool) {
+        @inlinable package convenience init(capacity: Int, seed: FastHashSeed, clock: TableClockBase, accountedBytes: Int,
+                                            pool: TableBytePool) {
+            let ringCapacity = ExpiringTable.ringCapacity(forCapacity: capacity)
+            let records = TableMemory.allocate(byteCount: ringCapacity * MemoryLayout<Record>.stride, access: .inOrder)
+            self.init(capacity: capacity, records: records.bindMemory(to: Record.self, capacity: ringCapacity), seed: seed,
+                      clock: clock, accountedBytes: accountedBytes, pool: pool)
+        }
+
+        /// Storage over `records`, a block from `TableMemory` of `ringCapacity(forCapacity:)`
+        /// records, which it frees; with an empty index.
+        @inlinable package init(capacity: Int, records: UnsafeMutablePointer<Record>, seed: FastHashSeed,
+                                clock: TableClockBase, accountedBytes: Int, pool: TableBytePool) {
             self.capacity = capacity
             ringCapacity = ExpiringTable.ringCapacity(forCapacity: capacity)
-            records = TableMemory.allocate(byteCount: ringCapacity * MemoryLayout<Record>.stride, access: .inOrder)
-                .bindMemory(to: Record.self, capacity: ringCapacity)
+            self.records = records
             index = EntryIndex(maximumCount: capacity, slotCount: ringCapacity)
             self.seed = seed
             self.clock = clock
@@ -31,7 +43,7 @@ extension ExpiringTable {
         }
 
         deinit {
-            TableMemory.free(records, byteCount: ringCapacity * MemoryLayout<Record>.stride)
+            if !recordsHandedOver { TableMemory.free(records, byteCount: ringCapacity * MemoryLayout<Record>.stride) }
             index.deallocate()
             pool.release(accountedBytes)
         }
