@@ -1,9 +1,9 @@
 extension ExpiringTable.Storage {
     /// Bigger storage over this one's ring, resized where it lies (`TableMemory.resize`): the
-    /// records keep their pages and, but for a wrapped part, their slots; only the index is
-    /// new, built from the ring. A flood grows a table while the packets wait, and a copy to
-    /// a fresh ring touched the old ring's size again in new pages (a page fault and a
-    /// zeroed page each) and held both rings at once. Dead records stay where they are, as
+    /// records keep their pages and, but for a wrapped part, their slots; the index, resized
+    /// the same way and emptied, is built anew from the ring. A flood grows a table while
+    /// the packets wait, and a copy to a fresh ring and index touched their old size again in
+    /// new pages (a page fault and a zeroed page each) and held both at once. Dead records stay where they are, as
     /// in the ring before. Nil if the kernel cannot resize the ring (this storage is then
     /// unchanged: `moved` copies instead). This storage must not be used afterwards.
     @inlinable package func grownInPlace(toCapacity capacity: Int, accountedBytes: Int) -> ExpiringTable.Storage? {
@@ -13,8 +13,11 @@ extension ExpiringTable.Storage {
         guard let resized = TableMemory.resize(records, byteCount: ringCapacity * stride, to: newRingCapacity * stride,
                                                access: .inOrder) else { return nil }
         recordsHandedOver = true
+        // The index in place too, if it can be: emptied, its old buckets keep their pages.
+        let index = self.index.emptiedAndResized(maximumCount: capacity, slotCount: newRingCapacity)
+        indexHandedOver = index != nil
         let grown = ExpiringTable.Storage(capacity: capacity, records: resized.bindMemory(to: Record.self, capacity: newRingCapacity),
-                                          seed: seed, clock: clock, accountedBytes: accountedBytes, pool: pool)
+                                          index: index, seed: seed, clock: clock, accountedBytes: accountedBytes, pool: pool)
         grown.head = unwrapped(grown.records, newRingCapacity: newRingCapacity)
         grown.used = used
         grown.liveCount = liveCount

@@ -19,6 +19,8 @@ extension ExpiringTable {
         @usableFromInline @exclusivity(unchecked) package var liveCount = 0
         /// Whether `records` went to a bigger storage (`grownInPlace`), which frees it.
         @usableFromInline @exclusivity(unchecked) var recordsHandedOver = false
+        /// Whether `index`'s buckets went to a bigger storage (`grownInPlace`), which frees them.
+        @usableFromInline @exclusivity(unchecked) var indexHandedOver = false
 
         @inlinable package convenience init(capacity: Int, seed: FastHashSeed, clock: TableClockBase, accountedBytes: Int,
                                             pool: TableBytePool) {
@@ -29,13 +31,13 @@ extension ExpiringTable {
         }
 
         /// Storage over `records`, a block from `TableMemory` of `ringCapacity(forCapacity:)`
-        /// records, which it frees; with an empty index.
-        @inlinable package init(capacity: Int, records: UnsafeMutablePointer<Record>, seed: FastHashSeed,
-                                clock: TableClockBase, accountedBytes: Int, pool: TableBytePool) {
+        /// records, which it frees; with `index`, empty, or a new one.
+        @inlinable package init(capacity: Int, records: UnsafeMutablePointer<Record>, index: EntryIndex? = nil,
+                                seed: FastHashSeed, clock: TableClockBase, accountedBytes: Int, pool: TableBytePool) {
             self.capacity = capacity
             ringCapacity = ExpiringTable.ringCapacity(forCapacity: capacity)
             self.records = records
-            index = EntryIndex(maximumCount: capacity, slotCount: ringCapacity)
+            self.index = index ?? EntryIndex(maximumCount: capacity, slotCount: ringCapacity)
             self.seed = seed
             self.clock = clock
             self.accountedBytes = accountedBytes
@@ -44,7 +46,7 @@ extension ExpiringTable {
 
         deinit {
             if !recordsHandedOver { TableMemory.free(records, byteCount: ringCapacity * MemoryLayout<Record>.stride) }
-            index.deallocate()
+            if !indexHandedOver { index.deallocate() }
             pool.release(accountedBytes)
         }
 

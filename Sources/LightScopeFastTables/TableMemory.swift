@@ -89,6 +89,20 @@ public enum TableMemory {
         return resized
     }
 
+    /// Maps the whole pages of `byteCount` bytes at `start` writable at once, for memory about
+    /// to be written all over (an index being rebuilt): one call instead of two page faults
+    /// a page (a lookup reads a bucket before it writes one, and a read of a fresh page maps
+    /// the shared zero page, which the write then copies). Only for pages that will all be
+    /// touched anyway: it commits them. A hint: nothing fails if the kernel declines it.
+    @usableFromInline package static func populate(_ start: UnsafeMutableRawPointer, byteCount: Int) {
+        let address = UInt(bitPattern: start)
+        let mask = UInt(pageSize - 1)
+        let first = (address + mask) & ~mask
+        let end = (address + UInt(byteCount)) & ~mask
+        guard end > first, let aligned = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = lightscope_populate_write(aligned, Int(end - first))
+    }
+
     /// Zeroes a block from `allocate`: large ones by handing their pages back (the kernel
     /// maps zeroes in again as they are touched), without writing every byte.
     @usableFromInline package static func zero(_ block: UnsafeMutableRawPointer, byteCount: Int) {
@@ -104,11 +118,17 @@ public enum TableMemory {
     }
 
     /// Advises huge pages for a block, if the block is large: the kernel maps them for the
-    /// whole 2 MiB pages inside it. The whole block is advised, not only those, so that it
-    /// stays one mapping (`resize` cannot move a block split in parts). A hint: nothing
-    /// fails if the kernel declines it.
+    /// whole 2 MiB pages inside it. The whole pages of the block are advised, not only those,
+    /// so that a block from `allocate` stays one mapping (`resize` cannot move a block split
+    /// in parts). A hint: nothing fails if the kernel declines it.
     @usableFromInline package static func adviseHugePages(_ start: UnsafeMutableRawPointer, byteCount: Int) {
         guard byteCount >= hugePageAdviceMinimum else { return }
-        _ = madvise(start, pageRounded(byteCount), MADV_HUGEPAGE)
+        // A block from elsewhere (calloc's) may start inside a page: madvise wants whole pages.
+        let address = UInt(bitPattern: start)
+        let mask = UInt(pageSize - 1)
+        let first = (address + mask) & ~mask
+        let end = (address + UInt(byteCount)) & ~mask
+        guard end > first, let aligned = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(aligned, Int(end - first), MADV_HUGEPAGE)
     }
 }

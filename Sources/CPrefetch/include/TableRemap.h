@@ -10,4 +10,11 @@
    mremap is variadic in C, which Swift cannot call: this is the fixed-argument form. */
 void *lightscope_remap(void *old_address, size_t old_size, size_t new_size);
 
+/* Maps every page of `length` bytes at `start` (whole pages) writable now, zeroed where new,
+   in one call (madvise MADV_POPULATE_WRITE, Linux 5.14): for memory about to be written all
+   over at random, whose first touch would otherwise be a read (the shared zero page) and then
+   a write (a copy of it), two page faults a page. Returns 0, or -1 if the kernel declined
+   (nothing is lost: the pages are then mapped at their first touch as before). */
+int lightscope_populate_write(void *start, size_t length);
+
 #endif
