@@ -78,6 +78,14 @@ import CPrefetch
                           buckets: resized.bindMemory(to: UInt32.self, capacity: newBucketCount))
     }
 
+    /// Maps every page of the buckets at once (`TableMemory.populate`) if `count` entries are
+    /// about to be inserted and spread at random: at 16 a page or more, every page is touched
+    /// anyway, each first by a read, two page faults where this takes none.
+    @inlinable package func populateIfDense(forCount count: Int) {
+        guard count &* 64 >= bucketCount else { return }
+        TableMemory.populate(buckets, byteCount: bucketCount * MemoryLayout<UInt32>.stride)
+    }
+
     @inlinable package func deallocate() { TableMemory.free(buckets, byteCount: bucketCount * MemoryLayout<UInt32>.stride) }
 
     /// Empties every bucket.

@@ -68,6 +68,7 @@ extension ExpiringTable {
         @inlinable package func moved(toCapacity capacity: Int, accountedBytes: Int) -> Storage {
             precondition(liveCount <= capacity, "ExpiringTable: \(liveCount) entries do not fit in \(capacity)")
             let moved = Storage(capacity: capacity, seed: seed, clock: clock, accountedBytes: accountedBytes, pool: pool)
+            moved.index.populateIfDense(forCount: liveCount)
             // Each record indexed rewrites a random bucket of the new index (a flood grows a
             // table while the packets wait): start loading the bucket of the record a few
             // places on, so that the misses overlap, as `expire` does.

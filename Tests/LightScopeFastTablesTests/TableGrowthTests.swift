@@ -55,6 +55,33 @@ final class TableGrowthTests: XCTestCase {
         XCTAssertEqual(table.count, first + 1)
     }
 
+    /// After a flood a table halves into new blocks: the live records are copied (a fault a
+    /// page of them), and the new index, dense enough to be touched on every page, is mapped
+    /// at once instead of at two faults a page (read, then written).
+    func testAShrinkingTableMapsItsNewIndexAtOnce() throws {
+        var table = ExpiringTable<KeyValueRecord>(maximumCapacity: 1 << 16, initialCapacity: 1 << 10, pool: .unlimited())
+        var full = 0
+        while table.capacity < 1 << 16 || table.count < table.capacity {
+            table.upsert(IPAddress(ipv4: UInt32(0x0A00_0000 + full)), full, nowNanos: 1_000 + UInt64(full))
+            full += 1
+        }
+        XCTAssertEqual(full, 1 << 16)
+        let kept = full / 4 - 16
+        table.expire(touchedAtOrBefore: 1_000 + UInt64(full - kept) - 1) { (_: IPAddress, _: Int) in }
+        XCTAssertEqual(table.count, kept)
+        let before = try minorFaults()
+        table.shrinkIfSparse()
+        let faults = try minorFaults() - before
+        XCTAssertLessThan(table.capacity, full, "halved")
+        let recordPages = pages(kept * MemoryLayout<KeyValueRecord>.stride)
+        let indexPages = pages(table.storage.index.bucketCount * MemoryLayout<UInt32>.stride)
+        XCTAssertLessThan(faults, recordPages + indexPages + indexPages / 4 + 8,
+                          "\(faults) faults; records \(recordPages), index \(indexPages) pages")
+        for number in stride(from: full - kept, to: full, by: 13) {
+            XCTAssertEqual(table[IPAddress(ipv4: UInt32(0x0A00_0000 + number))]?.value, number)
+        }
+    }
+
     /// A ring that wraps when it grows: its records come out after the growth as before,
     /// oldest first, and each is found by its key. Its part at the start is the shorter
     /// (moved on past the old end), or its part at the end (moved to the new end).
