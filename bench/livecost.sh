@@ -153,6 +153,8 @@ snapshot() {
     echo "$cpu $loop $writer $switches"
 }
 load1() { cut -d' ' -f1 /proc/loadavg; }
+# Minor page faults (first touches) of a process, all its threads: /proc/PID/stat's tenth field.
+minor_faults() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f8; }
 
 # Sends the stream; sets SENT and SEND_SECONDS (wall clock around the sender). One trafgen
 # worker (it pins itself to CPU 0): its workers share one random seed, so two would send
@@ -211,17 +213,19 @@ start_tcpdump() {
 
 # One capture of one stream by one tool: appends a line to $TSV.
 measure() {
-    local round=$1 stream=$2 tool=$3 cpu0 cpu1 cpu2 loop0 loop2 writer0 writer2 switches0 switches1 load seen dropped status
+    local round=$1 stream=$2 tool=$3 faults0 faults2 cpu0 cpu1 cpu2 loop0 loop2 writer0 writer2 switches0 switches1 load seen dropped status
     stream_setup "$stream"
     if [ "$tool" = lightscope ]; then start_lightscope; else start_tcpdump; fi
     sleep 1
     load=$(load1)
     read -r cpu0 loop0 writer0 switches0 <<< "$(snapshot "$TOOL_PID")"
+    faults0=$(minor_faults "$TOOL_PID")
     send_stream
     read -r cpu1 _ _ switches1 <<< "$(snapshot "$TOOL_PID")"
     if [ "$tool" = lightscope ]; then
         settle_lightscope
         read -r cpu2 loop2 writer2 _ <<< "$(snapshot "$TOOL_PID")"
+        faults2=$(minor_faults "$TOOL_PID")
         status=$(lightscope_status)
         stop_lightscope
         read -r seen dropped <<< "$(python3 "$BENCH/livecost_report.py" counts <<< "$status")"
@@ -231,6 +235,7 @@ measure() {
         # tcpdump's ring hands a block over when it fills or after its 1 s timeout.
         sleep 2
         read -r cpu2 _ _ _ <<< "$(snapshot "$TOOL_PID")"
+        faults2=$(minor_faults "$TOOL_PID")
         loop0=$cpu0 loop2=$cpu2 writer0=0 writer2=0
         kill -INT "$TOOL_PID"; wait "$TOOL_PID" || true
         seen=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$WORK/tcpdump.log")
@@ -239,7 +244,7 @@ measure() {
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$stream" "$tool" "$load" "$SENT" \
         "$SEND_SECONDS" "$((cpu1 - cpu0))" "$((cpu2 - cpu0))" "$((switches1 - switches0))" "$seen" "${dropped:-0}" \
         "$((loop2 - loop0))" "$((writer2 - writer0))" >> "$TSV"
-    log "round $round $stream $tool: load $load, sent $SENT in $SEND_SECONDS s, seen $seen, dropped ${dropped:-0}, CPU $(((cpu2 - cpu0) / 1000000)) ms"
+    log "round $round $stream $tool: load $load, sent $SENT in $SEND_SECONDS s, seen $seen, dropped ${dropped:-0}, CPU $(((cpu2 - cpu0) / 1000000)) ms, minor faults $((faults2 - faults0))"
 }
 
 # One LightScope capture of a stream under `perf record` (all threads, sampled by the clock:

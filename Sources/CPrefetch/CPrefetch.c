@@ -1,2 +1,2 @@
-/* Everything is in the header (static inline); SwiftPM needs one C source per target. */
+/* The prefetch is all in the header (static inline); TableRemap.c is the module's other source. */
 #include "CPrefetch.h"

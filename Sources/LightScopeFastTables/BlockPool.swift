@@ -88,10 +88,15 @@
             target = min(target, (current + pool.availableBytes) / TableMemory.pageSize * (TableMemory.pageSize / Self.blockBytes))
             guard target > blockCount, pool.reserve(Self.bytes(blocks: target) - current) else { return false }
         }
-        let bigger = TableMemory.allocate(byteCount: target * Self.blockBytes)
-        bigger.copyMemory(from: blocks, byteCount: neverUsed * Self.blockBytes)
-        TableMemory.free(blocks, byteCount: blockCount * Self.blockBytes)
-        blocks = bigger
+        // In place (the blocks keep their pages), or by a copy if the kernel cannot.
+        if let resized = TableMemory.resize(blocks, byteCount: blockCount * Self.blockBytes, to: target * Self.blockBytes) {
+            blocks = resized
+        } else {
+            let bigger = TableMemory.allocate(byteCount: target * Self.blockBytes)
+            bigger.copyMemory(from: blocks, byteCount: neverUsed * Self.blockBytes)
+            TableMemory.free(blocks, byteCount: blockCount * Self.blockBytes)
+            blocks = bigger
+        }
         blockCount = target
         return true
     }

@@ -39,6 +39,15 @@ import CPrefetch
 
     /// An empty index for up to `maximumCount` entries, pointing at slots below `slotCount`.
     @inlinable package init(maximumCount: Int, slotCount: Int) {
+        let bucketCount = Self.bucketCount(forMaximumCount: maximumCount)
+        self.init(maximumCount: maximumCount, slotCount: slotCount,
+                  buckets: TableMemory.allocate(byteCount: bucketCount * MemoryLayout<UInt32>.stride)
+                      .bindMemory(to: UInt32.self, capacity: bucketCount))
+    }
+
+    /// An index over `buckets`, a zeroed block from `TableMemory` of `bucketCount(forMaximumCount:)`
+    /// buckets, which `deallocate` frees.
+    @inlinable package init(maximumCount: Int, slotCount: Int, buckets: UnsafeMutablePointer<UInt32>) {
         precondition(maximumCount > 0 && slotCount > 0 && slotCount <= Self.maximumSlots)
         bucketCount = Self.bucketCount(forMaximumCount: maximumCount)
         mask = bucketCount - 1
@@ -46,8 +55,35 @@ import CPrefetch
         slotBits = UInt32(Int.bitWidth - slotCount.leadingZeroBitCount)
         slotMask = (1 &<< slotBits) &- 1
         tagShift = slotBits + Self.distanceBits
-        buckets = TableMemory.allocate(byteCount: bucketCount * MemoryLayout<UInt32>.stride)
-            .bindMemory(to: UInt32.self, capacity: bucketCount)
+        self.buckets = buckets
+    }
+
+    /// An empty index for up to `maximumCount` entries, pointing at slots below `slotCount`,
+    /// over this one's buckets resized where they lie (`TableMemory.resize`): the buckets it
+    /// had keep their pages, emptied by a write (no page faults), and only the buckets
+    /// added are fresh pages, mapped at once (`TableMemory.populate`). Nil if the kernel cannot resize them (this index is then
+    /// unchanged). This index must not be used afterwards, nor deallocated.
+    @inlinable package func emptiedAndResized(maximumCount: Int, slotCount: Int) -> EntryIndex? {
+        let newBucketCount = Self.bucketCount(forMaximumCount: maximumCount)
+        let stride = MemoryLayout<UInt32>.stride
+        guard let resized = TableMemory.resize(buckets, byteCount: bucketCount * stride, to: newBucketCount * stride) else {
+            return nil
+        }
+        let kept = min(bucketCount, newBucketCount) * stride
+        resized.initializeMemory(as: UInt8.self, repeating: 0, count: kept)
+        // The index is rebuilt next, a quarter full at least and at random: every page of it
+        // is touched, each first by a read (a probe of a bucket).
+        TableMemory.populate(resized + kept, byteCount: newBucketCount * stride - kept)
+        return EntryIndex(maximumCount: maximumCount, slotCount: slotCount,
+                          buckets: resized.bindMemory(to: UInt32.self, capacity: newBucketCount))
+    }
+
+    /// Maps every page of the buckets at once (`TableMemory.populate`) if `count` entries are
+    /// about to be inserted and spread at random: at 16 a page or more, every page is touched
+    /// anyway, each first by a read, two page faults where this takes none.
+    @inlinable package func populateIfDense(forCount count: Int) {
+        guard count &* 64 >= bucketCount else { return }
+        TableMemory.populate(buckets, byteCount: bucketCount * MemoryLayout<UInt32>.stride)
     }
 
     @inlinable package func deallocate() { TableMemory.free(buckets, byteCount: bucketCount * MemoryLayout<UInt32>.stride) }

@@ -311,7 +311,9 @@
             delta = Self.bytes(capacity: target) - storage.accountedBytes
             guard pool.reserve(delta) else { return false }
         }
-        let bigger = storage.moved(toCapacity: target, accountedBytes: storage.accountedBytes + delta)
+        let accounted = storage.accountedBytes + delta
+        let bigger = storage.grownInPlace(toCapacity: target, accountedBytes: accounted)
+            ?? storage.moved(toCapacity: target, accountedBytes: accounted)
         _ = storage.handOverAccountedBytes()
         storage = bigger
         bytesForOneMore = 0

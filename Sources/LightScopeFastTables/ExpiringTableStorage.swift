@@ -17,13 +17,27 @@ extension ExpiringTable {
         @usableFromInline @exclusivity(unchecked) var head = 0
         @usableFromInline @exclusivity(unchecked) var used = 0
         @usableFromInline @exclusivity(unchecked) package var liveCount = 0
+        /// Whether `records` went to a bigger storage (`grownInPlace`), which frees it.
+        @usableFromInline @exclusivity(unchecked) var recordsHandedOver = false
+        /// Whether `index`'s buckets went to a bigger storage (`grownInPlace`), which frees them.
+        @usableFromInline @exclusivity(unchecked) var indexHandedOver = false
 
-        @inlinable package init(capacity: Int, seed: FastHashSeed, clock: TableClockBase, accountedBytes: Int, pool: TableBytePool) {
+        @inlinable package convenience init(capacity: Int, seed: FastHashSeed, clock: TableClockBase, accountedBytes: Int,
+                                            pool: TableBytePool) {
+            let ringCapacity = ExpiringTable.ringCapacity(forCapacity: capacity)
+            let records = TableMemory.allocate(byteCount: ringCapacity * MemoryLayout<Record>.stride, access: .inOrder)
+            self.init(capacity: capacity, records: records.bindMemory(to: Record.self, capacity: ringCapacity), seed: seed,
+                      clock: clock, accountedBytes: accountedBytes, pool: pool)
+        }
+
+        /// Storage over `records`, a block from `TableMemory` of `ringCapacity(forCapacity:)`
+        /// records, which it frees; with `index`, empty, or a new one.
+        @inlinable package init(capacity: Int, records: UnsafeMutablePointer<Record>, index: EntryIndex? = nil,
+                                seed: FastHashSeed, clock: TableClockBase, accountedBytes: Int, pool: TableBytePool) {
             self.capacity = capacity
             ringCapacity = ExpiringTable.ringCapacity(forCapacity: capacity)
-            records = TableMemory.allocate(byteCount: ringCapacity * MemoryLayout<Record>.stride, access: .inOrder)
-                .bindMemory(to: Record.self, capacity: ringCapacity)
-            index = EntryIndex(maximumCount: capacity, slotCount: ringCapacity)
+            self.records = records
+            self.index = index ?? EntryIndex(maximumCount: capacity, slotCount: ringCapacity)
             self.seed = seed
             self.clock = clock
             self.accountedBytes = accountedBytes
@@ -31,8 +45,8 @@ extension ExpiringTable {
         }
 
         deinit {
-            TableMemory.free(records, byteCount: ringCapacity * MemoryLayout<Record>.stride)
-            index.deallocate()
+            if !recordsHandedOver { TableMemory.free(records, byteCount: ringCapacity * MemoryLayout<Record>.stride) }
+            if !indexHandedOver { index.deallocate() }
             pool.release(accountedBytes)
         }
 
@@ -54,6 +68,7 @@ extension ExpiringTable {
         @inlinable package func moved(toCapacity capacity: Int, accountedBytes: Int) -> Storage {
             precondition(liveCount <= capacity, "ExpiringTable: \(liveCount) entries do not fit in \(capacity)")
             let moved = Storage(capacity: capacity, seed: seed, clock: clock, accountedBytes: accountedBytes, pool: pool)
+            moved.index.populateIfDense(forCount: liveCount)
             // Each record indexed rewrites a random bucket of the new index (a flood grows a
             // table while the packets wait): start loading the bucket of the record a few
             // places on, so that the misses overlap, as `expire` does.

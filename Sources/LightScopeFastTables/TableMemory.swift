@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPrefetch
 import Synchronization
 
 /// Where the hand-made tables get their memory: whole pages mapped straight from the kernel.
@@ -69,6 +70,39 @@ public enum TableMemory {
         munmap(block, pageRounded(max(1, byteCount)))
     }
 
+    /// Resizes a block from `allocate` (or from here) to `newByteCount` without copying it:
+    /// the kernel moves its pages (`mremap`), so the bytes it held keep their values on the
+    /// pages they were on, and the bytes added at its end are zeroes, committed at their
+    /// first touch. Growing a table this way touches each page once, where allocate-and-copy
+    /// touches the old size again in the new block (and held both at once). The block may
+    /// move; nil if the kernel said no, the block then as it was (copy it instead).
+    @usableFromInline package static func resize(_ block: UnsafeMutableRawPointer, byteCount: Int, to newByteCount: Int,
+                                                  access: Access = .random) -> UnsafeMutableRawPointer? {
+        let length = pageRounded(max(1, byteCount))
+        let newLength = pageRounded(max(1, newByteCount))
+        guard newLength != length else { return block }
+        guard let resized = lightscope_remap(block, length, newLength) else { return nil }
+        // Before the new pages' first touch: a block that has just become large asks now.
+        if access == .random || hugePagesPreferred.load(ordering: .relaxed) {
+            adviseNewBlock(resized, byteCount: newLength)
+        }
+        return resized
+    }
+
+    /// Maps the whole pages of `byteCount` bytes at `start` writable at once, for memory about
+    /// to be written all over (an index being rebuilt): one call instead of two page faults
+    /// a page (a lookup reads a bucket before it writes one, and a read of a fresh page maps
+    /// the shared zero page, which the write then copies). Only for pages that will all be
+    /// touched anyway: it commits them. A hint: nothing fails if the kernel declines it.
+    @usableFromInline package static func populate(_ start: UnsafeMutableRawPointer, byteCount: Int) {
+        let address = UInt(bitPattern: start)
+        let mask = UInt(pageSize - 1)
+        let first = (address + mask) & ~mask
+        let end = (address + UInt(byteCount)) & ~mask
+        guard end > first, let aligned = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = lightscope_populate_write(aligned, Int(end - first))
+    }
+
     /// Zeroes a block from `allocate`: large ones by handing their pages back (the kernel
     /// maps zeroes in again as they are touched), without writing every byte.
     @usableFromInline package static func zero(_ block: UnsafeMutableRawPointer, byteCount: Int) {
@@ -83,12 +117,15 @@ public enum TableMemory {
         adviseHugePages(start, byteCount: byteCount)
     }
 
-    /// Advises huge pages for the whole 2 MiB pages inside a block, if the block is large.
-    /// A hint: nothing fails if the kernel declines it.
+    /// Advises huge pages for a block, if the block is large: the kernel maps them for the
+    /// whole 2 MiB pages inside it. The whole pages of the block are advised, not only those,
+    /// so that a block from `allocate` stays one mapping (`resize` cannot move a block split
+    /// in parts). A hint: nothing fails if the kernel declines it.
     @usableFromInline package static func adviseHugePages(_ start: UnsafeMutableRawPointer, byteCount: Int) {
         guard byteCount >= hugePageAdviceMinimum else { return }
+        // A block from elsewhere (calloc's) may start inside a page: madvise wants whole pages.
         let address = UInt(bitPattern: start)
-        let mask = UInt(hugePageSize - 1)
+        let mask = UInt(pageSize - 1)
         let first = (address + mask) & ~mask
         let end = (address + UInt(byteCount)) & ~mask
         guard end > first, let aligned = UnsafeMutableRawPointer(bitPattern: first) else { return }

@@ -1,0 +1,72 @@
+extension ExpiringTable.Storage {
+    /// Bigger storage over this one's ring, resized where it lies (`TableMemory.resize`): the
+    /// records keep their pages and, but for a wrapped part, their slots; the index, resized
+    /// the same way and emptied, is built anew from the ring. A flood grows a table while
+    /// the packets wait, and a copy to a fresh ring and index touched their old size again in
+    /// new pages (a page fault and a zeroed page each) and held both at once. Dead records stay where they are, as
+    /// in the ring before. Nil if the kernel cannot resize the ring (this storage is then
+    /// unchanged: `moved` copies instead). This storage must not be used afterwards.
+    @inlinable package func grownInPlace(toCapacity capacity: Int, accountedBytes: Int) -> ExpiringTable.Storage? {
+        precondition(capacity >= self.capacity, "ExpiringTable: growing to a smaller capacity")
+        let newRingCapacity = ExpiringTable.ringCapacity(forCapacity: capacity)
+        let stride = MemoryLayout<Record>.stride
+        guard let resized = TableMemory.resize(records, byteCount: ringCapacity * stride, to: newRingCapacity * stride,
+                                               access: .inOrder) else { return nil }
+        recordsHandedOver = true
+        // The index in place too, if it can be: emptied, its old buckets keep their pages.
+        let index = self.index.emptiedAndResized(maximumCount: capacity, slotCount: newRingCapacity)
+        indexHandedOver = index != nil
+        let grown = ExpiringTable.Storage(capacity: capacity, records: resized.bindMemory(to: Record.self, capacity: newRingCapacity),
+                                          index: index, seed: seed, clock: clock, accountedBytes: accountedBytes, pool: pool)
+        grown.head = unwrapped(grown.records, newRingCapacity: newRingCapacity)
+        grown.used = used
+        grown.liveCount = liveCount
+        grown.indexRing()
+        return grown
+    }
+
+    /// Makes the records from `head` for `used` slots of this ring one run in `ring`, the same
+    /// block resized to `newRingCapacity` slots (the new slots are after the old ones), and
+    /// returns where the run starts. A ring that wraps has its part at the start moved on
+    /// past the old end, or its part at the end moved to the new end, whichever is shorter
+    /// and fits; either way the rest stays put.
+    @inlinable func unwrapped(_ ring: UnsafeMutablePointer<Record>, newRingCapacity: Int) -> Int {
+        let wrapped = head + used - ringCapacity
+        guard wrapped > 0 else { return head }
+        let atEnd = ringCapacity - head
+        if wrapped <= atEnd && ringCapacity + wrapped <= newRingCapacity {
+            (ring + ringCapacity).update(from: ring, count: wrapped)
+            return head
+        }
+        let newHead = newRingCapacity - atEnd
+        // The two runs may overlap (a ring that grew by less than its end part): a memmove.
+        UnsafeMutableRawPointer(ring + newHead).copyMemory(from: ring + head, byteCount: atEnd * MemoryLayout<Record>.stride)
+        return newHead
+    }
+
+    /// Indexes every live record of the ring, in the slot where it is (the index empty), with
+    /// the loads of the buckets started a few records ahead as `moved` does.
+    @inlinable func indexRing() {
+        let distance = ExpiringTable.expiryPrefetchDistance
+        let ringMask = Self.movedHashRing - 1
+        precondition(distance < Self.movedHashRing)
+        var slot = head
+        var ahead = self.slot(behindFront: min(distance, used))
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Self.movedHashRing) { hashes in
+            for position in 0..<used {
+                if position &+ distance < used {
+                    if records[ahead].stamp.isLive {
+                        let aheadHash = hash(records[ahead].key)
+                        hashes[(position &+ distance) & ringMask] = aheadHash
+                        index.prefetch(hash: aheadHash)
+                    }
+                    ahead = next(ahead)
+                }
+                if records[slot].stamp.isLive {
+                    index.insert(slot: slot, hash: position >= distance ? hashes[position & ringMask] : hash(records[slot].key))
+                }
+                slot = next(slot)
+            }
+        }
+    }
+}
