@@ -73,7 +73,10 @@ final class HostileTrafficTests: XCTestCase {
         let phases = [
             Phase(name: "SYN flood from random sources", seconds: 3,
                   script: "hping3 --rand-source -S --flood -p 23 \(target)", everyPacketIsCaptured: true),
-            Phase(name: "SYN flood with bad checksums (never answered, so probes pile up)", seconds: 2,
+            // Long enough to fill the pending table (about 62,600 probes at 4 MiB) on a loaded
+            // machine too: hping3 sent 96,555 in 2 s here while a sanitizer build ran, and once
+            // too few, so that no probe was evicted and the eviction checks below failed.
+            Phase(name: "SYN flood with bad checksums (never answered, so probes pile up)", seconds: 4,
                   script: "hping3 --rand-source -S -b --flood -p 24 \(target)", everyPacketIsCaptured: true),
             Phase(name: "every flag at once, and a TCP data offset below 5 words", seconds: 3,
                   script: "timeout 1 hping3 --rand-source -SFRPAUXY --flood -p 25 \(target); hping3 --rand-source -S -O 2 --flood -p 26 \(target)",
