@@ -27,6 +27,39 @@ final class HeldProbesTests: EngineTestCase {
         XCTAssertEqual(core.pending.ipv4.capacity, core.pending.ipv4.minimumCapacity)
     }
 
+    /// A flood of unanswered SYNs is mostly not held (it would pass through the ring for
+    /// nothing): once the held ones go on unanswered, one in `sampleEvery`; answers bring
+    /// holding back.
+    func testUnansweredProbesStopBeingHeldAndAnswersBringHoldingBack() {
+        var core = DetectionCore(interface: "eth0", settings: Settings.Detection(),
+                                 localAddresses: LocalAddresses(addresses: [local]))
+        var time = second
+        func syn(_ index: Int) {
+            time += 1000
+            core.process(tcp(IPAddress(ipv4: 0x0A00_0000 | UInt32(index)), 40000, local, 23, .syn), timeNanos: time,
+                         emit: { _ in }, lost: { _ in })
+        }
+        for index in 0..<200 { syn(index) }
+        var held = 0
+        for index in 200..<(200 + 4 * Int(HeldProbes.sampleEvery)) {
+            syn(index)
+            if core.held.count == 1 { held += 1 }
+        }
+        XCTAssertEqual(held, 4, "one in sampleEvery")
+        // Answered at once, the sampled ones earn the credit back.
+        let sampled = 200 + 4 * Int(HeldProbes.sampleEvery)
+        for index in sampled..<(sampled + 6 * Int(HeldProbes.sampleEvery)) {
+            syn(index)
+            time += 1000
+            core.process(tcp(local, 23, IPAddress(ipv4: 0x0A00_0000 | UInt32(index)), 40000, [.syn, .ack]), timeNanos: time,
+                         emit: { _ in }, lost: { _ in })
+        }
+        let before = core.pending.count
+        syn(100_000)
+        XCTAssertEqual(core.pending.count, before, "held again")
+        XCTAssertEqual(core.held.count, 1)
+    }
+
     /// Every verdict, loss and count the same as with every probe in the table at once:
     /// random SYNs, retransmissions, stealth probes, SYN-ACKs, RSTs with and without ACK,
     /// IPv6, timer runs with little allowance (overdue answers) and a jump of days (the

@@ -14,7 +14,7 @@ extension DetectionCore {
             held.countPacket(at: slot)
             return true
         }
-        guard held.capacity != 0, pending.mayHoldIPv4(clockNanos: clockNanos, held: held.count),
+        guard held.mayHold(), pending.mayHoldIPv4(clockNanos: clockNanos, held: held.count),
               pending.ipv4IsEmpty || !pending.containsIPv4(compact) else { return false }
         var record = PendingIPv4Probe(remote: compact.remote, local: compact.local, ports: compact.ports,
                                       counts: PacketsToolAndFlags(tool: toolFingerprint.tool(of: packet, segment), flags: segment.flags),

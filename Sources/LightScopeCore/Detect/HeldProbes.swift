@@ -11,6 +11,11 @@
 /// contents and order, its growth, evictions and clock, and every event are those of
 /// inserting each probe at once; an answer or a retransmission looks here first.
 ///
+/// Holding pays only when answers come: a flood of unanswered SYNs would go through the ring
+/// for nothing. So `mayHold` keeps a credit, up for every held probe answered and down for
+/// every one sent on to the table; without credit it holds one probe in `sampleEvery`, to
+/// notice when answers come again. Which probes are held changes no verdict.
+///
 /// A ring of `capacity` records, found through a map of `mapSlots` one-byte slots (a live
 /// held probe's ring slot + 1, or 0): one cache line, so that the lookup of an answer whose
 /// probe is not held costs one load.
@@ -32,10 +37,22 @@ final class HeldProbes {
     @exclusivity(unchecked) private var used = 0
     /// Probes held.
     @exclusivity(unchecked) private(set) var count = 0
+    /// Answers found here lately, against probes sent on unanswered (see `mayHold`).
+    @exclusivity(unchecked) private var credit: Int
+    /// Probes not held for want of credit (from 1), counted in steps of 1, or of 0 when
+    /// nothing is held (`capacity` 0): then never a multiple of `sampleEvery`.
+    @exclusivity(unchecked) private var notHeld: UInt32 = 1
+    private let notHeldStep: UInt32
+    static let startingCredit = 16
+    static let creditPerAnswer = 4
+    static let creditRange = -16...64
+    static let sampleEvery: UInt32 = 64
 
     init(capacity: Int = HeldProbes.defaultCapacity) {
         precondition(capacity == 0 || (capacity & (capacity - 1) == 0 && capacity <= Self.mapSlots / 2))
         self.capacity = capacity
+        credit = capacity == 0 ? Self.creditRange.lowerBound : Self.startingCredit
+        notHeldStep = capacity == 0 ? 0 : 1
         ringMask = max(0, capacity - 1)
         records = .allocate(capacity: max(1, capacity))
         firstSeen = .allocate(capacity: max(1, capacity))
@@ -50,6 +67,16 @@ final class HeldProbes {
     }
 
     var isEmpty: Bool { count == 0 }
+
+    /// Whether to hold the next new probe: while held probes are answered, or one in
+    /// `sampleEvery` otherwise.
+    @inline(__always)
+    func mayHold() -> Bool {
+        if credit > 0 { return true }
+        notHeld &+= notHeldStep
+        return notHeld % Self.sampleEvery == 0
+    }
+
     var isFull: Bool { used == capacity }
 
     /// The map slot of `key`: a multiplicative hash of its words (a collision only sends a
@@ -98,6 +125,7 @@ final class HeldProbes {
         map[Self.mapSlot(record.key)] = 0
         records[slot].stamp.mark = 0
         count &-= 1
+        credit = min(credit &+ Self.creditPerAnswer, Self.creditRange.upperBound)
         // Answered slots at either end leave the ring (the commonest case: the newest).
         while used > 0, records[(head &+ used &- 1) & ringMask].stamp.mark == 0 { used &-= 1 }
         while used > 0, records[head].stamp.mark == 0 {
@@ -119,6 +147,7 @@ final class HeldProbes {
             if record.stamp.mark != 0 {
                 map[Self.mapSlot(record.key)] = 0
                 count &-= 1
+                credit = max(credit &- 1, Self.creditRange.lowerBound)
                 return (record, firstSeen[slot], slot)
             }
         }
