@@ -27,6 +27,30 @@ final class HeldProbesTests: EngineTestCase {
         XCTAssertEqual(core.pending.ipv4.capacity, core.pending.ipv4.minimumCapacity)
     }
 
+    /// A held probe's retransmission stamped days earlier (a capture's times may run
+    /// backwards; the timers do not run then) moves the table's clock, which evicts what it
+    /// cannot hold, the held probe too, exactly as if it had been in the table.
+    func testARetransmissionDaysEarlierEvictsAsTheTableWould() {
+        func run(heldProbes: Int) -> ([UnwantedEvent], [LostProbe]) {
+            var core = DetectionCore(interface: "eth0", settings: Settings.Detection(),
+                                     localAddresses: LocalAddresses(addresses: [local]), heldProbes: heldProbes)
+            var events: [UnwantedEvent] = []
+            var lost: [LostProbe] = []
+            let now = 1_700_000_000 * second
+            for (port, time) in [(40000, now), (40001, now + second), (40001, now - 100 * 3600 * second)] {
+                core.process(tcp(remote, UInt16(port), local, 23, .syn), timeNanos: time, emit: { events.append($0) },
+                             lost: { lost.append($0) })
+            }
+            core.finish { events.append($0) }
+            return (events, lost)
+        }
+        let (events, lost) = run(heldProbes: HeldProbes.defaultCapacity)
+        let (expectedEvents, expectedLost) = run(heldProbes: 0)
+        XCTAssertEqual(expectedLost.count, 2, "the clock's move evicts both")
+        XCTAssertEqual(lost, expectedLost)
+        XCTAssertEqual(events, expectedEvents)
+    }
+
     /// A flood of unanswered SYNs is mostly not held (it would pass through the ring for
     /// nothing): once the held ones go on unanswered, one in `sampleEvery`; answers bring
     /// holding back.
@@ -62,8 +86,8 @@ final class HeldProbesTests: EngineTestCase {
 
     /// Every verdict, loss and count the same as with every probe in the table at once:
     /// random SYNs, retransmissions, stealth probes, SYN-ACKs, RSTs with and without ACK,
-    /// IPv6, timer runs with little allowance (overdue answers) and a jump of days (the
-    /// table's clock moves), into a small table that evicts and one that grows.
+    /// IPv6, timer runs with little allowance (overdue answers) and jumps of days either way
+    /// (the table's clock moves), into a small table that evicts and one that grows.
     func testHeldProbesChangeNoVerdictLossOrCount() {
         for (capacity, seed) in [(40, 1 as UInt64), (40, 2), (3000, 3), (3000, 4)] {
             let reference = run(heldProbes: 0, pendingCapacity: capacity, seed: seed)
@@ -116,6 +140,8 @@ final class HeldProbesTests: EngineTestCase {
             let roll = random.next(below: 1000)
             if roll < (small ? 10 : 1) { time += 3 * second }
             if roll == 999 { time += 100 * 3600 * second }
+            // A capture's times may run backwards: the timers wait, the table's clock moves.
+            if roll == 998 { time -= 100 * 3600 * second }
             var remote = remotes[Int(random.next(below: UInt64(remotes.count)))]
             var remotePort = UInt16(40000 + random.next(below: 6))
             var localPort: UInt16 = random.next(below: 3) == 0 ? 23 : 80

@@ -8,7 +8,8 @@ extension DetectionCore {
     mutating func holdProbe(_ key: ProbeKey, _ packet: DecodedPacket, _ segment: TCPSegment, clockNanos: UInt64,
                             generation: UInt8) -> Bool {
         let compact = IPv4ProbeKey(key)
-        if !held.isEmpty, let slot = held.find(compact) {
+        // A time the table's clock cannot hold moves it first, which may evict: the table's path.
+        if !held.isEmpty, let slot = held.find(compact), pending.ipv4.holdsTime(clockNanos) {
             // A retransmission: counted, its options asked for and let go as the table's count did.
             options.release(options.retain(segment.options))
             held.countPacket(at: slot)
