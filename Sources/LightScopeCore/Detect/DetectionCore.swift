@@ -11,14 +11,16 @@ struct DetectionCore {
     var listeningTCP = PortSet()
     /// TCP ports seen answering with SYN-ACK, for `grace` to twice that.
     var answeredPorts: AnsweredPorts
-    private var pending: PendingProbes
+    var pending: PendingProbes
+    /// New IPv4 probes not in `pending` yet (`DetectionCore+HeldProbes`).
+    let held: HeldProbes
     var connections: RecentConnections
     /// The host's own SYNs and datagrams, and backscatter per victim (`DetectionCore+Backscatter`).
     var outboundFlows: OutboundFlows
     var backscatterVictims: BackscatterVictims
     var options: TCPOptionsTable
     /// Names the tool that sent each new probe, from its first SYN (`ToolRules`).
-    private let toolFingerprint = ToolFingerprint()
+    let toolFingerprint = ToolFingerprint()
     /// Nil when the caller counts scans (`ScanDetection.byCaller`).
     var scans: ScanDetector?
     private(set) var timeline: CaptureTimeline
@@ -48,7 +50,8 @@ struct DetectionCore {
     var probeCounters = DetectionCounters()
 
     init(interface: String, settings: Settings.Detection, localAddresses: LocalAddresses, capacities: DetectionCapacities? = nil,
-         budget: DetectionBudget? = nil, scans placement: ScanDetection = .inEngine, clock: DetectionClock = .captureTime) {
+         budget: DetectionBudget? = nil, scans placement: ScanDetection = .inEngine, clock: DetectionClock = .captureTime,
+         heldProbes: Int = HeldProbes.defaultCapacity) {
         self.interface = interface
         interfaceName = InterfaceName(interface)
         self.settings = settings
@@ -59,6 +62,7 @@ struct DetectionCore {
         let budget = budget ?? capacities.map { DetectionBudget(capacities: $0) } ?? DetectionBudget(settings: settings)
         let limits = capacities ?? budget.capacities
         pending = PendingProbes(capacities: limits, budget: budget)
+        held = HeldProbes(capacity: heldProbes)
         connections = RecentConnections(capacities: limits, budget: budget)
         outboundFlows = OutboundFlows(capacities: limits, budget: budget)
         backscatterVictims = BackscatterVictims(capacities: limits, budget: budget)
@@ -75,7 +79,7 @@ struct DetectionCore {
     mutating func updateLocalAddresses(_ addresses: Set<IPAddress>) { localAddresses.replace(addresses: addresses) }
 
     var state: DetectionState {
-        DetectionState(pendingProbes: pending.count, recentConnections: connections.count, scanSources: scans?.trackedSources ?? 0,
+        DetectionState(pendingProbes: pending.count + held.count, recentConnections: connections.count, scanSources: scans?.trackedSources ?? 0,
                        probeEvictions: pending.evictions, scanSourceEvictions: scans?.evictions ?? 0,
                        slowScanSources: scans?.slowScanSources ?? 0, slowScanEvictions: scans?.slowScanEvictions ?? 0,
                        connectionEvictions: connections.evictions, outboundFlowEvictions: outboundFlows.evictions,
@@ -192,6 +196,7 @@ struct DetectionCore {
     /// become `unanswered`, old connections and scan windows are forgotten, and tables
     /// that a flood grew and left nearly empty give memory back.
     mutating func advance(toNanos nowNanos: UInt64, emit: (UnwantedEvent) -> Void) {
+        sendHeldProbesToTable()
         timers.ran(atNanos: nowNanos)
         if nowNanos > synAnswerTimeoutNanos {
             // Each probe judged as it comes out of the table, with no array between them: the
@@ -225,6 +230,7 @@ struct DetectionCore {
     /// The end of a capture file, or shutdown: every probe still waiting for an answer is
     /// resolved as if time ran on, so nothing pending is silently dropped.
     mutating func finish(emit: (UnwantedEvent) -> Void) {
+        sendHeldProbesToTable()
         // Reported a chunk at a time, in the timer runs' reused array: all at once, a large
         // table's worth went to fresh memory that the kernel had to fault in and zero first.
         // The probes are taken out of `self` while they are handed over, so that each chunk
@@ -251,6 +257,10 @@ struct DetectionCore {
               localAddresses.mayBeInbound(sourceIsLocal: sourceIsLocal, destination: packet.destination) else { return }
         probeCounters.probes &+= 1
         let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
+        if key.isIPv4 {
+            if holdProbe(key, packet, segment, clockNanos: clockNanos, generation: generation) { return }
+            sendHeldProbesToTable()
+        }
         // A retransmitted SYN adds to the probe; its timeout still runs from the first one,
         // whose options it keeps.
         if !pending.holdsTime(clockNanos, isIPv4: key.isIPv4) {
@@ -281,7 +291,13 @@ struct DetectionCore {
         guard packet.mayBeHostAnswer else { return }
         let key = ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source, localPort: segment.sourcePort)
         let overdueThrough = overdueThroughNanos
-        let probe = pending.removeAnswered(key) { firstSeen in overdueThrough.map { firstSeen <= $0 } ?? false }
+        let probe: PendingProbes.AnsweredProbe?
+        if let (record, firstSeen) = takeHeldProbe(key) {
+            probe = overdueThrough.map { firstSeen <= $0 } ?? false ? .overdue(PendingProbe(record, firstSeenNanos: firstSeen))
+                                                                    : .answered(options: record.options)
+        } else {
+            probe = pending.removeAnswered(key) { firstSeen in overdueThrough.map { firstSeen <= $0 } ?? false }
+        }
         switch probe {
         case .answered(let id): options.release(id)
         // Too late: its verdict was due before this answer (`reportAllowance` held it back).
@@ -300,7 +316,8 @@ struct DetectionCore {
         // One lookup: the probe is taken only if the answer may speak for this host, and the
         // answering address is learnt (when learning) only if it answered a probe.
         guard packet.mayBeHostAnswer, localAddresses.mayAcceptAnswer(from: packet.source) else { return }
-        guard let probe = pending.remove(key) else {
+        guard let probe = takeHeldProbe(key).map({ PendingProbe($0.record, firstSeenNanos: $0.firstSeenNanos) }) ?? pending.remove(key)
+        else {
             // A RST without ACK answers a segment with ACK: no probe we hold, perhaps one we
             // never see (an ACK, Maimon or window scan's).
             if !segment.flags.contains(.ack) { unfiltered(key, timeNanos: timeNanos, clockNanos: clockNanos, emit: emit) }

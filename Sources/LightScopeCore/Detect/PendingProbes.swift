@@ -4,7 +4,8 @@
 /// Oldest first is kept across the two: a timer run's or the end's probes come out in the
 /// order of their first SYN (each table is in that order already; the two are merged).
 struct PendingProbes {
-    private var ipv4: ExpiringTable<PendingIPv4Probe>
+    /// Not private: `PendingProbes+Held` inserts held probes.
+    var ipv4: ExpiringTable<PendingIPv4Probe>
     private var wide: ExpiringTable<PendingWideProbe>
 
     init(capacities: DetectionCapacities, budget: DetectionBudget) {
@@ -27,7 +28,8 @@ struct PendingProbes {
 
     @inline(__always)
     func prefetch(_ key: ProbeKey) {
-        if key.isIPv4 { ipv4.prefetch(IPv4ProbeKey(key)) } else { wide.prefetch(key) }
+        // An empty table has nothing to look up (the open stream's probes are held).
+        if key.isIPv4 { if !ipv4.isEmpty { ipv4.prefetch(IPv4ProbeKey(key)) } } else { wide.prefetch(key) }
     }
 
     /// A new probe, or one more packet of a pending one (a retransmitted SYN, whose probe
