@@ -47,26 +47,7 @@ extension ExpiringTable.Storage {
     /// Indexes every live record of the ring, in the slot where it is (the index empty), with
     /// the loads of the buckets started a few records ahead as `moved` does.
     @inlinable func indexRing() {
-        let distance = ExpiringTable.expiryPrefetchDistance
-        let ringMask = Self.movedHashRing - 1
-        precondition(distance < Self.movedHashRing)
-        var slot = head
-        var ahead = self.slot(behindFront: min(distance, used))
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Self.movedHashRing) { hashes in
-            for position in 0..<used {
-                if position &+ distance < used {
-                    if records[ahead].stamp.isLive {
-                        let aheadHash = hash(records[ahead].key)
-                        hashes[(position &+ distance) & ringMask] = aheadHash
-                        index.prefetch(hash: aheadHash)
-                    }
-                    ahead = next(ahead)
-                }
-                if records[slot].stamp.isLive {
-                    index.insert(slot: slot, hash: position >= distance ? hashes[position & ringMask] : hash(records[slot].key))
-                }
-                slot = next(slot)
-            }
-        }
+        let index = self.index
+        forEachLiveRecordHashed(prefetchingIn: index) { slot, hash in index.insert(slot: slot, hash: hash) }
     }
 }

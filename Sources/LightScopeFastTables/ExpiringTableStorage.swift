@@ -69,21 +69,34 @@ extension ExpiringTable {
             precondition(liveCount <= capacity, "ExpiringTable: \(liveCount) entries do not fit in \(capacity)")
             let moved = Storage(capacity: capacity, seed: seed, clock: clock, accountedBytes: accountedBytes, pool: pool)
             moved.index.populateIfDense(forCount: liveCount)
-            // Each record indexed rewrites a random bucket of the new index (a flood grows a
-            // table while the packets wait): start loading the bucket of the record a few
-            // places on, so that the misses overlap, as `expire` does.
-            // Each hash is made once, for the prefetch, and kept in a small ring until its
-            // record is appended `distance` places later (the first few are made there).
-            let distance = ExpiringTable.expiryPrefetchDistance
-            let ringMask = Self.movedHashRing - 1
-            precondition(distance < Self.movedHashRing)
             // The live records go to the new ring's first slots, in order (it is empty, its
             // head at 0, and they fit: `append`'s work without its checks, once per record).
-            var slot = head
-            var ahead = self.slot(behindFront: min(distance, used))
             var count = 0
             let target = moved.records
             let index = moved.index
+            forEachLiveRecordHashed(prefetchingIn: index) { slot, hash in
+                target[count] = records[slot]
+                index.insert(slot: count, hash: hash)
+                count &+= 1
+            }
+            moved.used = count
+            moved.liveCount = count
+            return moved
+        }
+
+        /// Hands `body` each live record's slot, oldest first, with its key's hash, for an index
+        /// being built. Each record indexed rewrites a random bucket of that index (a flood
+        /// grows a table while the packets wait): the bucket of the record a few places on is
+        /// loaded meanwhile, so that the misses overlap, as `expire` does. Each hash is made
+        /// once, for the prefetch, and kept in a small ring until its record's turn `distance`
+        /// places later (the first few are made there). Used by `moved` and `indexRing`.
+        @inline(__always)
+        @inlinable package func forEachLiveRecordHashed(prefetchingIn index: EntryIndex, _ body: (_ slot: Int, _ hash: UInt64) -> Void) {
+            let distance = ExpiringTable.expiryPrefetchDistance
+            let ringMask = Self.movedHashRing - 1
+            precondition(distance < Self.movedHashRing)
+            var slot = head
+            var ahead = self.slot(behindFront: min(distance, used))
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: Self.movedHashRing) { hashes in
                 for position in 0..<used {
                     if position &+ distance < used {
@@ -95,16 +108,11 @@ extension ExpiringTable {
                         ahead = next(ahead)
                     }
                     if records[slot].stamp.isLive {
-                        target[count] = records[slot]
-                        index.insert(slot: count, hash: position >= distance ? hashes[position & ringMask] : hash(records[slot].key))
-                        count &+= 1
+                        body(slot, position >= distance ? hashes[position & ringMask] : hash(records[slot].key))
                     }
                     slot = next(slot)
                 }
             }
-            moved.used = count
-            moved.liveCount = count
-            return moved
         }
 
         /// The hashes `moved` keeps between a record's prefetch and its append: a power of
