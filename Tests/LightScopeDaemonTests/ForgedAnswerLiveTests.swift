@@ -18,21 +18,10 @@ final class ForgedAnswerLiveTests: XCTestCase {
     func testAnswersForgedFromTheHostsAddressAreNotTheHosts() throws {
         let lab = try NamespaceLab()
         defer { lab.destroy() }
-        let harness = try DaemonHarness(lab: lab, config: "[watchdog]\nstatus_interval = 200ms\n[detection]\nsyn_answer_timeout = 1s\n")
+        let harness = try startCapturing(lab)
         defer { harness.cleanUp() }
-        harness.waitForReady()
-        // A real probe first, answered by the host's own RST (outbound): still `closed`. Once
-        // the daemon has seen it and its answer, capture is live for the frames below (a veth
-        // just brought up loses the first ones).
-        try lab.probeHostTCP(ports: [4007])
-        XCTAssertNotNil(harness.listener.wait(timeout: 5) {
-            ($0.assignments["STATUS"].flatMap(StatusFigures.init)?.seen ?? 0) >= 2
-        }.match, harness.daemon.log)
         let (host, peer, host6, peer6) = (lab.hostIPv4, lab.peerIPv4, lab.hostIPv6, lab.peerIPv6)
-        func tcp4(_ source: String, _ sourcePort: UInt16, _ destination: String, _ destinationPort: UInt16, _ flags: UInt8) -> [UInt8] {
-            P.ethernet(P.etherTypeIPv4, P.ipv4(source, destination, protocolNumber: 6,
-                                               P.tcp(sourcePort, destinationPort, flags: flags)))
-        }
+        let tcp4 = Self.tcp4
         let syn: UInt8 = 0x02, synAck: UInt8 = 0x12, rstAck: UInt8 = 0x14
         let udpProbe = P.ipv4(peer, host, protocolNumber: 17, P.udp(5353, 161))
         try lab.sendFrames(fromPeer: [
@@ -70,14 +59,8 @@ final class ForgedAnswerLiveTests: XCTestCase {
     func testAnswersForgedFromAnAddressGainedLaterAreNotTheHosts() throws {
         let lab = try NamespaceLab()
         defer { lab.destroy() }
-        let harness = try DaemonHarness(lab: lab, config: "[capture]\ninterface_rescan_interval = 200ms\n"
-            + "[watchdog]\nstatus_interval = 200ms\n[detection]\nsyn_answer_timeout = 1s\n")
+        let harness = try startCapturing(lab, config: "[capture]\ninterface_rescan_interval = 200ms\n")
         defer { harness.cleanUp() }
-        harness.waitForReady()
-        try lab.probeHostTCP(ports: [4007])
-        XCTAssertNotNil(harness.listener.wait(timeout: 5) {
-            ($0.assignments["STATUS"].flatMap(StatusFigures.init)?.seen ?? 0) >= 2
-        }.match, harness.daemon.log)
         let gained = "192.0.2.60"
         try lab.run(in: lab.host, ["ip", "addr", "add", "\(gained)/24", "dev", lab.hostInterface])
         // Several rescans: the daemon reads the addresses, its loops take them at their next wake-up.
@@ -85,11 +68,7 @@ final class ForgedAnswerLiveTests: XCTestCase {
         // A real probe of the new address, closed by the host's own RST: the daemon knows the
         // address before the forgeries come.
         try lab.probeHostTCP(ports: [4017], address: gained)
-        let peer = lab.peerIPv4
-        func tcp4(_ source: String, _ sourcePort: UInt16, _ destination: String, _ destinationPort: UInt16, _ flags: UInt8) -> [UInt8] {
-            P.ethernet(P.etherTypeIPv4, P.ipv4(source, destination, protocolNumber: 6,
-                                               P.tcp(sourcePort, destinationPort, flags: flags)))
-        }
+        let (peer, tcp4) = (lab.peerIPv4, Self.tcp4)
         try lab.sendFrames(fromPeer: [
             tcp4(peer, 40011, gained, 4011, 0x02), tcp4(gained, 4011, peer, 40011, 0x14),
             tcp4(peer, 40012, gained, 4012, 0x02), tcp4(gained, 4012, peer, 40012, 0x12),
@@ -102,6 +81,27 @@ final class ForgedAnswerLiveTests: XCTestCase {
         XCTAssertEqual(verdicts[4017], .closed, "the host's own RST from its new address must count:\n\(listing)")
         XCTAssertEqual(verdicts[4011], .unanswered, "a RST forged from the new address closed the probe:\n\(listing)")
         XCTAssertEqual(verdicts[4012], .unanswered, "a SYN-ACK forged from the new address took the probe:\n\(listing)")
+    }
+
+    /// The daemon on the lab's host with `config` added, once capture is live: a real probe
+    /// first, answered by the host's own RST (outbound), which must stay `closed`. Once the
+    /// daemon has seen it and its answer, capture is live for the frames a test sends (a veth
+    /// just brought up loses the first ones).
+    private func startCapturing(_ lab: NamespaceLab, config: String = "") throws -> DaemonHarness {
+        let harness = try DaemonHarness(lab: lab, config: config
+            + "[watchdog]\nstatus_interval = 200ms\n[detection]\nsyn_answer_timeout = 1s\n")
+        harness.waitForReady()
+        do { try lab.probeHostTCP(ports: [4007]) } catch { harness.cleanUp(); throw error }
+        XCTAssertNotNil(harness.listener.wait(timeout: 5) {
+            ($0.assignments["STATUS"].flatMap(StatusFigures.init)?.seen ?? 0) >= 2
+        }.match, harness.daemon.log)
+        return harness
+    }
+
+    /// An Ethernet frame of an IPv4 TCP segment with `flags` (its IP checksum zero).
+    private static func tcp4(_ source: String, _ sourcePort: UInt16, _ destination: String, _ destinationPort: UInt16,
+                             _ flags: UInt8) -> [UInt8] {
+        P.ethernet(P.etherTypeIPv4, P.ipv4(source, destination, protocolNumber: 6, P.tcp(sourcePort, destinationPort, flags: flags)))
     }
 
     private func eventsAfterStop(_ harness: DaemonHarness) throws -> [EventRecord] {
