@@ -27,6 +27,15 @@ final class TableGrowthTests: XCTestCase {
         return nil
     }
 
+    /// Asserts fewer than `bound` faults, but not under a sanitizer (scripts/test-sanitizers.sh
+    /// sets LIGHTSCOPE_SANITIZER), where the first touch of the sanitizer's own shadow memory
+    /// is a fault of this thread too: ASan's run counted 96 for a bound of 80.
+    private func assertFaults(_ faults: Int, below bound: Int, _ message: @autoclosure () -> String,
+                              file: StaticString = #filePath, line: UInt = #line) {
+        guard ProcessInfo.processInfo.environment["LIGHTSCOPE_SANITIZER"] == nil else { return }
+        XCTAssertLessThan(faults, bound, message(), file: file, line: line)
+    }
+
     private func pages(_ bytes: Int) -> Int { TableMemory.pageRounded(bytes) / TableMemory.pageSize }
 
     func testAGrowingTableDoesNotTouchItsRecordsAgain() throws {
@@ -44,11 +53,11 @@ final class TableGrowthTests: XCTestCase {
         // The new index is touched all over (its buckets at random); the records are not:
         // a copy to a new ring took a fault for every page of them as well.
         let indexPages = pages(table.storage.index.bucketCount * MemoryLayout<UInt32>.stride)
-        XCTAssertLessThan(faults, indexPages + recordPages / 4, "\(faults) faults; index \(indexPages), records \(recordPages) pages")
+        assertFaults(faults, below: indexPages + recordPages / 4, "\(faults) faults; index \(indexPages), records \(recordPages) pages")
         // The index's old half keeps its pages too (emptied by a write), and its new half is
         // mapped in one call: a fault for a page of it at most. A fresh index took two for
         // every page (a bucket is read before it is written: the zero page, then a copy).
-        XCTAssertLessThan(faults, indexPages / 2 + 16, "\(faults) faults; index \(indexPages) pages")
+        assertFaults(faults, below: indexPages / 2 + 16, "\(faults) faults; index \(indexPages) pages")
         for number in stride(from: 0, to: first, by: 97) {
             XCTAssertEqual(table[IPAddress(ipv4: UInt32(0x0A00_0000 + number))]?.value, number)
         }
@@ -75,7 +84,7 @@ final class TableGrowthTests: XCTestCase {
         XCTAssertLessThan(table.capacity, full, "halved")
         let recordPages = pages(kept * MemoryLayout<KeyValueRecord>.stride)
         let indexPages = pages(table.storage.index.bucketCount * MemoryLayout<UInt32>.stride)
-        XCTAssertLessThan(faults, recordPages + indexPages + indexPages / 4 + 8,
+        assertFaults(faults, below: recordPages + indexPages + indexPages / 4 + 8,
                           "\(faults) faults; records \(recordPages), index \(indexPages) pages")
         for number in stride(from: full - kept, to: full, by: 13) {
             XCTAssertEqual(table[IPAddress(ipv4: UInt32(0x0A00_0000 + number))]?.value, number)
@@ -126,7 +135,7 @@ final class TableGrowthTests: XCTestCase {
         let grown = blocks.allocate()!
         let faults = try minorFaults() - before
         XCTAssertEqual(blocks.blockCount, 2 * initial)
-        XCTAssertLessThan(faults, pages(initial * BlockPool.blockBytes) / 4, "a copy took a fault for every page")
+        assertFaults(faults, below: pages(initial * BlockPool.blockBytes) / 4, "a copy took a fault for every page")
         for number in 1...initial {
             XCTAssertEqual(blocks.block(UInt32(number)).load(fromByteOffset: 40, as: UInt64.self), UInt64(number) &* 0x9E37_79B9)
         }
