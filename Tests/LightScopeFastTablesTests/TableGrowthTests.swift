@@ -149,8 +149,12 @@ final class TableGrowthTests: XCTestCase {
         // Not a whole number of huge pages: advice for those only would split the mapping.
         let byteCount = (8 << 20) + 3 * TableMemory.pageSize
         let block = TableMemory.allocate(byteCount: byteCount)
-        let whole = try XCTUnwrap(mapping(of: block))
-        XCTAssertTrue(whole.contains(UInt(bitPattern: block + byteCount - 1)), "one mapping from its first byte to its last")
+        // Under ThreadSanitizer /proc/self/maps shows no mapping holding the block (its
+        // runtime maps the application's memory its own way): the resizes below still run.
+        if ProcessInfo.processInfo.environment["LIGHTSCOPE_SANITIZER"] == nil {
+            let whole = try XCTUnwrap(mapping(of: block))
+            XCTAssertTrue(whole.contains(UInt(bitPattern: block + byteCount - 1)), "one mapping from its first byte to its last")
+        }
         block.storeBytes(of: 0xDEAD_BEEF, toByteOffset: 12_345 * 8, as: UInt64.self)
         guard let twice = TableMemory.resize(block, byteCount: byteCount, to: 2 * byteCount) else {
             TableMemory.free(block, byteCount: byteCount)
