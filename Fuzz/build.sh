@@ -2,7 +2,8 @@
 # Builds the libFuzzer target over decoding and detection (Fuzz/fuzz_decode_detect.swift)
 # into .build-fuzz/fuzz_decode_detect, with AddressSanitizer, optimised (-O) as the daemon is.
 # LightScopeCore is pure Swift whose dependencies are LightScopeFastTables (its tables, with a
-# prefetch hint from the header in Sources/CPrefetch) and the small system layer
+# prefetch hint from the header in Sources/CPrefetch and the memory calls of its TableRemap.c,
+# compiled here with clang) and the small system layer
 # (Sources/LightScopeSystem: the heartbeat's clock), so plain swiftc suffices: each is compiled
 # as a module of its own (instrumented for coverage), then the harness, the seeds and the tests'
 # PacketBuilder are linked against them. `-package-name` as SwiftPM gives it: the tables open
@@ -20,6 +21,10 @@ mapfile -t tables < <(find Sources/LightScopeFastTables -name '*.swift' | sort)
 mapfile -t core < <(find Sources/LightScopeCore -name '*.swift' | sort)
 # Rebuilt only when a source is newer than the library: the harness alone builds in seconds.
 if [ ! -f "$out/libLightScopeCore.a" ] || [ -n "$(find Sources/LightScopeCore Sources/LightScopeFastTables Sources/LightScopeSystem Sources/CPrefetch -newer "$out/libLightScopeCore.a")" ]; then
+    # The tables' C part: mremap and madvise (Sources/CPrefetch/TableRemap.c).
+    clang -fsanitize=fuzzer-no-link,address -O2 -g -I Sources/CPrefetch/include \
+        -c Sources/CPrefetch/TableRemap.c -o "$out/TableRemap.o"
+    ar rcs "$out/libCPrefetch.a" "$out/TableRemap.o"
     swiftc "${flags[@]}" -module-name LightScopeSystem -emit-module -emit-module-path "$out/LightScopeSystem.swiftmodule" \
     -emit-library -static -o "$out/libLightScopeSystem.a" "${system[@]}"
     swiftc "${flags[@]}" -module-name LightScopeFastTables -emit-module -emit-module-path "$out/LightScopeFastTables.swiftmodule" \
@@ -27,7 +32,7 @@ if [ ! -f "$out/libLightScopeCore.a" ] || [ -n "$(find Sources/LightScopeCore So
     swiftc "${flags[@]}" -I "$out" -module-name LightScopeCore -emit-module -emit-module-path "$out/LightScopeCore.swiftmodule" \
     -emit-library -static -o "$out/libLightScopeCore.a" "${core[@]}"
 fi
-swiftc "${flags[@]}" -module-name FuzzDecodeDetect -I "$out" -L "$out" -lLightScopeCore -lLightScopeFastTables -lLightScopeSystem \
+swiftc "${flags[@]}" -module-name FuzzDecodeDetect -I "$out" -L "$out" -lLightScopeCore -lLightScopeFastTables -lCPrefetch -lLightScopeSystem \
     Fuzz/fuzz_decode_detect.swift Fuzz/FuzzSeeds.swift Tests/LightScopeTestSupport/PacketBuilder.swift \
     -o "$out/fuzz_decode_detect"
 echo "$out/fuzz_decode_detect"
