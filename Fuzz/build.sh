@@ -21,10 +21,14 @@ mapfile -t tables < <(find Sources/LightScopeFastTables -name '*.swift' | sort)
 mapfile -t core < <(find Sources/LightScopeCore -name '*.swift' | sort)
 # Rebuilt only when a source is newer than the library: the harness alone builds in seconds.
 if [ ! -f "$out/libLightScopeCore.a" ] || [ -n "$(find Sources/LightScopeCore Sources/LightScopeFastTables Sources/LightScopeSystem Sources/CPrefetch -newer "$out/libLightScopeCore.a")" ]; then
-    # The tables' C part: mremap and madvise (Sources/CPrefetch/TableRemap.c).
-    clang -fsanitize=fuzzer-no-link,address -O2 -g -I Sources/CPrefetch/include \
-        -c Sources/CPrefetch/TableRemap.c -o "$out/TableRemap.o"
-    ar rcs "$out/libCPrefetch.a" "$out/TableRemap.o"
+    # The tables' C part (mremap and madvise in TableRemap.c): every C file of the module, so
+    # that a new one cannot be left out of the link.
+    rm -f "$out/libCPrefetch.a"
+    for source in Sources/CPrefetch/*.c; do
+        clang -fsanitize=fuzzer-no-link,address -O2 -g -I Sources/CPrefetch/include \
+            -c "$source" -o "$out/$(basename "$source" .c).o"
+        ar rcs "$out/libCPrefetch.a" "$out/$(basename "$source" .c).o"
+    done
     swiftc "${flags[@]}" -module-name LightScopeSystem -emit-module -emit-module-path "$out/LightScopeSystem.swiftmodule" \
     -emit-library -static -o "$out/libLightScopeSystem.a" "${system[@]}"
     swiftc "${flags[@]}" -module-name LightScopeFastTables -emit-module -emit-module-path "$out/LightScopeFastTables.swiftmodule" \
