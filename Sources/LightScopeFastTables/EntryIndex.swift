@@ -162,9 +162,9 @@ import CPrefetch
 
     /// Empties `bucket` and shifts the rest of its cluster back, so lookups need no
     /// tombstones. `homeOfSlot` hashes the key in a slot, for an entry whose distance from
-    /// home was too long to keep.
-    @inline(__always)
-    @inlinable package func remove(bucket: Int, homeOfSlot: (Int) -> UInt64) {
+    /// home was too long to keep. Returns the bucket left empty (the shift's last hole).
+    @discardableResult @inline(__always)
+    @inlinable package func remove(bucket: Int, homeOfSlot: (Int) -> UInt64) -> Int {
         var hole = bucket
         var next = (bucket &+ 1) & mask
         while buckets[next] != 0 {
@@ -179,5 +179,6 @@ import CPrefetch
             next = (next &+ 1) & mask
         }
         buckets[hole] = 0
+        return hole
     }
 }
