@@ -162,22 +162,33 @@ import CPrefetch
 
     /// Empties `bucket` and shifts the rest of its cluster back, so lookups need no
     /// tombstones. `homeOfSlot` hashes the key in a slot, for an entry whose distance from
-    /// home was too long to keep.
-    @inline(__always)
-    @inlinable package func remove(bucket: Int, homeOfSlot: (Int) -> UInt64) {
+    /// home was too long to keep. Returns the bucket left empty (the shift's last hole).
+    @discardableResult @inline(__always)
+    @inlinable package func remove(bucket: Int, homeOfSlot: (Int) -> UInt64) -> Int {
         var hole = bucket
         var next = (bucket &+ 1) & mask
         while buckets[next] != 0 {
             let moving = buckets[next]
             let distance = distance(of: moving)
-            let wanted = distance == Self.unknownDistance ? home(homeOfSlot(slot(of: moving))) : (next &- Int(distance)) & mask
+            let gap = (next &- hole) & mask
             // Move the entry at `next` into the hole unless its home lies cyclically in (hole, next].
-            if (next &- wanted) & mask >= (next &- hole) & mask {
-                buckets[hole] = entry(slot: slot(of: moving), distance: (hole &- wanted) & mask, tag: moving &>> tagShift)
-                hole = next
+            if distance != Self.unknownDistance {
+                // Its home is `distance` back; moved, it is `gap` nearer (the same entry as
+                // `entry(slot:distance:tag:)` makes, without taking it apart).
+                if Int(distance) >= gap {
+                    buckets[hole] = moving &- UInt32(truncatingIfNeeded: gap) &<< slotBits
+                    hole = next
+                }
+            } else {
+                let wanted = home(homeOfSlot(slot(of: moving)))
+                if (next &- wanted) & mask >= gap {
+                    buckets[hole] = entry(slot: slot(of: moving), distance: (hole &- wanted) & mask, tag: moving &>> tagShift)
+                    hole = next
+                }
             }
             next = (next &+ 1) & mask
         }
         buckets[hole] = 0
+        return hole
     }
 }

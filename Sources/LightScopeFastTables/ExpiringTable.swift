@@ -148,14 +148,17 @@
         makeUnique()
         let key = record.key
         let hash = storage.hash(key)
-        if let found = storage.find(key, hash: hash) {
+        // One walk of the index: the bucket it stops at is the insert's (ExpiringTable+OneWalk.swift).
+        let stop = storage.index.walk(hash: hash) { storage.records[$0].key == key }
+        if stop.slot >= 0 {
+            let found = Found(bucket: stop.bucket, slot: stop.slot)
             let stamp = storage.records[found.slot].stamp
             storage.records[found.slot] = record
             storage.records[found.slot].stamp = stamp
             refresh(found, nowNanos: nowNanos, evicted: evicted)
             return
         }
-        insertAbsent(record, hash: hash, nowNanos: nowNanos, evicted: evicted)
+        insertAbsent(record, hash: hash, emptyBucket: stop.bucket, nowNanos: nowNanos, evicted: evicted)
     }
 
     /// Changes `key`'s record in place, first inserting `make()` touched at `nowNanos` if the
@@ -169,7 +172,9 @@
                                  _ change: (inout Record, UInt64) -> Void, evicted: (Record, UInt64) -> Void) -> Bool {
         makeUnique()
         let hash = storage.hash(key)
-        if let found = storage.find(key, hash: hash) {
+        let stop = storage.index.walk(hash: hash) { storage.records[$0].key == key }
+        if stop.slot >= 0 {
+            let found = Found(bucket: stop.bucket, slot: stop.slot)
             let stamp = storage.records[found.slot].stamp
             change(&storage.records[found.slot], storage.clock.nanos(of: stamp))
             storage.records[found.slot].stamp = stamp
@@ -178,7 +183,7 @@
         }
         var record = make()
         change(&record, nowNanos)
-        insertAbsent(record, hash: hash, nowNanos: nowNanos, evicted: evicted)
+        insertAbsent(record, hash: hash, emptyBucket: stop.bucket, nowNanos: nowNanos, evicted: evicted)
         return true
     }
 

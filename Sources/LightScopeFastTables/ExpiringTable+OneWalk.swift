@@ -1,0 +1,107 @@
+// An insert after a lookup that missed, without walking the key's cluster a second time.
+//
+// A lookup of an absent key walks the index from the key's home bucket to the first empty
+// one, and the insert (`EntryIndex.insert`) walked the same buckets again to find that empty
+// bucket. `upsert` and `insertOrModify` keep the bucket where their lookup stopped and the
+// insert writes it, so the index ends up exactly as the second walk would leave it:
+//
+// - An eviction between the two (a full table, every insert under a stream of new keys)
+//   empties one bucket, the last hole of its backward shift: every empty bucket stays empty
+//   and every full one full but that. The first empty bucket from the key's home is then
+//   that hole if it lies on the walk before the kept bucket, else the kept bucket still.
+// - A growth (a new index) or a moved clock (evictions of its own) is rare: the insert then
+//   walks again, as before.
+
+extension EntryIndex {
+    /// Where a lookup of `hash` stops: the bucket of the entry for which `isMatch(slot)` and
+    /// its slot, or the first empty bucket from the hash's home and slot -1.
+    @inline(__always)
+    @inlinable package func walk(hash: UInt64, isMatch: (Int) -> Bool) -> (bucket: Int, slot: Int) {
+        let wanted = tag(hash)
+        var bucket = home(hash)
+        while true {
+            let entry = buckets[bucket]
+            if entry == 0 { return (bucket, -1) }
+            if entry &>> tagShift == wanted, isMatch(slot(of: entry)) { return (bucket, slot(of: entry)) }
+            bucket = (bucket &+ 1) & mask
+        }
+    }
+
+    /// Indexes `slot` under `hash` in `bucket`, which must be the first empty bucket from the
+    /// hash's home (what `insert(slot:hash:)` would find).
+    @inline(__always)
+    @inlinable package func insert(slot: Int, hash: UInt64, inFirstEmpty bucket: Int) {
+        buckets[bucket] = entry(slot: slot, distance: (bucket &- home(hash)) & mask, tag: tag(hash))
+    }
+
+    /// The first empty bucket from `hash`'s home after a removal left `hole` empty, if
+    /// `bucket` was the first before it.
+    @inline(__always)
+    @inlinable package func firstEmpty(hash: UInt64, was bucket: Int, afterHole hole: Int) -> Int {
+        let home = home(hash)
+        return (hole &- home) & mask < (bucket &- home) & mask ? hole : bucket
+    }
+}
+
+extension ExpiringTable {
+    /// `insertAbsent` for a key whose lookup stopped at `emptyBucket`, the first empty bucket
+    /// from its home, on this storage (made unique before the lookup). Same entries evicted,
+    /// same order, same count; a table that may grow or a time the clock cannot hold takes
+    /// `insertAbsent`'s path.
+    @inline(__always)
+    @inlinable mutating func insertAbsent(_ record: Record, hash: UInt64, emptyBucket: Int, nowNanos: UInt64,
+                                          evicted: (Record, UInt64) -> Void) {
+        guard let offset = storage.clock.offset(of: nowNanos), storage.liveCount < storage.capacity || !mayGrow else {
+            insertAbsent(record, hash: hash, nowNanos: nowNanos, evicted: evicted)
+            return
+        }
+        var record = record
+        record.stamp = RecordStamp(offsetNanos: offset, mark: record.stamp.mark == 0 ? 1 : record.stamp.mark)
+        var bucket = emptyBucket
+        while storage.liveCount >= storage.capacity {
+            guard let (old, touched, hole) = storage.takeFrontTellingHole(prefetching: Self.expiryPrefetchDistance) else { break }
+            evictions &+= 1
+            bucket = storage.index.firstEmpty(hash: hash, was: bucket, afterHole: hole)
+            evicted(old, touched)
+        }
+        if storage.ringIsFull { storage.compact() }
+        storage.append(record, hash: hash, inFirstEmpty: bucket)
+    }
+}
+
+extension ExpiringTable.Storage {
+    /// `append(_:hash:)` into `bucket`, the first empty one from the hash's home.
+    @inline(__always)
+    @inlinable package func append(_ record: Record, hash: UInt64, inFirstEmpty bucket: Int) {
+        precondition(used < ringCapacity, "ExpiringTable: ring full")
+        let slot = slot(behindFront: used)
+        records[slot] = record
+        used += 1
+        liveCount += 1
+        index.insert(slot: slot, hash: hash, inFirstEmpty: bucket)
+    }
+
+    /// `takeFront(prefetching:)`, also telling which bucket the removal left empty.
+    @inline(__always)
+    @inlinable func takeFrontTellingHole(prefetching distance: Int) -> (Record, UInt64, hole: Int)? {
+        while used > 0 && !records[head].stamp.isLive {
+            head = next(head)
+            used -= 1
+        }
+        guard used > 0 else { return nil }
+        prefetchBucket(ofRecordBehindFront: distance)
+        let front = head
+        let record = records[front]
+        var bucket = index.home(hash(record.key))
+        while index.slot(inBucket: bucket) != front {
+            precondition(index.buckets[bucket] != 0, "ExpiringTable: front slot not indexed")
+            bucket = (bucket &+ 1) & index.mask
+        }
+        let hole = index.remove(bucket: bucket) { hash(records[$0].key) }
+        liveCount -= 1
+        records[front].stamp.mark = 0
+        head = next(head)
+        used -= 1
+        return (record, clock.nanos(of: record.stamp), hole)
+    }
+}
