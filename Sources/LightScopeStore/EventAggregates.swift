@@ -227,11 +227,14 @@ struct EventAggregates {
         var encoder = AggregateBlock.Encoder(isIPv6: key.isIPv6, isPseudonymised: false, hasPorts: key.hasPorts, capacity: block.entries.count)
         var events: UInt64 = 0
         var packets: UInt64 = 0
-        for entry in block.entries {
-            events += entry.events
-            packets += entry.packets
-            encoder.append(port: entry.port, network: entry.network, events: entry.events, packets: entry.packets,
-                           sampleCount: Int(entry.sampleCount), samples: entry.samples)
+        block.entries.withUnsafeBufferPointer { entries in
+            encoder.append(entries: entries.count) { index in
+                let entry = entries[index]
+                events += entry.events
+                packets += entry.packets
+                return (port: entry.port, network: entry.network, events: entry.events, packets: entry.packets,
+                        sampleCount: Int(entry.sampleCount), samples: entry.samples)
+            }
         }
         closed.append(ClosedBlock(key: key, first: block.first, aggregates: block.entries.count, events: Int(events),
                                   packets: packets, bytes: encoder.finish()))
