@@ -37,9 +37,6 @@
     /// sizes anew (a table held at its pool's limit, such as the connections table under
     /// a stream of new connections, comes to `grow` on every insert).
     @usableFromInline var bytesForOneMore = 0
-    /// Whether a full table's eviction for an insert leaves the evicted entry's index bucket
-    /// to a later sweep (ExpiringTableLazyEviction.swift): for a large index under a flood.
-    @usableFromInline package var unindexesEvictionsLazily = false
 
     /// A table that starts with room for `initialCapacity` entries, or what `pool` has left,
     /// and grows up to `maximumCapacity`, drawing its memory from `pool`.

@@ -10,8 +10,7 @@ extension ExpiringTable {
     /// empty. The storage must be unique (the insert's caller made it so).
     @inline(__always)
     @inlinable mutating func evictOldestForInsert(_ evicted: (Record, UInt64) -> Void) -> Bool {
-        guard let (record, touched) = unindexesEvictionsLazily ? storage.takeFrontLazily(prefetching: Self.expiryPrefetchDistance)
-            : storage.takeFront(prefetching: Self.expiryPrefetchDistance) else { return false }
+        guard let (record, touched) = storage.takeFront(prefetching: Self.expiryPrefetchDistance) else { return false }
         evictions &+= 1
         evicted(record, touched)
         return true

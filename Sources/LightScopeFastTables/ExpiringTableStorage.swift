@@ -17,10 +17,6 @@ extension ExpiringTable {
         @usableFromInline @exclusivity(unchecked) var head = 0
         @usableFromInline @exclusivity(unchecked) var used = 0
         @usableFromInline @exclusivity(unchecked) package var liveCount = 0
-        /// Index entries left behind by lazy evictions (ExpiringTableLazyEviction.swift), and
-        /// the slot of the first of their records: they lie in the slots from there to `head`.
-        @usableFromInline @exclusivity(unchecked) var garbage = 0
-        @usableFromInline @exclusivity(unchecked) var garbageStart = 0
         /// Whether `records` went to a bigger storage (`grownInPlace`), which frees it.
         @usableFromInline @exclusivity(unchecked) var recordsHandedOver = false
         /// Whether `index`'s buckets went to a bigger storage (`grownInPlace`), which frees them.
@@ -152,7 +148,7 @@ extension ExpiringTable {
         /// `find` with the key's hash already made.
         @inline(__always)
         @inlinable package func find(_ key: Key, hash: UInt64) -> Found? {
-            index.find(hash: hash) { records[$0].key == key && records[$0].stamp.isLive }.map { Found(bucket: $0.bucket, slot: $0.slot) }
+            index.find(hash: hash) { records[$0].key == key }.map { Found(bucket: $0.bucket, slot: $0.slot) }
         }
 
         /// Starts loading the index bucket of the record `distance` places from the front,
@@ -167,7 +163,6 @@ extension ExpiringTable {
         @inline(__always)
         @inlinable package func append(_ record: Record, hash: UInt64) {
             precondition(used < ringCapacity, "ExpiringTable: ring full")
-            if garbage != 0 { sweepGarbageBeforeTail() }
             let slot = slot(behindFront: used)
             records[slot] = record
             used += 1
@@ -198,17 +193,12 @@ extension ExpiringTable {
         /// Moves a live entry's record to the young end with `stamp`; the ring must have room.
         @inlinable package func moveToYoungEnd(_ found: Found, stamp: RecordStamp) {
             precondition(used < ringCapacity, "ExpiringTable: ring full")
-            var bucket = found.bucket
-            if garbage != 0 && sweepGarbageBeforeTail() {
-                // The sweep shifted runs back: this entry's bucket may have moved.
-                bucket = index.bucket(ofSlot: found.slot, hash: hash(records[found.slot].key))
-            }
             let slot = slot(behindFront: used)
             records[slot] = records[found.slot]
             records[slot].stamp = stamp
             used += 1
             records[found.slot].stamp.mark = 0
-            index.setSlot(slot, inBucket: bucket)
+            index.setSlot(slot, inBucket: found.bucket)
             if found.slot == head { popDeadFront() }
         }
 
@@ -216,7 +206,6 @@ extension ExpiringTable {
         @inlinable package func drain(_ each: (Record, UInt64) -> Void) {
             index.clear()
             liveCount = 0
-            garbage = 0
             while used > 0 {
                 let record = records[head]
                 head = next(head)

@@ -74,9 +74,6 @@ public struct ScanTracker {
         // The IPv6 table first: a larger first size of the IPv4 one takes what it leaves.
         wide = ExpiringTable(maximumCapacity: capacities.ipv6ScanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool)
         ipv4 = ExpiringTable(maximumCapacity: capacities.scanSources, initialCapacity: budget.initialIPv4Entries, pool: pool)
-        // Full under a flood of new sources, it evicts one for each: left in its index (2 MiB at
-        // the largest) for a sweep in order, instead of a random line each.
-        ipv4.unindexesEvictionsLazily = true
         targets = ScanTargets(blocks: BlockPool(maximumBlocks: capacities.scanTargetBlocks,
                                                 initialBlocks: DetectionBudget.initialEntries, pool: budget.pool(.scanTargets)))
     }
