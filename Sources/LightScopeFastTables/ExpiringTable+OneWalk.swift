@@ -59,7 +59,7 @@ extension ExpiringTable {
         record.stamp = RecordStamp(offsetNanos: offset, mark: record.stamp.mark == 0 ? 1 : record.stamp.mark)
         var bucket = emptyBucket
         while storage.liveCount >= storage.capacity {
-            guard let (old, touched, hole) = storage.takeFrontTellingHole(prefetching: Self.expiryPrefetchDistance) else { break }
+            guard let (old, touched, hole) = storage.takeFront(prefetching: Self.expiryPrefetchDistance) else { break }
             evictions &+= 1
             bucket = storage.index.firstEmpty(hash: hash, was: bucket, afterHole: hole)
             evicted(old, touched)
@@ -79,29 +79,5 @@ extension ExpiringTable.Storage {
         used += 1
         liveCount += 1
         index.insert(slot: slot, hash: hash, inFirstEmpty: bucket)
-    }
-
-    /// `takeFront(prefetching:)`, also telling which bucket the removal left empty.
-    @inline(__always)
-    @inlinable func takeFrontTellingHole(prefetching distance: Int) -> (Record, UInt64, hole: Int)? {
-        while used > 0 && !records[head].stamp.isLive {
-            head = next(head)
-            used -= 1
-        }
-        guard used > 0 else { return nil }
-        prefetchBucket(ofRecordBehindFront: distance)
-        let front = head
-        let record = records[front]
-        var bucket = index.home(hash(record.key))
-        while index.slot(inBucket: bucket) != front {
-            precondition(index.buckets[bucket] != 0, "ExpiringTable: front slot not indexed")
-            bucket = (bucket &+ 1) & index.mask
-        }
-        let hole = index.remove(bucket: bucket) { hash(records[$0].key) }
-        liveCount -= 1
-        records[front].stamp.mark = 0
-        head = next(head)
-        used -= 1
-        return (record, clock.nanos(of: record.stamp), hole)
     }
 }

@@ -10,7 +10,7 @@ extension ExpiringTable {
     /// empty. The storage must be unique (the insert's caller made it so).
     @inline(__always)
     @inlinable mutating func evictOldestForInsert(_ evicted: (Record, UInt64) -> Void) -> Bool {
-        guard let (record, touched) = storage.takeFront(prefetching: Self.expiryPrefetchDistance) else { return false }
+        guard let (record, touched, _) = storage.takeFront(prefetching: Self.expiryPrefetchDistance) else { return false }
         evictions &+= 1
         evicted(record, touched)
         return true
@@ -18,11 +18,12 @@ extension ExpiringTable {
 }
 
 extension ExpiringTable.Storage {
-    /// Takes out the oldest live record, with its time, skipping the dead ones before it;
-    /// nil if there is none. Starts loading the index bucket of the record `distance`
-    /// places on, whose turn comes a few evictions later.
+    /// Takes out the oldest live record, with its time and the index bucket its removal left
+    /// empty (the insert after it may take that bucket: ExpiringTable+OneWalk.swift),
+    /// skipping the dead ones before it; nil if there is none. Starts loading the index
+    /// bucket of the record `distance` places on, whose turn comes a few evictions later.
     @inline(__always)
-    @inlinable func takeFront(prefetching distance: Int) -> (Record, UInt64)? {
+    @inlinable func takeFront(prefetching distance: Int) -> (Record, UInt64, hole: Int)? {
         while used > 0 && !records[head].stamp.isLive {
             head = next(head)
             used -= 1
@@ -36,11 +37,11 @@ extension ExpiringTable.Storage {
             precondition(index.buckets[bucket] != 0, "ExpiringTable: front slot not indexed")
             bucket = (bucket &+ 1) & index.mask
         }
-        index.remove(bucket: bucket) { hash(records[$0].key) }
+        let hole = index.remove(bucket: bucket) { hash(records[$0].key) }
         liveCount -= 1
         records[front].stamp.mark = 0
         head = next(head)
         used -= 1
-        return (record, clock.nanos(of: record.stamp))
+        return (record, clock.nanos(of: record.stamp), hole)
     }
 }
