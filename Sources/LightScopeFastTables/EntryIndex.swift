@@ -119,17 +119,25 @@ import CPrefetch
         lightscope_prefetch(buckets + ((home &+ 3) & mask))
     }
 
-    /// The bucket and slot of the entry whose hash is `hash` and for which `isMatch(slot)`.
+    /// Where a lookup of `hash` stops: the bucket of the entry for which `isMatch(slot)` and
+    /// its slot, or the first empty bucket from the hash's home and slot -1.
     @inline(__always)
-    @inlinable package func find(hash: UInt64, isMatch: (Int) -> Bool) -> (bucket: Int, slot: Int)? {
+    @inlinable package func walk(hash: UInt64, isMatch: (Int) -> Bool) -> (bucket: Int, slot: Int) {
         let wanted = tag(hash)
         var bucket = home(hash)
         while true {
             let entry = buckets[bucket]
-            if entry == 0 { return nil }
+            if entry == 0 { return (bucket, -1) }
             if entry &>> tagShift == wanted, isMatch(slot(of: entry)) { return (bucket, slot(of: entry)) }
             bucket = (bucket &+ 1) & mask
         }
+    }
+
+    /// The bucket and slot of the entry whose hash is `hash` and for which `isMatch(slot)`.
+    @inline(__always)
+    @inlinable package func find(hash: UInt64, isMatch: (Int) -> Bool) -> (bucket: Int, slot: Int)? {
+        let stop = walk(hash: hash, isMatch: isMatch)
+        return stop.slot >= 0 ? stop : nil
     }
 
     /// The bucket that points at `slot`, whose entry has hash `hash`; it must be present.

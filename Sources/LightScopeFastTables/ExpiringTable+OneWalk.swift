@@ -13,20 +13,6 @@
 //   walks again, as before.
 
 extension EntryIndex {
-    /// Where a lookup of `hash` stops: the bucket of the entry for which `isMatch(slot)` and
-    /// its slot, or the first empty bucket from the hash's home and slot -1.
-    @inline(__always)
-    @inlinable package func walk(hash: UInt64, isMatch: (Int) -> Bool) -> (bucket: Int, slot: Int) {
-        let wanted = tag(hash)
-        var bucket = home(hash)
-        while true {
-            let entry = buckets[bucket]
-            if entry == 0 { return (bucket, -1) }
-            if entry &>> tagShift == wanted, isMatch(slot(of: entry)) { return (bucket, slot(of: entry)) }
-            bucket = (bucket &+ 1) & mask
-        }
-    }
-
     /// Indexes `slot` under `hash` in `bucket`, which must be the first empty bucket from the
     /// hash's home (what `insert(slot:hash:)` would find).
     @inline(__always)
