@@ -159,13 +159,15 @@ import CPrefetch
     /// Indexes `slot` under `hash`; the key must be absent (the caller found it so).
     @inline(__always)
     @inlinable package func insert(slot: Int, hash: UInt64) {
+        insert(slot: slot, hash: hash, inFirstEmpty: firstEmpty(hash: hash))
+    }
+
+    /// The first empty bucket from `hash`'s home: where an insert of it goes.
+    @inline(__always)
+    @inlinable package func firstEmpty(hash: UInt64) -> Int {
         var bucket = home(hash)
-        var distance = 0
-        while buckets[bucket] != 0 {
-            bucket = (bucket &+ 1) & mask
-            distance += 1
-        }
-        buckets[bucket] = entry(slot: slot, distance: distance, tag: tag(hash))
+        while buckets[bucket] != 0 { bucket = (bucket &+ 1) & mask }
+        return bucket
     }
 
     /// Empties `bucket` and shifts the rest of its cluster back, so lookups need no

@@ -149,7 +149,7 @@
         let key = record.key
         let hash = storage.hash(key)
         // One walk of the index: the bucket it stops at is the insert's (ExpiringTable+OneWalk.swift).
-        let stop = storage.index.walk(hash: hash) { storage.records[$0].key == key }
+        let stop = storage.walk(key, hash: hash)
         if stop.slot >= 0 {
             let found = Found(bucket: stop.bucket, slot: stop.slot)
             let stamp = storage.records[found.slot].stamp
@@ -172,7 +172,7 @@
                                  _ change: (inout Record, UInt64) -> Void, evicted: (Record, UInt64) -> Void) -> Bool {
         makeUnique()
         let hash = storage.hash(key)
-        let stop = storage.index.walk(hash: hash) { storage.records[$0].key == key }
+        let stop = storage.walk(key, hash: hash)
         if stop.slot >= 0 {
             let found = Found(bucket: stop.bucket, slot: stop.slot)
             let stamp = storage.records[found.slot].stamp

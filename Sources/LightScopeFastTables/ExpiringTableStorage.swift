@@ -148,7 +148,15 @@ extension ExpiringTable {
         /// `find` with the key's hash already made.
         @inline(__always)
         @inlinable package func find(_ key: Key, hash: UInt64) -> Found? {
-            index.find(hash: hash) { records[$0].key == key }.map { Found(bucket: $0.bucket, slot: $0.slot) }
+            let stop = walk(key, hash: hash)
+            return stop.slot >= 0 ? Found(bucket: stop.bucket, slot: stop.slot) : nil
+        }
+
+        /// Where a lookup of `key` stops (`EntryIndex.walk`): its bucket and slot, or the first
+        /// empty bucket from its home and slot -1, where an insert of it goes.
+        @inline(__always)
+        @inlinable package func walk(_ key: Key, hash: UInt64) -> (bucket: Int, slot: Int) {
+            index.walk(hash: hash) { records[$0].key == key }
         }
 
         /// Starts loading the index bucket of the record `distance` places from the front,
@@ -162,12 +170,7 @@ extension ExpiringTable {
         /// and the key must be absent.
         @inline(__always)
         @inlinable package func append(_ record: Record, hash: UInt64) {
-            precondition(used < ringCapacity, "ExpiringTable: ring full")
-            let slot = slot(behindFront: used)
-            records[slot] = record
-            used += 1
-            liveCount += 1
-            index.insert(slot: slot, hash: hash)
+            append(record, hash: hash, inFirstEmpty: index.firstEmpty(hash: hash))
         }
 
         /// Takes a live entry out: unindexed, its record left dead (or dropped, at either end).
