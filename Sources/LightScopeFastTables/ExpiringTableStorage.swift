@@ -45,7 +45,7 @@ extension ExpiringTable {
         }
 
         deinit {
-            if !recordsHandedOver { TableMemory.free(records, byteCount: ringCapacity * MemoryLayout<Record>.stride) }
+            if !recordsHandedOver { TableMemory.free(records, byteCount: ringCapacity * MemoryLayout<Record>.stride, access: .inOrder) }
             if !indexHandedOver { index.deallocate() }
             pool.release(accountedBytes)
         }

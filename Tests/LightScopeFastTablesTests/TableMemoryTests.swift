@@ -78,9 +78,74 @@ final class TableMemoryTests: XCTestCase {
         defer { TableMemory.free(large, byteCount: byteCount) }
         XCTAssertTrue(try advised(large, byteCount: byteCount), "a large block is advised")
 
-        let smallBytes = TableMemory.hugePageAdviceMinimum - TableMemory.pageSize
+        let smallBytes = TableMemory.hugePageBlockMinimum - TableMemory.pageSize
         let small = TableMemory.allocate(byteCount: smallBytes)
         defer { TableMemory.free(small, byteCount: smallBytes) }
         XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(small)).contains("hg"), "a small block is left alone")
+    }
+
+    /// The line of `name:` in the smaps entry of the mapping that holds `address`.
+    private func mappingField(_ name: String, of address: UnsafeRawPointer) throws -> Substring? {
+        let data = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() ?? Data()
+        let target = UInt(bitPattern: address)
+        var inside = false
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            if let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "), dash < space,
+               let start = UInt(line[..<dash], radix: 16), let end = UInt(line[line.index(after: dash)..<space], radix: 16) {
+                inside = start <= target && target < end
+            } else if inside, line.hasPrefix(name + ":") {
+                return line.dropFirst(name.count + 1).drop(while: { $0 == " " })
+            }
+        }
+        return nil
+    }
+
+    private func isOnHugePageBoundary(_ block: UnsafeRawPointer) -> Bool {
+        UInt(bitPattern: block) % UInt(TableMemory.hugePageSize) == 0
+    }
+
+    /// A block read at random from `hugePageBlockMinimum` on (the connections' 1 MiB index at
+    /// the default budget) is whole huge pages on a huge page boundary, advised, and eligible
+    /// (`THPeligible`): from mmap's small pages it held no whole huge page, nor asked for any.
+    func testARandomBlockFromTheMinimumOnIsWholeHugePagesOnABoundary() throws {
+        let byteCount = TableMemory.hugePageBlockMinimum
+        XCTAssertEqual(TableMemory.mappedLength(byteCount, access: .random), TableMemory.hugePageSize)
+        let block = TableMemory.allocate(byteCount: byteCount)
+        defer { TableMemory.free(block, byteCount: byteCount) }
+        XCTAssertTrue(isOnHugePageBoundary(block), "at \(block)")
+        XCTAssertTrue(try mappingFlags(of: block).contains("hg"), "advised")
+        XCTAssertEqual(try mappingField("THPeligible", of: block), "1")
+        // The whole huge page is the block's: its last byte is mapped, written and read.
+        let last = block + TableMemory.hugePageSize - 1
+        last.storeBytes(of: 0xA5, as: UInt8.self)
+        XCTAssertEqual(last.load(as: UInt8.self), 0xA5)
+
+        // A ring of the same size stays on small pages, as asked.
+        let ring = TableMemory.allocate(byteCount: byteCount, access: .inOrder)
+        defer { TableMemory.free(ring, byteCount: byteCount, access: .inOrder) }
+        XCTAssertEqual(TableMemory.mappedLength(byteCount, access: .inOrder), byteCount)
+        XCTAssertFalse(try mappingFlags(of: ring).contains("hg"))
+    }
+
+    /// Growing a block past the minimum moves it onto a huge page boundary with its bytes,
+    /// without a copy; shrinking keeps them where they are.
+    func testResizedRandomBlocksKeepTheirBytesOnAHugePageBoundary() throws {
+        let small = 256 << 10
+        var block = TableMemory.allocate(byteCount: small)
+        let words = small / 8
+        for word in 0..<words { block.storeBytes(of: UInt64(word) &* 0x9E37_79B9, toByteOffset: word * 8, as: UInt64.self) }
+
+        for (from, to) in [(small, 3 << 20), (3 << 20, 8 << 20)] {
+            block = try XCTUnwrap(TableMemory.resize(block, byteCount: from, to: to))
+            XCTAssertTrue(isOnHugePageBoundary(block), "grown to \(to) at \(block)")
+            XCTAssertTrue(try mappingFlags(of: block).contains("hg"))
+            XCTAssertEqual(try mappingField("THPeligible", of: block), "1")
+            for word in 0..<words { XCTAssertEqual(block.load(fromByteOffset: word * 8, as: UInt64.self), UInt64(word) &* 0x9E37_79B9) }
+            XCTAssertEqual(block.load(fromByteOffset: to - 8, as: UInt64.self), 0, "the added bytes are zeroes")
+        }
+        block = try XCTUnwrap(TableMemory.resize(block, byteCount: 8 << 20, to: 2 << 20))
+        XCTAssertTrue(isOnHugePageBoundary(block))
+        for word in 0..<words { XCTAssertEqual(block.load(fromByteOffset: word * 8, as: UInt64.self), UInt64(word) &* 0x9E37_79B9) }
+        TableMemory.free(block, byteCount: 2 << 20)
     }
 }
