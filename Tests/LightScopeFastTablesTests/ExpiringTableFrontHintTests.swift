@@ -47,7 +47,7 @@ final class ExpiringTableFrontHintTests: XCTestCase {
                     hinted.upsert(record, nowNanos: now) { record, _ in out.0.append(record.value) }
                     misled.upsert(record, nowNanos: now) { record, _ in out.1.append(record.value) }
                 }
-                guard same(hinted, misled, "seed \(seed) step \(step)") else { return }
+                guard sameTableState(hinted, misled, "seed \(seed) step \(step)") else { return }
             }
             XCTAssertEqual(out.0, out.1, "seed \(seed)")
             XCTAssertEqual(hinted.evictions, misled.evictions, "seed \(seed)")
@@ -74,28 +74,5 @@ final class ExpiringTableFrontHintTests: XCTestCase {
         }
         // Every front since the ring filled, but those a compaction moved.
         XCTAssertGreaterThan(checked, 1500)
-    }
-
-    private func same(_ one: ExpiringTable<KeyValueRecord>, _ other: ExpiringTable<KeyValueRecord>, _ message: String) -> Bool {
-        let (a, b) = (one.storage, other.storage)
-        guard a.index.bucketCount == b.index.bucketCount, a.ringCapacity == b.ringCapacity,
-              (a.head, a.used, a.liveCount) == (b.head, b.used, b.liveCount) else {
-            XCTFail("\(message): sizes or ring positions differ")
-            return false
-        }
-        for bucket in 0..<a.index.bucketCount where a.index.buckets[bucket] != b.index.buckets[bucket] {
-            XCTFail("\(message): bucket \(bucket) differs")
-            return false
-        }
-        for position in 0..<a.used {
-            let slot = a.slot(behindFront: position)
-            let (x, y) = (a.records[slot], b.records[slot])
-            guard x.stamp.isLive == y.stamp.isLive, !x.stamp.isLive
-                || (x.key, x.value, x.stamp.offsetNanos) == (y.key, y.value, y.stamp.offsetNanos) else {
-                XCTFail("\(message): ring slot \(slot) differs")
-                return false
-            }
-        }
-        return true
     }
 }
