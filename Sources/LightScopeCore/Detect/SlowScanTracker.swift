@@ -103,7 +103,8 @@ struct SlowScanTracker {
         var made = false
         // Touched at every attempt, so that the least recently active source is the one a
         // full table evicts; one lookup, whether the source is new or known.
-        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true, make: {
+        // The record is made after the eviction a full table needs (ExpiringTable+MakeLast.swift).
+        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true, makingLast: {
             guard firstAttemptOnly else { return SlowScanRecord(source: source, windowStart: nowSeconds) }
             made = true
             return SlowScanRecord(firstAttemptOf: source, windowStart: nowSeconds, port: port, destination: destination,
