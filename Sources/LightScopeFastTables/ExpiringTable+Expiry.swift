@@ -39,7 +39,9 @@ extension ExpiringTable.Storage {
         let slot = slot(behindFront: distance)
         let record = records[slot]
         guard record.stamp.isLive else { return }
-        index.prefetch(hash: hash(record.key))
+        let hash = hash(record.key)
+        index.prefetch(hash: hash)
+        noteHome(of: slot, hash: hash)
         ahead(record)
     }
 }

@@ -32,11 +32,7 @@ extension ExpiringTable.Storage {
         prefetchBucket(ofRecordBehindFront: distance)
         let front = head
         let record = records[front]
-        var bucket = index.home(hash(record.key))
-        while index.slot(inBucket: bucket) != front {
-            precondition(index.buckets[bucket] != 0, "ExpiringTable: front slot not indexed")
-            bucket = (bucket &+ 1) & index.mask
-        }
+        let bucket = bucketOfFront()
         let hole = index.remove(bucket: bucket) { hash(records[$0].key) }
         liveCount -= 1
         records[front].stamp.mark = 0

@@ -14,6 +14,9 @@ public struct ScanDetector {
     private var tracker: ScanTracker
     /// The address scans, when `addrscan_window` differs from `portscan_window`.
     private var addrscans: ScanTracker?
+    /// Whether `addrscans` is set: asked at every failure, where `addrscans != nil` copied
+    /// the optional tracker (retaining its tables) first.
+    private let countsAddrscansApart: Bool
     /// The slow scans, over `slowscan_window`.
     private var slowscans: SlowScanTracker
     private let interfaceName: InterfaceName
@@ -29,7 +32,8 @@ public struct ScanDetector {
                         kinds: kinds, portWeighting: settings.portWeighting, capacities: budget.capacities, budget: budget)
         }
         slowscans = SlowScanTracker(settings: settings, capacities: budget.capacities, budget: budget)
-        if settings.portscanWindow == settings.addrscanWindow {
+        countsAddrscansApart = settings.portscanWindow != settings.addrscanWindow
+        if !countsAddrscansApart {
             tracker = makeTracker(window: settings.portscanWindow, kinds: .both)
         } else {
             tracker = makeTracker(window: settings.portscanWindow, kinds: .portscan)
@@ -60,7 +64,7 @@ public struct ScanDetector {
     @inline(__always)
     public mutating func prefetch(source: IPAddress) {
         tracker.prefetch(source: source)
-        addrscans?.prefetch(source: source)
+        if countsAddrscansApart { addrscans?.prefetch(source: source) }
         slowscans.prefetch(source: source)
     }
 
@@ -87,7 +91,7 @@ public struct ScanDetector {
         tracker.record(source: source, destination: destination, port: port, nowNanos: clockNanos) { crossing in
             if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
         }
-        if addrscans != nil {
+        if countsAddrscansApart {
             addrscans?.record(source: source, destination: destination, port: port, nowNanos: clockNanos) { crossing in
                 if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
             }

@@ -5,7 +5,7 @@
 ///
 /// Each source costs one fixed record (`SlowScanRecord`, 64 bytes): its window's start, its
 /// attempts and two `DistinctSketch`es, one of the ports it probed and one of the addresses,
-/// not the targets themselves. Windows are tumbling, from a source's first failed attempt,
+/// not the targets themselves (but a source's first, until a second attempt counts it). Windows are tumbling, from a source's first failed attempt,
 /// like `ScanTracker`'s. A source is reported once per window, and not at all in a window
 /// where its `portscan` or `addrscan` was reported already: it scanned fast enough to be
 /// seen. The table has its own share of the memory budget (`DetectionTable.slowScanSources`);
@@ -24,8 +24,9 @@ struct SlowScanTracker {
     private let portBitsNeeded: Int
     private let addressBitsNeeded: Int
     /// No first attempt crosses a threshold (one set bit reaches neither): then a new
-    /// source's record is made as its first attempt leaves it, without counting.
-    let firstAttemptCrossesNothing: Bool
+    /// source's record is made as its first attempt leaves it, without counting (a test
+    /// turns it off, to compare with the plain count).
+    var firstAttemptCrossesNothing: Bool
     private var sources: ExpiringTable<SlowScanRecord>
 
     struct Crossing: Equatable {
@@ -102,7 +103,8 @@ struct SlowScanTracker {
         var made = false
         // Touched at every attempt, so that the least recently active source is the one a
         // full table evicts; one lookup, whether the source is new or known.
-        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true, make: {
+        // The record is made after the eviction a full table needs (ExpiringTable+MakeLast.swift).
+        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true, makingLast: {
             guard firstAttemptOnly else { return SlowScanRecord(source: source, windowStart: nowSeconds) }
             made = true
             return SlowScanRecord(firstAttemptOf: source, windowStart: nowSeconds, port: port, destination: destination,
@@ -110,7 +112,11 @@ struct SlowScanTracker {
         }) { record, _ in
             if made { return }
             // Wrapping: seconds since the window started, whatever the clock's epoch.
-            if nowSeconds &- record.windowStart > window { record = SlowScanRecord(source: source, windowStart: nowSeconds) }
+            if nowSeconds &- record.windowStart > window {
+                record = SlowScanRecord(source: source, windowStart: nowSeconds)
+            } else {
+                record.countFirstTarget()
+            }
             record.attempts &+= 1
             let newPort = record.ports.insert(hash: DistinctSketch.hash(port: port))
             let newAddress = record.addresses.insert(hash: DistinctSketch.hash(address: destination))
@@ -155,6 +161,9 @@ struct SlowScanRecord: TableRecord {
 
     static let slowscanReported: UInt8 = 1
     static let scanReported: UInt8 = 2
+    /// The sketches hold the first attempt's target itself, not yet counted
+    /// (`init(firstAttemptOf:)`, `countFirstTarget`).
+    static let firstTargetUncounted: UInt8 = 4
 
     var key: IPAddress { source.address }
 
@@ -164,13 +173,33 @@ struct SlowScanRecord: TableRecord {
     }
 
     /// What counting one attempt at `destination`:`port` in a fresh window leaves, when it
-    /// crosses no threshold (`SlowScanTracker.count`'s first attempt).
+    /// crosses no threshold (`SlowScanTracker.count`'s first attempt), but for the sketches:
+    /// they keep the target itself, the address in `addresses` and the port in `ports`, and
+    /// `countFirstTarget` counts it if a second attempt comes. Under a flood of one-off
+    /// sources nearly every record is evicted before one does, and its two hashes (about 40
+    /// instructions a source) were never needed.
     @inline(__always)
     init(firstAttemptOf source: IPAddress, windowStart: UInt32, port: UInt16, destination: IPAddress, scanReported: Bool) {
         self.init(source: source, windowStart: windowStart)
         attempts = 1
+        let target = PackedAddress(destination)
+        addresses = DistinctSketch(word0: target.word0, word1: target.word1, word2: target.word2, word3: target.word3)
+        ports.word0 = UInt32(port)
+        flags = (scanReported ? Self.scanReported : 0) | Self.firstTargetUncounted
+    }
+
+    /// Counts the first attempt's target into the sketches, if `init(firstAttemptOf:)` left
+    /// it uncounted: the record is then what counting that attempt would have made.
+    @inline(__always)
+    mutating func countFirstTarget() {
+        guard flags & Self.firstTargetUncounted != 0 else { return }
+        let port = UInt16(truncatingIfNeeded: ports.word0)
+        let destination = IPAddress(high: UInt64(addresses.word0) << 32 | UInt64(addresses.word1),
+                                    low: UInt64(addresses.word2) << 32 | UInt64(addresses.word3))
+        ports = DistinctSketch()
         ports.insert(hash: DistinctSketch.hash(port: port))
+        addresses = DistinctSketch()
         addresses.insert(hash: DistinctSketch.hash(address: destination))
-        flags = scanReported ? Self.scanReported : 0
+        flags &= ~Self.firstTargetUncounted
     }
 }
