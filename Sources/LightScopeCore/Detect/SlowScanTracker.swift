@@ -5,13 +5,14 @@
 ///
 /// Each source costs one fixed record (`SlowScanRecord`, 64 bytes): its window's start, its
 /// attempts and two `DistinctSketch`es, one of the ports it probed and one of the addresses,
-/// not the targets themselves (but a source's first, until a second attempt counts it). Windows are tumbling, from a source's first failed attempt,
-/// like `ScanTracker`'s. A source is reported once per window, and not at all in a window
-/// where its `portscan` or `addrscan` was reported already: it scanned fast enough to be
-/// seen. The table has its own share of the memory budget (`DetectionTable.slowScanSources`);
-/// when it is full the source that failed least recently is evicted, and counted. Unlike
-/// the fast scans' table, which evicts the oldest window, this keeps a slow scanner that
-/// goes on probing, whatever number of one-off sources passes by.
+/// not the targets themselves (but a source's first, until a second attempt counts it). Windows
+/// are tumbling, from a source's first failed attempt, like `ScanTracker`'s. A source is
+/// reported once per window, and not at all in a window where its `portscan` or `addrscan` was
+/// reported already: it scanned fast enough to be seen. The table has its own share of the
+/// memory budget (`DetectionTable.slowScanSources`); when it is full the source that failed
+/// least recently is evicted, and counted. Unlike the fast scans' table, which evicts the
+/// oldest window, this keeps a slow scanner that goes on probing, whatever number of one-off
+/// sources passes by.
 struct SlowScanTracker {
     let ports: Int
     let addresses: Int
