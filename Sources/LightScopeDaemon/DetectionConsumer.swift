@@ -129,7 +129,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     /// The packets held back, through the engine in order, their lookups prefetched ahead.
     private func processBatch() {
         guard !batch.isEmpty else { return }
-        batch.drain(prefetch: { engine.prefetch($0) }) { packet, timeNanos in
+        batch.drain(prefetch: { engine.prefetch(at: $0) }) { packet, timeNanos in
             // A failure is reported at its own packet's time, not the drain's last: the shared
             // scans put the loops' failures in that order.
             reportingNanos = timeNanos
