@@ -38,10 +38,14 @@ final class DecodedPacketBatch {
 
     var isEmpty: Bool { count == 0 }
 
-    /// Holds `packet` back; returns whether the batch is now full (and must be processed).
+    /// Where the next packet goes, for the decoder to write it in place (then `commit`): a
+    /// decoded packet handed to `append` was copied once more, 112 bytes a packet. Not held
+    /// until committed; a drain leaves it alone.
+    var nextSlot: UnsafeMutablePointer<DecodedPacket> { packets + count }
+
+    /// Holds the packet written to `nextSlot`; returns whether the batch is now full.
     @inline(__always)
-    func append(_ packet: DecodedPacket, timeNanos: UInt64) -> Bool {
-        (packets + count).initialize(to: packet)
+    func commit(timeNanos: UInt64) -> Bool {
         times[count] = timeNanos
         count &+= 1
         return count == Self.capacity

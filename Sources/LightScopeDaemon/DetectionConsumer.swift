@@ -111,14 +111,18 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
 
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
         do {
-            var packet = try PacketDecoder.decode(bytes, linkType: linkType)
-            if case .tcpFragment(let piece) = packet.transport {
-                // Reassembly reads `bytes`, valid only now: the packets held back go first.
+            // Decoded into the batch's next slot, not copied there (`DecodedPacketBatch.nextSlot`).
+            let slot = batch.nextSlot
+            slot.initialize(to: try PacketDecoder.decode(bytes, linkType: linkType))
+            if case .tcpFragment(let piece) = slot.pointee.transport {
+                // Reassembly reads `bytes`, valid only now: the packets held back go first,
+                // and the slot moves to the front of the emptied batch.
+                let packet = slot.pointee
                 processBatch()
                 guard let whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestampNanos) else { return }
-                packet = whole
+                batch.nextSlot.initialize(to: whole)
             }
-            if batch.append(packet, timeNanos: timestampNanos) { processBatch() }
+            if batch.commit(timeNanos: timestampNanos) { processBatch() }
         } catch {
             rejections[error.rawValue] &+= 1
         }
