@@ -113,7 +113,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         do {
             // Decoded into the batch's next slot, not copied there (`DecodedPacketBatch.nextSlot`).
             let slot = batch.nextSlot
-            slot.initialize(to: try PacketDecoder.decode(bytes, linkType: linkType))
+            try PacketDecoder.decode(bytes, linkType: linkType, into: slot)
             if case .tcpFragment(let piece) = slot.pointee.transport {
                 // Reassembly reads `bytes`, valid only now: the packets held back go first,
                 // and the slot moves to the front of the emptied batch.
