@@ -38,27 +38,31 @@ final class DecodedPacketBatch {
 
     var isEmpty: Bool { count == 0 }
 
-    /// Holds `packet` back; returns whether the batch is now full (and must be processed).
+    /// Where the next packet goes, for the decoder to write it in place (then `commit`): a
+    /// decoded packet handed to `append` was copied once more, 112 bytes a packet. Not held
+    /// until committed; a drain leaves it alone.
+    var nextSlot: UnsafeMutablePointer<DecodedPacket> { packets + count }
+
+    /// Holds the packet written to `nextSlot`; returns whether the batch is now full.
     @inline(__always)
-    func append(_ packet: DecodedPacket, timeNanos: UInt64) -> Bool {
-        (packets + count).initialize(to: packet)
+    func commit(timeNanos: UInt64) -> Bool {
         times[count] = timeNanos
         count &+= 1
         return count == Self.capacity
     }
 
     /// Hands every packet held to `process`, oldest first, after starting the lookups of the
-    /// one `prefetchDistance` on with `prefetch`; leaves the batch empty.
+    /// one `prefetchDistance` on with `prefetch` (handed its slot: no copy); leaves the batch empty.
     @inline(__always)
-    func drain(prefetch: (DecodedPacket) -> Void, process: (DecodedPacket, UInt64) -> Void) {
+    func drain(prefetch: (UnsafePointer<DecodedPacket>) -> Void, process: (DecodedPacket, UInt64) -> Void) {
         let held = count
         // Nothing can be held again while the batch is worked through (the loop's thread
         // is in here), but empty it first all the same.
         count = 0
-        for index in 0..<min(held, Self.prefetchDistance) { prefetch(packets[index]) }
+        for index in 0..<min(held, Self.prefetchDistance) { prefetch(packets + index) }
         for index in 0..<held {
             let ahead = index &+ Self.prefetchDistance
-            if ahead < held { prefetch(packets[ahead]) }
+            if ahead < held { prefetch(packets + ahead) }
             process(packets[index], times[index])
         }
         packets.deinitialize(count: held)

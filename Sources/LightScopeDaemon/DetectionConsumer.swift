@@ -111,14 +111,18 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
 
     func consume(bytes: UnsafeRawBufferPointer, wireLength: Int, timestampNanos: UInt64, linkType: Int32) {
         do {
-            var packet = try PacketDecoder.decode(bytes, linkType: linkType)
-            if case .tcpFragment(let piece) = packet.transport {
-                // Reassembly reads `bytes`, valid only now: the packets held back go first.
+            // Decoded into the batch's next slot, not copied there (`DecodedPacketBatch.nextSlot`).
+            let slot = batch.nextSlot
+            try PacketDecoder.decode(bytes, linkType: linkType, into: slot)
+            if case .tcpFragment(let piece) = slot.pointee.transport {
+                // Reassembly reads `bytes`, valid only now: the packets held back go first,
+                // and the slot moves to the front of the emptied batch.
+                let packet = slot.pointee
                 processBatch()
                 guard let whole = try reassembler.add(piece, of: packet, bytes: bytes, timeNanos: timestampNanos) else { return }
-                packet = whole
+                batch.nextSlot.initialize(to: whole)
             }
-            if batch.append(packet, timeNanos: timestampNanos) { processBatch() }
+            if batch.commit(timeNanos: timestampNanos) { processBatch() }
         } catch {
             rejections[error.rawValue] &+= 1
         }
@@ -129,7 +133,7 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     /// The packets held back, through the engine in order, their lookups prefetched ahead.
     private func processBatch() {
         guard !batch.isEmpty else { return }
-        batch.drain(prefetch: { engine.prefetch($0) }) { packet, timeNanos in
+        batch.drain(prefetch: { engine.prefetch(at: $0) }) { packet, timeNanos in
             // A failure is reported at its own packet's time, not the drain's last: the shared
             // scans put the loops' failures in that order.
             reportingNanos = timeNanos

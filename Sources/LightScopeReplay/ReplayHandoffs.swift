@@ -101,9 +101,36 @@ struct TalliedEvent {
     }
 }
 
-/// A packet on its way to detection: decoded, or nil when `PacketTriage` found it needs no
-/// decoding and its time runs the engine's timers (it must reach the engine in order too).
+/// A packet on its way to detection: decoded, or none (`hasPacket` false) when `PacketTriage`
+/// found it needs no decoding and its time runs the engine's timers (it must reach the
+/// engine in order too). Not an optional packet: the detection thread hands the engine the
+/// packet's address in the batch (`packetAddress`), and an optional's payload has none.
 struct PacketToDetect {
-    var packet: DecodedPacket?
+    /// A placeholder when `hasPacket` is false.
+    var packet: DecodedPacket
     var timeNanos: UInt64
+    var hasPacket: Bool
+
+    init(packet: DecodedPacket, timeNanos: UInt64) {
+        self.packet = packet
+        self.timeNanos = timeNanos
+        hasPacket = true
+    }
+
+    /// A packet that only runs the timers at `timeNanos`.
+    init(timersAtNanos timeNanos: UInt64) {
+        packet = Self.placeholder
+        self.timeNanos = timeNanos
+        hasPacket = false
+    }
+
+    private static let placeholder = DecodedPacket(source: IPAddress(high: 0, low: 0), destination: IPAddress(high: 0, low: 0),
+                                                   isIPv6: false, ttl: 0, transport: .other(protocolNumber: 0))
+    /// Where the packet of the element at `element` is: its first stored property, at the
+    /// element's own address (`PacketToDetectTests` holds it there). A stored offset asked
+    /// for each packet cost a `swift_once` check.
+    @inline(__always)
+    static func packetAddress(_ element: UnsafePointer<PacketToDetect>) -> UnsafePointer<DecodedPacket> {
+        UnsafeRawPointer(element).assumingMemoryBound(to: DecodedPacket.self)
+    }
 }

@@ -57,7 +57,7 @@ struct ReadStage {
             if triage.isEstablishedTCP(bytes) {
                 guard reading.pointee.timers.runIfDue(atNanos: timestamp) else { return }
                 reading.pointee.progress?.publish(packets: reading.pointee.packets)
-                reading.pointee.packetsToDetect.send(PacketToDetect(packet: nil, timeNanos: timestamp))
+                reading.pointee.packetsToDetect.send(PacketToDetect(timersAtNanos: timestamp))
                 return
             }
             let packet: DecodedPacket
@@ -116,14 +116,14 @@ struct DetectionStage {
                             lightscope_prefetch(ahead)
                             lightscope_prefetch(ahead + MemoryLayout<PacketToDetect>.stride - 1)
                         }
-                        if index + Replay.prefetchDistance < packets.count, let ahead = packets[index + Replay.prefetchDistance].packet {
-                            engine.prefetch(ahead)
+                        if index + Replay.prefetchDistance < packets.count, packets[index + Replay.prefetchDistance].hasPacket {
+                            engine.prefetch(at: PacketToDetect.packetAddress(packets.baseAddress! + index + Replay.prefetchDistance))
                         }
                         // The timers first, as `process` would run them, and then the scan stage
                         // is told: it forgets windows exactly where the engine would have.
                         let timeNanos = packets[index].timeNanos
                         if engine.timersAreDue(atNanos: timeNanos) { advance(toNanos: timeNanos) }
-                        if let packet = packets[index].packet { engine.process(packet, timeNanos: timeNanos, emit: emit, lost: lose) }
+                        if packets[index].hasPacket { engine.process(packets[index].packet, timeNanos: timeNanos, emit: emit, lost: lose) }
                     }
                 }
             })

@@ -238,6 +238,47 @@ final class DetectionConsumerTests: XCTestCase {
         XCTAssertEqual(collector.events.map(\.source), (0..<probes).map { IPAddress("10.0.\($0 >> 8).\($0 & 255)")! })
     }
 
+    /// Packets are decoded into the batch's next slot (`DecodedPacketBatch.nextSlot`); a
+    /// fragmented SYN, whose reassembly drains the batch first, lands at the front of the
+    /// emptied batch: its last piece comes after another SYN was held, and the probes it
+    /// completes and the one held before it are both judged, once each.
+    func testAFragmentedProbeAmongHeldPacketsKeepsItsPlace() {
+        let collector = Collector()
+        let consumer = DetectionConsumer(interface: "lab0", settings: Settings.Detection(),
+                                         facts: DetectionConsumer.HostFacts(addresses: [IPAddress("192.0.2.1")!]),
+                                         counters: InterfaceCounters(interfaceName: "lab0"), sink: collector, lost: LostEvents())
+        consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
+        var time = wallStart + second
+        func feed(_ frame: [UInt8]) {
+            time += 1
+            frame.withUnsafeBytes { consumer.consume(bytes: $0, wireLength: frame.count, timestampNanos: time, linkType: 1) }
+        }
+        let remotes = (0..<9).map { "10.0.0.\($0 + 1)" }
+        var lastPiece: [UInt8] = []
+        for (index, remote) in remotes.enumerated() {
+            let segment = PacketBuilder.tcp(40000, UInt16(8080 + index), flags: 0x02)
+            if index == 5 {
+                let pieces = PacketBuilder.fragmented(segment, pieceBytes: 8, source: remote, destination: "192.0.2.1")
+                for piece in pieces.dropLast() { feed(piece) }
+                lastPiece = pieces.last!
+            } else {
+                feed(PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                            PacketBuilder.ipv4(remote, "192.0.2.1", ttl: 50, protocolNumber: 6, segment)))
+                if index == 6 { feed(lastPiece) }
+            }
+        }
+        for (index, remote) in remotes.enumerated() {
+            feed(PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                        PacketBuilder.ipv4("192.0.2.1", remote, ttl: 64, protocolNumber: 6,
+                                                           PacketBuilder.tcp(UInt16(8080 + index), 40000, flags: 0x14))))
+        }
+        consumer.dispatchEnded()
+        XCTAssertEqual(collector.events.map(\.verdict), Array(repeating: .closed, count: remotes.count))
+        XCTAssertEqual(collector.events.map(\.source), remotes.map { IPAddress($0)! })
+        XCTAssertEqual(collector.events.map(\.destinationPort), (0..<remotes.count).map { UInt16(8080 + $0) })
+        XCTAssertEqual(collector.events.map(\.packets), Array(repeating: 1, count: remotes.count))
+    }
+
     /// Events reach the pipeline through the daemon's tally with their counts kept by the loop
     /// and handed over at the end of each ring drain and timer run (not under the tally's lock
     /// per event): the tally's and the interface's figures are whole once the drain or the

@@ -176,19 +176,20 @@ struct DetectionCore {
     /// The lookups `process` will make for `packet`, started early (see `DetectionEngine.prefetch`).
     /// `mutating` though it changes nothing: called through the engine's pointer, a
     /// non-mutating call would copy the whole core (and retain every table) first.
-    mutating func prefetch(_ packet: DecodedPacket) {
-        guard case .tcp(let segment) = packet.transport else { return }
+    /// Read where the caller holds it (a batch's slot): passed by value, it was copied first.
+    mutating func prefetch(_ packet: UnsafePointer<DecodedPacket>) {
+        guard case .tcp(let segment) = packet.pointee.transport else { return }
         let flags = segment.flags
         if !flags.contains(.ack) && !flags.contains(.rst) {
-            pending.prefetch(ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination,
+            pending.prefetch(ProbeKey(remote: packet.pointee.source, remotePort: segment.sourcePort, local: packet.pointee.destination,
                                       localPort: segment.destinationPort))
         } else if flags.contains(.rst) || flags.contains(.syn) {
             // An answer (RST or SYN-ACK) from the local side: its probe, the connection
             // check, and for a RST the scan count of the remote it closes on.
-            pending.prefetch(ProbeKey(remote: packet.destination, remotePort: segment.destinationPort, local: packet.source,
-                                      localPort: segment.sourcePort))
-            connections.prefetch(remote: packet.destination, localPort: segment.sourcePort)
-            if flags.contains(.rst) { scans?.prefetch(source: packet.destination) }
+            pending.prefetch(ProbeKey(remote: packet.pointee.destination, remotePort: segment.destinationPort,
+                                      local: packet.pointee.source, localPort: segment.sourcePort))
+            connections.prefetch(remote: packet.pointee.destination, localPort: segment.sourcePort)
+            if flags.contains(.rst) { scans?.prefetch(source: packet.pointee.destination) }
         }
     }
 

@@ -72,6 +72,11 @@ public final class DetectionEngine {
     /// (replay, which reads a whole file; a packet loop, which holds one ring drain) calls it
     /// for each some packets before `process`.
     public func prefetch(_ packet: DecodedPacket) {
+        withUnsafePointer(to: packet) { core.prefetch($0) }
+    }
+
+    /// `prefetch` of the packet at `packet` (a batch's slot), read where it is, not copied.
+    public func prefetch(at packet: UnsafePointer<DecodedPacket>) {
         core.prefetch(packet)
     }
 
