@@ -52,6 +52,22 @@ final class EventTally: EventSink {
         return downstream.submit(event)
     }
 
+    @discardableResult
+    func submit(contentsOf events: [UnwantedEvent]) -> Int {
+        counts.withLock { counts in
+            for event in events { counts.count(event) }
+        }
+        return downstream.submit(contentsOf: events)
+    }
+
+    /// `submit(contentsOf:)`, counted in the caller's `batch` instead of under the lock.
+    @discardableResult
+    func submit(contentsOf events: [UnwantedEvent], countingIn batch: inout Batch) -> Int {
+        for event in events { batch.counts.count(event) }
+        batch.events &+= events.count
+        return downstream.submit(contentsOf: events)
+    }
+
     /// Adds a batch's counts under one lock, and empties it.
     func add(_ batch: inout Batch) {
         guard batch.events > 0 else { return }
