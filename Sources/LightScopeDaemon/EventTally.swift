@@ -43,15 +43,6 @@ final class EventTally: EventSink {
         return downstream.submit(event)
     }
 
-    /// `submit`, counted in the caller's `batch` instead of under the lock: hand the batch
-    /// over (`add`) before the figures are read (every ring drain and timer run).
-    @discardableResult @inline(__always)
-    func submit(_ event: UnwantedEvent, countingIn batch: inout Batch) -> Bool {
-        batch.counts.count(event)
-        batch.events &+= 1
-        return downstream.submit(event)
-    }
-
     @discardableResult
     func submit(contentsOf events: [UnwantedEvent]) -> Int {
         counts.withLock { counts in
@@ -60,7 +51,8 @@ final class EventTally: EventSink {
         return downstream.submit(contentsOf: events)
     }
 
-    /// `submit(contentsOf:)`, counted in the caller's `batch` instead of under the lock.
+    /// `submit(contentsOf:)`, counted in the caller's `batch` instead of under the lock: hand
+    /// the batch over (`add`) before the figures are read (every ring drain and timer run).
     @discardableResult
     func submit(contentsOf events: [UnwantedEvent], countingIn batch: inout Batch) -> Int {
         for event in events { batch.counts.count(event) }
