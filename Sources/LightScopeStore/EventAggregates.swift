@@ -237,6 +237,18 @@ struct EventAggregates {
         var events: UInt64 = 0
         var packets: UInt64 = 0
         block.entries.withUnsafeBufferPointer { entries in
+            guard key.isIPv6 else {
+                encoder.appendIPv4(entries: entries.count) { index in
+                    let entry = entries[index]
+                    events += entry.events
+                    packets += entry.packets
+                    let samples = UInt32(truncatingIfNeeded: entry.samples.0.low & 0xFF) | UInt32(truncatingIfNeeded: entry.samples.1.low & 0xFF) << 8
+                        | UInt32(truncatingIfNeeded: entry.samples.2.low & 0xFF) << 16 | UInt32(truncatingIfNeeded: entry.samples.3.low & 0xFF) << 24
+                    return (port: entry.port, network: entry.network, events: entry.events, packets: entry.packets,
+                            sampleCount: Int(entry.sampleCount), samples: samples)
+                }
+                return
+            }
             encoder.append(entries: entries.count) { index in
                 let entry = entries[index]
                 events += entry.events
