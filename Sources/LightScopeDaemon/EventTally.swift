@@ -43,13 +43,21 @@ final class EventTally: EventSink {
         return downstream.submit(event)
     }
 
-    /// `submit`, counted in the caller's `batch` instead of under the lock: hand the batch
-    /// over (`add`) before the figures are read (every ring drain and timer run).
-    @discardableResult @inline(__always)
-    func submit(_ event: UnwantedEvent, countingIn batch: inout Batch) -> Bool {
-        batch.counts.count(event)
-        batch.events &+= 1
-        return downstream.submit(event)
+    @discardableResult
+    func submit(contentsOf events: [UnwantedEvent]) -> Int {
+        counts.withLock { counts in
+            for event in events { counts.count(event) }
+        }
+        return downstream.submit(contentsOf: events)
+    }
+
+    /// `submit(contentsOf:)`, counted in the caller's `batch` instead of under the lock: hand
+    /// the batch over (`add`) before the figures are read (every ring drain and timer run).
+    @discardableResult
+    func submit(contentsOf events: [UnwantedEvent], countingIn batch: inout Batch) -> Int {
+        for event in events { batch.counts.count(event) }
+        batch.events &+= events.count
+        return downstream.submit(contentsOf: events)
     }
 
     /// Adds a batch's counts under one lock, and empties it.

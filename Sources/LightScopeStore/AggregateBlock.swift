@@ -184,6 +184,37 @@ public struct AggregateBlock: Equatable, Sendable {
             }
         }
 
+        /// `append(entries:_:)` for IPv4 sources in the clear, a flood's usual block, in fewer
+        /// stores: the port and the network in one, the samples (`samples`' bytes from the
+        /// lowest, the first `sampleCount` of them kept) in another. Inlined with `fields`.
+        @inline(__always)
+        mutating func appendIPv4(entries: Int, _ fields: (Int) -> (port: UInt16, network: UInt64, events: UInt64, packets: UInt64,
+                                                                   sampleCount: Int, samples: UInt32)) {
+            precondition(!isIPv6 && !isPseudonymised)
+            guard entries > 0 else { return }
+            let needed = length + entries * Self.largestEntry(isIPv6: false, isPseudonymised: false)
+            if needed > bytes.count { bytes.append(contentsOf: repeatElement(0, count: max(bytes.count, needed - bytes.count))) }
+            count += entries
+            let (hasPorts, start) = (self.hasPorts, length)
+            // In bounds: `largestEntry` bytes from each entry's start are there, and every store
+            // below ends within them (the samples' 4 bytes are its room for 4 samples).
+            length = bytes.withUnsafeMutableBufferPointer { buffer -> Int in
+                guard let out = buffer.baseAddress else { return start }
+                var at = start
+                for index in 0..<entries {
+                    let entry = fields(index)
+                    at = hasPorts ? Self.put(UInt64(entry.port) << 24 | entry.network & 0xFF_FFFF, width: 5, at: at, out)
+                        : Self.put(entry.network, width: 3, at: at, out)
+                    at = Self.putVarint(entry.events, at: at, out)
+                    at = Self.putVarint(entry.packets, at: at, out)
+                    out[at] = UInt8(truncatingIfNeeded: entry.sampleCount)
+                    UnsafeMutableRawPointer(out + at + 1).storeBytes(of: entry.samples.littleEndian, as: UInt32.self)
+                    at += 1 + entry.sampleCount
+                }
+                return at
+            }
+        }
+
         /// `value`'s last `width` bytes (1...8), big-endian, at `at`; where the next byte goes.
         /// One 8-byte store: the bytes past `at + width` it also writes are the next fields'
         /// room (an entry's `largestEntry` bytes are there from its start, and no field is

@@ -53,8 +53,8 @@ public final class EventCounters: Sendable {
     }
     func addLost(_ count: Int) { lost.add(UInt64(count), .disk) }
     /// Past the aggregation mark with the aggregate table full, and the queue full too.
-    func addAggregationLoss() { lost.add(1, .aggregation) }
-    func addQueueDrop() { lost.add(1, .queue) }
+    func addAggregationLoss(_ count: Int = 1) { lost.add(UInt64(count), .aggregation) }
+    func addQueueDrop(_ count: Int = 1) { lost.add(UInt64(count), .queue) }
     /// Removed from the store before the fleet shipper delivered them.
     func addUndelivered(_ count: Int) { lost.add(UInt64(count), .fleet) }
     func addStoreError() { storeErrors.wrappingAdd(1, ordering: .relaxed) }

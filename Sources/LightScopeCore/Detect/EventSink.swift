@@ -5,6 +5,12 @@ public protocol EventSink: AnyObject, Sendable {
     @discardableResult
     func submit(_ event: UnwantedEvent) -> Bool
 
+    /// The events in order, as `submit` of each one after the other, in one call: a sink may
+    /// take its lock once for them all (a packet loop hands over a ring drain's or a timer
+    /// run's events at once). How many it accepted.
+    @discardableResult
+    func submit(contentsOf events: [UnwantedEvent]) -> Int
+
     /// Events it can take now without dropping any: detection holds back what is beyond it
     /// (`DetectionEngine.allowReports`).
     var room: Int { get }
@@ -12,4 +18,11 @@ public protocol EventSink: AnyObject, Sendable {
 
 extension EventSink {
     public var room: Int { .max }
+
+    @discardableResult
+    public func submit(contentsOf events: [UnwantedEvent]) -> Int {
+        var accepted = 0
+        for event in events where submit(event) { accepted &+= 1 }
+        return accepted
+    }
 }
