@@ -2,8 +2,8 @@
 //
 // A lookup of an absent key walks the index from the key's home bucket to the first empty
 // one, and the insert (`EntryIndex.insert`) walked the same buckets again to find that empty
-// bucket. `upsert` and `insertOrModify` keep the bucket where their lookup stopped and the
-// insert writes it, so the index ends up exactly as the second walk would leave it:
+// bucket. `insertOrModify` (and `upsert` through it) keeps the bucket where its lookup stopped
+// and the insert writes it, so the index ends up exactly as the second walk would leave it:
 //
 // - An eviction between the two (a full table, every insert under a stream of new keys)
 //   empties one bucket, the last hole of its backward shift: every empty bucket stays empty
@@ -26,32 +26,6 @@ extension EntryIndex {
     @inlinable package func firstEmpty(hash: UInt64, was bucket: Int, afterHole hole: Int) -> Int {
         let home = home(hash)
         return (hole &- home) & mask < (bucket &- home) & mask ? hole : bucket
-    }
-}
-
-extension ExpiringTable {
-    /// `insertAbsent` for a key whose lookup stopped at `emptyBucket`, the first empty bucket
-    /// from its home, on this storage (made unique before the lookup). Same entries evicted,
-    /// same order, same count; a table that may grow or a time the clock cannot hold takes
-    /// `insertAbsent`'s path.
-    @inline(__always)
-    @inlinable mutating func insertAbsent(_ record: Record, hash: UInt64, emptyBucket: Int, nowNanos: UInt64,
-                                          evicted: (Record, UInt64) -> Void) {
-        guard let offset = storage.clock.offset(of: nowNanos), storage.liveCount < storage.capacity || !mayGrow else {
-            insertAbsent(record, hash: hash, nowNanos: nowNanos, evicted: evicted)
-            return
-        }
-        var record = record
-        record.stamp = RecordStamp(offsetNanos: offset, mark: record.stamp.mark == 0 ? 1 : record.stamp.mark)
-        var bucket = emptyBucket
-        while storage.liveCount >= storage.capacity {
-            guard let (old, touched, hole) = storage.takeFront(prefetching: Self.expiryPrefetchDistance) else { break }
-            evictions &+= 1
-            bucket = storage.index.firstEmpty(hash: hash, was: bucket, afterHole: hole)
-            evicted(old, touched)
-        }
-        if storage.ringIsFull { storage.compact() }
-        storage.append(record, hash: hash, inFirstEmpty: bucket)
     }
 }
 

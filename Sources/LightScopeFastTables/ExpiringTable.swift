@@ -145,20 +145,8 @@
     /// (at the young end). If the table is full and cannot grow, the oldest entry is
     /// evicted first and handed to `evicted`.
     @inlinable package mutating func upsert(_ record: Record, nowNanos: UInt64, evicted: (Record, UInt64) -> Void) {
-        makeUnique()
-        let key = record.key
-        let hash = storage.hash(key)
-        // One walk of the index: the bucket it stops at is the insert's (ExpiringTable+OneWalk.swift).
-        let stop = storage.walk(key, hash: hash)
-        if stop.slot >= 0 {
-            let found = Found(bucket: stop.bucket, slot: stop.slot)
-            let stamp = storage.records[found.slot].stamp
-            storage.records[found.slot] = record
-            storage.records[found.slot].stamp = stamp
-            refresh(found, nowNanos: nowNanos, evicted: evicted)
-            return
-        }
-        insertAbsent(record, hash: hash, emptyBucket: stop.bucket, nowNanos: nowNanos, evicted: evicted)
+        insertOrModify(record.key, nowNanos: nowNanos, refresh: true, make: { record }, { present, _ in present = record },
+                       evicted: evicted)
     }
 
     /// Changes `key`'s record in place, first inserting `make()` touched at `nowNanos` if the
@@ -166,7 +154,8 @@
     /// present keeps its place and age, unless `refresh` marks it touched at `nowNanos` and
     /// moves it to the young end. `change` is given the entry's touched time and must
     /// leave the key as it is. A record made here is live with the `mark` it comes with (1
-    /// if it has none). Returns whether the key was inserted.
+    /// if it has none); `make` runs after the evictions the insert needs, once `evicted` was
+    /// told of them. Returns whether the key was inserted.
     @discardableResult @inline(__always)
     @inlinable package mutating func insertOrModify(_ key: Key, nowNanos: UInt64, refresh: Bool = false, make: () -> Record,
                                  _ change: (inout Record, UInt64) -> Void, evicted: (Record, UInt64) -> Void) -> Bool {
@@ -181,9 +170,28 @@
             if refresh { self.refresh(found, nowNanos: nowNanos, evicted: evicted) }
             return false
         }
+        // A table that may grow, or a time its clock cannot hold: `insertAbsent`'s path.
+        guard let offset = storage.clock.offset(of: nowNanos), storage.liveCount < storage.capacity || !mayGrow else {
+            var record = make()
+            change(&record, nowNanos)
+            insertAbsent(record, hash: hash, nowNanos: nowNanos, evicted: evicted)
+            return true
+        }
+        // The walk stopped at the first empty bucket from the key's home: the insert takes it,
+        // or the hole an eviction leaves before it (ExpiringTable+OneWalk.swift); the record is
+        // made once the room is made, where it goes, not kept on the stack over the evictions.
+        var bucket = stop.bucket
+        while storage.liveCount >= storage.capacity {
+            guard let (old, touched, hole) = storage.takeFront(prefetching: Self.expiryPrefetchDistance) else { break }
+            evictions &+= 1
+            bucket = storage.index.firstEmpty(hash: hash, was: bucket, afterHole: hole)
+            evicted(old, touched)
+        }
+        if storage.ringIsFull { storage.compact() }
         var record = make()
         change(&record, nowNanos)
-        insertAbsent(record, hash: hash, emptyBucket: stop.bucket, nowNanos: nowNanos, evicted: evicted)
+        record.stamp = RecordStamp(offsetNanos: offset, mark: record.stamp.mark == 0 ? 1 : record.stamp.mark)
+        storage.append(record, hash: hash, inFirstEmpty: bucket)
         return true
     }
 

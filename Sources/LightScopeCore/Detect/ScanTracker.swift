@@ -122,7 +122,7 @@ public struct ScanTracker {
         // attempt in a fresh window would leave it (`firstAttempt`), with no count to run.
         let firstAttemptOnly = firstAttemptCrossesNothing
         var made = false
-        ipv4.insertOrModify(IPv4Key(value: address), nowNanos: nowNanos, refresh: false, makingLast: {
+        ipv4.insertOrModify(IPv4Key(value: address), nowNanos: nowNanos, refresh: false, make: {
             guard firstAttemptOnly else { return IPv4SourceRecord(source: address, SourceActivity()) }
             made = true
             return IPv4SourceRecord(source: address, SourceActivity.firstAttempt(at: target))

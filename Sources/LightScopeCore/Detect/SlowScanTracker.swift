@@ -104,8 +104,8 @@ struct SlowScanTracker {
         var made = false
         // Touched at every attempt, so that the least recently active source is the one a
         // full table evicts; one lookup, whether the source is new or known.
-        // The record is made after the eviction a full table needs (ExpiringTable+MakeLast.swift).
-        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true, makingLast: {
+        // The record is made after the eviction a full table needs (ExpiringTable+OneWalk.swift).
+        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true, make: {
             guard firstAttemptOnly else { return SlowScanRecord(source: source, windowStart: nowSeconds) }
             made = true
             return SlowScanRecord(firstAttemptOf: source, windowStart: nowSeconds, port: port, destination: destination,

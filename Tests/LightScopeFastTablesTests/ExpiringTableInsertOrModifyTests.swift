@@ -3,13 +3,13 @@
 import XCTest
 import LightScopeTestSupport
 
-/// `insertOrModify(_:nowNanos:refresh:makingLast:_:evicted:)` makes an absent key's record
-/// after the evictions its insert needs (ExpiringTable+MakeLast.swift). Against
-/// `insertOrModify(_:nowNanos:refresh:make:_:evicted:)` over random streams (tables that grow
+/// `insertOrModify` inserts an absent key after one walk of the index and makes its record
+/// after the evictions the insert needs (ExpiringTable+OneWalk.swift). Against the two-walk
+/// insert of a record made first (`insert(absent:)`), over random streams (tables that grow
 /// first or are full for good, refreshes, removals, expiry, clock moves): the same entries
 /// evicted in the same order, and the ring and index the same record for record.
-final class ExpiringTableMakeLastTests: XCTestCase {
-    func testMakingLastLeavesTheTableAsMakingFirstDoes() {
+final class ExpiringTableInsertOrModifyTests: XCTestCase {
+    func testAnInsertMakingItsRecordLastLeavesTheTableAsOneMadeFirst() {
         for seed in UInt64(1)...24 {
             var random = SplitMix64(seed: seed)
             let capacity = Int.random(in: 8...96, using: &random)
@@ -37,9 +37,20 @@ final class ExpiringTableMakeLastTests: XCTestCase {
                     let one = first.insertOrModify(key, nowNanos: now, refresh: refresh, make: { made.0 += 1; return record },
                                                    { value, _ in value.value += 1 },
                                                    evicted: { record, _ in out.0.append(record.value) })
-                    let other = last.insertOrModify(key, nowNanos: now, refresh: refresh, makingLast: { made.1 += 1; return record },
+                    // The reference: a present key through the same path, an absent one made
+                    // (and changed) first and inserted after a second walk.
+                    let other: Bool
+                    if last.contains(key) {
+                        other = last.insertOrModify(key, nowNanos: now, refresh: refresh, make: { fatalError("present") },
                                                     { value, _ in value.value += 1 },
                                                     evicted: { record, _ in out.1.append(record.value) })
+                    } else {
+                        made.1 += 1
+                        var changed = record
+                        changed.value += 1
+                        last.insert(absent: changed, nowNanos: now, evicted: { record, _ in out.1.append(record.value) })
+                        other = true
+                    }
                     XCTAssertEqual(one, other, "seed \(seed) step \(step)")
                 }
                 guard sameTableState(first, last, "seed \(seed) step \(step)") else { return }
