@@ -37,6 +37,11 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
     // Touched only on the loop's thread while a dispatch runs.
     private var packetsInDispatch: UInt64 = 0
     private var bytesInDispatch: UInt64 = 0
+    private var capturedBytesInDispatch: UInt64 = 0
+    /// What the dispatches of the current wake-up drained, for `FloodPacing`.
+    private var packetsInWake: UInt64 = 0
+    private var capturedBytesInWake: UInt64 = 0
+    private let pacing: FloodPacing
 
     /// Packets per pcap_dispatch call; the loop beats after each call. Unbounded, one call
     /// kept draining ring blocks as fast as a flood refilled them, the loop stopped beating
@@ -62,6 +67,7 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
         self.interfaceIndex = interface.index
         self.handle = handle
         self.linkType = handle.linkType
+        pacing = FloodPacing(ringBytes: handle.ringBytes)
         self.consumer = consumer
         self.counters = counters
         self.wakeInterval = wakeInterval
@@ -136,8 +142,18 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
         ]
         let context = Unmanaged.passUnretained(self).toOpaque()
         heartbeat.beat()
+        var pauseNanos: UInt64 = 0
+        var lastWakeNanos: UInt64 = 0
         while true {
-            let ready = poll(&descriptors, 2, timeoutMilliseconds)
+            let ready: Int32
+            if pauseNanos > 0 {
+                // A busy ring (`FloodPacing`): the stop pipe alone, then drain what came meanwhile.
+                descriptors[0].revents = 0
+                let pauseMilliseconds = Int32(max(1, pauseNanos / 1_000_000))
+                ready = descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress! + 1, 1, pauseMilliseconds) }
+            } else {
+                ready = poll(&descriptors, 2, timeoutMilliseconds)
+            }
             let now = MonotonicClock.nowNanos()
             heartbeat.beat(now: now)
             if ready < 0, errno != EINTR { return .failed("poll: errno \(errno)") }
@@ -147,12 +163,19 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
             }
             if FaultInjection.isPacketLoopHangRequested { hangForever() }
 
+            let emptied: Bool
             do {
-                try dispatchReady(context: context)
+                emptied = try dispatchReady(context: context)
             } catch {
                 return NetworkInterfaces.index(of: interfaceName) == interfaceIndex
                     ? .failed(error.message) : .interfaceGone(error.message)
             }
+            pauseNanos = lastWakeNanos == 0 ? 0 : pacing.pauseNanos(
+                packets: packetsInWake, capturedBytes: capturedBytesInWake, elapsedNanos: now &- lastWakeNanos,
+                emptied: emptied, limitNanos: UInt64(timeoutMilliseconds) * 1_000_000)
+            lastWakeNanos = now
+            packetsInWake = 0
+            capturedBytesInWake = 0
             if descriptors[0].revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0,
                NetworkInterfaces.index(of: interfaceName) != interfaceIndex {
                 return .interfaceGone("\(interfaceName) disappeared")
@@ -185,28 +208,33 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
             guard now < deadline else { return }
             let ready = poll(&descriptor, 1, Int32(max(1, (deadline - now) / 1_000_000)))
             if ready < 0, errno != EINTR { return }
-            do { try dispatchReady(context: context) } catch { return }
+            do { _ = try dispatchReady(context: context) } catch { return }
         }
     }
 
     /// Hands what the ring holds to the consumer, at most `maximumDispatchesPerWake` calls of
-    /// `maximumPacketsPerDispatch` packets, beating between calls.
-    private func dispatchReady(context: UnsafeMutableRawPointer) throws(PcapHandle.OpenError) {
+    /// `maximumPacketsPerDispatch` packets, beating between calls. Returns whether it left the
+    /// ring empty (its last call found nothing).
+    private func dispatchReady(context: UnsafeMutableRawPointer) throws(PcapHandle.OpenError) -> Bool {
         for _ in 0..<Self.maximumDispatchesPerWake {
             let dispatched = try handle.dispatch(context: context, callback: Self.onPacket,
                                                  maximumPackets: Self.maximumPacketsPerDispatch)
             consumer.dispatchEnded()
             flushDispatchCounts()
             heartbeat.beat()
-            if dispatched == 0 { return }
+            if dispatched == 0 { return true }
         }
+        return false
     }
 
     private func flushDispatchCounts() {
         guard packetsInDispatch > 0 else { return }
         counters.addPackets(packetsInDispatch, bytes: bytesInDispatch)
+        packetsInWake &+= packetsInDispatch
+        capturedBytesInWake &+= capturedBytesInDispatch
         packetsInDispatch = 0
         bytesInDispatch = 0
+        capturedBytesInDispatch = 0
     }
 
     private static let onPacket: pcap_handler = { context, header, bytes in
@@ -219,6 +247,7 @@ public final class CaptureLoop: SupervisedLoop, @unchecked Sendable {
             let wireLength = Int(header.pointee.len)
             loop.packetsInDispatch &+= 1
             loop.bytesInDispatch &+= UInt64(wireLength)
+            loop.capturedBytesInDispatch &+= UInt64(captured)
             let timestamp = PacketTimestamp.nanoseconds(header.pointee.ts)
             loop.consumer.consume(bytes: UnsafeRawBufferPointer(start: bytes, count: captured),
                                   wireLength: wireLength, timestampNanos: timestamp, linkType: loop.linkType)

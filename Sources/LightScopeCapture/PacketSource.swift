@@ -10,6 +10,9 @@ public protocol PacketSource: AnyObject {
     var selectableFD: Int32 { get }
     /// How long the source may hold captured packets before they can be read (see `PcapHandle`).
     var readTimeoutMilliseconds: Int32 { get }
+    /// The size of the kernel's ring the packets wait in, which paces the loop under a flood
+    /// (`FloodPacing`); 0 for a source without one.
+    var ringBytes: Int { get }
     /// Hands up to `maximumPackets` of the packets ready now to `callback`, never waiting;
     /// throws when the interface went down or away.
     func dispatch(context: UnsafeMutableRawPointer, callback: pcap_handler, maximumPackets: Int) throws(PcapHandle.OpenError) -> Int
@@ -25,6 +28,8 @@ public protocol PacketSource: AnyObject {
 }
 
 extension PacketSource {
+    /// A stand-in has no ring: its loop polls after every drain.
+    public var ringBytes: Int { 0 }
     /// A stand-in has no socket: it gets what it is given.
     public func join(_ group: FanoutGroup) throws(PcapHandle.OpenError) {}
     /// A stand-in has no filter.

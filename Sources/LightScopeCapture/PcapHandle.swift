@@ -14,6 +14,8 @@ public final class PcapHandle {
     /// libpcap's read timeout, which is also how long the kernel may hold captured packets in
     /// a ring block that is not full before handing it to user space (TPACKET_V3).
     public let readTimeoutMilliseconds: Int32
+    /// The kernel's ring for this handle, as asked of libpcap (`Options.bufferSizeBytes`).
+    public let ringBytes: Int
     /// Set when capture runs without the detection filter, or without its direction.
     public let filterWarning: String?
     private let loopback: Bool
@@ -61,6 +63,7 @@ public final class PcapHandle {
         pcap_set_promisc(created, 0)
         pcap_set_timeout(created, options.readTimeoutMilliseconds)
         readTimeoutMilliseconds = options.readTimeoutMilliseconds
+        ringBytes = options.bufferSizeBytes
         pcap_set_buffer_size(created, Int32(options.bufferSizeBytes))
         let activation = pcap_activate(created)
         if activation < 0 {
