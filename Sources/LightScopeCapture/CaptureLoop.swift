@@ -6,7 +6,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// The packet loop of one interface: poll() with a bounded timeout, drain the ring, beat.
+/// The packet loop of one interface: poll() with a bounded timeout (under a flood, a pause
+/// that lets the ring fill: `FloodPacing`), drain the ring, beat.
 ///
 /// It never blocks for longer than `wakeInterval`: on Linux libpcap's read timeout only
 /// starts after the first packet, so a quiet interface could otherwise block forever and

@@ -19,8 +19,9 @@ struct FloodPacing {
     /// The ring's size in bytes (`PacketSource.ringBytes`); 0 for a source without a ring,
     /// which is never paced.
     let ringBytes: Int
-    /// What the kernel puts in the ring besides a packet's captured bytes: its TPACKET_V3
-    /// header and link address (68 bytes), the alignment of the frame, rounded up.
+    /// What the kernel puts in the ring besides a packet's captured bytes, about: its
+    /// TPACKET_V3 header and link address (68 bytes) padded to the network header's 16-byte
+    /// alignment (82 before an Ethernet frame), and the frame's own alignment.
     static let frameOverheadBytes: UInt64 = 96
     /// A TPACKET_V3 block as libpcap sizes it (for a 256 KiB frame): what a wake-up must have
     /// found for the ring to count as busy.
