@@ -133,7 +133,9 @@ public struct ScanTracker {
                                    nowNanos: nowNanos, crossed)
             if outcome != .needsBlock { record = IPv4SourceRecord(source: address, activity) }
         } evicted: { record, _ in
-            targets.release(record.spill)
+            // A source with no target blocks (every one-off source of a flood) leaves
+            // `targets` untouched: its use here retained and released it on every eviction.
+            if record.spill != 0 { targets.release(record.spill) }
         }
         // A source's entry ages from the start of its window, not from its last attempt: a
         // window is over `windowNanos` after it started whatever came since, so only a new

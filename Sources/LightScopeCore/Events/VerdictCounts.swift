@@ -1,10 +1,16 @@
 /// Events counted by verdict: the one tally behind the packet loops' counts (status, metrics),
-/// detection's counters and replay's summary. An array indexed by `Verdict.caseIndex`, so
-/// counting an event costs no hashing.
+/// detection's counters and replay's summary. Indexed by `Verdict.caseIndex`, so counting an
+/// event costs no hashing; inline, not an array, so it costs no uniqueness check of a buffer
+/// either (every judged probe of a flood is counted twice on its packet loop).
 public struct VerdictCounts: Equatable, Sendable {
-    @usableFromInline var counts = [UInt64](repeating: 0, count: Verdict.allCases.count)
+    /// One count per verdict, `Verdict.allCases.count` of them (VerdictCountsTests).
+    @usableFromInline var counts = InlineArray<7, UInt64>(repeating: 0)
 
     public init() {}
+
+    public static func == (lhs: VerdictCounts, rhs: VerdictCounts) -> Bool {
+        lhs.counts.indices.allSatisfy { lhs.counts[$0] == rhs.counts[$0] }
+    }
 
     @inlinable
     public mutating func count(_ verdict: Verdict) { counts[verdict.caseIndex] &+= 1 }
@@ -15,7 +21,7 @@ public struct VerdictCounts: Equatable, Sendable {
         for index in counts.indices { counts[index] &+= other.counts[index] }
     }
 
-    public var total: UInt64 { counts.reduce(0, &+) }
+    public var total: UInt64 { counts.indices.reduce(0) { $0 &+ counts[$1] } }
 
     /// The verdicts with at least one event.
     public var nonZero: [Verdict: UInt64] {
