@@ -185,17 +185,19 @@ public struct AggregateBlock: Equatable, Sendable {
         }
 
         /// `append(entries:_:)` for IPv4 sources in the clear, a flood's usual block, in fewer
-        /// stores: the port and the network in one, the samples (`samples`' bytes from the
-        /// lowest, the first `sampleCount` of them kept) in another. Inlined with `fields`.
+        /// stores: the port and the network in one (`portAndNetwork`: port << 24 | the /24's
+        /// 24 bits, its last 3 bytes written when the block has no ports), the samples
+        /// (`samples`' bytes from the lowest, the first `sampleCount` of them kept) in another.
+        /// Inlined with `fields`.
         @inline(__always)
-        mutating func appendIPv4(entries: Int, _ fields: (Int) -> (port: UInt16, network: UInt64, events: UInt64, packets: UInt64,
+        mutating func appendIPv4(entries: Int, _ fields: (Int) -> (portAndNetwork: UInt64, events: UInt64, packets: UInt64,
                                                                    sampleCount: Int, samples: UInt32)) {
             precondition(!isIPv6 && !isPseudonymised)
             guard entries > 0 else { return }
             let needed = length + entries * Self.largestEntry(isIPv6: false, isPseudonymised: false)
             if needed > bytes.count { bytes.append(contentsOf: repeatElement(0, count: max(bytes.count, needed - bytes.count))) }
             count += entries
-            let (hasPorts, start) = (self.hasPorts, length)
+            let (portAndNetworkWidth, start) = (hasPorts ? 5 : 3, length)
             // In bounds: `largestEntry` bytes from each entry's start are there, and every store
             // below ends within them (the samples' 4 bytes are its room for 4 samples).
             length = bytes.withUnsafeMutableBufferPointer { buffer -> Int in
@@ -203,13 +205,12 @@ public struct AggregateBlock: Equatable, Sendable {
                 var at = start
                 for index in 0..<entries {
                     let entry = fields(index)
-                    at = hasPorts ? Self.put(UInt64(entry.port) << 24 | entry.network & 0xFF_FFFF, width: 5, at: at, out)
-                        : Self.put(entry.network, width: 3, at: at, out)
+                    at = Self.put(entry.portAndNetwork, width: portAndNetworkWidth, at: at, out)
                     at = Self.putVarint(entry.events, at: at, out)
                     at = Self.putVarint(entry.packets, at: at, out)
                     out[at] = UInt8(truncatingIfNeeded: entry.sampleCount)
                     UnsafeMutableRawPointer(out + at + 1).storeBytes(of: entry.samples.littleEndian, as: UInt32.self)
-                    at += 1 + entry.sampleCount
+                    at &+= 1 &+ entry.sampleCount
                 }
                 return at
             }
@@ -219,10 +220,12 @@ public struct AggregateBlock: Equatable, Sendable {
         /// One 8-byte store: the bytes past `at + width` it also writes are the next fields'
         /// room (an entry's `largestEntry` bytes are there from its start, and no field is
         /// written after it ends), overwritten by them or past `length`.
+        /// Positions add wrapping (`&+`): they stay within the buffer sized at `init`, and an
+        /// overflow check was a branch per field written, on the packet loop.
         @inline(__always)
         private static func put(_ value: UInt64, width: Int, at: Int, _ out: UnsafeMutablePointer<UInt8>) -> Int {
             UnsafeMutableRawPointer(out + at).storeBytes(of: (value &<< UInt64(64 &- 8 &* width)).bigEndian, as: UInt64.self)
-            return at + width
+            return at &+ width
         }
 
         @inline(__always)
@@ -230,11 +233,11 @@ public struct AggregateBlock: Equatable, Sendable {
             var value = value, at = at
             while value >= 0x80 {
                 out[at] = UInt8(truncatingIfNeeded: value) | 0x80
-                at += 1
+                at &+= 1
                 value >>= 7
             }
             out[at] = UInt8(value)
-            return at + 1
+            return at &+ 1
         }
 
         func finish() -> [UInt8] {

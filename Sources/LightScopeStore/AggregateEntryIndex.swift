@@ -4,24 +4,41 @@
 /// almost every time) finds its empty slot in about one probe of a table that stays in cache
 /// (4 KiB for a full block of `AggregateBlock.maximumEntries`), where a Swift Dictionary
 /// hashed the key with SipHash and grew step by step. It only dedupes within its block.
+///
+/// Its slots are memory it does not own: `allocate` makes them, `deallocate` frees them, and
+/// the open block holding it (`OpenFloodBlock`) does both. A plain pointer rather than an
+/// array, so that the fold's claim of a slot is a store, without an array's uniqueness check.
 struct AggregateEntryIndex {
     /// Entries a new block's index holds; a block that reaches it is re-indexed for a full
     /// block at once (a sweep of many destinations, one probe each, keeps its blocks small).
     static let small = 16
-    private var slots: [UInt16]
-    private var mask: Int
+    private let slots: UnsafeMutablePointer<UInt16>
+    private let mask: Int
 
-    init(entries: Int = AggregateEntryIndex.small) {
+    /// An empty index for `entries` entries (at most half full), its slots newly allocated.
+    static func allocate(entries: Int) -> AggregateEntryIndex {
         precondition(entries < Int(UInt16.max))
         var size = 2
         while size < 2 * entries { size <<= 1 }
-        slots = [UInt16](repeating: 0, count: size)
-        mask = size - 1
+        let slots = UnsafeMutablePointer<UInt16>.allocate(capacity: size)
+        slots.initialize(repeating: 0, count: size)
+        return AggregateEntryIndex(slots: slots, mask: size - 1)
     }
 
-    /// A block's key of an aggregate: its port and its network (IPv4 24 bits, IPv6 48).
+    private init(slots: UnsafeMutablePointer<UInt16>, mask: Int) {
+        self.slots = slots
+        self.mask = mask
+    }
+
+    /// Frees the slots; the index is not used again.
+    func deallocate() {
+        slots.deallocate()
+    }
+
+    /// A block's key of an aggregate: its port above its network's `networkBits` bits (IPv4
+    /// 24, IPv6 48). An IPv4 key is then the port and /24 as a block's bytes hold them.
     @inline(__always)
-    static func key(port: UInt16, network: UInt64) -> UInt64 { network << 16 | UInt64(port) }
+    static func key(port: UInt16, network: UInt64, networkBits: Int) -> UInt64 { UInt64(port) << networkBits | network }
 
     /// Where `key`'s search starts.
     @inline(__always)
@@ -42,13 +59,13 @@ struct AggregateEntryIndex {
 
     /// `slot`, found empty, now holds the entry at `position`.
     @inline(__always)
-    mutating func claim(_ slot: Int, for position: Int) {
+    func claim(_ slot: Int, for position: Int) {
         slots[slot] = UInt16(truncatingIfNeeded: position + 1)
     }
 
     /// Whether it has room for one more entry beyond `entries` without going past half full.
     @inline(__always)
-    func fits(_ entries: Int) -> Bool { 2 * (entries + 1) <= slots.count }
+    func fits(_ entries: Int) -> Bool { 2 * (entries + 1) <= mask + 1 }
 
     /// The empty slot for a key it does not hold.
     func emptySlot(for key: UInt64) -> Int {
@@ -58,7 +75,7 @@ struct AggregateEntryIndex {
     }
 
     /// Empty again, its size kept.
-    mutating func removeAll() {
-        slots.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    func removeAll() {
+        slots.update(repeating: 0, count: mask + 1)
     }
 }

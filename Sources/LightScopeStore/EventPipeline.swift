@@ -49,11 +49,13 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
     /// The aggregates, and the rate below which events are not folded into them.
     private let aggregates: Mutex<Folding>
 
-    private struct Folding {
+    private struct Folding: ~Copyable {
         var rate = EventRateBucket()
         var table: EventAggregates
     }
-    private let aggregateCapacity: Int
+    /// Aggregates held at which the writer is woken early: half the capacity (worked out once,
+    /// not a division per folded event).
+    private let aggregateWakeMark: Int
     /// A byte on it wakes the writer early: on stop, or when the queue is half full.
     private let wakePipe = WakePipe()
     private let stopRequested = Atomic<Bool>(false)
@@ -83,7 +85,7 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
         queue = EventQueue(capacity: queueCapacity)
         aggregationMark = aggregateCapacity > 0 ? max(1, queueCapacity / Self.aggregationQueueFraction) : nil
         aggregates = Mutex(Folding(table: EventAggregates(capacity: aggregateCapacity)))
-        self.aggregateCapacity = aggregateCapacity
+        aggregateWakeMark = aggregateCapacity / 2
         writer = EventWriter(databasePath: databasePath, settings: settings, anonymiser: anonymiser,
                              journal: journal, counters: counters, log: log)
     }
@@ -141,7 +143,7 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
             // Closed blocks wait for the writer, which takes them at least once a second: wake it
             // early when a transaction's worth is ready, not for each (a transaction per 9 KiB
             // block cost the writer more than the block), or when the table is half full.
-            if fold == .foldedAndClosed && closedBlocks == Self.blocksPerTransaction || held == aggregateCapacity / 2 { wake() }
+            if fold == .foldedAndClosed && closedBlocks == Self.blocksPerTransaction || held == aggregateWakeMark { wake() }
             return true
         }
         // The table is full: what the queue holds beyond the mark is the last resort.
@@ -187,7 +189,7 @@ public final class EventPipeline: SupervisedLoop, @unchecked Sendable {
                 let fold = folding.table.fold(first + index)
                 if fold != .refused {
                     if fold == .foldedAndClosed && folding.table.closedBlocks == Self.blocksPerTransaction
-                        || folding.table.count == aggregateCapacity / 2 { wakeWriter = true }
+                        || folding.table.count == aggregateWakeMark { wakeWriter = true }
                     accepted &+= 1
                 } else if case .accepted = queue.push(events[index]) {
                     accepted &+= 1
