@@ -23,6 +23,9 @@ struct DetectionCore {
     let toolFingerprint = ToolFingerprint()
     /// Nil when the caller counts scans (`ScanDetection.byCaller`).
     var scans: ScanDetector?
+    /// Whether `scans` is set, as a flag: the verdict path tested the optional itself
+    /// through an outlined copy of it, twice a judged probe (~24 instructions).
+    let countsScans: Bool
     private(set) var timeline: CaptureTimeline
     private var timers = PacketDrivenTimers()
     /// The probes a timer run takes out, a chunk of at most `expiryChunk` at a time, kept
@@ -72,6 +75,7 @@ struct DetectionCore {
         case .inEngine: scans = ScanDetector(interface: interfaceName, settings: settings, budget: budget)
         case .byCaller: scans = nil
         }
+        countsScans = scans != nil
     }
 
     mutating func updateListeningPorts(_ ports: ListeningPorts) { listeningTCP = PortSet(ports.tcp) }
@@ -207,7 +211,8 @@ struct DetectionCore {
             var table = pendingStandIn
             swap(&table, &pending)
             var lastLocal = KnownLocal()
-            let taken = table.expire(firstSeenAtOrBefore: cutoff, limit: reportAllowance, ahead: { prefetchVerdict(of: $0) }) {
+            let taken = table.expire(firstSeenAtOrBefore: cutoff, limit: reportAllowance, ahead: { prefetchVerdict(of: $0) },
+                                     eachIPv4: { unanswered(ipv4: $0, firstSeenNanos: $1, lastLocal: &lastLocal, emit: emit) }) {
                 unanswered($0, lastLocal: &lastLocal, emit: emit)
             }
             swap(&table, &pending)

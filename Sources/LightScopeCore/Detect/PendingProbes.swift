@@ -108,17 +108,34 @@ struct PendingProbes {
     }
 
     /// Takes out, oldest first, the probes first seen at or before `cutoffNanos`, `limit` at
-    /// most: each goes to `each` as it comes out, and `ahead` is told the key of a probe a
-    /// few places on (`ExpiringTable.expire(touchedAtOrBefore:limit:ahead:_:)`). Returns how
-    /// many expired.
+    /// most: each goes to `each` as it comes out (an IPv4 probe alone in its table goes to
+    /// `eachIPv4` as its table held it, with its first SYN's time), and `ahead` is told the
+    /// key of a probe a few places on (`ExpiringTable.expire(touchedAtOrBefore:limit:ahead:_:)`).
+    /// Returns how many expired.
     @inline(__always)
     mutating func expire(firstSeenAtOrBefore cutoffNanos: UInt64, limit: Int, ahead: (ProbeKey) -> Void,
-                         _ each: (PendingProbe) -> Void) -> Int {
+                         eachIPv4: (PendingIPv4Probe, UInt64) -> Void, _ each: (PendingProbe) -> Void) -> Int {
+        var left = limit
+        // Probes of other families (rare), in a call of their own: the timers' run then holds
+        // one verdict inlined, the IPv4 one (`eachIPv4`).
+        if !wide.isEmpty { left = expireWithWide(firstSeenAtOrBefore: cutoffNanos, limit: left, ahead: ahead, each) }
+        // IPv4 alone, or what is left of it once the other family ran out (if it did not, its
+        // front or the IPv4 table's is past the cutoff, or `limit` is reached: none expire).
+        left -= ipv4.expire(touchedAtOrBefore: cutoffNanos, limit: left, ahead: { ahead(ProbeKey($0)) }, eachIPv4)
+        return limit - left
+    }
+
+    /// `expire` while the table of other families has probes: both fronts merged oldest
+    /// first until either table runs out, then the other families' alone. Returns how many
+    /// of `limit` are left.
+    @inline(never)
+    private mutating func expireWithWide(firstSeenAtOrBefore cutoffNanos: UInt64, limit: Int, ahead: (ProbeKey) -> Void,
+                                         _ each: (PendingProbe) -> Void) -> Int {
         var left = limit
         // Both families pending: the older front first, one at a time (rare: no prefetching).
         while left > 0, let ipv4Oldest = ipv4.oldestTouchedNanos, let wideOldest = wide.oldestTouchedNanos {
             let oldest = min(ipv4Oldest, wideOldest)
-            guard oldest <= cutoffNanos else { return limit - left }
+            guard oldest <= cutoffNanos else { return left }
             if ipv4Oldest <= wideOldest {
                 ipv4.expire(touchedAtOrBefore: oldest, limit: 1) { each(PendingProbe($0, firstSeenNanos: $1)) }
             } else {
@@ -126,14 +143,10 @@ struct PendingProbes {
             }
             left -= 1
         }
-        // One family (the other has none, or none left).
-        left -= ipv4.expire(touchedAtOrBefore: cutoffNanos, limit: left, ahead: { ahead(ProbeKey($0)) }) {
-            each(PendingProbe($0, firstSeenNanos: $1))
-        }
         left -= wide.expire(touchedAtOrBefore: cutoffNanos, limit: left, ahead: { ahead($0.key) }) {
             each(PendingProbe($0, firstSeenNanos: $1))
         }
-        return limit - left
+        return left
     }
 
     /// Takes out every probe, oldest first, a chunk of at most `chunkSize` at a time: each
