@@ -273,7 +273,7 @@ struct DetectionCore {
             for probe in pending.movingClock(toInclude: clockNanos, isIPv4: key.isIPv4) { lose(probe, lost: lost) }
         }
         let optionsID = options.retain(segment.options)
-        var evicted: PendingProbe?
+        var evicted: EvictedProbe?
         let inserted = pending.insertOrCount(key, clockNanos: clockNanos, generation: generation, ttl: packet.ttl,
                                              window: segment.window, options: optionsID,
                                              tool: toolFingerprint.tool(of: packet, segment), flags: segment.flags,
@@ -283,6 +283,14 @@ struct DetectionCore {
     }
 
     /// A probe pushed out of a full table: handed over as lost.
+    private mutating func lose(_ probe: EvictedProbe, lost: (LostProbe) -> Void) {
+        options.release(probe.options)
+        var loss = probe.loss
+        loss.timeNanos = timeline.captureTime(ofClock: loss.timeNanos, generation: probe.generation)
+        lost(loss)
+    }
+
+    /// A probe pushed out by moving the table's clock: handed over as lost.
     private mutating func lose(_ probe: PendingProbe, lost: (LostProbe) -> Void) {
         options.release(probe.options)
         lost(LostProbe(timeNanos: timeline.captureTime(ofClock: probe.firstSeenNanos, generation: probe.generation),

@@ -38,7 +38,7 @@ struct PendingProbes {
     /// is beyond the table's range (`holdsTime`).
     @inline(__always)
     mutating func insertOrCount(_ key: ProbeKey, clockNanos: UInt64, generation: UInt8, ttl: UInt8, window: UInt16,
-                                options: UInt16, tool: ScanTool, flags: TCPFlags, evicted: inout PendingProbe?) -> Bool {
+                                options: UInt16, tool: ScanTool, flags: TCPFlags, evicted: inout EvictedProbe?) -> Bool {
         let mark = generation &+ 1
         if key.isIPv4 {
             let compact = IPv4ProbeKey(key)
@@ -48,14 +48,14 @@ struct PendingProbes {
                                               options: options)
                 record.stamp.mark = mark
                 return record
-            }, { record, _ in record.counts.countPacket() }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
+            }, { record, _ in record.counts.countPacket() }, evicted: { evicted = EvictedProbe($0, firstSeenNanos: $1) })
         }
         return wide.insertOrModify(key, nowNanos: clockNanos, make: {
             var record = PendingWideProbe(remote: PackedAddress(key.remote), local: PackedAddress(key.local), ports: key.ports,
                                           counts: PacketsToolAndFlags(tool: tool, flags: flags), ttl: ttl, window: window, options: options)
             record.stamp.mark = mark
             return record
-        }, { record, _ in record.counts.countPacket() }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
+        }, { record, _ in record.counts.countPacket() }, evicted: { evicted = EvictedProbe($0, firstSeenNanos: $1) })
     }
 
     /// Whether the table for a probe of this family can stamp a time as it is.
@@ -177,6 +177,37 @@ struct PendingProbes {
     mutating func shrinkIfSparse() {
         ipv4.shrinkIfSparse()
         wide.shrinkIfSparse()
+    }
+}
+
+/// A probe a full table pushed out, made straight into its loss: a `PendingProbe` made of the
+/// record first, only for the loss to take half of it, cost a flood's full table about 35
+/// instructions an eviction (every SYN once the table is full).
+struct EvictedProbe {
+    /// Its `timeNanos` is the first SYN's time on the timers' clock, until
+    /// `DetectionCore.lose` makes it the capture time (`generation` says which).
+    var loss: LostProbe
+    var generation: UInt8
+    /// Its options' id, to release.
+    var options: UInt16
+
+    @inline(__always)
+    init(_ record: PendingIPv4Probe, firstSeenNanos: UInt64) {
+        loss = LostProbe(timeNanos: firstSeenNanos, source: IPAddress(ipv4: record.remote),
+                         sourcePort: UInt16(truncatingIfNeeded: record.ports >> 16), destination: IPAddress(ipv4: record.local),
+                         destinationPort: UInt16(truncatingIfNeeded: record.ports), packets: record.counts.packets)
+        // As `PendingProbe` has it: the record's mark less one.
+        generation = record.stamp.mark &- 1
+        options = record.options
+    }
+
+    @inline(__always)
+    init(_ record: PendingWideProbe, firstSeenNanos: UInt64) {
+        loss = LostProbe(timeNanos: firstSeenNanos, source: record.remote.address, sourcePort: UInt16(truncatingIfNeeded: record.ports >> 16),
+                         destination: record.local.address, destinationPort: UInt16(truncatingIfNeeded: record.ports),
+                         packets: record.counts.packets)
+        generation = record.stamp.mark &- 1
+        options = record.options
     }
 }
 
