@@ -34,12 +34,22 @@ extension DetectionCore {
         options.release(probe.options)
     }
 
+    /// `unanswered(_:lastLocal:emit:)` of an IPv4 probe as its table held it: the timers'
+    /// run hands over the 28-byte record in registers, and the `PendingProbe` is made here,
+    /// where the verdict is inlined. Inlined into the run, the verdict stayed a call whose
+    /// `PendingProbe` went through the run's frame (~10 instructions a judged probe more).
+    @inline(never)
+    mutating func unanswered(ipv4 record: PendingIPv4Probe, firstSeenNanos: UInt64, lastLocal: inout KnownLocal,
+                             emit: (UnwantedEvent) -> Void) {
+        unanswered(PendingProbe(record, firstSeenNanos: firstSeenNanos), lastLocal: &lastLocal, emit: emit)
+    }
+
     /// What the verdict of the probe `key` will look up, started a few probes early (see
     /// `prefetch(_:)`): its connection (if there are any) and its source's scans.
     @inline(__always)
     mutating func prefetchVerdict(of key: ProbeKey) {
         if connections.count != 0 { connections.prefetch(remote: key.remote, localPort: key.localPort) }
-        scans?.prefetch(source: key.remote)
+        if countsScans { scans?.prefetch(source: key.remote) }
     }
 
     /// Inlined into the timers' run, where a flood's probes are judged by the million: called,
@@ -55,9 +65,11 @@ extension DetectionCore {
                            verdict: verdict, packets: probe.packets, ttl: probe.ttl, tcpWindow: probe.window,
                            options: options.options(probe.options), tool: probe.tool, tcpFlags: probe.flags))
         // A failure also counts towards its source's scans, when the engine counts them.
-        scans?.recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
-                             timeNanos: timeNanos, clockNanos: probe.firstSeenNanos, tool: probe.tool, tcpFlags: probe.flags,
-                             emit: emit)
+        if countsScans {
+            scans?.recordFailure(source: key.remote, destination: key.local, port: key.localPort, proto: .tcp,
+                                 timeNanos: timeNanos, clockNanos: probe.firstSeenNanos, tool: probe.tool, tcpFlags: probe.flags,
+                                 emit: emit)
+        }
     }
 
     /// Whether a timer run found `probe` out of time and left it pending for want of

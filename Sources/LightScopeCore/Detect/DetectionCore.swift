@@ -23,6 +23,9 @@ struct DetectionCore {
     let toolFingerprint = ToolFingerprint()
     /// Nil when the caller counts scans (`ScanDetection.byCaller`).
     var scans: ScanDetector?
+    /// Whether `scans` is set, as a flag: the verdict path tested the optional itself
+    /// through an outlined copy of it, twice a judged probe (~24 instructions).
+    let countsScans: Bool
     private(set) var timeline: CaptureTimeline
     private var timers = PacketDrivenTimers()
     /// The probes a timer run takes out, a chunk of at most `expiryChunk` at a time, kept
@@ -72,6 +75,7 @@ struct DetectionCore {
         case .inEngine: scans = ScanDetector(interface: interfaceName, settings: settings, budget: budget)
         case .byCaller: scans = nil
         }
+        countsScans = scans != nil
     }
 
     mutating func updateListeningPorts(_ ports: ListeningPorts) { listeningTCP = PortSet(ports.tcp) }
@@ -207,7 +211,8 @@ struct DetectionCore {
             var table = pendingStandIn
             swap(&table, &pending)
             var lastLocal = KnownLocal()
-            let taken = table.expire(firstSeenAtOrBefore: cutoff, limit: reportAllowance, ahead: { prefetchVerdict(of: $0) }) {
+            let taken = table.expire(firstSeenAtOrBefore: cutoff, limit: reportAllowance, ahead: { prefetchVerdict(of: $0) },
+                                     eachIPv4: { unanswered(ipv4: $0, firstSeenNanos: $1, lastLocal: &lastLocal, emit: emit) }) {
                 unanswered($0, lastLocal: &lastLocal, emit: emit)
             }
             swap(&table, &pending)
@@ -268,7 +273,7 @@ struct DetectionCore {
             for probe in pending.movingClock(toInclude: clockNanos, isIPv4: key.isIPv4) { lose(probe, lost: lost) }
         }
         let optionsID = options.retain(segment.options)
-        var evicted: PendingProbe?
+        var evicted: EvictedProbe?
         let inserted = pending.insertOrCount(key, clockNanos: clockNanos, generation: generation, ttl: packet.ttl,
                                              window: segment.window, options: optionsID,
                                              tool: toolFingerprint.tool(of: packet, segment), flags: segment.flags,
@@ -278,6 +283,14 @@ struct DetectionCore {
     }
 
     /// A probe pushed out of a full table: handed over as lost.
+    private mutating func lose(_ probe: EvictedProbe, lost: (LostProbe) -> Void) {
+        options.release(probe.options)
+        var loss = probe.loss
+        loss.timeNanos = timeline.captureTime(ofClock: loss.timeNanos, generation: probe.generation)
+        lost(loss)
+    }
+
+    /// A probe pushed out by moving the table's clock: handed over as lost.
     private mutating func lose(_ probe: PendingProbe, lost: (LostProbe) -> Void) {
         options.release(probe.options)
         lost(LostProbe(timeNanos: timeline.captureTime(ofClock: probe.firstSeenNanos, generation: probe.generation),

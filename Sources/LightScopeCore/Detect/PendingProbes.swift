@@ -38,7 +38,7 @@ struct PendingProbes {
     /// is beyond the table's range (`holdsTime`).
     @inline(__always)
     mutating func insertOrCount(_ key: ProbeKey, clockNanos: UInt64, generation: UInt8, ttl: UInt8, window: UInt16,
-                                options: UInt16, tool: ScanTool, flags: TCPFlags, evicted: inout PendingProbe?) -> Bool {
+                                options: UInt16, tool: ScanTool, flags: TCPFlags, evicted: inout EvictedProbe?) -> Bool {
         let mark = generation &+ 1
         if key.isIPv4 {
             let compact = IPv4ProbeKey(key)
@@ -48,14 +48,14 @@ struct PendingProbes {
                                               options: options)
                 record.stamp.mark = mark
                 return record
-            }, { record, _ in record.counts.countPacket() }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
+            }, { record, _ in record.counts.countPacket() }, evicted: { evicted = EvictedProbe($0, firstSeenNanos: $1) })
         }
         return wide.insertOrModify(key, nowNanos: clockNanos, make: {
             var record = PendingWideProbe(remote: PackedAddress(key.remote), local: PackedAddress(key.local), ports: key.ports,
                                           counts: PacketsToolAndFlags(tool: tool, flags: flags), ttl: ttl, window: window, options: options)
             record.stamp.mark = mark
             return record
-        }, { record, _ in record.counts.countPacket() }, evicted: { evicted = PendingProbe($0, firstSeenNanos: $1) })
+        }, { record, _ in record.counts.countPacket() }, evicted: { evicted = EvictedProbe($0, firstSeenNanos: $1) })
     }
 
     /// Whether the table for a probe of this family can stamp a time as it is.
@@ -108,17 +108,34 @@ struct PendingProbes {
     }
 
     /// Takes out, oldest first, the probes first seen at or before `cutoffNanos`, `limit` at
-    /// most: each goes to `each` as it comes out, and `ahead` is told the key of a probe a
-    /// few places on (`ExpiringTable.expire(touchedAtOrBefore:limit:ahead:_:)`). Returns how
-    /// many expired.
+    /// most: each goes to `each` as it comes out (an IPv4 probe alone in its table goes to
+    /// `eachIPv4` as its table held it, with its first SYN's time), and `ahead` is told the
+    /// key of a probe a few places on (`ExpiringTable.expire(touchedAtOrBefore:limit:ahead:_:)`).
+    /// Returns how many expired.
     @inline(__always)
     mutating func expire(firstSeenAtOrBefore cutoffNanos: UInt64, limit: Int, ahead: (ProbeKey) -> Void,
-                         _ each: (PendingProbe) -> Void) -> Int {
+                         eachIPv4: (PendingIPv4Probe, UInt64) -> Void, _ each: (PendingProbe) -> Void) -> Int {
+        var left = limit
+        // Probes of other families (rare), in a call of their own: the timers' run then holds
+        // one verdict inlined, the IPv4 one (`eachIPv4`).
+        if !wide.isEmpty { left = expireWithWide(firstSeenAtOrBefore: cutoffNanos, limit: left, ahead: ahead, each) }
+        // IPv4 alone, or what is left of it once the other family ran out (if it did not, its
+        // front or the IPv4 table's is past the cutoff, or `limit` is reached: none expire).
+        left -= ipv4.expire(touchedAtOrBefore: cutoffNanos, limit: left, ahead: { ahead(ProbeKey($0)) }, eachIPv4)
+        return limit - left
+    }
+
+    /// `expire` while the table of other families has probes: both fronts merged oldest
+    /// first until either table runs out, then the other families' alone. Returns how many
+    /// of `limit` are left.
+    @inline(never)
+    private mutating func expireWithWide(firstSeenAtOrBefore cutoffNanos: UInt64, limit: Int, ahead: (ProbeKey) -> Void,
+                                         _ each: (PendingProbe) -> Void) -> Int {
         var left = limit
         // Both families pending: the older front first, one at a time (rare: no prefetching).
         while left > 0, let ipv4Oldest = ipv4.oldestTouchedNanos, let wideOldest = wide.oldestTouchedNanos {
             let oldest = min(ipv4Oldest, wideOldest)
-            guard oldest <= cutoffNanos else { return limit - left }
+            guard oldest <= cutoffNanos else { return left }
             if ipv4Oldest <= wideOldest {
                 ipv4.expire(touchedAtOrBefore: oldest, limit: 1) { each(PendingProbe($0, firstSeenNanos: $1)) }
             } else {
@@ -126,14 +143,10 @@ struct PendingProbes {
             }
             left -= 1
         }
-        // One family (the other has none, or none left).
-        left -= ipv4.expire(touchedAtOrBefore: cutoffNanos, limit: left, ahead: { ahead(ProbeKey($0)) }) {
-            each(PendingProbe($0, firstSeenNanos: $1))
-        }
         left -= wide.expire(touchedAtOrBefore: cutoffNanos, limit: left, ahead: { ahead($0.key) }) {
             each(PendingProbe($0, firstSeenNanos: $1))
         }
-        return limit - left
+        return left
     }
 
     /// Takes out every probe, oldest first, a chunk of at most `chunkSize` at a time: each
@@ -164,6 +177,37 @@ struct PendingProbes {
     mutating func shrinkIfSparse() {
         ipv4.shrinkIfSparse()
         wide.shrinkIfSparse()
+    }
+}
+
+/// A probe a full table pushed out, made straight into its loss: a `PendingProbe` made of the
+/// record first, only for the loss to take half of it, cost a flood's full table about 35
+/// instructions an eviction (every SYN once the table is full).
+struct EvictedProbe {
+    /// Its `timeNanos` is the first SYN's time on the timers' clock, until
+    /// `DetectionCore.lose` makes it the capture time (`generation` says which).
+    var loss: LostProbe
+    var generation: UInt8
+    /// Its options' id, to release.
+    var options: UInt16
+
+    @inline(__always)
+    init(_ record: PendingIPv4Probe, firstSeenNanos: UInt64) {
+        loss = LostProbe(timeNanos: firstSeenNanos, source: IPAddress(ipv4: record.remote),
+                         sourcePort: UInt16(truncatingIfNeeded: record.ports >> 16), destination: IPAddress(ipv4: record.local),
+                         destinationPort: UInt16(truncatingIfNeeded: record.ports), packets: record.counts.packets)
+        // As `PendingProbe` has it: the record's mark less one.
+        generation = record.stamp.mark &- 1
+        options = record.options
+    }
+
+    @inline(__always)
+    init(_ record: PendingWideProbe, firstSeenNanos: UInt64) {
+        loss = LostProbe(timeNanos: firstSeenNanos, source: record.remote.address, sourcePort: UInt16(truncatingIfNeeded: record.ports >> 16),
+                         destination: record.local.address, destinationPort: UInt16(truncatingIfNeeded: record.ports),
+                         packets: record.counts.packets)
+        generation = record.stamp.mark &- 1
+        options = record.options
     }
 }
 
