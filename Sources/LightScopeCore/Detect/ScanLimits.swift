@@ -1,16 +1,28 @@
 /// The counting of `ScanTracker`: the thresholds, as a value apart from its tables, so that
-/// counting can run while a table is being changed. Made once, with the tracker: built for
-/// every attempt, it cost about 15 instructions a judged probe.
-struct ScanLimits {
-    var portscanPorts: Int
-    var addrscanAddresses: Int
-    var windowNanos: UInt64
-    var maximumTargets: Int
-    var kinds: ScanKinds
+/// counting can run while a table is being changed. Made once, with the tracker (built for
+/// every attempt, it cost about 15 instructions a judged probe), and a class, so that the
+/// table's closures take one pointer to it, not a copy of its fields.
+final class ScanLimits {
+    let portscanPorts: Int
+    let addrscanAddresses: Int
+    let windowNanos: UInt64
+    let maximumTargets: Int
+    let kinds: ScanKinds
     /// What each distinct port of a host adds toward `portscanPorts`.
-    var portWeighting: PortWeighting = .uniform
+    let portWeighting: PortWeighting
     /// Unowned: the limits are their tracker's, which holds the targets.
     unowned(unsafe) let targets: ScanTargets
+
+    init(portscanPorts: Int, addrscanAddresses: Int, windowNanos: UInt64, maximumTargets: Int, kinds: ScanKinds,
+         portWeighting: PortWeighting, targets: ScanTargets) {
+        self.portscanPorts = portscanPorts
+        self.addrscanAddresses = addrscanAddresses
+        self.windowNanos = windowNanos
+        self.maximumTargets = maximumTargets
+        self.kinds = kinds
+        self.portWeighting = portWeighting
+        self.targets = targets
+    }
 
     enum Outcome {
         /// Counted in the source's window.

@@ -145,7 +145,7 @@ public struct ScanTracker {
         // Most sources under a flood fail once: their record is made as counting its first
         // attempt in a fresh window would leave it (`firstAttempt`), with no count to run.
         let firstAttemptOnly = firstAttemptCrossesNothing
-        let limits = limits
+        unowned(unsafe) let limits = limits
         var made = false
         ipv4.insertOrModify(IPv4Key(value: address), nowNanos: nowNanos, refresh: false, make: {
             guard firstAttemptOnly else { return IPv4SourceRecord(source: address, SourceActivity()) }
@@ -171,7 +171,7 @@ public struct ScanTracker {
     private mutating func recordWide(source: IPAddress, _ target: Target, nowNanos: UInt64) -> ScanCount {
         unowned(unsafe) let targets = targets
         var counted = ScanCount(outcome: .counted)
-        let limits = limits
+        unowned(unsafe) let limits = limits
         let inserted = wide.insertOrModify(source, nowNanos: nowNanos, make: { WideSourceRecord(source: source, SourceActivity()) }) {
             record, windowStart in
             var activity = record.activity
