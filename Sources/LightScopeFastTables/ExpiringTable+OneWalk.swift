@@ -36,8 +36,10 @@ extension ExpiringTable.Storage {
         precondition(used < ringCapacity, "ExpiringTable: ring full")
         let slot = slot(behindFront: used)
         records[slot] = record
-        used += 1
-        liveCount += 1
+        // Wrapping: both stay within the ring's capacity (checked above), and the overflow
+        // checks were two instructions of every insert.
+        used &+= 1
+        liveCount &+= 1
         index.insert(slot: slot, hash: hash, inFirstEmpty: bucket)
     }
 }

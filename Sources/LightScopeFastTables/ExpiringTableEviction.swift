@@ -24,9 +24,11 @@ extension ExpiringTable.Storage {
     /// bucket of the record `distance` places on, whose turn comes a few evictions later.
     @inline(__always)
     @inlinable func takeFront(prefetching distance: Int) -> (Record, UInt64, hole: Int)? {
+        // Wrapping: `used` and `liveCount` are above 0 here (a live front), and the overflow
+        // checks cost every eviction.
         while used > 0 && !records[head].stamp.isLive {
             head = next(head)
-            used -= 1
+            used &-= 1
         }
         guard used > 0 else { return nil }
         prefetchBucket(ofRecordBehindFront: distance)
@@ -34,10 +36,10 @@ extension ExpiringTable.Storage {
         let record = records[front]
         let bucket = bucketOfFront()
         let hole = index.remove(bucket: bucket) { hash(records[$0].key) }
-        liveCount -= 1
+        liveCount &-= 1
         records[front].stamp.mark = 0
         head = next(head)
-        used -= 1
+        used &-= 1
         return (record, clock.nanos(of: record.stamp), hole)
     }
 }

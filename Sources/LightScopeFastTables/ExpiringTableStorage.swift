@@ -201,7 +201,8 @@ extension ExpiringTable {
         @inlinable package func removeFront() -> Record {
             let front = head
             index.remove(bucket: bucketOfFront()) { hash(records[$0].key) }
-            liveCount -= 1
+            // Wrapping: the front is live, so neither count is 0 (an overflow check a verdict).
+            liveCount &-= 1
             let record = records[front]
             records[front].stamp.mark = 0
             if used == 1 {
@@ -209,7 +210,7 @@ extension ExpiringTable {
                 used = 0
             } else {
                 head = next(front)
-                used -= 1
+                used &-= 1
             }
             return record
         }

@@ -1,19 +1,27 @@
 /// An address in 4-byte words, so that a record holding one needs no 8-byte alignment and
-/// so no padding around it.
+/// so no padding around it. The words lie as the address's two 64-bit halves do in memory
+/// (little-endian, each half's low word first), so that the compiler moves each half with one
+/// 8-byte load or store, not two 4-byte ones and a shift (the slow-scan table writes and reads
+/// a source and a target this way for every judged probe).
 struct PackedAddress: BitwiseCopyable, Equatable {
     var word0, word1, word2, word3: UInt32
 
     @inline(__always)
     init(_ address: IPAddress) {
-        word0 = UInt32(truncatingIfNeeded: address.high >> 32)
-        word1 = UInt32(truncatingIfNeeded: address.high)
-        word2 = UInt32(truncatingIfNeeded: address.low >> 32)
-        word3 = UInt32(truncatingIfNeeded: address.low)
+        word0 = UInt32(truncatingIfNeeded: address.high)
+        word1 = UInt32(truncatingIfNeeded: address.high >> 32)
+        word2 = UInt32(truncatingIfNeeded: address.low)
+        word3 = UInt32(truncatingIfNeeded: address.low >> 32)
+    }
+
+    @inline(__always)
+    init(word0: UInt32, word1: UInt32, word2: UInt32, word3: UInt32) {
+        (self.word0, self.word1, self.word2, self.word3) = (word0, word1, word2, word3)
     }
 
     @inline(__always)
     var address: IPAddress {
-        IPAddress(high: UInt64(word0) << 32 | UInt64(word1), low: UInt64(word2) << 32 | UInt64(word3))
+        IPAddress(high: UInt64(word1) << 32 | UInt64(word0), low: UInt64(word3) << 32 | UInt64(word2))
     }
 }
 

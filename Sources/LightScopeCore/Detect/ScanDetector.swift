@@ -84,22 +84,38 @@ public struct ScanDetector {
     public mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
                                        timeNanos: UInt64, clockNanos: UInt64, tool: ScanTool = .unknown,
                                        tcpFlags: TCPFlags? = nil, emit: (UnwantedEvent) -> Void) {
-        // Crossings are collected, then reported: the closure may not touch `self` while a
-        // tracker is being changed. One attempt crosses at most both thresholds, the port
-        // scan's first.
-        var crossings: (ScanTracker.Crossing?, ScanTracker.Crossing?) = (nil, nil)
-        tracker.record(source: source, destination: destination, port: port, nowNanos: clockNanos) { crossing in
-            if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
-        }
-        if countsAddrscansApart {
-            addrscans?.record(source: source, destination: destination, port: port, nowNanos: clockNanos) { crossing in
-                if crossings.0 == nil { crossings.0 = crossing } else { crossings.1 = crossing }
-            }
-        }
+        // Crossings come back as values, and are reported once every table is counted (the
+        // slow scans need to know of them); one attempt crosses at most both thresholds, the
+        // port scan's first. Nearly no attempt crosses anything: the reports are apart.
+        let fast = tracker.count(source: source, destination: destination, port: port, nowNanos: clockNanos)
+        let apart = countsAddrscansApart ? countAddrscansApart(source: source, destination: destination, port: port,
+                                                                nowNanos: clockNanos) : ScanCount(outcome: .counted)
+        let scanReported = !fast.crossed.isEmpty || !apart.crossed.isEmpty
         let slowCrossed = slowscans.count(source: source, destination: destination, port: port, nowNanos: clockNanos,
-                                          scanReported: crossings.0 != nil)
-        if let crossing = crossings.0 { report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit) }
-        if let crossing = crossings.1 { report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit) }
+                                          scanReported: scanReported)
+        guard scanReported || slowCrossed != nil else { return }
+        reportCrossings(fast, apart, slowCrossed, source: source, destination: destination, port: port, proto: proto,
+                        timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit)
+    }
+
+    /// The address scans of `addrscans`, when they have a window of their own.
+    @inline(never)
+    private mutating func countAddrscansApart(source: IPAddress, destination: IPAddress, port: UInt16,
+                                              nowNanos: UInt64) -> ScanCount {
+        addrscans?.count(source: source, destination: destination, port: port, nowNanos: nowNanos) ?? ScanCount(outcome: .counted)
+    }
+
+    /// The events of an attempt's crossings, in order: the fast scans', then the slow scan's.
+    @inline(never)
+    private mutating func reportCrossings(_ fast: ScanCount, _ apart: ScanCount, _ slowCrossed: SlowScanTracker.Crossed?,
+                                          source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
+                                          timeNanos: UInt64, tool: ScanTool, tcpFlags: TCPFlags?, emit: (UnwantedEvent) -> Void) {
+        let target = ScanTracker.Target(address: destination, port: port)
+        func reportEach(_ crossing: ScanTracker.Crossing) {
+            report(crossing, proto: proto, timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit)
+        }
+        fast.forEachCrossing(source: source, target, reportEach)
+        apart.forEachCrossing(source: source, target, reportEach)
         if let slowCrossed {
             let slow = slowCrossed.crossing(source: source, destination: destination, port: port)
             counters.count(.slowscan)

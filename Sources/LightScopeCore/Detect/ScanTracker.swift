@@ -23,6 +23,8 @@ public struct ScanTracker {
     private let firstAttemptCrossesNothing: Bool
     private var wide: ExpiringTable<WideSourceRecord>
     private let targets: ScanTargets
+    /// The thresholds, made once (over `targets`).
+    private let limits: ScanLimits
 
     /// Distinct targets kept per source: enough to cross either threshold, and a bound
     /// on what one scanner costs.
@@ -76,6 +78,9 @@ public struct ScanTracker {
         ipv4 = ExpiringTable(maximumCapacity: capacities.scanSources, initialCapacity: budget.initialIPv4Entries, pool: pool)
         targets = ScanTargets(blocks: BlockPool(maximumBlocks: capacities.scanTargetBlocks,
                                                 initialBlocks: DetectionBudget.initialEntries, pool: budget.pool(.scanTargets)))
+        limits = ScanLimits(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: windowNanos,
+                            maximumTargets: Self.maximumTargets(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses),
+                            kinds: kinds, portWeighting: portWeighting, targets: targets)
     }
 
     public var trackedSources: Int { ipv4.count + wide.count }
@@ -90,37 +95,57 @@ public struct ScanTracker {
         if source.isIPv4 { ipv4.prefetch(IPv4Key(value: UInt32(truncatingIfNeeded: source.low))) } else { wide.prefetch(source) }
     }
 
-    /// Counts one failed attempt; returns a scan that this attempt made cross a threshold.
+    /// Counts one failed attempt; hands `crossed` the scans it made cross a threshold, the
+    /// port scan's first.
     public mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                                 _ crossed: (Crossing) -> Void) {
-        let limits = ScanLimits(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: windowNanos,
-                                maximumTargets: maximumTargetsPerSource, kinds: kinds, portWeighting: portWeighting, targets: targets)
+        count(source: source, destination: destination, port: port, nowNanos: nowNanos)
+            .forEachCrossing(source: source, Target(address: destination, port: port), crossed)
+    }
+
+    /// Counts one failed attempt; returns the scans it made cross a threshold. Inlined into
+    /// `ScanDetector.recordFailure`: an IPv4 source at an IPv4 target whose IPv4 table holds
+    /// every IPv4 source (all of a flood's) takes that table's path straight away.
+    @inline(__always)
+    mutating func count(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64) -> ScanCount {
+        if source.isIPv4 && destination.isIPv4 && targets.ipv4SourcesInWideTable == 0 {
+            let counted = recordIPv4(source: UInt32(truncatingIfNeeded: source.low), Target(address: destination, port: port),
+                                     nowNanos: nowNanos)
+            if counted.outcome != .needsBlock { return counted }
+            // Changed nothing: the general path counts it again, once a source gave its blocks back.
+        }
+        return countAnyFamily(source: source, destination: destination, port: port, nowNanos: nowNanos)
+    }
+
+    /// `count` for any source and target, and after a count that found no target block.
+    @inline(never)
+    private mutating func countAnyFamily(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64) -> ScanCount {
         let target = Target(address: destination, port: port)
         while true {
-            let outcome: ScanLimits.Outcome
+            let counted: ScanCount
             if source.isIPv4 && destination.isIPv4
                 && (targets.ipv4SourcesInWideTable == 0 || !wide.contains(source)) {
-                outcome = recordIPv4(source: source, target, nowNanos: nowNanos, limits: limits, crossed)
+                counted = recordIPv4(source: UInt32(truncatingIfNeeded: source.low), target, nowNanos: nowNanos)
             } else if source.isIPv4 && !moveToWideTable(source) {
-                outcome = .needsBlock
+                counted = ScanCount(outcome: .needsBlock)
             } else {
-                outcome = recordWide(source: source, target, nowNanos: nowNanos, limits: limits, crossed)
+                counted = recordWide(source: source, target, nowNanos: nowNanos)
             }
             // Out of target blocks: the oldest source gives its back, and the attempt is
             // counted again (as it was, unless the oldest source was this one).
-            guard outcome == .needsBlock else { return }
-            guard evictOldestSource() else { return }
+            guard counted.outcome == .needsBlock else { return counted }
+            guard evictOldestSource() else { return counted }
         }
     }
 
-    private mutating func recordIPv4(source: IPAddress, _ target: Target, nowNanos: UInt64, limits: ScanLimits,
-                                     _ crossed: (Crossing) -> Void) -> ScanLimits.Outcome {
-        let address = UInt32(truncatingIfNeeded: source.low)
+    @inline(__always)
+    private mutating func recordIPv4(source address: UInt32, _ target: Target, nowNanos: UInt64) -> ScanCount {
         unowned(unsafe) let targets = targets
-        var outcome = ScanLimits.Outcome.counted
+        var counted = ScanCount(outcome: .counted)
         // Most sources under a flood fail once: their record is made as counting its first
         // attempt in a fresh window would leave it (`firstAttempt`), with no count to run.
         let firstAttemptOnly = firstAttemptCrossesNothing
+        unowned(unsafe) let limits = limits
         var made = false
         ipv4.insertOrModify(IPv4Key(value: address), nowNanos: nowNanos, refresh: false, make: {
             guard firstAttemptOnly else { return IPv4SourceRecord(source: address, SourceActivity()) }
@@ -129,9 +154,8 @@ public struct ScanTracker {
         }) { record, windowStart in
             if made { return }
             var activity = record.activity
-            outcome = limits.count(&activity, windowStartNanos: windowStart, source: source, target, wide: false,
-                                   nowNanos: nowNanos, crossed)
-            if outcome != .needsBlock { record = IPv4SourceRecord(source: address, activity) }
+            counted = limits.count(&activity, windowStartNanos: windowStart, target, wide: false, nowNanos: nowNanos)
+            if counted.outcome != .needsBlock { record = IPv4SourceRecord(source: address, activity) }
         } evicted: { record, _ in
             // A source with no target blocks (every one-off source of a flood) leaves
             // `targets` untouched: its use here retained and released it on every eviction.
@@ -140,26 +164,25 @@ public struct ScanTracker {
         // A source's entry ages from the start of its window, not from its last attempt: a
         // window is over `windowNanos` after it started whatever came since, so only a new
         // window moves the entry to the young end (one ring record per source and window).
-        if outcome == .restarted { ipv4.modify(IPv4Key(value: address), nowNanos: nowNanos, refresh: true) { _, _ in } }
-        return outcome
+        if counted.outcome == .restarted { ipv4.modify(IPv4Key(value: address), nowNanos: nowNanos, refresh: true) { _, _ in } }
+        return counted
     }
 
-    private mutating func recordWide(source: IPAddress, _ target: Target, nowNanos: UInt64, limits: ScanLimits,
-                                     _ crossed: (Crossing) -> Void) -> ScanLimits.Outcome {
+    private mutating func recordWide(source: IPAddress, _ target: Target, nowNanos: UInt64) -> ScanCount {
         unowned(unsafe) let targets = targets
-        var outcome = ScanLimits.Outcome.counted
+        var counted = ScanCount(outcome: .counted)
+        unowned(unsafe) let limits = limits
         let inserted = wide.insertOrModify(source, nowNanos: nowNanos, make: { WideSourceRecord(source: source, SourceActivity()) }) {
             record, windowStart in
             var activity = record.activity
-            outcome = limits.count(&activity, windowStartNanos: windowStart, source: source, target, wide: true,
-                                   nowNanos: nowNanos, crossed)
-            if outcome != .needsBlock { record = WideSourceRecord(source: source, activity) }
+            counted = limits.count(&activity, windowStartNanos: windowStart, target, wide: true, nowNanos: nowNanos)
+            if counted.outcome != .needsBlock { record = WideSourceRecord(source: source, activity) }
         } evicted: { record, _ in
             Self.release(record, targets)
         }
         if inserted && source.isIPv4 { targets.ipv4SourcesInWideTable += 1 }
-        if outcome == .restarted { wide.modify(source, nowNanos: nowNanos, refresh: true) { _, _ in } }
-        return outcome
+        if counted.outcome == .restarted { wide.modify(source, nowNanos: nowNanos, refresh: true) { _, _ in } }
+        return counted
     }
 
     /// An IPv4 source about to count a target of another family moves, with its window,

@@ -195,8 +195,8 @@ struct SlowScanRecord: TableRecord {
     mutating func countFirstTarget() {
         guard flags & Self.firstTargetUncounted != 0 else { return }
         let port = UInt16(truncatingIfNeeded: ports.word0)
-        let destination = IPAddress(high: UInt64(addresses.word0) << 32 | UInt64(addresses.word1),
-                                    low: UInt64(addresses.word2) << 32 | UInt64(addresses.word3))
+        let destination = PackedAddress(word0: addresses.word0, word1: addresses.word1, word2: addresses.word2,
+                                        word3: addresses.word3).address
         ports = DistinctSketch()
         ports.insert(hash: DistinctSketch.hash(port: port))
         addresses = DistinctSketch()
