@@ -22,9 +22,7 @@ final class EventPipelineBatchTests: XCTestCase {
     /// pauses below it (the bucket refills), events older than the newest (an unanswered
     /// probe's), a queue past its mark (the second trigger), an aggregate table full (the queue
     /// beyond the mark, then lost), IPv4 and IPv6 sources, scan events without ports, several
-    /// destinations, verdicts and minutes; fewer blocks open at once than
-    /// `EventAggregates.maximumOpenBlocks` (past it, which of the oldest minute's blocks is
-    /// closed follows a Dictionary's order).
+    /// destinations, verdicts and minutes.
     static func events(count: Int, seed: UInt64) -> [UnwantedEvent] {
         var random = SplitMix64(seed: seed)
         var time = Sample.baseNanos / 60_000_000_000 * 60_000_000_000
@@ -50,8 +48,8 @@ final class EventPipelineBatchTests: XCTestCase {
 
     /// Everything the pipeline holds and counts before its writer runs, then everything it
     /// stored: every row's columns, the single events in the order written, then the flood
-    /// blocks (their bytes in hex) sorted: the order in which open blocks are closed follows
-    /// a Dictionary's order, which differs between two tables of the same keys.
+    /// blocks (their bytes in hex) in the order written: blocks close in the order they
+    /// were opened, so the same events make the same rows in the same order.
     func outcome(_ pipeline: EventPipeline, accepted: Int) throws -> [String] {
         var lines = ["accepted \(accepted)", "queued \(pipeline.queuedEvents)", "aggregates \(pipeline.openAggregates)"]
         lines += EventLossReason.allCases.map { "lost \($0) \(pipeline.counters.lost[$0])" }
@@ -64,8 +62,8 @@ final class EventPipelineBatchTests: XCTestCase {
             .joined(separator: " || ' ' || ")
         lines += try store.connection.prepare("SELECT \(columns) FROM events WHERE \(EventStore.blockColumn) IS NULL ORDER BY id")
             .rows([]) { $0.value(at: 0).text }
-        lines += try store.connection.prepare("SELECT \(columns) FROM events WHERE \(EventStore.blockColumn) IS NOT NULL")
-            .rows([]) { $0.value(at: 0).text }.sorted()
+        lines += try store.connection.prepare("SELECT \(columns) FROM events WHERE \(EventStore.blockColumn) IS NOT NULL ORDER BY id")
+            .rows([]) { $0.value(at: 0).text }
         return lines
     }
 
