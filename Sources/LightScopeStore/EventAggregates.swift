@@ -89,8 +89,10 @@ struct EventAggregates: ~Copyable, @unchecked Sendable {
         for position in 0..<openCount { _ = blocks[position].deallocate(keepingFull: false) }
         blocks.deinitialize(count: openCount)
         blocks.deallocate()
-        spare?.index.deallocate()
-        spare?.entries.deallocate()
+        if let spare {
+            spare.index.deallocate()
+            spare.entries.deallocate()
+        }
     }
 
     var room: Int { max(0, capacity - count) }
@@ -130,12 +132,17 @@ struct EventAggregates: ~Copyable, @unchecked Sendable {
     private mutating func add(_ pointer: UnsafePointer<UnwantedEvent>, isIPv6: Bool, toBlockAt position: Int) -> Fold {
         let source = pointer.pointee.source
         let port = pointer.pointee.destinationPort ?? 0
+        // Read before the block is changed through `blocks`: the same expressions as
+        // arguments of the mutating call crashed the compiler's ThreadSanitizer build (Swift
+        // 6.3.1, an invalid bitcast of this noncopyable table's fields).
+        let mayAdd = count < capacity
+        let block = blocks + position
         let added = isIPv6
-            ? blocks[position].add(port: port, network: source.high >> 16,
-                                   ipv6Sample: AggregateBlock.Part(high: UInt16(truncatingIfNeeded: source.high), low: source.low),
-                                   packets: pointer.pointee.packets, mayAdd: count < capacity)
-            : blocks[position].add(port: port, network: (source.low >> 8) & 0xFF_FFFF, ipv4Sample: UInt32(truncatingIfNeeded: source.low & 0xFF),
-                                   packets: pointer.pointee.packets, mayAdd: count < capacity)
+            ? block.pointee.add(port: port, network: source.high >> 16,
+                                ipv6Sample: AggregateBlock.Part(high: UInt16(truncatingIfNeeded: source.high), low: source.low),
+                                packets: pointer.pointee.packets, mayAdd: mayAdd)
+            : block.pointee.add(port: port, network: (source.low >> 8) & 0xFF_FFFF, ipv4Sample: UInt32(truncatingIfNeeded: source.low & 0xFF),
+                                packets: pointer.pointee.packets, mayAdd: mayAdd)
         switch added {
         case .toItsAggregate: return .folded
         case .refused: return .refused
