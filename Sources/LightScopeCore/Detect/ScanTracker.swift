@@ -11,12 +11,13 @@
 /// blocks from a shared pool (`ScanTargets`). When either is full, the oldest source is
 /// evicted whole and counted; no source is ever kept with part of its targets.
 public struct ScanTracker {
-    public let portscanPorts: Int
-    public let addrscanAddresses: Int
-    public let windowNanos: UInt64
-    public let portWeighting: PortWeighting
+    /// The thresholds and window, as `limits` holds them (their one home).
+    public var portscanPorts: Int { limits.portscanPorts }
+    public var addrscanAddresses: Int { limits.addrscanAddresses }
+    public var windowNanos: UInt64 { limits.windowNanos }
+    public var portWeighting: PortWeighting { limits.portWeighting }
     /// The scans this tracker reports (`ScanDetector` runs one per window length).
-    let kinds: ScanKinds
+    var kinds: ScanKinds { limits.kinds }
     private var ipv4: ExpiringTable<IPv4SourceRecord>
     /// No first attempt crosses a threshold (each of one target weighs less than either):
     /// then a new source's record is made as its first attempt leaves it, without counting.
@@ -63,11 +64,7 @@ public struct ScanTracker {
 
     init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, kinds: ScanKinds, portWeighting: PortWeighting = .uniform,
          capacities: DetectionCapacities, budget: DetectionBudget) {
-        self.portscanPorts = portscanPorts
-        self.portWeighting = portWeighting
-        self.addrscanAddresses = addrscanAddresses
-        windowNanos = UInt64(window.nanoseconds)
-        self.kinds = kinds
+        let windowNanos = UInt64(window.nanoseconds)
         let heaviestPort = max(portWeighting.weight(of: 0), portWeighting.weight(of: .max))
         firstAttemptCrossesNothing = (!kinds.contains(.portscan) || heaviestPort < portscanPorts)
             && (!kinds.contains(.addrscan) || 1 < addrscanAddresses)
