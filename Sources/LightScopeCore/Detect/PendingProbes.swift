@@ -26,10 +26,12 @@ struct PendingProbes {
     var evictions: UInt64 { ipv4.evictions &+ wide.evictions }
     var reservedBytes: Int { ipv4.reservedBytes + wide.reservedBytes }
 
+    /// Starts loading where `insertOrCount` or `remove` of `key` will look; `headerIsIPv4`
+    /// says the packet's header was IPv4, so both addresses are (else the key is tested).
     @inline(__always)
-    func prefetch(_ key: ProbeKey) {
+    func prefetch(_ key: ProbeKey, headerIsIPv4: Bool) {
         // An empty table has nothing to look up (the open stream's probes are held).
-        if key.isIPv4 { if !ipv4.isEmpty { ipv4.prefetch(IPv4ProbeKey(key)) } } else { wide.prefetch(key) }
+        if headerIsIPv4 || key.isIPv4 { if !ipv4.isEmpty { ipv4.prefetch(IPv4ProbeKey(key)) } } else { wide.prefetch(key) }
     }
 
     /// A new probe, or one more packet of a pending one (a retransmitted SYN, whose probe
