@@ -221,13 +221,14 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         guard !abandoned.load(ordering: .relaxed) else { return }
         let verdict = slot.pointee.verdict
         if verdict == .closed || verdict == .unanswered { unwantedNotCounted &+= 1 }
-        if sharedScans != nil, ScanDetector.isFailure(verdict) {
+        let isSharedFailure = sharedScans != nil && ScanDetector.isFailure(verdict)
+        if isSharedFailure {
             failures.append(SharedScanDetection.Failure(reportedNanos: reportingNanos, event: slot.pointee))
         }
         // The events' hand-over before the failures': a scan that a failure completes
         // follows the events reported before it.
         if reported.claimNextSlot() { handOverEvents() }
-        if failures.count >= Self.failuresPerHandover { handOverFailures() }
+        if isSharedFailure && failures.count >= Self.failuresPerHandover { handOverFailures() }
     }
 
     /// The counts of the events reported since the last hand-over, to the tally and the
