@@ -12,7 +12,8 @@ public protocol EventSink: AnyObject, Sendable {
     func submit(contentsOf events: [UnwantedEvent]) -> Int
 
     /// `submit(contentsOf:)` of events where they are: a packet loop's hand-over buffer
-    /// (`EventHandOverBuffer`), read in place, not copied into an array first.
+    /// (`EventHandOverBuffer`), read in place, not copied into an array first. The events
+    /// are valid only during the call: a sink that keeps them copies them.
     @discardableResult
     func submit(contentsOf events: UnsafeBufferPointer<UnwantedEvent>) -> Int
 
