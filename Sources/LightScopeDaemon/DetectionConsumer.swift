@@ -42,12 +42,12 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     private let tally: EventTally?
     @exclusivity(unchecked) private var tallied = EventTally.Batch()
     @exclusivity(unchecked) private var unwantedNotCounted: UInt64 = 0
+    /// Events handed over at once: the lock is taken once per this many, and once per ring
+    /// drain and timer run for the rest; few enough to stay in the L1 cache (64 x 176 bytes).
+    static let eventsPerHandover = 64
     /// The events reported since the last hand-over, in order: handed to the sink together
     /// (`handOverEvents`), which then takes its locks once for them, not once per event.
-    @exclusivity(unchecked) private var reported: [UnwantedEvent] = []
-    /// Events handed over at once: the lock is taken once per this many, and once per ring
-    /// drain and timer run for the rest; few enough to stay in the L1 cache (64 x 112 bytes).
-    static let eventsPerHandover = 64
+    @exclusivity(unchecked) private var reported = EventHandOverBuffer(capacity: DetectionConsumer.eventsPerHandover)
 
     /// What the runner reads for status and metrics, refreshed on every tick.
     struct Published: Sendable {
@@ -94,7 +94,6 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
         self.publishesSharedScans = publishesSharedScans
         self.roomShares = max(1, roomShares)
         if sharedScans != nil { failures.reserveCapacity(Self.failuresPerHandover) }
-        reported.reserveCapacity(Self.eventsPerHandover)
         if let listening = facts.listening { engine.updateListeningPorts(listening) }
         reassembler = FragmentReassembler(budget: budget)
         self.counters = counters
@@ -213,14 +212,23 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     }
 
     private func emit(_ event: UnwantedEvent) {
+        // Copied into the hand-over buffer's next slot before anything else, and read there:
+        // read after a call or an atomic, the event was first copied to this frame (173
+        // bytes, a memcpy call for every event), then into the buffer.
+        let slot = reported.nextSlot
+        slot.initialize(to: event)
+        // An abandoned loop's slot is left unclaimed.
         guard !abandoned.load(ordering: .relaxed) else { return }
-        if event.verdict == .closed || event.verdict == .unanswered { unwantedNotCounted &+= 1 }
-        reported.append(event)
-        if reported.count >= Self.eventsPerHandover { handOverEvents() }
-        if sharedScans != nil, ScanDetector.isFailure(event.verdict) {
-            failures.append(SharedScanDetection.Failure(reportedNanos: reportingNanos, event: event))
-            if failures.count >= Self.failuresPerHandover { handOverFailures() }
+        let verdict = slot.pointee.verdict
+        if verdict == .closed || verdict == .unanswered { unwantedNotCounted &+= 1 }
+        let isSharedFailure = sharedScans != nil && ScanDetector.isFailure(verdict)
+        if isSharedFailure {
+            failures.append(SharedScanDetection.Failure(reportedNanos: reportingNanos, event: slot.pointee))
         }
+        // The events' hand-over before the failures': a scan that a failure completes
+        // follows the events reported before it.
+        if reported.claimNextSlot() { handOverEvents() }
+        if isSharedFailure && failures.count >= Self.failuresPerHandover { handOverFailures() }
     }
 
     /// The counts of the events reported since the last hand-over, to the tally and the
@@ -237,8 +245,9 @@ final class DetectionConsumer: PacketConsumer, @unchecked Sendable {
     /// Hands the events reported since the last hand-over to the sink, in one call.
     private func handOverEvents() {
         guard !reported.isEmpty else { return }
-        if let tally { tally.submit(contentsOf: reported, countingIn: &tallied) } else { sink.submit(contentsOf: reported) }
-        reported.removeAll(keepingCapacity: true)
+        let events = reported.events
+        if let tally { tally.submit(contentsOf: events, countingIn: &tallied) } else { sink.submit(contentsOf: events) }
+        reported.removeAll()
     }
 
     /// Hands the failures waiting here to the shared scans.

@@ -16,8 +16,14 @@ final class EventTally: EventSink {
 
         @inline(__always)
         mutating func count(_ event: UnwantedEvent) {
-            byVerdict.count(event.verdict)
-            byTool[Int(event.tool.rawValue)] &+= 1
+            withUnsafePointer(to: event) { count($0) }
+        }
+
+        /// `count`, reading the event where it is: its verdict and tool, not a copy of it.
+        @inline(__always)
+        mutating func count(_ event: UnsafePointer<UnwantedEvent>) {
+            byVerdict.count(event.pointee.verdict)
+            byTool[Int(event.pointee.tool.rawValue)] &+= 1
         }
 
         mutating func add(_ other: Counts) {
@@ -45,8 +51,13 @@ final class EventTally: EventSink {
 
     @discardableResult
     func submit(contentsOf events: [UnwantedEvent]) -> Int {
+        events.withUnsafeBufferPointer { submit(contentsOf: $0) }
+    }
+
+    @discardableResult
+    func submit(contentsOf events: UnsafeBufferPointer<UnwantedEvent>) -> Int {
         counts.withLock { counts in
-            for event in events { counts.count(event) }
+            for index in events.indices { counts.count(events.baseAddress! + index) }
         }
         return downstream.submit(contentsOf: events)
     }
@@ -54,8 +65,10 @@ final class EventTally: EventSink {
     /// `submit(contentsOf:)`, counted in the caller's `batch` instead of under the lock: hand
     /// the batch over (`add`) before the figures are read (every ring drain and timer run).
     @discardableResult
-    func submit(contentsOf events: [UnwantedEvent], countingIn batch: inout Batch) -> Int {
-        for event in events { batch.counts.count(event) }
+    func submit(contentsOf events: UnsafeBufferPointer<UnwantedEvent>, countingIn batch: inout Batch) -> Int {
+        if let first = events.baseAddress {
+            for index in events.indices { batch.counts.count(first + index) }
+        }
         batch.events &+= events.count
         return downstream.submit(contentsOf: events)
     }

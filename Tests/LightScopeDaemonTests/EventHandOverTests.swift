@@ -91,4 +91,34 @@ final class EventHandOverTests: XCTestCase {
         XCTAssertEqual(recorder.events.map(\.timeNanos), (0..<probes).map { wallStart + second + UInt64($0) })
         XCTAssertEqual(recorder.calls, 4)
     }
+
+    /// A loop the runner gave up reports nothing more: its probes judged after `abandon`
+    /// reach no sink, and the events' counts do not move; those judged before did.
+    func testAnAbandonedLoopHandsOverNothingMore() {
+        let recorder = Recorder()
+        let counters = InterfaceCounters(interfaceName: "lab0")
+        let consumer = DetectionConsumer(interface: "lab0", settings: Settings.Detection(),
+                                         facts: DetectionConsumer.HostFacts(addresses: [IPAddress("192.0.2.1")!]),
+                                         counters: counters, sink: recorder, lost: LostEvents())
+        consumer.tick(monotonicNanos: monotonicStart, wallClockNanos: wallStart)
+        func probe(_ sources: Range<Int>, at nanos: UInt64) {
+            for source in sources {
+                let syn = PacketBuilder.ethernet(PacketBuilder.etherTypeIPv4,
+                                                 PacketBuilder.ipv4("10.2.0.\(source)", "192.0.2.1", ttl: 50,
+                                                                    protocolNumber: 6, PacketBuilder.tcp(40000, 8080, flags: 0x02)))
+                syn.withUnsafeBytes { consumer.consume(bytes: $0, wireLength: syn.count, timestampNanos: nanos, linkType: 1) }
+            }
+            consumer.dispatchEnded()
+        }
+        probe(0..<3, at: wallStart + second)
+        consumer.tick(monotonicNanos: monotonicStart + 12 * second, wallClockNanos: wallStart + 12 * second)
+        XCTAssertEqual(recorder.events.map(\.source.description), ["10.2.0.0", "10.2.0.1", "10.2.0.2"])
+        let unwanted = counters.snapshot.unwanted
+        consumer.abandon()
+        probe(3..<6, at: wallStart + 13 * second)
+        consumer.tick(monotonicNanos: monotonicStart + 30 * second, wallClockNanos: wallStart + 30 * second)
+        consumer.flush(wallClockNanos: wallStart + 31 * second, beat: {})
+        XCTAssertEqual(recorder.events.count, 3, "\(recorder.events.map(\.source.description))")
+        XCTAssertEqual(counters.snapshot.unwanted, unwanted)
+    }
 }

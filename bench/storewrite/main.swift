@@ -55,7 +55,7 @@ let anonymiser = AddressAnonymiser.disabled
 
 /// The events handed to the pipeline as a packet loop hands them (its own function, so that
 /// callgrind shows what it costs, with the batch's buffer): batched, each appended to a reused
-/// buffer that is handed over at 64 (`DetectionConsumer.eventsPerHandover`); else one `submit` each.
+/// `EventHandOverBuffer` that is handed over at 64 (`DetectionConsumer.eventsPerHandover`); else one `submit` each.
 @inline(never)
 func submitAll(_ events: [UnwantedEvent], to pipeline: EventPipeline, batched: Bool) -> Int {
     var accepted = 0
@@ -63,16 +63,13 @@ func submitAll(_ events: [UnwantedEvent], to pipeline: EventPipeline, batched: B
         for event in events where pipeline.submit(event) { accepted += 1 }
         return accepted
     }
-    var buffer: [UnwantedEvent] = []
-    buffer.reserveCapacity(64)
+    var buffer = EventHandOverBuffer(capacity: 64)
     for event in events {
-        buffer.append(event)
-        if buffer.count == 64 {
-            accepted += pipeline.submit(contentsOf: buffer)
-            buffer.removeAll(keepingCapacity: true)
-        }
+        guard buffer.append(event) else { continue }
+        accepted += pipeline.submit(contentsOf: buffer.events)
+        buffer.removeAll()
     }
-    return accepted + pipeline.submit(contentsOf: buffer)
+    return accepted + pipeline.submit(contentsOf: buffer.events)
 }
 let rate = CommandLine.arguments.contains("rate")
 if rate || CommandLine.arguments.contains("flood") {

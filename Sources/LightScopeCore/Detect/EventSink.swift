@@ -11,6 +11,12 @@ public protocol EventSink: AnyObject, Sendable {
     @discardableResult
     func submit(contentsOf events: [UnwantedEvent]) -> Int
 
+    /// `submit(contentsOf:)` of events where they are: a packet loop's hand-over buffer
+    /// (`EventHandOverBuffer`), read in place, not copied into an array first. The events
+    /// are valid only during the call: a sink that keeps them copies them.
+    @discardableResult
+    func submit(contentsOf events: UnsafeBufferPointer<UnwantedEvent>) -> Int
+
     /// Events it can take now without dropping any: detection holds back what is beyond it
     /// (`DetectionEngine.allowReports`).
     var room: Int { get }
@@ -24,5 +30,11 @@ extension EventSink {
         var accepted = 0
         for event in events where submit(event) { accepted &+= 1 }
         return accepted
+    }
+
+    /// A sink that takes only arrays gets one, in one call (tests' recorders).
+    @discardableResult
+    public func submit(contentsOf events: UnsafeBufferPointer<UnwantedEvent>) -> Int {
+        submit(contentsOf: Array(events))
     }
 }
