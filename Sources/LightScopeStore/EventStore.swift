@@ -168,8 +168,13 @@ public final class EventStore {
     static let blockColumn = "block"
     /// The fields, then the block.
     private static let parametersPerRow = columns.count + 1
+    /// `OR ROLLBACK`: a row that breaks a constraint ends the whole transaction, as `insert`'s
+    /// error path does anyway. With the default (ABORT) SQLite undoes only the failing
+    /// statement, and for that copied every page a statement changed that existed before it
+    /// into a statement journal, a temporary file: about 2.3 KB per single event, ten times
+    /// its bytes in the log (`EventStoreWriteVolumeTests`; bench/HISTORY.md, session 14, writer).
     private static func insertSQL(rows: Int) -> String {
-        "INSERT INTO events (\(columns.joined(separator: ", ")), \(blockColumn)) VALUES "
+        "INSERT OR ROLLBACK INTO events (\(columns.joined(separator: ", ")), \(blockColumn)) VALUES "
             + (0..<rows).map { row in "(" + (1...parametersPerRow).map { "?\(row * parametersPerRow + $0)" }.joined(separator: ", ") + ")" }
             .joined(separator: ", ")
     }
