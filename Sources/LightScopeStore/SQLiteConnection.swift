@@ -8,6 +8,7 @@ final class SQLiteConnection {
 
     init(path: String, readOnly: Bool) throws(SQLiteError) {
         self.path = path
+        Self.configureOnce
         var handle: OpaquePointer?
         // NOFOLLOW: a symbolic link planted where the store should be is refused, never followed.
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
@@ -23,6 +24,15 @@ final class SQLiteConnection {
         // A reader (the CLI) and the writer may briefly overlap on a checkpoint.
         sqlite3_busy_timeout(handle, 5000)
     }
+
+    /// SQLite's process-wide settings, made once before its first connection (they must come
+    /// before SQLite initialises itself, and every connection of the process opens here): no
+    /// memory statistics, which nothing reads and which took a process-wide mutex around each
+    /// of SQLite's allocations, a tenth of the writer's CPU under a flood (bench/HISTORY.md,
+    /// session 14, writer). Refused (SQLITE_MISUSE) if SQLite was initialised before: harmless.
+    private static let configureOnce: Void = {
+        _ = lightscope_sqlite3_disable_memory_statistics()
+    }()
 
     deinit {
         // close_v2 defers the close until every statement is finalized, so order does not matter.

@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import LightScopeCore
 import LightScopeTestSupport
@@ -42,6 +43,12 @@ final class EventStoreWriteVolumeTests: XCTestCase {
         try store.connection.execute("DROP TRIGGER refuse_one")
         try store.insert(Array(records[0..<16]))
         XCTAssertEqual(try store.count(), 36, "the store takes the next batch")
+    }
+
+    func testSQLiteKeepsNoMemoryStatistics() throws {
+        let store = try EventStore(directory: directory.path)
+        try store.insert((0..<100).map { EventRecord(Sample.event($0)) })
+        XCTAssertEqual(sqlite3_memory_used(), 0, "no statistics: no process-wide mutex around each of SQLite's allocations")
     }
 
     /// `wchar` of /proc/self/io: every byte this process has passed to write(2) and pwrite(2).
