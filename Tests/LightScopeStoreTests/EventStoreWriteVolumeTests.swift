@@ -45,6 +45,21 @@ final class EventStoreWriteVolumeTests: XCTestCase {
         XCTAssertEqual(try store.count(), 36, "the store takes the next batch")
     }
 
+    func testTextsBeyondTheBindingArenaAreStoredWhole() throws {
+        let store = try EventStore(directory: directory.path)
+        // 16 rows of texts longer than the arena together: the later ones take SQLite's copy.
+        var records = (0..<80).map { EventRecord(Sample.event($0)) }
+        for index in records.indices where index % 3 == 0 {
+            records[index].samples = String(repeating: "203.0.113.\(index % 10),", count: SQLiteStatement.textArenaBytes / 100)
+        }
+        try store.insert(Array(records[0..<40]))
+        try store.insert(Array(records[40...]))
+        let reopened = try EventStore(directory: directory.path, readOnly: true)
+        let stored = try reopened.events(since: 0, limit: 100)
+        XCTAssertEqual(stored.count, records.count)
+        XCTAssertTrue(stored == records, "every text read back as it was bound")
+    }
+
     func testSQLiteKeepsNoMemoryStatistics() throws {
         let store = try EventStore(directory: directory.path)
         try store.insert((0..<100).map { EventRecord(Sample.event($0)) })
