@@ -60,6 +60,17 @@ final class EventStoreWriteVolumeTests: XCTestCase {
         XCTAssertTrue(stored == records, "every text read back as it was bound")
     }
 
+    func testLogKeepsItsFileAcrossAFloodsCheckpoints() throws {
+        let store = try EventStore(directory: directory.path)
+        let limit = try store.connection.scalar("PRAGMA journal_size_limit").integer ?? 0
+        XCTAssertEqual(limit, Int64(StoreLimits.logKeptBytes))
+        let blockTransactionBytes = EventPipeline.blocksPerTransaction * AggregateBlock.maximumEntries * 10
+        XCTAssertGreaterThan(StoreLimits.logKeptBytes, StoreLimits.logCheckpointBytes + blockTransactionBytes,
+                             "a flood's log is never cut back below its last transaction's overshoot")
+        XCTAssertLessThanOrEqual(StoreLimits.logKeptBytes + StoreLimits.transactionLogBytes + (64 << 10), StoreLimits.logReserveBytes,
+                                 "a log kept at its size asks for no extra checkpoint")
+    }
+
     func testSQLiteKeepsNoMemoryStatistics() throws {
         let store = try EventStore(directory: directory.path)
         try store.insert((0..<100).map { EventRecord(Sample.event($0)) })
