@@ -1,6 +1,6 @@
 // Benchmark only: the store writer's cost per event, without capture or detection.
 //
-//     .build/release/lightscope-storewrite [events] [rounds] [flood]
+//     .build/release/lightscope-storewrite [events] [rounds] [flood | rate [paced]] [batch]
 //
 // Each round makes a fresh store in a temporary directory and writes `events` events (default
 // 500,000: about what the `closed` stream of bench/livecost.sh stores) as the event writer
