@@ -168,8 +168,13 @@ public final class EventStore {
     static let blockColumn = "block"
     /// The fields, then the block.
     private static let parametersPerRow = columns.count + 1
+    /// `OR ROLLBACK`: a row that breaks a constraint ends the whole transaction, as `insert`'s
+    /// error path does anyway. With the default (ABORT) SQLite undoes only the failing
+    /// statement, and for that copied every page a statement changed that existed before it
+    /// into a statement journal, a temporary file: about 2.3 KB per single event, ten times
+    /// its bytes in the log (`EventStoreWriteVolumeTests`; bench/HISTORY.md, session 14, writer).
     private static func insertSQL(rows: Int) -> String {
-        "INSERT INTO events (\(columns.joined(separator: ", ")), \(blockColumn)) VALUES "
+        "INSERT OR ROLLBACK INTO events (\(columns.joined(separator: ", ")), \(blockColumn)) VALUES "
             + (0..<rows).map { row in "(" + (1...parametersPerRow).map { "?\(row * parametersPerRow + $0)" }.joined(separator: ", ") + ")" }
             .joined(separator: ", ")
     }
@@ -183,24 +188,24 @@ public final class EventStore {
             let index = Int32(row * parametersPerRow + offset + 1)
             switch field {
             case .time: try statement.bind(Int64(clamping: record.timeNanos), at: index)
-            case .interface: try statement.bind(record.interface, at: index)
-            case .proto: try statement.bind(record.proto.rawValue, at: index)
-            case .src: try statement.bind(record.source, at: index)
+            case .interface: try statement.bindUntilRun(record.interface, at: index)
+            case .proto: try statement.bindUntilRun(record.proto.rawValue, at: index)
+            case .src: try statement.bindUntilRun(record.source, at: index)
             case .sport: try statement.bind(record.sourcePort.map(Int64.init), at: index)
-            case .dst: try statement.bind(record.destination, at: index)
+            case .dst: try statement.bindUntilRun(record.destination, at: index)
             case .dport: try statement.bind(record.destinationPort.map(Int64.init), at: index)
-            case .verdict: try statement.bind(record.verdict.rawValue, at: index)
+            case .verdict: try statement.bindUntilRun(record.verdict.rawValue, at: index)
             case .packets: try statement.bind(Int64(record.packets), at: index)
             case .ttl: try statement.bind(record.ttl.map(Int64.init), at: index)
             case .window: try statement.bind(record.tcpWindow.map(Int64.init), at: index)
-            case .tcpOptions: try statement.bind(record.tcpOptions, at: index)
+            case .tcpOptions: try statement.bindUntilRun(record.tcpOptions, at: index)
             case .ports: try statement.bind(record.ports.map(Int64.init), at: index)
             case .addresses: try statement.bind(record.addresses.map(Int64.init), at: index)
-            case .tool: try statement.bind(record.tool.name, at: index)
-            case .tcpFlags: try statement.bind(record.tcpFlags, at: index)
-            case .answer: try statement.bind(record.answer?.name, at: index)
+            case .tool: try statement.bindUntilRun(record.tool.name, at: index)
+            case .tcpFlags: try statement.bindUntilRun(record.tcpFlags, at: index)
+            case .answer: try statement.bindUntilRun(record.answer?.name, at: index)
             case .aggregated: try statement.bind(record.aggregated.map(Int64.init), at: index)
-            case .samples: try statement.bind(record.samples, at: index)
+            case .samples: try statement.bindUntilRun(record.samples, at: index)
             }
         }
     }

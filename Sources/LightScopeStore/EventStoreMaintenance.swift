@@ -56,7 +56,7 @@ extension EventStore {
     static func boundLog(_ connection: SQLiteConnection) throws(SQLiteError) {
         let pageSize = Int(try connection.scalar("PRAGMA page_size").integer ?? 4096)
         try connection.execute("PRAGMA wal_autocheckpoint = \(StoreLimits.logCheckpointBytes / max(512, pageSize))")
-        try connection.execute("PRAGMA journal_size_limit = \(StoreLimits.logCheckpointBytes)")
+        try connection.execute("PRAGMA journal_size_limit = \(StoreLimits.logKeptBytes)")
     }
 
     /// Creates the store's file before SQLite opens it: with O_NOFOLLOW, so that a symbolic link

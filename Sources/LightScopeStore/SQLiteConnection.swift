@@ -8,6 +8,7 @@ final class SQLiteConnection {
 
     init(path: String, readOnly: Bool) throws(SQLiteError) {
         self.path = path
+        Self.configureOnce
         var handle: OpaquePointer?
         // NOFOLLOW: a symbolic link planted where the store should be is refused, never followed.
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
@@ -23,6 +24,15 @@ final class SQLiteConnection {
         // A reader (the CLI) and the writer may briefly overlap on a checkpoint.
         sqlite3_busy_timeout(handle, 5000)
     }
+
+    /// SQLite's process-wide settings, made once before its first connection (they must come
+    /// before SQLite initialises itself, and every connection of the process opens here): no
+    /// memory statistics, which nothing reads and which took a process-wide mutex around each
+    /// of SQLite's allocations, a tenth of the writer's CPU under a flood (bench/HISTORY.md,
+    /// session 14, writer). Refused (SQLITE_MISUSE) if SQLite was initialised before: harmless.
+    private static let configureOnce: Void = {
+        _ = lightscope_sqlite3_disable_memory_statistics()
+    }()
 
     deinit {
         // close_v2 defers the close until every statement is finalized, so order does not matter.
@@ -84,7 +94,18 @@ final class SQLiteStatement {
         self.connection = connection
     }
 
-    deinit { sqlite3_finalize(handle) }
+    /// Where `bindUntilRun` copies texts for SQLite to read in place, `textArenaUsed` bytes of
+    /// it taken since the last `runBound`; allocated with the first such text.
+    private var textArena: UnsafeMutableRawPointer?
+    private var textArenaUsed = 0
+    /// Enough for a 16-row insert's texts (about 10 of 5 to 40 bytes a row); a text beyond it
+    /// is bound with SQLite's own copy.
+    static let textArenaBytes = 16 << 10
+
+    deinit {
+        sqlite3_finalize(handle)
+        textArena?.deallocate()
+    }
 
     /// `index` is 1-based, as in SQL's `?1`.
     func bind(_ value: SQLiteValue, at index: Int32) throws(SQLiteError) {
@@ -115,6 +136,32 @@ final class SQLiteStatement {
         guard code == SQLITE_OK else { throw connection.lastError(code) }
     }
 
+    /// As `bind(_ text:at:)`, for a statement stepped by `runBound`: the text is copied into the
+    /// statement's arena, which SQLite reads in place (SQLITE_STATIC) until `runBound` has
+    /// stepped it, instead of SQLite allocating, copying and later freeing its own copy of each
+    /// text, about 480 instructions a text (bench/HISTORY.md, session 14, writer).
+    func bindUntilRun(_ text: String?, at index: Int32) throws(SQLiteError) {
+        guard var text else { return try bind(nil as Int64?, at: index) }
+        let arena = textArena ?? {
+            let allocated = UnsafeMutableRawPointer.allocate(byteCount: Self.textArenaBytes, alignment: 8)
+            textArena = allocated
+            return allocated
+        }()
+        let used = textArenaUsed
+        let code = text.withUTF8 { bytes -> Int32 in
+            guard let source = bytes.baseAddress else { return sqlite3_bind_text(handle, index, "", 0, Self.transient) }
+            guard used + bytes.count <= Self.textArenaBytes else {
+                return sqlite3_bind_text(handle, index, UnsafeRawPointer(source).assumingMemoryBound(to: CChar.self),
+                                         Int32(bytes.count), Self.transient)
+            }
+            let start = arena + used
+            start.copyMemory(from: source, byteCount: bytes.count)
+            textArenaUsed = used + bytes.count
+            return sqlite3_bind_text(handle, index, start.assumingMemoryBound(to: CChar.self), Int32(bytes.count), Self.static)
+        }
+        guard code == SQLITE_OK else { throw connection.lastError(code) }
+    }
+
     /// `index` is 1-based; nil binds NULL. SQLite copies the bytes.
     func bind(blob: [UInt8]?, at index: Int32) throws(SQLiteError) {
         guard let blob else { return try bind(nil as Int64?, at: index) }
@@ -135,8 +182,13 @@ final class SQLiteStatement {
 
     /// Steps a statement whose every parameter was bound anew, then readies it for the next
     /// use without clearing the bindings (the next use binds them all again).
+    /// Texts bound by `bindUntilRun` are read during the step: the arena is free for the next
+    /// use's texts only after it.
     func runBound() throws(SQLiteError) {
-        defer { sqlite3_reset(handle) }
+        defer {
+            sqlite3_reset(handle)
+            textArenaUsed = 0
+        }
         while try step() {}
     }
 
@@ -186,6 +238,8 @@ final class SQLiteStatement {
 
     /// SQLITE_TRANSIENT is a C macro (a cast of -1) that Swift cannot import: SQLite copies the text.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    /// SQLITE_STATIC (a null destructor): SQLite reads the caller's bytes in place.
+    private static let `static`: sqlite3_destructor_type? = nil
 }
 
 /// A failed SQLite call: its extended result code and SQLite's own words.

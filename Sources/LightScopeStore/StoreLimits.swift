@@ -33,12 +33,18 @@ struct StoreFootprint: Equatable {
 ///
 /// The on-disk bound is `max_store_mib` for the database, its write-ahead log and the log's index
 /// together. The log gets a fixed reserve: SQLite checkpoints it after a commit that takes it
-/// past `logCheckpointBytes`, and truncates it back to that size when it starts over, so it
+/// past `logCheckpointBytes`, and truncates it back to `logKeptBytes` when it starts over, so it
 /// holds at most that plus one transaction. The database file gets the rest, `dataLimitBytes`.
 struct StoreLimits: Equatable {
-    /// `wal_autocheckpoint` and `journal_size_limit`: the log is copied into the database and
-    /// cut back once it passes this.
+    /// `wal_autocheckpoint`: the log is copied into the database once it passes this.
     static let logCheckpointBytes = 2 << 20
+    /// `journal_size_limit`: the log file is cut back to this when it starts over. Above the
+    /// checkpoint threshold by more than a transaction of flood blocks (about 650 KB), so that
+    /// under a flood the log's file keeps its size: cut back to the threshold, it was cut and
+    /// grown again by the last transaction's overshoot at every checkpoint, new file pages
+    /// each time (bench/HISTORY.md, session 14, writer). Below `logReserveBytes` less a
+    /// transaction, so that a log kept at this size asks for no extra checkpoint.
+    static let logKeptBytes = 3 << 20
     /// The most one transaction adds to the log: `EventPipeline.maximumEventsPerTransaction`
     /// inserted events, or `pruneBatchEvents` deleted ones, from as many sources dirty about
     /// a page of the source index each.

@@ -1,6 +1,6 @@
 // Benchmark only: the store writer's cost per event, without capture or detection.
 //
-//     .build/release/lightscope-storewrite [events] [rounds] [flood]
+//     .build/release/lightscope-storewrite [events] [rounds] [flood | rate [paced]] [batch]
 //
 // Each round makes a fresh store in a temporary directory and writes `events` events (default
 // 500,000: about what the `closed` stream of bench/livecost.sh stores) as the event writer
@@ -22,6 +22,12 @@
 // burst and its rate for the flood's length) are folded before the queue is anywhere near its
 // mark. Per probe (all of them), as the daemon pays under such a flood.
 //
+// `paced` (with `rate`): the writer runs while the events arrive, each submitted once the
+// wall clock has run as far past the first as its capture time (64 at a time), as the
+// daemon's writer meets a flood: a transaction of the rate's single events per wake-up, the
+// blocks as they fill, into a store that holds the earlier ones. The writer's CPU is the
+// process's less the submitting thread's (`RUSAGE_THREAD`).
+//
 // `batch` (with `flood` or `rate`): each event appended to a reused buffer handed over at 64
 // (`submit(contentsOf:)`), as a packet loop hands over its reported events
 // (`DetectionConsumer.eventsPerHandover`), instead of one `submit` each. callgrind:
@@ -35,9 +41,12 @@ let eventCount = arguments.first ?? 500_000
 let rounds = arguments.dropFirst().first ?? 3
 let batch = EventPipeline.maximumEventsPerTransaction
 
-func cpuNanos() -> UInt64 {
+/// Linux's RUSAGE_THREAD, which Glibc's module leaves out (it needs _GNU_SOURCE).
+let rusageThread: Int32 = 1
+/// User and system CPU of the whole process, or with `thread` of the calling thread alone.
+func cpuNanos(thread: Bool = false) -> UInt64 {
     var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
+    getrusage(thread ? rusageThread : RUSAGE_SELF.rawValue, &usage)
     func nanos(_ time: timeval) -> UInt64 { UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_usec) * 1000 }
     return nanos(usage.ru_utime) + nanos(usage.ru_stime)
 }
@@ -71,7 +80,22 @@ func submitAll(_ events: [UnwantedEvent], to pipeline: EventPipeline, batched: B
     }
     return accepted + pipeline.submit(contentsOf: buffer.events)
 }
+/// `submitAll` of 64 events at a time, each batch once the wall clock has run as far past the
+/// start as its first event's capture time has past the first event's: the flood's own pace.
+func submitPaced(_ events: [UnwantedEvent], to pipeline: EventPipeline) -> Int {
+    guard let firstNanos = events.first?.timeNanos else { return 0 }
+    let startNanos = DispatchTime.now().uptimeNanoseconds
+    var accepted = 0
+    for first in stride(from: 0, to: events.count, by: 64) {
+        let dueNanos = startNanos + (events[first].timeNanos - firstNanos)
+        let nowNanos = DispatchTime.now().uptimeNanoseconds
+        if dueNanos > nowNanos { usleep(UInt32((dueNanos - nowNanos) / 1000)) }
+        accepted += pipeline.submit(contentsOf: Array(events[first..<min(first + 64, events.count)]))
+    }
+    return accepted
+}
 let rate = CommandLine.arguments.contains("rate")
+let paced = rate && CommandLine.arguments.contains("paced")
 if rate || CommandLine.arguments.contains("flood") {
     var best = (fold: Double.infinity, writer: Double.infinity)
     for round in 1...rounds {
@@ -81,16 +105,28 @@ if rate || CommandLine.arguments.contains("flood") {
         let pipeline = EventPipeline(stateDirectory: directory, settings: Settings.Store(), anonymiser: anonymiser, journal: nil,
                                      queueCapacity: rate ? EventPipeline.defaultQueueCapacity : 1024, log: { _, _ in })
         let cpuBefore = cpuNanos()
-        let accepted = submitAll(events, to: pipeline, batched: CommandLine.arguments.contains("batch"))
-        let cpuFolded = cpuNanos()
-        pipeline.start()
-        guard pipeline.stop(timeout: .seconds(600)) else { fatalError("the writer did not stop") }
-        let cpuWritten = cpuNanos()
-        let counters = pipeline.counters.snapshot
+        let accepted: Int
+        let fold: Double, writer: Double
         let folded = Double(rate ? eventCount : eventCount - 512)
+        if paced {
+            let submitterBefore = cpuNanos(thread: true)
+            pipeline.start()
+            accepted = submitPaced(events, to: pipeline)
+            guard pipeline.stop(timeout: .seconds(600)) else { fatalError("the writer did not stop") }
+            let submitter = cpuNanos(thread: true) - submitterBefore
+            fold = Double(submitter) / folded
+            writer = Double(cpuNanos() - cpuBefore - submitter) / folded
+        } else {
+            accepted = submitAll(events, to: pipeline, batched: CommandLine.arguments.contains("batch"))
+            let cpuFolded = cpuNanos()
+            pipeline.start()
+            guard pipeline.stop(timeout: .seconds(600)) else { fatalError("the writer did not stop") }
+            fold = Double(cpuFolded - cpuBefore) / folded
+            writer = Double(cpuNanos() - cpuFolded) / folded
+        }
+        let counters = pipeline.counters.snapshot
         let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: pipeline.databasePath + $0)[.size] as? Int }
             .reduce(0, +)
-        let fold = Double(cpuFolded - cpuBefore) / folded, writer = Double(cpuWritten - cpuFolded) / folded
         best = (min(best.fold, fold), min(best.writer, writer))
         print("round \(round): \(eventCount) probes, \(accepted) accepted, \(counters.eventsWritten) stored, \(counters.aggregated) aggregated in \(counters.aggregatesWritten) aggregates, \(pipeline.counters.lost.total) lost; per \(rate ? "" : "folded ")probe: fold \(String(format: "%.0f", fold)) ns CPU, writer \(String(format: "%.0f", writer)) ns CPU (its \(counters.eventsWritten) single events included); store \(String(format: "%.1f", Double(bytes) / Double(eventCount))) bytes per probe")
     }
