@@ -3,52 +3,55 @@ extension DetectionCore {
     /// Probes out of time, oldest first (a timer's worth, or a chunk of those left at the end).
     mutating func unanswered(_ probes: [PendingProbe], emit: (UnwantedEvent) -> Void) {
         let distance = ExpiringTable<PendingIPv4Probe>.expiryPrefetchDistance
-        var lastLocal = KnownLocal()
+        var run = VerdictRun(mayBeLate: hasRecentConnections)
         for index in probes.indices {
             // The lookups of a probe a few places on start now (see `prefetch(_:)`).
-            if index + distance < probes.count { prefetchVerdict(of: probes[index + distance].key) }
-            unanswered(probes[index], lastLocal: &lastLocal, emit: emit)
+            if index + distance < probes.count { prefetchVerdict(of: probes[index + distance].key, mayBeLate: run.mayBeLate) }
+            unanswered(probes[index], run: &run, emit: emit)
         }
     }
 
     mutating func unanswered(_ probe: PendingProbe, emit: (UnwantedEvent) -> Void) {
-        var lastLocal = KnownLocal()
-        unanswered(probe, lastLocal: &lastLocal, emit: emit)
+        var run = VerdictRun(mayBeLate: hasRecentConnections)
+        unanswered(probe, run: &run, emit: emit)
     }
 
-    /// `lastLocal`: the last destination a run of verdicts asked about, and the answer, which
-    /// holds while no packet comes between (a flood's probes share a few destinations).
+    /// Whether any connection is recent: a probe could then be a late packet of one (asked
+    /// once for a run of verdicts, `VerdictRun`).
+    var hasRecentConnections: Bool { connections.count != 0 }
+
+    /// `run`: what the run of verdicts this one is part of asked already (`VerdictRun`).
     @inline(__always)
-    mutating func unanswered(_ probe: PendingProbe, lastLocal: inout KnownLocal, emit: (UnwantedEvent) -> Void) {
+    mutating func unanswered(_ probe: PendingProbe, run: inout VerdictRun, emit: (UnwantedEvent) -> Void) {
         let key = probe.key
         // A listening port that did not answer a SYN in time is busy, not closed. A stealth
         // probe's silence is how an open port answers it: reported whatever the port.
         // Learning local addresses from answers: only a destination known to be local is ours.
         let isUnanswered = !(probe.flags.contains(.syn)
                                  && (listeningTCP.contains(key.localPort) || answeredPorts.contains(key.localPort)))
-            && !isLateConnectionPacket(remote: key.remote, localPort: key.localPort)
-            && lastLocal.isLocal(key.local, asking: { localAddresses.contains($0) })
+            && !(run.mayBeLate && connections.contains(remote: key.remote, localPort: key.localPort))
+            && run.isLocal(key.local, asking: { localAddresses.contains($0) })
         if isUnanswered { report(.unanswered, probe, emit: emit) }
         // Released after the event took its options; not in a `defer`, which was compiled
         // into a call of its own for every judged probe.
         options.release(probe.options)
     }
 
-    /// `unanswered(_:lastLocal:emit:)` of an IPv4 probe as its table held it: the timers'
+    /// `unanswered(_:run:emit:)` of an IPv4 probe as its table held it: the timers'
     /// run hands over the 28-byte record in registers, and the `PendingProbe` is made here,
     /// where the verdict is inlined. Inlined into the run, the verdict stayed a call whose
     /// `PendingProbe` went through the run's frame (~10 instructions a judged probe more).
     @inline(never)
-    mutating func unanswered(ipv4 record: PendingIPv4Probe, firstSeenNanos: UInt64, lastLocal: inout KnownLocal,
+    mutating func unanswered(ipv4 record: PendingIPv4Probe, firstSeenNanos: UInt64, run: inout VerdictRun,
                              emit: (UnwantedEvent) -> Void) {
-        unanswered(PendingProbe(record, firstSeenNanos: firstSeenNanos), lastLocal: &lastLocal, emit: emit)
+        unanswered(PendingProbe(record, firstSeenNanos: firstSeenNanos), run: &run, emit: emit)
     }
 
     /// What the verdict of the probe `key` will look up, started a few probes early (see
-    /// `prefetch(_:)`): its connection (if there are any) and its source's scans.
+    /// `prefetch(_:)`): its connection (if `mayBeLate`, `VerdictRun`) and its source's scans.
     @inline(__always)
-    mutating func prefetchVerdict(of key: ProbeKey) {
-        if connections.count != 0 { connections.prefetch(remote: key.remote, localPort: key.localPort) }
+    mutating func prefetchVerdict(of key: ProbeKey, mayBeLate: Bool) {
+        if mayBeLate { connections.prefetch(remote: key.remote, localPort: key.localPort) }
         if countsScans { scans?.prefetch(source: key.remote) }
     }
 

@@ -213,10 +213,11 @@ struct DetectionCore {
             let cutoff = nowNanos - synAnswerTimeoutNanos
             var table = pendingStandIn
             swap(&table, &pending)
-            var lastLocal = KnownLocal()
-            let taken = table.expire(firstSeenAtOrBefore: cutoff, limit: reportAllowance, ahead: { prefetchVerdict(of: $0) },
-                                     eachIPv4: { unanswered(ipv4: $0, firstSeenNanos: $1, lastLocal: &lastLocal, emit: emit) }) {
-                unanswered($0, lastLocal: &lastLocal, emit: emit)
+            var run = VerdictRun(mayBeLate: hasRecentConnections)
+            let taken = table.expire(firstSeenAtOrBefore: cutoff, limit: reportAllowance,
+                                     ahead: { prefetchVerdict(of: $0, mayBeLate: run.mayBeLate) },
+                                     eachIPv4: { unanswered(ipv4: $0, firstSeenNanos: $1, run: &run, emit: emit) }) {
+                unanswered($0, run: &run, emit: emit)
             }
             swap(&table, &pending)
             reportAllowance -= taken
