@@ -46,7 +46,8 @@ struct SlowScanTracker {
     /// every failing source costs more here and a quiet network has few.
     static let initialEntries = DetectionBudget.initialEntries / 4
 
-    init(settings: Settings.Detection, capacities: DetectionCapacities, budget: DetectionBudget) {
+    /// `seed`: its table's hash secret, shared with the fast scans' tables (`ScanTracker.sourceHash`).
+    init(settings: Settings.Detection, capacities: DetectionCapacities, budget: DetectionBudget, seed: FastHashSeed = .random()) {
         ports = settings.slowscanPorts
         addresses = settings.slowscanAddresses
         windowNanos = UInt64(settings.slowscanWindow.nanoseconds)
@@ -55,7 +56,7 @@ struct SlowScanTracker {
         addressBitsNeeded = Self.setBitsNeeded(toReach: addresses)
         firstAttemptCrossesNothing = portBitsNeeded > 1 && addressBitsNeeded > 1
         sources = ExpiringTable(maximumCapacity: capacities.slowScanSources, initialCapacity: Self.initialEntries,
-                                pool: budget.pool(.slowScanSources))
+                                pool: budget.pool(.slowScanSources), seed: seed)
     }
 
     var trackedSources: Int { sources.count }
@@ -65,16 +66,18 @@ struct SlowScanTracker {
     /// Whether `source` is counted now (tests).
     func tracks(_ source: IPAddress) -> Bool { sources.contains(source) }
 
+    /// Starts loading the entry of the source whose hash (under this table's seed) is `hash`
+    /// (see `ExpiringTable.prefetch`).
     @inline(__always)
-    func prefetch(source: IPAddress) { sources.prefetch(source) }
+    func prefetch(hash: UInt64) { sources.prefetch(hash: hash) }
 
     /// Counts one failed attempt from `source` at `destination`:`port`. `scanReported`: this
     /// attempt made the source's `portscan` or `addrscan`, which then stands for its slow scan.
     /// Returns the crossing this attempt made, if any.
     mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                          scanReported: Bool) -> Crossing? {
-        count(source: source, destination: destination, port: port, nowNanos: nowNanos, scanReported: scanReported)
-            .map { $0.crossing(source: source, destination: destination, port: port) }
+        count(source: source, sourceHash: sources.hash(of: source), destination: destination, port: port, nowNanos: nowNanos,
+              scanReported: scanReported).map { $0.crossing(source: source, destination: destination, port: port) }
     }
 
     /// What an attempt crossed, small enough to come back in registers: under a flood nearly
@@ -92,8 +95,9 @@ struct SlowScanTracker {
         }
     }
 
-    /// `record`, answering with the counts that crossed (see `Crossed.crossing`).
-    mutating func count(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
+    /// `record`, answering with the counts that crossed (see `Crossed.crossing`). `sourceHash`:
+    /// `source`'s hash under the table's seed, made once by the caller for every scan table.
+    mutating func count(source: IPAddress, sourceHash: UInt64, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                         scanReported: Bool) -> Crossed? {
         let (portBits, addressBits, window) = (portBitsNeeded, addressBitsNeeded, windowSeconds)
         let nowSeconds = UInt32(truncatingIfNeeded: nowNanos / 1_000_000_000)
@@ -105,7 +109,7 @@ struct SlowScanTracker {
         // Touched at every attempt, so that the least recently active source is the one a
         // full table evicts; one lookup, whether the source is new or known.
         // The record is made after the eviction a full table needs (ExpiringTable+OneWalk.swift).
-        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true, make: {
+        sources.insertOrModify(source, hash: sourceHash, nowNanos: nowNanos, refresh: true, make: {
             guard firstAttemptOnly else { return SlowScanRecord(source: source, windowStart: nowSeconds) }
             made = true
             return SlowScanRecord(firstAttemptOf: source, windowStart: nowSeconds, port: port, destination: destination,
