@@ -161,25 +161,44 @@ public struct ScanTracker {
         // attempt in a fresh window would leave it (`firstAttempt`), with no count to run.
         let firstAttemptOnly = firstAttemptCrossesNothing
         unowned(unsafe) let limits = limits
-        var made = false
-        ipv4.insertOrModify(IPv4Key(value: address), hash: hash, nowNanos: nowNanos, refresh: false, make: {
-            guard firstAttemptOnly else { return IPv4SourceRecord(source: address, SourceActivity()) }
-            made = true
-            return IPv4SourceRecord(source: address, SourceActivity.firstAttempt(at: target))
-        }) { record, windowStart in
-            if made { return }
-            var activity = record.activity
-            counted = limits.count(&activity, windowStartNanos: windowStart, target, wide: false, nowNanos: nowNanos)
-            if counted.outcome != .needsBlock { record = IPv4SourceRecord(source: address, activity) }
-        } evicted: { record, _ in
-            // A source with no target blocks (every one-off source of a flood) leaves
-            // `targets` untouched: its use here retained and released it on every eviction.
-            if record.spill != 0 { targets.release(record.spill) }
+        // One call for each kind of new record (as in `SlowScanTracker.count`): through one,
+        // the two kinds met in one set of values kept on the stack over the eviction, and a
+        // flood's new source's record was copied from there instead of written as made.
+        if firstAttemptOnly {
+            var made = false
+            ipv4.insertOrModify(IPv4Key(value: address), hash: hash, nowNanos: nowNanos, refresh: false, make: {
+                made = true
+                return IPv4SourceRecord(source: address, SourceActivity.firstAttempt(at: target))
+            }) { record, windowStart in
+                if !made { counted = Self.count(target, into: &record, windowStartNanos: windowStart, nowNanos: nowNanos, limits) }
+            } evicted: { record, _ in
+                // A source with no target blocks (every one-off source of a flood) leaves
+                // `targets` untouched: its use here retained and released it on every eviction.
+                if record.spill != 0 { targets.release(record.spill) }
+            }
+        } else {
+            ipv4.insertOrModify(IPv4Key(value: address), hash: hash, nowNanos: nowNanos, refresh: false,
+                                make: { IPv4SourceRecord(source: address, SourceActivity()) }) { record, windowStart in
+                counted = Self.count(target, into: &record, windowStartNanos: windowStart, nowNanos: nowNanos, limits)
+            } evicted: { record, _ in
+                if record.spill != 0 { targets.release(record.spill) }
+            }
         }
         // A source's entry ages from the start of its window, not from its last attempt: a
         // window is over `windowNanos` after it started whatever came since, so only a new
         // window moves the entry to the young end (one ring record per source and window).
         if counted.outcome == .restarted { ipv4.modify(IPv4Key(value: address), nowNanos: nowNanos, refresh: true) { _, _ in } }
+        return counted
+    }
+
+    /// Counts an attempt at `target` into an IPv4 source's record (unchanged if it found no
+    /// target block).
+    @inline(__always)
+    private static func count(_ target: Target, into record: inout IPv4SourceRecord, windowStartNanos: UInt64,
+                              nowNanos: UInt64, _ limits: ScanLimits) -> ScanCount {
+        var activity = record.activity
+        let counted = limits.count(&activity, windowStartNanos: windowStartNanos, target, wide: false, nowNanos: nowNanos)
+        if counted.outcome != .needsBlock { record = IPv4SourceRecord(source: record.source, activity) }
         return counted
     }
 
