@@ -105,9 +105,13 @@ struct SlowScanTracker {
         // attempt in a fresh window would leave it, with nothing to check.
         let firstAttemptOnly = firstAttemptCrossesNothing
         var made = false
-        let attempt = Attempt(source: source, destination: destination, port: port, nowSeconds: nowSeconds,
-                              scanReported: scanReported, windowSeconds: windowSeconds, portBits: portBitsNeeded,
-                              addressBits: addressBitsNeeded)
+        // Made where a record is counted into (not on the flood's path, where a new source's
+        // first attempt is counted by making its record): made here, it was stored every time.
+        let (window, portBits, addressBits) = (windowSeconds, portBitsNeeded, addressBitsNeeded)
+        func attempt() -> Attempt {
+            Attempt(source: source, destination: destination, port: port, nowSeconds: nowSeconds, scanReported: scanReported,
+                    windowSeconds: window, portBits: portBits, addressBits: addressBits)
+        }
         // Touched at every attempt, so that the least recently active source is the one a
         // full table evicts; one lookup, whether the source is new or known.
         // The record is made after the eviction a full table needs (ExpiringTable+OneWalk.swift).
@@ -120,12 +124,12 @@ struct SlowScanTracker {
                 return SlowScanRecord(firstAttemptOf: source, windowStart: nowSeconds, port: port, destination: destination,
                                       scanReported: scanReported)
             }) { record, _ in
-                if !made { crossed = Self.count(attempt, into: &record) }
+                if !made { crossed = Self.count(attempt(), into: &record) }
             } evicted: { _, _ in }
         } else {
             sources.insertOrModify(source, hash: sourceHash, nowNanos: nowNanos, refresh: true,
                                    make: { SlowScanRecord(source: source, windowStart: nowSeconds) }) { record, _ in
-                crossed = Self.count(attempt, into: &record)
+                crossed = Self.count(attempt(), into: &record)
             } evicted: { _, _ in }
         }
         return crossed
