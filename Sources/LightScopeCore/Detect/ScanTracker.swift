@@ -176,6 +176,9 @@ public struct ScanTracker {
                 // `targets` untouched: its use here retained and released it on every eviction.
                 if record.spill != 0 { targets.release(record.spill) }
             }
+            // A first attempt's record, made as counted: nothing crossed, no window restarted
+            // (returned as such, not read back from where the change would have left it).
+            if made { return ScanCount(outcome: .counted) }
         } else {
             ipv4.insertOrModify(IPv4Key(value: address), hash: hash, nowNanos: nowNanos, refresh: false,
                                 make: { IPv4SourceRecord(source: address, SourceActivity()) }) { record, windowStart in
