@@ -17,7 +17,8 @@ extension EntryIndex {
     /// hash's home (what `insert(slot:hash:)` would find).
     @inline(__always)
     @inlinable package func insert(slot: Int, hash: UInt64, inFirstEmpty bucket: Int) {
-        buckets[bucket] = entry(slot: slot, distance: (bucket &- home(hash)) & mask, tag: tag(hash))
+        buckets[bucket] = UInt32(truncatingIfNeeded: min((bucket &- home(hash)) & mask, Int(Self.unknownDistance)))
+            | UInt32(truncatingIfNeeded: slot &+ 1) &<< Self.distanceBits | placedTag(hash)
     }
 
     /// The first empty bucket from `hash`'s home after a removal left `hole` empty, if

@@ -39,8 +39,10 @@
     @usableFromInline var bytesForOneMore = 0
 
     /// A table that starts with room for `initialCapacity` entries, or what `pool` has left,
-    /// and grows up to `maximumCapacity`, drawing its memory from `pool`.
-    @inlinable package init(maximumCapacity: Int, initialCapacity: Int, pool: TableBytePool) {
+    /// and grows up to `maximumCapacity`, drawing its memory from `pool`. `seed` is its hash's
+    /// secret: tables given one seed hash a key alike, so that a caller who looks one key up
+    /// in several hashes it once (`hash(of:)`, `insertOrModify(_:hash:...)`).
+    @inlinable package init(maximumCapacity: Int, initialCapacity: Int, pool: TableBytePool, seed: FastHashSeed = .random()) {
         precondition(maximumCapacity > 0 && maximumCapacity <= Self.largestCapacity)
         self.maximumCapacity = maximumCapacity
         // Whole pages are taken whatever the capacity: as many entries as they hold.
@@ -56,7 +58,7 @@
         self.pool = pool
         let bytes = Self.bytes(capacity: minimumCapacity)
         pool.reserveRegardless(bytes)
-        storage = Storage(capacity: minimumCapacity, seed: .random(), clock: TableClockBase(), accountedBytes: bytes, pool: pool)
+        storage = Storage(capacity: minimumCapacity, seed: seed, clock: TableClockBase(), accountedBytes: bytes, pool: pool)
     }
 
     /// A table of a fixed capacity, outside any budget.
@@ -112,6 +114,18 @@
         storage.index.prefetch(hash: storage.hash(key))
     }
 
+    /// `prefetch` of the key whose hash (`hash(of:)`) is `hash`.
+    @inline(__always)
+    @inlinable package func prefetch(hash: UInt64) {
+        guard storage.index.bucketCount > Self.cachedIndexBuckets else { return }
+        storage.index.prefetch(hash: hash)
+    }
+
+    /// `key`'s hash under this table's seed: what `prefetch(hash:)` and
+    /// `insertOrModify(_:hash:...)` take, the same in every table made with the same seed.
+    @inline(__always)
+    @inlinable package func hash(of key: Key) -> UInt64 { storage.hash(key) }
+
     /// The largest index `prefetch` leaves to the cache: 16 KiB, half a core's L1 data cache.
     @inlinable package static var cachedIndexBuckets: Int { 4096 }
 
@@ -159,8 +173,17 @@
     @discardableResult @inline(__always)
     @inlinable package mutating func insertOrModify(_ key: Key, nowNanos: UInt64, refresh: Bool = false, make: () -> Record,
                                  _ change: (inout Record, UInt64) -> Void, evicted: (Record, UInt64) -> Void) -> Bool {
+        insertOrModify(key, hash: storage.hash(key), nowNanos: nowNanos, refresh: refresh, make: make, change, evicted: evicted)
+    }
+
+    /// `insertOrModify`, with `key`'s hash already made (`hash(of:)`, here or in a table with
+    /// the same seed): a caller that looks a key up in several tables hashes it once.
+    @discardableResult @inline(__always)
+    @inlinable package mutating func insertOrModify(_ key: Key, hash: UInt64, nowNanos: UInt64, refresh: Bool = false,
+                                                    make: () -> Record, _ change: (inout Record, UInt64) -> Void,
+                                                    evicted: (Record, UInt64) -> Void) -> Bool {
         makeUnique()
-        let hash = storage.hash(key)
+        assert(hash == storage.hash(key), "ExpiringTable: a hash made with another seed")
         let stop = storage.walk(key, hash: hash)
         if stop.slot >= 0 {
             let found = Found(bucket: stop.bucket, slot: stop.slot)

@@ -26,11 +26,13 @@ struct PackedAddress: BitwiseCopyable, Equatable {
 }
 
 /// An IPv4 address as a key of its own (the IPv4 tables' keys are a few 32-bit words).
+/// It hashes as its `IPAddress` does (the IPv4-mapped words): the scan tables share a seed,
+/// and a source is hashed once for all of them (`ScanDetector.recordFailure`).
 struct IPv4Key: FastHashKey, BitwiseCopyable {
     var value: UInt32
 
     @inline(__always)
-    func hash(seed: FastHashSeed) -> UInt64 { seed.hash(UInt64(value), 0) }
+    func hash(seed: FastHashSeed) -> UInt64 { seed.hash(0, 0x0000_FFFF_0000_0000 | UInt64(value)) }
 }
 
 /// An IPv4 probe's key: its two addresses and two ports in three words.

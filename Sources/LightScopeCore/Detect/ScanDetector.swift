@@ -27,11 +27,14 @@ public struct ScanDetector {
     public init(interface: InterfaceName, settings: Settings.Detection, budget: DetectionBudget? = nil) {
         let budget = budget ?? DetectionBudget(settings: settings)
         interfaceName = interface
+        // One secret for every scan table, drawn for each detector: a failure hashes its
+        // source once for them all (`recordFailure`, `prefetch`).
+        let seed = FastHashSeed.random()
         func makeTracker(window: Duration, kinds: ScanKinds) -> ScanTracker {
             ScanTracker(portscanPorts: settings.portscanPorts, addrscanAddresses: settings.addrscanAddresses, window: window,
-                        kinds: kinds, portWeighting: settings.portWeighting, capacities: budget.capacities, budget: budget)
+                        kinds: kinds, portWeighting: settings.portWeighting, seed: seed, capacities: budget.capacities, budget: budget)
         }
-        slowscans = SlowScanTracker(settings: settings, capacities: budget.capacities, budget: budget)
+        slowscans = SlowScanTracker(settings: settings, capacities: budget.capacities, budget: budget, seed: seed)
         countsAddrscansApart = settings.portscanWindow != settings.addrscanWindow
         if !countsAddrscansApart {
             tracker = makeTracker(window: settings.portscanWindow, kinds: .both)
@@ -63,9 +66,10 @@ public struct ScanDetector {
     /// the detector (retaining its tables) first.
     @inline(__always)
     public mutating func prefetch(source: IPAddress) {
-        tracker.prefetch(source: source)
-        if countsAddrscansApart { addrscans?.prefetch(source: source) }
-        slowscans.prefetch(source: source)
+        let hash = tracker.sourceHash(source)
+        tracker.prefetch(source: source, hash: hash)
+        if countsAddrscansApart { addrscans?.prefetch(source: source, hash: hash) }
+        slowscans.prefetch(hash: hash)
     }
 
     /// Counts one failed attempt, as its `closed` or `unanswered` event has it (the event's
@@ -87,12 +91,14 @@ public struct ScanDetector {
         // Crossings come back as values, and are reported once every table is counted (the
         // slow scans need to know of them); one attempt crosses at most both thresholds, the
         // port scan's first. Nearly no attempt crosses anything: the reports are apart.
-        let fast = tracker.count(source: source, destination: destination, port: port, nowNanos: clockNanos)
+        // Hashed once, by the fast scans' count: every scan table has the same seed (`init`).
+        var hash: UInt64 = 0
+        let fast = tracker.count(source: source, destination: destination, port: port, nowNanos: clockNanos, sourceHash: &hash)
         let apart = countsAddrscansApart ? countAddrscansApart(source: source, destination: destination, port: port,
                                                                 nowNanos: clockNanos) : ScanCount(outcome: .counted)
         let scanReported = !fast.crossed.isEmpty || !apart.crossed.isEmpty
-        let slowCrossed = slowscans.count(source: source, destination: destination, port: port, nowNanos: clockNanos,
-                                          scanReported: scanReported)
+        let slowCrossed = slowscans.count(source: source, sourceHash: hash, destination: destination, port: port,
+                                          nowNanos: clockNanos, scanReported: scanReported)
         guard scanReported || slowCrossed != nil else { return }
         reportCrossings(fast, apart, slowCrossed, source: source, destination: destination, port: port, proto: proto,
                         timeNanos: timeNanos, tool: tool, tcpFlags: tcpFlags, emit: emit)
@@ -102,7 +108,9 @@ public struct ScanDetector {
     @inline(never)
     private mutating func countAddrscansApart(source: IPAddress, destination: IPAddress, port: UInt16,
                                               nowNanos: UInt64) -> ScanCount {
-        addrscans?.count(source: source, destination: destination, port: port, nowNanos: nowNanos) ?? ScanCount(outcome: .counted)
+        var hash: UInt64 = 0
+        return addrscans?.count(source: source, destination: destination, port: port, nowNanos: nowNanos, sourceHash: &hash)
+            ?? ScanCount(outcome: .counted)
     }
 
     /// The events of an attempt's crossings, in order: the fast scans', then the slow scan's.

@@ -57,13 +57,15 @@ public struct ScanTracker {
     /// A tracker of both scans with a capacity of its own, outside any budget.
     public init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, capacity: Int, portWeighting: PortWeighting = .uniform) {
         self.init(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, window: window, kinds: .both,
-                  portWeighting: portWeighting,
+                  portWeighting: portWeighting, seed: .random(),
                   capacities: DetectionCapacities(pendingProbes: 16, recentConnections: 16, scanSources: capacity),
                   budget: DetectionBudget(capacities: DetectionCapacities(pendingProbes: 16, recentConnections: 16, scanSources: capacity)))
     }
 
+    /// `seed`: its tables' hash secret, shared with the other scan tables of its detector
+    /// (`sourceHash`).
     init(portscanPorts: Int, addrscanAddresses: Int, window: Duration, kinds: ScanKinds, portWeighting: PortWeighting = .uniform,
-         capacities: DetectionCapacities, budget: DetectionBudget) {
+         seed: FastHashSeed, capacities: DetectionCapacities, budget: DetectionBudget) {
         let windowNanos = UInt64(window.nanoseconds)
         let heaviestPort = max(portWeighting.weight(of: 0), portWeighting.weight(of: .max))
         firstAttemptCrossesNothing = (!kinds.contains(.portscan) || heaviestPort < portscanPorts)
@@ -71,8 +73,10 @@ public struct ScanTracker {
             && Self.maximumTargets(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses) > 0
         let pool = budget.pool(.scanSources)
         // The IPv6 table first: a larger first size of the IPv4 one takes what it leaves.
-        wide = ExpiringTable(maximumCapacity: capacities.ipv6ScanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool)
-        ipv4 = ExpiringTable(maximumCapacity: capacities.scanSources, initialCapacity: budget.initialIPv4Entries, pool: pool)
+        wide = ExpiringTable(maximumCapacity: capacities.ipv6ScanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool,
+                             seed: seed)
+        ipv4 = ExpiringTable(maximumCapacity: capacities.scanSources, initialCapacity: budget.initialIPv4Entries, pool: pool,
+                             seed: seed)
         targets = ScanTargets(blocks: BlockPool(maximumBlocks: capacities.scanTargetBlocks,
                                                 initialBlocks: DetectionBudget.initialEntries, pool: budget.pool(.scanTargets)))
         limits = ScanLimits(portscanPorts: portscanPorts, addrscanAddresses: addrscanAddresses, windowNanos: windowNanos,
@@ -86,30 +90,43 @@ public struct ScanTracker {
     /// The memory its tables and target blocks hold now.
     var reservedBytes: Int { ipv4.reservedBytes + wide.reservedBytes + targets.blocks.reservedBytes }
 
-    /// Starts loading `source`'s entry (see `ExpiringTable.prefetch`).
+    /// `source`'s hash in both tables (an IPv4 source's `IPv4Key` hashes as its address), and
+    /// in every table made with the same seed.
     @inline(__always)
-    func prefetch(source: IPAddress) {
-        if source.isIPv4 { ipv4.prefetch(IPv4Key(value: UInt32(truncatingIfNeeded: source.low))) } else { wide.prefetch(source) }
+    func sourceHash(_ source: IPAddress) -> UInt64 { wide.hash(of: source) }
+
+    /// Starts loading the entry of `source`, whose `sourceHash` is `hash` (see `ExpiringTable.prefetch`).
+    @inline(__always)
+    func prefetch(source: IPAddress, hash: UInt64) {
+        if source.isIPv4 { ipv4.prefetch(hash: hash) } else { wide.prefetch(hash: hash) }
     }
 
     /// Counts one failed attempt; hands `crossed` the scans it made cross a threshold, the
     /// port scan's first.
     public mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                                 _ crossed: (Crossing) -> Void) {
-        count(source: source, destination: destination, port: port, nowNanos: nowNanos)
+        var hash: UInt64 = 0
+        return count(source: source, destination: destination, port: port, nowNanos: nowNanos, sourceHash: &hash)
             .forEachCrossing(source: source, Target(address: destination, port: port), crossed)
     }
 
     /// Counts one failed attempt; returns the scans it made cross a threshold. Inlined into
     /// `ScanDetector.recordFailure`: an IPv4 source at an IPv4 target whose IPv4 table holds
-    /// every IPv4 source (all of a flood's) takes that table's path straight away.
+    /// every IPv4 source (all of a flood's) takes that table's path straight away. Sets
+    /// `sourceHash` to `sourceHash(source)`, made where the IPv4 path needs it, for the other
+    /// scan tables of the detector (they share the seed).
     @inline(__always)
-    mutating func count(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64) -> ScanCount {
+    mutating func count(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
+                        sourceHash: inout UInt64) -> ScanCount {
         if source.isIPv4 && destination.isIPv4 && targets.ipv4SourcesInWideTable == 0 {
-            let counted = recordIPv4(source: UInt32(truncatingIfNeeded: source.low), Target(address: destination, port: port),
+            let address = UInt32(truncatingIfNeeded: source.low)
+            sourceHash = ipv4.hash(of: IPv4Key(value: address))
+            let counted = recordIPv4(source: address, hash: sourceHash, Target(address: destination, port: port),
                                      nowNanos: nowNanos)
             if counted.outcome != .needsBlock { return counted }
             // Changed nothing: the general path counts it again, once a source gave its blocks back.
+        } else {
+            sourceHash = self.sourceHash(source)
         }
         return countAnyFamily(source: source, destination: destination, port: port, nowNanos: nowNanos)
     }
@@ -122,7 +139,8 @@ public struct ScanTracker {
             let counted: ScanCount
             if source.isIPv4 && destination.isIPv4
                 && (targets.ipv4SourcesInWideTable == 0 || !wide.contains(source)) {
-                counted = recordIPv4(source: UInt32(truncatingIfNeeded: source.low), target, nowNanos: nowNanos)
+                counted = recordIPv4(source: UInt32(truncatingIfNeeded: source.low), hash: sourceHash(source), target,
+                                     nowNanos: nowNanos)
             } else if source.isIPv4 && !moveToWideTable(source) {
                 counted = ScanCount(outcome: .needsBlock)
             } else {
@@ -136,32 +154,54 @@ public struct ScanTracker {
     }
 
     @inline(__always)
-    private mutating func recordIPv4(source address: UInt32, _ target: Target, nowNanos: UInt64) -> ScanCount {
+    private mutating func recordIPv4(source address: UInt32, hash: UInt64, _ target: Target, nowNanos: UInt64) -> ScanCount {
         unowned(unsafe) let targets = targets
         var counted = ScanCount(outcome: .counted)
         // Most sources under a flood fail once: their record is made as counting its first
         // attempt in a fresh window would leave it (`firstAttempt`), with no count to run.
         let firstAttemptOnly = firstAttemptCrossesNothing
         unowned(unsafe) let limits = limits
-        var made = false
-        ipv4.insertOrModify(IPv4Key(value: address), nowNanos: nowNanos, refresh: false, make: {
-            guard firstAttemptOnly else { return IPv4SourceRecord(source: address, SourceActivity()) }
-            made = true
-            return IPv4SourceRecord(source: address, SourceActivity.firstAttempt(at: target))
-        }) { record, windowStart in
-            if made { return }
-            var activity = record.activity
-            counted = limits.count(&activity, windowStartNanos: windowStart, target, wide: false, nowNanos: nowNanos)
-            if counted.outcome != .needsBlock { record = IPv4SourceRecord(source: address, activity) }
-        } evicted: { record, _ in
-            // A source with no target blocks (every one-off source of a flood) leaves
-            // `targets` untouched: its use here retained and released it on every eviction.
-            if record.spill != 0 { targets.release(record.spill) }
+        // One call for each kind of new record (as in `SlowScanTracker.count`): through one,
+        // the two kinds met in one set of values kept on the stack over the eviction, and a
+        // flood's new source's record was copied from there instead of written as made.
+        if firstAttemptOnly {
+            var made = false
+            ipv4.insertOrModify(IPv4Key(value: address), hash: hash, nowNanos: nowNanos, refresh: false, make: {
+                made = true
+                return IPv4SourceRecord(source: address, SourceActivity.firstAttempt(at: target))
+            }) { record, windowStart in
+                if !made { counted = Self.count(target, into: &record, windowStartNanos: windowStart, nowNanos: nowNanos, limits) }
+            } evicted: { record, _ in
+                // A source with no target blocks (every one-off source of a flood) leaves
+                // `targets` untouched: its use here retained and released it on every eviction.
+                if record.spill != 0 { targets.release(record.spill) }
+            }
+            // A first attempt's record, made as counted: nothing crossed, no window restarted
+            // (returned as such, not read back from where the change would have left it).
+            if made { return ScanCount(outcome: .counted) }
+        } else {
+            ipv4.insertOrModify(IPv4Key(value: address), hash: hash, nowNanos: nowNanos, refresh: false,
+                                make: { IPv4SourceRecord(source: address, SourceActivity()) }) { record, windowStart in
+                counted = Self.count(target, into: &record, windowStartNanos: windowStart, nowNanos: nowNanos, limits)
+            } evicted: { record, _ in
+                if record.spill != 0 { targets.release(record.spill) }
+            }
         }
         // A source's entry ages from the start of its window, not from its last attempt: a
         // window is over `windowNanos` after it started whatever came since, so only a new
         // window moves the entry to the young end (one ring record per source and window).
         if counted.outcome == .restarted { ipv4.modify(IPv4Key(value: address), nowNanos: nowNanos, refresh: true) { _, _ in } }
+        return counted
+    }
+
+    /// Counts an attempt at `target` into an IPv4 source's record (unchanged if it found no
+    /// target block).
+    @inline(__always)
+    private static func count(_ target: Target, into record: inout IPv4SourceRecord, windowStartNanos: UInt64,
+                              nowNanos: UInt64, _ limits: ScanLimits) -> ScanCount {
+        var activity = record.activity
+        let counted = limits.count(&activity, windowStartNanos: windowStartNanos, target, wide: false, nowNanos: nowNanos)
+        if counted.outcome != .needsBlock { record = IPv4SourceRecord(source: record.source, activity) }
         return counted
     }
 

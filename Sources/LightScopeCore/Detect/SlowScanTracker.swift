@@ -46,7 +46,8 @@ struct SlowScanTracker {
     /// every failing source costs more here and a quiet network has few.
     static let initialEntries = DetectionBudget.initialEntries / 4
 
-    init(settings: Settings.Detection, capacities: DetectionCapacities, budget: DetectionBudget) {
+    /// `seed`: its table's hash secret, shared with the fast scans' tables (`ScanTracker.sourceHash`).
+    init(settings: Settings.Detection, capacities: DetectionCapacities, budget: DetectionBudget, seed: FastHashSeed = .random()) {
         ports = settings.slowscanPorts
         addresses = settings.slowscanAddresses
         windowNanos = UInt64(settings.slowscanWindow.nanoseconds)
@@ -55,7 +56,7 @@ struct SlowScanTracker {
         addressBitsNeeded = Self.setBitsNeeded(toReach: addresses)
         firstAttemptCrossesNothing = portBitsNeeded > 1 && addressBitsNeeded > 1
         sources = ExpiringTable(maximumCapacity: capacities.slowScanSources, initialCapacity: Self.initialEntries,
-                                pool: budget.pool(.slowScanSources))
+                                pool: budget.pool(.slowScanSources), seed: seed)
     }
 
     var trackedSources: Int { sources.count }
@@ -65,16 +66,18 @@ struct SlowScanTracker {
     /// Whether `source` is counted now (tests).
     func tracks(_ source: IPAddress) -> Bool { sources.contains(source) }
 
+    /// Starts loading the entry of the source whose hash (under this table's seed) is `hash`
+    /// (see `ExpiringTable.prefetch`).
     @inline(__always)
-    func prefetch(source: IPAddress) { sources.prefetch(source) }
+    func prefetch(hash: UInt64) { sources.prefetch(hash: hash) }
 
     /// Counts one failed attempt from `source` at `destination`:`port`. `scanReported`: this
     /// attempt made the source's `portscan` or `addrscan`, which then stands for its slow scan.
     /// Returns the crossing this attempt made, if any.
     mutating func record(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                          scanReported: Bool) -> Crossing? {
-        count(source: source, destination: destination, port: port, nowNanos: nowNanos, scanReported: scanReported)
-            .map { $0.crossing(source: source, destination: destination, port: port) }
+        count(source: source, sourceHash: sources.hash(of: source), destination: destination, port: port, nowNanos: nowNanos,
+              scanReported: scanReported).map { $0.crossing(source: source, destination: destination, port: port) }
     }
 
     /// What an attempt crossed, small enough to come back in registers: under a flood nearly
@@ -92,47 +95,82 @@ struct SlowScanTracker {
         }
     }
 
-    /// `record`, answering with the counts that crossed (see `Crossed.crossing`).
-    mutating func count(source: IPAddress, destination: IPAddress, port: UInt16, nowNanos: UInt64,
+    /// `record`, answering with the counts that crossed (see `Crossed.crossing`). `sourceHash`:
+    /// `source`'s hash under the table's seed, made once by the caller for every scan table.
+    mutating func count(source: IPAddress, sourceHash: UInt64, destination: IPAddress, port: UInt16, nowNanos: UInt64,
                         scanReported: Bool) -> Crossed? {
-        let (portBits, addressBits, window) = (portBitsNeeded, addressBitsNeeded, windowSeconds)
         let nowSeconds = UInt32(truncatingIfNeeded: nowNanos / 1_000_000_000)
         var crossed: Crossed?
         // Most sources under a flood fail once: their record is made as counting its first
         // attempt in a fresh window would leave it, with nothing to check.
         let firstAttemptOnly = firstAttemptCrossesNothing
         var made = false
+        // Made where a record is counted into (not on the flood's path, where a new source's
+        // first attempt is counted by making its record): made here, it was stored every time.
+        let (window, portBits, addressBits) = (windowSeconds, portBitsNeeded, addressBitsNeeded)
+        func attempt() -> Attempt {
+            Attempt(source: source, destination: destination, port: port, nowSeconds: nowSeconds, scanReported: scanReported,
+                    windowSeconds: window, portBits: portBits, addressBits: addressBits)
+        }
         // Touched at every attempt, so that the least recently active source is the one a
         // full table evicts; one lookup, whether the source is new or known.
         // The record is made after the eviction a full table needs (ExpiringTable+OneWalk.swift).
-        sources.insertOrModify(source, nowNanos: nowNanos, refresh: true, make: {
-            guard firstAttemptOnly else { return SlowScanRecord(source: source, windowStart: nowSeconds) }
-            made = true
-            return SlowScanRecord(firstAttemptOf: source, windowStart: nowSeconds, port: port, destination: destination,
-                                  scanReported: scanReported)
-        }) { record, _ in
-            if made { return }
-            // Wrapping: seconds since the window started, whatever the clock's epoch.
-            if nowSeconds &- record.windowStart > window {
-                record = SlowScanRecord(source: source, windowStart: nowSeconds)
-            } else {
-                record.countFirstTarget()
-            }
-            record.attempts &+= 1
-            let newPort = record.ports.insert(hash: DistinctSketch.hash(port: port))
-            let newAddress = record.addresses.insert(hash: DistinctSketch.hash(address: destination))
-            if scanReported { record.flags |= SlowScanRecord.scanReported }
-            // An estimate grows only with a new bit: most attempts stop here.
-            guard record.flags == 0, newPort || newAddress else { return }
-            let portsCrossed = newPort && record.ports.setBits >= portBits
-            let addressesCrossed = newAddress && record.addresses.setBits >= addressBits
-            guard portsCrossed || addressesCrossed else { return }
-            record.flags |= SlowScanRecord.slowscanReported
-            // Estimates of 128-bit sketches: at most 622 (`DistinctSketch.estimate`).
-            crossed = Crossed(ports: UInt16(record.ports.estimate), addresses: UInt16(record.addresses.estimate),
-                              attempts: record.attempts, portsCrossed: portsCrossed, addressesCrossed: addressesCrossed)
-        } evicted: { _, _ in }
+        // One call for each kind of new record: through one, the two kinds met in one set of
+        // values, which the insert kept on the stack over the eviction, and a flood's new
+        // source's record was copied from there field by field instead of written as made.
+        if firstAttemptOnly {
+            sources.insertOrModify(source, hash: sourceHash, nowNanos: nowNanos, refresh: true, make: {
+                made = true
+                return SlowScanRecord(firstAttemptOf: source, windowStart: nowSeconds, port: port, destination: destination,
+                                      scanReported: scanReported)
+            }) { record, _ in
+                if !made { crossed = Self.count(attempt(), into: &record) }
+            } evicted: { _, _ in }
+        } else {
+            sources.insertOrModify(source, hash: sourceHash, nowNanos: nowNanos, refresh: true,
+                                   make: { SlowScanRecord(source: source, windowStart: nowSeconds) }) { record, _ in
+                crossed = Self.count(attempt(), into: &record)
+            } evicted: { _, _ in }
+        }
         return crossed
+    }
+
+    /// A failed attempt, with the tracker's window and thresholds: what `count` counts into a
+    /// record (a static call, apart from the tracker whose table is being changed).
+    struct Attempt {
+        var source: IPAddress
+        var destination: IPAddress
+        var port: UInt16
+        var nowSeconds: UInt32
+        var scanReported: Bool
+        var windowSeconds: UInt32
+        var portBits: Int
+        var addressBits: Int
+    }
+
+    /// Counts `attempt` into a record that was there, or made bare; returns what it crossed,
+    /// if anything.
+    @inline(__always)
+    private static func count(_ attempt: Attempt, into record: inout SlowScanRecord) -> Crossed? {
+        // Wrapping: seconds since the window started, whatever the clock's epoch.
+        if attempt.nowSeconds &- record.windowStart > attempt.windowSeconds {
+            record = SlowScanRecord(source: attempt.source, windowStart: attempt.nowSeconds)
+        } else {
+            record.countFirstTarget()
+        }
+        record.attempts &+= 1
+        let newPort = record.ports.insert(hash: DistinctSketch.hash(port: attempt.port))
+        let newAddress = record.addresses.insert(hash: DistinctSketch.hash(address: attempt.destination))
+        if attempt.scanReported { record.flags |= SlowScanRecord.scanReported }
+        // An estimate grows only with a new bit: most attempts stop here.
+        guard record.flags == 0, newPort || newAddress else { return nil }
+        let portsCrossed = newPort && record.ports.setBits >= attempt.portBits
+        let addressesCrossed = newAddress && record.addresses.setBits >= attempt.addressBits
+        guard portsCrossed || addressesCrossed else { return nil }
+        record.flags |= SlowScanRecord.slowscanReported
+        // Estimates of 128-bit sketches: at most 622 (`DistinctSketch.estimate`).
+        return Crossed(ports: UInt16(record.ports.estimate), addresses: UInt16(record.addresses.estimate),
+                       attempts: record.attempts, portsCrossed: portsCrossed, addressesCrossed: addressesCrossed)
     }
 
     /// The fewest set bits whose estimate reaches `threshold`; more than a sketch has if none does.
