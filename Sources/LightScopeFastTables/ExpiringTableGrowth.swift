@@ -1,3 +1,5 @@
+import CPrefetch
+
 extension ExpiringTable.Storage {
     /// Bigger storage over this one's ring, resized where it lies (`TableMemory.resize`): the
     /// records keep their pages and, but for a wrapped part, their slots; the index, resized
@@ -44,10 +46,52 @@ extension ExpiringTable.Storage {
         return newHead
     }
 
-    /// Indexes every live record of the ring, in the slot where it is (the index empty), with
-    /// the loads of the buckets started a few records ahead as `moved` does.
+    /// Indexes every live record of the ring, in the slot where it is (the index empty), in
+    /// ring order, as one insert after another would. The records lie in one or two runs
+    /// here (`unwrapped`), which are taken a chunk of `reindexChunk` at a time: the live
+    /// records of a chunk are hashed and their home buckets loaded, then the chunk before is
+    /// indexed, its buckets loaded meanwhile. `forEachLiveRecordHashed`, which tests every
+    /// slot for the ring's end and keeps a ring of hashes, spent about 74 instructions a
+    /// record here (growth re-indexes a flood's table at every doubling).
     @inlinable func indexRing() {
         let index = self.index
-        forEachLiveRecordHashed(prefetchingIn: index) { slot, hash in index.insert(slot: slot, hash: hash) }
+        let chunk = Self.reindexChunk
+        withUnsafeTemporaryAllocation(of: (slot: Int, hash: UInt64).self, capacity: 2 * chunk) { waiting in
+            let waitingBase = waiting.baseAddress!
+            // The chunk hashed last, waiting to be indexed: `readyCount` at `waitingBase + ready`.
+            var ready = 0
+            var readyCount = 0
+            @inline(__always) func indexReady() {
+                for entry in UnsafeBufferPointer(start: waitingBase + ready, count: readyCount) {
+                    index.insert(slot: entry.slot, hash: entry.hash)
+                }
+            }
+            @inline(__always) func indexRun(from low: Int, to high: Int) {
+                var start = low
+                while start < high {
+                    let stop = min(start &+ chunk, high)
+                    let filling = waitingBase + (chunk &- ready)
+                    var count = 0
+                    for slot in start..<stop where records[slot].stamp.isLive {
+                        let hash = hash(records[slot].key)
+                        filling[count] = (slot, hash)
+                        lightscope_prefetch(index.buckets + index.home(hash))
+                        count &+= 1
+                    }
+                    indexReady()
+                    ready = chunk &- ready
+                    readyCount = count
+                    start = stop
+                }
+            }
+            let end = head + used
+            indexRun(from: head, to: min(end, ringCapacity))
+            indexRun(from: 0, to: max(0, end - ringCapacity))
+            indexReady()
+        }
     }
+
+    /// The records `indexRing` hashes before it indexes them: enough buckets loading at once
+    /// for the misses to overlap, as `expiryPrefetchDistance` is for expiry.
+    @inlinable package static var reindexChunk: Int { ExpiringTable.expiryPrefetchDistance }
 }

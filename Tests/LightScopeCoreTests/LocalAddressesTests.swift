@@ -22,6 +22,24 @@ final class LocalAddressesTests: XCTestCase {
         }
     }
 
+    /// A probe's destination found local is remembered for the next SYN, and forgotten
+    /// when the host's addresses change: an address no longer the host's takes no probe.
+    func testARememberedDestinationIsForgottenWhenTheAddressesChange() throws {
+        let (first, second) = (try address("192.0.2.1"), try address("2001:db8::5"))
+        var local = LocalAddresses(addresses: [first])
+        XCTAssertTrue(local.mayBeInbound(sourceIsLocal: false, destination: first))
+        XCTAssertTrue(local.mayBeInbound(sourceIsLocal: false, destination: first))
+        XCTAssertFalse(local.mayBeInbound(sourceIsLocal: true, destination: first))
+        XCTAssertFalse(local.mayBeInbound(sourceIsLocal: false, destination: second))
+        local.replace(addresses: [second])
+        XCTAssertFalse(local.mayBeInbound(sourceIsLocal: false, destination: first))
+        XCTAssertTrue(local.mayBeInbound(sourceIsLocal: false, destination: second))
+        var prefixed = LocalAddresses(prefixes: [try XCTUnwrap(IPPrefix("192.0.2.0/24"))])
+        XCTAssertTrue(prefixed.mayBeInbound(sourceIsLocal: false, destination: first))
+        XCTAssertTrue(prefixed.mayBeInbound(sourceIsLocal: false, destination: first))
+        XCTAssertFalse(prefixed.mayBeInbound(sourceIsLocal: false, destination: second))
+    }
+
     func testEveryHeldAddressIsLocalAndNoOtherIs() throws {
         let held: Set<IPAddress> = try Set(["192.0.2.1", "10.1.2.3", "127.0.0.1", "::1", "2001:db8::5", "fe80::1"].map(address))
         let local = LocalAddresses(addresses: held)

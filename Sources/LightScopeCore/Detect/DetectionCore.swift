@@ -267,21 +267,26 @@ struct DetectionCore {
               localAddresses.mayBeInbound(sourceIsLocal: sourceIsLocal, destination: packet.destination) else { return }
         probeCounters.probes &+= 1
         let key = ProbeKey(remote: packet.source, remotePort: segment.sourcePort, local: packet.destination, localPort: segment.destinationPort)
-        if key.isIPv4 {
+        let isIPv4 = key.isIPv4
+        if isIPv4 {
             if holdProbe(key, packet, segment, clockNanos: clockNanos, generation: generation) { return }
             sendHeldProbesToTable()
         }
         // A retransmitted SYN adds to the probe; its timeout still runs from the first one,
         // whose options it keeps.
-        if !pending.holdsTime(clockNanos, isIPv4: key.isIPv4) {
-            for probe in pending.movingClock(toInclude: clockNanos, isIPv4: key.isIPv4) { lose(probe, lost: lost) }
+        if !pending.holdsTime(clockNanos, isIPv4: isIPv4) {
+            for probe in pending.movingClock(toInclude: clockNanos, isIPv4: isIPv4) { lose(probe, lost: lost) }
         }
         let optionsID = options.retain(segment.options)
+        let tool = toolFingerprint.tool(of: packet, segment)
         var evicted: EvictedProbe?
-        let inserted = pending.insertOrCount(key, clockNanos: clockNanos, generation: generation, ttl: packet.ttl,
-                                             window: segment.window, options: optionsID,
-                                             tool: toolFingerprint.tool(of: packet, segment), flags: segment.flags,
-                                             evicted: &evicted)
+        // An IPv4 probe (a flood's) by its compact key, tested once above.
+        let inserted = isIPv4
+            ? pending.insertOrCountIPv4(IPv4ProbeKey(key), clockNanos: clockNanos, generation: generation, ttl: packet.ttl,
+                                        window: segment.window, options: optionsID, tool: tool, flags: segment.flags,
+                                        evicted: &evicted)
+            : pending.insertOrCount(key, clockNanos: clockNanos, generation: generation, ttl: packet.ttl, window: segment.window,
+                                    options: optionsID, tool: tool, flags: segment.flags, evicted: &evicted)
         if !inserted { options.release(optionsID) }
         if let evicted { lose(evicted, lost: lost) }
     }

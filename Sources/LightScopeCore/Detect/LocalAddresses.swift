@@ -16,11 +16,26 @@ public struct LocalAddresses: Sendable {
     private var exactSummary: UInt64 = 0
     public let prefixes: [IPPrefix]
     private let maskedPrefixes: [MaskedPrefix]
+    /// The first prefix, tested inline (a replay's one `--local` prefix, asked twice a SYN:
+    /// the call to walk the array cost about 40 instructions each time), and whether there
+    /// are others to walk; one that matches nothing when there are no prefixes.
+    private let firstPrefix: MaskedPrefix
+    private let hasPrefixes: Bool
+    private let hasMorePrefixes: Bool
     public let learnsFromAnswers: Bool
+    /// The last destination `mayBeInbound(sourceIsLocal:destination:)` found local, while
+    /// `remembersLocal`: a flood's SYNs go to the host's one or few addresses, and each was
+    /// looked up again (the exact table hashed and probed, or the prefixes walked: about 40
+    /// instructions a SYN). Forgotten when the addresses are replaced; learning one only adds.
+    private var rememberedLocal = IPAddress(high: 0, low: 0)
+    private var remembersLocal = false
 
     public init(addresses: Set<IPAddress> = [], prefixes: [IPPrefix] = []) {
         self.prefixes = prefixes
         maskedPrefixes = prefixes.map(MaskedPrefix.init)
+        firstPrefix = maskedPrefixes.first ?? .none
+        hasPrefixes = !maskedPrefixes.isEmpty
+        hasMorePrefixes = maskedPrefixes.count > 1
         self.learnsFromAnswers = false
         replace(addresses: addresses)
     }
@@ -46,6 +61,9 @@ public struct LocalAddresses: Sendable {
     private init(learning: Bool) {
         prefixes = []
         maskedPrefixes = []
+        firstPrefix = .none
+        hasPrefixes = false
+        hasMorePrefixes = false
         learnsFromAnswers = learning
     }
 
@@ -53,7 +71,8 @@ public struct LocalAddresses: Sendable {
     public func contains(_ address: IPAddress) -> Bool {
         let bits = Self.summaryBits(address)
         if exactSummary & bits == bits, exactTable.index(of: address) != nil { return true }
-        return maskedPrefixes.isEmpty ? false : Self.containsByPrefix(address, maskedPrefixes)
+        // The host's own addresses (live) have no prefixes: one flag, and no prefix is tested.
+        return hasPrefixes && (firstPrefix.contains(address) || (hasMorePrefixes && Self.containsByPrefix(address, maskedPrefixes)))
     }
 
     /// Static, handed the one array: a method would be handed the whole struct, which every
@@ -81,8 +100,21 @@ public struct LocalAddresses: Sendable {
 
     /// `mayBeInbound` for a caller that has asked whether the source is local already.
     @inline(__always)
-    public func mayBeInbound(sourceIsLocal: Bool, destination: IPAddress) -> Bool {
-        !sourceIsLocal && (learnsFromAnswers || contains(destination))
+    public mutating func mayBeInbound(sourceIsLocal: Bool, destination: IPAddress) -> Bool {
+        guard !sourceIsLocal else { return false }
+        if learnsFromAnswers || (remembersLocal && destination == rememberedLocal) { return true }
+        return rememberIfLocal(destination)
+    }
+
+    /// Whether `destination` is local, remembered if so. Outlined: inlined, the lookup made
+    /// the caller's arrival path (`DetectionCore.inboundProbe`) too large for its own inlined
+    /// parts, and one of them became a call.
+    @inline(never)
+    private mutating func rememberIfLocal(_ destination: IPAddress) -> Bool {
+        guard contains(destination) else { return false }
+        rememberedLocal = destination
+        remembersLocal = true
+        return true
     }
 
     /// Whether `address`, answering a probe, speaks for this host; learns it if learning.
@@ -112,6 +144,7 @@ public struct LocalAddresses: Sendable {
 
     /// The host's interface addresses changed (live mode).
     public mutating func replace(addresses: Set<IPAddress>) {
+        remembersLocal = false
         exactTable = Self.table(of: addresses)
         exactSummary = addresses.reduce(0) { $0 | Self.summaryBits($1) }
     }
@@ -125,6 +158,13 @@ private struct MaskedPrefix {
     let low: UInt64
     let highMask: UInt64
     let lowMask: UInt64
+
+    /// Matches no address: its masked bits are set where its masks are clear.
+    static let none = MaskedPrefix(isIPv4: false, high: 1, low: 1, highMask: 0, lowMask: 0)
+
+    private init(isIPv4: Bool, high: UInt64, low: UInt64, highMask: UInt64, lowMask: UInt64) {
+        (self.isIPv4, self.high, self.low, self.highMask, self.lowMask) = (isIPv4, high, low, highMask, lowMask)
+    }
 
     init(_ prefix: IPPrefix) {
         isIPv4 = prefix.address.isIPv4

@@ -41,20 +41,30 @@ struct PendingProbes {
     @inline(__always)
     mutating func insertOrCount(_ key: ProbeKey, clockNanos: UInt64, generation: UInt8, ttl: UInt8, window: UInt16,
                                 options: UInt16, tool: ScanTool, flags: TCPFlags, evicted: inout EvictedProbe?) -> Bool {
-        let mark = generation &+ 1
         if key.isIPv4 {
-            let compact = IPv4ProbeKey(key)
-            return ipv4.insertOrModify(compact, nowNanos: clockNanos, make: {
-                var record = PendingIPv4Probe(remote: compact.remote, local: compact.local, ports: compact.ports,
-                                              counts: PacketsToolAndFlags(tool: tool, flags: flags), ttl: ttl, window: window,
-                                              options: options)
-                record.stamp.mark = mark
-                return record
-            }, { record, _ in record.counts.countPacket() }, evicted: { evicted = EvictedProbe($0, firstSeenNanos: $1) })
+            return insertOrCountIPv4(IPv4ProbeKey(key), clockNanos: clockNanos, generation: generation, ttl: ttl, window: window,
+                                     options: options, tool: tool, flags: flags, evicted: &evicted)
         }
+        let mark = generation &+ 1
         return wide.insertOrModify(key, nowNanos: clockNanos, make: {
             var record = PendingWideProbe(remote: PackedAddress(key.remote), local: PackedAddress(key.local), ports: key.ports,
                                           counts: PacketsToolAndFlags(tool: tool, flags: flags), ttl: ttl, window: window, options: options)
+            record.stamp.mark = mark
+            return record
+        }, { record, _ in record.counts.countPacket() }, evicted: { evicted = EvictedProbe($0, firstSeenNanos: $1) })
+    }
+
+    /// `insertOrCount` for a probe whose key the caller knows to be IPv4: its compact key in
+    /// three words (in registers, where the full key went through memory), and no test of
+    /// both addresses again.
+    @inline(__always)
+    mutating func insertOrCountIPv4(_ compact: IPv4ProbeKey, clockNanos: UInt64, generation: UInt8, ttl: UInt8, window: UInt16,
+                                    options: UInt16, tool: ScanTool, flags: TCPFlags, evicted: inout EvictedProbe?) -> Bool {
+        let mark = generation &+ 1
+        return ipv4.insertOrModify(compact, nowNanos: clockNanos, make: {
+            var record = PendingIPv4Probe(remote: compact.remote, local: compact.local, ports: compact.ports,
+                                          counts: PacketsToolAndFlags(tool: tool, flags: flags), ttl: ttl, window: window,
+                                          options: options)
             record.stamp.mark = mark
             return record
         }, { record, _ in record.counts.countPacket() }, evicted: { evicted = EvictedProbe($0, firstSeenNanos: $1) })
