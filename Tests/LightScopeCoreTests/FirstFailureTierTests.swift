@@ -188,4 +188,20 @@ final class FirstFailureTierTests: XCTestCase {
         both(source, port: ports[2], at: start + 112 * second + 200 * millisecond)
         XCTAssertEqual(events, expected)
     }
+
+    /// `closed` failures, each held and taken back by an earlier `unanswered`, write a late
+    /// slow-scan record each, remembered for the slow scans' whole window: the list keeps
+    /// only those still as written, not one for every failure of the day.
+    func testTheLateRecordsListStaysWithinTwiceTheTable() {
+        var scans = detector(settings(), scanSources: 16)
+        var time = start
+        for index in 0..<6000 {
+            time += second
+            _ = fail(&scans, IPAddress(ipv4: 0x0A00_0000 + 2 * UInt32(index)), port: 1, at: time)
+            _ = fail(&scans, IPAddress(ipv4: 0x0A00_0001 + 2 * UInt32(index)), port: 1, at: time - second / 2)
+        }
+        XCTAssertEqual(scans.firstFailures.count, 0)
+        XCTAssertLessThanOrEqual(scans.replayedSlow.count, scans.replayedSlow.mostEntries)
+        XCTAssertLessThanOrEqual(scans.replayedFast.count, scans.replayedFast.mostEntries)
+    }
 }

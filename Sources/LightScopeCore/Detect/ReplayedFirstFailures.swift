@@ -7,8 +7,20 @@
 /// place could stop it: every earlier record was as old or older, `ScanDetector` sees to it).
 ///
 /// A min-heap on the time: promotions come in any order of their first failures' times.
+///
+/// Bounded: an entry whose record went another way (evicted, or moved by a new window or a
+/// second attempt) stays until its time, so past `mostEntries` the list keeps only the entries
+/// whose records are still as written (`prune`), no more than the table holds. Without that a
+/// stream of `closed` failures, each held and taken back by the next `unanswered` (earlier),
+/// grew the slow scans' list by one a failure for a whole day's window.
 struct ReplayedFirstFailures {
     private var heap: [Entry] = []
+    /// Past this many entries, `add` prunes (twice the table's capacity).
+    let mostEntries: Int
+
+    init(tableCapacity: Int) {
+        mostEntries = 2 * max(tableCapacity, 1024)
+    }
 
     struct Entry {
         var nanos: UInt64
@@ -18,7 +30,9 @@ struct ReplayedFirstFailures {
     var count: Int { heap.count }
     var reservedBytes: Int { heap.capacity * MemoryLayout<Entry>.stride }
 
-    mutating func add(source: UInt32, nanos: UInt64) {
+    /// Adds an entry; past `mostEntries`, first drops those for which `isStillAsWritten` is false.
+    mutating func add(source: UInt32, nanos: UInt64, isStillAsWritten: (Entry) -> Bool) {
+        if heap.count >= mostEntries { prune(keeping: isStillAsWritten) }
         heap.append(Entry(nanos: nanos, source: source))
         var child = heap.count - 1
         while child > 0 {
@@ -27,6 +41,12 @@ struct ReplayedFirstFailures {
             heap.swapAt(child, parent)
             child = parent
         }
+    }
+
+    private mutating func prune(keeping isStillAsWritten: (Entry) -> Bool) {
+        heap.removeAll { !isStillAsWritten($0) }
+        // A sorted array is a heap.
+        heap.sort { $0.nanos < $1.nanos }
     }
 
     /// Hands `each` every entry at or before `cutoffNanos`, oldest first, and drops them.

@@ -85,16 +85,24 @@ extension ScanDetector {
         if !clock.wouldHaveForgotten(first.nanos, windowNanos: tracker.windowNanos) {
             var hash: UInt64 = 0
             _ = tracker.count(source: source, destination: destination, port: first.port, nowNanos: first.nanos, sourceHash: &hash)
-            replayedFast.add(source: first.source, nanos: first.nanos)
+            replayedFast.add(source: first.source, nanos: first.nanos) {
+                tracker.windowStartNanos(ofIPv4: $0.source) == $0.nanos
+            }
         }
         if countsAddrscansApart, let window = addrscans?.windowNanos, !clock.wouldHaveForgotten(first.nanos, windowNanos: window) {
             _ = countAddrscansApart(source: source, destination: destination, port: first.port, nowNanos: first.nanos)
-            replayedApart.add(source: first.source, nanos: first.nanos)
+            replayedApart.add(source: first.source, nanos: first.nanos) {
+                addrscans?.windowStartNanos(ofIPv4: $0.source) == $0.nanos
+            }
         }
         if !clock.wouldHaveForgotten(first.nanos, windowNanos: slowscans.windowNanos) {
             _ = slowscans.count(source: source, sourceHash: tracker.sourceHash(source), destination: destination, port: first.port,
                                 nowNanos: first.nanos, scanReported: false)
-            if settled { replayedSlow.add(source: first.source, nanos: first.nanos) }
+            if settled {
+                replayedSlow.add(source: first.source, nanos: first.nanos) {
+                    slowscans.isFirstAttemptOnly(IPAddress(ipv4: $0.source), touchedNanos: $0.nanos)
+                }
+            }
         }
     }
 

@@ -23,9 +23,9 @@ public struct ScanDetector {
     /// (ScanDetector+FirstFailures.swift); with what keeps the scan tables' counts exact.
     var firstFailures: FirstFailureTier
     var firstFailureClock = FirstFailureClock()
-    var replayedFast = ReplayedFirstFailures()
-    var replayedApart = ReplayedFirstFailures()
-    var replayedSlow = ReplayedFirstFailures()
+    var replayedFast: ReplayedFirstFailures
+    var replayedApart: ReplayedFirstFailures
+    var replayedSlow: ReplayedFirstFailures
     /// Whether the tier is used: only if no first attempt can cross a threshold (a first
     /// failure held apart must make no event), and unless a test turns it off.
     let usesFirstFailures: Bool
@@ -62,6 +62,9 @@ public struct ScanDetector {
         // tables stay small); the same in every process, as the fast scans' IPv4 table's.
         firstFailures = FirstFailureTier(capacity: budget.capacities.firstFailures, initialCapacity: DetectionBudget.initialEntries / 4,
                                          pool: budget.pool(.scanSources), seed: seed)
+        replayedFast = ReplayedFirstFailures(tableCapacity: budget.capacities.scanSources)
+        replayedApart = ReplayedFirstFailures(tableCapacity: budget.capacities.scanSources)
+        replayedSlow = ReplayedFirstFailures(tableCapacity: budget.capacities.slowScanSources)
         usesFirstFailures = holdsFirstFailures && tracker.firstAttemptCrossesNothing
             && (addrscans?.firstAttemptCrossesNothing ?? true) && slowscans.firstAttemptCrossesNothing
         let windows = [tracker.windowNanos, slowscans.windowNanos] + (addrscans.map { [$0.windowNanos] } ?? [])

@@ -107,11 +107,14 @@ public struct ScanTracker {
     /// absent from it is unknown here.
     var keepsIPv4SourcesApart: Bool { targets.ipv4SourcesInWideTable == 0 }
 
+    /// When the window of the IPv4 source `address` in the IPv4 table started, if it is there.
+    func windowStartNanos(ofIPv4 address: UInt32) -> UInt64? { ipv4.touchedNanos(of: IPv4Key(value: address)) }
+
     /// Forgets the IPv4 source `address` if its window still starts at `windowStartNanos`:
     /// a record written late by a first failure's promotion (`ReplayedFirstFailures`).
     mutating func forgetReplayed(ipv4 address: UInt32, windowStartNanos: UInt64) {
         let key = IPv4Key(value: address)
-        guard ipv4.touchedNanos(of: key) == windowStartNanos, let removed = ipv4.remove(key) else { return }
+        guard self.windowStartNanos(ofIPv4: address) == windowStartNanos, let removed = ipv4.remove(key) else { return }
         if removed.record.spill != 0 { targets.release(removed.record.spill) }
     }
 

@@ -73,8 +73,14 @@ struct SlowScanTracker {
     /// Forgets `source` if its record is still the one its first failure's promotion wrote
     /// late (one attempt, touched then: `ReplayedFirstFailures`).
     mutating func forgetReplayed(_ source: IPAddress, touchedNanos: UInt64) {
-        guard let record = sources[source], record.attempts == 1, sources.touchedNanos(of: source) == touchedNanos else { return }
+        guard isFirstAttemptOnly(source, touchedNanos: touchedNanos) else { return }
         sources.remove(source)
+    }
+
+    /// Whether `source`'s record has one attempt, touched at `touchedNanos`.
+    func isFirstAttemptOnly(_ source: IPAddress, touchedNanos: UInt64) -> Bool {
+        guard let record = sources[source], record.attempts == 1 else { return false }
+        return sources.touchedNanos(of: source) == touchedNanos
     }
 
     /// Starts loading the entry of the source whose hash (under this table's seed) is `hash`
