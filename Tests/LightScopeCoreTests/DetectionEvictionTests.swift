@@ -24,8 +24,9 @@ final class DetectionEvictionTests: EngineTestCase {
         XCTAssertEqual(events.count + lost.count, sources.count, "every probe is an event or lost")
         XCTAssertEqual(events.last?.packets, 2)
 
-        // Thirty sources refused once each, on a fresh engine: ten scan sources pushed out, and
-        // ten slow-scan sources (that table has the same capacity here), no probe lost.
+        // Thirty sources refused once each, on a fresh engine: their first failures are held
+        // apart (`FirstFailureTier`, of the scan sources' capacity here), ten pushed out, none
+        // reaching the slow-scan table; no probe lost.
         let scans = DetectionEngine(interface: "eth0", settings: Settings.Detection(),
                                     localAddresses: LocalAddresses(addresses: [local]), capacities: capacities)
         events.removeAll()
@@ -40,7 +41,7 @@ final class DetectionEvictionTests: EngineTestCase {
         XCTAssertEqual(scans.state.scanSourceEvictions, 10)
         XCTAssertEqual(scans.state.probeEvictions, 0, "scan state is not counted as lost probes")
         XCTAssertEqual(lost, [])
-        XCTAssertEqual(scans.state.slowScanEvictions, 10)
-        XCTAssertEqual(scans.state.evictions, 20)
+        XCTAssertEqual(scans.state.slowScanEvictions, 0)
+        XCTAssertEqual(scans.state.evictions, 10)
     }
 }

@@ -135,7 +135,9 @@ final class SlowScanTests: EngineTestCase {
     /// A window that is over is forgotten when the timers run.
     func testSourcesAreForgottenAfterTheirWindow() {
         let engine = makeEngine { $0.slowscanWindow = .seconds(600) }
+        // Twice: a source's first failure alone is held apart (`FirstFailureTier`).
         refused(engine, from: remote, to: local, port: 80, at: start)
+        refused(engine, from: remote, to: local, port: 81, at: start + second)
         XCTAssertEqual(engine.state.slowScanSources, 1)
         engine.advance(toNanos: start + 11 * minute) { events.append($0) }
         XCTAssertEqual(engine.state.slowScanSources, 0)
@@ -147,7 +149,11 @@ final class SlowScanTests: EngineTestCase {
         let engine = DetectionEngine(interface: "eth0", settings: Settings.Detection(),
                                      localAddresses: LocalAddresses(addresses: [local]), capacities: capacities)
         for index in 0..<100 {
-            refused(engine, from: IPAddress(ipv4: 0x0A00_0000 | UInt32(index)), to: local, port: 22, at: start + UInt64(index) * second)
+            // Twice each: a source's first failure alone is held apart (`FirstFailureTier`).
+            for port: UInt16 in [22, 23] {
+                refused(engine, from: IPAddress(ipv4: 0x0A00_0000 | UInt32(index)), to: local, port: port,
+                        at: start + UInt64(index) * second + UInt64(port))
+            }
         }
         let state = engine.state
         XCTAssertLessThanOrEqual(state.slowScanSources, 16 + DetectionBudget.initialEntries)
@@ -169,7 +175,10 @@ final class SlowScanTests: EngineTestCase {
             refused(engine, from: remote, to: local, port: UInt16(5000 + index), at: time)
             for offset in 1...5 {
                 oneOff += 1
+                // Twice each (a first failure alone never reaches the table: `FirstFailureTier`).
                 refused(engine, from: IPAddress(ipv4: 0x0A00_0000 | oneOff), to: local, port: 22, at: time + UInt64(offset) * second)
+                refused(engine, from: IPAddress(ipv4: 0x0A00_0000 | oneOff), to: local, port: 23,
+                        at: time + UInt64(offset) * second + 1000)
             }
         }
         XCTAssertGreaterThan(engine.state.slowScanEvictions, 300, "the one-off sources went")

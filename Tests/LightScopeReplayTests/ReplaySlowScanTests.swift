@@ -101,8 +101,12 @@ final class ReplaySlowScanTests: XCTestCase {
         var writer = PcapWriter()
         for index in 0..<1000 {
             let source = "10.0.\(index / 250).\(1 + index % 250)"
-            writer.add(tcp(source, 40000, host, 22, flags: 0x02), timeNanos: start + UInt64(index) * 1_000_000)
-            writer.add(tcp(host, 22, source, 40000, flags: 0x14), timeNanos: start + UInt64(index) * 1_000_000 + 1000)
+            // Twice each: a source's first failure alone never reaches the table (`FirstFailureTier`).
+            for port: UInt16 in [22, 23] {
+                let time = start + UInt64(index) * 1_000_000 + UInt64(port) * 10_000
+                writer.add(tcp(source, 40000, host, port, flags: 0x02), timeNanos: time)
+                writer.add(tcp(host, port, source, 40000, flags: 0x14), timeNanos: time + 1000)
+            }
         }
         let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("slowscan-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -113,7 +117,7 @@ final class ReplaySlowScanTests: XCTestCase {
         try "[detection]\nmemory_budget_mib = 4\n".write(to: config, atomically: true, encoding: .utf8)
         let result = try runReplay([capture.path, "--local", "192.0.2.0/24", "--config", config.path])
         XCTAssertEqual(result.status, 0, result.errors)
-        XCTAssertTrue(result.output.contains("Unwanted events: closed 1000,"), result.output)
+        XCTAssertTrue(result.output.contains("Unwanted events: closed 2000,"), result.output)
         XCTAssertTrue(result.output.contains("Slow-scan sources forgotten before their window ended, the least recently active: 488"),
                       result.output)
         XCTAssertFalse(result.output.contains("Warning: the tables were full"), result.output)

@@ -10,6 +10,10 @@ public struct DetectionCapacities: Equatable, Sendable {
     public var recentIPv6Connections: Int
     public var scanSources: Int
     public var ipv6ScanSources: Int
+    /// IPv4 sources whose first failure alone is held (`FirstFailureTier`), in the scan
+    /// sources' pool: at most three quarters of it, so that a flood of one-off sources leaves
+    /// the scanners that fail again a quarter at least.
+    public var firstFailures: Int
     /// 64-byte blocks for scan targets beyond each source's first (ten IPv4 targets a block,
     /// three IPv6).
     public var scanTargetBlocks: Int
@@ -33,6 +37,7 @@ public struct DetectionCapacities: Equatable, Sendable {
         recentIPv6Connections = recentConnections
         self.scanSources = scanSources
         ipv6ScanSources = scanSources
+        firstFailures = scanSources
         scanTargetBlocks = 8 * scanSources
         tcpOptions = 4096
         fragmentDatagrams = FragmentReassembler.capacity(fittingIn: 2 << 20)
@@ -49,6 +54,7 @@ public struct DetectionCapacities: Equatable, Sendable {
         recentIPv6Connections = max(16, ExpiringTable<WideConnectionRecord>.capacity(fittingIn: share(.recentConnections)))
         scanSources = max(16, ExpiringTable<IPv4SourceRecord>.capacity(fittingIn: share(.scanSources)))
         ipv6ScanSources = max(16, ExpiringTable<WideSourceRecord>.capacity(fittingIn: share(.scanSources)))
+        firstFailures = max(16, ExpiringTable<FirstFailureRecord>.capacity(fittingIn: share(.scanSources) / 4 * 3))
         scanTargetBlocks = max(16, share(.scanTargets) / BlockPool.blockBytes)
         tcpOptions = max(16, TCPOptionsTable.capacity(fittingIn: share(.tcpOptions)))
         fragmentDatagrams = max(16, FragmentReassembler.capacity(fittingIn: share(.fragments)))

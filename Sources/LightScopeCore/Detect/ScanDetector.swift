@@ -11,20 +11,36 @@
 public struct ScanDetector {
     /// Counts both scans when their windows are the same length (the default), else the
     /// port scans alone, each scan then kept in a window of its own length.
-    private var tracker: ScanTracker
+    var tracker: ScanTracker
     /// The address scans, when `addrscan_window` differs from `portscan_window`.
-    private var addrscans: ScanTracker?
+    var addrscans: ScanTracker?
     /// Whether `addrscans` is set: asked at every failure, where `addrscans != nil` copied
     /// the optional tracker (retaining its tables) first.
-    private let countsAddrscansApart: Bool
+    let countsAddrscansApart: Bool
     /// The slow scans, over `slowscan_window`.
-    private var slowscans: SlowScanTracker
+    var slowscans: SlowScanTracker
+    /// The IPv4 sources' first failures, apart from the scan tables until a second comes
+    /// (ScanDetector+FirstFailures.swift); with what keeps the scan tables' counts exact.
+    var firstFailures: FirstFailureTier
+    var firstFailureClock = FirstFailureClock()
+    var replayedFast: ReplayedFirstFailures
+    var replayedApart: ReplayedFirstFailures
+    var replayedSlow: ReplayedFirstFailures
+    /// Whether the tier is used: only if no first attempt can cross a threshold (a first
+    /// failure held apart must make no event), and unless a test turns it off.
+    let usesFirstFailures: Bool
     private let interfaceName: InterfaceName
     /// Scan events reported, by verdict.
     public private(set) var counters = DetectionCounters()
 
     /// A detector drawing on `budget` (or, without one, on a budget of its own from `settings`).
     public init(interface: InterfaceName, settings: Settings.Detection, budget: DetectionBudget? = nil) {
+        self.init(interface: interface, settings: settings, budget: budget, holdsFirstFailures: true)
+    }
+
+    /// `holdsFirstFailures`: false counts every failure straight into the scan tables (tests
+    /// compare the two).
+    init(interface: InterfaceName, settings: Settings.Detection, budget: DetectionBudget?, holdsFirstFailures: Bool) {
         let budget = budget ?? DetectionBudget(settings: settings)
         interfaceName = interface
         // One secret for every scan table, drawn for each detector: a failure hashes its
@@ -42,17 +58,34 @@ public struct ScanDetector {
             tracker = makeTracker(window: settings.portscanWindow, kinds: .portscan)
             addrscans = makeTracker(window: settings.addrscanWindow, kinds: .addrscan)
         }
+        // A quarter of the other tables' first size, as the slow scans' (a quiet network's
+        // tables stay small); the same in every process, as the fast scans' IPv4 table's.
+        firstFailures = FirstFailureTier(capacity: budget.capacities.firstFailures, initialCapacity: DetectionBudget.initialEntries / 4,
+                                         pool: budget.pool(.scanSources), seed: seed)
+        replayedFast = ReplayedFirstFailures(tableCapacity: budget.capacities.scanSources)
+        replayedApart = ReplayedFirstFailures(tableCapacity: budget.capacities.scanSources)
+        replayedSlow = ReplayedFirstFailures(tableCapacity: budget.capacities.slowScanSources)
+        usesFirstFailures = holdsFirstFailures && tracker.firstAttemptCrossesNothing
+            && (addrscans?.firstAttemptCrossesNothing ?? true) && slowscans.firstAttemptCrossesNothing
+        let windows = [tracker.windowNanos, slowscans.windowNanos] + (addrscans.map { [$0.windowNanos] } ?? [])
+        firstFailureClock.shortestWindowNanos = windows.min()!
+        firstFailureClock.longestWindowNanos = windows.max()!
     }
 
-    /// Sources tracked: with two windows, a source in both counts twice (it has two entries).
-    public var trackedSources: Int { tracker.trackedSources + (addrscans?.trackedSources ?? 0) }
-    /// Sources pushed out by the memory budget: scan state lost, not events.
-    public var evictions: UInt64 { tracker.evictions &+ (addrscans?.evictions ?? 0) }
+    /// Sources tracked: with two windows, a source in both counts twice (it has two entries);
+    /// a source whose first failure alone is held (`FirstFailureTier`) counts once.
+    public var trackedSources: Int { tracker.trackedSources + (addrscans?.trackedSources ?? 0) + firstFailures.count }
+    /// Sources pushed out by the memory budget: scan state lost, not events. A first failure
+    /// pushed out of its tier is one.
+    public var evictions: UInt64 { tracker.evictions &+ (addrscans?.evictions ?? 0) &+ firstFailures.evictions }
     /// Sources whose slow scans are counted, and those the memory budget pushed out.
     public var slowScanSources: Int { slowscans.trackedSources }
     public var slowScanEvictions: UInt64 { slowscans.evictions }
     /// The memory its tables hold now.
-    var reservedBytes: Int { tracker.reservedBytes + (addrscans?.reservedBytes ?? 0) + slowscans.reservedBytes }
+    /// (`ReplayedFirstFailures`' lists are outside the budget, as docs/capacity.md says.)
+    var reservedBytes: Int {
+        tracker.reservedBytes + (addrscans?.reservedBytes ?? 0) + slowscans.reservedBytes + firstFailures.reservedBytes
+    }
 
     /// Whether an event of this verdict is a failed attempt, which the scan counts take in.
     /// Inlinable: replay's tally thread asks it of every event.
@@ -70,6 +103,7 @@ public struct ScanDetector {
         tracker.prefetch(source: source, hash: hash)
         if countsAddrscansApart { addrscans?.prefetch(source: source, hash: hash) }
         slowscans.prefetch(hash: hash)
+        if usesFirstFailures { firstFailures.prefetch(hash: hash) }
     }
 
     /// Counts one failed attempt, as its `closed` or `unanswered` event has it (the event's
@@ -88,6 +122,9 @@ public struct ScanDetector {
     public mutating func recordFailure(source: IPAddress, destination: IPAddress, port: UInt16, proto: TransportProtocol,
                                        timeNanos: UInt64, clockNanos: UInt64, tool: ScanTool = .unknown,
                                        tcpFlags: TCPFlags? = nil, emit: (UnwantedEvent) -> Void) {
+        if usesFirstFailures && holdsFirstFailure(source: source, destination: destination, port: port, clockNanos: clockNanos) {
+            return
+        }
         // Crossings come back as values, and are reported once every table is counted (the
         // slow scans need to know of them); one attempt crosses at most both thresholds, the
         // port scan's first. Nearly no attempt crosses anything: the reports are apart.
@@ -106,7 +143,7 @@ public struct ScanDetector {
 
     /// The address scans of `addrscans`, when they have a window of their own.
     @inline(never)
-    private mutating func countAddrscansApart(source: IPAddress, destination: IPAddress, port: UInt16,
+    mutating func countAddrscansApart(source: IPAddress, destination: IPAddress, port: UInt16,
                                               nowNanos: UInt64) -> ScanCount {
         var hash: UInt64 = 0
         return addrscans?.count(source: source, destination: destination, port: port, nowNanos: nowNanos, sourceHash: &hash)
@@ -136,6 +173,7 @@ public struct ScanDetector {
 
     /// The engine's timers ran at `nowNanos`: windows that are over are forgotten.
     public mutating func timersRan(atNanos nowNanos: UInt64) {
+        if usesFirstFailures { forgetFirstFailures(timersRanAtNanos: nowNanos) }
         tracker.expire(nowNanos: nowNanos)
         addrscans?.expire(nowNanos: nowNanos)
         slowscans.expire(nowNanos: nowNanos)

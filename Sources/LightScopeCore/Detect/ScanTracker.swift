@@ -21,7 +21,7 @@ public struct ScanTracker {
     private var ipv4: ExpiringTable<IPv4SourceRecord>
     /// No first attempt crosses a threshold (each of one target weighs less than either):
     /// then a new source's record is made as its first attempt leaves it, without counting.
-    private let firstAttemptCrossesNothing: Bool
+    let firstAttemptCrossesNothing: Bool
     private var wide: ExpiringTable<WideSourceRecord>
     private let targets: ScanTargets
     /// The thresholds, made once (over `targets`).
@@ -75,7 +75,10 @@ public struct ScanTracker {
         // The IPv6 table first: a larger first size of the IPv4 one takes what it leaves.
         wide = ExpiringTable(maximumCapacity: capacities.ipv6ScanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool,
                              seed: seed)
-        ipv4 = ExpiringTable(maximumCapacity: capacities.scanSources, initialCapacity: budget.initialIPv4Entries, pool: pool,
+        // The first size every process gives it, replay too (not `initialIPv4Entries`): it shares
+        // its pool with the wide table and the first failures' (`FirstFailureTier`), and what
+        // each holds when the pool is full must not hang on where they started.
+        ipv4 = ExpiringTable(maximumCapacity: capacities.scanSources, initialCapacity: DetectionBudget.initialEntries, pool: pool,
                              seed: seed)
         targets = ScanTargets(blocks: BlockPool(maximumBlocks: capacities.scanTargetBlocks,
                                                 initialBlocks: DetectionBudget.initialEntries, pool: budget.pool(.scanTargets)))
@@ -94,6 +97,26 @@ public struct ScanTracker {
     /// in every table made with the same seed.
     @inline(__always)
     func sourceHash(_ source: IPAddress) -> UInt64 { wide.hash(of: source) }
+
+    /// Whether the IPv4 source `address` (whose `sourceHash` is `hash`) has a record in the
+    /// IPv4 table.
+    @inline(__always)
+    func holdsIPv4(_ address: UInt32, hash: UInt64) -> Bool { ipv4.contains(IPv4Key(value: address), hash: hash) }
+
+    /// Whether every IPv4 source is in the IPv4 table (none moved to the wide one): then one
+    /// absent from it is unknown here.
+    var keepsIPv4SourcesApart: Bool { targets.ipv4SourcesInWideTable == 0 }
+
+    /// When the window of the IPv4 source `address` in the IPv4 table started, if it is there.
+    func windowStartNanos(ofIPv4 address: UInt32) -> UInt64? { ipv4.touchedNanos(of: IPv4Key(value: address)) }
+
+    /// Forgets the IPv4 source `address` if its window still starts at `windowStartNanos`:
+    /// a record written late by a first failure's promotion (`ReplayedFirstFailures`).
+    mutating func forgetReplayed(ipv4 address: UInt32, windowStartNanos: UInt64) {
+        let key = IPv4Key(value: address)
+        guard self.windowStartNanos(ofIPv4: address) == windowStartNanos, let removed = ipv4.remove(key) else { return }
+        if removed.record.spill != 0 { targets.release(removed.record.spill) }
+    }
 
     /// Starts loading the entry of `source`, whose `sourceHash` is `hash` (see `ExpiringTable.prefetch`).
     @inline(__always)

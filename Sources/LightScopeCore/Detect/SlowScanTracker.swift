@@ -66,6 +66,23 @@ struct SlowScanTracker {
     /// Whether `source` is counted now (tests).
     func tracks(_ source: IPAddress) -> Bool { sources.contains(source) }
 
+    /// Whether `source`, whose hash under the table's seed is `hash`, is counted now.
+    @inline(__always)
+    func holds(_ source: IPAddress, hash: UInt64) -> Bool { sources.contains(source, hash: hash) }
+
+    /// Forgets `source` if its record is still the one its first failure's promotion wrote
+    /// late (one attempt, touched then: `ReplayedFirstFailures`).
+    mutating func forgetReplayed(_ source: IPAddress, touchedNanos: UInt64) {
+        guard isFirstAttemptOnly(source, touchedNanos: touchedNanos) else { return }
+        sources.remove(source)
+    }
+
+    /// Whether `source`'s record has one attempt, touched at `touchedNanos`.
+    func isFirstAttemptOnly(_ source: IPAddress, touchedNanos: UInt64) -> Bool {
+        guard let record = sources[source], record.attempts == 1 else { return false }
+        return sources.touchedNanos(of: source) == touchedNanos
+    }
+
     /// Starts loading the entry of the source whose hash (under this table's seed) is `hash`
     /// (see `ExpiringTable.prefetch`).
     @inline(__always)
