@@ -145,7 +145,11 @@ final class DetectionCapacityTests: XCTestCase {
         XCTAssertEqual(state.tableBytes, budget.reservedBytes, "the engine's tables are all the budget holds")
         let grownKiB = try residentKiB() - residentBefore
         print("tables: \(state.tableBytes) bytes reserved; resident memory grew by \(grownKiB) KiB")
-        XCTAssertLessThanOrEqual(grownKiB * 1024, budgetBytes, "what the process really holds")
+        // AddressSanitizer's quarantine and ThreadSanitizer's shadow memory dwarf any budget
+        // (run alone under AddressSanitizer, resident memory grows by about 500 MiB here).
+        if ProcessInfo.processInfo.environment["LIGHTSCOPE_SANITIZER"] == nil {
+            XCTAssertLessThanOrEqual(grownKiB * 1024, budgetBytes, "what the process really holds")
+        }
     }
 
     private func residentKiB() throws -> Int {
