@@ -61,11 +61,16 @@ extension ScanDetector {
         return false
     }
 
+    // Both mutating though they change nothing: called from a mutating path, a non-mutating
+    // call out of line had the whole detector (592 bytes) copied to the caller's frame first,
+    // a memcpy for every failure of a flood (as `isToHost` did to `DetectionCore`).
     @inline(never)
-    private func addrscansHold(_ address: UInt32, hash: UInt64) -> Bool { addrscans?.holdsIPv4(address, hash: hash) ?? false }
+    private mutating func addrscansHold(_ address: UInt32, hash: UInt64) -> Bool { addrscans?.holdsIPv4(address, hash: hash) ?? false }
 
     @inline(never)
-    private var addrscansKeepIPv4SourcesApart: Bool { addrscans?.keepsIPv4SourcesApart ?? true }
+    private var addrscansKeepIPv4SourcesApart: Bool {
+        mutating get { addrscans?.keepsIPv4SourcesApart ?? true }
+    }
 
     /// Counts the held failures later than `nanos` into the scan tables, oldest first: a
     /// failure at `nanos` comes, whose record would have lain behind theirs.
