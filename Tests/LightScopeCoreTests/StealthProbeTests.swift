@@ -33,6 +33,16 @@ final class StealthProbeTests: EngineTestCase {
         XCTAssertEqual(events.map { $0.tcpFlags?.letters }, ["F", "", "FPU"])
     }
 
+    /// Which segments are probes, flag byte by flag byte: exactly those without ACK and RST
+    /// (`DetectionCore.process` takes them apart from every other packet, first).
+    func testEverySegmentWithoutACKOrRSTIsAProbeAndNoOtherIs() throws {
+        for flags in UInt8.min...UInt8.max {
+            let engine = makeEngine()
+            feed(engine, try segment(remote, 40000, local, 80, flags: flags), at: second)
+            XCTAssertEqual(engine.counters.probes, flags & 0x14 == 0 ? 1 : 0, "flags \(flags)")
+        }
+    }
+
     func testFlagsReadAsNmapAndTcpdumpWriteThem() {
         XCTAssertEqual(TCPFlags.syn.letters, "S")
         XCTAssertEqual(TCPFlags([.fin, .ack]).letters, "FA")
