@@ -134,6 +134,12 @@
     /// still in cache when reached.
     @inlinable package static var expiryPrefetchDistance: Int { 8 }
 
+    /// The entries of the small rings that keep what was learnt `expiryPrefetchDistance`
+    /// places ahead until its record's turn (`frontHints`, `movedHashRing`): the smallest
+    /// power of two above that distance, so that an entry outlives the records written
+    /// after it in the meantime, and changing the distance alone keeps them right.
+    @inlinable package static var aheadRingCount: Int { 1 << (Int.bitWidth - expiryPrefetchDistance.leadingZeroBitCount) }
+
     @inlinable package subscript(key: Key) -> Record? {
         guard let found = storage.find(key) else { return nil }
         return storage.records[found.slot]

@@ -15,9 +15,9 @@
 // the slow-scan table's 16-byte key cost about 20 instructions an eviction.
 
 extension ExpiringTable.Storage {
-    /// Hints kept: a power of two above `expiryPrefetchDistance`, so that a hint outlives
-    /// the removals between its record's prefetch and its turn at the front.
-    @inlinable package static var frontHintCount: Int { 16 }
+    /// Hints kept (`aheadRingCount`): a hint outlives the removals between its record's
+    /// prefetch and its turn at the front.
+    @inlinable package static var frontHintCount: Int { ExpiringTable.aheadRingCount }
 
     /// Keeps `hash`'s home as the hint of `slot`.
     @inline(__always)

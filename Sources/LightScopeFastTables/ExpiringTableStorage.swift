@@ -120,9 +120,9 @@ extension ExpiringTable {
             }
         }
 
-        /// The hashes `moved` keeps between a record's prefetch and its append: a power of
-        /// two above `expiryPrefetchDistance`.
-        @inlinable package static var movedHashRing: Int { 16 }
+        /// The hashes `moved` keeps between a record's prefetch and its append
+        /// (`aheadRingCount`).
+        @inlinable package static var movedHashRing: Int { ExpiringTable.aheadRingCount }
 
         @inline(__always)
         @inlinable package func hash(_ key: Key) -> UInt64 { key.hash(seed: seed) }

@@ -8,6 +8,18 @@ import LightScopeTestSupport
 /// every hint wrong, stale or garbage, a table must evict, expire and remove exactly what it
 /// does with its own hints, and leave the index bucket for bucket the same.
 final class ExpiringTableFrontHintTests: XCTestCase {
+    /// A ring that keeps what was learnt `expiryPrefetchDistance` places ahead must hold more
+    /// entries than that distance, or an entry is overwritten before its record's turn (with
+    /// 16 of each and a distance of 16, the first table to grow stopped the daemon).
+    func testTheRingsOfWhatWasLearntAheadOutliveThePrefetchDistance() {
+        let distance = ExpiringTable<KeyValueRecord>.expiryPrefetchDistance
+        for count in [ExpiringTable<KeyValueRecord>.Storage.frontHintCount, ExpiringTable<KeyValueRecord>.Storage.movedHashRing] {
+            XCTAssertGreaterThan(count, distance)
+            XCTAssertLessThanOrEqual(count, 2 * distance, "no larger than needed")
+            XCTAssertEqual(count & (count - 1), 0, "a power of two, indexed by a mask")
+        }
+    }
+
     func testWrongHintsChangeNothing() {
         for seed in UInt64(1)...24 {
             var random = SplitMix64(seed: seed)
