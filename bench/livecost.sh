@@ -268,6 +268,9 @@ profile() {
     # in libraries built without them).
     perf report -i "$WORK/perf-$stream.data" --children --comm ls-lsc0 --sort sym -g none --stdio 2>/dev/null \
         | swift-demangle --simplified > "$WORK/perf-$stream-loop.txt"
+    # Every sample with its time and stack, for the split into the flood's two phases.
+    perf script -i "$WORK/perf-$stream.data" -F comm,tid,time,ip,sym,dso 2>/dev/null \
+        | swift-demangle --simplified > "$WORK/perf-$stream-script.txt"
     log "profile $stream: $(grep -c . "$WORK/perf-$stream.txt") lines in $WORK/perf-$stream.txt"
 }
 
@@ -287,4 +290,6 @@ if [ "$PROFILE" = 1 ]; then
     for stream in $STREAMS; do profile "$stream"; done
     # shellcheck disable=SC2086 # STREAMS is a list of stream names
     python3 "$BENCH/livecost_report.py" profile "$WORK" $STREAMS
+    # shellcheck disable=SC2086 # STREAMS is a list of stream names
+    python3 "$BENCH/livecost_report.py" phases "$WORK" $STREAMS
 fi

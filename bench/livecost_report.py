@@ -4,6 +4,8 @@
     livecost_report.py counts < STATUS_JSON       "packets dropped" of the captured interfaces
     livecost_report.py table TSV PACKETS ROUNDS   the Markdown tables
     livecost_report.py profile DIR STREAM...      where the time goes (DIR/perf-STREAM*.txt)
+    livecost_report.py phases DIR STREAM...       the same, split by time into the flood's arrival
+                                                  and its verdicts (DIR/perf-STREAM-script.txt)
 
 The TSV has one line per capture (see `measure` in livecost.sh): round, stream, tool, load
 average, packets sent, seconds of sending, CPU nanoseconds while sending, CPU nanoseconds until
@@ -250,6 +252,80 @@ def profile(directory, streams):
                                                for (comm, sym), percent in top))
 
 
+# What a sample's stack was doing, by the first rule whose test matches it: (label, test of the
+# thread's name and the stack's demangled frames, innermost first).
+PHASE_RULES = [
+    ("page faults (first touch of the tables)", lambda comm, frames: any("exc_page_fault" in f for f in frames)),
+    ("store writer thread", lambda comm, frames: comm == "ls-events"),
+    ("the tables' growth (mremap, munmap, madvise)",
+     lambda comm, frames: any(word in f for f in frames for word in ("mremap", "munmap", "madvise"))),
+    ("fold and hand-over (pipeline, tally, aggregates)",
+     lambda comm, frames: any(word in f for f in frames
+                              for word in ("EventPipeline", "EventAggregates", "OpenFloodBlock", "EventTally", "handOver"))),
+    ("first-failure tier", lambda comm, frames: any("FirstFailure" in f for f in frames)),
+    ("scan counting, other", lambda comm, frames: any(word in f for f in frames
+                                                      for word in ("recordFailure", "ScanDetector", "ScanTracker", "SlowScan"))),
+    ("verdict and its event (unanswered, emit)",
+     lambda comm, frames: any(word in f for f in frames for word in ("DetectionCore.unanswered", "DetectionConsumer.emit"))),
+    ("timers' run (advance, expiry)",
+     lambda comm, frames: any(word in f for f in frames for word in ("DetectionCore.advance", "timersAreDue"))),
+    ("arrival (process, inboundProbe, pending insert, tool, prefetch)",
+     lambda comm, frames: any(word in f for f in frames
+                              for word in ("DetectionCore.process", "DetectionCore.inboundProbe", "PendingProbes",
+                                           "ToolFingerprint", "DetectionCore.prefetch", "isEstablishedTCP"))),
+    ("capture and decode (libpcap, the loop)",
+     lambda comm, frames: any(word in f for f in frames for word in ("pcap", "CaptureLoop", "PacketDecoder", "consume("))),
+    ("runner and other threads", lambda comm, frames: not comm.startswith("ls-lsc")),
+    ("other", lambda comm, frames: True),
+]
+
+
+def stack_samples(path):
+    """(thread name, seconds, frames) of each sample of a `perf script -F comm,tid,time,ip,sym,dso`
+    whose names went through swift-demangle."""
+    header = re.compile(r"^(\S+)\s+\d+\s+([0-9.]+):")
+    samples = []
+    for line in open(path, errors="replace"):
+        if not line.strip():
+            continue
+        match = header.match(line)
+        if match:
+            samples.append((match[1], float(match[2]), []))
+        elif samples:
+            parts = line.strip().split(None, 1)
+            samples[-1][2].append(parts[-1])
+    return samples
+
+
+def phases(directory, streams):
+    """Each stream's samples split at the packet loop's longest silence, if it lasted a second and
+    each side holds a twentieth of the samples or more: the flood's arrival before it, and after
+    it the verdicts of the probes that waited out `syn_answer_timeout` (a stream whose probes are
+    answered has no such part). Each part by what its stacks were doing."""
+    print("\n### Where the time goes, by phase\n")
+    print("The profiled capture's samples (2,000 a second of CPU), split where the packet loop was "
+          "silent longest; each sample counted under the first of these rules that its stack matches.\n")
+    for stream in streams:
+        samples = stack_samples(os.path.join(directory, f"perf-{stream}-script.txt"))
+        loop_times = sorted(seconds for comm, seconds, _ in samples if comm.startswith("ls-lsc"))
+        gaps = [(later - earlier, (earlier + later) / 2) for earlier, later in zip(loop_times, loop_times[1:])]
+        longest, split = max(gaps, default=(0, None))
+        parts = [("whole capture", samples)]
+        before = [sample for sample in samples if split is not None and sample[1] < split]
+        after = [sample for sample in samples if split is not None and sample[1] >= split]
+        if longest >= 1 and min(len(before), len(after)) >= len(samples) / 20:
+            parts = [("arrival", before), ("verdicts", after)]
+        for name, part in parts:
+            counts = {}
+            for comm, _, frames in part:
+                label = next(label for label, test in PHASE_RULES if test(comm, frames))
+                counts[label] = counts.get(label, 0) + 1
+            total = len(part) or 1
+            print(f"**{stream}, {name}** ({len(part):,} samples, {len(part) / 2:,.0f} ms of CPU): "
+                  + "; ".join(f"{label} {100 * count / total:.1f} %"
+                              for label, count in sorted(counts.items(), key=lambda item: -item[1])) + "\n")
+
+
 def main():
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "progress":
@@ -265,6 +341,8 @@ def main():
         table(*sys.argv[2:5])
     elif command == "profile" and len(sys.argv) > 3:
         profile(sys.argv[2], sys.argv[3:])
+    elif command == "phases" and len(sys.argv) > 3:
+        phases(sys.argv[2], sys.argv[3:])
     else:
         sys.exit(__doc__)
 
