@@ -269,7 +269,7 @@ PHASE_RULES = [
      lambda comm, frames: any(word in f for f in frames for word in ("DetectionCore.unanswered", "DetectionConsumer.emit"))),
     ("timers' run (advance, expiry)",
      lambda comm, frames: any(word in f for f in frames for word in ("DetectionCore.advance", "timersAreDue"))),
-    ("arrival (process, inboundProbe, pending insert, tool, prefetch)",
+    ("arrival and answers (process, inboundProbe, pending insert, tool, prefetch)",
      lambda comm, frames: any(word in f for f in frames
                               for word in ("DetectionCore.process", "DetectionCore.inboundProbe", "PendingProbes",
                                            "ToolFingerprint", "DetectionCore.prefetch", "isEstablishedTCP"))),
@@ -311,10 +311,11 @@ def phases(directory, streams):
         gaps = [(later - earlier, (earlier + later) / 2) for earlier, later in zip(loop_times, loop_times[1:])]
         longest, split = max(gaps, default=(0, None))
         parts = [("whole capture", samples)]
-        before = [sample for sample in samples if split is not None and sample[1] < split]
-        after = [sample for sample in samples if split is not None and sample[1] >= split]
-        if longest >= 1 and min(len(before), len(after)) >= len(samples) / 20:
-            parts = [("arrival", before), ("verdicts", after)]
+        if split is not None and longest >= 1:
+            before = [sample for sample in samples if sample[1] < split]
+            after = [sample for sample in samples if sample[1] >= split]
+            if min(len(before), len(after)) >= len(samples) / 20:
+                parts = [("arrival", before), ("verdicts", after)]
         for name, part in parts:
             counts = {}
             for comm, _, frames in part:
