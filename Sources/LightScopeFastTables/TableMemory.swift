@@ -123,12 +123,22 @@ public enum TableMemory {
     /// first touch. Growing a table this way touches each page once, where allocate-and-copy
     /// touches the old size again in the new block (and held both at once). The block may
     /// move; nil if the kernel said no, the block then as it was (copy it instead).
+    ///
+    /// Also nil for a block that grows from small pages onto huge ones: moved, its small pages
+    /// would hold the first huge page's place, and the kernel maps small pages around them
+    /// there until its khugepaged collapses them, at its own pace (a flood's first-failure
+    /// tier, grown to a 2 MiB index, was read at random on small pages all through its
+    /// verdicts). Its caller takes a fresh block instead: an index, rebuilt anyway, copies
+    /// nothing; anything else copies less than `hugePageBlockMinimum`.
     @usableFromInline package static func resize(_ block: UnsafeMutableRawPointer, byteCount: Int, to newByteCount: Int,
                                                   access: Access = .random) -> UnsafeMutableRawPointer? {
         let length = mappedLength(byteCount, access: access)
         let newLength = mappedLength(newByteCount, access: access)
         guard newLength != length else { return block }
-        if newLength > length, isOnHugePages(newLength, access: access) { return movedToHugePageBoundary(block, length, newLength) }
+        if newLength > length, isOnHugePages(newLength, access: access) {
+            guard isOnHugePages(length, access: access) else { return nil }
+            return movedToHugePageBoundary(block, length, newLength)
+        }
         // Shrinking stays where it is, on the boundary it was on.
         guard let resized = lightscope_remap(block, length, newLength) else { return nil }
         // Before the new pages' first touch: a block that has just become large asks now.

@@ -84,6 +84,44 @@ final class TableMemoryTests: XCTestCase {
         XCTAssertFalse(try mappingFlags(of: UnsafeRawPointer(small)).contains("hg"), "a small block is left alone")
     }
 
+    /// A table's index that grows onto huge pages from small ones (past 2^16 entries here,
+    /// 512 KiB of buckets to 1 MiB) is a fresh block, on huge pages from its first byte. Moved
+    /// there (`mremap`), its small pages held the first huge page's place, and the kernel
+    /// filled the rest of that place with small pages too, until khugepaged's next pass:
+    /// under a flood, the first-failure tier's 2 MiB index was on small pages all through
+    /// its verdicts. The kernel may decline huge pages (THP off, memory short): then a fresh
+    /// block shows none either, and only the block's own way is checked.
+    func testAnIndexGrownOntoHugePagesIsOnThemFromItsFirstByte() throws {
+        let smallBytes = 512 << 10
+        let small = TableMemory.allocate(byteCount: smallBytes)
+        XCTAssertNil(TableMemory.resize(small, byteCount: smallBytes, to: TableMemory.hugePageBlockMinimum),
+                     "small pages are not moved onto huge ones: the caller takes a fresh block")
+        TableMemory.free(small, byteCount: smallBytes)
+
+        let fresh = TableMemory.allocate(byteCount: TableMemory.hugePageSize)
+        defer { TableMemory.free(fresh, byteCount: TableMemory.hugePageSize) }
+        fresh.initializeMemory(as: UInt8.self, repeating: 1, count: TableMemory.hugePageSize)
+        let kernelGivesHugePages = try hugePageKiB(of: fresh) >= 2048
+
+        var table = ExpiringTable<KeyValueRecord>(maximumCapacity: 1 << 20, initialCapacity: DetectionBudget.initialEntries,
+                                                  pool: .unlimited())
+        for number in 0..<((1 << 17) + 1) {
+            table.upsert(IPAddress(ipv4: UInt32(0x0A00_0000 + number)), number, nowNanos: 1_000)
+        }
+        let index = table.storage.index
+        XCTAssertEqual(index.bucketCount * MemoryLayout<UInt32>.stride, TableMemory.hugePageSize, "one huge page of buckets")
+        XCTAssertTrue(isOnHugePageBoundary(UnsafeRawPointer(index.buckets)))
+        guard kernelGivesHugePages else { throw XCTSkip("this kernel gave a fresh advised block no huge page") }
+        XCTAssertGreaterThanOrEqual(try hugePageKiB(of: UnsafeRawPointer(index.buckets)), 2048,
+                                    "the grown index is on a huge page")
+    }
+
+    /// The KiB of huge pages (`AnonHugePages`) in the mapping that holds `address`.
+    private func hugePageKiB(of address: UnsafeRawPointer) throws -> Int {
+        let field = try XCTUnwrap(mappingField("AnonHugePages", of: address))
+        return try XCTUnwrap(Int(field.split(separator: " ").first ?? ""))
+    }
+
     /// The line of `name:` in the smaps entry of the mapping that holds `address`.
     private func mappingField(_ name: String, of address: UnsafeRawPointer) throws -> Substring? {
         let data = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() ?? Data()
@@ -127,15 +165,15 @@ final class TableMemoryTests: XCTestCase {
         XCTAssertFalse(try mappingFlags(of: ring).contains("hg"))
     }
 
-    /// Growing a block past the minimum moves it onto a huge page boundary with its bytes,
+    /// Growing a block on huge pages moves it onto a huge page boundary with its bytes,
     /// without a copy; shrinking keeps them where they are.
     func testResizedRandomBlocksKeepTheirBytesOnAHugePageBoundary() throws {
-        let small = 256 << 10
-        var block = TableMemory.allocate(byteCount: small)
-        let words = small / 8
+        let first = TableMemory.hugePageBlockMinimum
+        var block = TableMemory.allocate(byteCount: first)
+        let words = first / 8
         for word in 0..<words { block.storeBytes(of: UInt64(word) &* 0x9E37_79B9, toByteOffset: word * 8, as: UInt64.self) }
 
-        for (from, to) in [(small, 3 << 20), (3 << 20, 8 << 20)] {
+        for (from, to) in [(first, 3 << 20), (3 << 20, 8 << 20)] {
             block = try XCTUnwrap(TableMemory.resize(block, byteCount: from, to: to))
             XCTAssertTrue(isOnHugePageBoundary(block), "grown to \(to) at \(block)")
             XCTAssertTrue(try mappingFlags(of: block).contains("hg"))
