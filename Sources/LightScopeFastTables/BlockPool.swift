@@ -88,7 +88,8 @@
             target = min(target, (current + pool.availableBytes) / TableMemory.pageSize * (TableMemory.pageSize / Self.blockBytes))
             guard target > blockCount, pool.reserve(Self.bytes(blocks: target) - current) else { return false }
         }
-        // In place (the blocks keep their pages), or by a copy if the kernel cannot.
+        // In place (the blocks keep their pages), or by a copy where `resize` declines (the
+        // kernel said no, or the blocks move onto huge pages from small ones).
         if let resized = TableMemory.resize(blocks, byteCount: blockCount * Self.blockBytes, to: target * Self.blockBytes) {
             blocks = resized
         } else {

@@ -69,8 +69,10 @@ import CPrefetch
     /// An empty index for up to `maximumCount` entries, pointing at slots below `slotCount`,
     /// over this one's buckets resized where they lie (`TableMemory.resize`): the buckets it
     /// had keep their pages, emptied by a write (no page faults), and only the buckets
-    /// added are fresh pages, mapped at once (`TableMemory.populate`). Nil if the kernel cannot resize them (this index is then
-    /// unchanged). This index must not be used afterwards, nor deallocated.
+    /// added are fresh pages, mapped at once (`TableMemory.populate`). Nil if they cannot be
+    /// resized where they lie (the kernel said no, or they would move onto huge pages from
+    /// small ones: `TableMemory.resize`); this index is then unchanged. This index must not
+    /// be used afterwards, nor deallocated.
     @inlinable package func emptiedAndResized(maximumCount: Int, slotCount: Int) -> EntryIndex? {
         let newBucketCount = Self.bucketCount(forMaximumCount: maximumCount)
         let stride = MemoryLayout<UInt32>.stride
