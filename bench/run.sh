@@ -144,18 +144,7 @@ make_namespaces() {
 
 # LightScope's own BPF expression (CaptureFilter.withVLAN), so tcpdump keeps the same packets.
 lightscope_filter() {
-    python3 - "$ROOT/Sources/LightScopeCapture/CaptureFilter.swift" <<'EOF'
-import re, sys
-text = open(sys.argv[1]).read()
-def clauses(name):
-    block = text[text.index(f"{name} = ["):]
-    return " or ".join(re.findall(r'"(.*)",', block[:block.index("]\n")]))
-# As CaptureFilter.directed(hostAddresses:) builds it for the capture namespace's 192.0.2.1.
-answers = clauses('answerClauses')
-untagged = (f"(inbound and ({clauses('inboundClauses')})) or (outbound and ({answers} or {clauses('hostStartClauses')}))"
-            f" or (inbound and ({answers}) and not (src host 192.0.2.1))")
-print(f"({untagged}) or (vlan and (({untagged}) or (vlan and ({untagged}))))")
-EOF
+    python3 "$BENCH/lightscope_filter.py" "$ROOT/Sources/LightScopeCapture/CaptureFilter.swift"
 }
 
 # Starts LightScope on lsb0; sets DAEMON_PID, logs to $1.
