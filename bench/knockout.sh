@@ -2,7 +2,7 @@
 # Where the probe stream's cost goes, stage by stage: what LightScope costs a packet with
 # each stage of its work left out in turn.
 #
-#   sudo bench/knockout.sh [--stages "presize noscan noemit noverdict nodetect"]
+#   sudo bench/knockout.sh [--stages "presize noscan noemit noverdict notool noheld noarrival nodetect"]
 #                          [--invocations N] [--packets N]
 #
 # Builds LightScope from this checkout's HEAD (committed code only), then once per stage with
@@ -17,11 +17,11 @@
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH")
-STAGES="presize noscan noemit noverdict nodetect"
+STAGES="presize noscan noemit noverdict notool noheld noarrival nodetect"
 INVOCATIONS=3
 PACKETS=1500000
 usage() {
-    echo "usage: sudo bench/knockout.sh [--stages \"presize noscan noemit noverdict nodetect\"] [--invocations N] [--packets N]" >&2
+    echo "usage: sudo bench/knockout.sh [--stages \"presize noscan noemit noverdict notool noheld noarrival nodetect\"] [--invocations N] [--packets N]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
