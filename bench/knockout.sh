@@ -17,6 +17,8 @@
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH")
+# sudo's PATH leaves the toolchain out, as bench/run.sh knows.
+export PATH="/opt/swift/usr/bin:$PATH"
 STAGES="presize noscan noemit noverdict notool noheld noarrival nodetect"
 INVOCATIONS=3
 PACKETS=1500000
@@ -35,6 +37,10 @@ while [ $# -gt 0 ]; do
 done
 [[ "$INVOCATIONS" =~ ^[1-9][0-9]*$ && "$PACKETS" =~ ^[1-9][0-9]*$ ]] || usage
 [ "$(id -u)" = 0 ] || { echo "bench/knockout.sh: run it as root (network namespaces, trafgen)" >&2; exit 2; }
+# What bench/livecost.sh will need, asked before the builds rather than after them.
+for tool in trafgen tcpdump nft perf swift git; do
+    command -v "$tool" > /dev/null || { echo "bench/knockout.sh needs $tool (bench/run.sh installs the benchmark's tools)" >&2; exit 2; }
+done
 for stage in $STAGES; do
     [ -f "$BENCH/knockouts/$stage.patch" ] || { echo "bench/knockout.sh: no knock-out \"$stage\": see bench/knockouts/" >&2; exit 2; }
 done
