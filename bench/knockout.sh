@@ -75,7 +75,8 @@ for stage in $STAGES; do
     git -C "$WORK/src" checkout -q -- Sources
 done
 
-FILTER=$(python3 "$BENCH/lightscope_filter.py" "$ROOT/Sources/LightScopeCapture/CaptureFilter.swift")
+# The filter of the code measured: HEAD's, as the builds are.
+FILTER=$(python3 "$BENCH/lightscope_filter.py" "$WORK/src/Sources/LightScopeCapture/CaptureFilter.swift")
 RESULTS="$BENCH/results/knockout"
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
