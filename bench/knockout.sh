@@ -15,8 +15,8 @@
 # bench/results/knockout/ (git-ignored). The first build takes several minutes, each trial
 # build under one; an invocation about half a minute.
 # bench/knockouts/ also holds trials of another design, run only when named in --stages:
-# `taildrop` (a full table refuses new probes; bench/HISTORY.md, session 22). For a trial,
-# "main's median less the build's" is what main's design costs over the trial's.
+# `taildrop` and `heldtail` (a full table refuses new probes; bench/HISTORY.md, session 22).
+# For a trial, "main's median less the build's" is what main's design costs over the trial's.
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$BENCH")
