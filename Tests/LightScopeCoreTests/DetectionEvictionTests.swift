@@ -44,4 +44,52 @@ final class DetectionEvictionTests: EngineTestCase {
         XCTAssertEqual(scans.state.slowScanEvictions, 0)
         XCTAssertEqual(scans.state.evictions, 10)
     }
+
+    /// docs/capacity.md: a flood faster than the table's capacity over `syn_answer_timeout`
+    /// pushes every unanswered probe out before its verdict while it lasts, so only the last
+    /// table's worth is judged; a probe answered at once is still judged, so a port scan
+    /// inside the flood is seen whole. (A full table that refused new probes instead would
+    /// judge more of the flood and lose the scan: bench/HISTORY.md, session 22.)
+    func testAFloodThatOutlastsTheTableIsJudgedOnlyAtItsEndButItsAnsweredProbesAreAllJudged() {
+        let capacities = DetectionCapacities(pendingProbes: 100, recentConnections: 16, scanSources: 1000)
+        let engine = DetectionEngine(interface: "eth0", settings: Settings.Detection(),
+                                     localAddresses: LocalAddresses(addresses: [local]), capacities: capacities)
+        let millisecond: UInt64 = 1_000_000
+        // 30 s of flood, 1,000 SYNs a second from one-off sources: three timeouts (10 s) long,
+        // a probe pushed out 100 ms after its SYN. One SYN in 100 is a scanner's to a closed
+        // port, answered by RST+ACK three flood SYNs later.
+        var floodSYNs = 0
+        var scannerPorts: [UInt16] = []
+        var answerDue: (port: UInt16, index: Int)?
+        for index in 0..<30_000 {
+            let time = second + UInt64(index) * millisecond
+            if let due = answerDue, due.index == index {
+                feed(engine, tcp(local, due.port, remote, 50000, [.rst, .ack]), at: time - 1)
+                answerDue = nil
+            }
+            if index % 100 == 50 {
+                let port = UInt16(scannerPorts.count + 1)
+                scannerPorts.append(port)
+                feed(engine, tcp(remote, 50000, local, port, .syn), at: time)
+                answerDue = (port, index + 3)
+                continue
+            }
+            floodSYNs += 1
+            feed(engine, tcp(IPAddress(ipv4: 0x0A00_0000 | UInt32(index)), 40000, local, 8080, .syn), at: time)
+        }
+        let lostDuringTheFlood = lost.count
+        engine.finish { events.append($0) }
+
+        let closed = events.filter { $0.verdict == .closed }
+        XCTAssertEqual(closed.map(\.destinationPort), scannerPorts, "every answered probe judged, in order")
+        XCTAssertEqual(events.filter { $0.verdict == .portscan }.map(\.source), [remote])
+        let unanswered = events.filter { $0.verdict == .unanswered }
+        XCTAssertEqual(unanswered.count, 100, "one table's worth of a flood three timeouts long")
+        // The last 100 flood SYNs: 29,899 to 29,999, less the scanner's at 29,950.
+        XCTAssertEqual(unanswered.first?.timeNanos, second + 29_899 * millisecond,
+                       "the flood's last SYNs: none judged while it lasted")
+        XCTAssertEqual(lostDuringTheFlood, floodSYNs - 100)
+        XCTAssertEqual(lost.count + unanswered.count, floodSYNs, "every flood probe judged or lost")
+        XCTAssertEqual(engine.state.probeEvictions, UInt64(floodSYNs - 100))
+    }
 }
