@@ -17,11 +17,17 @@ import sys
 ETHERNET = b'\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00'
 
 
-def syn(source, destination, source_port, destination_port, sequence, identification):
+def tcp(source, destination, source_port, destination_port, sequence, acknowledgement, flags, identification):
+    """A TCP segment without options in IPv4 (TTL 50, DF clear); a SYN offers a window of 64240."""
     ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 40, identification, 0, 50, 6, 0,
                      struct.pack('!I', source), struct.pack('!I', destination))
-    tcp = struct.pack('!HHIIBBHHH', source_port, destination_port, sequence, 0, 5 << 4, 0x02, 64240, 0, 0)
-    return ETHERNET + ip + tcp
+    segment = struct.pack('!HHIIBBHHH', source_port, destination_port, sequence, acknowledgement, 5 << 4, flags,
+                          64240 if flags == 0x02 else 0, 0, 0)
+    return ETHERNET + ip + segment
+
+
+def syn(source, destination, source_port, destination_port, sequence, identification):
+    return tcp(source, destination, source_port, destination_port, sequence, 0, 0x02, identification)
 
 
 def datagram(source, destination):
@@ -53,4 +59,5 @@ def main():
             write(out, tick)
 
 
-main()
+if __name__ == '__main__':
+    main()

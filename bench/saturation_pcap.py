@@ -18,23 +18,10 @@ import random
 import struct
 import sys
 
-ETHERNET = b'\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00'
+from probe_pcap import datagram, tcp
+
 HOST = 0xC0000201  # 192.0.2.1
 SCANNER = 0xC6120001  # 198.18.0.1
-
-
-def tcp(source, destination, source_port, destination_port, sequence, acknowledgement, flags, identification):
-    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 40, identification, 0, 50, 6, 0,
-                     struct.pack('!I', source), struct.pack('!I', destination))
-    segment = struct.pack('!HHIIBBHHH', source_port, destination_port, sequence, acknowledgement, 5 << 4, flags,
-                          64240 if flags == 0x02 else 0, 0, 0)
-    return ETHERNET + ip + segment
-
-
-def datagram(source, destination):
-    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 28, 0, 0x4000, 64, 17, 0,
-                     struct.pack('!I', source), struct.pack('!I', destination))
-    return ETHERNET + ip + struct.pack('!HHHH', 5353, 5353, 8, 0)
 
 
 def main():
