@@ -6,8 +6,8 @@ closed ports inside it, for replay with a small table (bench/HISTORY.md, session
     lightscope replay --local 192.0.2.1/32 --config CONF FILE
 
 For SECONDS: unanswered SYNs from random 10.0.0.0/8 sources and ports to random ports
-1024-65535 of 192.0.2.1, 2 us apart (500,000 a second, as bench/probe_pcap.py), and every
-1,000th packet a SYN from one scanner, 198.18.0.1, to the next port from 1, which the host
+1024-65535 of 192.0.2.1, 2 us apart (500,000 a second, as bench/probe_pcap.py), and one
+packet in 1,000 a SYN from one scanner, 198.18.0.1, to the next port from 1, which the host
 answers 20 us later with RST+ACK (a closed port). Then one UDP datagram between two remote
 hosts every 100 ms for 11 s, to run the timers. With CONF's `memory_budget_mib = 8` and
 `syn_answer_timeout = 1s` the IPv4 table holds about 123,000 probes: a flood of 500,000 a
@@ -49,6 +49,8 @@ def main():
                 answer = None
             write(out, tcp(0x0A000000 | rng.getrandbits(24), HOST, rng.randint(1024, 65535), rng.randint(1024, 65535),
                            rng.getrandbits(32), 0, 0x02, rng.getrandbits(16)), micros)
+        if answer:
+            write(out, answer[1], answer[0])
         tick = datagram(0xC6336401, 0xC6336402)  # 198.51.100.1 -> .2
         for _ in range(110):
             micros += 100_000
