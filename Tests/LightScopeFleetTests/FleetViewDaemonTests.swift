@@ -33,6 +33,9 @@ final class FleetViewDaemonTests: XCTestCase {
             daemon.signal(SIGKILL)
             _ = daemon.waitForExit(timeout: 10)
         }
+        // Released here, not when XCTest lets the test case go (at the end of the run): each
+        // daemon's log file goes with it.
+        daemons = []
         labs.forEach { $0.destroy() }
         hosts = []
         server?.destroy()

@@ -21,6 +21,17 @@ final class SystemdNotifierTests: XCTestCase {
         try assertProtocol(over: NotifyListener(kind: .abstract))
     }
 
+    /// The tests' stand-in for systemd cleans up after itself: once released, its socket file
+    /// is gone (every test that started a daemon left one in /tmp while its reader thread kept
+    /// the listener alive).
+    func testAReleasedListenerLeavesNoSocketFile() throws {
+        var listener: NotifyListener? = try NotifyListener(kind: .path)
+        let path = try XCTUnwrap(listener?.address)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        listener = nil
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "\(path) outlived its listener")
+    }
+
     private func assertProtocol(over listener: NotifyListener) throws {
         setenv("NOTIFY_SOCKET", listener.address, 1)
         let notifier = SystemdNotifier()

@@ -12,20 +12,16 @@ import Glibc
 public final class NotifyListener: @unchecked Sendable {
     /// The value for NOTIFY_SOCKET: a path, or `@name` for the abstract namespace.
     public let address: String
-    private let fd: Int32
     private let path: String?
-    private let received = NSCondition()
-    // Guarded by `received`.
-    private var queue: [NotifyMessage] = []
-    private var closing = false
-    private var reader: Thread?
-    /// Signalled when the reader thread returns (a happens-before edge, unlike Thread.isFinished).
-    private let readerDone = DispatchSemaphore(value: 0)
+    /// What the reader thread shares with the listener. The thread holds this, not the
+    /// listener: a thread running a method of the listener itself kept it alive for good, so
+    /// its deinit never ran and every test left its socket file in /tmp and a thread polling.
+    private let inbox: Inbox
 
     public enum Kind { case path, abstract }
 
     public init(kind: Kind) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
         let name = "lightscope-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         var socketAddress = sockaddr_un()
@@ -51,40 +47,61 @@ public final class NotifyListener: @unchecked Sendable {
         let bound = withUnsafePointer(to: &socketAddress) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, addressLength) }
         }
-        guard bound == 0 else { throw TestFailure("bind \(address): errno \(errno)") }
+        guard bound == 0 else {
+            let error = errno
+            close(fd)
+            throw TestFailure("bind \(address): errno \(error)")
+        }
         if let path { chmod(path, 0o777) }
-        let thread = Thread { [unowned self] in self.readUntilClosed() }
-        reader = thread
-        thread.start()
+        inbox = Inbox(fd: fd)
+        Thread { [inbox] in inbox.readUntilClosed() }.start()
     }
 
     deinit {
-        received.lock()
-        closing = true
-        received.unlock()
-        if reader != nil { readerDone.wait() }
-        close(fd)
+        inbox.stop()
         if let path { unlink(path) }
     }
 
-    private func readUntilClosed() {
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        while true {
+    /// The socket and the datagrams read from it: the reader thread's side.
+    private final class Inbox: @unchecked Sendable {
+        let fd: Int32
+        let received = NSCondition()
+        // Guarded by `received`.
+        var queue: [NotifyMessage] = []
+        private var closing = false
+        /// Signalled when the reader thread returns (a happens-before edge, unlike Thread.isFinished).
+        private let readerDone = DispatchSemaphore(value: 0)
+
+        init(fd: Int32) { self.fd = fd }
+
+        /// Ends the reader thread, then closes the socket.
+        func stop() {
             received.lock()
-            let stop = closing
+            closing = true
             received.unlock()
-            if stop {
-                readerDone.signal()
-                return
+            readerDone.wait()
+            close(fd)
+        }
+
+        func readUntilClosed() {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            while true {
+                received.lock()
+                let stop = closing
+                received.unlock()
+                if stop {
+                    readerDone.signal()
+                    return
+                }
+                guard poll(&descriptor, 1, 50) > 0 else { continue }
+                let count = recv(fd, &buffer, buffer.count, 0)
+                guard count > 0 else { continue }
+                received.lock()
+                queue.append(NotifyMessage(text: String(decoding: buffer[0..<count], as: UTF8.self), receivedAt: Date()))
+                received.signal()
+                received.unlock()
             }
-            guard poll(&descriptor, 1, 50) > 0 else { continue }
-            let count = recv(fd, &buffer, buffer.count, 0)
-            guard count > 0 else { continue }
-            received.lock()
-            queue.append(NotifyMessage(text: String(decoding: buffer[0..<count], as: UTF8.self), receivedAt: Date()))
-            received.signal()
-            received.unlock()
         }
     }
 
@@ -96,12 +113,12 @@ public final class NotifyListener: @unchecked Sendable {
     /// One datagram with the time it arrived, or nil if none arrives within `timeout` seconds.
     public func receiveMessage(timeout: Double) -> NotifyMessage? {
         let deadline = Date().addingTimeInterval(timeout)
-        received.lock()
-        defer { received.unlock() }
-        while queue.isEmpty {
-            guard received.wait(until: deadline) else { return nil }
+        inbox.received.lock()
+        defer { inbox.received.unlock() }
+        while inbox.queue.isEmpty {
+            guard inbox.received.wait(until: deadline) else { return nil }
         }
-        return queue.removeFirst()
+        return inbox.queue.removeFirst()
     }
 
     /// Every datagram received until `seconds` have passed.
