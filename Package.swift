@@ -65,6 +65,9 @@ let package = Package(
                           path: "bench/fleetsim"),
         // Benchmark only: the store writer's CPU per event (bench/README.md, "The store writer").
         .executableTarget(name: "lightscope-storewrite", dependencies: ["LightScopeCore", "LightScopeStore"], path: "bench/storewrite"),
+        // Benchmark only: bench/flatmodel.c's flood through LightScope's own tables (bench/README.md).
+        .executableTarget(name: "lightscope-tablebench", dependencies: ["LightScopeCore", "LightScopeFastTables", "CPrefetch"],
+                          path: "bench/tablebench"),
 
         // Real test parts shared by the test targets: a notify socket, namespaces, the daemon process.
         .target(name: "LightScopeTestSupport", dependencies: ["LightScopeCore"], path: "Tests/LightScopeTestSupport"),
